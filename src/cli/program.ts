@@ -1,0 +1,80 @@
+import { Command } from 'commander';
+import { loadEffectiveConfig } from '../config/effective-config.js';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+import { VERSION } from '../version.js';
+import { addConfigFlags, COMMON_FLAGS, configFlagValues, parseNumber, RECORDING_FLAGS, TRANSCRIPTION_FLAGS } from './config-flags.js';
+import type { Surroundings } from './surroundings.js';
+
+/**
+ * The commander program. Each command's module is loaded only when that command runs.
+ * Actions store their exit code in `result`; errors propagate to `main`.
+ */
+export function buildProgram(surroundings: Surroundings, result: { exitCode: number }): Command {
+  const program = new Command('echolog')
+    .description('Record audio in chunks with ffmpeg, log every session to session.log, transcribe while recording.')
+    .version(VERSION)
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => surroundings.stdout.write(s), writeErr: (s) => surroundings.stderr.write(s) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  const configOf = async (command: Command, tables: Parameters<typeof configFlagValues>[1][]): Promise<ResolvedConfig> => {
+    const flags = tables.map((table) => configFlagValues(command, table));
+    return loadEffectiveConfig({
+      configPath: command.opts<{ config?: string }>().config,
+      flags: Object.assign({}, ...flags.map((f) => f.values)),
+      flagNames: Object.assign({}, ...flags.map((f) => f.names)),
+      cwd: surroundings.cwd,
+      env: surroundings.env,
+      home: surroundings.home,
+    });
+  };
+
+  const record = program
+    .command('record')
+    .description('record from a device, file or lavfi graph into ~/recordings/<session_id>/')
+    .option('--duration <seconds>', 'stop by itself after this much audio', parseNumber)
+    .option('--session-id <id>', 'name the session instead of a generated id')
+    .option('--config <file>', 'use this config file instead of searching for echolog.conf')
+    .option('--dry-run', 'print the effective settings and the exact ffmpeg command, record nothing')
+    .option('-q, --quiet', 'print only the essentials');
+  addConfigFlags(record, RECORDING_FLAGS);
+  addConfigFlags(record, COMMON_FLAGS);
+  addConfigFlags(record, TRANSCRIPTION_FLAGS);
+  record.action(async (_options, command: Command) => {
+    const opts = command.opts<{ duration?: number; sessionId?: string; dryRun?: boolean; quiet?: boolean }>();
+    const resolved = await configOf(command, [RECORDING_FLAGS, COMMON_FLAGS, TRANSCRIPTION_FLAGS]);
+    const { recordCommand } = await import('./record-command.js');
+    result.exitCode = await recordCommand(
+      { resolved, durationSeconds: opts.duration, sessionId: opts.sessionId, dryRun: Boolean(opts.dryRun), quiet: Boolean(opts.quiet) },
+      surroundings,
+    );
+  });
+
+  const status = program
+    .command('status')
+    .description('what is recording now and where its log is; else the last session')
+    .option('--json', 'print the status as JSON')
+    .option('--config <file>', 'use this config file');
+  addConfigFlags(status, COMMON_FLAGS.filter((flag) => flag.key === 'recordings_dir'));
+  status.action(async (_options, command: Command) => {
+    const resolved = await configOf(command, [COMMON_FLAGS]);
+    const { statusCommand } = await import('./status-command.js');
+    result.exitCode = await statusCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
+  });
+
+  const config = program
+    .command('config')
+    .description('print the effective config and where each value comes from (default, file, env, flag)')
+    .option('--json', 'print as JSON')
+    .option('--config <file>', 'use this config file');
+  addConfigFlags(config, RECORDING_FLAGS);
+  addConfigFlags(config, COMMON_FLAGS);
+  addConfigFlags(config, TRANSCRIPTION_FLAGS);
+  config.action(async (_options, command: Command) => {
+    const resolved = await configOf(command, [RECORDING_FLAGS, COMMON_FLAGS, TRANSCRIPTION_FLAGS]);
+    const { configCommand } = await import('./config-command.js');
+    result.exitCode = configCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
+  });
+
+  return program;
+}

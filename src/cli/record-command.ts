@@ -1,0 +1,114 @@
+import { UsageError } from '../errors.js';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+import { bundledFfmpegPath, locateFfmpeg } from '../recorder/ffmpeg-locator.js';
+import { detectPlatform, planRecording, type RecordingPlan } from '../sessions/recording-plan.js';
+import { RecordingSession, type RecordingResult } from '../sessions/recording-session.js';
+import { newSessionId, validateSessionId } from '../sessions/session-id.js';
+import type { SessionComponent } from '../sessions/session-component.js';
+import { createTranscriptionComponents } from '../transcription/session-transcriber.js';
+import { createProgressReporter } from './progress.js';
+import type { Surroundings } from './surroundings.js';
+
+export interface RecordCommandOptions {
+  resolved: ResolvedConfig;
+  durationSeconds?: number;
+  sessionId?: string;
+  dryRun: boolean;
+  quiet: boolean;
+}
+
+/** Plans a recording from the effective config; creates nothing. */
+export async function planFromConfig(options: RecordCommandOptions, surroundings: Surroundings): Promise<RecordingPlan> {
+  if (options.durationSeconds !== undefined && !(options.durationSeconds > 0)) {
+    throw new UsageError(`--duration ${options.durationSeconds} is not allowed: give a number of seconds greater than 0`);
+  }
+  const sessionId = options.sessionId !== undefined ? validateSessionId(options.sessionId) : newSessionId(surroundings.now());
+  const ffmpeg = locateFfmpeg({
+    configuredPath: options.resolved.config.ffmpeg.path,
+    env: surroundings.env,
+    bundledPath: await bundledFfmpegPath(),
+  });
+  return planRecording({
+    config: options.resolved.config,
+    sessionId,
+    durationSeconds: options.durationSeconds,
+    ffmpeg,
+    platform: detectPlatform(surroundings.env),
+    cwd: surroundings.cwd,
+    home: surroundings.home,
+  });
+}
+
+/** `echolog record`: returns the exit code; signals stop the session in order. */
+export async function recordCommand(options: RecordCommandOptions, surroundings: Surroundings): Promise<number> {
+  const plan = await planFromConfig(options, surroundings);
+  if (options.dryRun) {
+    surroundings.stdout.write(formatDryRun(plan, options.resolved));
+    return 0;
+  }
+  const components: SessionComponent[] = createTranscriptionComponents(options.resolved.config, surroundings.env);
+  const progress = createProgressReporter({ stream: surroundings.stdout, quiet: options.quiet, now: surroundings.now });
+  const session = new RecordingSession({
+    plan,
+    resolved: options.resolved,
+    components,
+    stderr: surroundings.stderr,
+    onEvent: (event) => progress.onEvent(event),
+    now: surroundings.now,
+  });
+  const detach = installStopHandlers(session);
+  let result: RecordingResult;
+  try {
+    result = await session.run();
+  } finally {
+    detach();
+    progress.stop();
+  }
+  surroundings.stdout.write(
+    `Stopped (${result.reason}): ${result.chunks} chunk${result.chunks === 1 ? '' : 's'} in ${result.sessionDir}\n`,
+  );
+  if (result.error) throw result.error;
+  return result.exitCode;
+}
+
+/** SIGINT/SIGTERM/SIGHUP stop the session cleanly; a crash inside echolog ends it with reason=error. */
+function installStopHandlers(session: RecordingSession): () => void {
+  const onSigint = (): void => session.stop({ reason: 'user_interrupt', signal: 'SIGINT' });
+  const onSigterm = (): void => session.stop({ reason: 'terminated', signal: 'SIGTERM' });
+  const onSighup = (): void => session.stop({ reason: 'terminated', signal: 'SIGHUP' });
+  const onFatal = (error: unknown): void => {
+    process.stderr.write(`echolog: internal error, stopping the session: ${(error as Error)?.stack ?? String(error)}\n`);
+    session.stop({ reason: 'error', message: (error as Error)?.message ?? String(error) });
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  process.on('SIGHUP', onSighup);
+  process.on('uncaughtException', onFatal);
+  process.on('unhandledRejection', onFatal);
+  return () => {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+    process.off('SIGHUP', onSighup);
+    process.off('uncaughtException', onFatal);
+    process.off('unhandledRejection', onFatal);
+  };
+}
+
+function formatDryRun(plan: RecordingPlan, resolved: ResolvedConfig): string {
+  const { config } = resolved;
+  return [
+    `session_id:     ${plan.sessionId}`,
+    `session dir:    ${plan.sessionDir}`,
+    `input:          ${plan.input.format || 'file'} ${plan.input.input}`,
+    `duration:       ${plan.durationSeconds ?? 'until stopped'}`,
+    `segment_time:   ${config.recording.segment_time} s`,
+    `audio:          pcm_s16le wav, ${config.recording.sample_rate} Hz, ${config.recording.channels} ch`,
+    `log:            level=${config.logging.level} rotation=${config.logging.rotation}`,
+    `transcription:  ${config.transcription.engine}`,
+    `config file:    ${resolved.filePath ?? '(none)'}`,
+    `ffmpeg:         ${plan.ffmpeg.path} (${plan.ffmpeg.source})`,
+    `command:`,
+    `  ${plan.commandLine}`,
+    '',
+  ].join('\n');
+}

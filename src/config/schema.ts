@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+/**
+ * Every key of echolog.conf, with its default. This is the single source of truth:
+ * validation, `echolog config`, and echolog.conf.example are all checked against it.
+ */
+export const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const;
+export const LOG_ROTATIONS = ['size', 'time', 'off'] as const;
+export const TIME_WHENS = ['S', 'M', 'H', 'D', 'midnight', 'W0', 'W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
+export const ENGINES = ['auto', 'pocketsphinx', 'whisper', 'none'] as const;
+
+const positiveSeconds = z.number().positive();
+
+export const configSchema = z
+  .object({
+    recordings_dir: z.string().min(1).default('~/recordings'),
+    ffmpeg: z
+      .object({
+        /** Absolute path of the ffmpeg binary; empty means: env, ffmpeg-static, then PATH. */
+        path: z.string().default(''),
+        stop_timeout: positiveSeconds.max(60).default(5),
+      })
+      .strict()
+      .prefault({}),
+    recording: z
+      .object({
+        input_format: z.string().default(''),
+        input: z.string().default(''),
+        segment_time: positiveSeconds.max(86400).default(10),
+        sample_rate: z.number().int().min(8000).max(192000).default(16000),
+        channels: z.number().int().min(1).max(8).default(1),
+        realtime: z.boolean().default(true),
+      })
+      .strict()
+      .prefault({}),
+    logging: z
+      .object({
+        level: z.enum(LOG_LEVELS).default('info'),
+        rotation: z.enum(LOG_ROTATIONS).default('size'),
+        max_bytes: z.number().int().min(1024).default(5242880),
+        backup_count: z.number().int().min(0).max(1000).default(3),
+        time_when: z.enum(TIME_WHENS).default('midnight'),
+        utc: z.boolean().default(true),
+        redact_device: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    transcription: z
+      .object({
+        engine: z.enum(ENGINES).default('auto'),
+        model: z.string().default('tiny.en'),
+        language: z.string().default('en'),
+        ready_timeout: positiveSeconds.max(600).default(5),
+        drain_timeout: z.number().min(0).max(3600).default(30),
+        required: z.boolean().default(false),
+        silence_threshold_db: z.number().max(0).default(-50),
+        max_retries: z.number().int().min(0).max(10).default(3),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type EchologConfig = z.output<typeof configSchema>;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export type LogRotation = (typeof LOG_ROTATIONS)[number];
+export type TimeWhen = (typeof TIME_WHENS)[number];
+export type EngineName = (typeof ENGINES)[number];
+
+export const DEFAULT_CONFIG: EchologConfig = configSchema.parse({});

@@ -1,0 +1,31 @@
+import { CommanderError } from 'commander';
+import { EchologError, ExitCode } from './errors.js';
+import { buildProgram } from './cli/program.js';
+import { processSurroundings, type Surroundings } from './cli/surroundings.js';
+
+/**
+ * The single error boundary: runs the CLI and decides the exit code. A known error prints its
+ * message; anything else prints its stack and says it is a bug.
+ */
+export async function run(argv: readonly string[], surroundings: Surroundings): Promise<number> {
+  const result = { exitCode: ExitCode.ok as number };
+  try {
+    await buildProgram(surroundings, result).parseAsync([...argv]);
+    return result.exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version "fail" with exit code 0; every other commander error is a usage error.
+      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    }
+    if (error instanceof EchologError) {
+      surroundings.stderr.write(`echolog: ${error.message}\n`);
+      return error.exitCode;
+    }
+    surroundings.stderr.write(`echolog: unexpected error (this is a bug, please report it):\n${(error as Error)?.stack ?? String(error)}\n`);
+    return ExitCode.failure;
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  process.exitCode = await run(argv, processSurroundings());
+}

@@ -1,0 +1,163 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import readline from 'node:readline';
+
+/**
+ * The only module that starts processes. It owns the stop ladder: ask politely
+ * (a key on stdin), wait, then SIGINT, SIGTERM and, only as the last step, SIGKILL.
+ */
+export interface ProcessExit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface StartProcessOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * Own process group: a Ctrl-C in the terminal reaches echolog only, which then stops the
+   * child in order (for ffmpeg: `q`, so the open chunk is finalized). Pair with an orphan watchdog.
+   */
+  detached?: boolean;
+  /** Keep stdin open to talk to the child (ffmpeg's `q`, audio for an engine). */
+  stdin?: boolean;
+}
+
+export interface StopOptions {
+  /** Text written to stdin first, e.g. `q` for ffmpeg; omitted: start with SIGINT. */
+  politeInput?: string;
+  /** Wait between steps of the ladder. */
+  stepTimeoutMs: number;
+}
+
+const LADDER: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGKILL'];
+
+export class ManagedProcess {
+  readonly exited: Promise<ProcessExit>;
+  private exit: ProcessExit | undefined;
+  private escalation = 0;
+
+  private constructor(readonly child: ChildProcess, readonly command: string) {
+    this.exited = new Promise((resolve) => {
+      child.once('close', (code, signal) => {
+        this.exit = { code, signal };
+        resolve(this.exit);
+      });
+    });
+  }
+
+  /** Starts a process and waits until it is really running; ENOENT and EACCES reject here. */
+  static async start(command: string, args: readonly string[], options: StartProcessOptions = {}): Promise<ManagedProcess> {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env,
+      detached: options.detached ?? false,
+      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    });
+    // A child that dies while we write to it must not crash echolog with EPIPE.
+    child.stdin?.on('error', () => undefined);
+    await Promise.race([once(child, 'spawn'), once(child, 'error').then(([error]) => Promise.reject(error))]);
+    return new ManagedProcess(child, command);
+  }
+
+  get pid(): number {
+    return this.child.pid!;
+  }
+
+  get hasExited(): boolean {
+    return this.exit !== undefined;
+  }
+
+  /** Calls `onLine` for every line of the stream, without its line ending. */
+  onLines(stream: 'stdout' | 'stderr', onLine: (line: string) => void): void {
+    const source = this.child[stream];
+    if (!source) return;
+    readline.createInterface({ input: source, crlfDelay: Infinity }).on('line', onLine);
+  }
+
+  write(data: string | Uint8Array): boolean {
+    return this.child.stdin?.writable ? this.child.stdin.write(data) : false;
+  }
+
+  /** Walks the stop ladder until the process has exited; resolves with how it exited. */
+  async stop(options: StopOptions): Promise<ProcessExit> {
+    if (this.exit) return this.exit;
+    if (options.politeInput !== undefined && this.escalation === 0) {
+      this.write(options.politeInput);
+      if (await this.exitedWithin(options.stepTimeoutMs)) return this.exit!;
+    }
+    while (!this.exit && this.escalation < LADDER.length) {
+      this.signal(LADDER[this.escalation++]!);
+      if (await this.exitedWithin(options.stepTimeoutMs)) break;
+    }
+    return this.exited;
+  }
+
+  /** Skips one rung of the ladder now (a second Ctrl-C). */
+  escalate(): void {
+    if (!this.exit && this.escalation < LADDER.length) this.signal(LADDER[this.escalation++]!);
+  }
+
+  private signal(signal: NodeJS.Signals): void {
+    try {
+      this.child.kill(signal);
+    } catch {
+      // Already gone: 'close' resolves `exited`.
+    }
+  }
+
+  private async exitedWithin(ms: number): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+    const done = await Promise.race([this.exited.then(() => true), timeout]);
+    clearTimeout(timer);
+    return done;
+  }
+}
+
+/**
+ * Starts a small detached process that SIGINTs `childPid` (so ffmpeg finalizes the open chunk)
+ * if this process dies without stopping it: a SIGKILL or a crash of echolog. It learns of our
+ * death from its IPC channel closing, so it costs nothing while we live.
+ * Call the returned function once the child has exited normally.
+ */
+export function startOrphanWatchdog(childPid: number, stepTimeoutMs: number): () => void {
+  const script = fileURLToPath(new URL('./orphan-watchdog.js', import.meta.url));
+  const watchdog = spawn(process.execPath, [script, String(childPid), String(stepTimeoutMs)], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
+  watchdog.unref();
+  watchdog.channel?.unref();
+  return () => {
+    if (watchdog.connected) watchdog.disconnect();
+  };
+}
+
+/** True if a process with this pid exists (signal 0 checks without sending anything). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Stops a process we did not start (an orphaned ffmpeg): SIGINT first, which finalizes
+ * ffmpeg's open chunk, then SIGTERM and SIGKILL, waiting `stepMs` between steps.
+ */
+export async function stopProcessByPid(pid: number, stepMs: number): Promise<void> {
+  for (const signal of LADDER) {
+    if (!isProcessAlive(pid)) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    const deadline = Date.now() + stepMs;
+    while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

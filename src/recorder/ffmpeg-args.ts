@@ -1,0 +1,87 @@
+/** Pure builders of the ffmpeg command line. The runner spawns exactly what these return. */
+
+export interface CaptureInput {
+  /** ffmpeg input format (`-f`): pulse, alsa, avfoundation, dshow, lavfi; empty for a file. */
+  format: string;
+  /** Device name, file path or lavfi graph (`-i`). */
+  input: string;
+}
+
+export interface CaptureArgsOptions {
+  input: CaptureInput;
+  /** Pace files and lavfi graphs at their native rate, like a live device (`-re`). */
+  realtime: boolean;
+  sampleRate: number;
+  channels: number;
+  segmentTime: number;
+  /** Stop after this many seconds of audio (`-t`); undefined records until stopped. */
+  durationSeconds: number | undefined;
+  segmentListPath: string;
+  chunkPattern: string;
+}
+
+/** Formats that capture from a device and are paced by the hardware, never by `-re`. */
+const DEVICE_FORMATS = new Set(['pulse', 'alsa', 'avfoundation', 'dshow', 'oss', 'jack', 'openal', 'sndio']);
+
+export const CHUNK_PATTERN = 'chunk_%05d.wav';
+export const SEGMENT_LIST_NAME = 'segments.csv';
+
+export function isDeviceInput(input: CaptureInput): boolean {
+  return DEVICE_FORMATS.has(input.format);
+}
+
+export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
+  const { input } = options;
+  return [
+    '-hide_banner',
+    // Progress lines end in \r and would flood the log; chunk events come from the segment list.
+    '-nostats',
+    ...(options.realtime && !isDeviceInput(input) ? ['-re'] : []),
+    ...(input.format ? ['-f', input.format] : []),
+    '-i',
+    input.input,
+    ...(options.durationSeconds !== undefined ? ['-t', String(options.durationSeconds)] : []),
+    '-vn',
+    '-ac',
+    String(options.channels),
+    '-ar',
+    String(options.sampleRate),
+    '-c:a',
+    'pcm_s16le',
+    '-f',
+    'segment',
+    '-segment_time',
+    String(options.segmentTime),
+    '-segment_format',
+    'wav',
+    '-segment_start_number',
+    '1',
+    // A row is appended right after a chunk's trailer is written: a row means the chunk is final.
+    '-segment_list',
+    options.segmentListPath,
+    '-segment_list_type',
+    'csv',
+    '-reset_timestamps',
+    '1',
+    options.chunkPattern,
+  ];
+}
+
+export interface PlatformFacts {
+  platform: NodeJS.Platform;
+  /** A PulseAudio (or PipeWire-pulse) server socket is reachable. */
+  pulseAvailable: boolean;
+}
+
+/** The capture device used when neither --input nor recording.input is given. */
+export function defaultCaptureInput(facts: PlatformFacts): CaptureInput {
+  switch (facts.platform) {
+    case 'darwin':
+      return { format: 'avfoundation', input: ':default' };
+    case 'win32':
+      // dshow has no "default" device; users name theirs, as `ffmpeg -list_devices true -f dshow -i dummy` shows.
+      return { format: 'dshow', input: 'audio=Microphone' };
+    default:
+      return facts.pulseAvailable ? { format: 'pulse', input: 'default' } : { format: 'alsa', input: 'default' };
+  }
+}

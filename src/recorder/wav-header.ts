@@ -1,0 +1,43 @@
+/** Reads the facts echolog needs from a PCM WAV header: its format and the true length of its audio. */
+export interface WavInfo {
+  sampleRate: number;
+  channels: number;
+  bitsPerSample: number;
+  /** Size of the `data` chunk, as the header states it. */
+  dataBytes: number;
+  /** Where the samples start in the file. */
+  dataOffset: number;
+  /** RIFF size + 8: what the file size must be when ffmpeg finalized it. */
+  riffFileBytes: number;
+}
+
+/** How many leading bytes to read to be sure to find `fmt ` and `data` (ffmpeg writes LIST/INFO in between). */
+export const WAV_HEADER_PROBE_BYTES = 4096;
+
+export function parseWavHeader(buffer: Buffer): WavInfo {
+  if (buffer.length < 12 || buffer.toString('ascii', 0, 4) !== 'RIFF' || buffer.toString('ascii', 8, 12) !== 'WAVE') {
+    throw new Error('not a RIFF/WAVE file');
+  }
+  let offset = 12;
+  let fmt: Pick<WavInfo, 'sampleRate' | 'channels' | 'bitsPerSample'> | undefined;
+  while (offset + 8 <= buffer.length) {
+    const id = buffer.toString('ascii', offset, offset + 4);
+    const size = buffer.readUInt32LE(offset + 4);
+    if (id === 'fmt ') {
+      fmt = {
+        channels: buffer.readUInt16LE(offset + 10),
+        sampleRate: buffer.readUInt32LE(offset + 12),
+        bitsPerSample: buffer.readUInt16LE(offset + 22),
+      };
+    } else if (id === 'data') {
+      if (!fmt) throw new Error('WAV data chunk before fmt chunk');
+      return { ...fmt, dataBytes: size, dataOffset: offset + 8, riffFileBytes: buffer.readUInt32LE(4) + 8 };
+    }
+    offset += 8 + size + (size % 2);
+  }
+  throw new Error('WAV header has no data chunk in its first bytes');
+}
+
+export function wavDurationSeconds(info: WavInfo): number {
+  return info.dataBytes / (info.sampleRate * info.channels * (info.bitsPerSample / 8));
+}

@@ -1,0 +1,50 @@
+import { chunkLogFields, readChunk, type Chunk } from '../recorder/chunk.js';
+import type { SegmentListRow } from '../recorder/segment-list.js';
+import type { Logger } from '../logging/session-log.js';
+import type { ManifestStore } from './session-manifest.js';
+
+/**
+ * Turns segment-list rows into chunks, in order: logs `chunk_created` and counts the chunk in
+ * the manifest. The manifest's count is what recovery uses to find chunks never logged.
+ */
+export class ChunkLedger {
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly dir: string,
+    private readonly sessionStart: Date,
+    private readonly log: Logger,
+    private readonly manifest: ManifestStore,
+    private readonly onChunk: (chunk: Chunk) => void,
+  ) {}
+
+  /** Queues a row; rows are handled strictly in order. */
+  add(row: SegmentListRow, extraFields: Record<string, string | boolean> = {}): void {
+    this.queue = this.queue.then(() => this.record(row, extraFields));
+  }
+
+  /** Resolves once every queued row is logged. */
+  settled(): Promise<void> {
+    return this.queue;
+  }
+
+  private async record(row: SegmentListRow, extraFields: Record<string, string | boolean>): Promise<void> {
+    const stats = this.manifest.value.stats;
+    const place = { seq: stats.chunks + 1, offsetSeconds: stats.audio_duration_seconds, sessionStart: this.sessionStart };
+    let chunk: Chunk;
+    try {
+      chunk = await readChunk(row, this.dir, place);
+    } catch (error) {
+      // The file is listed but unreadable: say so and keep its place in the sequence.
+      this.log.error('chunk_unreadable', { file: row.file, seq: place.seq, reason: (error as Error).message });
+      await this.manifest.update((m) => (m.stats.chunks = place.seq));
+      return;
+    }
+    this.log.info('chunk_created', { ...chunkLogFields(chunk), ...extraFields });
+    await this.manifest.update((m) => {
+      m.stats.chunks = chunk.seq;
+      m.stats.audio_duration_seconds = chunk.offsetSeconds + chunk.durationSeconds;
+    });
+    this.onChunk(chunk);
+  }
+}

@@ -1,0 +1,97 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { EchologConfig } from '../config/schema.js';
+import { UsageError } from '../errors.js';
+import {
+  buildCaptureArgs,
+  CHUNK_PATTERN,
+  defaultCaptureInput,
+  isDeviceInput,
+  SEGMENT_LIST_NAME,
+  type CaptureInput,
+  type PlatformFacts,
+} from '../recorder/ffmpeg-args.js';
+import { formatCommandLine } from '../recorder/command-line.js';
+import type { FfmpegLocation } from '../recorder/ffmpeg-locator.js';
+import { expandHome } from './recordings-dir.js';
+
+/** Everything a recording will do, decided before anything is created; `--dry-run` prints it. */
+export interface RecordingPlan {
+  sessionId: string;
+  recordingsDir: string;
+  sessionDir: string;
+  input: CaptureInput;
+  durationSeconds: number | undefined;
+  ffmpeg: FfmpegLocation;
+  args: string[];
+  commandLine: string;
+}
+
+export interface PlanRecordingOptions {
+  config: EchologConfig;
+  sessionId: string;
+  durationSeconds: number | undefined;
+  ffmpeg: FfmpegLocation;
+  platform: PlatformFacts;
+  cwd: string;
+  home: string;
+}
+
+export function planRecording(options: PlanRecordingOptions): RecordingPlan {
+  const { config } = options;
+  const recordingsDir = path.resolve(options.cwd, expandHome(config.recordings_dir, options.home));
+  const sessionDir = path.join(recordingsDir, options.sessionId);
+  const input = captureInputOf(config, options.platform, options.cwd);
+  const args = buildCaptureArgs({
+    input,
+    realtime: config.recording.realtime,
+    sampleRate: config.recording.sample_rate,
+    channels: config.recording.channels,
+    segmentTime: config.recording.segment_time,
+    durationSeconds: options.durationSeconds,
+    // Absolute paths, so the logged command reproduces the capture from any folder.
+    segmentListPath: path.join(sessionDir, SEGMENT_LIST_NAME),
+    chunkPattern: path.join(sessionDir, CHUNK_PATTERN),
+  });
+  return {
+    sessionId: options.sessionId,
+    recordingsDir,
+    sessionDir,
+    input,
+    durationSeconds: options.durationSeconds,
+    ffmpeg: options.ffmpeg,
+    args,
+    commandLine: formatCommandLine(options.ffmpeg.path, args),
+  };
+}
+
+/** --input/--input-format, else the platform's default device. A file input must exist. */
+function captureInputOf(config: EchologConfig, platform: PlatformFacts, cwd: string): CaptureInput {
+  const { input_format: format, input } = config.recording;
+  if (!input) {
+    if (format && format !== 'pulse' && format !== 'alsa') {
+      throw new UsageError(`--input-format ${format} needs --input (a device, file or lavfi graph)`);
+    }
+    return format ? { format, input: 'default' } : defaultCaptureInput(platform);
+  }
+  const capture = { format, input };
+  if (!format) {
+    const file = path.resolve(cwd, input);
+    if (!fs.existsSync(file)) {
+      throw new UsageError(`--input ${input}: no such file (for a device or lavfi graph, also give --input-format, e.g. pulse, alsa or lavfi)`);
+    }
+    return { format, input: file };
+  }
+  if (!isDeviceInput(capture) && format !== 'lavfi' && !fs.existsSync(path.resolve(cwd, input))) {
+    throw new UsageError(`--input ${input}: no such file for --input-format ${format}`);
+  }
+  return capture;
+}
+
+/** Whether a PulseAudio-compatible server is reachable, which picks pulse over ALSA on Linux. */
+export function detectPlatform(env: NodeJS.ProcessEnv): PlatformFacts {
+  const runtimeDir = env.XDG_RUNTIME_DIR;
+  const pulseAvailable =
+    Boolean(env.PULSE_SERVER) || (runtimeDir !== undefined && fs.existsSync(path.join(runtimeDir, 'pulse', 'native')));
+  return { platform: process.platform, pulseAvailable };
+}

@@ -1,0 +1,275 @@
+import fs from 'node:fs/promises';
+import type { Writable } from 'node:stream';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+import { overridesOf } from '../config/resolve-config.js';
+import { EchologError, FfmpegExitError, UsageError } from '../errors.js';
+import type { LogFields } from '../logging/line-format.js';
+import { redactDevice } from '../logging/redact.js';
+import { SessionLog, type Logger } from '../logging/session-log.js';
+import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
+import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
+import { formatCommandLine } from '../recorder/command-line.js';
+import { classifyStderrLine, failureTail } from '../recorder/ffmpeg-stderr.js';
+import { SegmentListWatcher } from '../recorder/segment-list-watcher.js';
+import { VERSION } from '../version.js';
+import { acquireActiveLock, releaseActiveLock } from './active-lock.js';
+import { ChunkLedger } from './chunk-ledger.js';
+import type { RecordingPlan } from './recording-plan.js';
+import { recoverInterruptedSession } from './recover-session.js';
+import type { RecordingEvent, SessionComponent } from './session-component.js';
+import { ManifestStore } from './session-manifest.js';
+import { decideStopReason, exitCodeFor, type StopReason, type StopRequest } from './stop-reason.js';
+
+export interface RecordingSessionOptions {
+  plan: RecordingPlan;
+  resolved: ResolvedConfig;
+  components: SessionComponent[];
+  stderr: Pick<Writable, 'write'>;
+  onEvent?: (event: RecordingEvent) => void;
+  now?: () => Date;
+}
+
+export interface RecordingResult {
+  sessionId: string;
+  sessionDir: string;
+  logPath: string;
+  reason: StopReason;
+  exitCode: number;
+  chunks: number;
+  /** Set when the session failed: what `main` prints. */
+  error?: EchologError;
+}
+
+const STDERR_TAIL_LINES = 50;
+
+/**
+ * One recording, start to stop: lock, session folder, log, ffmpeg, chunk events, components,
+ * and a `session_stop` line that is always last. `stop()` may be called at any time, from a
+ * signal handler or a test; `run()` resolves only after ffmpeg has exited and the last chunk is logged.
+ */
+export class RecordingSession {
+  private stopRequest: StopRequest | undefined;
+  private ffmpeg: ManagedProcess | undefined;
+  private readonly stopRequested: Promise<void>;
+  private signalStopRequested!: () => void;
+  private readonly stderrTail: string[] = [];
+  private readonly now: () => Date;
+
+  constructor(private readonly options: RecordingSessionOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.stopRequested = new Promise((resolve) => (this.signalStopRequested = resolve));
+  }
+
+  /** Asks the session to stop; a second call escalates (a second Ctrl-C). */
+  stop(request: StopRequest): void {
+    if (this.stopRequest) {
+      this.ffmpeg?.escalate();
+      return;
+    }
+    this.stopRequest = request;
+    this.options.onEvent?.({ type: 'stopping', reason: request.reason });
+    this.signalStopRequested();
+  }
+
+  async run(): Promise<RecordingResult> {
+    const { plan, resolved } = this.options;
+    const config = resolved.config;
+    await fs.mkdir(plan.recordingsDir, { recursive: true, mode: 0o700 });
+    const { stale } = await acquireActiveLock(plan.recordingsDir, plan.sessionId);
+    let lockHeld = true;
+    try {
+      if (stale) await recoverInterruptedSession({ recordingsDir: plan.recordingsDir, sessionId: stale.session_id, config, stderr: this.options.stderr });
+      const prepared = await this.prepareComponents();
+      await this.createSessionDir();
+      const result = await this.record(prepared);
+      await releaseActiveLock(plan.recordingsDir, plan.sessionId);
+      lockHeld = false;
+      return result;
+    } finally {
+      if (lockHeld) await releaseActiveLock(plan.recordingsDir, plan.sessionId);
+    }
+  }
+
+  private async prepareComponents(): Promise<Array<Awaited<ReturnType<SessionComponent['prepare']>>>> {
+    const prepared = [];
+    for (const component of this.options.components) prepared.push(await component.prepare());
+    return prepared;
+  }
+
+  private async createSessionDir(): Promise<void> {
+    try {
+      await fs.mkdir(this.options.plan.sessionDir, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new UsageError(`--session-id ${this.options.plan.sessionId}: a session with this id already exists in ${this.options.plan.recordingsDir}`);
+      }
+      throw error;
+    }
+  }
+
+  private async record(prepared: Array<Awaited<ReturnType<SessionComponent['prepare']>>>): Promise<RecordingResult> {
+    const { plan, resolved, components } = this.options;
+    const config = resolved.config;
+    const sessionStart = this.now();
+    const log = SessionLog.open({ dir: plan.sessionDir, level: config.logging.level, rotation: config.logging, stderr: this.options.stderr, now: this.now });
+    const sessionLogger = log.logger('echolog.session');
+    const device = config.logging.redact_device ? redactDevice(plan.input.input) : plan.input.input;
+    const manifest = new ManifestStore(plan.sessionDir, {
+      session_id: plan.sessionId,
+      status: 'recording',
+      pid: process.pid,
+      ffmpeg_pid: null,
+      started_at: sessionStart.toISOString(),
+      ended_at: null,
+      stop_reason: null,
+      error: null,
+      log_path: log.path,
+      device,
+      input_format: plan.input.format,
+      sample_rate: config.recording.sample_rate,
+      channels: config.recording.channels,
+      segment_time: config.recording.segment_time,
+      stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 },
+    });
+    const notify = (event: RecordingEvent): void => this.options.onEvent?.(event);
+    let reason: StopReason = 'error';
+    let failure: EchologError | undefined;
+    let stopFields: LogFields = {};
+    let componentsAttached = false;
+    try {
+      await manifest.update(() => undefined);
+      sessionLogger.info('session_start', {
+        session_id: plan.sessionId,
+        start_time: sessionStart.toISOString(),
+        device,
+        input_format: plan.input.format || 'file',
+        sample_rate: config.recording.sample_rate,
+        channels: config.recording.channels,
+        codec: 'pcm_s16le',
+        format: 'wav',
+        segment_time: config.recording.segment_time,
+        duration: plan.durationSeconds,
+        output_dir: plan.sessionDir,
+        log_level: config.logging.level,
+        log_rotation: config.logging.rotation,
+        overrides: formatOverrides(resolved, config.logging.redact_device),
+        config_file: resolved.filePath,
+        ffmpeg: plan.ffmpeg.path,
+        ffmpeg_source: plan.ffmpeg.source,
+        echolog_version: VERSION,
+        pid: process.pid,
+        ...Object.assign({}, ...prepared.map((p) => p.startFields)),
+      });
+      for (const line of prepared.flatMap((p) => p.deferred)) log.write(line.level, 'echolog.transcriber', line.message, line.fields);
+      for (const component of components) component.attach({ sessionId: plan.sessionId, sessionDir: plan.sessionDir, sessionStart, log, notify });
+      componentsAttached = true;
+
+      const ledger = new ChunkLedger(plan.sessionDir, sessionStart, log.logger('echolog.recorder'), manifest, (chunk) => {
+        notify({ type: 'chunk', chunk });
+        for (const component of components) component.onChunk(chunk);
+      });
+      const recorderLogger = log.logger('echolog.recorder');
+      const watcher = new SegmentListWatcher(plan.sessionDir, SEGMENT_LIST_NAME, (row) => ledger.add(row), (line) =>
+        recorderLogger.warning('segment_list_unparsed', { line }),
+      );
+      const exit = await this.runFfmpeg(log.logger('echolog.ffmpeg'), watcher, config.logging.redact_device ? device : undefined, config.ffmpeg.stop_timeout, manifest);
+      await watcher.drain();
+      await ledger.settled();
+
+      reason = decideStopReason(this.stopRequest, exit, plan.durationSeconds !== undefined);
+      if (reason === 'error') stopFields = { message: this.stopRequest?.message };
+      if (reason === 'ffmpeg_exit') {
+        failure = new FfmpegExitError(exit.code, exit.signal, failureTail(this.stderrTail));
+        stopFields = { code: exit.code, signal: exit.signal ?? undefined, stderr_tail: failureTail(this.stderrTail, 5).join(' | ') };
+      }
+    } catch (error) {
+      reason = 'error';
+      failure = error instanceof EchologError ? error : undefined;
+      stopFields = { message: (error as Error).message };
+      if (!failure) throw await this.finishAfterBug(error as Error, log, sessionLogger, manifest);
+    } finally {
+      if (componentsAttached) {
+        for (const component of components) Object.assign(stopFields, await component.finish().catch((e: Error) => ({ finish_error: e.message })));
+      }
+    }
+    const exitCode = failure ? failure.exitCode : exitCodeFor(reason, this.stopRequest);
+    await this.writeStop(log, sessionLogger, manifest, reason, { ...stopFields, exit_code: exitCode }, failure?.message);
+    return { sessionId: plan.sessionId, sessionDir: plan.sessionDir, logPath: log.path, reason, exitCode, chunks: manifest.value.stats.chunks, error: failure };
+  }
+
+  /** An unexpected error: still log the stop and flush, then let `main` report the bug. */
+  private async finishAfterBug(error: Error, log: SessionLog, logger: Logger, manifest: ManifestStore): Promise<Error> {
+    await this.ffmpeg?.stop({ politeInput: 'q', stepTimeoutMs: this.options.resolved.config.ffmpeg.stop_timeout * 1000 });
+    await this.writeStop(log, logger, manifest, 'error', { message: error.message, exit_code: 1 }, error.message);
+    return error;
+  }
+
+  private async runFfmpeg(
+    logger: Logger,
+    watcher: SegmentListWatcher,
+    redactedDevice: string | undefined,
+    stopTimeoutSeconds: number,
+    manifest: ManifestStore,
+  ): Promise<ProcessExit> {
+    const { plan } = this.options;
+    const shownArgs = redactedDevice ? plan.args.map((arg) => (arg === plan.input.input ? redactedDevice : arg)) : plan.args;
+    logger.info('ffmpeg_command', { command: formatCommandLine(plan.ffmpeg.path, shownArgs) });
+    watcher.start();
+    const ffmpeg = await ManagedProcess.start(plan.ffmpeg.path, plan.args, { cwd: plan.sessionDir, detached: true, stdin: true });
+    this.ffmpeg = ffmpeg;
+    const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
+    await manifest.update((m) => (m.ffmpeg_pid = ffmpeg.pid));
+    logger.info('ffmpeg_started', { pid: ffmpeg.pid });
+    this.options.onEvent?.({
+      type: 'started',
+      sessionId: plan.sessionId,
+      logPath: manifest.value.log_path,
+      level: this.options.resolved.config.logging.level,
+      sessionDir: plan.sessionDir,
+      pid: process.pid,
+    });
+    ffmpeg.onLines('stderr', (line) => {
+      if (this.stderrTail.push(line) > STDERR_TAIL_LINES) this.stderrTail.shift();
+      logger[classifyStderrLine(line)]('ffmpeg_stderr', { line });
+    });
+    const stopOnRequest = this.stopRequested.then(() => ffmpeg.stop({ politeInput: 'q', stepTimeoutMs: stopTimeoutSeconds * 1000 }));
+    const exit = await Promise.race([ffmpeg.exited, stopOnRequest]);
+    releaseWatchdog();
+    logger.info('ffmpeg_exited', { code: exit.code, signal: exit.signal ?? undefined });
+    return exit;
+  }
+
+  private async writeStop(
+    log: SessionLog,
+    logger: Logger,
+    manifest: ManifestStore,
+    reason: StopReason,
+    fields: LogFields,
+    error: string | undefined,
+  ): Promise<void> {
+    const endedAt = this.now();
+    const stats = manifest.value.stats;
+    logger.info('session_stop', {
+      reason,
+      signal: this.stopRequest?.signal,
+      chunks: stats.chunks,
+      audio_duration_s: stats.audio_duration_seconds,
+      elapsed_s: (endedAt.getTime() - new Date(manifest.value.started_at).getTime()) / 1000,
+      ...fields,
+    });
+    await log.close();
+    await manifest.update((m) => {
+      m.status = reason === 'ffmpeg_exit' || reason === 'error' ? 'error' : 'completed';
+      m.ended_at = endedAt.toISOString();
+      m.stop_reason = reason;
+      m.error = error ?? null;
+    });
+  }
+}
+
+/** `key=value,key=value` of the values that differ from defaults, for session_start. */
+function formatOverrides(resolved: ResolvedConfig, redactDeviceName: boolean): string {
+  return Object.entries(overridesOf(resolved))
+    .map(([key, value]) => `${key}=${redactDeviceName && key === 'recording.input' ? redactDevice(String(value)) : String(value)}`)
+    .join(',');
+}

@@ -1,0 +1,53 @@
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import type { EchologConfig } from '../config/schema.js';
+import { SessionLog } from '../logging/session-log.js';
+import { isProcessAlive, stopProcessByPid } from '../process/managed-process.js';
+import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
+import { readSegmentList } from '../recorder/segment-list-watcher.js';
+import { ChunkLedger } from './chunk-ledger.js';
+import { ManifestStore, readManifest } from './session-manifest.js';
+
+export interface RecoverOptions {
+  recordingsDir: string;
+  sessionId: string;
+  config: EchologConfig;
+  stderr: Pick<Writable, 'write'>;
+}
+
+/**
+ * Closes the books of a session whose echolog died without cleaning up (SIGKILL, a crash):
+ * waits for its orphaned ffmpeg to finish the open chunk (the watchdog SIGINTs it; we do too),
+ * logs every finished chunk that was never logged, and appends `session_stop reason=interrupted`.
+ * Returns how many chunks it logged, or undefined if the session needed no recovery.
+ */
+export async function recoverInterruptedSession(options: RecoverOptions): Promise<number | undefined> {
+  const sessionDir = path.join(options.recordingsDir, options.sessionId);
+  const manifest = await readManifest(sessionDir);
+  if (!manifest || manifest.status !== 'recording' || isProcessAlive(manifest.pid)) return undefined;
+  if (manifest.ffmpeg_pid !== null) await stopProcessByPid(manifest.ffmpeg_pid, options.config.ffmpeg.stop_timeout * 1000);
+
+  const store = new ManifestStore(sessionDir, manifest);
+  const log = SessionLog.open({ dir: sessionDir, level: options.config.logging.level, rotation: options.config.logging, stderr: options.stderr });
+  const logger = log.logger('echolog.recovery');
+  const alreadyLogged = manifest.stats.chunks;
+  const ledger = new ChunkLedger(sessionDir, new Date(manifest.started_at), log.logger('echolog.recorder'), store, () => undefined);
+  const rows = await readSegmentList(path.join(sessionDir, SEGMENT_LIST_NAME));
+  for (const row of rows.slice(alreadyLogged)) ledger.add(row, { recovered: true });
+  await ledger.settled();
+  const recovered = store.value.stats.chunks - alreadyLogged;
+  logger.warning('session_stop', {
+    reason: 'interrupted',
+    detail: `echolog (pid ${manifest.pid}) ended without stopping the session`,
+    chunks: store.value.stats.chunks,
+    recovered_chunks: recovered,
+    audio_duration_s: store.value.stats.audio_duration_seconds,
+  });
+  await log.close();
+  await store.update((m) => {
+    m.status = 'interrupted';
+    m.stop_reason = 'interrupted';
+    m.ended_at = new Date().toISOString();
+  });
+  return recovered;
+}

@@ -1,0 +1,44 @@
+import type { Chunk } from '../recorder/chunk.js';
+import type { LogFields } from '../logging/line-format.js';
+import type { Logger, SessionLog } from '../logging/session-log.js';
+import type { LogLevel } from '../config/schema.js';
+
+/** Something said before the session log exists; written right after `session_start`. */
+export interface DeferredLogLine {
+  level: LogLevel;
+  message: string;
+  fields?: LogFields;
+}
+
+export interface SessionContext {
+  sessionId: string;
+  sessionDir: string;
+  sessionStart: Date;
+  log: SessionLog;
+  /** Tell the user something while recording (a transcript line, a lag warning). */
+  notify: (event: RecordingEvent) => void;
+}
+
+/**
+ * A part of the pipeline that consumes chunks beside the log (the transcriber is one).
+ * The session calls, in order: `prepare` before anything is created (throw to refuse the
+ * session), `attach` once the log is open, `onChunk` per finished chunk (must not block),
+ * and `finish` after the last chunk is logged (may take its own bounded time).
+ */
+export interface SessionComponent {
+  readonly name: string;
+  prepare(): Promise<{ startFields: LogFields; deferred: DeferredLogLine[] }>;
+  attach(context: SessionContext): void;
+  onChunk(chunk: Chunk): void;
+  /** Returns fields for `session_stop` (e.g. what was left untranscribed). */
+  finish(): Promise<LogFields>;
+}
+
+export type RecordingEvent =
+  | { type: 'started'; sessionId: string; logPath: string; level: LogLevel; sessionDir: string; pid: number }
+  | { type: 'chunk'; chunk: Chunk }
+  | { type: 'text'; seq: number; text: string; startSeconds: number }
+  | { type: 'warning'; message: string }
+  | { type: 'stopping'; reason: string };
+
+export type { Logger };

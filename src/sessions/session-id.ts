@@ -1,0 +1,19 @@
+import { randomBytes } from 'node:crypto';
+import { UsageError } from '../errors.js';
+
+/** `20261122T032502Z-9f3a1c`: unique, filesystem-safe, and sorting by name sorts by start time. */
+export function newSessionId(now: Date, random: () => string = () => randomBytes(3).toString('hex')): string {
+  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return `${stamp}-${random()}`;
+}
+
+const VALID_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function validateSessionId(id: string): string {
+  if (!VALID_ID.test(id)) {
+    throw new UsageError(
+      `--session-id ${JSON.stringify(id)} is not allowed: use 1-128 letters, digits, '.', '_' or '-', starting with a letter or digit`,
+    );
+  }
+  return id;
+}

@@ -1,0 +1,68 @@
+import path from 'node:path';
+import { readJson, writeJsonAtomic } from './atomic-json.js';
+
+/**
+ * `session.json` in the session folder: what a session is and how it went (seed 003's
+ * session record, as a file). Rewritten atomically on every change of state and every chunk,
+ * so `status`, recovery and `transcribe` can trust it even after a crash.
+ */
+export type SessionStatus = 'recording' | 'completed' | 'error' | 'interrupted';
+
+export interface SessionManifest {
+  session_id: string;
+  status: SessionStatus;
+  pid: number;
+  ffmpeg_pid: number | null;
+  started_at: string;
+  ended_at: string | null;
+  stop_reason: string | null;
+  error: string | null;
+  log_path: string;
+  device: string;
+  input_format: string;
+  sample_rate: number;
+  channels: number;
+  segment_time: number;
+  stats: {
+    /** Chunks that are final on disk and logged as chunk_created. */
+    chunks: number;
+    audio_duration_seconds: number;
+    utterance_count: number;
+    word_count: number;
+  };
+}
+
+export const MANIFEST_NAME = 'session.json';
+
+export function manifestPath(sessionDir: string): string {
+  return path.join(sessionDir, MANIFEST_NAME);
+}
+
+export function readManifest(sessionDir: string): Promise<SessionManifest | undefined> {
+  return readJson<SessionManifest>(manifestPath(sessionDir));
+}
+
+export function writeManifest(sessionDir: string, manifest: SessionManifest): Promise<void> {
+  return writeJsonAtomic(manifestPath(sessionDir), manifest);
+}
+
+/** Holds a session's manifest in memory and writes every change in order, one at a time. */
+export class ManifestStore {
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly sessionDir: string,
+    private current: SessionManifest,
+  ) {}
+
+  get value(): Readonly<SessionManifest> {
+    return this.current;
+  }
+
+  update(change: (manifest: SessionManifest) => void): Promise<void> {
+    change(this.current);
+    const snapshot = structuredClone(this.current);
+    this.writing = this.writing.then(() => writeManifest(this.sessionDir, snapshot));
+    return this.writing;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * One interface for every transcription engine: in-process (whisper), subprocess (pocketsphinx)
+ * and out-of-process (the seed-004 session daemon). The session feeds chunks in order, one at a
+ * time; an engine may hold state across chunks (a streaming decoder) and may return text for
+ * earlier audio later (an utterance that crossed a chunk boundary).
+ */
+export interface EngineChunk {
+  seq: number;
+  /** The chunk's WAV file; engines that read files (the daemon) use it. */
+  path: string;
+  /** Seconds from session start where this chunk begins (its true offset). */
+  offsetSeconds: number;
+  durationSeconds: number;
+  /** 16-bit little-endian PCM samples of the chunk, as ffmpeg wrote them. */
+  pcm: Buffer;
+  sampleRate: number;
+  channels: number;
+}
+
+export interface TranscriptWord {
+  start: number;
+  end: number;
+  word: string;
+}
+
+/** A piece of transcript with session-relative times in seconds. */
+export interface TranscriptSegment {
+  start: number;
+  end: number;
+  text: string;
+  words?: TranscriptWord[];
+}
+
+export interface TranscriptionEngine {
+  /** `pocketsphinx`, `whisper`, `daemon`: written in session_start and every transcript line. */
+  readonly name: string;
+  /** The model in use (a name or a path), for session_start. */
+  readonly model: string;
+  /** Loads the engine; resolves when it can take audio. The caller bounds it with ready_timeout. */
+  start(): Promise<void>;
+  /** Transcribes one chunk; rejects on failure (the caller retries with backoff). */
+  transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]>;
+  /** Text still held for audio already fed (end of stream); called once after the last chunk. */
+  flush(): Promise<TranscriptSegment[]>;
+  close(): Promise<void>;
+}
