@@ -1,0 +1,118 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseLogLine, type ParsedLogLine } from '../../src/logging/line-format.js';
+
+/** The built CLI, as a user runs it. `npm test` builds first. */
+export const BIN = fileURLToPath(new URL('../../bin/echolog', import.meta.url));
+export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+export const SHARED = path.resolve(REPO, '..', 'shared');
+
+export interface Sandbox {
+  root: string;
+  home: string;
+  recordings: string;
+  /** An environment that keeps the user's real home, config and recordings out of the test. */
+  env: NodeJS.ProcessEnv;
+}
+
+/** A fresh temp HOME/XDG/recordings dir; removed by `cleanup`. */
+export function makeSandbox(): Sandbox & { cleanup: () => void } {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-test-'));
+  const home = path.join(root, 'home');
+  const recordings = path.join(root, 'recordings');
+  fs.mkdirSync(home);
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    XDG_RUNTIME_DIR: path.join(root, 'run'),
+    ECHOLOG_RECORDINGS_DIR: recordings,
+    ECHOLOG_ENGINE: 'none',
+    LANG: 'C',
+  };
+  return { root, home, recordings, env, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `echolog <args>` to completion. */
+export function runCli(args: string[], sandbox: Pick<Sandbox, 'env' | 'root'>, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+  return new Promise((resolve) => {
+    execFile(BIN, args, { cwd: sandbox.root, env: { ...sandbox.env, ...extraEnv }, timeout: 120_000 }, (error, stdout, stderr) => {
+      const code = error ? ((error as NodeJS.ErrnoException & { code?: number }).code as unknown as number) ?? null : 0;
+      resolve({ code: typeof code === 'number' ? code : null, signal: (error as { signal?: NodeJS.Signals } | null)?.signal ?? null, stdout, stderr });
+    });
+  });
+}
+
+/** Starts `echolog <args>` and returns the child, for tests that signal it while it records. */
+export function startCli(args: string[], sandbox: Pick<Sandbox, 'env' | 'root'>, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => { stdout: string; stderr: string } } {
+  const child = spawn(BIN, args, { cwd: sandbox.root, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  return Object.assign(child, { output: () => ({ stdout, stderr }) });
+}
+
+export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode as NodeJS.Signals | null });
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/** Polls until `check` returns a value (not undefined/false), or fails after `timeoutMs`. */
+export async function waitFor<T>(check: () => T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The one session folder in a recordings dir (most tests record exactly one). */
+export function onlySessionDir(recordings: string): string {
+  const dirs = fs.readdirSync(recordings, { withFileTypes: true }).filter((e) => e.isDirectory());
+  if (dirs.length !== 1) throw new Error(`expected one session in ${recordings}, found ${dirs.map((d) => d.name).join(', ')}`);
+  return path.join(recordings, dirs[0]!.name);
+}
+
+/** Every line of session.log, parsed; throws on a line that does not parse. */
+export function readSessionLog(sessionDir: string, name = 'session.log'): ParsedLogLine[] {
+  const text = fs.readFileSync(path.join(sessionDir, name), 'utf8');
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => {
+      const parsed = parseLogLine(line);
+      if (!parsed) throw new Error(`session.log line does not parse: ${line}`);
+      return parsed;
+    });
+}
+
+/** Speech that pocketsphinx recognises well: flite's voice, resampled to 16 kHz mono WAV. */
+export async function makeSpeech(text: string, out: string): Promise<string> {
+  const raw = `${out}.flite.wav`;
+  await execFileAsync('flite', ['-voice', 'slt', '-t', text, '-o', raw]);
+  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', raw, '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', out]);
+  fs.rmSync(raw);
+  return out;
+}
+
+export function execFileAsync(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stderr })) : resolve({ stdout, stderr })));
+  });
+}
+
+export const SINE = 'sine=frequency=440:sample_rate=48000';
