@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { DottedValues } from '../config/dotted-keys.js';
+import { allowedFor } from '../config/resolve-config.js';
 
 /** A command-line flag that sets a config key. One table, so every command parses flags alike. */
 interface ConfigFlag {
@@ -50,10 +51,22 @@ export const TRANSCRIPTION_FLAGS: readonly ConfigFlag[] = [
 
 export function addConfigFlags(command: Command, table: readonly ConfigFlag[]): Command {
   for (const flag of table) {
-    if (flag.parse) command.option(flag.flags, flag.description, flag.parse);
+    if (flag.parse) command.option(flag.flags, flag.description, withAllowed(flag.parse, flag.key));
     else command.option(flag.flags, flag.description);
   }
   return command;
+}
+
+/** A parse error says what the key allows, as a bad value from the config file or env does. */
+function withAllowed(parse: (value: string) => unknown, key: string): (value: string) => unknown {
+  return (value) => {
+    try {
+      return parse(value);
+    } catch (error) {
+      if (!(error instanceof InvalidArgumentError)) throw error;
+      throw new InvalidArgumentError(`${error.message.replace(/\.$/, '')}: expected ${allowedFor(key) ?? 'a valid value'}.`);
+    }
+  };
 }
 
 /** The config keys the user set on this command line (only flags really given, not commander's defaults). */

@@ -1,58 +1,161 @@
 import path from 'node:path';
-import { cosmiconfig, defaultLoaders } from 'cosmiconfig';
+import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
 import { ConfigError } from '../errors.js';
 
 export interface LoadConfigFileOptions {
   /** --config: this file and no other. */
   explicitPath?: string;
   cwd: string;
+  /** The user's home: the upward search stops there (as cosmiconfig's own `stopDir` default). */
   home: string;
+  /** For XDG_CONFIG_HOME; never read from process.env, so tests can keep the real home out. */
   env: NodeJS.ProcessEnv;
+}
+
+export interface ConfigFile {
+  path: string;
+  /** The parsed document; `{}` for an empty or comment-only file. Not validated yet. */
+  values: unknown;
 }
 
 const MODULE = 'echolog';
 
-/** Where echolog looks, in order, below each folder from the cwd upwards. */
-export const SEARCH_PLACES = [
-  'echolog.conf',
-  '.echologrc',
-  '.echologrc.json',
-  '.echologrc.yaml',
-  '.echologrc.yml',
-  'package.json',
-];
+/** What echolog looks for in each folder, from the cwd upwards; the first folder with one of them wins. */
+export const SEARCH_PLACES = ['echolog.conf', '.echologrc', '.echologrc.json', '.echologrc.yaml', '.echologrc.yml', 'package.json'];
 
 /**
- * Finds and parses the config file: --config, then the cwd upwards, then
- * $XDG_CONFIG_HOME/echolog/echolog.conf (~/.config by default). Returns undefined when there is none.
+ * echolog.conf is YAML or JSON, never code: cosmiconfig would otherwise execute a --config file ending in .js or .ts.
  */
-export async function loadConfigFile(options: LoadConfigFileOptions): Promise<{ path: string; values: unknown } | undefined> {
-  const explorer = cosmiconfig(MODULE, {
-    searchPlaces: SEARCH_PLACES,
-    // echolog.conf is YAML; cosmiconfig sees its extension as `.conf` and has no loader for it.
-    loaders: { '.conf': defaultLoaders['.yaml'] },
-    searchStrategy: 'global',
-    stopDir: options.home,
-    cache: false,
-  });
-  try {
-    if (options.explicitPath) {
-      const result = await explorer.load(path.resolve(options.cwd, options.explicitPath));
-      return { path: result!.filepath, values: result?.config ?? {} };
+const CODE_EXTENSIONS = new Set(['.js', '.cjs', '.mjs', '.ts', '.cts', '.mts']);
+
+/**
+ * Finds and parses the config file: --config, then the cwd upwards (up to the home folder, or to the root when the
+ * cwd is outside it), then $XDG_CONFIG_HOME/echolog/echolog.conf (~/.config by default).
+ * Returns undefined when there is none. An empty file is a config that sets nothing.
+ */
+export async function loadConfigFile(options: LoadConfigFileOptions): Promise<ConfigFile | undefined> {
+  const explorer = createExplorer();
+
+  if (options.explicitPath) {
+    const file = path.resolve(options.cwd, options.explicitPath);
+    if (CODE_EXTENSIONS.has(path.extname(file))) {
+      throw new ConfigError(`--config ${options.explicitPath}: echolog reads YAML or JSON config files, not code (${path.extname(file)})`);
     }
-    const found = await explorer.search(options.cwd);
-    if (found && !found.isEmpty) return { path: found.filepath, values: found.config };
-    const userFile = path.join(options.env.XDG_CONFIG_HOME || path.join(options.home, '.config'), MODULE, 'echolog.conf');
-    const user = await explorer.load(userFile).catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return null;
-      throw error;
+    const result = await explorer.load(file).catch((error: unknown) => {
+      throw (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? new ConfigError(`--config ${options.explicitPath}: file not found (${file})`)
+        : asConfigError(error, file);
     });
-    return user ? { path: user.filepath, values: user.config ?? {} } : undefined;
+    // Only a package.json without an "echolog" key loads as null.
+    if (!result) throw new ConfigError(`--config ${options.explicitPath}: ${file} has no "${MODULE}" key`);
+    return { path: result.filepath, values: result.config ?? {} };
+  }
+
+  for (const dir of foldersUpwards(path.resolve(options.cwd), path.resolve(options.home))) {
+    const found = await readOrUndefined(() => explorer.search(dir), dir);
+    if (found) return found;
+  }
+  const userFile = userConfigPath(options.env, options.home);
+  return readOrUndefined(() => explorer.load(userFile), userFile);
+}
+
+function createExplorer(): ReturnType<typeof cosmiconfig> {
+  // Per-folder searches ('none') instead of cosmiconfig's 'global' strategy: 'global' ends in env-paths' config dir,
+  // read from the real process.env, where it would load `config.{json,yaml,js,ts,…}` rather than echolog.conf.
+  try {
+    return cosmiconfig(MODULE, {
+      searchPlaces: SEARCH_PLACES,
+      searchStrategy: 'none',
+      loaders: LOADERS,
+      ignoreEmptySearchPlaces: false,
+      cache: false,
+    });
   } catch (error) {
-    const err = error as NodeJS.ErrnoException;
-    const where = options.explicitPath ?? err.message;
-    if (err.code === 'ENOENT') throw new ConfigError(`config file not found: ${options.explicitPath}`);
-    throw new ConfigError(`cannot read config ${where}: ${err.message}`);
+    // cosmiconfig 9 reads its own "meta config" (package.json, .config/config.*) in process.cwd() here,
+    // and throws when one of those files does not parse.
+    throw new ConfigError(`cannot read config: ${(error as Error).message}`);
   }
 }
 
+/** $XDG_CONFIG_HOME/echolog/echolog.conf; a relative XDG_CONFIG_HOME is ignored, as the XDG spec says. */
+export function userConfigPath(env: NodeJS.ProcessEnv, home: string): string {
+  const xdg = env.XDG_CONFIG_HOME;
+  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(home, '.config');
+  return path.join(base, MODULE, 'echolog.conf');
+}
+
+/** `from`, its parent, … up to and including `stopDir`, or up to the root when `from` is not below `stopDir`. */
+export function foldersUpwards(from: string, stopDir: string): string[] {
+  const dirs = [from];
+  let current = from;
+  while (current !== stopDir) {
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    dirs.push(parent);
+    current = parent;
+  }
+  return dirs;
+}
+
+async function readOrUndefined(
+  read: () => Promise<{ filepath: string; config: unknown } | null>,
+  where: string,
+): Promise<ConfigFile | undefined> {
+  try {
+    const result = await read();
+    if (!result) return undefined;
+    return { path: result.filepath, values: result.config ?? {} };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw asConfigError(error, where);
+  }
+}
+
+function asConfigError(error: unknown, where: string): ConfigError {
+  if (error instanceof ConfigError) return error;
+  const err = error as NodeJS.ErrnoException & { filepath?: string };
+  const file = err.filepath ?? err.path ?? where;
+  if (err.code === 'EISDIR') return new ConfigError(`config file ${file} is a directory`);
+  return new ConfigError(`cannot read config file ${file}: ${err.message}`);
+}
+
+/** js-yaml reports a syntax error with a 0-based `mark` and the offending lines as a `snippet`. */
+interface YamlSyntaxError {
+  reason: string;
+  mark: { line: number; column: number; snippet?: string };
+}
+
+/** YAML, with syntax errors as ConfigErrors that point at file:line:column. A comment-only document is empty. */
+const loadYaml: Loader = async (filepath, content) => {
+  try {
+    return ((await defaultLoaders['.yaml']!(filepath, content)) as unknown) ?? undefined;
+  } catch (error) {
+    const { reason, mark } = error as Partial<YamlSyntaxError>;
+    if (reason === undefined || mark === undefined) throw error;
+    const snippet = mark.snippet ? `\n${mark.snippet}` : '';
+    throw new ConfigError(`${filepath}:${mark.line + 1}:${mark.column + 1}: invalid YAML: ${reason}${snippet}`);
+  }
+};
+
+/** JSON, with syntax errors as ConfigErrors that point at file:line:column (V8 only gives a character position). */
+const loadJson: Loader = (filepath, content) => {
+  const text = content.replace(/^\uFEFF/, '');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    const message = (error as Error).message;
+    const position = Number(/at position (\d+)/.exec(message)?.[1] ?? text.length);
+    const before = text.slice(0, position).split('\n');
+    throw new ConfigError(`${filepath}:${before.length}:${before.at(-1)!.length + 1}: invalid JSON: ${message}`);
+  }
+};
+
+/** `.json` (and package.json) is JSON; everything else, echolog.conf and a --config file of any name, is YAML. */
+const LOADERS = {
+  '.json': loadJson,
+  '.yaml': loadYaml,
+  '.yml': loadYaml,
+  '.conf': loadYaml,
+  noExt: loadYaml,
+  default: loadYaml,
+};
