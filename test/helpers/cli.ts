@@ -44,10 +44,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `echolog <args>` to completion. */
-export function runCli(args: string[], sandbox: Pick<Sandbox, 'env' | 'root'>, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** Runs `echolog <args>` to completion, in the sandbox home (so the config search stays inside it). */
+export function runCli(args: string[], sandbox: Pick<Sandbox, 'env' | 'home'>, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(BIN, args, { cwd: sandbox.root, env: { ...sandbox.env, ...extraEnv }, timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(BIN, args, { cwd: sandbox.home, env: { ...sandbox.env, ...extraEnv }, timeout: 120_000 }, (error, stdout, stderr) => {
       const code = error ? ((error as NodeJS.ErrnoException & { code?: number }).code as unknown as number) ?? null : 0;
       resolve({ code: typeof code === 'number' ? code : null, signal: (error as { signal?: NodeJS.Signals } | null)?.signal ?? null, stdout, stderr });
     });
@@ -55,8 +55,8 @@ export function runCli(args: string[], sandbox: Pick<Sandbox, 'env' | 'root'>, e
 }
 
 /** Starts `echolog <args>` and returns the child, for tests that signal it while it records. */
-export function startCli(args: string[], sandbox: Pick<Sandbox, 'env' | 'root'>, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => { stdout: string; stderr: string } } {
-  const child = spawn(BIN, args, { cwd: sandbox.root, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args: string[], sandbox: Pick<Sandbox, 'env' | 'home'>, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => { stdout: string; stderr: string } } {
+  const child = spawn(BIN, args, { cwd: sandbox.home, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
