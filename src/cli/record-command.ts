@@ -57,6 +57,7 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     now: surroundings.now,
   });
   const detach = installStopHandlers(session);
+  surroundings.stdout.on('error', ignoreClosedOutput);
   let result: RecordingResult;
   try {
     result = await session.run();
@@ -69,6 +70,14 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
   );
   if (result.error) throw result.error;
   return result.exitCode;
+}
+
+/**
+ * Progress output is a courtesy: a reader that goes away (`echolog record | head -1`) must not
+ * stop the recording. Any other write error is still a fault.
+ */
+function ignoreClosedOutput(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'EPIPE') throw error;
 }
 
 /** SIGINT/SIGTERM/SIGHUP stop the session cleanly; a crash inside echolog ends it with reason=error. */

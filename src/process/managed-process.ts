@@ -131,7 +131,10 @@ export function startOrphanWatchdog(childPid: number, stepTimeoutMs: number): ()
   watchdog.unref();
   watchdog.channel?.unref();
   return () => {
-    if (watchdog.connected) watchdog.disconnect();
+    // End it rather than hang up: a hang-up looks like our death, and by now the child's pid is
+    // free and may belong to another process, which the watchdog must never signal. SIGTERM ends
+    // it before any of its code runs, however far it got loading (it installs no handler).
+    watchdog.kill('SIGTERM');
   };
 }
 

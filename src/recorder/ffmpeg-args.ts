@@ -1,4 +1,5 @@
 /** Pure builders of the ffmpeg command line. The runner spawns exactly what these return. */
+import path from 'node:path';
 
 export interface CaptureInput {
   /** ffmpeg input format (`-f`): pulse, alsa, avfoundation, dshow, lavfi; empty for a file. */
@@ -25,6 +26,14 @@ const DEVICE_FORMATS = new Set(['pulse', 'alsa', 'avfoundation', 'dshow', 'oss',
 
 export const CHUNK_PATTERN = 'chunk_%05d.wav';
 export const SEGMENT_LIST_NAME = 'segments.csv';
+
+/**
+ * The segment muxer's output template in `dir`. The template is printf-like for the whole path
+ * (https://ffmpeg.org/ffmpeg-formats.html#segment), so a `%` in the folder must be doubled.
+ */
+export function chunkPatternIn(dir: string): string {
+  return path.join(dir.replaceAll('%', '%%'), CHUNK_PATTERN);
+}
 
 export function isDeviceInput(input: CaptureInput): boolean {
   return DEVICE_FORMATS.has(input.format);

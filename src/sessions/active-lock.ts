@@ -3,6 +3,7 @@ import path from 'node:path';
 import { SessionBusyError } from '../errors.js';
 import { isProcessAlive } from '../process/managed-process.js';
 import { readJson } from './atomic-json.js';
+import { recordingsDirError } from './recordings-dir.js';
 
 /**
  * One session records at a time per recordings dir (seed 001's capacity rule). The lock is a
@@ -41,7 +42,7 @@ export async function acquireActiveLock(recordingsDir: string, sessionId: string
       await fs.writeFile(file, mine, { flag: 'wx', mode: 0o600 });
       return {};
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw recordingsDirError(recordingsDir, error);
     }
     const holder = await readActiveLock(recordingsDir);
     if (holder && isProcessAlive(holder.pid)) {

@@ -4,7 +4,7 @@ import type { EchologConfig } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import {
   buildCaptureArgs,
-  CHUNK_PATTERN,
+  chunkPatternIn,
   defaultCaptureInput,
   isDeviceInput,
   SEGMENT_LIST_NAME,
@@ -51,7 +51,7 @@ export function planRecording(options: PlanRecordingOptions): RecordingPlan {
     durationSeconds: options.durationSeconds,
     // Absolute paths, so the logged command reproduces the capture from any folder.
     segmentListPath: path.join(sessionDir, SEGMENT_LIST_NAME),
-    chunkPattern: path.join(sessionDir, CHUNK_PATTERN),
+    chunkPattern: chunkPatternIn(sessionDir),
   });
   return {
     sessionId: options.sessionId,

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
 import { liveLock, lockPath, readActiveLock } from './active-lock.js';
+import { recordingsDirError } from './recordings-dir.js';
 import { recoverInterruptedSession } from './recover-session.js';
 import { readManifest, type SessionManifest } from './session-manifest.js';
 
@@ -13,7 +14,7 @@ export async function listSessions(recordingsDir: string): Promise<SessionManife
     names = (await fs.readdir(recordingsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw error;
+    throw recordingsDirError(recordingsDir, error);
   }
   const manifests = await Promise.all(names.sort().map((name) => readManifest(path.join(recordingsDir, name)).catch(() => undefined)));
   return manifests.filter((m): m is SessionManifest => m !== undefined);

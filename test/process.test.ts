@@ -1,0 +1,72 @@
+import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { isAlive, processesMatching } from './helpers/chunks.js';
+import { REPO, waitFor } from './helpers/cli.js';
+
+// The built module: its watchdog runs dist/process/orphan-watchdog.js, which exists only after tsc.
+const { startOrphanWatchdog, ManagedProcess } = (await import(`${REPO}/dist/process/managed-process.js`)) as typeof import('../src/process/managed-process.js');
+
+describe('orphan watchdog, released after its child exited', () => {
+  it.each([
+    ['at once (while the watchdog is still loading)', 0],
+    ['later', 500],
+  ])('%s: it exits without signalling the pid, which may belong to another process by then', async (_when, afterMs) => {
+    // `sleep` stands in for a process that got ffmpeg's pid after ffmpeg exited.
+    const bystander = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const release = startOrphanWatchdog(bystander.pid!, 200);
+      await new Promise((r) => setTimeout(r, afterMs));
+      release();
+      await waitFor(() => processesMatching('orphan-watchdog.js', String(bystander.pid)).length === 0, 5_000, 'the watchdog to exit');
+      await new Promise((r) => setTimeout(r, 300));
+      expect(bystander.signalCode).toBeNull();
+      expect(isAlive(bystander.pid!)).toBe(true);
+    } finally {
+      bystander.kill('SIGKILL');
+    }
+  });
+});
+
+describe('orphan watchdog, when its parent dies', () => {
+  it.each([
+    ['at once (while the watchdog is still loading)', 0],
+    ['later', 800],
+  ])('%s: SIGINTs the child', async (_when, lifetimeMs) => {
+    const orphan = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      const script = `import(${JSON.stringify(`${REPO}/dist/process/managed-process.js`)}).then((m) => { m.startOrphanWatchdog(${orphan.pid}, 200); setTimeout(() => process.kill(process.pid, 'SIGKILL'), ${lifetimeMs}); })`;
+      spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
+      await waitFor(() => orphan.signalCode ?? undefined, 5_000, 'the orphan to be stopped');
+      expect(orphan.signalCode).toBe('SIGINT');
+    } finally {
+      orphan.kill('SIGKILL');
+    }
+  });
+});
+
+describe('ManagedProcess stop ladder', () => {
+  it('a child that ignores the polite input and SIGINT is ended by SIGTERM', async () => {
+    const child = await ManagedProcess.start('sh', ['-c', "trap '' INT; while :; do sleep 0.05; done"], { stdin: true });
+    const exit = await child.stop({ politeInput: 'q', stepTimeoutMs: 200 });
+    expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(isAlive(child.pid)).toBe(false);
+  });
+
+  it('a child that obeys the polite input exits on its own, with its code', async () => {
+    const child = await ManagedProcess.start('sh', ['-c', 'read line; exit 3'], { stdin: true });
+    expect(await child.stop({ politeInput: 'q\n', stepTimeoutMs: 5_000 })).toEqual({ code: 3, signal: null });
+  });
+
+  it('escalate() skips a rung at once (a second Ctrl-C)', async () => {
+    const child = await ManagedProcess.start('sleep', ['30'], { stdin: true });
+    const started = Date.now();
+    const stopping = child.stop({ politeInput: 'q', stepTimeoutMs: 10_000 });
+    child.escalate();
+    expect(await stopping).toEqual({ code: null, signal: 'SIGINT' });
+    expect(Date.now() - started).toBeLessThan(5_000);
+  });
+
+  it('a missing binary rejects at start', async () => {
+    await expect(ManagedProcess.start('/nonexistent/ffmpeg', [])).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});

@@ -1,0 +1,149 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chunkFiles, expectChunksFinalAndLogged, expectFinalWav, expectStopLast, isAlive, readManifestSync, segmentRows } from './helpers/chunks.js';
+import { exitOf, makeSandbox, readSessionLog, runCli, SINE, startCli, waitFor } from './helpers/cli.js';
+
+const LAVFI = ['--input-format', 'lavfi', '--input', SINE];
+const sandboxes: Array<ReturnType<typeof makeSandbox>> = [];
+function sandbox(): ReturnType<typeof makeSandbox> {
+  const s = makeSandbox();
+  sandboxes.push(s);
+  return s;
+}
+afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+
+/** Starts a live-paced recording and waits until `rows` chunks are final and ffmpeg's pid is known. */
+async function startRecording(box: ReturnType<typeof makeSandbox>, id: string, rows = 1) {
+  const child = startCli(['record', ...LAVFI, '--segment-time', '1', '--session-id', id], box);
+  const dir = path.join(box.recordings, id);
+  await waitFor(() => segmentRows(dir) >= rows, 20_000, `${rows} chunk(s)`);
+  const ffmpegPid = await waitFor(() => readManifestSync(dir)?.ffmpeg_pid ?? undefined, 5_000, 'ffmpeg_pid in session.json');
+  return { child, dir, ffmpegPid };
+}
+
+describe('faults', () => {
+  it.concurrent('ffmpeg dies mid-recording (SIGKILL) → session_stop reason=ffmpeg_exit last, exit 1, finished chunks logged', async () => {
+    const box = sandbox();
+    const { child, dir, ffmpegPid } = await startRecording(box, 'killed', 2);
+    process.kill(ffmpegPid, 'SIGKILL');
+    const exit = await exitOf(child);
+    expect(exit.code).toBe(1);
+    expect(child.output().stderr).toMatch(/ffmpeg was killed by SIGKILL/);
+
+    const log = readSessionLog(dir);
+    const stop = expectStopLast(log, 'ffmpeg_exit');
+    expect(stop.fields.signal).toBe('SIGKILL');
+    expect(stop.fields.exit_code).toBe('1');
+    // Every chunk ffmpeg finished (listed) is logged and final; the open one died with ffmpeg.
+    const created = log.filter((l) => l.message === 'chunk_created');
+    const listed = fs.readFileSync(path.join(dir, 'segments.csv'), 'utf8').trim().split('\n').map((row) => row.split(',')[0]);
+    expect(created.length).toBeGreaterThanOrEqual(2);
+    expect(created.map((c) => c.fields.file)).toEqual(listed);
+    for (const c of created) {
+      expectFinalWav(path.join(dir, c.fields.file!));
+      expect(Number(c.fields.size_bytes)).toBe(fs.statSync(path.join(dir, c.fields.file!)).size);
+    }
+    expect(readManifestSync(dir)).toMatchObject({ status: 'error', stop_reason: 'ffmpeg_exit' });
+  });
+
+  it.concurrent('a bad lavfi graph (ffmpeg fails at start) → reason ffmpeg_exit, stderr tail in the log and on stderr, exit 1', async () => {
+    const box = sandbox();
+    const result = await runCli(['record', '--input-format', 'lavfi', '--input', 'nosuchsource=frequency=440', '--duration', '2', '--session-id', 'bad'], box);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/ffmpeg exited with code [1-9]/);
+    expect(result.stderr).toMatch(/nosuchsource/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    const log = readSessionLog(path.join(box.recordings, 'bad'));
+    const stop = expectStopLast(log, 'ffmpeg_exit');
+    expect(Number(stop.fields.code)).toBeGreaterThan(0);
+    expect(stop.fields.stderr_tail).toMatch(/nosuchsource/);
+    expect(log.some((l) => l.message === 'ffmpeg_stderr' && l.level === 'ERROR')).toBe(true);
+    expect(log.filter((l) => l.message === 'chunk_created')).toEqual([]);
+  });
+
+  describe('echolog SIGKILLed while recording', () => {
+    it.concurrent.each([
+      ['status', ['status']],
+      ['the next record', ['record', ...LAVFI, '--duration', '1', '--no-realtime', '--session-id', 'next']],
+    ])('the watchdog stops the orphaned ffmpeg; %s recovers the session', async (_who, command) => {
+      const box = sandbox();
+      const { child, dir, ffmpegPid } = await startRecording(box, 'orphan', 1);
+      child.kill('SIGKILL');
+      await exitOf(child);
+      // The watchdog SIGINTs ffmpeg, which finalizes the open chunk and exits.
+      await waitFor(() => !isAlive(ffmpegPid), 5_000, `ffmpeg pid ${ffmpegPid} to be gone`);
+      const files = chunkFiles(dir);
+      for (const file of files) expectFinalWav(path.join(dir, file));
+      const loggedBefore = readSessionLog(dir).filter((l) => l.message === 'chunk_created').length;
+      expect(segmentRows(dir)).toBe(files.length);
+      expect(loggedBefore).toBeLessThan(files.length); // at least the last chunk was never logged
+
+      const result = await runCli(command, box);
+      expect(result.code, result.stderr).toBe(0);
+      const log = readSessionLog(dir);
+      const created = expectChunksFinalAndLogged(dir, log);
+      expect(created.slice(loggedBefore).every((c) => c.fields.recovered === 'true')).toBe(true);
+      expect(created.slice(0, loggedBefore).some((c) => c.fields.recovered === 'true')).toBe(false);
+      const stop = expectStopLast(log, 'interrupted');
+      expect(Number(stop.fields.recovered_chunks)).toBe(files.length - loggedBefore);
+      expect(readManifestSync(dir)).toMatchObject({ status: 'interrupted', stop_reason: 'interrupted' });
+      expect(fs.existsSync(path.join(box.recordings, '.active-session.json'))).toBe(false);
+      if (command[0] === 'status') expect(result.stdout).toContain('last session: orphan (interrupted, interrupted)');
+      else expectStopLast(readSessionLog(path.join(box.recordings, 'next')), 'duration_reached');
+    });
+
+    it.concurrent('status right after the kill, while ffmpeg may still be running, waits for it and recovers every chunk', async () => {
+      const box = sandbox();
+      const { child, dir, ffmpegPid } = await startRecording(box, 'orphan', 1);
+      child.kill('SIGKILL');
+      await exitOf(child);
+      const before = readSessionLog(dir).filter((l) => l.message === 'chunk_created').length;
+      const result = await runCli(['status'], box);
+      expect(result.code, result.stderr).toBe(0);
+      expect(isAlive(ffmpegPid)).toBe(false);
+      expect(result.stdout).toContain('last session: orphan (interrupted, interrupted)');
+      const log = readSessionLog(dir);
+      const created = expectChunksFinalAndLogged(dir, log);
+      expect(created.length).toBeGreaterThan(before);
+      expect(created.slice(before).every((c) => c.fields.recovered === 'true')).toBe(true);
+      expectStopLast(log, 'interrupted');
+    });
+  });
+
+  describe('the stop ladder, with a stubborn ffmpeg', () => {
+    // A fault the real ffmpeg cannot produce on demand: an ffmpeg that ignores `q` and SIGINT.
+    // A fake executable given as ECHOLOG_FFMPEG; only SIGTERM (the next rung) ends it.
+    function stubbornFfmpeg(box: ReturnType<typeof makeSandbox>, stopTimeout: number) {
+      const fake = path.join(box.root, 'stubborn-ffmpeg');
+      fs.writeFileSync(fake, `#!/bin/sh\ntrap '' INT\necho "stubborn ffmpeg $$ ignores q and SIGINT" >&2\nwhile :; do sleep 0.1; done\n`, { mode: 0o755 });
+      const config = path.join(box.root, 'echolog.conf');
+      fs.writeFileSync(config, `ffmpeg:\n  stop_timeout: ${stopTimeout}\n`);
+      return { env: { ECHOLOG_FFMPEG: fake }, args: ['--config', config] };
+    }
+
+    it.concurrent.each([
+      ['one Ctrl-C walks q → SIGINT → SIGTERM after the step timeout', 0.5, 1],
+      ['repeated Ctrl-C skips the waits', 30, 3],
+    ])('%s; echolog waits for ffmpeg to be gone, session_stop last', async (_name, stopTimeout, presses) => {
+      const box = sandbox();
+      const fake = stubbornFfmpeg(box, stopTimeout);
+      const child = startCli(['record', ...LAVFI, '--session-id', 'stubborn', ...fake.args], box, fake.env);
+      const dir = path.join(box.recordings, 'stubborn');
+      const ffmpegPid = await waitFor(() => readManifestSync(dir)?.ffmpeg_pid ?? undefined, 20_000, 'ffmpeg_pid in session.json');
+      await waitFor(() => fs.readFileSync(path.join(dir, 'session.log'), 'utf8').includes('ffmpeg_started'), 5_000, 'ffmpeg_started');
+      const started = Date.now();
+      for (let i = 0; i < presses; i++) {
+        child.kill('SIGINT');
+        await new Promise((r) => setTimeout(r, 150));
+      }
+      const exit = await exitOf(child);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(exit.code, child.output().stderr).toBe(130);
+      expect(isAlive(ffmpegPid)).toBe(false);
+      const log = readSessionLog(dir);
+      expect(log.find((l) => l.message === 'ffmpeg_exited')?.fields.signal).toBe('SIGTERM');
+      expectStopLast(log, 'user_interrupt');
+    });
+  });
+});

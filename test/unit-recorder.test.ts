@@ -1,0 +1,228 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { FfmpegNotFoundError, UsageError } from '../src/errors.js';
+import { formatLogLine, parseLogLine, type LogFields } from '../src/logging/line-format.js';
+import { buildCaptureArgs, chunkPatternIn, defaultCaptureInput, type CaptureArgsOptions } from '../src/recorder/ffmpeg-args.js';
+import { locateFfmpeg } from '../src/recorder/ffmpeg-locator.js';
+import { parseSegmentListRow, splitCompleteLines } from '../src/recorder/segment-list.js';
+import { parseWavHeader, wavDurationSeconds } from '../src/recorder/wav-header.js';
+import { newSessionId, validateSessionId } from '../src/sessions/session-id.js';
+import { decideStopReason, exitCodeFor } from '../src/sessions/stop-reason.js';
+import { execFileAsync } from './helpers/cli.js';
+
+const base: CaptureArgsOptions = {
+  input: { format: 'lavfi', input: 'sine' },
+  realtime: true,
+  sampleRate: 16000,
+  channels: 1,
+  segmentTime: 10,
+  durationSeconds: undefined,
+  segmentListPath: '/s/segments.csv',
+  chunkPattern: '/s/chunk_%05d.wav',
+};
+const args = (over: Partial<CaptureArgsOptions>): string[] => buildCaptureArgs({ ...base, ...over });
+/** The value that follows `flag` in an argv, or undefined. */
+const after = (argv: string[], flag: string): string | undefined => (argv.includes(flag) ? argv[argv.indexOf(flag) + 1] : undefined);
+
+describe('buildCaptureArgs', () => {
+  it('paces lavfi with -re before -i', () => expect(args({}).indexOf('-re')).toBeLessThan(args({}).indexOf('-i')));
+  it('paces a file input with -re', () => expect(args({ input: { format: '', input: 'a.wav' } })).toContain('-re'));
+  it('never paces a pulse device', () => expect(args({ input: { format: 'pulse', input: 'default' } })).not.toContain('-re'));
+  it('never paces an alsa device', () => expect(args({ input: { format: 'alsa', input: 'default' } })).not.toContain('-re'));
+  it('never paces avfoundation', () => expect(args({ input: { format: 'avfoundation', input: ':default' } })).not.toContain('-re'));
+  it('--no-realtime drops -re', () => expect(args({ realtime: false })).not.toContain('-re'));
+  it('a file input has no -f before -i', () => expect(args({ input: { format: '', input: 'a.wav' } }).slice(0, 4)).not.toContain('-f'));
+  it('the input format precedes -i', () => expect(after(args({}), '-f')).toBe('lavfi'));
+  it('-i names the input', () => expect(after(args({}), '-i')).toBe('sine'));
+  it('-t only with a duration', () => expect(args({})).not.toContain('-t'));
+  it('-t carries the duration', () => expect(after(args({ durationSeconds: 2.5 }), '-t')).toBe('2.5'));
+  it('-t is an output option (after -i)', () => expect(args({ durationSeconds: 3 }).indexOf('-t')).toBeGreaterThan(args({ durationSeconds: 3 }).indexOf('-i')));
+  it('segment time', () => expect(after(args({ segmentTime: 1 }), '-segment_time')).toBe('1'));
+  it('segment muxer', () => expect(args({}).filter((a, i, all) => all[i - 1] === '-f')).toEqual(['lavfi', 'segment']));
+  it('segment list path', () => expect(after(args({}), '-segment_list')).toBe('/s/segments.csv'));
+  it('segment list is csv', () => expect(after(args({}), '-segment_list_type')).toBe('csv'));
+  it('resets timestamps per chunk', () => expect(after(args({}), '-reset_timestamps')).toBe('1'));
+  it('16-bit PCM', () => expect(after(args({}), '-c:a')).toBe('pcm_s16le'));
+  it('sample rate', () => expect(after(args({ sampleRate: 22050 }), '-ar')).toBe('22050'));
+  it('channels', () => expect(after(args({ channels: 2 }), '-ac')).toBe('2'));
+  it('no progress lines', () => expect(args({})).toContain('-nostats'));
+  it('the chunk pattern is last', () => expect(args({}).at(-1)).toBe('/s/chunk_%05d.wav'));
+});
+
+describe('chunkPatternIn', () => {
+  it('joins the numbered template', () => expect(chunkPatternIn('/r/s')).toBe('/r/s/chunk_%05d.wav'));
+  it('doubles a % in the folder', () => expect(chunkPatternIn('/r/100%d/s')).toBe('/r/100%%d/s/chunk_%05d.wav'));
+});
+
+describe('defaultCaptureInput', () => {
+  it('linux with pulse', () => expect(defaultCaptureInput({ platform: 'linux', pulseAvailable: true })).toEqual({ format: 'pulse', input: 'default' }));
+  it('linux without pulse falls back to alsa', () => expect(defaultCaptureInput({ platform: 'linux', pulseAvailable: false })).toEqual({ format: 'alsa', input: 'default' }));
+  it('macOS', () => expect(defaultCaptureInput({ platform: 'darwin', pulseAvailable: false })).toEqual({ format: 'avfoundation', input: ':default' }));
+  it('windows uses a named dshow device', () => expect(defaultCaptureInput({ platform: 'win32', pulseAvailable: false })).toMatchObject({ format: 'dshow', input: expect.stringMatching(/^audio=./) }));
+});
+
+describe('parseSegmentListRow', () => {
+  it('plain row', () => expect(parseSegmentListRow('chunk_00001.wav,0.000000,1.000000')).toEqual({ file: 'chunk_00001.wav', start: 0, end: 1 }));
+  it('quoted name with a comma', () => expect(parseSegmentListRow('"a,b.wav",1.5,2.5')).toEqual({ file: 'a,b.wav', start: 1.5, end: 2.5 }));
+  it('quoted name with doubled quotes', () => expect(parseSegmentListRow('"say ""hi"".wav",0,1')?.file).toBe('say "hi".wav'));
+  it('trailing CR', () => expect(parseSegmentListRow('c.wav,0,1\r')?.file).toBe('c.wav'));
+  it('missing end', () => expect(parseSegmentListRow('c.wav,0')).toBeUndefined());
+  it('non-numeric times', () => expect(parseSegmentListRow('c.wav,x,y')).toBeUndefined());
+  it('empty line', () => expect(parseSegmentListRow('')).toBeUndefined());
+});
+
+describe('splitCompleteLines', () => {
+  it('no newline keeps all as rest', () => expect(splitCompleteLines('a,0')).toEqual({ lines: [], rest: 'a,0' }));
+  it('whole lines and a partial rest', () => expect(splitCompleteLines('a\nb\nc')).toEqual({ lines: ['a', 'b'], rest: 'c' }));
+  it('ends on a newline', () => expect(splitCompleteLines('a\nb\n')).toEqual({ lines: ['a', 'b'], rest: '' }));
+  it('skips empty lines', () => expect(splitCompleteLines('a\n\nb\n')).toEqual({ lines: ['a', 'b'], rest: '' }));
+  it('empty input', () => expect(splitCompleteLines('')).toEqual({ lines: [], rest: '' }));
+});
+
+describe('parseWavHeader / wavDurationSeconds', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-wav-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const makeWav = async (seconds: number, rate: number, channels: number): Promise<Buffer> => {
+    const file = path.join(dir, `t-${seconds}-${rate}-${channels}.wav`);
+    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=sample_rate=${rate}`, '-t', String(seconds), '-ac', String(channels), '-c:a', 'pcm_s16le', file]);
+    return fs.readFileSync(file);
+  };
+
+  it('reads a real ffmpeg WAV (with its LIST chunk) and its true duration', async () => {
+    const buffer = await makeWav(0.5, 16000, 1);
+    const info = parseWavHeader(buffer);
+    expect(info).toMatchObject({ sampleRate: 16000, channels: 1, bitsPerSample: 16, dataBytes: 16000, riffFileBytes: buffer.length });
+    expect(info.dataOffset + info.dataBytes).toBe(buffer.length);
+    expect(wavDurationSeconds(info)).toBe(0.5);
+  });
+  it('stereo 48 kHz', async () => {
+    const info = parseWavHeader(await makeWav(0.25, 48000, 2));
+    expect([info.channels, info.sampleRate, wavDurationSeconds(info)]).toEqual([2, 48000, 0.25]);
+  });
+  it('empty buffer', () => expect(() => parseWavHeader(Buffer.alloc(0))).toThrow(/RIFF/));
+  it('not RIFF', () => expect(() => parseWavHeader(Buffer.from('OggS0000WAVEfmt '))).toThrow(/RIFF/));
+  it('RIFF but not WAVE', () => expect(() => parseWavHeader(Buffer.from('RIFF\0\0\0\0AVI LIST'))).toThrow(/RIFF\/WAVE/));
+  it('only the RIFF header', () => expect(() => parseWavHeader(Buffer.from('RIFF\0\0\0\0WAVE'))).toThrow(/no data chunk/));
+  it('header cut off before the data chunk', async () => {
+    const buffer = await makeWav(0.1, 16000, 1);
+    const info = parseWavHeader(buffer);
+    expect(() => parseWavHeader(buffer.subarray(0, info.dataOffset - 8))).toThrow(/no data chunk/);
+  });
+  it('data chunk before fmt', () => {
+    const b = Buffer.alloc(20);
+    b.write('RIFF', 0);
+    b.write('WAVE', 8);
+    b.write('data', 12);
+    expect(() => parseWavHeader(b)).toThrow(/before fmt/);
+  });
+});
+
+describe('formatLogLine / parseLogLine', () => {
+  const time = new Date('2026-01-02T03:04:05.678Z');
+  const roundTrip = (fields: LogFields) => parseLogLine(formatLogLine({ time, level: 'INFO', logger: 'echolog.test', message: 'event', fields }));
+  it('the line format', () => expect(formatLogLine({ time, level: 'WARNING', logger: 'a.b', message: 'm', fields: { k: 'v' } })).toBe('2026-01-02T03:04:05Z WARNING a.b: m k=v'));
+  it('plain value', () => expect(roundTrip({ a: 'x' })?.fields).toEqual({ a: 'x' }));
+  it('spaces', () => expect(roundTrip({ a: 'two words' })?.fields.a).toBe('two words'));
+  it('double quotes', () => expect(roundTrip({ a: 'say "hi"' })?.fields.a).toBe('say "hi"'));
+  it('single quote', () => expect(roundTrip({ a: "it's" })?.fields.a).toBe("it's"));
+  it('equals signs', () => expect(roundTrip({ a: 'k=v,x=y' })?.fields.a).toBe('k=v,x=y'));
+  it('newlines stay on one line', () => {
+    const line = formatLogLine({ time, level: 'INFO', logger: 'l', message: 'm', fields: { a: 'one\ntwo\r\nthree' } });
+    expect(line.split('\n')).toHaveLength(1);
+    expect(parseLogLine(line)?.fields.a).toBe('one\ntwo\r\nthree');
+  });
+  it('backslashes', () => expect(roundTrip({ a: 'C:\\x\\y' })?.fields.a).toBe('C:\\x\\y'));
+  it('empty string', () => expect(roundTrip({ a: '' })?.fields.a).toBe(''));
+  it('numbers and booleans', () => expect(roundTrip({ n: 42, f: 1.5, b: true })?.fields).toEqual({ n: '42', f: '1.500', b: 'true' }));
+  it('message, logger, level, timestamp', () => expect(roundTrip({ a: 'x y' })).toMatchObject({ timestamp: '2026-01-02T03:04:05Z', level: 'INFO', logger: 'echolog.test', message: 'event' }));
+  it('many fields at once', () => {
+    const fields = { command: "/usr/bin/ffmpeg -i 'a b.wav' -f segment", line: 'x=1 y="2"', n: 3 };
+    expect(roundTrip(fields)?.fields).toEqual({ ...fields, n: '3' });
+  });
+  it('a message with a newline stays one line', () => expect(formatLogLine({ time, level: 'ERROR', logger: 'l', message: 'a\nb' })).toBe('2026-01-02T03:04:05Z ERROR l: a b'));
+  it('rejects a line without a timestamp', () => expect(parseLogLine('INFO l: m')).toBeUndefined());
+});
+
+describe('decideStopReason / exitCodeFor', () => {
+  const ok = { code: 0, signal: null };
+  const failed = { code: 1, signal: null };
+  const killed = { code: null, signal: 'SIGKILL' as const };
+  it('duration end', () => expect(decideStopReason(undefined, ok, true)).toBe('duration_reached'));
+  it('end of a file input', () => expect(decideStopReason(undefined, ok, false)).toBe('end_of_input'));
+  it('ffmpeg fails', () => expect(decideStopReason(undefined, failed, true)).toBe('ffmpeg_exit'));
+  it('ffmpeg killed', () => expect(decideStopReason(undefined, killed, false)).toBe('ffmpeg_exit'));
+  it('Ctrl-C wins over the exit', () => expect(decideStopReason({ reason: 'user_interrupt', signal: 'SIGINT' }, ok, true)).toBe('user_interrupt'));
+  it('SIGTERM', () => expect(decideStopReason({ reason: 'terminated', signal: 'SIGTERM' }, failed, false)).toBe('terminated'));
+  it('0 for duration_reached', () => expect(exitCodeFor('duration_reached', undefined)).toBe(0));
+  it('0 for end_of_input', () => expect(exitCodeFor('end_of_input', undefined)).toBe(0));
+  it('130 for SIGINT', () => expect(exitCodeFor('user_interrupt', { reason: 'user_interrupt', signal: 'SIGINT' })).toBe(130));
+  it('143 for SIGTERM', () => expect(exitCodeFor('terminated', { reason: 'terminated', signal: 'SIGTERM' })).toBe(143));
+  it('129 for SIGHUP', () => expect(exitCodeFor('terminated', { reason: 'terminated', signal: 'SIGHUP' })).toBe(129));
+  it('130 for an interrupt without a signal', () => expect(exitCodeFor('user_interrupt', { reason: 'user_interrupt' })).toBe(130));
+  it('1 for ffmpeg_exit', () => expect(exitCodeFor('ffmpeg_exit', undefined)).toBe(1));
+  it('1 for error', () => expect(exitCodeFor('error', { reason: 'error', message: 'x' })).toBe(1));
+});
+
+describe('newSessionId / validateSessionId', () => {
+  it('is a UTC stamp plus a random suffix', () => expect(newSessionId(new Date('2026-11-22T03:25:02.123Z'), () => 'abc123')).toBe('20261122T032502Z-abc123'));
+  it('sorts by start time', () => {
+    const times = ['2026-01-01T00:00:09Z', '2025-12-31T23:59:59Z', '2026-01-01T00:00:10Z', '2026-10-01T00:00:00Z'].map((t) => new Date(t));
+    const ids = times.map((t) => newSessionId(t));
+    expect([...ids].sort()).toEqual([1, 0, 2, 3].map((i) => ids[i]));
+  });
+  it('is unique within one second', () => {
+    const now = new Date();
+    expect(new Set(Array.from({ length: 50 }, () => newSessionId(now))).size).toBe(50);
+  });
+  it('is filesystem-safe and valid', () => {
+    const id = newSessionId(new Date());
+    expect(id).toMatch(/^[A-Za-z0-9._-]+$/);
+    expect(validateSessionId(id)).toBe(id);
+  });
+  it('accepts a simple name', () => expect(validateSessionId('meeting-1.take_2')).toBe('meeting-1.take_2'));
+  it.each(['', '../x', 'a/b', '.hidden', '-flag', 'sp ace', 'x'.repeat(129), 'a\\b', 'ü'])('refuses %j with what is allowed', (id) => {
+    expect(() => validateSessionId(id)).toThrow(UsageError);
+    expect(() => validateSessionId(id)).toThrow(/letters, digits/);
+  });
+});
+
+describe('locateFfmpeg', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-locate-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  const fake = path.join(bin, 'ffmpeg');
+  fs.writeFileSync(fake, '#!/bin/sh\n', { mode: 0o755 });
+  const notExecutable = path.join(dir, 'plain');
+  fs.writeFileSync(notExecutable, '', { mode: 0o644 });
+  const empty = path.join(dir, 'empty');
+  fs.mkdirSync(empty);
+
+  it('a configured path wins', () => expect(locateFfmpeg({ configuredPath: fake, env: { PATH: '' }, bundledPath: undefined })).toEqual({ path: fake, source: 'config' }));
+  it('a missing configured path is an error naming it', () => {
+    const missing = path.join(dir, 'nope', 'ffmpeg');
+    expect(() => locateFfmpeg({ configuredPath: missing, env: { PATH: bin }, bundledPath: undefined })).toThrow(FfmpegNotFoundError);
+    expect(() => locateFfmpeg({ configuredPath: missing, env: { PATH: bin }, bundledPath: undefined })).toThrow(missing);
+  });
+  it('a configured file that is not executable is refused', () => expect(() => locateFfmpeg({ configuredPath: notExecutable, env: { PATH: bin }, bundledPath: undefined })).toThrow(notExecutable));
+  it('the bundled binary before PATH', () => expect(locateFfmpeg({ configuredPath: '', env: { PATH: empty }, bundledPath: fake })).toEqual({ path: fake, source: 'ffmpeg-static' }));
+  it('a missing bundled binary falls through to PATH', () => expect(locateFfmpeg({ configuredPath: '', env: { PATH: `${empty}:${bin}` }, bundledPath: path.join(dir, 'gone') })).toEqual({ path: fake, source: 'PATH' }));
+  it('searches PATH in order', () => expect(locateFfmpeg({ configuredPath: '', env: { PATH: `${empty}:${bin}` }, bundledPath: undefined }).path).toBe(fake));
+  it('none found: says what was tried and how to install', () => {
+    const error = (() => {
+      try {
+        locateFfmpeg({ configuredPath: '', env: { PATH: empty }, bundledPath: undefined });
+      } catch (e) {
+        return e as Error;
+      }
+      return undefined;
+    })();
+    expect(error).toBeInstanceOf(FfmpegNotFoundError);
+    expect(error?.message).toContain('ECHOLOG_FFMPEG');
+    expect(error?.message).toContain('ffmpeg-static');
+    expect(error?.message).toContain(empty);
+    expect(error?.message).toMatch(/apt-get install ffmpeg/);
+  });
+});
