@@ -27,7 +27,7 @@ function writeProjectConf(text: string): void {
 }
 
 function echolog(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return runCli(args, { env: sandbox.env, root: project }, env);
+  return runCli(args, { env: sandbox.env, home: sandbox.home, cwd: project }, env);
 }
 
 async function configJson(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ config_file: string | null; rows: Record<string, ConfigRow> }> {

@@ -45,9 +45,12 @@ export interface CliResult {
 }
 
 /** Runs `echolog <args>` to completion, in the sandbox home (so the config search stays inside it). */
-export function runCli(args: string[], sandbox: Pick<Sandbox, 'env' | 'home'>, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
+/** Where a CLI run happens: the sandbox, and optionally a cwd other than its home. */
+export type RunPlace = Pick<Sandbox, 'env' | 'home'> & { cwd?: string };
+
+export function runCli(args: string[], sandbox: RunPlace, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   return new Promise((resolve) => {
-    execFile(BIN, args, { cwd: sandbox.home, env: { ...sandbox.env, ...extraEnv }, timeout: 120_000 }, (error, stdout, stderr) => {
+    execFile(BIN, args, { cwd: sandbox.cwd ?? sandbox.home, env: { ...sandbox.env, ...extraEnv }, timeout: 120_000 }, (error, stdout, stderr) => {
       const code = error ? ((error as NodeJS.ErrnoException & { code?: number }).code as unknown as number) ?? null : 0;
       resolve({ code: typeof code === 'number' ? code : null, signal: (error as { signal?: NodeJS.Signals } | null)?.signal ?? null, stdout, stderr });
     });
@@ -55,8 +58,8 @@ export function runCli(args: string[], sandbox: Pick<Sandbox, 'env' | 'home'>, e
 }
 
 /** Starts `echolog <args>` and returns the child, for tests that signal it while it records. */
-export function startCli(args: string[], sandbox: Pick<Sandbox, 'env' | 'home'>, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => { stdout: string; stderr: string } } {
-  const child = spawn(BIN, args, { cwd: sandbox.home, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+export function startCli(args: string[], sandbox: RunPlace, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => { stdout: string; stderr: string } } {
+  const child = spawn(BIN, args, { cwd: sandbox.cwd ?? sandbox.home, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
