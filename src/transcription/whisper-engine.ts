@@ -1,0 +1,320 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { EchologConfig } from '../config/schema.js';
+import { TranscriptionError } from '../errors.js';
+import { checkGgmlModelFile } from '../models/ggml-file.js';
+import { locateModel, type ModelLocationOptions } from '../models/model-cache.js';
+import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
+import type { RawSegment, WhisperWorkerData, WorkerReply } from './whisper-worker.js';
+
+/**
+ * whisper.cpp in-process through @napi-rs/whisper (an optionalDependency with prebuilt binaries
+ * for linux-x64-gnu, darwin-x64 and darwin-arm64). Its inference call blocks its thread, so it
+ * runs in a worker thread (whisper-worker.ts) and the recording path never waits on it.
+ */
+export const WHISPER_BINDING = '@napi-rs/whisper';
+export const WHISPER_SAMPLE_RATE = 16000;
+
+export interface WhisperEngineOptions {
+  modelPath: string;
+  /** Shown in session_start: the model name or the path the user gave. */
+  model: string;
+  /** `en`, `de`, … or `auto`. English-only (`.en`) models are always run with `en`. */
+  language: string;
+  /** Inference threads; default: the available cores, at most 4. */
+  threads?: number;
+  /** The compiled worker script; default: whisper-worker.js next to this module (see resolveWorkerScript). */
+  workerScript?: URL;
+}
+
+interface Pending {
+  resolve: (reply: Extract<WorkerReply, { type: 'result' }>) => void;
+  reject: (error: Error) => void;
+}
+
+export class WhisperEngine implements TranscriptionEngine, AsyncDisposable {
+  readonly name = 'whisper';
+  readonly model: string;
+  private worker: Worker | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(private readonly options: WhisperEngineOptions) {
+    this.model = options.model;
+  }
+
+  /** Loads the model in a fresh worker; a missing or corrupt model file rejects with a TranscriptionError naming it. */
+  async start(): Promise<void> {
+    if (this.worker) return;
+    await checkModelFile(this.options.modelPath);
+    const worker = new Worker(this.options.workerScript ?? resolveWorkerScript(import.meta.url), {
+      workerData: {
+        bindingSpecifier: WHISPER_BINDING,
+        modelPath: this.options.modelPath,
+        language: effectiveLanguage(this.options.modelPath, this.options.language),
+        threads: this.options.threads ?? defaultThreads(),
+      } satisfies WhisperWorkerData,
+    });
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (reply: WorkerReply): void => {
+        if (reply.type === 'ready') {
+          cleanup();
+          resolve();
+        } else if (reply.type === 'failed') {
+          cleanup();
+          void worker.terminate();
+          reject(
+            reply.stage === 'binding'
+              ? bindingMissingError(reply.message)
+              : new TranscriptionError(
+                  `whisper could not load the model file ${this.options.modelPath}: it is not a valid whisper.cpp ggml model ` +
+                    `(corrupt or incomplete download?) (${reply.message})`,
+                ),
+          );
+        }
+      };
+      const onError = (error: Error): void => {
+        cleanup();
+        reject(new TranscriptionError(`the whisper worker failed while loading ${this.options.modelPath}: ${error.message}`));
+      };
+      const onExit = (code: number): void => {
+        cleanup();
+        reject(new TranscriptionError(`the whisper worker exited with code ${code} while loading ${this.options.modelPath}`));
+      };
+      const cleanup = (): void => {
+        worker.off('message', onMessage).off('error', onError).off('exit', onExit);
+      };
+      worker.on('message', onMessage).on('error', onError).on('exit', onExit);
+    });
+    this.attach(worker);
+  }
+
+  async transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]> {
+    if (this.closed) throw new TranscriptionError('the whisper engine is closed');
+    // A worker that died (native crash, out of memory) is replaced: the caller retries the chunk.
+    if (!this.worker) await this.start();
+    const samples = pcmToWhisperSamples(chunk.pcm, chunk.sampleRate, chunk.channels);
+    if (samples.length === 0) return [];
+    const worker = this.worker!;
+    const id = this.nextId++;
+    const reply = await new Promise<Extract<WorkerReply, { type: 'result' }>>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      worker.postMessage({ type: 'transcribe', id, samples }, [samples.buffer as ArrayBuffer]);
+    });
+    return placeSegments(reply.segments, reply.text, chunk);
+  }
+
+  /** whisper transcribes each chunk whole: nothing is held back. */
+  async flush(): Promise<TranscriptSegment[]> {
+    return [];
+  }
+
+  /** Stops the worker. A call still inside whisper.cpp cannot be interrupted; its result is dropped. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const worker = this.worker;
+    this.worker = undefined;
+    this.failPending(new TranscriptionError('the whisper engine was closed before the chunk was transcribed'));
+    if (worker) await worker.terminate();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private attach(worker: Worker): void {
+    this.worker = worker;
+    worker.on('message', (reply: WorkerReply) => {
+      if (reply.type !== 'result' && reply.type !== 'error') return;
+      const pending = this.pending.get(reply.id);
+      if (!pending) return;
+      this.pending.delete(reply.id);
+      if (reply.type === 'result') pending.resolve(reply);
+      else pending.reject(new TranscriptionError(`whisper failed on a chunk: ${reply.message}`));
+    });
+    const lost = (why: string): void => {
+      if (this.worker === worker) this.worker = undefined;
+      this.failPending(new TranscriptionError(`the whisper worker ${why}`));
+    };
+    worker.on('error', (error) => lost(`failed: ${error.message}`));
+    worker.on('exit', (code) => lost(`exited with code ${code}`));
+  }
+
+  private failPending(error: Error): void {
+    for (const pending of this.pending.values()) pending.reject(error);
+    this.pending.clear();
+  }
+}
+
+/**
+ * The compiled worker next to this module. Under vitest this module is the TypeScript source,
+ * and Node 20 cannot run a .ts worker, so the built one in dist/ is used: build first (`npm test` does).
+ */
+export function resolveWorkerScript(moduleUrl: string): URL {
+  const sibling = new URL('./whisper-worker.js', moduleUrl);
+  if (!moduleUrl.endsWith('.ts')) return sibling;
+  const source = fileURLToPath(sibling);
+  const built = source.replace(/([\\/])src([\\/])(?!.*[\\/]src[\\/])/, '$1dist$2');
+  if (!fs.existsSync(built)) {
+    throw new TranscriptionError(`the whisper worker is not built (${built} is missing): run \`npm run build\` first`);
+  }
+  return pathToFileURL(built);
+}
+
+/** English-only models ignore the language setting: they can only do English. */
+export function effectiveLanguage(modelPath: string, language: string): string {
+  return /\.en(?:[-_.][\w.-]*)?\.bin$/.test(modelPath) ? 'en' : language;
+}
+
+function defaultThreads(): number {
+  return Math.max(1, Math.min(4, os.availableParallelism()));
+}
+
+/** Fails fast, with the file's name, on a missing or damaged model file, before whisper.cpp reads it (see ggml-file.ts). */
+async function checkModelFile(modelPath: string): Promise<void> {
+  let result: Awaited<ReturnType<typeof checkGgmlModelFile>>;
+  try {
+    result = await checkGgmlModelFile(modelPath);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new TranscriptionError(
+      code === 'ENOENT' ? `whisper model file not found: ${modelPath}` : `cannot read the whisper model file ${modelPath}: ${(error as Error).message}`,
+    );
+  }
+  if ('problem' in result) {
+    throw new TranscriptionError(
+      `whisper could not load the model file ${modelPath}: ${result.problem}; it is not a valid whisper.cpp ggml model (corrupt or incomplete download?)`,
+    );
+  }
+}
+
+function bindingMissingError(detail: string): TranscriptionError {
+  return new TranscriptionError(
+    `the whisper engine needs the optional package ${WHISPER_BINDING}, which is not installed for ${process.platform}-${process.arch} ` +
+      `(prebuilt for linux-x64 glibc, macOS x64 and arm64); use --engine pocketsphinx instead (${firstLine(detail)})`,
+  );
+}
+
+function firstLine(text: string): string {
+  return text.split('\n', 1)[0] ?? '';
+}
+
+/**
+ * The chunk's s16le PCM as whisper wants it: mono float32 in [-1, 1) at 16 kHz. Channels are
+ * averaged; another sample rate is resampled (box-filter average when downsampling, which also
+ * keeps aliasing down; linear interpolation when upsampling). A trailing partial frame is ignored.
+ */
+export function pcmToWhisperSamples(pcm: Buffer, sampleRate: number, channels: number): Float32Array {
+  if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`bad channel count ${channels}`);
+  if (!(sampleRate > 0)) throw new RangeError(`bad sample rate ${sampleRate}`);
+  const frames = Math.floor(pcm.length / (2 * channels));
+  const mono = new Float32Array(frames);
+  for (let frame = 0; frame < frames; frame += 1) {
+    let sum = 0;
+    for (let channel = 0; channel < channels; channel += 1) sum += pcm.readInt16LE((frame * channels + channel) * 2);
+    mono[frame] = sum / channels / 32768;
+  }
+  return resample(mono, sampleRate, WHISPER_SAMPLE_RATE);
+}
+
+export function resample(input: Float32Array, from: number, to: number): Float32Array {
+  if (from === to || input.length === 0) return input;
+  const ratio = from / to;
+  const length = Math.floor((input.length * to) / from);
+  const output = new Float32Array(length);
+  if (ratio > 1) {
+    for (let i = 0; i < length; i += 1) {
+      const start = Math.floor(i * ratio);
+      const end = Math.min(input.length, Math.max(start + 1, Math.floor((i + 1) * ratio)));
+      let sum = 0;
+      for (let j = start; j < end; j += 1) sum += input[j]!;
+      output[i] = sum / (end - start);
+    }
+  } else {
+    for (let i = 0; i < length; i += 1) {
+      const position = i * ratio;
+      const left = Math.floor(position);
+      const right = Math.min(input.length - 1, left + 1);
+      const weight = position - left;
+      output[i] = input[left]! * (1 - weight) + input[right]! * weight;
+    }
+  }
+  return output;
+}
+
+/**
+ * Session-relative segments: whisper's centisecond times plus the chunk's offset, clamped to
+ * the chunk. Empty texts are dropped; text with no segment (should not happen) spans the chunk.
+ */
+export function placeSegments(raw: readonly RawSegment[], text: string, chunk: Pick<EngineChunk, 'offsetSeconds' | 'durationSeconds'>): TranscriptSegment[] {
+  const chunkEnd = chunk.offsetSeconds + chunk.durationSeconds;
+  const clamp = (seconds: number): number => round3(Math.min(chunkEnd, Math.max(chunk.offsetSeconds, seconds)));
+  const segments = raw
+    .map((s) => ({ start: clamp(chunk.offsetSeconds + s.start / 100), end: clamp(chunk.offsetSeconds + s.end / 100), text: s.text.trim() }))
+    .filter((s) => s.text.length > 0);
+  if (segments.length === 0 && text.trim().length > 0) {
+    return [{ start: round3(chunk.offsetSeconds), end: round3(chunkEnd), text: text.trim() }];
+  }
+  return segments;
+}
+
+function round3(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}
+
+export interface WhisperAvailability {
+  available: boolean;
+  /** The model file that would be used (also set when it is missing, to say where it was looked for). */
+  modelPath?: string;
+  /** Why whisper cannot be used, in words a user can act on. */
+  reason?: string;
+}
+
+/**
+ * For the engine selector (`auto`): whisper is usable when its model file is there (in the
+ * cache for a name, or at the path `transcription.model` gives) and the binding loads on this
+ * platform. Does not load the model: a corrupt file is found by start().
+ */
+export async function whisperAvailability(
+  config: EchologConfig,
+  env: NodeJS.ProcessEnv,
+  where: Partial<Pick<ModelLocationOptions, 'home' | 'cwd'>> = {},
+): Promise<WhisperAvailability> {
+  const location = locateModel(config.transcription.model, {
+    env,
+    home: where.home ?? (env.HOME || os.homedir()),
+    cwd: where.cwd ?? process.cwd(),
+  });
+  if (!location.exists) {
+    const how = location.kind === 'name' ? `; download it with \`echolog models pull ${location.spec}\`` : '';
+    return { available: false, modelPath: location.path, reason: `whisper model ${location.spec} not found at ${location.path}${how}` };
+  }
+  const binding = await loadWhisperBinding();
+  if (!binding.ok) return { available: false, modelPath: location.path, reason: bindingMissingError(binding.message).message };
+  return { available: true, modelPath: location.path };
+}
+
+let bindingProbe: Promise<{ ok: true } | { ok: false; message: string }> | undefined;
+
+/** Whether the optional binding loads here (cached: a native module loads once per process). */
+export function loadWhisperBinding(): Promise<{ ok: true } | { ok: false; message: string }> {
+  bindingProbe ??= import(WHISPER_BINDING).then(
+    () => ({ ok: true as const }),
+    (error: unknown) => ({ ok: false as const, message: (error as Error).message }),
+  );
+  return bindingProbe;
+}
+
+/** For resolve-engine.ts: whether whisper can run with the configured model (model on disk and binding loads). */
+export async function whisperModelPresent(config: EchologConfig, env: NodeJS.ProcessEnv): Promise<boolean> {
+  return (await whisperAvailability(config, env)).available;
+}
+
+/** For resolve-engine.ts: the engine for the configured model; start() reports a missing or corrupt file. */
+export function createWhisperEngine(config: EchologConfig, env: NodeJS.ProcessEnv): WhisperEngine {
+  const location = locateModel(config.transcription.model, { env, home: env.HOME || os.homedir(), cwd: process.cwd() });
+  return new WhisperEngine({ modelPath: location.path, model: config.transcription.model, language: config.transcription.language });
+}
