@@ -62,6 +62,19 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     result.exitCode = await statusCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
 
+  const transcribe = program
+    .command('transcribe <session>')
+    .description("transcribe the chunks a session's transcript lacks (engine failure, --no-transcribe), then rewrite transcript.*")
+    .option('--config <file>', 'use this config file');
+  addConfigFlags(transcribe, COMMON_FLAGS.filter((flag) => flag.key === 'recordings_dir'));
+  addConfigFlags(transcribe, TRANSCRIPTION_FLAGS.filter((flag) => flag.key === 'transcription.engine' && flag.attribute === 'engine'));
+  addConfigFlags(transcribe, TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'model'));
+  transcribe.action(async (session: string, _options, command: Command) => {
+    const resolved = await configOf(command, [COMMON_FLAGS, TRANSCRIPTION_FLAGS]);
+    const { transcribeCommand } = await import('./transcribe-command.js');
+    result.exitCode = await transcribeCommand({ resolved, session }, surroundings);
+  });
+
   const config = program
     .command('config')
     .description('print the effective config and where each value comes from (default, file, env, flag)')
@@ -74,6 +87,32 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     const resolved = await configOf(command, [RECORDING_FLAGS, COMMON_FLAGS, TRANSCRIPTION_FLAGS]);
     const { configCommand } = await import('./config-command.js');
     result.exitCode = configCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
+  });
+
+  const models = program.command('models').description('whisper models: list, download into the cache (~/.cache/echolog/models), show a path');
+  models
+    .command('list')
+    .description('the models echolog can download, and which are downloaded')
+    .action(async () => {
+      const { modelsListCommand } = await import('./models-command.js');
+      result.exitCode = await modelsListCommand(surroundings);
+    });
+  models
+    .command('pull <name>')
+    .description('download a model (resumable, verified by sha256); env ECHOLOG_MODELS_BASE_URL sets another server')
+    .action(async (name: string) => {
+      const { modelsPullCommand } = await import('./models-command.js');
+      result.exitCode = await modelsPullCommand({ name }, surroundings);
+    });
+  const modelsPath = models
+    .command('path [name]')
+    .description('print where a model is on disk (default: transcription.model); exit 1 if it is not there')
+    .option('--config <file>', 'use this config file');
+  addConfigFlags(modelsPath, TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'model'));
+  modelsPath.action(async (name: string | undefined, _options, command: Command) => {
+    const spec = name ?? (await configOf(command, [TRANSCRIPTION_FLAGS])).config.transcription.model;
+    const { modelsPathCommand } = await import('./models-command.js');
+    result.exitCode = await modelsPathCommand({ spec }, surroundings);
   });
 
   return program;

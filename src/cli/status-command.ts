@@ -21,6 +21,7 @@ export function formatStatus(report: StatusReport): string {
       `started: ${a.started_at}`,
       `elapsed: ${formatElapsed(a.elapsed_seconds * 1000)}`,
       `chunks: ${a.stats.chunks}`,
+      ...(a.transcription ? [formatTranscriptionStatus(a.transcription)] : []),
       `log: ${a.log_path}`,
       '',
     ].join('\n');
@@ -28,4 +29,11 @@ export function formatStatus(report: StatusReport): string {
   if (!report.last) return `not recording; no sessions in ${report.recordingsDir}\n`;
   const l = report.last;
   return [`not recording`, `last session: ${l.session_id} (${l.status}${l.stop_reason ? `, ${l.stop_reason}` : ''})`, `log: ${l.log_path}`, ''].join('\n');
+}
+
+/** `transcription: pocketsphinx, 2 chunks pending (lag 4.0 s), 0.45× real time, 12 utterances` */
+export function formatTranscriptionStatus(t: NonNullable<StatusReport['last']>['transcription'] & object): string {
+  if (t.state === 'unavailable') return `transcription: ${t.engine} unavailable (run echolog transcribe after the session)`;
+  const speed = t.realtime_factor === null ? '' : `, ${t.realtime_factor.toFixed(2)}× real time${t.realtime_factor > 1 ? ' (falling behind)' : ''}`;
+  return `transcription: ${t.engine}, ${t.pending_chunks} chunk${t.pending_chunks === 1 ? '' : 's'} pending (lag ${t.lag_seconds.toFixed(1)} s)${speed}, ${t.utterance_count} utterances`;
 }

@@ -15,6 +15,7 @@ import { VERSION } from '../version.js';
 import { acquireActiveLock, releaseActiveLock } from './active-lock.js';
 import { ChunkLedger } from './chunk-ledger.js';
 import type { RecordingPlan } from './recording-plan.js';
+import { ensureRecordingsDir } from './recordings-dir.js';
 import { recoverInterruptedSession } from './recover-session.js';
 import type { RecordingEvent, SessionComponent } from './session-component.js';
 import { ManifestStore } from './session-manifest.js';
@@ -74,7 +75,7 @@ export class RecordingSession {
   async run(): Promise<RecordingResult> {
     const { plan, resolved } = this.options;
     const config = resolved.config;
-    await fs.mkdir(plan.recordingsDir, { recursive: true, mode: 0o700 });
+    await ensureRecordingsDir(plan.recordingsDir);
     const { stale } = await acquireActiveLock(plan.recordingsDir, plan.sessionId);
     let lockHeld = true;
     try {
@@ -111,7 +112,15 @@ export class RecordingSession {
     const { plan, resolved, components } = this.options;
     const config = resolved.config;
     const sessionStart = this.now();
-    const log = SessionLog.open({ dir: plan.sessionDir, level: config.logging.level, rotation: config.logging, stderr: this.options.stderr, now: this.now });
+    const log = SessionLog.open({
+      dir: plan.sessionDir,
+      level: config.logging.level,
+      rotation: config.logging,
+      stderr: this.options.stderr,
+      now: this.now,
+      // ffmpeg's stderr echoes the device name too ("Input #0, pulse, from '…'"): scrub every line.
+      redact: config.logging.redact_device ? { text: plan.input.input, replacement: redactDevice(plan.input.input) } : undefined,
+    });
     const sessionLogger = log.logger('echolog.session');
     const device = config.logging.redact_device ? redactDevice(plan.input.input) : plan.input.input;
     const manifest = new ManifestStore(plan.sessionDir, {
@@ -161,7 +170,10 @@ export class RecordingSession {
         ...Object.assign({}, ...prepared.map((p) => p.startFields)),
       });
       for (const line of prepared.flatMap((p) => p.deferred)) log.write(line.level, 'echolog.transcriber', line.message, line.fields);
-      for (const component of components) component.attach({ sessionId: plan.sessionId, sessionDir: plan.sessionDir, sessionStart, log, notify });
+      const context = { sessionId: plan.sessionId, sessionDir: plan.sessionDir, sessionStart, log, notify };
+      // The transcriber's stats and lag go into session.json through the session's one writer.
+      const manifestAccess = { updateManifest: (change: Parameters<ManifestStore['update']>[0]) => manifest.update(change), readManifest: async () => manifest.value };
+      for (const component of components) component.attach({ ...context, ...manifestAccess });
       componentsAttached = true;
 
       const ledger = new ChunkLedger(plan.sessionDir, sessionStart, log.logger('echolog.recorder'), manifest, (chunk) => {
@@ -249,12 +261,16 @@ export class RecordingSession {
   ): Promise<void> {
     const endedAt = this.now();
     const stats = manifest.value.stats;
+    const cpu = process.cpuUsage();
     logger.info('session_stop', {
       reason,
       signal: this.stopRequest?.signal,
       chunks: stats.chunks,
       audio_duration_s: stats.audio_duration_seconds,
       elapsed_s: (endedAt.getTime() - new Date(manifest.value.started_at).getTime()) / 1000,
+      // This process only (not ffmpeg, not an engine subprocess): what `npm run bench` checks against the CPU budget.
+      cpu_user_s: cpu.user / 1e6,
+      cpu_system_s: cpu.system / 1e6,
       ...fields,
     });
     await log.close();

@@ -2,6 +2,7 @@ import type { Chunk } from '../recorder/chunk.js';
 import type { LogFields } from '../logging/line-format.js';
 import type { Logger, SessionLog } from '../logging/session-log.js';
 import type { LogLevel } from '../config/schema.js';
+import type { SessionManifest } from './session-manifest.js';
 
 /** Something said before the session log exists; written right after `session_start`. */
 export interface DeferredLogLine {
@@ -17,6 +18,10 @@ export interface SessionContext {
   log: SessionLog;
   /** Tell the user something while recording (a transcript line, a lag warning). */
   notify: (event: RecordingEvent) => void;
+  /** Changes session.json (stats, the transcriber's progress) through the session's one writer. */
+  updateManifest?: (change: (manifest: SessionManifest) => void) => Promise<void>;
+  /** The session's current manifest, as the session holds it. */
+  readManifest?: () => Promise<Readonly<SessionManifest>>;
 }
 
 /**

@@ -30,6 +30,20 @@ export interface SessionManifest {
     utterance_count: number;
     word_count: number;
   };
+  /** The transcriber's progress (src/transcription/chunk-transcriber.ts); absent when it is off. */
+  transcription?: {
+    engine: string;
+    model: string;
+    state: 'running' | 'unavailable' | 'stopped';
+    transcribed_chunks: number;
+    silent_chunks: number;
+    failed_chunks: number;
+    pending_chunks: number;
+    lag_seconds: number;
+    realtime_factor: number | null;
+    utterance_count: number;
+    word_count: number;
+  };
 }
 
 export const MANIFEST_NAME = 'session.json';

@@ -40,6 +40,12 @@ export interface TranscriptionEngine {
   start(): Promise<void>;
   /** Transcribes one chunk; rejects on failure (the caller retries with backoff). */
   transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]>;
+  /**
+   * Optional (streaming engines): session seconds up to which every piece of text has been
+   * returned; audio after it may still yield text (an utterance in progress), which a crash would
+   * lose. Engines without it finalize each chunk when `transcribe` resolves.
+   */
+  finalizedThrough?(): number;
   /** Text still held for audio already fed (end of stream); called once after the last chunk. */
   flush(): Promise<TranscriptSegment[]>;
   close(): Promise<void>;

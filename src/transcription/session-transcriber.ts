@@ -1,7 +1,141 @@
 import type { EchologConfig } from '../config/schema.js';
-import type { SessionComponent } from '../sessions/session-component.js';
+import { TranscriptionError } from '../errors.js';
+import type { LogFields } from '../logging/line-format.js';
+import type { Chunk } from '../recorder/chunk.js';
+import type { DeferredLogLine, SessionComponent, SessionContext } from '../sessions/session-component.js';
+import { ChunkTranscriber, withTimeout, type TranscriberProgress } from './chunk-transcriber.js';
+import { DebugAudioDump } from './debug-audio-dump.js';
+import type { TranscriptionEngine } from './engine.js';
+import { defaultEngineDeps, resolveEngine, type EngineDeps } from './resolve-engine.js';
+import { TranscriptStore } from './transcript-store.js';
 
-/** The transcription part of a recording session (issue 4 fills this in). */
-export function createTranscriptionComponents(_config: EchologConfig, _env: NodeJS.ProcessEnv): SessionComponent[] {
-  return [];
+/** The transcription part of a recording session: one component, whatever the engine. */
+export function createTranscriptionComponents(config: EchologConfig, env: NodeJS.ProcessEnv, deps: EngineDeps = defaultEngineDeps): SessionComponent[] {
+  return [new TranscriptionComponent(config, env, deps)];
+}
+
+/**
+ * prepare: picks the engine and gives it `ready_timeout` to load (seed 001); a failure is a
+ * WARNING and the session records anyway, unless `transcription.required` refuses it.
+ * attach/onChunk: chunks go into the ChunkTranscriber's queue. finish: drains the queue up to
+ * `drain_timeout`, writes the final transcript files and names what was left.
+ */
+export class TranscriptionComponent implements SessionComponent {
+  readonly name = 'transcriber';
+  private engine: TranscriptionEngine | undefined;
+  private engineName = 'none';
+  private hint: string | undefined;
+  private context: SessionContext | undefined;
+  private transcriber: ChunkTranscriber | undefined;
+  private store: TranscriptStore | undefined;
+  private dump: DebugAudioDump | undefined;
+
+  constructor(
+    private readonly config: EchologConfig,
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly deps: EngineDeps = defaultEngineDeps,
+  ) {}
+
+  async prepare(): Promise<{ startFields: LogFields; deferred: DeferredLogLine[] }> {
+    const t = this.config.transcription;
+    const resolution = await resolveEngine(this.config, this.env, this.deps);
+    const deferred: DeferredLogLine[] = [];
+    if (resolution.kind === 'off') {
+      if (t.required) throw new TranscriptionError(`transcription.required is set, but ${resolution.reason}${resolution.hint ? `; ${resolution.hint.replace(/^recording without transcription; /, '')}` : ''}`);
+      this.hint = resolution.hint;
+      if (resolution.hint) deferred.push({ level: 'info', message: 'transcription_off', fields: { reason: resolution.reason, hint: resolution.hint } });
+      return { startFields: { transcription_engine: 'none' }, deferred };
+    }
+    this.engineName = resolution.name;
+    if (resolution.kind === 'missing') {
+      if (t.required) throw new TranscriptionError(`transcription.required is set, but ${resolution.reason}`);
+      deferred.push({ level: 'warning', message: 'transcription_unavailable', fields: { engine: resolution.name, reason: resolution.reason, detail: 'recording without transcription; run `echolog transcribe` afterwards' } });
+      return { startFields: { transcription_engine: resolution.name, transcription_model: '', transcription_ready: false }, deferred };
+    }
+    const engine = resolution.create();
+    const started = Date.now();
+    try {
+      await withTimeout(engine.start(), t.ready_timeout * 1000, `${resolution.name} did not become ready: loading`);
+      this.engine = engine;
+      deferred.push({ level: 'info', message: 'transcription_ready', fields: { engine: resolution.name, model: engine.model, ready_ms: Date.now() - started } });
+    } catch (error) {
+      await engine.close().catch(() => undefined);
+      const reason = (error as Error).message;
+      if (t.required) throw new TranscriptionError(`transcription.required is set, but the ${resolution.name} engine failed to start within ${t.ready_timeout} s: ${reason}`);
+      deferred.push({ level: 'warning', message: 'transcription_unavailable', fields: { engine: resolution.name, reason, ready_timeout: t.ready_timeout, detail: 'recording without transcription; run `echolog transcribe` afterwards' } });
+    }
+    return { startFields: { transcription_engine: resolution.name, transcription_model: engine.model, transcription_ready: this.engine !== undefined }, deferred };
+  }
+
+  attach(context: SessionContext): void {
+    this.context = context;
+    if (this.hint) context.notify({ type: 'warning', message: this.hint });
+    if (this.engineName === 'none') return;
+    const logger = context.log.logger('echolog.transcriber');
+    this.store = new TranscriptStore(context.sessionDir);
+    this.dump = this.engine ? DebugAudioDump.fromEnv(this.env, { sessionDir: context.sessionDir, sessionId: context.sessionId, source: 'input', now: context.sessionStart, logger }) : undefined;
+    this.transcriber = new ChunkTranscriber({
+      engine: this.engine,
+      engineName: this.engineName,
+      config: this.config.transcription,
+      store: this.store,
+      logger,
+      dump: this.dump,
+      onText: (line) => context.notify({ type: 'text', seq: line.seq, text: line.text, startSeconds: line.start }),
+      onWarning: (message) => context.notify({ type: 'warning', message }),
+      onProgress: (progress) => this.saveProgress(progress),
+    });
+  }
+
+  onChunk(chunk: Chunk): void {
+    this.transcriber?.enqueue(chunk);
+  }
+
+  async finish(): Promise<LogFields> {
+    const transcriber = this.transcriber;
+    const context = this.context;
+    if (!transcriber || !context || !this.store) return {};
+    const left = await transcriber.drain(this.config.transcription.drain_timeout * 1000);
+    await this.dump?.close();
+    const progress = transcriber.progress;
+    const duration = (await context.readManifest?.())?.stats.audio_duration_seconds ?? 0;
+    await this.store.writeFinal({ sessionId: context.sessionId, language: this.config.transcription.language, duration });
+    await this.saveProgress(progress);
+    if (left.length > 0) {
+      context.notify({
+        type: 'warning',
+        message: `${left.length} chunk${left.length === 1 ? '' : 's'} not transcribed (seq ${formatSeqs(left)}); run \`echolog transcribe ${context.sessionId}\``,
+      });
+    }
+    return {
+      transcribed_chunks: progress.transcribed_chunks,
+      silent_chunks: progress.silent_chunks,
+      untranscribed_chunks: left.length,
+      untranscribed_seqs: left.length > 0 ? formatSeqs(left) : undefined,
+      utterances: progress.utterance_count,
+      words: progress.word_count,
+    };
+  }
+
+  private saveProgress(progress: TranscriberProgress): Promise<void> {
+    const update = this.context?.updateManifest;
+    if (!update) return Promise.resolve();
+    return update((manifest) => {
+      manifest.stats.utterance_count = progress.utterance_count;
+      manifest.stats.word_count = progress.word_count;
+      manifest.transcription = { ...progress, model: this.engine?.model ?? '' };
+    }).catch(() => undefined);
+  }
+}
+
+/** `1-3,5,7-8`: a compact list of chunk seqs for a log field. Pure. */
+export function formatSeqs(seqs: readonly number[]): string {
+  const sorted = [...new Set(seqs)].sort((a, b) => a - b);
+  const parts: string[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const start = sorted[i]!;
+    while (i + 1 < sorted.length && sorted[i + 1] === sorted[i]! + 1) i++;
+    parts.push(start === sorted[i] ? String(start) : `${start}-${sorted[i]}`);
+  }
+  return parts.join(',');
 }

@@ -1,0 +1,168 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+import { SessionBusyError, SessionNotFoundError, TranscriptionError } from '../errors.js';
+import { formatLogLine, type LogFields } from '../logging/line-format.js';
+import type { Logger } from '../logging/session-log.js';
+import { readChunk, type Chunk } from '../recorder/chunk.js';
+import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
+import { readSegmentList } from '../recorder/segment-list-watcher.js';
+import { liveLock } from '../sessions/active-lock.js';
+import { expandHome } from '../sessions/recordings-dir.js';
+import { readManifest, writeManifest } from '../sessions/session-manifest.js';
+import { ChunkTranscriber, withTimeout } from '../transcription/chunk-transcriber.js';
+import { defaultEngineDeps, resolveEngine, type EngineDeps } from '../transcription/resolve-engine.js';
+import { countWords, coveredSeqs } from '../transcription/transcript-formats.js';
+import { TranscriptStore } from '../transcription/transcript-store.js';
+import { formatSeqs } from '../transcription/session-transcriber.js';
+import type { Surroundings } from './surroundings.js';
+
+export interface TranscribeCommandOptions {
+  resolved: ResolvedConfig;
+  /** A session id in the recordings dir, or a session folder's path. */
+  session: string;
+  engineDeps?: EngineDeps;
+}
+
+export interface TranscribeResult {
+  sessionId: string;
+  sessionDir: string;
+  engine: string | null;
+  /** Chunks the transcript already covered. */
+  covered: number;
+  transcribed: number[];
+  silent: number[];
+  failed: number[];
+  utterances: number;
+  words: number;
+}
+
+/**
+ * `echolog transcribe <session>`: transcribes the chunks a session's transcript lacks (an engine
+ * failure, or a recording made with --no-transcribe), then rewrites the final formats. The
+ * transcript.jsonl lines say which chunks are covered, so a second run finds nothing to do and
+ * rewrites the same bytes.
+ */
+export async function transcribeSession(options: TranscribeCommandOptions, surroundings: Surroundings): Promise<TranscribeResult> {
+  const config = options.resolved.config;
+  const sessionDir = await locateSession(options.session, config.recordings_dir, surroundings);
+  const manifest = await readManifest(sessionDir);
+  if (!manifest) throw new SessionNotFoundError(`${sessionDir} is not an echolog session folder (no session.json)`);
+  const live = await liveLock(path.dirname(sessionDir));
+  if (live?.session_id === manifest.session_id) {
+    throw new SessionBusyError(`session ${manifest.session_id} is still recording (pid ${live.pid}); its transcript grows as it records — run this after it stops`);
+  }
+
+  const chunks = await readChunks(sessionDir, new Date(manifest.started_at));
+  const store = new TranscriptStore(sessionDir);
+  const lines = await store.read();
+  const covered = coveredSeqs(lines);
+  const missing = chunks.filter((chunk) => !covered.has(chunk.seq));
+  const redo = new Set(missing.map((chunk) => chunk.seq));
+  // Utterances already written for a chunk being redone come back from the engine: drop them first.
+  if (lines.some((line) => redo.has(line.seq))) await store.rewrite(lines.filter((line) => !redo.has(line.seq)));
+  const result: TranscribeResult = { sessionId: manifest.session_id, sessionDir, engine: null, covered: chunks.length - missing.length, transcribed: [], silent: [], failed: [], utterances: 0, words: 0 };
+
+  if (missing.length > 0) {
+    // The engine takes the audio as this session recorded it, whatever the config says now.
+    const sessionConfig = { ...config, recording: { ...config.recording, sample_rate: manifest.sample_rate, channels: manifest.channels } };
+    const resolution = await resolveEngine(sessionConfig, surroundings.env, options.engineDeps ?? defaultEngineDeps);
+    if (resolution.kind === 'off') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}${resolution.hint ? `; ${resolution.hint.replace(/^recording without transcription; /, '')}` : ''} (or pass --engine)`);
+    if (resolution.kind === 'missing') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}`);
+    result.engine = resolution.name;
+    const engine = resolution.create();
+    try {
+      await withTimeout(engine.start(), config.transcription.ready_timeout * 1000, `${resolution.name} did not become ready: loading`);
+    } catch (error) {
+      await engine.close().catch(() => undefined);
+      throw new TranscriptionError(`the ${resolution.name} engine failed to start: ${(error as Error).message}`);
+    }
+    const silentBefore = new Set<number>();
+    const logger = stderrLogger(surroundings, (message, fields) => {
+      if (message === 'chunk_silent') silentBefore.add(Number(fields?.seq));
+    });
+    const transcriber = new ChunkTranscriber({ engine, engineName: resolution.name, config: config.transcription, store, logger, realtime: false });
+    for (const chunk of missing) transcriber.enqueue(chunk);
+    await transcriber.idle();
+    // No recording to keep up with: wait as long as the engine needs to hand back its last words.
+    const left = new Set(await transcriber.drain(3_600_000));
+    for (const chunk of missing) {
+      if (left.has(chunk.seq)) result.failed.push(chunk.seq);
+      else if (silentBefore.has(chunk.seq)) result.silent.push(chunk.seq);
+      else result.transcribed.push(chunk.seq);
+    }
+  }
+
+  const doc = await store.writeFinal({ sessionId: manifest.session_id, language: config.transcription.language, duration: manifest.stats.audio_duration_seconds });
+  result.utterances = doc.utterances.length;
+  result.words = countWords(doc.text);
+  if (missing.length > 0 || manifest.stats.utterance_count !== result.utterances || manifest.stats.word_count !== result.words) {
+    manifest.stats.utterance_count = result.utterances;
+    manifest.stats.word_count = result.words;
+    if (manifest.transcription) {
+      manifest.transcription.failed_chunks = result.failed.length;
+      manifest.transcription.pending_chunks = 0;
+      manifest.transcription.lag_seconds = 0;
+      manifest.transcription.utterance_count = result.utterances;
+      manifest.transcription.word_count = result.words;
+    }
+    await writeManifest(sessionDir, manifest);
+  }
+  return result;
+}
+
+export async function transcribeCommand(options: TranscribeCommandOptions, surroundings: Surroundings): Promise<number> {
+  const result = await transcribeSession(options, surroundings);
+  surroundings.stdout.write(formatTranscribeResult(result));
+  if (result.failed.length > 0) {
+    throw new TranscriptionError(`${result.failed.length} chunk${result.failed.length === 1 ? '' : 's'} could not be transcribed (seq ${formatSeqs(result.failed)}); run echolog transcribe ${result.sessionId} again`);
+  }
+  return 0;
+}
+
+export function formatTranscribeResult(result: TranscribeResult): string {
+  const lines = [
+    result.transcribed.length + result.silent.length + result.failed.length === 0
+      ? `${result.sessionId}: transcript already covers all ${result.covered} chunks`
+      : `${result.sessionId}: transcribed ${result.transcribed.length} chunk${result.transcribed.length === 1 ? '' : 's'} with ${result.engine}` +
+        (result.silent.length > 0 ? `, ${result.silent.length} silent` : '') +
+        (result.failed.length > 0 ? `, ${result.failed.length} failed` : ''),
+    `${result.utterances} utterances, ${result.words} words: ${path.join(result.sessionDir, 'transcript.txt')}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+async function locateSession(session: string, recordingsDir: string, surroundings: Surroundings): Promise<string> {
+  const byId = path.resolve(surroundings.cwd, expandHome(recordingsDir, surroundings.home), session);
+  const byPath = path.resolve(surroundings.cwd, expandHome(session, surroundings.home));
+  for (const candidate of session.includes('/') ? [byPath, byId] : [byId, byPath]) {
+    if (await fs.stat(candidate).then((s) => s.isDirectory(), () => false)) return candidate;
+  }
+  throw new SessionNotFoundError(`no session ${session} in ${path.dirname(byId)}`);
+}
+
+/** The session's chunks from its segment list, placed like ChunkLedger places them. */
+async function readChunks(sessionDir: string, sessionStart: Date): Promise<Chunk[]> {
+  const rows = await readSegmentList(path.join(sessionDir, SEGMENT_LIST_NAME));
+  const chunks: Chunk[] = [];
+  let offsetSeconds = 0;
+  for (const [index, row] of rows.entries()) {
+    try {
+      const chunk = await readChunk(row, sessionDir, { seq: index + 1, offsetSeconds, sessionStart });
+      chunks.push(chunk);
+      offsetSeconds += chunk.durationSeconds;
+    } catch {
+      // Unreadable (logged as chunk_unreadable when recorded): nothing to transcribe, keeps its seq.
+    }
+  }
+  return chunks;
+}
+
+/** Warnings and errors of the transcriber go to stderr; `observe` sees every line. */
+function stderrLogger(surroundings: Surroundings, observe: (message: string, fields?: LogFields) => void): Logger {
+  const say = (level: 'WARNING' | 'ERROR') => (message: string, fields?: LogFields) => {
+    observe(message, fields);
+    surroundings.stderr.write(`${formatLogLine({ time: surroundings.now(), level, logger: 'echolog.transcribe', message, fields })}\n`);
+  };
+  return { debug: observe, info: observe, warning: say('WARNING'), error: say('ERROR') };
+}

@@ -1,0 +1,346 @@
+import fs from 'node:fs/promises';
+import type { EchologConfig } from '../config/schema.js';
+import type { Logger } from '../logging/session-log.js';
+import type { Chunk } from '../recorder/chunk.js';
+import { formatDb, isSilent, measureLevel } from './audio-level.js';
+import type { DebugAudioDump } from './debug-audio-dump.js';
+import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
+import { countWords, type TranscriptLine } from './transcript-formats.js';
+import type { TranscriptStore } from './transcript-store.js';
+
+/** What `session.json` and `echolog status` show of the transcriber. */
+export interface TranscriberProgress {
+  engine: string;
+  state: 'running' | 'unavailable' | 'stopped';
+  /** Chunks whose text is final in transcript.jsonl. */
+  transcribed_chunks: number;
+  silent_chunks: number;
+  failed_chunks: number;
+  pending_chunks: number;
+  /** Seconds of recorded audio not transcribed yet. */
+  lag_seconds: number;
+  /** Compute time / audio time over the last chunks; above 1 the engine falls behind. */
+  realtime_factor: number | null;
+  utterance_count: number;
+  word_count: number;
+}
+
+export interface ChunkTranscriberOptions {
+  /** Undefined: the engine could not start; chunks are only counted as left for `echolog transcribe`. */
+  engine: TranscriptionEngine | undefined;
+  engineName: string;
+  config: EchologConfig['transcription'];
+  store: TranscriptStore;
+  logger: Logger;
+  dump?: DebugAudioDump;
+  onText?: (line: TranscriptLine) => void;
+  onWarning?: (message: string) => void;
+  onProgress?: (progress: TranscriberProgress) => void;
+  /** Chunks arrive in real time (recording): warn when the engine falls behind. False for `echolog transcribe`. */
+  realtime?: boolean;
+  /** Base of the retry backoff: base, 2×base, 4×base … (capped at 8 s). */
+  retryBaseMs?: number;
+  now?: () => number;
+}
+
+export const LAG_WINDOW_CHUNKS = 5;
+const LAG_MIN_CHUNKS = 3;
+const RECENT_CHUNKS = 100;
+
+interface QueuedChunk {
+  chunk: Chunk;
+  enqueuedAt: number;
+}
+
+interface OpenChunk {
+  seq: number;
+  start: number;
+  end: number;
+  enqueuedAt: number;
+}
+
+/**
+ * The transcription queue: chunks in order, one at a time, off the recording path (`enqueue`
+ * returns at once). Silent chunks are gated; a failed chunk is retried with backoff (restarting
+ * the engine), then logged as failed and left for `echolog transcribe`.
+ */
+export class ChunkTranscriber {
+  private readonly queue: QueuedChunk[] = [];
+  private working: Promise<void> | undefined;
+  private abandoned = false;
+  private lagWarned = false;
+  private readonly window: Array<{ computeMs: number; audioSeconds: number }> = [];
+  private readonly failed: number[] = [];
+  /** Chunks fed whose text may still be in progress in a streaming engine (see finalizedThrough). */
+  private open: OpenChunk[] = [];
+  /** Chunks fed to an engine run that stopped before finalizing them: their text in progress is gone. */
+  private readonly lost: number[] = [];
+  private current: QueuedChunk | undefined;
+  private fedAny = false;
+  /** The last chunks fed, in order: where an utterance starts. */
+  private readonly recent: OpenChunk[] = [];
+  private readonly now: () => number;
+  readonly progress: TranscriberProgress;
+
+  constructor(private readonly options: ChunkTranscriberOptions) {
+    this.now = options.now ?? Date.now;
+    this.progress = {
+      engine: options.engineName,
+      state: options.engine ? 'running' : 'unavailable',
+      transcribed_chunks: 0,
+      silent_chunks: 0,
+      failed_chunks: 0,
+      pending_chunks: 0,
+      lag_seconds: 0,
+      realtime_factor: null,
+      utterance_count: 0,
+      word_count: 0,
+    };
+  }
+
+  /** Never blocks: queues the chunk and makes sure the worker runs. */
+  enqueue(chunk: Chunk): void {
+    this.queue.push({ chunk, enqueuedAt: this.now() });
+    this.report();
+    this.working ??= this.work().finally(() => (this.working = undefined));
+  }
+
+  /** Resolves when the queue is empty (now, or once the worker is done). */
+  async idle(): Promise<void> {
+    while (this.working) await this.working;
+  }
+
+  /**
+   * Waits for the queue up to `timeoutMs`, then stops taking chunks; flushes the engine's held
+   * text if everything was fed. Returns the seqs left untranscribed (failed or never reached).
+   */
+  async drain(timeoutMs: number): Promise<number[]> {
+    const deadline = this.now() + timeoutMs;
+    const done = await withTimeout(this.idle(), timeoutMs, 'draining').then(
+      () => true,
+      () => false,
+    );
+    if (!done) {
+      this.abandoned = true;
+      await this.options.engine?.close().catch(() => undefined);
+      await withTimeout(this.idle(), 2000, 'stopping').catch(() => undefined);
+    } else if (this.options.engine && this.fedAny) {
+      await this.flush(Math.max(deadline - this.now(), 2000));
+    }
+    await this.options.engine?.close().catch(() => undefined);
+    this.progress.state = 'stopped';
+    const left = [
+      ...this.failed,
+      ...this.lost,
+      ...this.open.map((o) => o.seq),
+      ...(this.current ? [this.current.chunk.seq] : []),
+      ...this.queue.map((q) => q.chunk.seq),
+    ].sort((a, b) => a - b);
+    this.report();
+    return [...new Set(left)];
+  }
+
+  private async flush(timeoutMs: number): Promise<void> {
+    const engine = this.options.engine!;
+    try {
+      const segments = await withTimeout(engine.flush(), timeoutMs, 'flushing the engine');
+      await this.record(segments, this.open.at(-1)?.enqueuedAt ?? this.now());
+      await this.settle(Infinity);
+    } catch (error) {
+      this.options.logger.warning('transcription_flush_failed', { engine: this.options.engineName, reason: (error as Error).message });
+      this.loseOpen((error as Error).message);
+    }
+  }
+
+  private async work(): Promise<void> {
+    while (this.queue.length > 0 && !this.abandoned) {
+      this.current = this.queue.shift()!;
+      try {
+        await this.handle(this.current);
+        // Stopped mid-chunk by the drain timeout: the chunk is left, like those never reached.
+        if (this.abandoned) this.lost.push(this.current.chunk.seq);
+      } catch (error) {
+        this.options.logger.error('transcription_error', { seq: this.current.chunk.seq, reason: (error as Error).message });
+        this.failed.push(this.current.chunk.seq);
+      }
+      this.current = undefined;
+      this.report();
+    }
+  }
+
+  private async handle(item: QueuedChunk): Promise<void> {
+    const { chunk } = item;
+    const { engine, logger, config } = this.options;
+    if (!engine) {
+      this.failed.push(chunk.seq);
+      return;
+    }
+    const pcm = await readChunkPcm(chunk);
+    const level = measureLevel(pcm, chunk.wav.sampleRate, chunk.wav.channels);
+    if (isSilent(level, config.silence_threshold_db)) {
+      logger.info('chunk_silent', { seq: chunk.seq, level_db: formatDb(level.levelDb), peak_db: formatDb(level.peakDb), threshold_db: config.silence_threshold_db });
+      this.progress.silent_chunks++;
+      await this.options.store.append([{ seq: chunk.seq, start: chunk.offsetSeconds, end: round3(chunk.offsetSeconds + chunk.durationSeconds), text: '', engine: this.options.engineName, latency_ms: 0, chunk: 'silent' }]);
+      return;
+    }
+    const engineChunk: EngineChunk = {
+      seq: chunk.seq,
+      path: chunk.path,
+      offsetSeconds: chunk.offsetSeconds,
+      durationSeconds: chunk.durationSeconds,
+      pcm,
+      sampleRate: chunk.wav.sampleRate,
+      channels: chunk.wav.channels,
+    };
+    const attemptTimeoutMs = Math.max(10_000, chunk.durationSeconds * 5000);
+    for (let attempt = 0; ; attempt++) {
+      if (this.abandoned) return;
+      const started = this.now();
+      try {
+        if (attempt > 0) await withTimeout(engine.start(), this.options.config.ready_timeout * 1000, 'restarting the engine');
+        await this.options.dump?.write(pcm);
+        const segments = await withTimeout(engine.transcribe(engineChunk), attemptTimeoutMs, `transcribing chunk ${chunk.seq}`);
+        if (this.abandoned) return;
+        const computeMs = this.now() - started;
+        this.fedAny = true;
+        const fed = { seq: chunk.seq, start: chunk.offsetSeconds, end: round3(chunk.offsetSeconds + chunk.durationSeconds), enqueuedAt: item.enqueuedAt };
+        this.open.push(fed);
+        if (this.recent.push(fed) > RECENT_CHUNKS) this.recent.shift();
+        const chars = await this.record(segments, item.enqueuedAt);
+        await this.settle(engine.finalizedThrough?.() ?? Infinity);
+        logger.info('chunk_transcribed', {
+          seq: chunk.seq,
+          engine: this.options.engineName,
+          latency_ms: this.now() - item.enqueuedAt,
+          compute_ms: computeMs,
+          chars,
+          utterances: segments.length,
+          attempts: attempt + 1,
+        });
+        this.noteSpeed(computeMs, chunk.durationSeconds);
+        return;
+      } catch (error) {
+        if (this.abandoned) return;
+        const reason = (error as Error).message;
+        if (attempt >= config.max_retries) {
+          logger.warning('chunk_transcription_failed', {
+            seq: chunk.seq,
+            engine: this.options.engineName,
+            attempts: attempt + 1,
+            reason,
+            detail: 'left for `echolog transcribe`',
+          });
+          this.failed.push(chunk.seq);
+          this.progress.failed_chunks++;
+          this.loseOpen(reason);
+          return;
+        }
+        const backoffMs = Math.min((this.options.retryBaseMs ?? 500) * 2 ** attempt, 8000);
+        logger.warning('chunk_transcription_retry', { seq: chunk.seq, engine: this.options.engineName, attempt: attempt + 1, retry_in_ms: backoffMs, reason });
+        await engine.close().catch(() => undefined);
+        this.loseOpen(reason);
+        for (const until = this.now() + backoffMs; this.now() < until && !this.abandoned; ) await sleep(Math.min(100, backoffMs));
+      }
+    }
+  }
+
+  /** Appends an utterance line per segment (seq: the chunk it starts in); returns the characters of text. */
+  private async record(segments: TranscriptSegment[], enqueuedAt: number): Promise<number> {
+    const engine = this.options.engineName;
+    const latencyMs = this.now() - enqueuedAt;
+    const lines: TranscriptLine[] = segments
+      .filter((s) => s.text.trim().length > 0)
+      .map((s) => ({ seq: this.seqAt(s.start), start: s.start, end: s.end, text: s.text.trim(), engine, latency_ms: latencyMs, ...(s.words ? { words: s.words } : {}) }));
+    await this.options.store.append(lines);
+    let chars = 0;
+    for (const line of lines) {
+      chars += line.text.length;
+      this.progress.utterance_count++;
+      this.progress.word_count += countWords(line.text);
+      this.options.onText?.(line);
+    }
+    return chars;
+  }
+
+  /** Writes the chunk line of every open chunk whose audio ends by `finalized` (session seconds). */
+  private async settle(finalized: number): Promise<void> {
+    const done: TranscriptLine[] = [];
+    while (this.open.length > 0 && this.open[0]!.end <= finalized + 0.001) {
+      const o = this.open.shift()!;
+      done.push({ seq: o.seq, start: o.start, end: o.end, text: '', engine: this.options.engineName, latency_ms: this.now() - o.enqueuedAt, chunk: 'transcribed' });
+    }
+    this.progress.transcribed_chunks += done.length;
+    await this.options.store.append(done);
+  }
+
+  /** The engine run ended: text in progress for the open chunks is gone; leave them for `echolog transcribe`. */
+  private loseOpen(reason: string): void {
+    if (this.open.length === 0) return;
+    const seqs = this.open.map((o) => o.seq);
+    this.open = [];
+    this.lost.push(...seqs);
+    this.options.logger.warning('chunks_unfinalized', {
+      seqs: seqs.join(','),
+      engine: this.options.engineName,
+      reason,
+      detail: 'the engine stopped with text in progress for these chunks; left for `echolog transcribe`',
+    });
+  }
+
+  /** The fed chunk an utterance starts in (else the nearest fed before it). */
+  private seqAt(start: number): number {
+    const before = this.recent.filter((o) => o.start <= start + 0.001);
+    return (before.at(-1) ?? this.recent[0])?.seq ?? this.current?.chunk.seq ?? 0;
+  }
+
+  private noteSpeed(computeMs: number, audioSeconds: number): void {
+    this.window.push({ computeMs, audioSeconds });
+    if (this.window.length > LAG_WINDOW_CHUNKS) this.window.shift();
+    const audio = this.window.reduce((sum, w) => sum + w.audioSeconds, 0);
+    const ratio = audio > 0 ? this.window.reduce((sum, w) => sum + w.computeMs, 0) / 1000 / audio : 0;
+    this.progress.realtime_factor = Math.round(ratio * 100) / 100;
+    if (!this.lagWarned && this.options.realtime !== false && this.window.length >= LAG_MIN_CHUNKS && ratio > 1) {
+      this.lagWarned = true;
+      const message = `transcription is slower than real time (${ratio.toFixed(2)}× over the last ${this.window.length} chunks); the transcript lags behind the recording`;
+      this.options.logger.warning('transcription_behind', {
+        engine: this.options.engineName,
+        ratio: Math.round(ratio * 100) / 100,
+        window_chunks: this.window.length,
+        pending_chunks: this.queue.length,
+      });
+      this.options.onWarning?.(message);
+    }
+  }
+
+  private report(): void {
+    const pending = [...(this.current ? [this.current] : []), ...this.queue];
+    this.progress.pending_chunks = pending.length;
+    this.progress.lag_seconds = round3(pending.reduce((sum, q) => sum + q.chunk.durationSeconds, 0));
+    this.progress.failed_chunks = this.failed.length + this.lost.length;
+    this.options.onProgress?.(this.progress);
+  }
+}
+
+/** The samples of a finished chunk: the bytes after its WAV header, as its header sizes them. */
+export async function readChunkPcm(chunk: Pick<Chunk, 'path' | 'wav'>): Promise<Buffer> {
+  const file = await fs.readFile(chunk.path);
+  return file.subarray(chunk.wav.dataOffset, chunk.wav.dataOffset + chunk.wav.dataBytes);
+}
+
+export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${Math.round(ms)} ms`)), ms)));
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,258 @@
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ManagedProcess, type ProcessExit } from '../process/managed-process.js';
+import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
+import { buildPocketsphinxArgs, type PocketsphinxBinary } from './pocketsphinx-command.js';
+import { createOutputParser, StreamTimeline, type OutputParser, type StreamUtterance } from './pocketsphinx-output.js';
+
+export interface PocketsphinxEngineOptions {
+  binary: PocketsphinxBinary;
+  sampleRate: number;
+  /** Acoustic model dir; empty: the CLI's default en-us model. */
+  hmm?: string;
+  env?: NodeJS.ProcessEnv;
+  /**
+   * How many bytes a process has read so far; undefined where it cannot be known. The default
+   * reads Linux's /proc/<pid>/io. It tells when the decoder has consumed a chunk (nothing else
+   * does: pocketsphinx prints only at utterance ends), which makes latency and lag exact.
+   */
+  readBytesRead?: (pid: number) => Promise<number | undefined>;
+  pollMs?: number;
+}
+
+const STDERR_TAIL = 30;
+
+/** `rchar:` of /proc/<pid>/io: bytes the process got from read(2) and friends. Pure. */
+export function parseRchar(procIo: string): number | undefined {
+  const match = /^rchar:\s*(\d+)\s*$/m.exec(procIo);
+  return match ? Number(match[1]) : undefined;
+}
+
+export async function procBytesRead(pid: number): Promise<number | undefined> {
+  try {
+    return parseRchar(await fsp.readFile(`/proc/${pid}/io`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The lines of a failed engine's stderr worth showing: errors first, else the last lines. */
+export function engineFailureTail(lines: readonly string[], max = 3): string[] {
+  const errors = lines.filter((line) => /error|fatal|fail|cannot|no such/i.test(line));
+  return (errors.length > 0 ? errors : lines).slice(-max);
+}
+
+export function describeEngineExit(command: string, exit: ProcessExit, stderrTail: readonly string[]): string {
+  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const tail = engineFailureTail(stderrTail);
+  return `${path.basename(command)} ${how}${tail.length > 0 ? `: ${tail.join(' | ')}` : ''}`;
+}
+
+/**
+ * CMU PocketSphinx as one long-lived subprocess per session: every chunk's PCM goes, in order,
+ * into the same decoder, which splits utterances on silence by itself (so an utterance may
+ * cross chunk boundaries and come back with a later chunk). Utterance times are stream-relative;
+ * a StreamTimeline maps them to session time.
+ */
+export class PocketsphinxEngine implements TranscriptionEngine {
+  readonly name = 'pocketsphinx';
+  readonly model: string;
+  private process: ManagedProcess | undefined;
+  private writer: net.Socket | undefined;
+  private dir: string | undefined;
+  private parser!: OutputParser;
+  private timeline = new StreamTimeline();
+  private completed: StreamUtterance[] = [];
+  private stderrTail: string[] = [];
+  private fedBytes = 0;
+  /** Stream seconds up to the end of the last utterance printed. */
+  private finalizedStream = 0;
+  private flushed = false;
+  private baseline: number | undefined;
+  private failure: Error | undefined;
+  private closing = false;
+  private readonly readBytesRead: (pid: number) => Promise<number | undefined>;
+  private readonly pollMs: number;
+  private readonly killOnExit = (): void => {
+    if (this.process && !this.process.hasExited) endProcessGroup(this.process.pid);
+  };
+
+  constructor(private readonly options: PocketsphinxEngineOptions) {
+    this.model = options.hmm || 'en-us';
+    this.readBytesRead = options.readBytesRead ?? procBytesRead;
+    this.pollMs = options.pollMs ?? 25;
+  }
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
+  /** Starts the decoder; resolves once it has loaded its model and opened the audio FIFO. */
+  async start(): Promise<void> {
+    if (this.process && !this.process.hasExited && !this.failure) return;
+    await this.close();
+    this.closing = false;
+    this.flushed = false;
+    this.failure = undefined;
+    this.parser = createOutputParser(this.options.binary.variant);
+    this.timeline = new StreamTimeline();
+    this.completed = [];
+    this.stderrTail = [];
+    this.fedBytes = 0;
+    this.finalizedStream = 0;
+    this.dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'echolog-pocketsphinx-'));
+    const fifo = path.join(this.dir, 'audio.raw');
+    await makeFifo(fifo);
+    const args = buildPocketsphinxArgs(this.options.binary.variant, { input: fifo, sampleRate: this.options.sampleRate, hmm: this.options.hmm });
+    // Own process group, like ffmpeg: a Ctrl-C in the terminal reaches echolog only, which then
+    // drains the decoder in order. If echolog dies, the FIFO's write end closes with it and the
+    // decoder reads EOF, prints what it holds and exits: it cannot outlive us for long.
+    const child = await ManagedProcess.start(this.options.binary.path, args, { env: this.options.env, detached: true });
+    this.process = child;
+    process.on('exit', this.killOnExit);
+    child.onLines('stdout', (line) => {
+      const done = this.parser.push(line);
+      this.completed.push(...done);
+      for (const u of done) this.finalizedStream = Math.max(this.finalizedStream, u.end);
+    });
+    child.onLines('stderr', (line) => {
+      if (this.stderrTail.push(line) > STDERR_TAIL) this.stderrTail.shift();
+    });
+    void child.exited.then((exit) => {
+      if (!this.closing) this.failure = new Error(describeEngineExit(this.options.binary.path, exit, this.stderrTail));
+      this.writer?.destroy();
+    });
+    this.writer = await this.openFifo(fifo, child);
+    this.baseline = await this.readBytesRead(child.pid);
+  }
+
+  async transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]> {
+    const writer = this.running();
+    if (chunk.sampleRate !== this.options.sampleRate || chunk.channels !== 1) {
+      throw new Error(`pocketsphinx takes mono ${this.options.sampleRate} Hz audio; chunk ${chunk.seq} is ${chunk.channels} ch ${chunk.sampleRate} Hz`);
+    }
+    this.timeline.append(chunk.seq, chunk.offsetSeconds, chunk.pcm.length / 2 / chunk.sampleRate);
+    this.fedBytes += chunk.pcm.length;
+    const writeError = await new Promise<Error | null | undefined>((resolve) => writer.write(chunk.pcm, resolve));
+    if (writeError) {
+      await Promise.race([this.process?.exited, sleep(2000)]);
+      throw this.failure ?? new Error(`writing audio to pocketsphinx: ${writeError.message}`);
+    }
+    await this.caughtUp();
+    return this.take();
+  }
+
+  /** Session seconds: the end of the last utterance (an utterance after it may be in progress). */
+  finalizedThrough(): number {
+    if (this.flushed) return Infinity;
+    return this.timeline.fedSeconds > 0 ? this.timeline.toSession(this.finalizedStream) : 0;
+  }
+
+  /** Ends the stream: the decoder finishes the utterance in progress, prints it and exits. */
+  async flush(): Promise<TranscriptSegment[]> {
+    const child = this.process;
+    if (child && !child.hasExited && this.writer) {
+      this.closing = true;
+      this.writer.end();
+      await child.exited;
+      if (this.failure) throw this.failure;
+    }
+    this.completed.push(...(this.parser?.end() ?? []));
+    this.flushed = true;
+    return this.take();
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    this.writer?.destroy();
+    this.writer = undefined;
+    const child = this.process;
+    // Forget it at once: its group is ended exactly once, right after it exited.
+    this.process = undefined;
+    if (child) {
+      if (!child.hasExited) await child.stop({ stepTimeoutMs: 1000 });
+      endProcessGroup(child.pid);
+    }
+    process.off('exit', this.killOnExit);
+    if (this.dir) await fsp.rm(this.dir, { recursive: true, force: true });
+    this.dir = undefined;
+  }
+
+  private running(): net.Socket {
+    if (this.failure) throw this.failure;
+    if (!this.process || this.process.hasExited || !this.writer || this.writer.destroyed) throw new Error('pocketsphinx is not running');
+    return this.writer;
+  }
+
+  /** Waits until the decoder has read everything fed so far (then a moment for its output). */
+  private async caughtUp(): Promise<void> {
+    const child = this.process!;
+    if (this.baseline === undefined) return;
+    for (;;) {
+      if (this.failure) throw this.failure;
+      const read = await this.readBytesRead(child.pid);
+      if (read === undefined) {
+        // It answered at start, so the process is gone: wait for its exit to say why.
+        await Promise.race([child.exited, sleep(2000)]);
+        throw this.failure ?? new Error(`${path.basename(this.options.binary.path)} stopped reading audio`);
+      }
+      if (read - this.baseline >= this.fedBytes) break;
+      await sleep(this.pollMs);
+    }
+    // The last block is decoded and its utterance (if one ended) printed a few ms after the read.
+    await sleep(this.pollMs * 2);
+    if (this.failure) throw this.failure;
+  }
+
+  private take(): TranscriptSegment[] {
+    const done = this.completed.map((u) => this.timeline.mapSegment(u));
+    this.completed = [];
+    return done;
+  }
+
+  private async openFifo(fifo: string, child: ManagedProcess): Promise<net.Socket> {
+    for (;;) {
+      if (this.failure) throw this.failure;
+      if (this.closing) throw new Error('pocketsphinx start was cancelled');
+      try {
+        // Non-blocking: ENXIO until the decoder, done loading, opens the FIFO for reading.
+        const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+        const socket = new net.Socket({ fd, readable: false, writable: true });
+        // A write to a dead decoder fails with EPIPE; transcribe() reports how the decoder died instead.
+        socket.on('error', () => undefined);
+        return socket;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENXIO') throw error;
+      }
+      if (child.hasExited) await sleep(this.pollMs);
+      await sleep(this.pollMs);
+    }
+  }
+}
+
+/**
+ * The decoder leads its own process group (detached). A wrapper script installed as
+ * pocketsphinx_continuous may have left a child in it after the leader exited: end those too.
+ * Safe after the leader's exit: Linux does not reuse a pid while a group of that id exists.
+ */
+function endProcessGroup(pgid: number): void {
+  try {
+    process.kill(-pgid, 'SIGKILL');
+  } catch {
+    // ESRCH: the group is empty, as it should be.
+  }
+}
+
+async function makeFifo(file: string): Promise<void> {
+  // Node has no mkfifo(3); coreutils' mkfifo is everywhere pocketsphinx is.
+  const mkfifo = await ManagedProcess.start('mkfifo', ['-m', '600', file]);
+  const exit = await mkfifo.exited;
+  if (exit.code !== 0) throw new Error(`mkfifo ${file} failed (code ${exit.code})`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

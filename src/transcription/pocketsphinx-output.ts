@@ -1,0 +1,149 @@
+import type { TranscriptSegment, TranscriptWord } from './engine.js';
+
+/**
+ * Parsers of pocketsphinx's stdout, pure and fed one line at a time. They return utterances
+ * with times in seconds from the start of the stream the decoder was fed; StreamTimeline maps
+ * those to session time.
+ */
+export type StreamUtterance = TranscriptSegment;
+
+const WORD_LINE = /^(\S+) (-?\d+(?:\.\d+)?) (-?\d+(?:\.\d+)?) (-?\d+(?:\.\d+)?(?:e[-+]?\d+)?)$/;
+const FILLER = /^(<.*>|\[.*\]|\+\+.*\+\+)$/;
+
+/** `the(2)` → `the`; fillers (`<s>`, `<sil>`, `[NOISE]`, `++BREATH++`) → undefined. */
+export function normalizeWord(raw: string): string | undefined {
+  if (FILLER.test(raw)) return undefined;
+  return raw.replace(/\(\d+\)$/, '');
+}
+
+interface OpenUtterance {
+  hyp: string;
+  words: TranscriptWord[];
+}
+
+/**
+ * pocketsphinx_continuous -time yes: a hypothesis line, then one `word start end conf` line per
+ * segment. An utterance is complete when its words spell the hypothesis (the filler lines that
+ * follow carry nothing), else when the next hypothesis or the end of the stream arrives.
+ */
+export class ContinuousOutputParser {
+  private open: OpenUtterance | undefined;
+
+  push(line: string): StreamUtterance[] {
+    const word = WORD_LINE.exec(line.trim());
+    if (word) {
+      if (!this.open) return [];
+      const text = normalizeWord(word[1]!);
+      if (text === undefined) return [];
+      this.open.words.push({ word: text, start: Number(word[2]), end: Number(word[3]) });
+      if (this.open.words.map((w) => w.word).join(' ') === this.open.hyp) return this.close();
+      return [];
+    }
+    const done = this.close();
+    const hyp = line.trim().replace(/\s+/g, ' ');
+    this.open = hyp ? { hyp, words: [] } : undefined;
+    return done;
+  }
+
+  end(): StreamUtterance[] {
+    return this.close();
+  }
+
+  private close(): StreamUtterance[] {
+    const open = this.open;
+    this.open = undefined;
+    if (!open || !open.hyp) return [];
+    const first = open.words[0];
+    const last = open.words.at(-1);
+    return [{ start: first?.start ?? 0, end: last?.end ?? first?.start ?? 0, text: open.hyp, words: open.words.length > 0 ? open.words : undefined }];
+  }
+}
+
+interface V5Line {
+  b?: number;
+  d?: number;
+  t?: string;
+  w?: Array<{ b?: number; d?: number; t?: string }>;
+}
+
+/** pocketsphinx 5.x `live`: one JSON object per utterance. Non-JSON lines are ignored. */
+export function parseV5Line(line: string): StreamUtterance[] {
+  let parsed: V5Line;
+  try {
+    parsed = JSON.parse(line) as V5Line;
+  } catch {
+    return [];
+  }
+  const text = (parsed.t ?? '').trim().replace(/\s+/g, ' ');
+  if (!text || typeof parsed.b !== 'number') return [];
+  const words = (parsed.w ?? []).flatMap((w) => {
+    const word = w.t === undefined ? undefined : normalizeWord(w.t);
+    return word === undefined || typeof w.b !== 'number' ? [] : [{ word, start: w.b, end: w.b + (w.d ?? 0) }];
+  });
+  return [{ start: parsed.b, end: parsed.b + (parsed.d ?? 0), text, words: words.length > 0 ? words : undefined }];
+}
+
+export interface OutputParser {
+  push(line: string): StreamUtterance[];
+  end(): StreamUtterance[];
+}
+
+export function createOutputParser(variant: 'continuous' | 'v5'): OutputParser {
+  return variant === 'continuous' ? new ContinuousOutputParser() : { push: parseV5Line, end: () => [] };
+}
+
+/**
+ * Where each stretch of the decoder's stream sits in the session. Chunks the silence gate (or a
+ * failure) kept from the decoder are simply absent from the stream, so stream time and session
+ * time differ; each fed chunk is one piece. Chosen over feeding zeros for skipped chunks: a long
+ * silent stretch costs nothing to decode, and the mapping stays exact.
+ */
+export interface TimelinePiece {
+  seq: number;
+  streamStart: number;
+  sessionStart: number;
+  duration: number;
+}
+
+export class StreamTimeline {
+  private readonly pieces: TimelinePiece[] = [];
+  private streamEnd = 0;
+
+  append(seq: number, sessionStart: number, duration: number): void {
+    this.pieces.push({ seq, streamStart: this.streamEnd, sessionStart, duration });
+    this.streamEnd += duration;
+  }
+
+  get fedSeconds(): number {
+    return this.streamEnd;
+  }
+
+  /** Session seconds for a stream time; past the last piece, continues from its end. */
+  toSession(streamSeconds: number): number {
+    const piece = this.pieceAt(streamSeconds);
+    if (!piece) return streamSeconds;
+    return round3(piece.sessionStart + Math.min(Math.max(streamSeconds - piece.streamStart, 0), piece.duration));
+  }
+
+  mapSegment(segment: StreamUtterance): TranscriptSegment {
+    return {
+      start: this.toSession(segment.start),
+      end: this.toSession(segment.end),
+      text: segment.text,
+      ...(segment.words ? { words: segment.words.map((w) => ({ word: w.word, start: this.toSession(w.start), end: this.toSession(w.end) })) } : {}),
+    };
+  }
+
+  private pieceAt(streamSeconds: number): TimelinePiece | undefined {
+    let found = this.pieces[0];
+    for (const piece of this.pieces) {
+      if (piece.streamStart <= streamSeconds) found = piece;
+      else break;
+    }
+    return found;
+  }
+}
+
+function round3(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,99 @@
+import fs from 'node:fs';
+import type { EchologConfig } from '../config/schema.js';
+import type { TranscriptionEngine } from './engine.js';
+import { PocketsphinxEngine } from './pocketsphinx-engine.js';
+import { findPocketsphinx, POCKETSPHINX_INSTALL_HINT, type PocketsphinxBinary } from './pocketsphinx-command.js';
+
+/**
+ * Which engine a session uses. `auto`: whisper if its model is present, else pocketsphinx if
+ * installed, else none (with a hint how to enable one). A named engine that is not available is
+ * `missing`: the session records without it (a WARNING) unless transcription.required refuses.
+ */
+export type EngineResolution =
+  | { kind: 'engine'; name: string; model: string; create: () => TranscriptionEngine }
+  | { kind: 'missing'; name: string; reason: string }
+  | { kind: 'off'; reason: string; hint?: string };
+
+/**
+ * The whisper helper's module (src/transcription/whisper-engine.ts), as this module expects it:
+ * `whisperModelPresent(config, env)` tells whether the configured model is on disk, and
+ * `createWhisperEngine(config, env)` makes the engine.
+ */
+export interface WhisperModule {
+  whisperModelPresent(config: EchologConfig, env: NodeJS.ProcessEnv): boolean | Promise<boolean>;
+  createWhisperEngine(config: EchologConfig, env: NodeJS.ProcessEnv): TranscriptionEngine;
+  /** Why whisper cannot run (no model, no binding for this platform), when the module can say. */
+  whisperAvailability?(config: EchologConfig, env: NodeJS.ProcessEnv): Promise<{ available: boolean; reason?: string }>;
+}
+
+export interface EngineDeps {
+  /** The whisper module, or undefined where it cannot load (no binding for this platform). */
+  loadWhisper(): Promise<WhisperModule | undefined>;
+  findPocketsphinx(env: NodeJS.ProcessEnv): PocketsphinxBinary | undefined;
+}
+
+export const WHISPER_HINT = 'run `echolog models pull tiny.en` for whisper';
+
+export const defaultEngineDeps: EngineDeps = {
+  async loadWhisper() {
+    try {
+      // Loaded only when asked: `none` and `pocketsphinx` sessions never touch whisper's module.
+      return await import('./whisper-engine.js');
+    } catch {
+      return undefined;
+    }
+  },
+  findPocketsphinx: (env) => findPocketsphinx(env, isExecutable),
+};
+
+export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEnv, deps: EngineDeps = defaultEngineDeps): Promise<EngineResolution> {
+  const t = config.transcription;
+  const pocketsphinx = (binary: PocketsphinxBinary): EngineResolution => {
+    // The en-us acoustic model is trained on 16 kHz mono; echolog does not resample.
+    if (config.recording.sample_rate !== 16000 || config.recording.channels !== 1) {
+      return { kind: 'missing', name: 'pocketsphinx', reason: `pocketsphinx needs 16000 Hz mono audio; this session records ${config.recording.sample_rate} Hz, ${config.recording.channels} ch (set recording.sample_rate: 16000, recording.channels: 1)` };
+    }
+    return { kind: 'engine', name: 'pocketsphinx', model: 'en-us', create: () => new PocketsphinxEngine({ binary, sampleRate: 16000, env }) };
+  };
+  const whisper = async (): Promise<EngineResolution> => {
+    const module = await deps.loadWhisper();
+    if (!module) return { kind: 'missing', name: 'whisper', reason: 'the whisper engine is not available on this platform' };
+    if (module.whisperAvailability) {
+      const availability = await module.whisperAvailability(config, env);
+      if (!availability.available) return { kind: 'missing', name: 'whisper', reason: availability.reason ?? `whisper model ${t.model} is not available` };
+    } else if (!(await module.whisperModelPresent(config, env))) {
+      return { kind: 'missing', name: 'whisper', reason: `whisper model ${t.model} is not downloaded; ${WHISPER_HINT.replace('tiny.en', t.model)}` };
+    }
+    return { kind: 'engine', name: 'whisper', model: t.model, create: () => module.createWhisperEngine(config, env) };
+  };
+  switch (t.engine) {
+    case 'none':
+      return { kind: 'off', reason: 'transcription.engine is none' };
+    case 'whisper':
+      return whisper();
+    case 'pocketsphinx': {
+      const binary = deps.findPocketsphinx(env);
+      return binary ? pocketsphinx(binary) : { kind: 'missing', name: 'pocketsphinx', reason: `pocketsphinx is not installed (no pocketsphinx_continuous or pocketsphinx on PATH); ${POCKETSPHINX_INSTALL_HINT}` };
+    }
+    case 'auto': {
+      const w = await whisper();
+      if (w.kind === 'engine') return w;
+      const binary = deps.findPocketsphinx(env);
+      if (binary) return pocketsphinx(binary);
+      return {
+        kind: 'off',
+        reason: 'no transcription engine: no whisper model and no pocketsphinx',
+        hint: 'recording without transcription; to transcribe, run `echolog models pull tiny.en` (whisper) or `apt-get install pocketsphinx pocketsphinx-en-us` (pocketsphinx)',
+      };
+    }
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
