@@ -208,7 +208,7 @@ describe('download progress output', () => {
     for (let received = 30 * 1024 * 1024; received <= total; received += 1024 * 1024) {
       progress.onProgress({ receivedBytes: received, totalBytes: total, resumedFromBytes: 30 * 1024 * 1024 });
     }
-    progress.stop(true);
+    progress.stop();
     expect(lines[0]).toBe('Resuming tiny.en from 30.0 MiB');
     expect(lines.slice(1)).toEqual([3, 4, 5, 6, 7, 8, 9, 10].map((d) => `Downloading tiny.en: ${(d * 10).toFixed(1)} MiB of 100.0 MiB (${d * 10}%)`));
   });

@@ -3,16 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chunkFiles, expectChunksFinalAndLogged, expectFinalWav, expectStopLast, isAlive, processesMatching, readManifestSync, segmentRows } from './helpers/chunks.js';
-import { BIN, exitOf, makeSandbox, makeSpeech, onlySessionDir, readSessionLog, runCli, SINE, startCli, waitFor, type Sandbox } from './helpers/cli.js';
+import { BIN, exitOf, makeSpeech, onlySessionDir, readSessionLog, runCli, sandboxPool, SINE, startCli, waitFor, type Sandbox } from './helpers/cli.js';
 
 const LAVFI = ['--input-format', 'lavfi', '--input', SINE];
-const sandboxes: Array<ReturnType<typeof makeSandbox>> = [];
-function sandbox(): ReturnType<typeof makeSandbox> {
-  const s = makeSandbox();
-  sandboxes.push(s);
-  return s;
-}
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const pool = sandboxPool();
+const sandbox = pool.sandbox;
+afterAll(pool.cleanup);
 
 const R2_FIELDS = ['session_id', 'start_time', 'device', 'sample_rate', 'channels', 'codec', 'format', 'segment_time', 'output_dir', 'overrides'];
 
@@ -184,6 +180,17 @@ describe('refused before anything is created', () => {
     expect(again.stderr).toMatch(/--session-id taken: a session with this id already exists/);
     expect(Object.fromEntries(fs.readdirSync(dir).map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]))).toEqual(before);
     expect(fs.readdirSync(box.recordings).filter((name) => !name.startsWith('.'))).toEqual(['taken']);
+  });
+
+  it.concurrent('a --session-id that already exists, with an engine already loaded → exit 2 at once, the engine released', async () => {
+    const box = sandbox();
+    fs.mkdirSync(path.join(box.recordings, 'taken'), { recursive: true });
+    const started = Date.now();
+    const again = await runCli(['record', ...LAVFI, '--duration', '1', '--session-id', 'taken', '--engine', 'pocketsphinx'], box);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/--session-id taken: a session with this id already exists/);
+    // The decoder prepare() started must not keep echolog alive.
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 
   it.concurrent('missing ffmpeg (not on PATH, ECHOLOG_FFMPEG unset) → exit 1, says what was tried and how to install', async () => {

@@ -1,20 +1,17 @@
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chunkFiles, expectChunksFinalAndLogged, expectFinalWav, expectStopLast, isAlive, readManifestSync, segmentRows } from './helpers/chunks.js';
-import { exitOf, makeSandbox, readSessionLog, runCli, SINE, startCli, waitFor } from './helpers/cli.js';
+import { exitOf, readSessionLog, runCli, sandboxPool, SINE, startCli, waitFor, type Sandbox } from './helpers/cli.js';
 
 const LAVFI = ['--input-format', 'lavfi', '--input', SINE];
-const sandboxes: Array<ReturnType<typeof makeSandbox>> = [];
-function sandbox(): ReturnType<typeof makeSandbox> {
-  const s = makeSandbox();
-  sandboxes.push(s);
-  return s;
-}
-afterAll(() => sandboxes.forEach((s) => s.cleanup()));
+const pool = sandboxPool();
+const sandbox = pool.sandbox;
+afterAll(pool.cleanup);
 
 /** Starts a live-paced recording and waits until `rows` chunks are final and ffmpeg's pid is known. */
-async function startRecording(box: ReturnType<typeof makeSandbox>, id: string, rows = 1) {
+async function startRecording(box: Sandbox, id: string, rows = 1) {
   const child = startCli(['record', ...LAVFI, '--segment-time', '1', '--session-id', id], box);
   const dir = path.join(box.recordings, id);
   await waitFor(() => segmentRows(dir) >= rows, 20_000, `${rows} chunk(s)`);
@@ -111,10 +108,31 @@ describe('faults', () => {
     });
   });
 
+  it.concurrent('killed between a chunk_created line and the session.json write: recovery counts that chunk, never logs it twice', async () => {
+    const box = sandbox();
+    expect((await runCli(['record', ...LAVFI, '--duration', '2', '--segment-time', '1', '--no-realtime', '--session-id', 'torn'], box)).code).toBe(0);
+    const dir = path.join(box.recordings, 'torn');
+    // The state such a kill leaves: every chunk logged, session.json still counting none, no session_stop.
+    const deadPid = spawnSync('true').pid;
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as Record<string, unknown> & { stats: { chunks: number; audio_duration_seconds: number } };
+    fs.writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ ...manifest, status: 'recording', pid: deadPid, ffmpeg_pid: null, stop_reason: null, ended_at: null, stats: { ...manifest.stats, chunks: 0, audio_duration_seconds: 0 } }));
+    const logText = fs.readFileSync(path.join(dir, 'session.log'), 'utf8');
+    fs.writeFileSync(path.join(dir, 'session.log'), logText.split('\n').filter((line) => !line.includes(' session_stop ')).join('\n'));
+    fs.writeFileSync(path.join(box.recordings, '.active-session.json'), JSON.stringify({ session_id: 'torn', pid: deadPid }));
+
+    const result = await runCli(['status'], box);
+    expect(result.code, result.stderr).toBe(0);
+    const log = readSessionLog(dir);
+    const created = expectChunksFinalAndLogged(dir, log);
+    expect(created.some((c) => c.fields.recovered === 'true')).toBe(false);
+    expect(expectStopLast(log, 'interrupted').fields.recovered_chunks).toBe('0');
+    expect(readManifestSync(dir)?.stats.chunks).toBe(created.length);
+  });
+
   describe('the stop ladder, with a stubborn ffmpeg', () => {
     // A fault the real ffmpeg cannot produce on demand: an ffmpeg that ignores `q` and SIGINT.
     // A fake executable given as ECHOLOG_FFMPEG; only SIGTERM (the next rung) ends it.
-    function stubbornFfmpeg(box: ReturnType<typeof makeSandbox>, stopTimeout: number) {
+    function stubbornFfmpeg(box: Sandbox, stopTimeout: number) {
       const fake = path.join(box.root, 'stubborn-ffmpeg');
       fs.writeFileSync(fake, `#!/bin/sh\ntrap '' INT\necho "stubborn ffmpeg $$ ignores q and SIGINT" >&2\nwhile :; do sleep 0.1; done\n`, { mode: 0o755 });
       const config = path.join(box.root, 'echolog.conf');

@@ -9,6 +9,7 @@ import { DEFAULT_CONFIG } from '../src/config/schema.js';
 import { TranscriptionError } from '../src/errors.js';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
 import type { EngineChunk } from '../src/transcription/engine.js';
+import { tensorRecord } from './helpers/ggml.js';
 import { loadWhisperBinding, whisperAvailability, WhisperEngine } from '../src/transcription/whisper-engine.js';
 
 /**
@@ -20,16 +21,6 @@ const TEST_MODEL = fileURLToPath(new URL('../../shared/models/for-tests-ggml-tin
 const binding = await loadWhisperBinding();
 const skipReason = binding.ok ? '' : `the optional binding @napi-rs/whisper does not load on ${process.platform}-${process.arch}: ${binding.message}`;
 if (skipReason) console.warn(`whisper engine tests skipped: ${skipReason}`);
-
-/** A tensor record as whisper.cpp's loader reads it (same as in whisper-units.test.ts). */
-function tensorRecord(name: string, dims: number[], type: number, dataBytes: number): Buffer {
-  const head = Buffer.alloc(12 + dims.length * 4);
-  head.writeInt32LE(dims.length, 0);
-  head.writeInt32LE(Buffer.byteLength(name), 4);
-  head.writeInt32LE(type, 8);
-  dims.forEach((d, i) => head.writeInt32LE(d, 12 + i * 4));
-  return Buffer.concat([head, Buffer.from(name), Buffer.alloc(dataBytes)]);
-}
 
 let tmp: string;
 beforeAll(() => {
@@ -158,5 +149,8 @@ parentPort.on('message', (m) => {
     expect(await engine.transcribe(chunk)).toEqual([{ start: 10.5, end: 11.2, text: 'hi' }]);
     await engine.close();
     await expect(engine.transcribe(chunk)).rejects.toThrow('the whisper engine is closed');
+    // start() after close() reopens it: how ChunkTranscriber retries a chunk (close, back off, start).
+    await engine.start();
+    expect(await engine.transcribe(chunk)).toEqual([{ start: 10.5, end: 11.2, text: 'hi' }]);
   });
 });

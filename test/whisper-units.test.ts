@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkGgmlModelFile, ggmlHeaderProblem } from '../src/models/ggml-file.js';
 import { effectiveLanguage, pcmToWhisperSamples, placeSegments, resample, resolveWorkerScript } from '../src/transcription/whisper-engine.js';
+import { tensorRecord } from './helpers/ggml.js';
 
 const TEST_MODEL = new URL('../../shared/models/for-tests-ggml-tiny.en.bin', import.meta.url);
 
@@ -107,16 +108,6 @@ describe('model file checks', () => {
     );
   });
 });
-
-/** A tensor record as whisper.cpp's loader reads it: n_dims, name length, type, dims, name, data. */
-function tensorRecord(name: string, dims: number[], type: number, dataBytes: number): Buffer {
-  const head = Buffer.alloc(12 + dims.length * 4);
-  head.writeInt32LE(dims.length, 0);
-  head.writeInt32LE(Buffer.byteLength(name), 4);
-  head.writeInt32LE(type, 8);
-  dims.forEach((d, i) => head.writeInt32LE(d, 12 + i * 4));
-  return Buffer.concat([head, Buffer.from(name), Buffer.alloc(dataBytes)]);
-}
 
 describe('checkGgmlModelFile', () => {
   const model = fs.readFileSync(TEST_MODEL);

@@ -3,7 +3,7 @@ import type { DottedValues } from '../config/dotted-keys.js';
 import { allowedFor } from '../config/resolve-config.js';
 
 /** A command-line flag that sets a config key. One table, so every command parses flags alike. */
-interface ConfigFlag {
+export interface ConfigFlag {
   flags: string;
   description: string;
   /** commander's attribute name for the option. */

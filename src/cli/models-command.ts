@@ -1,7 +1,7 @@
 import type { Writable } from 'node:stream';
 import { modelUrl, requireModel } from '../models/catalog.js';
 import { downloadVerified, type DownloadProgress } from '../models/download.js';
-import { listCachedModels, locateModel, modelsCacheDir, type CachedModelRow, type ModelLocation } from '../models/model-cache.js';
+import { listCachedModels, locateModel, modelsCacheDir, type CachedModelRow } from '../models/model-cache.js';
 import type { Surroundings } from './surroundings.js';
 
 /** `echolog models list|pull|path`: functions that return data; the `print…` functions show it. */
@@ -50,11 +50,6 @@ export async function pullModel(options: PullModelOptions, surroundings: ModelsS
   return { name: entry.name, path: result.path, url, bytes: result.bytes, alreadyPresent: false, resumedFromBytes: result.resumedFromBytes };
 }
 
-/** Where a model is (or would be) on disk: a name, else `transcription.model` from the config. */
-export function modelPath(spec: string, surroundings: ModelsSurroundings): ModelLocation {
-  return locateModel(spec, surroundings);
-}
-
 export function formatModelsList(result: ModelsListResult): string {
   const rows = result.models.map((m) => `${m.installed ? '*' : ' '} ${m.name.padEnd(9)} ${formatMiB(m.sizeBytes).padStart(9)}  ${m.englishOnly ? 'English' : 'multilingual'}`);
   return [`models in ${result.cacheDir} (* = downloaded):`, ...rows, ''].join('\n');
@@ -70,7 +65,7 @@ export function createDownloadProgress(
   name: string,
   stream: Writable & { isTTY?: boolean },
   now: () => number = Date.now,
-): { onProgress: (p: DownloadProgress) => void; stop: (ok: boolean) => void } {
+): { onProgress: (p: DownloadProgress) => void; stop: () => void } {
   let lastDecile = -1;
   let lastDraw = 0;
   let drawn = false;
@@ -125,10 +120,8 @@ export async function modelsPullCommand(options: { name: string }, surroundings:
   let result: PullModelResult;
   try {
     result = await pullModel({ name: options.name, onProgress: progress.onProgress }, surroundings);
-    progress.stop(true);
-  } catch (error) {
-    progress.stop(false);
-    throw error;
+  } finally {
+    progress.stop();
   }
   if (result.alreadyPresent) surroundings.stderr.write(`${result.name} is already downloaded\n`);
   surroundings.stdout.write(`${result.path}\n`);
@@ -137,7 +130,7 @@ export async function modelsPullCommand(options: { name: string }, surroundings:
 
 /** Prints the path; exit code 1 (with a hint on stderr) when the file is not there yet. */
 export async function modelsPathCommand(options: { spec: string }, surroundings: Surroundings): Promise<number> {
-  const location = modelPath(options.spec, surroundings);
+  const location = locateModel(options.spec, surroundings);
   surroundings.stdout.write(`${location.path}\n`);
   if (location.exists) return 0;
   surroundings.stderr.write(

@@ -2,8 +2,13 @@ import { Command } from 'commander';
 import { loadEffectiveConfig } from '../config/effective-config.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { VERSION } from '../version.js';
-import { addConfigFlags, COMMON_FLAGS, configFlagValues, parseNumber, RECORDING_FLAGS, TRANSCRIPTION_FLAGS } from './config-flags.js';
+import { addConfigFlags, COMMON_FLAGS, configFlagValues, parseNumber, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
 import type { Surroundings } from './surroundings.js';
+
+const ALL_FLAGS: readonly ConfigFlag[] = [...RECORDING_FLAGS, ...COMMON_FLAGS, ...TRANSCRIPTION_FLAGS];
+const RECORDINGS_DIR_FLAG = COMMON_FLAGS.filter((flag) => flag.key === 'recordings_dir');
+const ENGINE_FLAG = TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'engine');
+const MODEL_FLAG = TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'model');
 
 /**
  * The commander program. Each command's module is loaded only when that command runs.
@@ -17,16 +22,24 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     .configureOutput({ writeOut: (s) => surroundings.stdout.write(s), writeErr: (s) => surroundings.stderr.write(s) })
     .showHelpAfterError('(run with --help for usage)');
 
-  const configOf = async (command: Command, tables: Parameters<typeof configFlagValues>[1][]): Promise<ResolvedConfig> => {
-    const flags = tables.map((table) => configFlagValues(command, table));
-    return loadEffectiveConfig({
-      configPath: command.opts<{ config?: string }>().config,
-      flags: Object.assign({}, ...flags.map((f) => f.values)),
-      flagNames: Object.assign({}, ...flags.map((f) => f.names)),
-      cwd: surroundings.cwd,
-      env: surroundings.env,
-      home: surroundings.home,
-    });
+  /**
+   * Adds `--config` and the config flags of `table` to a command; returns how to read the effective
+   * config once the command line is parsed, from exactly the flags that were added.
+   */
+  const withConfig = (command: Command, table: readonly ConfigFlag[], configHelp = 'use this config file'): (() => Promise<ResolvedConfig>) => {
+    command.option('--config <file>', configHelp);
+    addConfigFlags(command, table);
+    return () => {
+      const { values, names } = configFlagValues(command, table);
+      return loadEffectiveConfig({
+        configPath: command.opts<{ config?: string }>().config,
+        flags: values,
+        flagNames: names,
+        cwd: surroundings.cwd,
+        env: surroundings.env,
+        home: surroundings.home,
+      });
+    };
   };
 
   const record = program
@@ -34,15 +47,12 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     .description('record from a device, file or lavfi graph into ~/recordings/<session_id>/')
     .option('--duration <seconds>', 'stop by itself after this much audio', parseNumber)
     .option('--session-id <id>', 'name the session instead of a generated id')
-    .option('--config <file>', 'use this config file instead of searching for echolog.conf')
     .option('--dry-run', 'print the effective settings and the exact ffmpeg command, record nothing')
     .option('-q, --quiet', 'print only the essentials');
-  addConfigFlags(record, RECORDING_FLAGS);
-  addConfigFlags(record, COMMON_FLAGS);
-  addConfigFlags(record, TRANSCRIPTION_FLAGS);
+  const recordConfig = withConfig(record, ALL_FLAGS, 'use this config file instead of searching for echolog.conf');
   record.action(async (_options, command: Command) => {
     const opts = command.opts<{ duration?: number; sessionId?: string; dryRun?: boolean; quiet?: boolean }>();
-    const resolved = await configOf(command, [RECORDING_FLAGS, COMMON_FLAGS, TRANSCRIPTION_FLAGS]);
+    const resolved = await recordConfig();
     const { recordCommand } = await import('./record-command.js');
     result.exitCode = await recordCommand(
       { resolved, durationSeconds: opts.duration, sessionId: opts.sessionId, dryRun: Boolean(opts.dryRun), quiet: Boolean(opts.quiet) },
@@ -53,24 +63,20 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
   const status = program
     .command('status')
     .description('what is recording now and where its log is; else the last session')
-    .option('--json', 'print the status as JSON')
-    .option('--config <file>', 'use this config file');
-  addConfigFlags(status, COMMON_FLAGS.filter((flag) => flag.key === 'recordings_dir'));
+    .option('--json', 'print the status as JSON');
+  const statusConfig = withConfig(status, RECORDINGS_DIR_FLAG);
   status.action(async (_options, command: Command) => {
-    const resolved = await configOf(command, [COMMON_FLAGS]);
+    const resolved = await statusConfig();
     const { statusCommand } = await import('./status-command.js');
     result.exitCode = await statusCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
 
   const transcribe = program
     .command('transcribe <session>')
-    .description("transcribe the chunks a session's transcript lacks (engine failure, --no-transcribe), then rewrite transcript.*")
-    .option('--config <file>', 'use this config file');
-  addConfigFlags(transcribe, COMMON_FLAGS.filter((flag) => flag.key === 'recordings_dir'));
-  addConfigFlags(transcribe, TRANSCRIPTION_FLAGS.filter((flag) => flag.key === 'transcription.engine' && flag.attribute === 'engine'));
-  addConfigFlags(transcribe, TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'model'));
-  transcribe.action(async (session: string, _options, command: Command) => {
-    const resolved = await configOf(command, [COMMON_FLAGS, TRANSCRIPTION_FLAGS]);
+    .description("transcribe the chunks a session's transcript lacks (engine failure, --no-transcribe), then rewrite transcript.*");
+  const transcribeConfig = withConfig(transcribe, [...RECORDINGS_DIR_FLAG, ...ENGINE_FLAG, ...MODEL_FLAG]);
+  transcribe.action(async (session: string) => {
+    const resolved = await transcribeConfig();
     const { transcribeCommand } = await import('./transcribe-command.js');
     result.exitCode = await transcribeCommand({ resolved, session }, surroundings);
   });
@@ -78,13 +84,10 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
   const config = program
     .command('config')
     .description('print the effective config and where each value comes from (default, file, env, flag)')
-    .option('--json', 'print as JSON')
-    .option('--config <file>', 'use this config file');
-  addConfigFlags(config, RECORDING_FLAGS);
-  addConfigFlags(config, COMMON_FLAGS);
-  addConfigFlags(config, TRANSCRIPTION_FLAGS);
+    .option('--json', 'print as JSON');
+  const configConfig = withConfig(config, ALL_FLAGS);
   config.action(async (_options, command: Command) => {
-    const resolved = await configOf(command, [RECORDING_FLAGS, COMMON_FLAGS, TRANSCRIPTION_FLAGS]);
+    const resolved = await configConfig();
     const { configCommand } = await import('./config-command.js');
     result.exitCode = configCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
@@ -106,11 +109,10 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     });
   const modelsPath = models
     .command('path [name]')
-    .description('print where a model is on disk (default: transcription.model); exit 1 if it is not there')
-    .option('--config <file>', 'use this config file');
-  addConfigFlags(modelsPath, TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'model'));
-  modelsPath.action(async (name: string | undefined, _options, command: Command) => {
-    const spec = name ?? (await configOf(command, [TRANSCRIPTION_FLAGS])).config.transcription.model;
+    .description('print where a model is on disk (default: transcription.model); exit 1 if it is not there');
+  const modelsPathConfig = withConfig(modelsPath, MODEL_FLAG);
+  modelsPath.action(async (name: string | undefined) => {
+    const spec = name ?? (await modelsPathConfig()).config.transcription.model;
     const { modelsPathCommand } = await import('./models-command.js');
     result.exitCode = await modelsPathCommand({ spec }, surroundings);
   });

@@ -67,7 +67,7 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
     // The engine takes the audio as this session recorded it, whatever the config says now.
     const sessionConfig = { ...config, recording: { ...config.recording, sample_rate: manifest.sample_rate, channels: manifest.channels } };
     const resolution = await resolveEngine(sessionConfig, surroundings.env, options.engineDeps ?? defaultEngineDeps);
-    if (resolution.kind === 'off') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}${resolution.hint ? `; ${resolution.hint.replace(/^recording without transcription; /, '')}` : ''} (or pass --engine)`);
+    if (resolution.kind === 'off') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}${resolution.hint ? `; ${resolution.hint}` : ''} (or pass --engine)`);
     if (resolution.kind === 'missing') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}`);
     result.engine = resolution.name;
     const engine = resolution.create();

@@ -63,8 +63,6 @@ export const configSchema = z
 
 export type EchologConfig = z.output<typeof configSchema>;
 export type LogLevel = (typeof LOG_LEVELS)[number];
-export type LogRotation = (typeof LOG_ROTATIONS)[number];
 export type TimeWhen = (typeof TIME_WHENS)[number];
-export type EngineName = (typeof ENGINES)[number];
 
 export const DEFAULT_CONFIG: EchologConfig = configSchema.parse({});

@@ -19,6 +19,11 @@ export function formatTimestamp(time: Date): string {
   return time.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
+/** `20261122T032502Z`: the timestamp for file and session names (no `:`, sorts by time). */
+export function compactTimestamp(time: Date): string {
+  return formatTimestamp(time).replace(/[-:]/g, '');
+}
+
 export function formatValue(value: FieldValue): string {
   if (value === undefined || value === null) return '""';
   const text = typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : String(value);

@@ -55,12 +55,6 @@ export async function readChunk(row: SegmentListRow, dir: string, place: ChunkPl
   }
 }
 
-/** Where every finished chunk goes: the session log, the manifest, the transcriber. */
-export interface ChunkSink {
-  /** Must not block: a slow consumer queues the chunk and returns. */
-  onChunk(chunk: Chunk): void | Promise<void>;
-}
-
 export function chunkLogFields(chunk: Chunk): Record<string, string | number> {
   return {
     file: chunk.file,

@@ -1,6 +1,6 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import { FfmpegNotFoundError } from '../errors.js';
+import { findOnPath, isExecutable } from '../process/find-executable.js';
 
 export interface FfmpegLocation {
   path: string;
@@ -44,25 +44,5 @@ export async function bundledFfmpegPath(): Promise<string | undefined> {
     return module.default ?? undefined;
   } catch {
     return undefined;
-  }
-}
-
-export function findOnPath(name: string, env: NodeJS.ProcessEnv): string | undefined {
-  const extensions = process.platform === 'win32' ? (env.PATHEXT ?? '.EXE').split(';') : [''];
-  for (const dir of (env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
-    for (const extension of extensions) {
-      const candidate = path.join(dir, name + extension);
-      if (isExecutable(candidate)) return candidate;
-    }
-  }
-  return undefined;
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
   }
 }

@@ -51,9 +51,13 @@ export async function acquireActiveLock(recordingsDir: string, sessionId: string
       );
     }
     await fs.rm(file, { force: true });
-    if (holder) {
+    if (!holder) continue; // an unreadable lock: removed, take it in the next round
+    try {
       await fs.writeFile(file, mine, { flag: 'wx', mode: 0o600 });
       return { stale: holder };
+    } catch (error) {
+      // Another record took the freed lock first: the next round names it as the busy session.
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw recordingsDirError(recordingsDir, error);
     }
   }
   throw new SessionBusyError(`could not take the recording lock ${file}`);

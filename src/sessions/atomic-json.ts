@@ -1,10 +1,15 @@
 import fs from 'node:fs/promises';
 
-/** Writes JSON through a temporary file and a rename, so a reader never sees half a file. */
-export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+/** Writes through a temporary file and a rename, so a reader never sees half a file. */
+export async function writeFileAtomic(file: string, text: string): Promise<void> {
   const temporary = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
+  await fs.writeFile(temporary, text, { mode: 0o600 });
   await fs.rename(temporary, file);
+}
+
+/** JSON as `writeFileAtomic` writes it; `value` is serialized at the call, not when the write starts. */
+export function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  return writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
 }
 
 export async function readJson<T>(file: string): Promise<T | undefined> {

@@ -18,9 +18,16 @@ export class ChunkLedger {
     private readonly onChunk: (chunk: Chunk) => void,
   ) {}
 
-  /** Queues a row; rows are handled strictly in order. */
-  add(row: SegmentListRow, extraFields: Record<string, string | boolean> = {}): void {
-    this.queue = this.queue.then(() => this.record(row, extraFields));
+  /**
+   * Queues a row; rows are handled strictly in order. `alreadyLogged`: its chunk_created line is in
+   * session.log already (recovery after a kill between that line and the session.json write), so
+   * the chunk is only counted.
+   */
+  add(row: SegmentListRow, extraFields: Record<string, string | boolean> = {}, alreadyLogged = false): void {
+    // One row's failure (session.json not writable) must not stop the rows after it.
+    this.queue = this.queue.then(() => this.record(row, extraFields, alreadyLogged)).catch((error: unknown) => {
+      this.log.error('chunk_ledger_error', { file: row.file, reason: (error as Error).message });
+    });
   }
 
   /** Resolves once every queued row is logged. */
@@ -28,7 +35,7 @@ export class ChunkLedger {
     return this.queue;
   }
 
-  private async record(row: SegmentListRow, extraFields: Record<string, string | boolean>): Promise<void> {
+  private async record(row: SegmentListRow, extraFields: Record<string, string | boolean>, alreadyLogged: boolean): Promise<void> {
     const stats = this.manifest.value.stats;
     const place = { seq: stats.chunks + 1, offsetSeconds: stats.audio_duration_seconds, sessionStart: this.sessionStart };
     let chunk: Chunk;
@@ -40,11 +47,14 @@ export class ChunkLedger {
       await this.manifest.update((m) => (m.stats.chunks = place.seq));
       return;
     }
-    this.log.info('chunk_created', { ...chunkLogFields(chunk), ...extraFields });
-    await this.manifest.update((m) => {
+    if (!alreadyLogged) this.log.info('chunk_created', { ...chunkLogFields(chunk), ...extraFields });
+    // The count changes in memory at once (the next chunk's place depends on it); the chunk goes
+    // on without waiting for session.json to reach the disk, and a failed write does not hold it back.
+    const written = this.manifest.update((m) => {
       m.stats.chunks = chunk.seq;
       m.stats.audio_duration_seconds = chunk.offsetSeconds + chunk.durationSeconds;
     });
     this.onChunk(chunk);
+    await written;
   }
 }

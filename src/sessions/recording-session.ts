@@ -81,7 +81,14 @@ export class RecordingSession {
     try {
       if (stale) await recoverInterruptedSession({ recordingsDir: plan.recordingsDir, sessionId: stale.session_id, config, stderr: this.options.stderr });
       const prepared = await this.prepareComponents();
-      await this.createSessionDir();
+      try {
+        await this.createSessionDir();
+      } catch (error) {
+        // The session never starts: a component must still let go of what prepare loaded (an
+        // engine subprocess or worker thread would keep echolog from exiting).
+        for (const component of this.options.components) await component.finish().catch(() => undefined);
+        throw error;
+      }
       const result = await this.record(prepared);
       await releaseActiveLock(plan.recordingsDir, plan.sessionId);
       lockHeld = false;
@@ -141,10 +148,18 @@ export class RecordingSession {
       stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 },
     });
     const notify = (event: RecordingEvent): void => this.options.onEvent?.(event);
+    const recorderLogger = log.logger('echolog.recorder');
+    const ledger = new ChunkLedger(plan.sessionDir, sessionStart, recorderLogger, manifest, (chunk) => {
+      notify({ type: 'chunk', chunk });
+      for (const component of components) component.onChunk(chunk);
+    });
+    const watcher = new SegmentListWatcher(plan.sessionDir, SEGMENT_LIST_NAME, (row) => ledger.add(row), (line) =>
+      recorderLogger.warning('segment_list_unparsed', { line }),
+    );
     let reason: StopReason = 'error';
     let failure: EchologError | undefined;
+    let bug: Error | undefined;
     let stopFields: LogFields = {};
-    let componentsAttached = false;
     try {
       await manifest.update(() => undefined);
       sessionLogger.info('session_start', {
@@ -169,21 +184,21 @@ export class RecordingSession {
         pid: process.pid,
         ...Object.assign({}, ...prepared.map((p) => p.startFields)),
       });
-      for (const line of prepared.flatMap((p) => p.deferred)) log.write(line.level, 'echolog.transcriber', line.message, line.fields);
-      const context = { sessionId: plan.sessionId, sessionDir: plan.sessionDir, sessionStart, log, notify };
-      // The transcriber's stats and lag go into session.json through the session's one writer.
-      const manifestAccess = { updateManifest: (change: Parameters<ManifestStore['update']>[0]) => manifest.update(change), readManifest: async () => manifest.value };
-      for (const component of components) component.attach({ ...context, ...manifestAccess });
-      componentsAttached = true;
-
-      const ledger = new ChunkLedger(plan.sessionDir, sessionStart, log.logger('echolog.recorder'), manifest, (chunk) => {
-        notify({ type: 'chunk', chunk });
-        for (const component of components) component.onChunk(chunk);
+      prepared.forEach((p, i) => {
+        for (const line of p.deferred) log.write(line.level, `echolog.${components[i]!.name}`, line.message, line.fields);
       });
-      const recorderLogger = log.logger('echolog.recorder');
-      const watcher = new SegmentListWatcher(plan.sessionDir, SEGMENT_LIST_NAME, (row) => ledger.add(row), (line) =>
-        recorderLogger.warning('segment_list_unparsed', { line }),
-      );
+      // The components' stats go into session.json through the session's one writer.
+      const context = {
+        sessionId: plan.sessionId,
+        sessionDir: plan.sessionDir,
+        sessionStart,
+        log,
+        notify,
+        updateManifest: (change: Parameters<ManifestStore['update']>[0]) => manifest.update(change),
+        manifest: () => manifest.value,
+      };
+      for (const component of components) component.attach(context);
+
       const exit = await this.runFfmpeg(log.logger('echolog.ffmpeg'), watcher, config.logging.redact_device ? device : undefined, config.ffmpeg.stop_timeout, manifest);
       await watcher.drain();
       await ledger.settled();
@@ -196,24 +211,23 @@ export class RecordingSession {
       }
     } catch (error) {
       reason = 'error';
-      failure = error instanceof EchologError ? error : undefined;
       stopFields = { message: (error as Error).message };
-      if (!failure) throw await this.finishAfterBug(error as Error, log, sessionLogger, manifest);
+      if (error instanceof EchologError) failure = error;
+      else bug = error as Error;
+      // Whatever failed: ffmpeg is stopped and the chunks it finished are logged before session_stop.
+      await this.ffmpeg?.stop({ politeInput: 'q', stepTimeoutMs: config.ffmpeg.stop_timeout * 1000 });
+      await watcher
+        .drain()
+        .then(() => ledger.settled())
+        .catch(() => undefined);
     } finally {
-      if (componentsAttached) {
-        for (const component of components) Object.assign(stopFields, await component.finish().catch((e: Error) => ({ finish_error: e.message })));
-      }
+      for (const component of components) Object.assign(stopFields, await component.finish().catch((e: Error) => ({ finish_error: e.message })));
     }
     const exitCode = failure ? failure.exitCode : exitCodeFor(reason, this.stopRequest);
-    await this.writeStop(log, sessionLogger, manifest, reason, { ...stopFields, exit_code: exitCode }, failure?.message);
+    await this.writeStop(log, sessionLogger, manifest, reason, { ...stopFields, exit_code: exitCode }, (failure ?? bug)?.message);
+    // An unexpected error: session_stop is logged and flushed above; `main` reports the bug.
+    if (bug) throw bug;
     return { sessionId: plan.sessionId, sessionDir: plan.sessionDir, logPath: log.path, reason, exitCode, chunks: manifest.value.stats.chunks, error: failure };
-  }
-
-  /** An unexpected error: still log the stop and flush, then let `main` report the bug. */
-  private async finishAfterBug(error: Error, log: SessionLog, logger: Logger, manifest: ManifestStore): Promise<Error> {
-    await this.ffmpeg?.stop({ politeInput: 'q', stepTimeoutMs: this.options.resolved.config.ffmpeg.stop_timeout * 1000 });
-    await this.writeStop(log, logger, manifest, 'error', { message: error.message, exit_code: 1 }, error.message);
-    return error;
   }
 
   private async runFfmpeg(
@@ -230,25 +244,32 @@ export class RecordingSession {
     const ffmpeg = await ManagedProcess.start(plan.ffmpeg.path, plan.args, { cwd: plan.sessionDir, detached: true, stdin: true });
     this.ffmpeg = ffmpeg;
     const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
-    await manifest.update((m) => (m.ffmpeg_pid = ffmpeg.pid));
-    logger.info('ffmpeg_started', { pid: ffmpeg.pid });
-    this.options.onEvent?.({
-      type: 'started',
-      sessionId: plan.sessionId,
-      logPath: manifest.value.log_path,
-      level: this.options.resolved.config.logging.level,
-      sessionDir: plan.sessionDir,
-      pid: process.pid,
-    });
-    ffmpeg.onLines('stderr', (line) => {
-      if (this.stderrTail.push(line) > STDERR_TAIL_LINES) this.stderrTail.shift();
-      logger[classifyStderrLine(line)]('ffmpeg_stderr', { line });
-    });
-    const stopOnRequest = this.stopRequested.then(() => ffmpeg.stop({ politeInput: 'q', stepTimeoutMs: stopTimeoutSeconds * 1000 }));
-    const exit = await Promise.race([ffmpeg.exited, stopOnRequest]);
-    releaseWatchdog();
-    logger.info('ffmpeg_exited', { code: exit.code, signal: exit.signal ?? undefined });
-    return exit;
+    try {
+      await manifest.update((m) => (m.ffmpeg_pid = ffmpeg.pid));
+      logger.info('ffmpeg_started', { pid: ffmpeg.pid });
+      this.options.onEvent?.({
+        type: 'started',
+        sessionId: plan.sessionId,
+        logPath: manifest.value.log_path,
+        level: this.options.resolved.config.logging.level,
+        sessionDir: plan.sessionDir,
+        pid: process.pid,
+      });
+      ffmpeg.onLines('stderr', (line) => {
+        if (this.stderrTail.push(line) > STDERR_TAIL_LINES) this.stderrTail.shift();
+        logger[classifyStderrLine(line)]('ffmpeg_stderr', { line });
+      });
+      const stopOnRequest = this.stopRequested.then(() => ffmpeg.stop({ politeInput: 'q', stepTimeoutMs: stopTimeoutSeconds * 1000 }));
+      const exit = await Promise.race([ffmpeg.exited, stopOnRequest]);
+      logger.info('ffmpeg_exited', { code: exit.code, signal: exit.signal ?? undefined });
+      return exit;
+    } catch (error) {
+      // Released only once ffmpeg is gone: a crash of echolog before that would orphan it.
+      await ffmpeg.stop({ politeInput: 'q', stepTimeoutMs: stopTimeoutSeconds * 1000 });
+      throw error;
+    } finally {
+      releaseWatchdog();
+    }
   }
 
   private async writeStop(

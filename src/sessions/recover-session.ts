@@ -1,7 +1,9 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { EchologConfig } from '../config/schema.js';
-import { SessionLog } from '../logging/session-log.js';
+import { parseLogLine } from '../logging/line-format.js';
+import { SESSION_LOG_NAME, SessionLog } from '../logging/session-log.js';
 import { isProcessAlive, stopProcessByPid } from '../process/managed-process.js';
 import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { readSegmentList } from '../recorder/segment-list-watcher.js';
@@ -28,14 +30,22 @@ export async function recoverInterruptedSession(options: RecoverOptions): Promis
   if (manifest.ffmpeg_pid !== null) await stopProcessByPid(manifest.ffmpeg_pid, options.config.ffmpeg.stop_timeout * 1000);
 
   const store = new ManifestStore(sessionDir, manifest);
+  // echolog may have died between a chunk_created line and the session.json write that counts it.
+  const inLog = await chunksInLog(path.join(sessionDir, SESSION_LOG_NAME));
   const log = SessionLog.open({ dir: sessionDir, level: options.config.logging.level, rotation: options.config.logging, stderr: options.stderr });
   const logger = log.logger('echolog.recovery');
   const alreadyLogged = manifest.stats.chunks;
   const ledger = new ChunkLedger(sessionDir, new Date(manifest.started_at), log.logger('echolog.recorder'), store, () => undefined);
   const rows = await readSegmentList(path.join(sessionDir, SEGMENT_LIST_NAME));
-  for (const row of rows.slice(alreadyLogged)) ledger.add(row, { recovered: true });
+  let recovered = 0;
+  for (const row of rows.slice(alreadyLogged)) {
+    if (inLog.has(row.file)) ledger.add(row, {}, true);
+    else {
+      ledger.add(row, { recovered: true });
+      recovered++;
+    }
+  }
   await ledger.settled();
-  const recovered = store.value.stats.chunks - alreadyLogged;
   logger.warning('session_stop', {
     reason: 'interrupted',
     detail: `echolog (pid ${manifest.pid}) ended without stopping the session`,
@@ -50,4 +60,16 @@ export async function recoverInterruptedSession(options: RecoverOptions): Promis
     m.ended_at = new Date().toISOString();
   });
   return recovered;
+}
+
+/** The chunk files with a chunk_created line in the active session.log (where the last lines are). */
+async function chunksInLog(logPath: string): Promise<Set<string>> {
+  const text = await fs.readFile(logPath, 'utf8').catch(() => '');
+  const files = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (!line.includes(' chunk_created ')) continue;
+    const file = parseLogLine(line)?.fields.file;
+    if (file) files.add(file);
+  }
+  return files;
 }

@@ -2,7 +2,8 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
-import { liveLock, lockPath, readActiveLock } from './active-lock.js';
+import { isProcessAlive } from '../process/managed-process.js';
+import { lockPath, readActiveLock } from './active-lock.js';
 import { recordingsDirError } from './recordings-dir.js';
 import { recoverInterruptedSession } from './recover-session.js';
 import { readManifest, type SessionManifest } from './session-manifest.js';
@@ -32,10 +33,12 @@ export interface StatusReport {
  */
 export async function sessionStatus(recordingsDir: string, config: EchologConfig, stderr: Pick<Writable, 'write'>, now: Date): Promise<StatusReport> {
   const lock = await readActiveLock(recordingsDir);
-  const live = await liveLock(recordingsDir);
+  const live = lock && isProcessAlive(lock.pid) ? lock : undefined;
   if (lock && !live) {
     await recoverInterruptedSession({ recordingsDir, sessionId: lock.session_id, config, stderr });
-    await fs.rm(lockPath(recordingsDir), { force: true });
+    // A record started meanwhile has replaced the stale lock with its own: that one stays.
+    const current = await readActiveLock(recordingsDir);
+    if (current?.session_id === lock.session_id && current.pid === lock.pid) await fs.rm(lockPath(recordingsDir), { force: true });
   }
   if (live) {
     const manifest = await readManifest(path.join(recordingsDir, live.session_id));

@@ -19,16 +19,18 @@ export interface SessionContext {
   /** Tell the user something while recording (a transcript line, a lag warning). */
   notify: (event: RecordingEvent) => void;
   /** Changes session.json (stats, the transcriber's progress) through the session's one writer. */
-  updateManifest?: (change: (manifest: SessionManifest) => void) => Promise<void>;
+  updateManifest: (change: (manifest: SessionManifest) => void) => Promise<void>;
   /** The session's current manifest, as the session holds it. */
-  readManifest?: () => Promise<Readonly<SessionManifest>>;
+  manifest: () => Readonly<SessionManifest>;
 }
 
 /**
  * A part of the pipeline that consumes chunks beside the log (the transcriber is one).
  * The session calls, in order: `prepare` before anything is created (throw to refuse the
  * session), `attach` once the log is open, `onChunk` per finished chunk (must not block),
- * and `finish` after the last chunk is logged (may take its own bounded time).
+ * and `finish` after the last chunk is logged (may take its own bounded time). `finish` is
+ * also called without `attach` when the session fails to start: release what `prepare` loaded.
+ * Lines in `deferred` are logged as `echolog.<name>`.
  */
 export interface SessionComponent {
   readonly name: string;

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { UsageError } from '../errors.js';
+import { compactTimestamp } from '../logging/line-format.js';
 
 /** `20261122T032502Z-9f3a1c`: unique, filesystem-safe, and sorting by name sorts by start time. */
 export function newSessionId(now: Date, random: () => string = () => randomBytes(3).toString('hex')): string {
-  const stamp = now.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
-  return `${stamp}-${random()}`;
+  return `${compactTimestamp(now)}-${random()}`;
 }
 
 const VALID_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { TranscriberProgress } from '../transcription/chunk-transcriber.js';
 import { readJson, writeJsonAtomic } from './atomic-json.js';
 
 /**
@@ -30,20 +31,8 @@ export interface SessionManifest {
     utterance_count: number;
     word_count: number;
   };
-  /** The transcriber's progress (src/transcription/chunk-transcriber.ts); absent when it is off. */
-  transcription?: {
-    engine: string;
-    model: string;
-    state: 'running' | 'unavailable' | 'stopped';
-    transcribed_chunks: number;
-    silent_chunks: number;
-    failed_chunks: number;
-    pending_chunks: number;
-    lag_seconds: number;
-    realtime_factor: number | null;
-    utterance_count: number;
-    word_count: number;
-  };
+  /** The transcriber's progress; absent when it is off. */
+  transcription?: TranscriberProgress & { model: string };
 }
 
 export const MANIFEST_NAME = 'session.json';
@@ -60,9 +49,14 @@ export function writeManifest(sessionDir: string, manifest: SessionManifest): Pr
   return writeJsonAtomic(manifestPath(sessionDir), manifest);
 }
 
-/** Holds a session's manifest in memory and writes every change in order, one at a time. */
+/**
+ * Holds a session's manifest in memory and writes it in order, one write at a time. Changes made
+ * while a write is waiting join it (one file write for the chunk ledger's and the transcriber's
+ * updates of the same moment). A failed write rejects its callers only: later ones still write.
+ */
 export class ManifestStore {
   private writing: Promise<void> = Promise.resolve();
+  private queued: Promise<void> | undefined;
 
   constructor(
     private readonly sessionDir: string,
@@ -73,10 +67,16 @@ export class ManifestStore {
     return this.current;
   }
 
+  /** Applies `change` now; resolves once a write that includes it is on disk. */
   update(change: (manifest: SessionManifest) => void): Promise<void> {
     change(this.current);
-    const snapshot = structuredClone(this.current);
-    this.writing = this.writing.then(() => writeManifest(this.sessionDir, snapshot));
-    return this.writing;
+    if (this.queued) return this.queued;
+    const write = this.writing.then(() => {
+      this.queued = undefined;
+      return writeManifest(this.sessionDir, this.current);
+    });
+    this.queued = write;
+    this.writing = write.catch(() => undefined);
+    return write;
   }
 }

@@ -8,7 +8,7 @@ import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engi
 import { countWords, type TranscriptLine } from './transcript-formats.js';
 import type { TranscriptStore } from './transcript-store.js';
 
-/** What `session.json` and `echolog status` show of the transcriber. */
+/** What `session.json` (its `transcription`, with the model) and `echolog status` show of the transcriber. */
 export interface TranscriberProgress {
   engine: string;
   state: 'running' | 'unavailable' | 'stopped';
@@ -231,7 +231,6 @@ export class ChunkTranscriber {
             detail: 'left for `echolog transcribe`',
           });
           this.failed.push(chunk.seq);
-          this.progress.failed_chunks++;
           this.loseOpen(reason);
           return;
         }

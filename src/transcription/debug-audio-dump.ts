@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { compactTimestamp } from '../logging/line-format.js';
 import type { Logger } from '../logging/session-log.js';
 
 /**
@@ -69,6 +70,5 @@ export class DebugAudioDump {
 }
 
 export function dumpFileName(sessionId: string, source: string, now: Date): string {
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-  return `${sessionId}_${source}_${stamp}.pcm`;
+  return `${sessionId}_${source}_${compactTimestamp(now)}.pcm`;
 }

@@ -1,7 +1,7 @@
-import path from 'node:path';
+import { findOnPath } from '../process/find-executable.js';
 
 /**
- * Which pocketsphinx CLI is installed, and its argv. Pure: the caller passes how to check a file.
+ * Which pocketsphinx CLI is installed, and its argv.
  * - `continuous`: Debian/Ubuntu's `pocketsphinx_continuous` (0.8+5prealpha). It prints each
  *   utterance as a text line and, with `-time yes`, one `word start end confidence` line per
  *   word, times in seconds from the start of the stream.
@@ -26,13 +26,10 @@ export const POCKETSPHINX_BINARIES: ReadonlyArray<{ name: string; variant: Pocke
 export const POCKETSPHINX_INSTALL_HINT = 'install it with `apt-get install pocketsphinx pocketsphinx-en-us` (or `brew install cmu-pocketsphinx`)';
 
 /** The first pocketsphinx CLI on PATH (5prealpha's first: it is what Debian 12 ships). */
-export function findPocketsphinx(env: NodeJS.ProcessEnv, isExecutable: (file: string) => boolean): PocketsphinxBinary | undefined {
-  const dirs = (env.PATH ?? '').split(path.delimiter).filter(Boolean);
+export function findPocketsphinx(env: NodeJS.ProcessEnv, check?: (file: string) => boolean): PocketsphinxBinary | undefined {
   for (const { name, variant } of POCKETSPHINX_BINARIES) {
-    for (const dir of dirs) {
-      const file = path.join(dir, name);
-      if (isExecutable(file)) return { variant, path: file };
-    }
+    const file = findOnPath(name, env, check);
+    if (file) return { variant, path: file };
   }
   return undefined;
 }

@@ -134,13 +134,12 @@ export class StreamTimeline {
     };
   }
 
+  /** The last piece starting at or before `streamSeconds` (else the first). From the end: times asked for are recent. */
   private pieceAt(streamSeconds: number): TimelinePiece | undefined {
-    let found = this.pieces[0];
-    for (const piece of this.pieces) {
-      if (piece.streamStart <= streamSeconds) found = piece;
-      else break;
+    for (let i = this.pieces.length - 1; i >= 0; i--) {
+      if (this.pieces[i]!.streamStart <= streamSeconds) return this.pieces[i];
     }
-    return found;
+    return this.pieces[0];
   }
 }
 

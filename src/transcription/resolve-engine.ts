@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import type { EchologConfig } from '../config/schema.js';
 import type { TranscriptionEngine } from './engine.js';
 import { PocketsphinxEngine } from './pocketsphinx-engine.js';
@@ -43,7 +42,7 @@ export const defaultEngineDeps: EngineDeps = {
       return undefined;
     }
   },
-  findPocketsphinx: (env) => findPocketsphinx(env, isExecutable),
+  findPocketsphinx: (env) => findPocketsphinx(env),
 };
 
 export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEnv, deps: EngineDeps = defaultEngineDeps): Promise<EngineResolution> {
@@ -83,17 +82,8 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
       return {
         kind: 'off',
         reason: 'no transcription engine: no whisper model and no pocketsphinx',
-        hint: 'recording without transcription; to transcribe, run `echolog models pull tiny.en` (whisper) or `apt-get install pocketsphinx pocketsphinx-en-us` (pocketsphinx)',
+        hint: 'to transcribe, run `echolog models pull tiny.en` (whisper) or `apt-get install pocketsphinx pocketsphinx-en-us` (pocketsphinx)',
       };
     }
-  }
-}
-
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
   }
 }

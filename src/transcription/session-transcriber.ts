@@ -41,9 +41,9 @@ export class TranscriptionComponent implements SessionComponent {
     const resolution = await resolveEngine(this.config, this.env, this.deps);
     const deferred: DeferredLogLine[] = [];
     if (resolution.kind === 'off') {
-      if (t.required) throw new TranscriptionError(`transcription.required is set, but ${resolution.reason}${resolution.hint ? `; ${resolution.hint.replace(/^recording without transcription; /, '')}` : ''}`);
-      this.hint = resolution.hint;
-      if (resolution.hint) deferred.push({ level: 'info', message: 'transcription_off', fields: { reason: resolution.reason, hint: resolution.hint } });
+      if (t.required) throw new TranscriptionError(`transcription.required is set, but ${resolution.reason}${resolution.hint ? `; ${resolution.hint}` : ''}`);
+      this.hint = resolution.hint && `recording without transcription; ${resolution.hint}`;
+      if (this.hint) deferred.push({ level: 'info', message: 'transcription_off', fields: { reason: resolution.reason, hint: this.hint } });
       return { startFields: { transcription_engine: 'none' }, deferred };
     }
     this.engineName = resolution.name;
@@ -94,11 +94,15 @@ export class TranscriptionComponent implements SessionComponent {
   async finish(): Promise<LogFields> {
     const transcriber = this.transcriber;
     const context = this.context;
-    if (!transcriber || !context || !this.store) return {};
+    if (!transcriber || !context || !this.store) {
+      // Never attached (the session failed to start): the engine prepare() loaded must not outlive it.
+      await this.engine?.close().catch(() => undefined);
+      return {};
+    }
     const left = await transcriber.drain(this.config.transcription.drain_timeout * 1000);
     await this.dump?.close();
     const progress = transcriber.progress;
-    const duration = (await context.readManifest?.())?.stats.audio_duration_seconds ?? 0;
+    const duration = context.manifest().stats.audio_duration_seconds;
     await this.store.writeFinal({ sessionId: context.sessionId, language: this.config.transcription.language, duration });
     await this.saveProgress(progress);
     if (left.length > 0) {
@@ -118,9 +122,8 @@ export class TranscriptionComponent implements SessionComponent {
   }
 
   private saveProgress(progress: TranscriberProgress): Promise<void> {
-    const update = this.context?.updateManifest;
-    if (!update) return Promise.resolve();
-    return update((manifest) => {
+    if (!this.context) return Promise.resolve();
+    return this.context.updateManifest((manifest) => {
       manifest.stats.utterance_count = progress.utterance_count;
       manifest.stats.word_count = progress.word_count;
       manifest.transcription = { ...progress, model: this.engine?.model ?? '' };

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { writeJsonAtomic } from '../sessions/atomic-json.js';
+import { writeFileAtomic } from '../sessions/atomic-json.js';
 import {
   buildTranscript,
   formatJson,
@@ -33,34 +33,29 @@ export class TranscriptStore {
     }
   }
 
-  /** Appends in call order; each line reaches the file before the returned promise resolves. */
+  /** Appends in call order; each line reaches the file before the returned promise resolves. A failed append rejects its caller only. */
   append(lines: readonly TranscriptLine[]): Promise<void> {
     if (lines.length === 0) return this.appending;
     const text = lines.map(formatTranscriptLine).join('');
-    this.appending = this.appending.then(() => fs.appendFile(this.jsonlPath, text, { mode: 0o600 }));
-    return this.appending;
+    const write = this.appending.then(() => fs.appendFile(this.jsonlPath, text, { mode: 0o600 }));
+    this.appending = write.catch(() => undefined);
+    return write;
   }
 
   /** Replaces the whole file (only when no session is appending to it: `echolog transcribe`). */
   async rewrite(lines: readonly TranscriptLine[]): Promise<void> {
     await this.appending;
-    await writeAtomic(this.jsonlPath, lines.map(formatTranscriptLine).join(''));
+    await writeFileAtomic(this.jsonlPath, lines.map(formatTranscriptLine).join(''));
   }
 
   /** transcript.json, .txt, .srt, .vtt from every jsonl line; the same lines give the same bytes. */
   async writeFinal(meta: { sessionId: string; language: string; duration: number }): Promise<TranscriptDocument> {
     await this.appending;
     const doc = buildTranscript(await this.read(), meta);
-    await writeJsonAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.json), doc);
-    await writeAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.txt), formatTxt(doc));
-    await writeAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.srt), formatSrt(doc));
-    await writeAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.vtt), formatVtt(doc));
+    await writeFileAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.json), formatJson(doc));
+    await writeFileAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.txt), formatTxt(doc));
+    await writeFileAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.srt), formatSrt(doc));
+    await writeFileAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.vtt), formatVtt(doc));
     return doc;
   }
-}
-
-async function writeAtomic(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temporary, text, { mode: 0o600 });
-  await fs.rename(temporary, file);
 }

@@ -48,6 +48,8 @@ export class WhisperEngine implements TranscriptionEngine, AsyncDisposable {
 
   /** Loads the model in a fresh worker; a missing or corrupt model file rejects with a TranscriptionError naming it. */
   async start(): Promise<void> {
+    // A start after close() reopens the engine: ChunkTranscriber retries a chunk by close, back off, start.
+    this.closed = false;
     if (this.worker) return;
     await checkModelFile(this.options.modelPath);
     const worker = new Worker(this.options.workerScript ?? resolveWorkerScript(import.meta.url), {

@@ -37,6 +37,19 @@ export function makeSandbox(): Sandbox & { cleanup: () => void } {
   return { root, home, recordings, env, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
 
+/** `sandbox()` makes a fresh sandbox per test (for `it.concurrent`); call `cleanup` in afterAll. */
+export function sandboxPool(): { sandbox: () => Sandbox & { cleanup: () => void }; cleanup: () => void } {
+  const made: Array<Sandbox & { cleanup: () => void }> = [];
+  return {
+    sandbox: () => {
+      const s = makeSandbox();
+      made.push(s);
+      return s;
+    },
+    cleanup: () => made.forEach((s) => s.cleanup()),
+  };
+}
+
 export interface CliResult {
   code: number | null;
   signal: NodeJS.Signals | null;
