@@ -57,13 +57,15 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     now: surroundings.now,
   });
   const detach = installStopHandlers(session);
-  surroundings.stdout.on('error', ignoreClosedOutput);
+  const onOutputError = reportOutputErrorOnce(surroundings.stderr);
+  surroundings.stdout.on('error', onOutputError);
   let result: RecordingResult;
   try {
     result = await session.run();
   } finally {
     detach();
     progress.stop();
+    surroundings.stdout.off('error', onOutputError);
   }
   surroundings.stdout.write(
     `Stopped (${result.reason}): ${result.chunks} chunk${result.chunks === 1 ? '' : 's'} in ${result.sessionDir}\n`,
@@ -73,11 +75,17 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
 }
 
 /**
- * Progress output is a courtesy: a reader that goes away (`echolog record | head -1`) must not
- * stop the recording. Any other write error is still a fault.
+ * Progress output is a courtesy: a reader that goes away (`echolog record | head -1`) or a
+ * broken terminal must not stop the recording. A closed pipe is expected and silent; any other
+ * write error is said once on stderr.
  */
-function ignoreClosedOutput(error: NodeJS.ErrnoException): void {
-  if (error.code !== 'EPIPE') throw error;
+function reportOutputErrorOnce(stderr: Surroundings['stderr']): (error: NodeJS.ErrnoException) => void {
+  let reported = false;
+  return (error) => {
+    if (error.code === 'EPIPE' || reported) return;
+    reported = true;
+    stderr.write(`echolog: cannot write progress to stdout (${error.code ?? error.message}); recording continues\n`);
+  };
 }
 
 /** SIGINT/SIGTERM/SIGHUP stop the session cleanly; a crash inside echolog ends it with reason=error. */

@@ -240,6 +240,11 @@ export class RecordingSession {
     const { plan } = this.options;
     const shownArgs = redactedDevice ? plan.args.map((arg) => (arg === plan.input.input ? redactedDevice : arg)) : plan.args;
     logger.info('ffmpeg_command', { command: formatCommandLine(plan.ffmpeg.path, shownArgs) });
+    if (this.stopRequest) {
+      // Ctrl-C while the engine was loading: record nothing rather than start ffmpeg to stop it.
+      logger.info('ffmpeg_not_started', { reason: `stop requested (${this.stopRequest.reason}) before capture began` });
+      return { code: null, signal: null };
+    }
     watcher.start();
     const ffmpeg = await ManagedProcess.start(plan.ffmpeg.path, plan.args, { cwd: plan.sessionDir, detached: true, stdin: true });
     this.ffmpeg = ffmpeg;

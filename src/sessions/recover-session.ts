@@ -8,7 +8,7 @@ import { isProcessAlive, stopProcessByPid } from '../process/managed-process.js'
 import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { ChunkLedger } from './chunk-ledger.js';
-import { ManifestStore, readManifest } from './session-manifest.js';
+import { ManifestStore, readManifest, type SessionManifest } from './session-manifest.js';
 
 export interface RecoverOptions {
   recordingsDir: string;
@@ -25,8 +25,40 @@ export interface RecoverOptions {
  */
 export async function recoverInterruptedSession(options: RecoverOptions): Promise<number | undefined> {
   const sessionDir = path.join(options.recordingsDir, options.sessionId);
-  const manifest = await readManifest(sessionDir);
-  if (!manifest || manifest.status !== 'recording' || isProcessAlive(manifest.pid)) return undefined;
+  // `status` and `record` may both find the dead session at once: only one recovers it, and the
+  // manifest is read after taking the marker, so a session recovered meanwhile is left alone.
+  const marker = path.join(sessionDir, RECOVERING_MARKER);
+  if (!(await takeMarker(marker))) return undefined;
+  try {
+    const manifest = await readManifest(sessionDir);
+    if (!manifest || manifest.status !== 'recording' || isProcessAlive(manifest.pid)) return undefined;
+    return await recoverLocked(sessionDir, manifest, options);
+  } finally {
+    await fs.rm(marker, { force: true });
+  }
+}
+
+const RECOVERING_MARKER = '.recovering';
+
+/** Creates the marker exclusively; a marker left by a recovery that itself died is taken over. */
+async function takeMarker(marker: string): Promise<boolean> {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      await fs.writeFile(marker, `${process.pid}\n`, { flag: 'wx' });
+      return true;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return false; // no such session folder
+      if (code !== 'EEXIST') throw error;
+    }
+    const holder = Number(await fs.readFile(marker, 'utf8').catch(() => ''));
+    if (holder > 0 && isProcessAlive(holder)) return false;
+    await fs.rm(marker, { force: true });
+  }
+  return false;
+}
+
+async function recoverLocked(sessionDir: string, manifest: SessionManifest, options: RecoverOptions): Promise<number> {
   if (manifest.ffmpeg_pid !== null) await stopProcessByPid(manifest.ffmpeg_pid, options.config.ffmpeg.stop_timeout * 1000);
 
   const store = new ManifestStore(sessionDir, manifest);
