@@ -205,7 +205,7 @@ const fakeEngine = { start: async () => undefined, transcribe: async () => [], f
 
 describe('resolveEngine', () => {
   const deps = (whisper: boolean | 'unloadable', pocketsphinx: boolean): EngineDeps => ({
-    loadWhisper: async () => (whisper === 'unloadable' ? undefined : { whisperModelPresent: () => whisper, createWhisperEngine: () => fakeEngine }),
+    loadWhisper: async () => (whisper === 'unloadable' ? undefined : { whisperAvailability: async () => ({ available: whisper }), createWhisperEngine: () => fakeEngine }),
     findPocketsphinx: () => (pocketsphinx ? { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' } : undefined),
   });
   it('auto: whisper when its model is present', async () => {
@@ -380,7 +380,7 @@ describe('ChunkTranscriber (the queue)', () => {
 
 describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   const hanging: TranscriptionEngine = { name: 'whisper', model: 'tiny.en', start: () => new Promise(() => undefined), transcribe: async () => [], flush: async () => [], close: async () => undefined };
-  const deps: EngineDeps = { loadWhisper: async () => ({ whisperModelPresent: () => true, createWhisperEngine: () => hanging }), findPocketsphinx: () => undefined };
+  const deps: EngineDeps = { loadWhisper: async () => ({ whisperAvailability: async () => ({ available: true }), createWhisperEngine: () => hanging }), findPocketsphinx: () => undefined };
 
   it('an engine not ready within ready_timeout: a deferred WARNING, and the session goes on', async () => {
     const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2 }), {}, deps);

@@ -13,16 +13,11 @@ export type EngineResolution =
   | { kind: 'missing'; name: string; reason: string }
   | { kind: 'off'; reason: string; hint?: string };
 
-/**
- * The whisper helper's module (src/transcription/whisper-engine.ts), as this module expects it:
- * `whisperModelPresent(config, env)` tells whether the configured model is on disk, and
- * `createWhisperEngine(config, env)` makes the engine.
- */
+/** What this module needs of src/transcription/whisper-engine.ts (loaded lazily). */
 export interface WhisperModule {
-  whisperModelPresent(config: EchologConfig, env: NodeJS.ProcessEnv): boolean | Promise<boolean>;
+  /** Whether whisper can run with the configured model here, and if not, why. */
+  whisperAvailability(config: EchologConfig, env: NodeJS.ProcessEnv): Promise<{ available: boolean; reason?: string }>;
   createWhisperEngine(config: EchologConfig, env: NodeJS.ProcessEnv): TranscriptionEngine;
-  /** Why whisper cannot run (no model, no binding for this platform), when the module can say. */
-  whisperAvailability?(config: EchologConfig, env: NodeJS.ProcessEnv): Promise<{ available: boolean; reason?: string }>;
 }
 
 export interface EngineDeps {
@@ -31,7 +26,6 @@ export interface EngineDeps {
   findPocketsphinx(env: NodeJS.ProcessEnv): PocketsphinxBinary | undefined;
 }
 
-export const WHISPER_HINT = 'run `echolog models pull tiny.en` for whisper';
 
 export const defaultEngineDeps: EngineDeps = {
   async loadWhisper() {
@@ -57,12 +51,8 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
   const whisper = async (): Promise<EngineResolution> => {
     const module = await deps.loadWhisper();
     if (!module) return { kind: 'missing', name: 'whisper', reason: 'the whisper engine is not available on this platform' };
-    if (module.whisperAvailability) {
-      const availability = await module.whisperAvailability(config, env);
-      if (!availability.available) return { kind: 'missing', name: 'whisper', reason: availability.reason ?? `whisper model ${t.model} is not available` };
-    } else if (!(await module.whisperModelPresent(config, env))) {
-      return { kind: 'missing', name: 'whisper', reason: `whisper model ${t.model} is not downloaded; ${WHISPER_HINT.replace('tiny.en', t.model)}` };
-    }
+    const availability = await module.whisperAvailability(config, env);
+    if (!availability.available) return { kind: 'missing', name: 'whisper', reason: availability.reason ?? `whisper model ${t.model} is not available` };
     return { kind: 'engine', name: 'whisper', model: t.model, create: () => module.createWhisperEngine(config, env) };
   };
   switch (t.engine) {

@@ -310,11 +310,6 @@ export function loadWhisperBinding(): Promise<{ ok: true } | { ok: false; messag
   return bindingProbe;
 }
 
-/** For resolve-engine.ts: whether whisper can run with the configured model (model on disk and binding loads). */
-export async function whisperModelPresent(config: EchologConfig, env: NodeJS.ProcessEnv): Promise<boolean> {
-  return (await whisperAvailability(config, env)).available;
-}
-
 /** For resolve-engine.ts: the engine for the configured model; start() reports a missing or corrupt file. */
 export function createWhisperEngine(config: EchologConfig, env: NodeJS.ProcessEnv): WhisperEngine {
   const location = locateModel(config.transcription.model, { env, home: env.HOME || os.homedir(), cwd: process.cwd() });
