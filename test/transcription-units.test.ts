@@ -205,7 +205,7 @@ const fakeEngine = { start: async () => undefined, transcribe: async () => [], f
 
 describe('resolveEngine', () => {
   const deps = (whisper: boolean | 'unloadable', pocketsphinx: boolean): EngineDeps => ({
-    loadWhisper: async () => (whisper === 'unloadable' ? undefined : { whisperAvailability: async () => ({ available: whisper }), createWhisperEngine: () => fakeEngine }),
+    loadWhisper: async () => (whisper === 'unloadable' ? undefined : { whisperAvailability: async () => (whisper ? { available: true } : { available: false, reason: 'whisper model tiny.en not found at /cache/ggml-tiny.en.bin' }), createWhisperEngine: () => fakeEngine }),
     findPocketsphinx: () => (pocketsphinx ? { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' } : undefined),
   });
   it('auto: whisper when its model is present', async () => {
@@ -227,7 +227,7 @@ describe('resolveEngine', () => {
   it('none is off; a named engine that is absent is missing, with the reason', async () => {
     expect(await resolveEngine(config({ engine: 'none' }), {}, deps(true, true))).toMatchObject({ kind: 'off' });
     expect(await resolveEngine(config({ engine: 'pocketsphinx' }), {}, deps(true, false))).toMatchObject({ kind: 'missing', name: 'pocketsphinx', reason: expect.stringMatching(/not installed/) });
-    expect(await resolveEngine(config({ engine: 'whisper' }), {}, deps(false, true))).toMatchObject({ kind: 'missing', name: 'whisper', reason: expect.stringMatching(/not downloaded/) });
+    expect(await resolveEngine(config({ engine: 'whisper' }), {}, deps(false, true))).toMatchObject({ kind: 'missing', name: 'whisper', reason: expect.stringMatching(/not found at \/cache/) });
   });
 });
 

@@ -26,7 +26,6 @@ export interface EngineDeps {
   findPocketsphinx(env: NodeJS.ProcessEnv): PocketsphinxBinary | undefined;
 }
 
-
 export const defaultEngineDeps: EngineDeps = {
   async loadWhisper() {
     try {
