@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|latency|rotation|transcription ...]`.
+// Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
+// Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { REPO, machineFacts, round } from './lib.mjs';
+
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'transcription'];
+
+function parseArgs(argv) {
+  const names = [];
+  const options = { repeats: Number(process.env.BENCH_REPEATS ?? 3) };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--repeats') options.repeats = Number(argv[++i]);
+    else if (arg === '--help' || arg === '-h') {
+      console.log(`usage: node bench/run.mjs [--repeats N] [${ALL.join('|')} ...]   (default: all; BENCH_KEEP=1 keeps the temp folders)`);
+      process.exit(0);
+    } else if (ALL.includes(arg)) names.push(arg);
+    else {
+      console.error(`unknown benchmark ${JSON.stringify(arg)}; choose from ${ALL.join(', ')}`);
+      process.exit(2);
+    }
+  }
+  if (!(options.repeats >= 1)) options.repeats = 1;
+  return { names: names.length ? ALL.filter((n) => names.includes(n)) : ALL, options };
+}
+
+function versionOf(command, args) {
+  try {
+    const out = execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return out.split('\n')[0].trim();
+  } catch (error) {
+    return `unavailable (${error.code ?? error.message})`;
+  }
+}
+
+function fmt(value, unit = '') {
+  if (value === undefined || value === null || Number.isNaN(value)) return '—';
+  return `${typeof value === 'number' ? round(value, 3) : value}${unit}`;
+}
+
+function verdict(met) {
+  if (met === undefined) return 'n/a';
+  return met ? 'yes' : 'NO';
+}
+
+function tableRows(results) {
+  const rows = [];
+  const o = results.overhead;
+  if (o) {
+    const m = o.median;
+    rows.push(['overhead', `echolog own CPU per audio hour (median of ${o.repeats}, ${o.audio_hours} h)`, fmt(m.echolog_own_cpu_s_per_audio_hour, ' s/h'), '< 3.6 s/h', verdict(o.met)]);
+    rows.push(['overhead', '  of which start-up (record --dry-run CPU, once)', fmt(o.startup_cpu_s, ' s'), '', '']);
+    rows.push(['overhead', '  without start-up', fmt(m.echolog_own_minus_startup_cpu_s_per_audio_hour, ' s/h'), '', '']);
+    rows.push(['overhead', '  self-reported in session_stop (process.cpuUsage)', fmt(m.echolog_self_reported_cpu_s_per_audio_hour, ' s/h'), '', '']);
+    rows.push(['overhead', 'echolog own CPU (tree − ffmpeg)', fmt(m.echolog_own_cpu_s, ' s'), '', '']);
+    rows.push(['overhead', 'ffmpeg under echolog CPU', fmt(m.echolog_ffmpeg_cpu_s, ' s'), '', '']);
+    rows.push(['overhead', 'bare ffmpeg, identical argv, CPU', fmt(m.bare_ffmpeg_cpu_s, ' s'), '', '']);
+    rows.push(['overhead', '(echolog + ffmpeg) / bare ffmpeg', fmt(m.ratio_echolog_plus_ffmpeg_to_bare), 'report', '']);
+  }
+  const lv = results.live;
+  if (lv) {
+    rows.push(['live', `echolog CPU per audio hour at live pace, self-reported (${lv.runs.long.audio_s} s − 1 s runs, 10 s chunks)`, fmt(lv.echolog_self_reported_cpu_s_per_audio_hour, ' s/h'), '< 3.6 s/h', verdict(lv.met)]);
+    rows.push(['live', '  own (tree − ffmpeg, 10 ms resolution) / ffmpeg at live pace', `${fmt(lv.echolog_own_cpu_s_per_audio_hour)} / ${fmt(lv.ffmpeg_cpu_s_per_audio_hour)} s/h`, '', '']);
+  }
+  const v = results.logvolume;
+  if (v) rows.push(['logvolume', `session.log at info, 10 s chunks (${v.log_lines} lines, ${v.bytes_per_line} B/line)`, fmt(round(v.bytes_per_audio_hour / 1024, 1), ' KB/h'), '< 100 KB/h', verdict(v.met)]);
+  const l = results.latency;
+  if (l) {
+    for (const r of [l.realtime, l.no_realtime]) {
+      rows.push(['latency', `row → chunk_created, ${r.mode}, ${r.segment_time_s} s chunks, n=${r.measured}`, `p50 ${fmt(r.p50_ms)} / p99 ${fmt(r.p99_ms)} ms`, 'p99 ≤ 50 ms', verdict(r.met)]);
+      if (r.reference) rows.push(['latency', `  control: minimal Node watcher, same run, n=${r.reference.measured}`, `p50 ${fmt(r.reference.p50_ms)} / p99 ${fmt(r.reference.p99_ms)} ms`, '', '']);
+    }
+  }
+  const rot = results.rotation;
+  if (rot) {
+    for (const r of [rot.one_megabyte, ...rot.small_max_bytes]) {
+      const c = r.checks;
+      const rotations = r.rotations_estimated !== undefined ? `~${r.rotations_estimated} rotations, ` : `${r.bytes_kept} B written, `;
+      rows.push([
+        'rotation',
+        `debug, 2 h, max_bytes ${r.max_bytes}: ${rotations}${c.backups_found} backups, seq ${c.chunk_created_first_kept}…${c.chunk_created_last}, gaps ${c.chunk_created_gaps}, broken ${c.broken_lines}`,
+        r.ok ? 'ok' : 'FAILED',
+        `${r.backup_count} backups, whole, contiguous`,
+        verdict(r.ok),
+      ]);
+    }
+  }
+  const t = results.transcription;
+  if (t) {
+    if (t.skipped) rows.push(['transcription', `not run: ${t.reason}`, '—', '', 'n/a']);
+    else {
+      const tp = t.throughput;
+      rows.push(['transcription', `throughput: direct ${tp.median_direct_wall_s} s / echolog ${tp.median_echolog_wall_s} s (${tp.audio_seconds} s speech)`, fmt(tp.median_ratio_direct_to_echolog), '≥ 0.95', verdict(tp.met)]);
+      rows.push(['transcription', `  CPU: direct / echolog tree (echolog + ffmpeg + its pocketsphinx); words ${tp.runs[0].echolog_words}/${tp.runs[0].direct_words}`, fmt(tp.median_cpu_ratio_direct_to_echolog), '', '']);
+      if (!tp.valid) rows.push(['transcription', `  INVALID: ${tp.invalid_because}`, '', '', '']);
+      const lg = t.lag.to_transcript_line;
+      rows.push(['transcription', `lag chunk close → its transcript line (text), real time, 10 s chunks, n=${lg.n} lines`, `p50 ${fmt(lg.p50_ms)} / p95 ${fmt(lg.p95_ms)} ms`, 'report', '']);
+      const ct = t.lag.to_chunk_transcribed;
+      rows.push(['transcription', `lag chunk close → chunk_transcribed in session.log, n=${ct.n}`, `p50 ${fmt(ct.p50_ms)} / p95 ${fmt(ct.p95_ms)} ms`, 'report', '']);
+    }
+  }
+  return rows;
+}
+
+function printTable(rows) {
+  const header = ['benchmark', 'figure', 'value', 'target', 'met'];
+  const all = [header, ...rows];
+  const widths = header.map((_, i) => Math.max(...all.map((r) => String(r[i]).length)));
+  const line = (r) => r.map((cell, i) => String(cell).padEnd(widths[i])).join('  ').trimEnd();
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const r of rows) console.log(line(r));
+}
+
+async function main() {
+  const { names, options } = parseArgs(process.argv.slice(2));
+  if (!fs.existsSync(path.join(REPO, 'dist', 'index.js'))) {
+    console.error('dist/ is missing: run `npm run bench` (it builds first) or `npm run build`.');
+    process.exit(2);
+  }
+  const started = new Date();
+  const facts = {
+    date: started.toISOString(),
+    machine: machineFacts(),
+    ffmpeg: versionOf('ffmpeg', ['-version']),
+    pocketsphinx: versionOf('dpkg-query', ['-W', '-f=${Package} ${Version}', 'pocketsphinx']),
+    echolog_commit: versionOf('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']),
+    benchmarks: names,
+    repeats: options.repeats,
+  };
+  console.log(`echolog bench — ${facts.date}, ${facts.machine.cpus} × ${facts.machine.cpu_model}, ${facts.machine.node}, ${facts.ffmpeg}`);
+  const results = {};
+  const failures = {};
+  // The 1-minute load average as each benchmark starts: how noisy the machine was.
+  const loadavg = {};
+  const runOne = async (name, fn) => {
+    const t0 = Date.now();
+    console.log(`\n[${name}] load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    loadavg[name] = round(os.loadavg()[0], 2);
+    try {
+      results[name] = await fn();
+    } catch (error) {
+      failures[name] = error.stack ?? String(error);
+      console.error(`  ${name} FAILED: ${error.message}`);
+    }
+    console.log(`  (${round((Date.now() - t0) / 1000, 1)} s)`);
+  };
+  for (const name of names) {
+    if (name === 'overhead') await runOne(name, async () => (await import('./overhead.mjs')).benchOverhead({ repeats: options.repeats }));
+    if (name === 'logvolume') await runOne(name, async () => (await import('./overhead.mjs')).benchLogVolume({ overhead: results.overhead }));
+    if (name === 'live') await runOne(name, async () => (await import('./overhead.mjs')).benchLive());
+    if (name === 'latency') await runOne(name, async () => (await import('./latency.mjs')).benchLatency());
+    if (name === 'rotation') await runOne(name, async () => (await import('./rotation.mjs')).benchRotation());
+    if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
+  }
+  facts.duration_s = round((Date.now() - started.getTime()) / 1000, 1);
+  console.log('');
+  printTable(tableRows(results));
+  for (const [name, stack] of Object.entries(failures)) console.log(`\n${name} failed:\n${stack}`);
+
+  const dir = path.join(REPO, 'bench', 'results');
+  fs.mkdirSync(dir, { recursive: true });
+  const report = { ...facts, load_average_at_start: loadavg, results, failures };
+  const file = path.join(dir, `bench-${facts.date.replace(/[:.]/g, '-')}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  fs.writeFileSync(path.join(dir, 'latest.json'), `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${path.relative(process.cwd(), file)} (${facts.duration_s} s in all)`);
+  // A missed target is a finding, reported in the table; only a benchmark that could not run fails.
+  process.exitCode = Object.keys(failures).length ? 1 : 0;
+}
+
+await main();
