@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseLogLine } from '../dist/logging/line-format.js';
 import { fileURLToPath } from 'node:url';
-import { BIN, LineFollower, SINE, TWO_HOURS, makeSandbox, nowMs, percentile, readLogFile, round, waitForEntry } from './lib.mjs';
+import { BIN, LineFollower, sineRecordArgs, TWO_HOURS, makeSandbox, nowMs, percentile, readLogFile, round, waitForEntry } from './lib.mjs';
 
 const REFERENCE = fileURLToPath(new URL('./reference-logger.mjs', import.meta.url));
 
@@ -34,26 +34,7 @@ export async function measureChunkLatency({ label, realtime, audioSeconds, segme
   let watcher;
   let refWatcher;
   try {
-    const args = [
-      'record',
-      '-q',
-      '--session-id',
-      sessionId,
-      '--input-format',
-      'lavfi',
-      '--input',
-      SINE,
-      ...(realtime ? [] : ['--no-realtime']),
-      '--segment-time',
-      String(segmentTime),
-      '--duration',
-      String(audioSeconds),
-      '--log-level',
-      'info',
-      '--engine',
-      'none',
-      ...extraArgs,
-    ];
+    const args = sineRecordArgs({ sessionId, audioSeconds, realtime, segmentTime, extra: extraArgs });
     const sessionDirAppears = waitForEntry(sandbox.recordings, sessionId);
     const child = spawn(BIN, args, { cwd: sandbox.root, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';

@@ -16,6 +16,30 @@ export const GNU_TIME = '/usr/bin/time';
 export const SINE = 'sine=frequency=440:sample_rate=48000';
 export const TWO_HOURS = 7200;
 
+/** `echolog record` of a lavfi sine, quiet, without transcription: the argv every benchmark starts from. */
+export function sineRecordArgs({ sessionId, audioSeconds, realtime = false, segmentTime = 10, logLevel = 'info', extra = [] }) {
+  return [
+    'record',
+    '-q',
+    '--session-id',
+    sessionId,
+    '--input-format',
+    'lavfi',
+    '--input',
+    SINE,
+    ...(realtime ? [] : ['--no-realtime']),
+    '--segment-time',
+    String(segmentTime),
+    '--duration',
+    String(audioSeconds),
+    '--log-level',
+    logLevel,
+    '--engine',
+    'none',
+    ...extra,
+  ];
+}
+
 export function findOnPath(name) {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter).filter(Boolean)) {
     const candidate = path.join(dir, name);

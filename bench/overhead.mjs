@@ -11,7 +11,7 @@ import path from 'node:path';
 import { parse as parseShell } from 'shell-quote';
 import {
   BIN,
-  SINE,
+  sineRecordArgs,
   TWO_HOURS,
   ffmpegArgvFromLog,
   logFiles,
@@ -30,34 +30,11 @@ import {
 export const TARGET_OWN_CPU_PER_HOUR = 3.6;
 export const TARGET_LOG_BYTES_PER_HOUR = 100 * 1024;
 
-export function recordArgs(sessionId, audioSeconds, extra = []) {
-  return [
-    'record',
-    '-q',
-    '--session-id',
-    sessionId,
-    '--input-format',
-    'lavfi',
-    '--input',
-    SINE,
-    '--no-realtime',
-    '--segment-time',
-    '10',
-    '--duration',
-    String(audioSeconds),
-    '--log-level',
-    'info',
-    '--engine',
-    'none',
-    ...extra,
-  ];
-}
-
 /** One echolog recording under GNU time, its ffmpeg timed by the wrapper. */
 async function runEcholog(sandbox, realFfmpeg, sessionId, audioSeconds) {
   const ffTime = path.join(sandbox.root, `${sessionId}.ffmpeg.time`);
   const wrapper = writeTimedFfmpegWrapper(sandbox.root, realFfmpeg, ffTime);
-  const result = await runTimed(BIN, recordArgs(sessionId, audioSeconds), { cwd: sandbox.root, env: { ...sandbox.env, ECHOLOG_FFMPEG: wrapper } });
+  const result = await runTimed(BIN, sineRecordArgs({ sessionId, audioSeconds }), { cwd: sandbox.root, env: { ...sandbox.env, ECHOLOG_FFMPEG: wrapper } });
   if (result.code !== 0) throw new Error(`echolog record exited ${result.code}: ${result.stderr}`);
   const sessionDir = path.join(sandbox.recordings, sessionId);
   const lines = logFiles(sessionDir).ordered.flatMap((file) => readLogFile(file).lines);
@@ -114,7 +91,7 @@ export async function benchOverhead({ repeats = 3, audioSeconds = TWO_HOURS, log
       const sessionId = `overhead-${i}`;
       // --dry-run gives the argv before recording (and its CPU is echolog's fixed start-up cost:
       // Node, config, planning); session_stop's ffmpeg_command must match it exactly.
-      const dry = await runTimed(BIN, [...recordArgs(sessionId, audioSeconds), '--dry-run'], { cwd: sandbox.root, env: sandbox.env });
+      const dry = await runTimed(BIN, [...sineRecordArgs({ sessionId, audioSeconds }), '--dry-run'], { cwd: sandbox.root, env: sandbox.env });
       if (dry.code !== 0) throw new Error(`echolog record --dry-run exited ${dry.code}: ${dry.stderr}`);
       startup.push(dry.rusage.cpu);
       const argv = dryRunArgv(dry.stdout);
@@ -224,7 +201,7 @@ export async function benchLive({ seconds = 120, log = console.log } = {}) {
   const measure = async (sessionId, audioSeconds) => {
     const ffTime = path.join(sandbox.root, `${sessionId}.ffmpeg.time`);
     const wrapper = writeTimedFfmpegWrapper(sandbox.root, realFfmpeg, ffTime);
-    const args = recordArgs(sessionId, audioSeconds).filter((a) => a !== '--no-realtime');
+    const args = sineRecordArgs({ sessionId, audioSeconds, realtime: true });
     const result = await runTimed(BIN, args, { cwd: sandbox.root, env: { ...sandbox.env, ECHOLOG_FFMPEG: wrapper } });
     if (result.code !== 0) throw new Error(`echolog record exited ${result.code}: ${result.stderr}`);
     const stop = readLogFile(path.join(sandbox.recordings, sessionId, 'session.log')).lines.at(-1);

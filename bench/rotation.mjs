@@ -8,7 +8,7 @@
 //   - session_stop is the last line of session.log
 import fs from 'node:fs';
 import path from 'node:path';
-import { BIN, SINE, TWO_HOURS, logFiles, makeSandbox, readLogFile, removeChunks, round, run } from './lib.mjs';
+import { BIN, sineRecordArgs, TWO_HOURS, logFiles, makeSandbox, readLogFile, removeChunks, round, run } from './lib.mjs';
 
 const BACKUP_COUNT = 3;
 
@@ -16,27 +16,7 @@ async function rotationRun({ label, maxBytes, audioSeconds, log }) {
   const sandbox = makeSandbox(`rotation-${label}`);
   const sessionId = `rotation-${label}`;
   try {
-    const args = [
-      'record',
-      '-q',
-      '--session-id',
-      sessionId,
-      '--input-format',
-      'lavfi',
-      '--input',
-      SINE,
-      '--no-realtime',
-      '--segment-time',
-      '10',
-      '--duration',
-      String(audioSeconds),
-      '--log-level',
-      'debug',
-      '--log-max-bytes',
-      String(maxBytes),
-      '--engine',
-      'none',
-    ];
+    const args = sineRecordArgs({ sessionId, audioSeconds, logLevel: 'debug', extra: ['--log-max-bytes', String(maxBytes)] });
     const result = await run(BIN, args, { cwd: sandbox.root, env: sandbox.env });
     if (result.code !== 0) throw new Error(`echolog record exited ${result.code}: ${result.stderr}`);
     const sessionDir = path.join(sandbox.recordings, sessionId);
