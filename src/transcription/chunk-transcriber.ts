@@ -7,6 +7,8 @@ import type { DebugAudioDump } from './debug-audio-dump.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
 import { countWords, type TranscriptLine } from './transcript-formats.js';
 import type { TranscriptStore } from './transcript-store.js';
+import { roundToMs } from './round-seconds.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** What `session.json` (its `transcription`, with the model) and `echolog status` show of the transcriber. */
 export interface TranscriberProgress {
@@ -180,7 +182,7 @@ export class ChunkTranscriber {
     if (isSilent(level, config.silence_threshold_db)) {
       logger.info('chunk_silent', { seq: chunk.seq, level_db: formatDb(level.levelDb), peak_db: formatDb(level.peakDb), threshold_db: config.silence_threshold_db });
       this.progress.silent_chunks++;
-      await this.options.store.append([{ seq: chunk.seq, start: chunk.offsetSeconds, end: round3(chunk.offsetSeconds + chunk.durationSeconds), text: '', engine: this.options.engineName, latency_ms: 0, chunk: 'silent' }]);
+      await this.options.store.append([{ seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds), text: '', engine: this.options.engineName, latency_ms: 0, chunk: 'silent' }]);
       return;
     }
     const engineChunk: EngineChunk = {
@@ -203,7 +205,7 @@ export class ChunkTranscriber {
         if (this.abandoned) return;
         const computeMs = this.now() - started;
         this.fedAny = true;
-        const fed = { seq: chunk.seq, start: chunk.offsetSeconds, end: round3(chunk.offsetSeconds + chunk.durationSeconds), enqueuedAt: item.enqueuedAt };
+        const fed = { seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds), enqueuedAt: item.enqueuedAt };
         this.open.push(fed);
         if (this.recent.push(fed) > RECENT_CHUNKS) this.recent.shift();
         const chars = await this.record(segments, item.enqueuedAt);
@@ -314,7 +316,7 @@ export class ChunkTranscriber {
   private report(): void {
     const pending = [...(this.current ? [this.current] : []), ...this.queue];
     this.progress.pending_chunks = pending.length;
-    this.progress.lag_seconds = round3(pending.reduce((sum, q) => sum + q.chunk.durationSeconds, 0));
+    this.progress.lag_seconds = roundToMs(pending.reduce((sum, q) => sum + q.chunk.durationSeconds, 0));
     this.progress.failed_chunks = this.failed.length + this.lost.length;
     this.options.onProgress?.(this.progress);
   }
@@ -334,12 +336,4 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
   } finally {
     clearTimeout(timer);
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function round3(n: number): number {
-  return Math.round(n * 1000) / 1000;
 }

@@ -7,6 +7,7 @@ import { ManagedProcess, type ProcessExit } from '../process/managed-process.js'
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
 import { buildPocketsphinxArgs, type PocketsphinxBinary } from './pocketsphinx-command.js';
 import { createOutputParser, StreamTimeline, type OutputParser, type StreamUtterance } from './pocketsphinx-output.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface PocketsphinxEngineOptions {
   binary: PocketsphinxBinary;
@@ -251,8 +252,4 @@ async function makeFifo(file: string): Promise<void> {
   const mkfifo = await ManagedProcess.start('mkfifo', ['-m', '600', file]);
   const exit = await mkfifo.exited;
   if (exit.code !== 0) throw new Error(`mkfifo ${file} failed (code ${exit.code})`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

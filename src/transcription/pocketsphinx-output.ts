@@ -1,4 +1,5 @@
 import type { TranscriptSegment, TranscriptWord } from './engine.js';
+import { roundToMs } from './round-seconds.js';
 
 /**
  * Parsers of pocketsphinx's stdout, pure and fed one line at a time. They return utterances
@@ -122,7 +123,7 @@ export class StreamTimeline {
   toSession(streamSeconds: number): number {
     const piece = this.pieceAt(streamSeconds);
     if (!piece) return streamSeconds;
-    return round3(piece.sessionStart + Math.min(Math.max(streamSeconds - piece.streamStart, 0), piece.duration));
+    return roundToMs(piece.sessionStart + Math.min(Math.max(streamSeconds - piece.streamStart, 0), piece.duration));
   }
 
   mapSegment(segment: StreamUtterance): TranscriptSegment {
@@ -141,8 +142,4 @@ export class StreamTimeline {
     }
     return this.pieces[0];
   }
-}
-
-function round3(n: number): number {
-  return Math.round(n * 1000) / 1000;
 }

@@ -8,6 +8,7 @@ import { checkGgmlModelFile } from '../models/ggml-file.js';
 import { locateModel, type ModelLocationOptions } from '../models/model-cache.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
 import type { RawSegment, WhisperWorkerData, WorkerReply } from './whisper-worker.js';
+import { roundToMs } from './round-seconds.js';
 
 /**
  * whisper.cpp in-process through @napi-rs/whisper (an optionalDependency with prebuilt binaries
@@ -253,19 +254,16 @@ export function resample(input: Float32Array, from: number, to: number): Float32
  */
 export function placeSegments(raw: readonly RawSegment[], text: string, chunk: Pick<EngineChunk, 'offsetSeconds' | 'durationSeconds'>): TranscriptSegment[] {
   const chunkEnd = chunk.offsetSeconds + chunk.durationSeconds;
-  const clamp = (seconds: number): number => round3(Math.min(chunkEnd, Math.max(chunk.offsetSeconds, seconds)));
+  const clamp = (seconds: number): number => roundToMs(Math.min(chunkEnd, Math.max(chunk.offsetSeconds, seconds)));
   const segments = raw
     .map((s) => ({ start: clamp(chunk.offsetSeconds + s.start / 100), end: clamp(chunk.offsetSeconds + s.end / 100), text: s.text.trim() }))
     .filter((s) => s.text.length > 0);
   if (segments.length === 0 && text.trim().length > 0) {
-    return [{ start: round3(chunk.offsetSeconds), end: round3(chunkEnd), text: text.trim() }];
+    return [{ start: roundToMs(chunk.offsetSeconds), end: roundToMs(chunkEnd), text: text.trim() }];
   }
   return segments;
 }
 
-function round3(value: number): number {
-  return Math.round(value * 1000) / 1000;
-}
 
 export interface WhisperAvailability {
   available: boolean;
