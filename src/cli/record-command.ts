@@ -57,15 +57,15 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     now: surroundings.now,
   });
   const detach = installStopHandlers(session);
-  const onOutputError = reportOutputErrorOnce(surroundings.stderr);
-  surroundings.stdout.on('error', onOutputError);
+  // Stays attached to the end: a write's error arrives after the write call, the final
+  // `Stopped` line included.
+  surroundings.stdout.on('error', reportOutputErrorOnce(surroundings.stderr));
   let result: RecordingResult;
   try {
     result = await session.run();
   } finally {
     detach();
     progress.stop();
-    surroundings.stdout.off('error', onOutputError);
   }
   surroundings.stdout.write(
     `Stopped (${result.reason}): ${result.chunks} chunk${result.chunks === 1 ? '' : 's'} in ${result.sessionDir}\n`,
