@@ -45,22 +45,66 @@ export async function acquireActiveLock(recordingsDir: string, sessionId: string
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw recordingsDirError(recordingsDir, error);
     }
     const holder = await readActiveLock(recordingsDir);
-    if (holder && isProcessAlive(holder.pid)) {
-      throw new SessionBusyError(
-        `session ${holder.session_id} is already recording (pid ${holder.pid}) in ${recordingsDir}; stop it first, or use another --recordings-dir`,
-      );
-    }
-    await fs.rm(file, { force: true });
-    if (!holder) continue; // an unreadable lock: removed, take it in the next round
-    try {
-      await fs.writeFile(file, mine, { flag: 'wx', mode: 0o600 });
-      return { stale: holder };
-    } catch (error) {
-      // Another record took the freed lock first: the next round names it as the busy session.
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw recordingsDirError(recordingsDir, error);
-    }
+    if (holder && isProcessAlive(holder.pid)) throw busy(holder, recordingsDir);
+    // Replacing a stale lock is check-then-act: two records doing it at once could both win.
+    // A takeover guard makes it one at a time; a plain create (wx) never replaces, so needs none.
+    const taken = await withTakeoverGuard(file, async () => {
+      const current = await readActiveLock(recordingsDir);
+      if (current && isProcessAlive(current.pid)) throw busy(current, recordingsDir);
+      // An unreadable lock may be one being written right now by a plain create: let it settle.
+      if (!current && (await fileAgeMs(file)) < UNREADABLE_LOCK_GRACE_MS) {
+        await new Promise((resolve) => setTimeout(resolve, UNREADABLE_LOCK_GRACE_MS));
+        return undefined;
+      }
+      await fs.rm(file, { force: true });
+      try {
+        await fs.writeFile(file, mine, { flag: 'wx', mode: 0o600 });
+        return { stale: current };
+      } catch (error) {
+        // A plain create took the freed lock first: the next round names it as the busy session.
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw recordingsDirError(recordingsDir, error);
+        return undefined;
+      }
+    });
+    if (taken) return taken;
   }
   throw new SessionBusyError(`could not take the recording lock ${file}`);
+}
+
+function busy(holder: ActiveLock, recordingsDir: string): SessionBusyError {
+  return new SessionBusyError(
+    `session ${holder.session_id} is already recording (pid ${holder.pid}) in ${recordingsDir}; stop it first, or use another --recordings-dir`,
+  );
+}
+
+const UNREADABLE_LOCK_GRACE_MS = 500;
+
+async function fileAgeMs(file: string): Promise<number> {
+  return fs.stat(file).then((s) => Date.now() - s.mtimeMs, () => Infinity);
+}
+
+/** A guard older than this was left by a record that died mid-takeover. */
+const TAKEOVER_GUARD_STALE_MS = 10_000;
+
+/** Runs `critical` while holding `<lock>.takeover` (a directory: mkdir is atomic). */
+async function withTakeoverGuard<T>(lockFile: string, critical: () => Promise<T>): Promise<T> {
+  const guard = `${lockFile}.takeover`;
+  for (;;) {
+    try {
+      await fs.mkdir(guard);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const age = await fileAgeMs(guard);
+      if (age > TAKEOVER_GUARD_STALE_MS && age !== Infinity) await fs.rm(guard, { recursive: true, force: true });
+      else await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  try {
+    return await critical();
+  } finally {
+    await fs.rm(guard, { recursive: true, force: true });
+  }
 }
 
 export async function releaseActiveLock(recordingsDir: string, sessionId: string): Promise<void> {
