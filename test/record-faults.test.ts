@@ -90,13 +90,14 @@ describe('faults', () => {
       else expectStopLast(readSessionLog(path.join(box.recordings, 'next')), 'duration_reached');
     });
 
-    it.concurrent('status right after the kill, while ffmpeg may still be running, waits for it and recovers every chunk', async () => {
+    it.concurrent('status right after the kill, while ffmpeg may still be running, waits for it and recovers every chunk, at the session\'s own log level', async () => {
       const box = sandbox();
       const { child, dir, ffmpegPid } = await startRecording(box, 'orphan', 1);
       child.kill('SIGKILL');
       await exitOf(child);
       const before = readSessionLog(dir).filter((l) => l.message === 'chunk_created').length;
-      const result = await runCli(['status'], box);
+      // The session recorded at info; a config at error now must not drop the chunk_created lines recovery owes.
+      const result = await runCli(['status'], box, { ECHOLOG_LOG_LEVEL: 'error' });
       expect(result.code, result.stderr).toBe(0);
       expect(isAlive(ffmpegPid)).toBe(false);
       expect(result.stdout).toContain('last session: orphan (interrupted, interrupted)');

@@ -140,6 +140,7 @@ export class RecordingSession {
       stop_reason: null,
       error: null,
       log_path: log.path,
+      log_level: config.logging.level,
       device,
       input_format: plan.input.format,
       sample_rate: config.recording.sample_rate,

@@ -64,7 +64,8 @@ async function recoverLocked(sessionDir: string, manifest: SessionManifest, opti
   const store = new ManifestStore(sessionDir, manifest);
   // echolog may have died between a chunk_created line and the session.json write that counts it.
   const inLog = await chunksInLog(path.join(sessionDir, SESSION_LOG_NAME));
-  const log = SessionLog.open({ dir: sessionDir, level: options.config.logging.level, rotation: options.config.logging, stderr: options.stderr });
+  // The session's own level: the current config's could drop the chunk_created lines recovery owes.
+  const log = SessionLog.open({ dir: sessionDir, level: manifest.log_level, rotation: options.config.logging, stderr: options.stderr });
   const logger = log.logger('echolog.recovery');
   const alreadyLogged = manifest.stats.chunks;
   const ledger = new ChunkLedger(sessionDir, new Date(manifest.started_at), log.logger('echolog.recorder'), store, () => undefined);

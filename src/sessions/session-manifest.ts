@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { TranscriberProgress } from '../transcription/chunk-transcriber.js';
 import { readJson, writeJsonAtomic } from './atomic-json.js';
+import type { LogLevel } from '../config/schema.js';
 
 /**
  * `session.json` in the session folder: what a session is and how it went (seed 003's
@@ -19,6 +20,8 @@ export interface SessionManifest {
   stop_reason: string | null;
   error: string | null;
   log_path: string;
+  /** The session's log level, so recovery writes to its log at the level it was recorded with. */
+  log_level: LogLevel;
   device: string;
   input_format: string;
   sample_rate: number;
