@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * The only module that starts processes. It owns the stop ladder: ask politely
@@ -161,6 +162,6 @@ export async function stopProcessByPid(pid: number, stepMs: number): Promise<voi
       return;
     }
     const deadline = Date.now() + stepMs;
-    while (isProcessAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+    while (isProcessAlive(pid) && Date.now() < deadline) await sleep(100);
   }
 }

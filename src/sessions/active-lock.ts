@@ -4,6 +4,7 @@ import { SessionBusyError } from '../errors.js';
 import { isProcessAlive } from '../process/managed-process.js';
 import { readJson } from './atomic-json.js';
 import { recordingsDirError } from './recordings-dir.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /**
  * One session records at a time per recordings dir (seed 001's capacity rule). The lock is a
@@ -53,7 +54,7 @@ export async function acquireActiveLock(recordingsDir: string, sessionId: string
       if (current && isProcessAlive(current.pid)) throw busy(current, recordingsDir);
       // An unreadable lock may be one being written right now by a plain create: let it settle.
       if (!current && (await fileAgeMs(file)) < UNREADABLE_LOCK_GRACE_MS) {
-        await new Promise((resolve) => setTimeout(resolve, UNREADABLE_LOCK_GRACE_MS));
+        await sleep(UNREADABLE_LOCK_GRACE_MS);
         return undefined;
       }
       await fs.rm(file, { force: true });
@@ -97,7 +98,7 @@ async function withTakeoverGuard<T>(lockFile: string, critical: () => Promise<T>
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const age = await fileAgeMs(guard);
       if (age > TAKEOVER_GUARD_STALE_MS && age !== Infinity) await fs.rm(guard, { recursive: true, force: true });
-      else await new Promise((resolve) => setTimeout(resolve, 50));
+      else await sleep(50);
     }
   }
   try {
