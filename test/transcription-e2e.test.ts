@@ -227,6 +227,12 @@ describe('live transcription with pocketsphinx', () => {
     const created = expectChunksFinalAndLogged(dir, log);
     expect(expectStopLast(log, 'end_of_input').fields).toMatchObject({ untranscribed_chunks: String(created.length), untranscribed_seqs: `1-${created.length}` });
     expect(result.stdout).toMatch(/warning: \d+ chunks not transcribed \(seq 1-\d+\); run `echolog transcribe/);
+    // Said at once, after the one `Logging to` line and before the first chunk, not only at the end.
+    const lines = result.stdout.split('\n');
+    const warned = lines.findIndex((line) => /^warning: recording without transcription: pocketsphinx is not installed/.test(line));
+    expect(lines[0]).toMatch(/^Logging to \S+session\.log \(level=info\)$/);
+    expect(warned).toBeGreaterThan(0);
+    expect(warned).toBeLessThan(lines.findIndex((line) => line.startsWith('chunk ')));
     expect(readJsonl(dir)).toEqual([]);
     await completeWithTranscribe(box, dir);
   }, SLOW);

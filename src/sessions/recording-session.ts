@@ -185,6 +185,8 @@ export class RecordingSession {
         pid: process.pid,
         ...Object.assign({}, ...prepared.map((p) => p.startFields)),
       });
+      // The user hears where the log is first; components may say things on attach.
+      notify({ type: 'started', sessionId: plan.sessionId, logPath: log.path, level: config.logging.level, sessionDir: plan.sessionDir, pid: process.pid });
       prepared.forEach((p, i) => {
         for (const line of p.deferred) log.write(line.level, `echolog.${components[i]!.name}`, line.message, line.fields);
       });
@@ -253,14 +255,6 @@ export class RecordingSession {
     try {
       await manifest.update((m) => (m.ffmpeg_pid = ffmpeg.pid));
       logger.info('ffmpeg_started', { pid: ffmpeg.pid });
-      this.options.onEvent?.({
-        type: 'started',
-        sessionId: plan.sessionId,
-        logPath: manifest.value.log_path,
-        level: this.options.resolved.config.logging.level,
-        sessionDir: plan.sessionDir,
-        pid: process.pid,
-      });
       ffmpeg.onLines('stderr', (line) => {
         if (this.stderrTail.push(line) > STDERR_TAIL_LINES) this.stderrTail.shift();
         logger[classifyStderrLine(line)]('ffmpeg_stderr', { line });

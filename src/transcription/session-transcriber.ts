@@ -24,7 +24,8 @@ export class TranscriptionComponent implements SessionComponent {
   readonly name = 'transcriber';
   private engine: TranscriptionEngine | undefined;
   private engineName = 'none';
-  private hint: string | undefined;
+  /** Told to the user once recording starts: why there will be no live transcript. */
+  private startWarning: string | undefined;
   private context: SessionContext | undefined;
   private transcriber: ChunkTranscriber | undefined;
   private store: TranscriptStore | undefined;
@@ -42,13 +43,14 @@ export class TranscriptionComponent implements SessionComponent {
     const deferred: DeferredLogLine[] = [];
     if (resolution.kind === 'off') {
       if (t.required) throw new TranscriptionError(`transcription.required is set, but ${resolution.reason}${resolution.hint ? `; ${resolution.hint}` : ''}`);
-      this.hint = resolution.hint && `recording without transcription; ${resolution.hint}`;
-      if (this.hint) deferred.push({ level: 'info', message: 'transcription_off', fields: { reason: resolution.reason, hint: this.hint } });
+      this.startWarning = resolution.hint && `recording without transcription; ${resolution.hint}`;
+      if (this.startWarning) deferred.push({ level: 'info', message: 'transcription_off', fields: { reason: resolution.reason, hint: this.startWarning } });
       return { startFields: { transcription_engine: 'none' }, deferred };
     }
     this.engineName = resolution.name;
     if (resolution.kind === 'missing') {
       if (t.required) throw new TranscriptionError(`transcription.required is set, but ${resolution.reason}`);
+      this.startWarning = `recording without transcription: ${resolution.reason}`;
       deferred.push({ level: 'warning', message: 'transcription_unavailable', fields: { engine: resolution.name, reason: resolution.reason, detail: 'recording without transcription; run `echolog transcribe` afterwards' } });
       return { startFields: { transcription_engine: resolution.name, transcription_model: '', transcription_ready: false }, deferred };
     }
@@ -62,6 +64,7 @@ export class TranscriptionComponent implements SessionComponent {
       await engine.close().catch(() => undefined);
       const reason = (error as Error).message;
       if (t.required) throw new TranscriptionError(`transcription.required is set, but the ${resolution.name} engine failed to start within ${t.ready_timeout} s: ${reason}`);
+      this.startWarning = `recording without transcription: the ${resolution.name} engine did not start (${reason}); run \`echolog transcribe\` afterwards`;
       deferred.push({ level: 'warning', message: 'transcription_unavailable', fields: { engine: resolution.name, reason, ready_timeout: t.ready_timeout, detail: 'recording without transcription; run `echolog transcribe` afterwards' } });
     }
     return { startFields: { transcription_engine: resolution.name, transcription_model: engine.model, transcription_ready: this.engine !== undefined }, deferred };
@@ -69,7 +72,7 @@ export class TranscriptionComponent implements SessionComponent {
 
   attach(context: SessionContext): void {
     this.context = context;
-    if (this.hint) context.notify({ type: 'warning', message: this.hint });
+    if (this.startWarning) context.notify({ type: 'warning', message: this.startWarning });
     if (this.engineName === 'none') return;
     const logger = context.log.logger('echolog.transcriber');
     this.store = new TranscriptStore(context.sessionDir);
