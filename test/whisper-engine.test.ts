@@ -13,11 +13,11 @@ import { tensorRecord } from './helpers/ggml.js';
 import { loadWhisperBinding, whisperAvailability, WhisperEngine } from '../src/transcription/whisper-engine.js';
 
 /**
- * whisper plumbing with whisper.cpp's weightless test model (../shared/models/SOURCE.md): it
+ * whisper plumbing with whisper.cpp's weightless test model (test/fixtures/models/SOURCE.md): it
  * loads and runs but recognises nothing, so these tests assert on loading, errors, shapes and
  * times, never on words or speed. The engine runs the built worker (dist/): build first.
  */
-const TEST_MODEL = fileURLToPath(new URL('../../shared/models/for-tests-ggml-tiny.en.bin', import.meta.url));
+const TEST_MODEL = fileURLToPath(new URL('./fixtures/models/for-tests-ggml-tiny.en.bin', import.meta.url));
 const binding = await loadWhisperBinding();
 const skipReason = binding.ok ? '' : `the optional binding @napi-rs/whisper does not load on ${process.platform}-${process.arch}: ${binding.message}`;
 if (skipReason) console.warn(`whisper engine tests skipped: ${skipReason}`);

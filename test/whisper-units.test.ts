@@ -6,7 +6,7 @@ import { checkGgmlModelFile, ggmlHeaderProblem } from '../src/models/ggml-file.j
 import { effectiveLanguage, pcmToWhisperSamples, placeSegments, resample, resolveWorkerScript } from '../src/transcription/whisper-engine.js';
 import { tensorRecord } from './helpers/ggml.js';
 
-const TEST_MODEL = new URL('../../shared/models/for-tests-ggml-tiny.en.bin', import.meta.url);
+const TEST_MODEL = new URL('./fixtures/models/for-tests-ggml-tiny.en.bin', import.meta.url);
 
 function s16(...samples: number[]): Buffer {
   const buffer = Buffer.alloc(samples.length * 2);

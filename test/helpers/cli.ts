@@ -8,7 +8,6 @@ import { parseLogLine, type ParsedLogLine } from '../../src/logging/line-format.
 /** The built CLI, as a user runs it. `npm test` builds first. */
 export const BIN = fileURLToPath(new URL('../../bin/echolog', import.meta.url));
 export const REPO = fileURLToPath(new URL('../..', import.meta.url));
-export const SHARED = path.resolve(REPO, '..', 'shared');
 
 export interface Sandbox {
   root: string;
