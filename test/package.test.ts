@@ -1,0 +1,48 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO } from './helpers/cli.js';
+
+interface PackedFile {
+  path: string;
+}
+
+/** What `npm pack` would publish, as npm itself lists it. Scripts are off: `npm test` has built dist, and a rebuild here would rewrite files other tests are running. */
+function packedFiles(): string[] {
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const [pack] = JSON.parse(out) as Array<{ files: PackedFile[] }>;
+  return pack!.files.map((f) => f.path).sort();
+}
+
+const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'utf8')) as Record<string, any>;
+
+describe('the published package', () => {
+  it('ships the CLI, its build, the licence and the example config, and nothing of src or test', () => {
+    const files = packedFiles();
+    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'bin/echolog', 'dist/index.js', 'echolog.conf.example', 'package.json']));
+    // A source map pointing at src/ would dangle: src/ is not shipped.
+    expect(files.filter((f) => f.endsWith('.map') || f.startsWith('src/') || f.startsWith('test/') || f.startsWith('bench/'))).toEqual([]);
+  });
+
+  it('names its licence, repository and keywords', () => {
+    expect(manifest.license).toBe('MIT');
+    expect(fs.readFileSync(path.join(REPO, 'LICENSE'), 'utf8')).toMatch(/^MIT License/);
+    expect(manifest.repository?.url).toMatch(/^git\+https:\/\/.+\.git$/);
+    expect(manifest.keywords).toEqual(expect.arrayContaining(['audio', 'ffmpeg', 'transcription']));
+  });
+
+  it('runs no script when installed from the tarball: the build happens in prepack', () => {
+    for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) expect(manifest.scripts[script], script).toBeUndefined();
+    expect(manifest.scripts.prepack).toMatch(/tsc/);
+  });
+
+  it('keeps whisper and ffmpeg-static out of the default install: optional peers the user adds', () => {
+    expect(manifest.optionalDependencies).toBeUndefined();
+    for (const name of ['@napi-rs/whisper', 'ffmpeg-static']) {
+      expect(manifest.dependencies[name], name).toBeUndefined();
+      expect(manifest.peerDependencies[name], name).toBeDefined();
+      expect(manifest.peerDependenciesMeta[name]).toEqual({ optional: true });
+    }
+  });
+});
