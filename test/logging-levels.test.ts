@@ -201,7 +201,7 @@ describe('levels on real recordings', { concurrent: true }, () => {
       expect(text).not.toContain(shellQuote.quote([SINE]));
       const log = readSessionLog(dir);
       expect(log[0]?.fields.device).toBe(hash);
-      expect(log[0]?.fields.overrides).toContain(`recording.input=${hash}`);
+      expect(JSON.parse(log[0]!.fields.overrides!)['recording.input']).toBe(hash);
       expect(log.find((l) => l.message === 'ffmpeg_command')?.fields.command).toContain(` -i ${hash} `);
       expect(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')).not.toContain('sine=frequency');
     }

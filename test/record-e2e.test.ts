@@ -33,8 +33,8 @@ describe('echolog record with the real ffmpeg', () => {
     expect(fields).toMatchObject({ session_id: path.basename(dir), device: SINE, sample_rate: '22050', channels: '1', codec: 'pcm_s16le', format: 'wav', segment_time: '1', output_dir: dir });
     expect(Date.parse(fields.start_time!)).not.toBeNaN();
     expect(fields.start_time).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/);
-    expect(fields.overrides).toContain('recording.sample_rate=22050');
-    expect(fields.overrides).toContain('recording.segment_time=1');
+    // The input holds `=` and `,`-free lavfi options; the field parses back to exactly what was set.
+    expect(JSON.parse(fields.overrides!)).toMatchObject({ 'recording.sample_rate': 22050, 'recording.segment_time': 1, 'recording.input': SINE });
 
     const created = expectChunksFinalAndLogged(dir, log);
     expect(created).toHaveLength(3);

@@ -422,3 +422,13 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
     expect(logger.lines.map((l) => l.message)).toEqual(['debug_audio_dump_enabled', 'debug_audio_dump_closed']);
   });
 });
+
+describe('transcript times', () => {
+  it('are written rounded to the millisecond, words included, whatever float sums the callers pass', async () => {
+    const { formatTranscriptLine } = await import('../src/transcription/transcript-formats.js');
+    const line = JSON.parse(
+      formatTranscriptLine({ seq: 4, start: 6.0129375000000005, end: 8.017937500000001, text: 'hi', engine: 'e', latency_ms: 3, words: [{ word: 'hi', start: 6.1000000000000005, end: 6.3999999 }] }),
+    );
+    expect(line).toMatchObject({ start: 6.013, end: 8.018, words: [{ word: 'hi', start: 6.1, end: 6.4 }] });
+  });
+});

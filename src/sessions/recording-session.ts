@@ -304,9 +304,11 @@ export class RecordingSession {
   }
 }
 
-/** `key=value,key=value` of the values that differ from defaults, for session_start. */
-function formatOverrides(resolved: ResolvedConfig, redactDeviceName: boolean): string {
-  return Object.entries(overridesOf(resolved))
-    .map(([key, value]) => `${key}=${redactDeviceName && key === 'recording.input' ? redactDevice(String(value)) : String(value)}`)
-    .join(',');
+/**
+ * The values that differ from defaults, for session_start, as one JSON object: a value may hold
+ * `,` or `=` (a lavfi graph, a path), and the field must parse back exactly.
+ */
+export function formatOverrides(resolved: ResolvedConfig, redactDeviceName: boolean): string {
+  const overrides = Object.entries(overridesOf(resolved)).map(([key, value]) => [key, redactDeviceName && key === 'recording.input' ? redactDevice(String(value)) : value]);
+  return JSON.stringify(Object.fromEntries(overrides));
 }

@@ -1,4 +1,5 @@
 import type { TranscriptWord } from './engine.js';
+import { roundToMs } from './round-seconds.js';
 
 /**
  * The transcript files of a session folder, as pure functions of the transcript.jsonl lines.
@@ -54,8 +55,13 @@ export function coveredSeqs(lines: readonly TranscriptLine[]): Set<number> {
   return new Set(lines.filter((line) => line.chunk !== undefined).map((line) => line.seq));
 }
 
+/**
+ * One jsonl line. Times are rounded to the millisecond here, where every line is written: sums of
+ * chunk durations are floats (`6.0129375000000005`), and no engine or caller has to remember.
+ */
 export function formatTranscriptLine(line: TranscriptLine): string {
-  return `${JSON.stringify(line)}\n`;
+  const words = line.words?.map((w) => ({ ...w, start: roundToMs(w.start), end: roundToMs(w.end) }));
+  return `${JSON.stringify({ ...line, start: roundToMs(line.start), end: roundToMs(line.end), ...(words ? { words } : {}) })}\n`;
 }
 
 /** Utterances in time order; the order of lines with equal times is kept (a stable sort). */
@@ -68,7 +74,7 @@ export function buildTranscript(lines: readonly TranscriptLine[], meta: { sessio
   return {
     session_id: meta.sessionId,
     language: meta.language,
-    duration: Math.round(meta.duration * 1000) / 1000,
+    duration: roundToMs(meta.duration),
     text: utterances.map((u) => u.text).join(' '),
     utterances,
   };
