@@ -11,7 +11,7 @@ import type { RawSegment, WhisperWorkerData, WorkerReply } from './whisper-worke
 import { roundToMs } from './round-seconds.js';
 
 /**
- * whisper.cpp in-process through @napi-rs/whisper (an optionalDependency with prebuilt binaries
+ * whisper.cpp in-process through @napi-rs/whisper (an optional peer the user adds, with prebuilt binaries
  * for linux-x64-gnu, darwin-x64 and darwin-arm64). Its inference call blocks its thread, so it
  * runs in a worker thread (whisper-worker.ts) and the recording path never waits on it.
  */
@@ -197,7 +197,8 @@ async function checkModelFile(modelPath: string): Promise<void> {
 function bindingMissingError(detail: string): TranscriptionError {
   return new TranscriptionError(
     `the whisper engine needs the optional package ${WHISPER_BINDING}, which is not installed for ${process.platform}-${process.arch} ` +
-      `(prebuilt for linux-x64 glibc, macOS x64 and arm64); use --engine pocketsphinx instead (${firstLine(detail)})`,
+      `(prebuilt for linux-x64 glibc, macOS x64 and arm64): add it with \`npm install ${WHISPER_BINDING}\` in echolog's folder, ` +
+      `or use --engine pocketsphinx (${firstLine(detail)})`,
   );
 }
 
