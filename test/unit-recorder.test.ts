@@ -7,7 +7,7 @@ import { formatLogLine, parseLogLine, type LogFields } from '../src/logging/line
 import { buildCaptureArgs, chunkPatternIn, defaultCaptureInput, type CaptureArgsOptions } from '../src/recorder/ffmpeg-args.js';
 import { locateFfmpeg } from '../src/recorder/ffmpeg-locator.js';
 import { parseSegmentListRow, splitCompleteLines } from '../src/recorder/segment-list.js';
-import { parseWavHeader, wavDurationSeconds } from '../src/recorder/wav-header.js';
+import { parseWavHeader, wavDurationSeconds, wavSizeMismatch } from '../src/recorder/wav-header.js';
 import { newSessionId, validateSessionId } from '../src/sessions/session-id.js';
 import { decideStopReason, exitCodeFor } from '../src/sessions/stop-reason.js';
 import { execFileAsync } from './helpers/cli.js';
@@ -116,6 +116,36 @@ describe('parseWavHeader / wavDurationSeconds', () => {
     b.write('WAVE', 8);
     b.write('data', 12);
     expect(() => parseWavHeader(b)).toThrow(/before fmt/);
+  });
+});
+
+describe('wavSizeMismatch: a listed chunk is finished only when its header agrees with its size', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-wavsize-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const realWav = async (): Promise<Buffer> => {
+    const file = path.join(dir, 'c.wav');
+    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '0.5', '-c:a', 'pcm_s16le', file]);
+    return fs.readFileSync(file);
+  };
+  it('a WAV ffmpeg finished agrees', async () => {
+    const buffer = await realWav();
+    expect(wavSizeMismatch(parseWavHeader(buffer), buffer.length)).toBeUndefined();
+  });
+  it('cut short (a failed write): the header promises more audio than the file holds', async () => {
+    const buffer = await realWav();
+    expect(wavSizeMismatch(parseWavHeader(buffer), buffer.length - 6000)).toMatch(/header says 16000 bytes of audio, the file holds 10\d{3}/);
+  });
+  it('never finalized: the 0xFFFFFFFF placeholder sizes', async () => {
+    const buffer = await realWav();
+    const info = parseWavHeader(buffer);
+    buffer.writeUInt32LE(0xffffffff, 4);
+    buffer.writeUInt32LE(0xffffffff, info.dataOffset - 4);
+    expect(wavSizeMismatch(parseWavHeader(buffer), buffer.length)).toMatch(/header says 4294967295 bytes/);
+  });
+  it('data size right but RIFF size stale', async () => {
+    const buffer = await realWav();
+    buffer.writeUInt32LE(0, 4);
+    expect(wavSizeMismatch(parseWavHeader(buffer), buffer.length)).toMatch(/RIFF size says 8 bytes/);
   });
 });
 

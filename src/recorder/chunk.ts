@@ -1,7 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { SegmentListRow } from './segment-list.js';
-import { parseWavHeader, WAV_HEADER_PROBE_BYTES, wavDurationSeconds, type WavInfo } from './wav-header.js';
+import { parseWavHeader, WAV_HEADER_PROBE_BYTES, wavDurationSeconds, wavSizeMismatch, type WavInfo } from './wav-header.js';
 
 /** A finished chunk: final on disk (its segment-list row is written), with its true place in time. */
 export interface Chunk {
@@ -41,7 +41,10 @@ export function describeChunk(row: SegmentListRow, dir: string, wav: WavInfo, si
   };
 }
 
-/** Reads a finished chunk's header and size from disk. */
+/** A listed chunk whose header disagrees with its size: ffmpeg could not finish writing it. */
+export class IncompleteChunkError extends Error {}
+
+/** Reads a finished chunk's header and size from disk; rejects a chunk that is not whole. */
 export async function readChunk(row: SegmentListRow, dir: string, place: ChunkPlacement): Promise<Chunk> {
   const file = path.join(dir, row.file);
   const handle = await fs.open(file, 'r');
@@ -49,7 +52,10 @@ export async function readChunk(row: SegmentListRow, dir: string, place: ChunkPl
     const { size } = await handle.stat();
     const probe = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, size));
     await handle.read(probe, 0, probe.length, 0);
-    return describeChunk(row, dir, parseWavHeader(probe), size, place);
+    const wav = parseWavHeader(probe);
+    const mismatch = wavSizeMismatch(wav, size);
+    if (mismatch) throw new IncompleteChunkError(mismatch);
+    return describeChunk(row, dir, wav, size, place);
   } finally {
     await handle.close();
   }

@@ -41,3 +41,16 @@ export function parseWavHeader(buffer: Buffer): WavInfo {
 export function wavDurationSeconds(info: WavInfo): number {
   return info.dataBytes / (info.sampleRate * info.channels * (info.bitsPerSample / 8));
 }
+
+/**
+ * Why a chunk's header and size disagree, or undefined when ffmpeg finalized it: on close it
+ * rewrites the RIFF and data sizes to the bytes it wrote. A write that failed (a full disk) leaves
+ * the placeholder sizes (0xFFFFFFFF) or a header promising more audio than the file holds, and
+ * ffmpeg still lists the segment; such a chunk is not finished.
+ */
+export function wavSizeMismatch(info: WavInfo, fileBytes: number): string | undefined {
+  const dataEnd = info.dataOffset + info.dataBytes;
+  if (dataEnd !== fileBytes && dataEnd + 1 !== fileBytes) return `header says ${info.dataBytes} bytes of audio, the file holds ${Math.max(0, fileBytes - info.dataOffset)}`;
+  if (info.riffFileBytes !== fileBytes) return `RIFF size says ${info.riffFileBytes} bytes, the file has ${fileBytes}`;
+  return undefined;
+}

@@ -1,4 +1,4 @@
-import { chunkLogFields, readChunk, type Chunk } from '../recorder/chunk.js';
+import { chunkLogFields, IncompleteChunkError, readChunk, type Chunk } from '../recorder/chunk.js';
 import type { SegmentListRow } from '../recorder/segment-list.js';
 import type { Logger } from '../logging/session-log.js';
 import type { ManifestStore } from './session-manifest.js';
@@ -42,8 +42,10 @@ export class ChunkLedger {
     try {
       chunk = await readChunk(row, this.dir, place);
     } catch (error) {
-      // The file is listed but unreadable: say so and keep its place in the sequence.
-      this.log.error('chunk_unreadable', { file: row.file, seq: place.seq, reason: (error as Error).message });
+      // The file is listed but not whole or unreadable: say so, never count it as finished audio,
+      // and keep its place in the sequence.
+      const event = error instanceof IncompleteChunkError ? 'chunk_incomplete' : 'chunk_unreadable';
+      this.log.error(event, { file: row.file, seq: place.seq, reason: (error as Error).message });
       await this.manifest.update((m) => (m.stats.chunks = place.seq));
       return;
     }
