@@ -50,7 +50,7 @@ async function readLock(recordingsDir: string): Promise<ActiveLock | string | un
   try {
     value = await readJson(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw recordingsDirError(recordingsDir, error);
+    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw recordingsDirError(recordingsDir, Object.assign(error as Error, { path: file }));
     return 'it is not valid JSON';
   }
   return value === undefined ? undefined : parseActiveLock(value);

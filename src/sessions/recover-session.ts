@@ -11,6 +11,7 @@ import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { isSameProcessAlive, judgeIdentity, observeProcess, readStartTicks } from '../files/process-identity.js';
 import { ManifestError } from '../errors.js';
 import { ChunkLedger } from './chunk-ledger.js';
+import { recordingsDirError } from './recordings-dir.js';
 import { loadManifest } from './manifest-rebuild.js';
 import { isValidSessionId } from './session-id.js';
 import { ManifestStore, type SessionManifest } from './session-manifest.js';
@@ -35,7 +36,7 @@ export async function recoverInterruptedSession(options: RecoverOptions): Promis
   // `status` and `record` may both find the dead session at once: only one recovers it, and the
   // manifest is read after taking the marker, so a session recovered meanwhile is left alone.
   const marker = path.join(sessionDir, RECOVERING_MARKER);
-  if (!(await takeMarker(marker))) return undefined;
+  if (!(await takeMarker(marker, options.recordingsDir))) return undefined;
   try {
     const loaded = await loadManifest(sessionDir).catch((error: unknown) => {
       // Unreadable and not rebuildable: one line naming the file, and nothing else is touched.
@@ -56,7 +57,7 @@ export async function recoverInterruptedSession(options: RecoverOptions): Promis
 const RECOVERING_MARKER = '.recovering';
 
 /** Creates the marker exclusively; a marker left by a recovery that itself died is taken over. */
-async function takeMarker(marker: string): Promise<boolean> {
+async function takeMarker(marker: string, recordingsDir: string): Promise<boolean> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       await fs.writeFile(marker, `${process.pid} ${readStartTicks(process.pid) ?? ''}\n`, { flag: 'wx' });
@@ -64,7 +65,8 @@ async function takeMarker(marker: string): Promise<boolean> {
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return false; // no such session folder
-      if (code !== 'EEXIST') throw error;
+      // The first write of a recovery: a read-only or unwritable recordings dir fails here.
+      if (code !== 'EEXIST') throw recordingsDirError(recordingsDir, error);
     }
     const [pid, ticks] = (await fs.readFile(marker, 'utf8').catch(() => '')).trim().split(' ').map((word) => (word ? Number(word) : undefined));
     if (pid !== undefined && isSameProcessAlive(pid, ticks)) return false;

@@ -4,7 +4,7 @@ import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
 import { discardInvalidLock, isLockHeld, lockPath, readActiveLock } from './active-lock.js';
 import { loadManifest } from './manifest-rebuild.js';
-import { recordingsDirError } from './recordings-dir.js';
+import { checkRecordingsDir, recordingsDirError } from './recordings-dir.js';
 import { recoverInterruptedSession } from './recover-session.js';
 import { readManifest, type SessionManifest } from './session-manifest.js';
 
@@ -32,6 +32,7 @@ export interface StatusReport {
  * first (marked interrupted, its unlogged chunks logged), so status never reports a ghost.
  */
 export async function sessionStatus(recordingsDir: string, config: EchologConfig, stderr: Pick<Writable, 'write'>, now: Date): Promise<StatusReport> {
+  if (!(await checkRecordingsDir(recordingsDir))) return { recordingsDir, active: null, last: null };
   const discarded = await discardInvalidLock(recordingsDir);
   if (discarded) stderr.write(`echolog: ${discarded}\n`);
   const lock = await readActiveLock(recordingsDir);
