@@ -50,8 +50,9 @@ async function readLock(recordingsDir: string): Promise<ActiveLock | string | un
   try {
     value = await readJson(file);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EISDIR') throw recordingsDirError(recordingsDir, Object.assign(error as Error, { path: file }));
-    return 'it is not valid JSON';
+    if (error instanceof SyntaxError) return 'it is not valid JSON';
+    // EISDIR carries no path from readFile: name the lock file in the message.
+    throw recordingsDirError(recordingsDir, Object.assign(error as Error, { path: file }));
   }
   return value === undefined ? undefined : parseActiveLock(value);
 }
@@ -79,8 +80,12 @@ export async function discardInvalidLock(recordingsDir: string): Promise<string 
     const why = await readLock(recordingsDir);
     if (typeof why !== 'string') return undefined;
     await fs.rm(file, { force: true });
-    return `removed the invalid lock file ${file}: ${why}`;
+    return removedInvalidLock(file, why);
   });
+}
+
+function removedInvalidLock(file: string, why: string): string {
+  return `removed the invalid lock file ${file}: ${why}`;
 }
 
 /**
@@ -101,7 +106,7 @@ export async function acquireActiveLock(recordingsDir: string, sessionId: string
     const holder = await readLock(recordingsDir);
     if (typeof holder === 'object' && isLockHeld(holder)) throw busy(holder, recordingsDir);
     // Replacing a stale lock is check-then-act: two records doing it at once could both win.
-    // A takeover guard makes it one at a time; a plain create (wx) never replaces, so needs none.
+    // A takeover guard makes it one at a time; a plain create (link) never replaces, so needs none.
     const taken = await withTakeoverGuard(file, async () => {
       const current = await readLock(recordingsDir);
       if (typeof current === 'object' && isLockHeld(current)) throw busy(current, recordingsDir);
@@ -109,7 +114,7 @@ export async function acquireActiveLock(recordingsDir: string, sessionId: string
       await fs.rm(file, { force: true });
       try {
         await createFileDurable(file, mine);
-        return typeof current === 'string' ? { discarded: `removed the invalid lock file ${file}: ${current}` } : { stale: current };
+        return typeof current === 'string' ? { discarded: removedInvalidLock(file, current) } : { stale: current };
       } catch (error) {
         // A plain create took the freed lock first: the next round names it as the busy session.
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw recordingsDirError(recordingsDir, error);
