@@ -50,3 +50,6 @@ export const ExitCode = {
   interrupted: 130,
   terminated: 143,
 } as const;
+
+/** A session's session.json is unreadable and could not be rebuilt from the folder. */
+export class ManifestError extends EchologError {}

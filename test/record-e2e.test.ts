@@ -79,6 +79,26 @@ describe('echolog record with the real ffmpeg', () => {
     for (const file of chunkFiles(dir)) expectFinalWav(path.join(dir, file));
   });
 
+  it.concurrent("a lavfi graph with ffmpeg's own \\: escapes, quotes and | pastes from session.log and runs as is (issue 8 row 10)", async () => {
+    const box = sandbox();
+    // `\:` is a colon inside an option value, `'…'` ffmpeg's quoting, `|` a shell metacharacter; -c:a is in every command.
+    const graph = "sine=frequency=440:sample_rate=16000,ametadata=mode=add:key=note:value='a\\:b',pan=mono|c0=c0";
+    const result = await runCli(['record', '--input-format', 'lavfi', '--input', graph, '--duration', '2', '--segment-time', '1', '--no-realtime'], box);
+    expect(result.code, result.stderr).toBe(0);
+    const dir = onlySessionDir(box.recordings);
+    // What a user copies: the text between the quotes of the raw line, not the parsed field.
+    const raw = fs.readFileSync(path.join(dir, 'session.log'), 'utf8').split('\n').find((line) => line.includes(' ffmpeg_command '))!;
+    const pasted = /command="(.*)"$/.exec(raw)![1]!;
+    expect(pasted).toBe(readSessionLog(dir).find((l) => l.message === 'ffmpeg_command')!.fields.command);
+    expect(pasted).toContain(' -c:a pcm_s16le ');
+    expect(pasted).toContain("value='\\''a\\:b'\\''");
+    fs.rmSync(dir, { recursive: true });
+    fs.mkdirSync(dir);
+    await new Promise<void>((resolve, reject) => execFile('sh', ['-c', pasted], { timeout: 30_000 }, (error) => (error ? reject(error) : resolve())));
+    expect(chunkFiles(dir)).toHaveLength(2);
+    for (const file of chunkFiles(dir)) expectFinalWav(path.join(dir, file), { sampleRate: 16000 });
+  });
+
   it.concurrent('--input speech.wav (a file made by flite) records to its end, exit 0', async () => {
     const box = sandbox();
     const speech = await makeSpeech('the quick brown fox jumps over the lazy dog', path.join(box.home, 'speech.wav'));

@@ -38,6 +38,7 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
         cwd: surroundings.cwd,
         env: surroundings.env,
         home: surroundings.home,
+        warn: (message) => surroundings.stderr.write(`echolog: warning: ${message}\n`),
       });
     };
   };

@@ -9,7 +9,8 @@ import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { liveLock } from '../sessions/active-lock.js';
 import { expandHome } from '../sessions/recordings-dir.js';
-import { readManifest, writeManifest } from '../sessions/session-manifest.js';
+import { loadManifest } from '../sessions/manifest-rebuild.js';
+import { writeManifest } from '../sessions/session-manifest.js';
 import { ChunkTranscriber, withTimeout } from '../transcription/chunk-transcriber.js';
 import { defaultEngineDeps, resolveEngine, type EngineDeps } from '../transcription/resolve-engine.js';
 import { countWords, coveredSeqs } from '../transcription/transcript-formats.js';
@@ -46,8 +47,10 @@ export interface TranscribeResult {
 export async function transcribeSession(options: TranscribeCommandOptions, surroundings: Surroundings): Promise<TranscribeResult> {
   const config = options.resolved.config;
   const sessionDir = await locateSession(options.session, config.recordings_dir, surroundings);
-  const manifest = await readManifest(sessionDir);
-  if (!manifest) throw new SessionNotFoundError(`${sessionDir} is not an echolog session folder (no session.json)`);
+  const loaded = await loadManifest(sessionDir);
+  if (!loaded) throw new SessionNotFoundError(`${sessionDir} is not an echolog session folder (no session.json)`);
+  if (loaded.rebuilt) surroundings.stderr.write(`echolog: ${loaded.rebuilt}\n`);
+  const manifest = loaded.manifest;
   const live = await liveLock(path.dirname(sessionDir));
   if (live?.session_id === manifest.session_id) {
     throw new SessionBusyError(`session ${manifest.session_id} is still recording (pid ${live.pid}); its transcript grows as it records — run this after it stops`);
@@ -96,7 +99,7 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
   const doc = await store.writeFinal({ sessionId: manifest.session_id, language: config.transcription.language, duration: manifest.stats.audio_duration_seconds });
   result.utterances = doc.utterances.length;
   result.words = countWords(doc.text);
-  if (missing.length > 0 || manifest.stats.utterance_count !== result.utterances || manifest.stats.word_count !== result.words) {
+  if (loaded.rebuilt || missing.length > 0 || manifest.stats.utterance_count !== result.utterances || manifest.stats.word_count !== result.words) {
     manifest.stats.utterance_count = result.utterances;
     manifest.stats.word_count = result.words;
     if (manifest.transcription) {

@@ -1,6 +1,8 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
 import { ConfigError } from '../errors.js';
+import { currentUid, trustProblem } from '../files/file-trust.js';
 
 export interface LoadConfigFileOptions {
   /** --config: this file and no other. */
@@ -10,6 +12,8 @@ export interface LoadConfigFileOptions {
   home: string;
   /** For XDG_CONFIG_HOME; never read from process.env, so tests can keep the real home out. */
   env: NodeJS.ProcessEnv;
+  /** Told, one line each, about a config file the search found and skipped as untrusted. */
+  warn?: (message: string) => void;
 }
 
 export interface ConfigFile {
@@ -48,15 +52,31 @@ export async function loadConfigFile(options: LoadConfigFileOptions): Promise<Co
     });
     // Only a package.json without an "echolog" key loads as null.
     if (!result) throw new ConfigError(`--config ${options.explicitPath}: ${file} has no "${MODULE}" key`);
+    const problem = await untrusted(result.filepath);
+    if (problem) throw new ConfigError(`--config ${options.explicitPath}: ${result.filepath} is not trusted: ${problem}; its ffmpeg.path would be run`);
     return { path: result.filepath, values: result.config ?? {} };
   }
 
-  for (const dir of foldersUpwards(path.resolve(options.cwd), path.resolve(options.home))) {
-    const found = await readOrUndefined(() => explorer.search(dir), dir);
-    if (found) return found;
+  const candidates = [
+    ...foldersUpwards(path.resolve(options.cwd), path.resolve(options.home)).map((dir) => () => readOrUndefined(() => explorer.search(dir), dir)),
+    () => readOrUndefined(() => explorer.load(userConfigPath(options.env, options.home)), userConfigPath(options.env, options.home)),
+  ];
+  for (const read of candidates) {
+    const found = await read();
+    if (!found) continue;
+    const problem = await untrusted(found.path);
+    if (!problem) return found;
+    options.warn?.(`ignoring config file ${found.path}: ${problem}`);
   }
-  const userFile = userConfigPath(options.env, options.home);
-  return readOrUndefined(() => explorer.load(userFile), userFile);
+  return undefined;
+}
+
+/**
+ * Like git's safe.directory: a config file another account could write is not read, as its
+ * `ffmpeg.path` is executed. Owned by the user or root, and not group- or world-writable.
+ */
+async function untrusted(file: string): Promise<string | undefined> {
+  return trustProblem(await fs.stat(file), currentUid(), true);
 }
 
 function createExplorer(): ReturnType<typeof cosmiconfig> {

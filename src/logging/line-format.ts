@@ -27,7 +27,28 @@ export function compactTimestamp(time: Date): string {
 export function formatValue(value: FieldValue): string {
   if (value === undefined || value === null) return '""';
   const text = typeof value === 'number' && !Number.isInteger(value) ? value.toFixed(3) : String(value);
-  return /^[^\s"'=\\]+$/.test(text) ? text : JSON.stringify(text);
+  return /^[^\s"'=\\]+$/.test(text) ? text : quoteValue(text);
+}
+
+/**
+ * JSON-style double quotes, except that a backslash is doubled only where it would read as an
+ * escape (before `"`, `\`, an escape letter, or at the end): ffmpeg's `\:` in a logged command
+ * stays `\:`, so the command pastes as is. parseLogLine reads plain JSON escapes too.
+ */
+function quoteValue(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '\\') out += /^["\\/bfnrtu]?$/.test(text[i + 1] ?? '') ? '\\\\' : '\\';
+    else if (c === '"' || c < ' ') out += JSON.stringify(c).slice(1, -1);
+    else out += c;
+  }
+  return `"${out}"`;
+}
+
+/** The inverse of quoteValue: JSON escapes are decoded, any other backslash is itself. */
+function unquoteValue(raw: string): string {
+  return raw.slice(1, -1).replace(/\\(u[0-9a-fA-F]{4}|["\\/bfnrt])/g, (escape) => JSON.parse(`"${escape}"`) as string);
 }
 
 export function formatLogLine(record: LogRecord): string {
@@ -75,7 +96,7 @@ function parseFields(text: string, start: number): Record<string, string> | unde
     const match = FIELD.exec(text);
     if (!match) return undefined;
     const raw = match[2]!;
-    fields[match[1]!] = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
+    fields[match[1]!] = raw.startsWith('"') ? unquoteValue(raw) : raw;
     position = FIELD.lastIndex;
   }
   return fields;

@@ -152,16 +152,19 @@ export function isProcessAlive(pid: number): boolean {
 /**
  * Stops a process we did not start (an orphaned ffmpeg): SIGINT first, which finalizes
  * ffmpeg's open chunk, then SIGTERM and SIGKILL, waiting `stepMs` between steps.
+ * `isTarget` is asked before every signal: a pid from disk may be reused at any moment
+ * (see files/process-identity.ts). `sigkill: false` stops before the last rung, for a pid
+ * whose identity could not be proven.
  */
-export async function stopProcessByPid(pid: number, stepMs: number): Promise<void> {
-  for (const signal of LADDER) {
-    if (!isProcessAlive(pid)) return;
+export async function stopProcessByPid(pid: number, stepMs: number, isTarget: () => boolean = () => isProcessAlive(pid), sigkill = true): Promise<void> {
+  for (const signal of sigkill ? LADDER : LADDER.filter((s) => s !== 'SIGKILL')) {
+    if (!isTarget()) return;
     try {
       process.kill(pid, signal);
     } catch {
       return;
     }
     const deadline = Date.now() + stepMs;
-    while (isProcessAlive(pid) && Date.now() < deadline) await sleep(100);
+    while (isTarget() && Date.now() < deadline) await sleep(100);
   }
 }

@@ -12,6 +12,7 @@ import { formatCommandLine } from '../recorder/command-line.js';
 import { classifyStderrLine, failureTail } from '../recorder/ffmpeg-stderr.js';
 import { SegmentListWatcher } from '../recorder/segment-list-watcher.js';
 import { VERSION } from '../version.js';
+import { readStartTicks } from '../files/process-identity.js';
 import { acquireActiveLock, releaseActiveLock } from './active-lock.js';
 import { ChunkLedger } from './chunk-ledger.js';
 import type { RecordingPlan } from './recording-plan.js';
@@ -76,9 +77,10 @@ export class RecordingSession {
     const { plan, resolved } = this.options;
     const config = resolved.config;
     await ensureRecordingsDir(plan.recordingsDir);
-    const { stale } = await acquireActiveLock(plan.recordingsDir, plan.sessionId);
+    const { stale, discarded } = await acquireActiveLock(plan.recordingsDir, plan.sessionId);
     let lockHeld = true;
     try {
+      if (discarded) this.options.stderr.write(`echolog: ${discarded}\n`);
       if (stale) await recoverInterruptedSession({ recordingsDir: plan.recordingsDir, sessionId: stale.session_id, config, stderr: this.options.stderr });
       const prepared = await this.prepareComponents();
       try {
@@ -134,7 +136,9 @@ export class RecordingSession {
       session_id: plan.sessionId,
       status: 'recording',
       pid: process.pid,
+      pid_start_ticks: readStartTicks(process.pid) ?? null,
       ffmpeg_pid: null,
+      ffmpeg_start_ticks: null,
       started_at: sessionStart.toISOString(),
       ended_at: null,
       stop_reason: null,
@@ -253,7 +257,12 @@ export class RecordingSession {
     this.ffmpeg = ffmpeg;
     const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
     try {
-      await manifest.update((m) => (m.ffmpeg_pid = ffmpeg.pid));
+      // Its start time with its pid: recovery signals this pid only while both still match.
+      const startTicks = readStartTicks(ffmpeg.pid) ?? null;
+      await manifest.update((m) => {
+        m.ffmpeg_pid = ffmpeg.pid;
+        m.ffmpeg_start_ticks = startTicks;
+      });
       logger.info('ffmpeg_started', { pid: ffmpeg.pid });
       ffmpeg.onLines('stderr', (line) => {
         if (this.stderrTail.push(line) > STDERR_TAIL_LINES) this.stderrTail.shift();

@@ -4,11 +4,17 @@ import type { Writable } from 'node:stream';
 import type { EchologConfig } from '../config/schema.js';
 import { parseLogLine } from '../logging/line-format.js';
 import { SESSION_LOG_NAME, SessionLog } from '../logging/session-log.js';
+import type { Logger } from '../logging/session-log.js';
 import { isProcessAlive, stopProcessByPid } from '../process/managed-process.js';
-import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
+import { chunkPatternIn, SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { readSegmentList } from '../recorder/segment-list-watcher.js';
+import { isSameProcessAlive, judgeIdentity, observeProcess, readStartTicks } from '../files/process-identity.js';
+import { ManifestError } from '../errors.js';
 import { ChunkLedger } from './chunk-ledger.js';
-import { ManifestStore, readManifest, type SessionManifest } from './session-manifest.js';
+import { recordingsDirError } from './recordings-dir.js';
+import { loadManifest } from './manifest-rebuild.js';
+import { isValidSessionId } from './session-id.js';
+import { ManifestStore, type SessionManifest } from './session-manifest.js';
 
 export interface RecoverOptions {
   recordingsDir: string;
@@ -24,14 +30,24 @@ export interface RecoverOptions {
  * Returns how many chunks it logged, or undefined if the session needed no recovery.
  */
 export async function recoverInterruptedSession(options: RecoverOptions): Promise<number | undefined> {
+  // The id comes from disk (a lock): it must not lead outside the recordings dir.
+  if (!isValidSessionId(options.sessionId)) return undefined;
   const sessionDir = path.join(options.recordingsDir, options.sessionId);
   // `status` and `record` may both find the dead session at once: only one recovers it, and the
   // manifest is read after taking the marker, so a session recovered meanwhile is left alone.
   const marker = path.join(sessionDir, RECOVERING_MARKER);
-  if (!(await takeMarker(marker))) return undefined;
+  if (!(await takeMarker(marker, options.recordingsDir))) return undefined;
   try {
-    const manifest = await readManifest(sessionDir);
-    if (!manifest || manifest.status !== 'recording' || isProcessAlive(manifest.pid)) return undefined;
+    const loaded = await loadManifest(sessionDir).catch((error: unknown) => {
+      // Unreadable and not rebuildable: one line naming the file, and nothing else is touched.
+      if (!(error instanceof ManifestError)) throw error;
+      options.stderr.write(`echolog: ${error.message}\n`);
+      return undefined;
+    });
+    if (!loaded) return undefined;
+    const manifest = loaded.manifest;
+    if (manifest.status !== 'recording' || isSameProcessAlive(manifest.pid, manifest.pid_start_ticks)) return undefined;
+    if (loaded.rebuilt) options.stderr.write(`echolog: ${loaded.rebuilt}\n`);
     return await recoverLocked(sessionDir, manifest, options);
   } finally {
     await fs.rm(marker, { force: true });
@@ -41,32 +57,33 @@ export async function recoverInterruptedSession(options: RecoverOptions): Promis
 const RECOVERING_MARKER = '.recovering';
 
 /** Creates the marker exclusively; a marker left by a recovery that itself died is taken over. */
-async function takeMarker(marker: string): Promise<boolean> {
+async function takeMarker(marker: string, recordingsDir: string): Promise<boolean> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      await fs.writeFile(marker, `${process.pid}\n`, { flag: 'wx' });
+      await fs.writeFile(marker, `${process.pid} ${readStartTicks(process.pid) ?? ''}\n`, { flag: 'wx' });
       return true;
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOENT') return false; // no such session folder
-      if (code !== 'EEXIST') throw error;
+      // The first write of a recovery: a read-only or unwritable recordings dir fails here.
+      if (code !== 'EEXIST') throw recordingsDirError(recordingsDir, error);
     }
-    const holder = Number(await fs.readFile(marker, 'utf8').catch(() => ''));
-    if (holder > 0 && isProcessAlive(holder)) return false;
+    const [pid, ticks] = (await fs.readFile(marker, 'utf8').catch(() => '')).trim().split(' ').map((word) => (word ? Number(word) : undefined));
+    if (pid !== undefined && isSameProcessAlive(pid, ticks)) return false;
     await fs.rm(marker, { force: true });
   }
   return false;
 }
 
 async function recoverLocked(sessionDir: string, manifest: SessionManifest, options: RecoverOptions): Promise<number> {
-  if (manifest.ffmpeg_pid !== null) await stopProcessByPid(manifest.ffmpeg_pid, options.config.ffmpeg.stop_timeout * 1000);
+  // The session's own level: the current config's could drop the chunk_created lines recovery owes.
+  const log = SessionLog.open({ dir: sessionDir, level: manifest.log_level, rotation: options.config.logging, stderr: options.stderr });
+  const logger = log.logger('echolog.recovery');
+  if (manifest.ffmpeg_pid !== null) await stopOrphanedFfmpeg(manifest.ffmpeg_pid, manifest.ffmpeg_start_ticks, sessionDir, options.config.ffmpeg.stop_timeout * 1000, logger);
 
   const store = new ManifestStore(sessionDir, manifest);
   // echolog may have died between a chunk_created line and the session.json write that counts it.
   const inLog = await chunksInLog(path.join(sessionDir, SESSION_LOG_NAME));
-  // The session's own level: the current config's could drop the chunk_created lines recovery owes.
-  const log = SessionLog.open({ dir: sessionDir, level: manifest.log_level, rotation: options.config.logging, stderr: options.stderr });
-  const logger = log.logger('echolog.recovery');
   const alreadyLogged = manifest.stats.chunks;
   const ledger = new ChunkLedger(sessionDir, new Date(manifest.started_at), log.logger('echolog.recorder'), store, () => undefined);
   const rows = await readSegmentList(path.join(sessionDir, SEGMENT_LIST_NAME));
@@ -93,6 +110,24 @@ async function recoverLocked(sessionDir: string, manifest: SessionManifest, opti
     m.ended_at = new Date().toISOString();
   });
   return recovered;
+}
+
+/**
+ * Stops the session's orphaned ffmpeg (SIGINT keeps its open chunk) only once it is proven to be
+ * that ffmpeg: the start time recorded at spawn, and a command line writing into this session's
+ * folder. Any other process with the pid is left alone, and the log says why. Without /proc the
+ * pid cannot be proven: it gets SIGINT and SIGTERM, never SIGKILL.
+ */
+async function stopOrphanedFfmpeg(pid: number, startTicks: number | null, sessionDir: string, stepMs: number, logger: Logger): Promise<void> {
+  const marker = chunkPatternIn(sessionDir);
+  const verdict = () => judgeIdentity(startTicks, marker, observeProcess(pid));
+  const first = verdict();
+  if (first.kind === 'other') {
+    if (isProcessAlive(pid)) logger.warning('ffmpeg_not_signalled', { pid, reason: `pid ${pid} is not this session's ffmpeg: ${first.why}` });
+    return;
+  }
+  if (first.kind === 'unproven' && isProcessAlive(pid)) logger.warning('ffmpeg_identity_unproven', { pid, reason: `${first.why}; stopping it without SIGKILL` });
+  await stopProcessByPid(pid, stepMs, () => isProcessAlive(pid) && verdict().kind === first.kind, first.kind === 'proven');
 }
 
 /** The chunk files with a chunk_created line in the active session.log (where the last lines are). */

@@ -2,9 +2,9 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
-import { isProcessAlive } from '../process/managed-process.js';
-import { lockPath, readActiveLock } from './active-lock.js';
-import { recordingsDirError } from './recordings-dir.js';
+import { discardInvalidLock, isLockHeld, lockPath, readActiveLock } from './active-lock.js';
+import { loadManifest } from './manifest-rebuild.js';
+import { checkRecordingsDir, recordingsDirError } from './recordings-dir.js';
 import { recoverInterruptedSession } from './recover-session.js';
 import { readManifest, type SessionManifest } from './session-manifest.js';
 
@@ -32,8 +32,11 @@ export interface StatusReport {
  * first (marked interrupted, its unlogged chunks logged), so status never reports a ghost.
  */
 export async function sessionStatus(recordingsDir: string, config: EchologConfig, stderr: Pick<Writable, 'write'>, now: Date): Promise<StatusReport> {
+  if (!(await checkRecordingsDir(recordingsDir))) return { recordingsDir, active: null, last: null };
+  const discarded = await discardInvalidLock(recordingsDir);
+  if (discarded) stderr.write(`echolog: ${discarded}\n`);
   const lock = await readActiveLock(recordingsDir);
-  const live = lock && isProcessAlive(lock.pid) ? lock : undefined;
+  const live = lock && isLockHeld(lock) ? lock : undefined;
   if (lock && !live) {
     await recoverInterruptedSession({ recordingsDir, sessionId: lock.session_id, config, stderr });
     // A record started meanwhile has replaced the stale lock with its own: that one stays.
@@ -41,7 +44,9 @@ export async function sessionStatus(recordingsDir: string, config: EchologConfig
     if (current?.session_id === lock.session_id && current.pid === lock.pid) await fs.rm(lockPath(recordingsDir), { force: true });
   }
   if (live) {
-    const manifest = await readManifest(path.join(recordingsDir, live.session_id));
+    const loaded = await loadManifest(path.join(recordingsDir, live.session_id));
+    if (loaded?.rebuilt) stderr.write(`echolog: ${loaded.rebuilt}\n`);
+    const manifest = loaded?.manifest;
     if (manifest) {
       const elapsed = (now.getTime() - new Date(manifest.started_at).getTime()) / 1000;
       return { recordingsDir, active: { ...manifest, elapsed_seconds: elapsed }, last: null };

@@ -1,7 +1,10 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TranscriberProgress } from '../transcription/chunk-transcriber.js';
-import { readJson, writeJsonAtomic } from './atomic-json.js';
-import type { LogLevel } from '../config/schema.js';
+import { readJson, writeJsonDurable } from '../files/durable-write.js';
+import { isValidPid } from '../files/process-identity.js';
+import { LOG_LEVELS, type LogLevel } from '../config/schema.js';
+import { isValidSessionId } from './session-id.js';
 
 /**
  * `session.json` in the session folder: what a session is and how it went (seed 003's
@@ -14,7 +17,11 @@ export interface SessionManifest {
   session_id: string;
   status: SessionStatus;
   pid: number;
+  /** echolog's start time (/proc/<pid>/stat field 22), so a reused pid is not taken for it; null without /proc. */
+  pid_start_ticks: number | null;
   ffmpeg_pid: number | null;
+  /** ffmpeg's start time, recorded at spawn: recovery signals ffmpeg_pid only if it still matches. */
+  ffmpeg_start_ticks: number | null;
   started_at: string;
   ended_at: string | null;
   stop_reason: string | null;
@@ -44,12 +51,59 @@ export function manifestPath(sessionDir: string): string {
   return path.join(sessionDir, MANIFEST_NAME);
 }
 
-export function readManifest(sessionDir: string): Promise<SessionManifest | undefined> {
-  return readJson<SessionManifest>(manifestPath(sessionDir));
+const STATUSES: readonly SessionStatus[] = ['recording', 'completed', 'error', 'interrupted'];
+
+/**
+ * A session.json from disk is untrusted (a crash, power loss, another hand): checks the fields
+ * that become paths, pids and arithmetic. Returns the manifest, or why it is not one. Pure.
+ */
+export function parseManifest(value: unknown): SessionManifest | string {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
+  const m = value as Record<string, unknown>;
+  const stats = m.stats as Record<string, unknown> | undefined;
+  const isCount = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
+  const isTicks = (n: unknown): boolean => n === undefined || n === null || (Number.isSafeInteger(n) && (n as number) >= 0);
+  const problems: Array<[boolean, string]> = [
+    [isValidSessionId(m.session_id), 'session_id'],
+    [STATUSES.includes(m.status as SessionStatus), 'status'],
+    [isValidPid(m.pid), 'pid'],
+    [m.ffmpeg_pid === null || isValidPid(m.ffmpeg_pid), 'ffmpeg_pid'],
+    [isTicks(m.pid_start_ticks) && isTicks(m.ffmpeg_start_ticks), 'pid_start_ticks/ffmpeg_start_ticks'],
+    [typeof m.started_at === 'string' && !Number.isNaN(Date.parse(m.started_at)), 'started_at'],
+    [LOG_LEVELS.includes(m.log_level as LogLevel), 'log_level'],
+    [isCount(m.sample_rate) && isCount(m.channels), 'sample_rate/channels'],
+    [typeof stats === 'object' && stats !== null && isCount(stats.chunks) && isCount(stats.audio_duration_seconds), 'stats'],
+  ];
+  const bad = problems.filter(([ok]) => !ok).map(([, key]) => key);
+  if (bad.length > 0) return `invalid ${bad.join(', ')}`;
+  // Written by an echolog before start times were recorded: unknown, not absent.
+  return { ...(m as unknown as SessionManifest), pid_start_ticks: (m.pid_start_ticks as number | undefined) ?? null, ffmpeg_start_ticks: (m.ffmpeg_start_ticks as number | undefined) ?? null };
+}
+
+/** The manifest, undefined if there is none, or why the file there is not one (truncated, garbage, …). */
+export async function readManifestOrProblem(sessionDir: string): Promise<SessionManifest | string | undefined> {
+  let value: unknown;
+  try {
+    value = await readJson(manifestPath(sessionDir));
+  } catch (error) {
+    if (error instanceof SyntaxError) return (await isEmpty(manifestPath(sessionDir))) ? 'it is empty' : 'it is not valid JSON (truncated?)';
+    throw error;
+  }
+  return value === undefined ? undefined : parseManifest(value);
+}
+
+async function isEmpty(file: string): Promise<boolean> {
+  return fs.stat(file).then((s) => s.size === 0, () => false);
+}
+
+/** The manifest, or undefined if there is none or it is not valid (see readManifestOrProblem). */
+export async function readManifest(sessionDir: string): Promise<SessionManifest | undefined> {
+  const manifest = await readManifestOrProblem(sessionDir);
+  return typeof manifest === 'object' ? manifest : undefined;
 }
 
 export function writeManifest(sessionDir: string, manifest: SessionManifest): Promise<void> {
-  return writeJsonAtomic(manifestPath(sessionDir), manifest);
+  return writeJsonDurable(manifestPath(sessionDir), manifest);
 }
 
 /**

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileAtomic } from '../sessions/atomic-json.js';
+import { writeFileDurable } from '../files/durable-write.js';
 import {
   buildTranscript,
   formatJson,
@@ -45,17 +45,17 @@ export class TranscriptStore {
   /** Replaces the whole file (only when no session is appending to it: `echolog transcribe`). */
   async rewrite(lines: readonly TranscriptLine[]): Promise<void> {
     await this.appending;
-    await writeFileAtomic(this.jsonlPath, lines.map(formatTranscriptLine).join(''));
+    await writeFileDurable(this.jsonlPath, lines.map(formatTranscriptLine).join(''));
   }
 
   /** transcript.json, .txt, .srt, .vtt from every jsonl line; the same lines give the same bytes. */
   async writeFinal(meta: { sessionId: string; language: string; duration: number }): Promise<TranscriptDocument> {
     await this.appending;
     const doc = buildTranscript(await this.read(), meta);
-    await writeFileAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.json), formatJson(doc));
-    await writeFileAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.txt), formatTxt(doc));
-    await writeFileAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.srt), formatSrt(doc));
-    await writeFileAtomic(path.join(this.sessionDir, TRANSCRIPT_FILES.vtt), formatVtt(doc));
+    await writeFileDurable(path.join(this.sessionDir, TRANSCRIPT_FILES.json), formatJson(doc));
+    await writeFileDurable(path.join(this.sessionDir, TRANSCRIPT_FILES.txt), formatTxt(doc));
+    await writeFileDurable(path.join(this.sessionDir, TRANSCRIPT_FILES.srt), formatSrt(doc));
+    await writeFileDurable(path.join(this.sessionDir, TRANSCRIPT_FILES.vtt), formatVtt(doc));
     return doc;
   }
 }
