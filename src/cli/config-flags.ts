@@ -1,6 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { DottedValues } from '../config/dotted-keys.js';
-import { allowedFor } from '../config/resolve-config.js';
 
 /** A command-line flag that sets a config key. One table, so every command parses flags alike. */
 export interface ConfigFlag {
@@ -57,6 +56,17 @@ export function addConfigFlags(command: Command, table: readonly ConfigFlag[]): 
   return command;
 }
 
+/**
+ * What a key allows, in words. It comes from the zod schema, which `--version` and `--help` must
+ * not load (start-up time), yet commander parses flag values synchronously: the program loads it
+ * before it dispatches to a command (`loadAllowedValues` in a `preSubcommand` hook).
+ */
+let allowedFor: ((dottedKey: string) => string | undefined) | undefined;
+
+export async function loadAllowedValues(): Promise<void> {
+  allowedFor ??= (await import('../config/resolve-config.js')).allowedFor;
+}
+
 /** A parse error says what the key allows, as a bad value from the config file or env does. */
 function withAllowed(parse: (value: string) => unknown, key: string): (value: string) => unknown {
   return (value) => {
@@ -64,7 +74,7 @@ function withAllowed(parse: (value: string) => unknown, key: string): (value: st
       return parse(value);
     } catch (error) {
       if (!(error instanceof InvalidArgumentError)) throw error;
-      throw new InvalidArgumentError(`${error.message.replace(/\.$/, '')}: expected ${allowedFor(key) ?? 'a valid value'}.`);
+      throw new InvalidArgumentError(`${error.message.replace(/\.$/, '')}: expected ${allowedFor?.(key) ?? 'a valid value'}.`);
     }
   };
 }
