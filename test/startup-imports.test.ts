@@ -26,13 +26,13 @@ describe('quick commands load only what they use', () => {
     expect(packages).toEqual(['commander']);
   });
 
-  it.concurrent('status loads no spinner, log writer or transcription', async () => {
+  it.concurrent('status loads no schema (zod), spinner, log writer or transcription', async () => {
     const box = pool.sandbox();
     // A real session to report on.
     const recorded = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'], box);
     expect(recorded.code, recorded.stderr).toBe(0);
     const { packages, modules } = await loadedBy(['status'], box);
-    for (const heavy of ['ora', 'winston', 'rotating-file-stream', '@napi-rs/whisper']) expect(packages).not.toContain(heavy);
+    for (const heavy of ['zod', 'ora', 'winston', 'rotating-file-stream', '@napi-rs/whisper']) expect(packages).not.toContain(heavy);
     expect(modules.filter((m) => m.startsWith('transcription/') || m.startsWith('logging/'))).toEqual([]);
     expect(modules).toContain('cli/status-command');
   });

@@ -3,6 +3,10 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isAlive, processesMatching, readManifestSync } from './helpers/chunks.js';
 import { describeOutcome, formatStatus, formatTranscriptionStatus } from '../src/cli/status-command.js';
+import { PEEKABLE_DEFAULTS, peekLayers } from '../src/config/peek-config.js';
+import { flattenToDotted } from '../src/config/dotted-keys.js';
+import { DEFAULT_CONFIG } from '../src/config/schema.js';
+import { ConfigError } from '../src/errors.js';
 import { exitOf, makeSandbox, runCli, SINE, startCli, waitFor } from './helpers/cli.js';
 
 const LAVFI = ['--input-format', 'lavfi', '--input', SINE];
@@ -148,5 +152,37 @@ describe('status text', () => {
       pending_chunks: 1, lag_seconds: 1, realtime_factor: null, utterance_count: 1, word_count: 2,
     } as const;
     expect(formatTranscriptionStatus(t)).toBe('transcription: pocketsphinx, 1 chunk pending (lag 1.0 s), 1 utterance');
+  });
+});
+
+describe('the config status reads without the schema', () => {
+  it('has the schema\'s defaults', () => {
+    const defaults = flattenToDotted(DEFAULT_CONFIG);
+    for (const [key, value] of Object.entries(PEEKABLE_DEFAULTS)) expect(defaults[key], key).toBe(value);
+  });
+  it('takes flags over env over the file over defaults, and says which', () => {
+    const file = { path: '/x/echolog.conf', values: { recordings_dir: '/from/file', ffmpeg: { path: null } } };
+    expect(peekLayers({ file, env: {}, flags: {} })).toEqual({ recordings_dir: { value: '/from/file', source: 'file' }, 'ffmpeg.path': { value: '', source: 'default' } });
+    expect(peekLayers({ file, env: { recordings_dir: '/env', 'ffmpeg.path': '/ff' }, flags: {} })).toEqual({
+      recordings_dir: { value: '/env', source: 'env' },
+      'ffmpeg.path': { value: '/ff', source: 'env' },
+    });
+    expect(peekLayers({ file, env: { recordings_dir: '/env' }, flags: { recordings_dir: '/flag' } }).recordings_dir).toEqual({ value: '/flag', source: 'flag' });
+  });
+  it('refuses a value of the wrong type, naming the file and the key', () => {
+    const file = { path: '/x/echolog.conf', values: { recordings_dir: 5 } };
+    expect(() => peekLayers({ file, env: {}, flags: {} })).toThrow(ConfigError);
+    expect(() => peekLayers({ file, env: {}, flags: {} })).toThrow('config file /x/echolog.conf: recordings_dir: 5 is not allowed: expected a non-empty string');
+  });
+  it('a bad recordings_dir in the config file: status exits 2 and names it', async () => {
+    const box = makeSandbox();
+    try {
+      fs.writeFileSync(path.join(box.home, 'echolog.conf'), 'recordings_dir: [1, 2]\n');
+      const result = await runCli(['status'], box, { ECHOLOG_RECORDINGS_DIR: '' });
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(`config file ${path.join(box.home, 'echolog.conf')}: recordings_dir: [1,2] is not allowed`);
+    } finally {
+      box.cleanup();
+    }
   });
 });

@@ -5,7 +5,6 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FfmpegNotFoundError, UsageError } from '../src/errors.js';
 import { formatLogLine, parseLogLine, type LogFields } from '../src/logging/line-format.js';
 import { buildCaptureArgs, chunkPatternIn, defaultCaptureInput, type CaptureArgsOptions } from '../src/recorder/ffmpeg-args.js';
-import type { ResolvedConfig } from '../src/config/resolve-config.js';
 import { configuredFfmpeg, locateFfmpeg } from '../src/recorder/ffmpeg-locator.js';
 import { parseSegmentListRow, splitCompleteLines } from '../src/recorder/segment-list.js';
 import { parseWavHeader, wavDurationSeconds } from '../src/recorder/wav-header.js';
@@ -226,11 +225,11 @@ describe('locateFfmpeg', () => {
   it('ffmpeg-static only when PATH has no ffmpeg', async () =>
     expect(await locateFfmpeg({ configured: undefined, env: { PATH: empty }, bundledPath: bundled(fake) })).toEqual({ path: fake, source: 'ffmpeg-static' }));
   it('searches PATH in order', async () => expect((await locateFfmpeg({ configured: undefined, env: { PATH: `${empty}:${bin}` }, bundledPath: none })).path).toBe(fake));
-  it('configuredFfmpeg names ECHOLOG_FFMPEG as env and the config file as config', () => {
-    const config = { ffmpeg: { path: fake } } as ResolvedConfig['config'];
-    expect(configuredFfmpeg({ config, settings: { 'ffmpeg.path': [{ source: 'env', setBy: 'ECHOLOG_FFMPEG', value: fake }] } })).toEqual({ path: fake, source: 'env' });
-    expect(configuredFfmpeg({ config, settings: { 'ffmpeg.path': [{ source: 'file', setBy: '/x/echolog.conf', value: fake }] } })).toEqual({ path: fake, source: 'config' });
-    expect(configuredFfmpeg({ config: { ffmpeg: { path: '' } } as ResolvedConfig['config'], settings: {} })).toBeUndefined();
+  it('configuredFfmpeg names ECHOLOG_FFMPEG as env and the config file (or a flag) as config', () => {
+    expect(configuredFfmpeg(fake, 'env')).toEqual({ path: fake, source: 'env' });
+    expect(configuredFfmpeg(fake, 'file')).toEqual({ path: fake, source: 'config' });
+    expect(configuredFfmpeg(fake, 'flag')).toEqual({ path: fake, source: 'config' });
+    expect(configuredFfmpeg('', 'default')).toBeUndefined();
   });
   it('none found: says what was tried and how to install', async () => {
     const error = await locateFfmpeg({ configured: undefined, env: { PATH: empty }, bundledPath: none }).then(

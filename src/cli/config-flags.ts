@@ -48,7 +48,16 @@ export const TRANSCRIPTION_FLAGS: readonly ConfigFlag[] = [
   { flags: '--no-transcribe', description: 'record without transcribing (same as --engine none)', attribute: 'transcribe', key: 'transcription.engine', negatedValue: 'none' },
 ];
 
+/** Commands with a flag whose value is parsed (and so may need `allowedFor` for its error). */
+const parsingCommands = new WeakSet<Command>();
+
+/** True when `command` or one of its subcommands has such a flag: only then is the schema worth loading. */
+export function parsesConfigValues(command: Command): boolean {
+  return parsingCommands.has(command) || command.commands.some(parsesConfigValues);
+}
+
 export function addConfigFlags(command: Command, table: readonly ConfigFlag[]): Command {
+  if (table.some((flag) => flag.parse)) parsingCommands.add(command);
   for (const flag of table) {
     if (flag.parse) command.option(flag.flags, flag.description, withAllowed(flag.parse, flag.key));
     else command.option(flag.flags, flag.description);
@@ -59,7 +68,7 @@ export function addConfigFlags(command: Command, table: readonly ConfigFlag[]): 
 /**
  * What a key allows, in words. It comes from the zod schema, which `--version` and `--help` must
  * not load (start-up time), yet commander parses flag values synchronously: the program loads it
- * before it dispatches to a command (`loadAllowedValues` in a `preSubcommand` hook).
+ * before it dispatches to a command that has such flags (`loadAllowedValues` in a `preSubcommand` hook).
  */
 let allowedFor: ((dottedKey: string) => string | undefined) | undefined;
 

@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { VERSION } from '../version.js';
-import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parseNumber, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
+import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parseNumber, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
 import { formatCommandHelp, formatProgramHelp, HELP } from './help-text.js';
 import type { Surroundings } from './surroundings.js';
 
@@ -25,7 +25,7 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', formatProgramHelp())
     // Flag values are parsed when commander dispatches to a command: their error texts need the schema.
-    .hook('preSubcommand', loadAllowedValues);
+    .hook('preSubcommand', (_program, command) => (parsesConfigValues(command) ? loadAllowedValues() : undefined));
 
   /**
    * Adds `--config` and the config flags of `table` to a command; returns how to read the effective
@@ -74,9 +74,12 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     .addHelpText('after', formatCommandHelp(HELP.status));
   const statusConfig = withConfig(status, RECORDINGS_DIR_FLAG);
   status.action(async (_options, command: Command) => {
-    const resolved = await statusConfig();
+    const { values } = configFlagValues(command, RECORDINGS_DIR_FLAG);
+    const { peekConfig } = await import('../config/peek-config.js');
+    const config = await peekConfig({ configPath: command.opts<{ config?: string }>().config, flags: values, cwd: surroundings.cwd, env: surroundings.env, home: surroundings.home });
     const { statusCommand } = await import('./status-command.js');
-    result.exitCode = await statusCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
+    const loadConfig = async () => (await statusConfig()).config;
+    result.exitCode = await statusCommand({ config, loadConfig, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
 
   const transcribe = program

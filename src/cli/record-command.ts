@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
-import { locateConfiguredFfmpeg } from '../recorder/ffmpeg-locator.js';
+import { configuredFfmpeg, locateConfiguredFfmpeg } from '../recorder/ffmpeg-locator.js';
 import { detectPlatform, planRecording, type RecordingPlan } from '../sessions/recording-plan.js';
 import { RecordingSession, type RecordingResult } from '../sessions/recording-session.js';
 import { newSessionId, validateSessionId } from '../sessions/session-id.js';
@@ -27,7 +27,8 @@ export async function planFromConfig(options: RecordCommandOptions, surroundings
     throw new UsageError(`--duration ${options.durationSeconds} is not allowed: give a number of seconds greater than 0`);
   }
   const sessionId = options.sessionId !== undefined ? validateSessionId(options.sessionId) : newSessionId(surroundings.now());
-  const ffmpeg = await locateConfiguredFfmpeg(options.resolved, surroundings.env);
+  const { config, settings } = options.resolved;
+  const ffmpeg = await locateConfiguredFfmpeg(configuredFfmpeg(config.ffmpeg.path, settings['ffmpeg.path']?.[0]?.source), surroundings.env);
   return planRecording({
     config: options.resolved.config,
     sessionId,

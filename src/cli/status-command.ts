@@ -1,6 +1,7 @@
-import type { ResolvedConfig } from '../config/resolve-config.js';
+import type { PeekedConfig } from '../config/peek-config.js';
+import type { EchologConfig } from '../config/schema.js';
 import { EchologError } from '../errors.js';
-import { locateConfiguredFfmpeg, type FfmpegLocation } from '../recorder/ffmpeg-locator.js';
+import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '../recorder/ffmpeg-locator.js';
 import { expandHome } from '../sessions/recordings-dir.js';
 import { sessionStatus, type StatusReport } from '../sessions/session-catalog.js';
 import type { SessionManifest } from '../sessions/session-manifest.js';
@@ -11,10 +12,20 @@ import path from 'node:path';
 /** `status` as printed: the sessions, and the ffmpeg `record` would run (or why there is none). */
 export type StatusOutput = StatusReport & { ffmpeg: FfmpegLocation | { error: string } };
 
-export async function statusCommand(options: { resolved: ResolvedConfig; json: boolean }, surroundings: Surroundings): Promise<number> {
-  const recordingsDir = path.resolve(surroundings.cwd, expandHome(options.resolved.config.recordings_dir, surroundings.home));
-  const report = await sessionStatus(recordingsDir, options.resolved.config, surroundings.stderr, surroundings.now());
-  const ffmpeg = await locateConfiguredFfmpeg(options.resolved, surroundings.env).catch((error: unknown) => {
+export interface StatusCommandOptions {
+  /** The keys status reads, loaded without the schema (start-up time). */
+  config: PeekedConfig;
+  /** The whole validated config, for recovering a session whose echolog died. */
+  loadConfig: () => Promise<EchologConfig>;
+  json: boolean;
+}
+
+export async function statusCommand(options: StatusCommandOptions, surroundings: Surroundings): Promise<number> {
+  const { config } = options;
+  const recordingsDir = path.resolve(surroundings.cwd, expandHome(config.recordings_dir.value, surroundings.home));
+  const report = await sessionStatus(recordingsDir, options.loadConfig, surroundings.stderr, surroundings.now());
+  const configured = configuredFfmpeg(config['ffmpeg.path'].value, config['ffmpeg.path'].source);
+  const ffmpeg = await locateConfiguredFfmpeg(configured, surroundings.env).catch((error: unknown) => {
     // Status still answers without ffmpeg; `record` is the one that must refuse.
     if (error instanceof EchologError) return { error: error.message };
     throw error;

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { FfmpegNotFoundError } from '../errors.js';
 import { findOnPath, isExecutable } from '../process/find-executable.js';
-import type { ResolvedConfig } from '../config/resolve-config.js';
+import type { ConfigSource } from '../config/resolve-config.js';
 
 /** Where the ffmpeg in use came from: the config file, `ECHOLOG_FFMPEG`, `PATH`, or the optional `ffmpeg-static`. */
 export type FfmpegSource = 'config' | 'env' | 'PATH' | 'ffmpeg-static';
@@ -52,11 +52,10 @@ export async function locateFfmpeg(options: LocateFfmpegOptions): Promise<Ffmpeg
   throw new FfmpegNotFoundError(`ffmpeg not found. Tried: ${tried.join(', ')}. ${INSTALL_HINT}`);
 }
 
-/** ffmpeg.path of the effective config, named by the layer that set it (a flag counts as config). */
-export function configuredFfmpeg(resolved: Pick<ResolvedConfig, 'config' | 'settings'>): ConfiguredFfmpeg | undefined {
-  const value = resolved.config.ffmpeg.path;
+/** ffmpeg.path as configured, named by the layer that set it (`env` for ECHOLOG_FFMPEG; file or flag: `config`). */
+export function configuredFfmpeg(value: string, source: ConfigSource | undefined): ConfiguredFfmpeg | undefined {
   if (!value) return undefined;
-  return { path: value, source: resolved.settings['ffmpeg.path']?.[0]?.source === 'env' ? 'env' : 'config' };
+  return { path: value, source: source === 'env' ? 'env' : 'config' };
 }
 
 /** The path ffmpeg-static exports, or undefined when the optional package (or its download) is missing. */
@@ -72,6 +71,6 @@ export async function bundledFfmpegPath(): Promise<string | undefined> {
 }
 
 /** Locates ffmpeg as `record` will run it, for `record` and `status`. */
-export function locateConfiguredFfmpeg(resolved: Pick<ResolvedConfig, 'config' | 'settings'>, env: NodeJS.ProcessEnv): Promise<FfmpegLocation> {
-  return locateFfmpeg({ configured: configuredFfmpeg(resolved), env, bundledPath: bundledFfmpegPath });
+export function locateConfiguredFfmpeg(configured: ConfiguredFfmpeg | undefined, env: NodeJS.ProcessEnv): Promise<FfmpegLocation> {
+  return locateFfmpeg({ configured, env, bundledPath: bundledFfmpegPath });
 }

@@ -48,15 +48,16 @@ export interface StatusReport {
 
 /**
  * What is recording now, else the last session. A session whose echolog died is recovered
- * first (marked interrupted, its unlogged chunks logged), so status never reports a ghost.
+ * first (marked interrupted, its unlogged chunks logged), so status never reports a ghost. The full
+ * config (`loadConfig`) is needed only then.
  */
-export async function sessionStatus(recordingsDir: string, config: EchologConfig, stderr: Pick<Writable, 'write'>, now: Date): Promise<StatusReport> {
+export async function sessionStatus(recordingsDir: string, loadConfig: () => Promise<EchologConfig>, stderr: Pick<Writable, 'write'>, now: Date): Promise<StatusReport> {
   const lock = await readActiveLock(recordingsDir);
   const live = lock && isProcessAlive(lock.pid) ? lock : undefined;
   if (lock && !live) {
     // Loaded only for a dead session: recovery writes its log (winston), which a plain status never needs.
     const { recoverInterruptedSession } = await import('./recover-session.js');
-    await recoverInterruptedSession({ recordingsDir, sessionId: lock.session_id, config, stderr });
+    await recoverInterruptedSession({ recordingsDir, sessionId: lock.session_id, config: await loadConfig(), stderr });
     // A record started meanwhile has replaced the stale lock with its own: that one stays.
     const current = await readActiveLock(recordingsDir);
     if (current?.session_id === lock.session_id && current.pid === lock.pid) await fs.rm(lockPath(recordingsDir), { force: true });
