@@ -106,7 +106,7 @@ function tableRows(results) {
   }
   const s = results.startup;
   if (s) {
-    rows.push(['startup', `node -e 0, median of ${s.rounds} alternated runs`, fmt(s.median_ms.node, ' ms'), '', '']);
+    rows.push(['startup', `node -e 0, median of ${s.rounds} alternated runs${s.kept_env.length ? ` (with ${s.kept_env.join(', ')})` : ''}`, fmt(s.median_ms.node, ' ms'), '', '']);
     rows.push(['startup', `echolog --version (${s.median_ms.version} ms) / node -e 0`, fmt(s.ratio_to_node.version), `≤ ${s.targets.version}`, verdict(s.ratio_to_node.version <= s.targets.version)]);
     rows.push(['startup', `echolog status, 3 sessions (${s.median_ms.status} ms) / node -e 0`, fmt(s.ratio_to_node.status), `≤ ${s.targets.status}`, verdict(s.ratio_to_node.status <= s.targets.status)]);
     if (s.baseline) {

@@ -4,12 +4,16 @@
 // (spawn → exit, stdout/stderr drained) over ≥ 9 rounds is reported, and the ratio to `node -e 0`.
 // `status` runs in a sandbox holding a few real sessions (recorded first, 1 s each).
 // BENCH_STARTUP_BASELINE=<another bin/echolog> measures an older build in the same rounds too.
+// BENCH_STARTUP_KEEP_ENV=NAME[,NAME…] copies those variables of the caller's environment into the sandbox's
+// (e.g. NODE_EXTRA_CA_CERTS, which this machine's shell sets and which alone adds ~40 ms to every Node start).
 import { BIN, SINE, makeSandbox, median, round, run } from './lib.mjs';
 
 const TARGETS = { version: 2.0, status: 2.5 };
 
 export async function benchStartup({ rounds = 11 } = {}) {
   const sandbox = makeSandbox('startup');
+  const kept = (process.env.BENCH_STARTUP_KEEP_ENV ?? '').split(',').filter((name) => name && process.env[name] !== undefined);
+  for (const name of kept) sandbox.env[name] = process.env[name];
   try {
     for (let i = 0; i < 3; i++) {
       const args = ['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime', '-q'];
@@ -45,6 +49,7 @@ export async function benchStartup({ rounds = 11 } = {}) {
       targets: TARGETS,
       met: ratios.version <= TARGETS.version && ratios.status <= TARGETS.status,
       baseline: baseline ?? null,
+      kept_env: kept,
     };
   } finally {
     sandbox.cleanup();
