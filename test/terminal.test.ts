@@ -4,6 +4,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES, HELP } from '../src/cli/help-text.js';
 import { terminalStyle } from '../src/cli/terminal.js';
 import { formatElapsed, plural } from '../src/cli/text-format.js';
+import { findOnPath } from '../src/process/find-executable.js';
 import { BIN, REPO, runCli, sandboxPool, type Sandbox } from './helpers/cli.js';
 
 const pool = sandboxPool();
@@ -68,13 +69,16 @@ describe('help and version', () => {
   });
 });
 
+/** util-linux `script`, found on the test's own PATH (a test may give echolog a narrower one). */
+const SCRIPT = findOnPath('script', process.env) ?? 'script';
+
 /** Runs `echolog <args>` under a real pty (util-linux `script`) of 80×24, as a terminal user would. */
 function runInPty(args: string[], box: Sandbox, env: NodeJS.ProcessEnv): Promise<string> {
   const quoted = [BIN, ...args].map((a) => `'${a}'`).join(' ');
   // `timeout` bounds the run even if something loops on the terminal.
   const command = `stty cols 80 rows 24; timeout 30 ${quoted}`;
   return new Promise((resolve, reject) => {
-    execFile('script', ['-qfec', command, '/dev/null'], { cwd: box.home, env: { ...box.env, ...env }, timeout: 60_000, maxBuffer: 8 * 1024 * 1024 }, (error, stdout) =>
+    execFile(SCRIPT, ['-qfec', command, '/dev/null'], { cwd: box.home, env: { ...box.env, ...env }, timeout: 60_000, maxBuffer: 8 * 1024 * 1024 }, (error, stdout) =>
       error ? reject(error) : resolve(stdout),
     );
   });
@@ -112,6 +116,22 @@ describe('record on a real terminal', () => {
     expect(lines[1]).toMatch(/^ffmpeg: \/\S+\/ffmpeg \(PATH\)$/);
     expect(lines).toContain('chunk 1 chunk_00001.wav (1.0 s)');
     expect(lines).toContain('chunk 2 chunk_00002.wav (1.0 s)');
+  });
+});
+
+describe('warnings while the spinner runs', () => {
+  it.concurrent('a warning on stderr clears the spinner line first, so it starts a clean line', async () => {
+    const box = sandbox();
+    const bin = `${box.root}/bin`;
+    fs.mkdirSync(bin);
+    // ffmpeg but no pocketsphinx: record warns once it has started, with the spinner running.
+    for (const tool of ['node', 'ffmpeg', 'stty', 'timeout']) fs.symlinkSync(fs.realpathSync(`/usr/bin/${tool}`), `${bin}/${tool}`);
+    const out = await runInPty([...RECORD_2S, '--engine', 'pocketsphinx'], box, { TERM: 'xterm', PATH: bin });
+    expect(out).toMatch(SPINNER_FRAME);
+    const at = out.indexOf('warning: recording without transcription');
+    expect(at).toBeGreaterThan(0);
+    // What precedes it on the terminal: a line clear (ESC[0K, then maybe a cursor move), not the spinner's text.
+    expect(out.slice(0, at)).toMatch(/\x1b\[0K(\x1b\[1G)?$/);
   });
 });
 
