@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|latency|rotation|transcription ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|transcription|startup ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
-const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'transcription'];
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'transcription', 'startup'];
 
 function parseArgs(argv) {
   const names = [];
@@ -104,6 +104,16 @@ function tableRows(results) {
       rows.push(['transcription', `lag chunk close → chunk_transcribed in session.log, n=${ct.n}`, `p50 ${fmt(ct.p50_ms)} / p95 ${fmt(ct.p95_ms)} ms`, 'report', '']);
     }
   }
+  const s = results.startup;
+  if (s) {
+    rows.push(['startup', `node -e 0, median of ${s.rounds} alternated runs${s.kept_env.length ? ` (with ${s.kept_env.join(', ')})` : ''}`, fmt(s.median_ms.node, ' ms'), '', '']);
+    rows.push(['startup', `echolog --version (${s.median_ms.version} ms) / node -e 0`, fmt(s.ratio_to_node.version), `≤ ${s.targets.version}`, verdict(s.ratio_to_node.version <= s.targets.version)]);
+    rows.push(['startup', `echolog status, 3 sessions (${s.median_ms.status} ms) / node -e 0`, fmt(s.ratio_to_node.status), `≤ ${s.targets.status}`, verdict(s.ratio_to_node.status <= s.targets.status)]);
+    if (s.baseline) {
+      rows.push(['startup', `  baseline ${s.baseline}: --version / node`, fmt(s.ratio_to_node.baseline_version), '', '']);
+      rows.push(['startup', '  baseline: status / node', fmt(s.ratio_to_node.baseline_status), '', '']);
+    }
+  }
   return rows;
 }
 
@@ -157,6 +167,7 @@ async function main() {
     if (name === 'latency') await runOne(name, async () => (await import('./latency.mjs')).benchLatency());
     if (name === 'rotation') await runOne(name, async () => (await import('./rotation.mjs')).benchRotation());
     if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
+    if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ rounds: Math.max(11, options.repeats) }));
   }
   facts.duration_s = round((Date.now() - started.getTime()) / 1000, 1);
   console.log('');

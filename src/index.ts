@@ -1,13 +1,19 @@
-import { CommanderError } from 'commander';
 import { EchologError, ExitCode } from './errors.js';
-import { buildProgram } from './cli/program.js';
 import { processSurroundings, type Surroundings } from './cli/surroundings.js';
+import { VERSION } from './version.js';
 
 /**
  * The single error boundary: runs the CLI and decides the exit code. A known error prints its
  * message; anything else prints its stack and says it is a bug.
  */
 export async function run(argv: readonly string[], surroundings: Surroundings): Promise<number> {
+  const args = argv.slice(2);
+  // The most frequent quick question is answered before commander and the program load (start-up time).
+  if (args.length === 1 && (args[0] === '-v' || args[0] === '--version')) {
+    surroundings.stdout.write(`${VERSION}\n`);
+    return ExitCode.ok;
+  }
+  const [{ CommanderError }, { buildProgram }] = await Promise.all([import('commander'), import('./cli/program.js')]);
   const result = { exitCode: ExitCode.ok as number };
   try {
     await buildProgram(surroundings, result).parseAsync([...argv]);

@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { describe, expect, it } from 'vitest';
-import { addConfigFlags, COMMON_FLAGS, configFlagValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS } from '../src/cli/config-flags.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { addConfigFlags, loadAllowedValues, COMMON_FLAGS, configFlagValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS } from '../src/cli/config-flags.js';
 import { flattenToDotted } from '../src/config/dotted-keys.js';
 import { DEFAULT_CONFIG } from '../src/config/schema.js';
 
@@ -25,6 +25,9 @@ function parseError(argv: string[]): string {
 }
 
 describe('config flags', () => {
+  // As the program does before dispatching to a command (see loadAllowedValues).
+  beforeAll(loadAllowedValues);
+
   it('every flag sets a key of the schema', () => {
     const keys = Object.keys(flattenToDotted(DEFAULT_CONFIG));
     for (const flag of TABLES.flat()) expect(keys, flag.flags).toContain(flag.key);

@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FfmpegNotFoundError, UsageError } from '../src/errors.js';
 import { formatLogLine, parseLogLine, type LogFields } from '../src/logging/line-format.js';
 import { buildCaptureArgs, chunkPatternIn, defaultCaptureInput, type CaptureArgsOptions } from '../src/recorder/ffmpeg-args.js';
-import { locateFfmpeg } from '../src/recorder/ffmpeg-locator.js';
+import { configuredFfmpeg, locateFfmpeg } from '../src/recorder/ffmpeg-locator.js';
 import { parseSegmentListRow, splitCompleteLines } from '../src/recorder/segment-list.js';
 import { parseWavHeader, wavDurationSeconds, wavSizeMismatch } from '../src/recorder/wav-header.js';
 import { newSessionId, validateSessionId } from '../src/sessions/session-id.js';
@@ -230,25 +230,42 @@ describe('locateFfmpeg', () => {
   const empty = path.join(dir, 'empty');
   fs.mkdirSync(empty);
 
-  it('a configured path wins', () => expect(locateFfmpeg({ configuredPath: fake, env: { PATH: '' }, bundledPath: undefined })).toEqual({ path: fake, source: 'config' }));
-  it('a missing configured path is an error naming it', () => {
-    const missing = path.join(dir, 'nope', 'ffmpeg');
-    expect(() => locateFfmpeg({ configuredPath: missing, env: { PATH: bin }, bundledPath: undefined })).toThrow(FfmpegNotFoundError);
-    expect(() => locateFfmpeg({ configuredPath: missing, env: { PATH: bin }, bundledPath: undefined })).toThrow(missing);
+  const none = async (): Promise<string | undefined> => undefined;
+  const bundled = (file: string) => async (): Promise<string | undefined> => file;
+
+  it('a configured path wins over PATH and ffmpeg-static, named by where it was set', async () => {
+    expect(await locateFfmpeg({ configured: { path: fake, source: 'config' }, env: { PATH: bin }, bundledPath: bundled(fake) })).toEqual({ path: fake, source: 'config' });
+    expect(await locateFfmpeg({ configured: { path: fake, source: 'env' }, env: { PATH: bin }, bundledPath: none })).toEqual({ path: fake, source: 'env' });
   });
-  it('a configured file that is not executable is refused', () => expect(() => locateFfmpeg({ configuredPath: notExecutable, env: { PATH: bin }, bundledPath: undefined })).toThrow(notExecutable));
-  it('the bundled binary before PATH', () => expect(locateFfmpeg({ configuredPath: '', env: { PATH: empty }, bundledPath: fake })).toEqual({ path: fake, source: 'ffmpeg-static' }));
-  it('a missing bundled binary falls through to PATH', () => expect(locateFfmpeg({ configuredPath: '', env: { PATH: `${empty}:${bin}` }, bundledPath: path.join(dir, 'gone') })).toEqual({ path: fake, source: 'PATH' }));
-  it('searches PATH in order', () => expect(locateFfmpeg({ configuredPath: '', env: { PATH: `${empty}:${bin}` }, bundledPath: undefined }).path).toBe(fake));
-  it('none found: says what was tried and how to install', () => {
-    const error = (() => {
-      try {
-        locateFfmpeg({ configuredPath: '', env: { PATH: empty }, bundledPath: undefined });
-      } catch (e) {
-        return e as Error;
-      }
-      return undefined;
-    })();
+  it('a missing configured path is an error naming it', async () => {
+    const missing = path.join(dir, 'nope', 'ffmpeg');
+    await expect(locateFfmpeg({ configured: { path: missing, source: 'config' }, env: { PATH: bin }, bundledPath: none })).rejects.toThrow(FfmpegNotFoundError);
+    await expect(locateFfmpeg({ configured: { path: missing, source: 'env' }, env: { PATH: bin }, bundledPath: none })).rejects.toThrow(`ECHOLOG_FFMPEG ${missing}`);
+  });
+  it('a configured file that is not executable is refused', () =>
+    expect(locateFfmpeg({ configured: { path: notExecutable, source: 'config' }, env: { PATH: bin }, bundledPath: none })).rejects.toThrow(notExecutable));
+  it('an ffmpeg on PATH wins over ffmpeg-static, which is not even loaded', async () => {
+    let asked = false;
+    const other = path.join(dir, 'static-ffmpeg');
+    fs.writeFileSync(other, '#!/bin/sh\n', { mode: 0o755 });
+    const location = await locateFfmpeg({ configured: undefined, env: { PATH: `${empty}:${bin}` }, bundledPath: async () => ((asked = true), other) });
+    expect(location).toEqual({ path: fake, source: 'PATH' });
+    expect(asked).toBe(false);
+  });
+  it('ffmpeg-static only when PATH has no ffmpeg', async () =>
+    expect(await locateFfmpeg({ configured: undefined, env: { PATH: empty }, bundledPath: bundled(fake) })).toEqual({ path: fake, source: 'ffmpeg-static' }));
+  it('searches PATH in order', async () => expect((await locateFfmpeg({ configured: undefined, env: { PATH: `${empty}:${bin}` }, bundledPath: none })).path).toBe(fake));
+  it('configuredFfmpeg names ECHOLOG_FFMPEG as env and the config file (or a flag) as config', () => {
+    expect(configuredFfmpeg(fake, 'env')).toEqual({ path: fake, source: 'env' });
+    expect(configuredFfmpeg(fake, 'file')).toEqual({ path: fake, source: 'config' });
+    expect(configuredFfmpeg(fake, 'flag')).toEqual({ path: fake, source: 'config' });
+    expect(configuredFfmpeg('', 'default')).toBeUndefined();
+  });
+  it('none found: says what was tried and how to install', async () => {
+    const error = await locateFfmpeg({ configured: undefined, env: { PATH: empty }, bundledPath: none }).then(
+      () => undefined,
+      (e: unknown) => e as Error,
+    );
     expect(error).toBeInstanceOf(FfmpegNotFoundError);
     expect(error?.message).toContain('ECHOLOG_FFMPEG');
     expect(error?.message).toContain('ffmpeg-static');

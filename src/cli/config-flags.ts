@@ -1,6 +1,5 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { DottedValues } from '../config/dotted-keys.js';
-import { allowedFor } from '../config/resolve-config.js';
 
 /** A command-line flag that sets a config key. One table, so every command parses flags alike. */
 export interface ConfigFlag {
@@ -49,12 +48,32 @@ export const TRANSCRIPTION_FLAGS: readonly ConfigFlag[] = [
   { flags: '--no-transcribe', description: 'record without transcribing (same as --engine none)', attribute: 'transcribe', key: 'transcription.engine', negatedValue: 'none' },
 ];
 
+/** Commands with a flag whose value is parsed (and so may need `allowedFor` for its error). */
+const parsingCommands = new WeakSet<Command>();
+
+/** True when `command` or one of its subcommands has such a flag: only then is the schema worth loading. */
+export function parsesConfigValues(command: Command): boolean {
+  return parsingCommands.has(command) || command.commands.some(parsesConfigValues);
+}
+
 export function addConfigFlags(command: Command, table: readonly ConfigFlag[]): Command {
+  if (table.some((flag) => flag.parse)) parsingCommands.add(command);
   for (const flag of table) {
     if (flag.parse) command.option(flag.flags, flag.description, withAllowed(flag.parse, flag.key));
     else command.option(flag.flags, flag.description);
   }
   return command;
+}
+
+/**
+ * What a key allows, in words. It comes from the zod schema, which `--version` and `--help` must
+ * not load (start-up time), yet commander parses flag values synchronously: the program loads it
+ * before it dispatches to a command that has such flags (`loadAllowedValues` in a `preSubcommand` hook).
+ */
+let allowedFor: ((dottedKey: string) => string | undefined) | undefined;
+
+export async function loadAllowedValues(): Promise<void> {
+  allowedFor ??= (await import('../config/resolve-config.js')).allowedFor;
 }
 
 /** A parse error says what the key allows, as a bad value from the config file or env does. */
@@ -64,7 +83,7 @@ function withAllowed(parse: (value: string) => unknown, key: string): (value: st
       return parse(value);
     } catch (error) {
       if (!(error instanceof InvalidArgumentError)) throw error;
-      throw new InvalidArgumentError(`${error.message.replace(/\.$/, '')}: expected ${allowedFor(key) ?? 'a valid value'}.`);
+      throw new InvalidArgumentError(`${error.message.replace(/\.$/, '')}: expected ${allowedFor?.(key) ?? 'a valid value'}.`);
     }
   };
 }

@@ -1,8 +1,8 @@
 import { Command } from 'commander';
-import { loadEffectiveConfig } from '../config/effective-config.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { VERSION } from '../version.js';
-import { addConfigFlags, COMMON_FLAGS, configFlagValues, parseNumber, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
+import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parseNumber, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
+import { formatCommandHelp, formatProgramHelp, HELP } from './help-text.js';
 import type { Surroundings } from './surroundings.js';
 
 const ALL_FLAGS: readonly ConfigFlag[] = [...RECORDING_FLAGS, ...COMMON_FLAGS, ...TRANSCRIPTION_FLAGS];
@@ -11,16 +11,21 @@ const ENGINE_FLAG = TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'eng
 const MODEL_FLAG = TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'model');
 
 /**
- * The commander program. Each command's module is loaded only when that command runs.
+ * The commander program. Each command's module, and the config loader (zod, cosmiconfig), is loaded
+ * only when a command runs: `--version` and `--help` load neither.
  * Actions store their exit code in `result`; errors propagate to `main`.
  */
 export function buildProgram(surroundings: Surroundings, result: { exitCode: number }): Command {
   const program = new Command('echolog')
     .description('Record audio in chunks with ffmpeg, log every session to session.log, transcribe while recording.')
-    .version(VERSION)
+    .version(VERSION, '-v, --version', 'print the version')
+    .option('--no-color', 'no colour in any output (NO_COLOR=1 and FORCE_COLOR=0 do the same)')
     .exitOverride()
     .configureOutput({ writeOut: (s) => surroundings.stdout.write(s), writeErr: (s) => surroundings.stderr.write(s) })
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', formatProgramHelp())
+    // Flag values are parsed when commander dispatches to a command: their error texts need the schema.
+    .hook('preSubcommand', (_program, command) => (parsesConfigValues(command) ? loadAllowedValues() : undefined));
 
   /**
    * Adds `--config` and the config flags of `table` to a command; returns how to read the effective
@@ -29,8 +34,9 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
   const withConfig = (command: Command, table: readonly ConfigFlag[], configHelp = 'use this config file'): (() => Promise<ResolvedConfig>) => {
     command.option('--config <file>', configHelp);
     addConfigFlags(command, table);
-    return () => {
+    return async () => {
       const { values, names } = configFlagValues(command, table);
+      const { loadEffectiveConfig } = await import('../config/effective-config.js');
       return loadEffectiveConfig({
         configPath: command.opts<{ config?: string }>().config,
         flags: values,
@@ -49,14 +55,15 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     .option('--duration <seconds>', 'stop by itself after this much audio', parseNumber)
     .option('--session-id <id>', 'name the session instead of a generated id')
     .option('--dry-run', 'print the effective settings and the exact ffmpeg command, record nothing')
-    .option('-q, --quiet', 'print only the essentials');
+    .option('-q, --quiet', 'print only the essentials')
+    .addHelpText('after', formatCommandHelp(HELP.record));
   const recordConfig = withConfig(record, ALL_FLAGS, 'use this config file instead of searching for echolog.conf');
   record.action(async (_options, command: Command) => {
-    const opts = command.opts<{ duration?: number; sessionId?: string; dryRun?: boolean; quiet?: boolean }>();
+    const opts = command.optsWithGlobals<{ duration?: number; sessionId?: string; dryRun?: boolean; quiet?: boolean; color: boolean }>();
     const resolved = await recordConfig();
     const { recordCommand } = await import('./record-command.js');
     result.exitCode = await recordCommand(
-      { resolved, durationSeconds: opts.duration, sessionId: opts.sessionId, dryRun: Boolean(opts.dryRun), quiet: Boolean(opts.quiet) },
+      { resolved, durationSeconds: opts.duration, sessionId: opts.sessionId, dryRun: Boolean(opts.dryRun), quiet: Boolean(opts.quiet), noColor: opts.color === false },
       surroundings,
     );
   });
@@ -64,17 +71,22 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
   const status = program
     .command('status')
     .description('what is recording now and where its log is; else the last session')
-    .option('--json', 'print the status as JSON');
+    .option('--json', 'print the status as JSON')
+    .addHelpText('after', formatCommandHelp(HELP.status));
   const statusConfig = withConfig(status, RECORDINGS_DIR_FLAG);
   status.action(async (_options, command: Command) => {
-    const resolved = await statusConfig();
+    const { values } = configFlagValues(command, RECORDINGS_DIR_FLAG);
+    const { peekConfig } = await import('../config/peek-config.js');
+    const config = await peekConfig({ configPath: command.opts<{ config?: string }>().config, flags: values, cwd: surroundings.cwd, env: surroundings.env, home: surroundings.home });
     const { statusCommand } = await import('./status-command.js');
-    result.exitCode = await statusCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
+    const loadConfig = async () => (await statusConfig()).config;
+    result.exitCode = await statusCommand({ config, loadConfig, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
 
   const transcribe = program
     .command('transcribe <session>')
-    .description("transcribe the chunks a session's transcript lacks (engine failure, --no-transcribe), then rewrite transcript.*");
+    .description("transcribe the chunks a session's transcript lacks (engine failure, --no-transcribe), then rewrite transcript.*")
+    .addHelpText('after', formatCommandHelp(HELP.transcribe));
   const transcribeConfig = withConfig(transcribe, [...RECORDINGS_DIR_FLAG, ...ENGINE_FLAG, ...MODEL_FLAG]);
   transcribe.action(async (session: string) => {
     const resolved = await transcribeConfig();
@@ -85,7 +97,8 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
   const config = program
     .command('config')
     .description('print the effective config and where each value comes from (default, file, env, flag)')
-    .option('--json', 'print as JSON');
+    .option('--json', 'print as JSON')
+    .addHelpText('after', formatCommandHelp(HELP.config));
   const configConfig = withConfig(config, ALL_FLAGS);
   config.action(async (_options, command: Command) => {
     const resolved = await configConfig();
@@ -93,7 +106,10 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     result.exitCode = configCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
 
-  const models = program.command('models').description('whisper models: list, download into the cache (~/.cache/echolog/models), show a path');
+  const models = program
+    .command('models')
+    .description('whisper models: list, download into the cache (~/.cache/echolog/models), show a path')
+    .addHelpText('after', formatCommandHelp(HELP.models));
   models
     .command('list')
     .description('the models echolog can download, and which are downloaded')

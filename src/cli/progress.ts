@@ -1,10 +1,19 @@
 import ora, { type Ora } from 'ora';
 import type { Writable } from 'node:stream';
+import type { FfmpegLocation } from '../recorder/ffmpeg-locator.js';
 import type { RecordingEvent } from '../sessions/session-component.js';
+import type { TerminalStyle } from './terminal.js';
+import { formatElapsed, plural } from './text-format.js';
 
 export interface ProgressOptions {
-  stream: Writable & { isTTY?: boolean };
+  /** Progress and results. */
+  stdout: Writable & { isTTY?: boolean };
+  /** Warnings, so `echolog record > out.txt` still shows them. */
+  stderr: Writable & { isTTY?: boolean };
+  style: TerminalStyle;
   quiet: boolean;
+  /** The ffmpeg in use, said once at the start. */
+  ffmpeg: FfmpegLocation;
   now: () => Date;
 }
 
@@ -14,27 +23,25 @@ export interface ProgressReporter {
 }
 
 /**
- * What the user sees while recording: the `Logging to …` line, then an ora spinner with
- * elapsed time and chunk count on a terminal, or plain lines otherwise. `--quiet` keeps only
- * the `Logging to` line and warnings.
+ * What the user sees while recording: the `Logging to …` line and the ffmpeg in use, then an
+ * ora spinner with elapsed time and chunk count where it can animate (see terminal.ts), or plain
+ * lines otherwise. Warnings go to stderr. `--quiet` keeps only the `Logging to` line and warnings.
  */
 export function createProgressReporter(options: ProgressOptions): ProgressReporter {
-  const { stream } = options;
+  const { stdout, stderr } = options;
   let spinner: Ora | undefined;
   let timer: NodeJS.Timeout | undefined;
   let started = 0;
   let chunks = 0;
   let sessionId = '';
-  const say = (line: string): void => {
-    if (spinner?.isSpinning) {
-      spinner.clear();
-      stream.write(`${line}\n`);
-      spinner.render();
-    } else {
-      stream.write(`${line}\n`);
-    }
+  /** A line above a running spinner: clear it, write, draw it again (stderr too when it shares the terminal). */
+  const lineTo = (stream: Writable & { isTTY?: boolean }, line: string): void => {
+    const around = spinner?.isSpinning && (stream === stdout || stream.isTTY);
+    if (around) spinner!.clear();
+    stream.write(`${line}\n`);
+    if (around) spinner!.render();
   };
-  const spinnerText = (): string => `Recording ${sessionId} · ${formatElapsed(options.now().getTime() - started)} · ${chunks} chunk${chunks === 1 ? '' : 's'}`;
+  const spinnerText = (): string => `Recording ${sessionId} · ${formatElapsed(options.now().getTime() - started)} · ${plural(chunks, 'chunk')}`;
 
   return {
     onEvent(event) {
@@ -42,30 +49,32 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
         case 'started':
           started = options.now().getTime();
           sessionId = event.sessionId;
-          stream.write(`Logging to ${event.logPath} (level=${event.level})\n`);
+          stdout.write(`Logging to ${event.logPath} (level=${event.level})\n`);
           if (options.quiet) return;
-          if (stream.isTTY) {
-            spinner = ora({ text: spinnerText(), stream, discardStdin: false }).start();
+          stdout.write(`ffmpeg: ${options.ffmpeg.path} (${options.ffmpeg.source})\n`);
+          if (options.style.animate) {
+            // ora's own colour check ignores NO_COLOR: say it explicitly.
+            spinner = ora({ text: spinnerText(), stream: stdout, discardStdin: false, isEnabled: true, color: options.style.color ? 'cyan' : false }).start();
             timer = setInterval(() => spinner && (spinner.text = spinnerText()), 1000);
             timer.unref();
           } else {
-            stream.write(`Recording ${event.sessionId} into ${event.sessionDir}\n`);
+            stdout.write(`Recording ${event.sessionId} into ${event.sessionDir}\n`);
           }
           return;
         case 'chunk':
           chunks = event.chunk.seq;
           if (spinner) spinner.text = spinnerText();
-          else if (!options.quiet) stream.write(`chunk ${event.chunk.seq} ${event.chunk.file} (${event.chunk.durationSeconds.toFixed(1)} s)\n`);
+          else if (!options.quiet) stdout.write(`chunk ${event.chunk.seq} ${event.chunk.file} (${event.chunk.durationSeconds.toFixed(1)} s)\n`);
           return;
         case 'text':
-          if (!options.quiet) say(`[${formatElapsed(event.startSeconds * 1000)}] ${event.text}`);
+          if (!options.quiet) lineTo(stdout, `[${formatElapsed(event.startSeconds * 1000)}] ${event.text}`);
           return;
         case 'warning':
-          say(`warning: ${event.message}`);
+          lineTo(stderr, `warning: ${event.message}`);
           return;
         case 'stopping':
           if (spinner) spinner.text = `Stopping (${event.reason}) …`;
-          else if (!options.quiet) stream.write(`Stopping (${event.reason}) …\n`);
+          else if (!options.quiet) stdout.write(`Stopping (${event.reason}) …\n`);
           return;
       }
     },
@@ -74,10 +83,4 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
       spinner?.stop();
     },
   };
-}
-
-export function formatElapsed(ms: number): string {
-  const total = Math.max(0, Math.floor(ms / 1000));
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return `${pad(Math.floor(total / 3600))}:${pad(Math.floor((total % 3600) / 60))}:${pad(total % 60)}`;
 }

@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
-import { bundledFfmpegPath, locateFfmpeg } from '../recorder/ffmpeg-locator.js';
+import { configuredFfmpeg, locateConfiguredFfmpeg } from '../recorder/ffmpeg-locator.js';
 import { detectPlatform, planRecording, type RecordingPlan } from '../sessions/recording-plan.js';
 import { RecordingSession, type RecordingResult } from '../sessions/recording-session.js';
 import { newSessionId, validateSessionId } from '../sessions/session-id.js';
@@ -8,6 +8,8 @@ import type { SessionComponent } from '../sessions/session-component.js';
 import { createTranscriptionComponents } from '../transcription/session-transcriber.js';
 import { createProgressReporter } from './progress.js';
 import type { Surroundings } from './surroundings.js';
+import { terminalStyle } from './terminal.js';
+import { plural } from './text-format.js';
 
 export interface RecordCommandOptions {
   resolved: ResolvedConfig;
@@ -15,6 +17,8 @@ export interface RecordCommandOptions {
   sessionId?: string;
   dryRun: boolean;
   quiet: boolean;
+  /** `--no-color` */
+  noColor?: boolean;
 }
 
 /** Plans a recording from the effective config; creates nothing. */
@@ -23,11 +27,8 @@ export async function planFromConfig(options: RecordCommandOptions, surroundings
     throw new UsageError(`--duration ${options.durationSeconds} is not allowed: give a number of seconds greater than 0`);
   }
   const sessionId = options.sessionId !== undefined ? validateSessionId(options.sessionId) : newSessionId(surroundings.now());
-  const ffmpeg = locateFfmpeg({
-    configuredPath: options.resolved.config.ffmpeg.path,
-    env: surroundings.env,
-    bundledPath: await bundledFfmpegPath(),
-  });
+  const { config, settings } = options.resolved;
+  const ffmpeg = await locateConfiguredFfmpeg(configuredFfmpeg(config.ffmpeg.path, settings['ffmpeg.path']?.[0]?.source), surroundings.env);
   return planRecording({
     config: options.resolved.config,
     sessionId,
@@ -47,7 +48,14 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     return 0;
   }
   const components: SessionComponent[] = createTranscriptionComponents(options.resolved.config, surroundings.env);
-  const progress = createProgressReporter({ stream: surroundings.stdout, quiet: options.quiet, now: surroundings.now });
+  const progress = createProgressReporter({
+    stdout: surroundings.stdout,
+    stderr: surroundings.stderr,
+    style: terminalStyle({ env: surroundings.env, isTTY: Boolean(surroundings.stdout.isTTY), columns: surroundings.stdout.columns, noColorFlag: Boolean(options.noColor) }),
+    quiet: options.quiet,
+    ffmpeg: plan.ffmpeg,
+    now: surroundings.now,
+  });
   const session = new RecordingSession({
     plan,
     resolved: options.resolved,
@@ -68,7 +76,7 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     progress.stop();
   }
   surroundings.stdout.write(
-    `Stopped (${result.reason}): ${result.chunks} chunk${result.chunks === 1 ? '' : 's'} in ${result.sessionDir}\n`,
+    `Stopped (${result.reason}): ${plural(result.chunks, 'chunk')} in ${result.sessionDir}\n`,
   );
   if (result.error) throw result.error;
   return result.exitCode;

@@ -1,18 +1,42 @@
-import type { ResolvedConfig } from '../config/resolve-config.js';
+import type { PeekedConfig } from '../config/peek-config.js';
+import type { EchologConfig } from '../config/schema.js';
+import { EchologError } from '../errors.js';
+import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '../recorder/ffmpeg-locator.js';
 import { expandHome } from '../sessions/recordings-dir.js';
 import { sessionStatus, type StatusReport } from '../sessions/session-catalog.js';
-import { formatElapsed } from './progress.js';
+import type { SessionManifest } from '../sessions/session-manifest.js';
 import type { Surroundings } from './surroundings.js';
+import { formatElapsed, plural } from './text-format.js';
 import path from 'node:path';
 
-export async function statusCommand(options: { resolved: ResolvedConfig; json: boolean }, surroundings: Surroundings): Promise<number> {
-  const recordingsDir = path.resolve(surroundings.cwd, expandHome(options.resolved.config.recordings_dir, surroundings.home));
-  const report = await sessionStatus(recordingsDir, options.resolved.config, surroundings.stderr, surroundings.now());
-  surroundings.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+/** `status` as printed: the sessions, and the ffmpeg `record` would run (or why there is none). */
+export type StatusOutput = StatusReport & { ffmpeg: FfmpegLocation | { error: string } };
+
+export interface StatusCommandOptions {
+  /** The keys status reads, loaded without the schema (start-up time). */
+  config: PeekedConfig;
+  /** The whole validated config, for recovering a session whose echolog died. */
+  loadConfig: () => Promise<EchologConfig>;
+  json: boolean;
+}
+
+export async function statusCommand(options: StatusCommandOptions, surroundings: Surroundings): Promise<number> {
+  const { config } = options;
+  const recordingsDir = path.resolve(surroundings.cwd, expandHome(config.recordings_dir.value, surroundings.home));
+  const report = await sessionStatus(recordingsDir, options.loadConfig, surroundings.stderr, surroundings.now());
+  const configured = configuredFfmpeg(config['ffmpeg.path'].value, config['ffmpeg.path'].source);
+  const ffmpeg = await locateConfiguredFfmpeg(configured, surroundings.env).catch((error: unknown) => {
+    // Status still answers without ffmpeg; `record` is the one that must refuse.
+    if (error instanceof EchologError) return { error: error.message };
+    throw error;
+  });
+  const output: StatusOutput = { ...report, ffmpeg };
+  surroundings.stdout.write(options.json ? `${JSON.stringify(output, null, 2)}\n` : formatStatus(output));
   return 0;
 }
 
-export function formatStatus(report: StatusReport): string {
+export function formatStatus(report: StatusOutput): string {
+  const ffmpeg = 'error' in report.ffmpeg ? `ffmpeg: ${report.ffmpeg.error}` : `ffmpeg: ${report.ffmpeg.path} (${report.ffmpeg.source})`;
   if (report.active) {
     const a = report.active;
     return [
@@ -23,17 +47,33 @@ export function formatStatus(report: StatusReport): string {
       `chunks: ${a.stats.chunks}`,
       ...(a.transcription ? [formatTranscriptionStatus(a.transcription)] : []),
       `log: ${a.log_path}`,
+      ffmpeg,
       '',
     ].join('\n');
   }
-  if (!report.last) return `not recording; no sessions in ${report.recordingsDir}\n`;
+  if (!report.last) return `not recording; no sessions in ${report.recordings_dir}\n${ffmpeg}\n`;
   const l = report.last;
-  return [`not recording`, `last session: ${l.session_id} (${l.status}${l.stop_reason ? `, ${l.stop_reason}` : ''})`, `log: ${l.log_path}`, ''].join('\n');
+  return [
+    `not recording`,
+    `last session: ${l.session_id} (${describeOutcome(l)})`,
+    `started: ${l.started_at}`,
+    `ended: ${l.ended_at ?? '(not recorded)'}`,
+    `chunks: ${l.stats?.chunks ?? 0} (${formatElapsed((l.stats?.audio_duration_seconds ?? 0) * 1000)} of audio)`,
+    `log: ${l.log_path}`,
+    ffmpeg,
+    '',
+  ].join('\n');
+}
+
+/** `completed, duration`; the reason only once when it repeats the status (`interrupted`). */
+export function describeOutcome(manifest: Pick<SessionManifest, 'status' | 'stop_reason'>): string {
+  const { status, stop_reason: reason } = manifest;
+  return reason && reason !== status ? `${status}, ${reason}` : status;
 }
 
 /** `transcription: pocketsphinx, 2 chunks pending (lag 4.0 s), 0.45× real time, 12 utterances` */
 export function formatTranscriptionStatus(t: NonNullable<StatusReport['last']>['transcription'] & object): string {
   if (t.state === 'unavailable') return `transcription: ${t.engine} unavailable (run echolog transcribe after the session)`;
   const speed = t.realtime_factor === null ? '' : `, ${t.realtime_factor.toFixed(2)}× real time${t.realtime_factor > 1 ? ' (falling behind)' : ''}`;
-  return `transcription: ${t.engine}, ${t.pending_chunks} chunk${t.pending_chunks === 1 ? '' : 's'} pending (lag ${t.lag_seconds.toFixed(1)} s)${speed}, ${t.utterance_count} utterances`;
+  return `transcription: ${t.engine}, ${plural(t.pending_chunks, 'chunk')} pending (lag ${t.lag_seconds.toFixed(1)} s)${speed}, ${plural(t.utterance_count, 'utterance')}`;
 }

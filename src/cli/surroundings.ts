@@ -6,8 +6,8 @@ export interface Surroundings {
   cwd: string;
   env: NodeJS.ProcessEnv;
   home: string;
-  stdout: Writable & { isTTY?: boolean };
-  stderr: Writable;
+  stdout: Writable & { isTTY?: boolean; columns?: number };
+  stderr: Writable & { isTTY?: boolean };
   now: () => Date;
 }
 

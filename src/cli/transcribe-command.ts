@@ -17,6 +17,7 @@ import { countWords, coveredSeqs } from '../transcription/transcript-formats.js'
 import { TranscriptStore } from '../transcription/transcript-store.js';
 import { formatSeqs } from '../transcription/session-transcriber.js';
 import type { Surroundings } from './surroundings.js';
+import { plural } from './text-format.js';
 
 export interface TranscribeCommandOptions {
   resolved: ResolvedConfig;
@@ -118,7 +119,7 @@ export async function transcribeCommand(options: TranscribeCommandOptions, surro
   const result = await transcribeSession(options, surroundings);
   surroundings.stdout.write(formatTranscribeResult(result));
   if (result.failed.length > 0) {
-    throw new TranscriptionError(`${result.failed.length} chunk${result.failed.length === 1 ? '' : 's'} could not be transcribed (seq ${formatSeqs(result.failed)}); run echolog transcribe ${result.sessionId} again`);
+    throw new TranscriptionError(`${plural(result.failed.length, 'chunk')} could not be transcribed (seq ${formatSeqs(result.failed)}); run echolog transcribe ${result.sessionId} again`);
   }
   return 0;
 }
@@ -126,11 +127,11 @@ export async function transcribeCommand(options: TranscribeCommandOptions, surro
 export function formatTranscribeResult(result: TranscribeResult): string {
   const lines = [
     result.transcribed.length + result.silent.length + result.failed.length === 0
-      ? `${result.sessionId}: transcript already covers all ${result.covered} chunks`
-      : `${result.sessionId}: transcribed ${result.transcribed.length} chunk${result.transcribed.length === 1 ? '' : 's'} with ${result.engine}` +
+      ? `${result.sessionId}: transcript already covers all ${plural(result.covered, 'chunk')}`
+      : `${result.sessionId}: transcribed ${plural(result.transcribed.length, 'chunk')} with ${result.engine}` +
         (result.silent.length > 0 ? `, ${result.silent.length} silent` : '') +
         (result.failed.length > 0 ? `, ${result.failed.length} failed` : ''),
-    `${result.utterances} utterances, ${result.words} words: ${path.join(result.sessionDir, 'transcript.txt')}`,
+    `${plural(result.utterances, 'utterance')}, ${plural(result.words, 'word')}: ${path.join(result.sessionDir, 'transcript.txt')}`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -16,7 +16,7 @@ export const configSchema = z
     recordings_dir: z.string().min(1).default('~/recordings'),
     ffmpeg: z
       .object({
-        /** Absolute path of the ffmpeg binary; empty means: env, ffmpeg-static, then PATH. */
+        /** Absolute path of the ffmpeg binary; empty means: ffmpeg on PATH, else ffmpeg-static. */
         path: z.string().default(''),
         stop_timeout: positiveSeconds.max(60).default(5),
       })

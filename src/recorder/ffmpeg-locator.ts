@@ -1,38 +1,61 @@
 import path from 'node:path';
 import { FfmpegNotFoundError } from '../errors.js';
 import { findOnPath, isExecutable } from '../process/find-executable.js';
+import type { ConfigSource } from '../config/resolve-config.js';
+
+/** Where the ffmpeg in use came from: the config file, `ECHOLOG_FFMPEG`, `PATH`, or the optional `ffmpeg-static`. */
+export type FfmpegSource = 'config' | 'env' | 'PATH' | 'ffmpeg-static';
 
 export interface FfmpegLocation {
   path: string;
-  /** How it was found, for the log: `config`, `ffmpeg-static`, `PATH`. */
-  source: string;
+  source: FfmpegSource;
+}
+
+/** `ffmpeg.path` as the effective config has it, and which layer set it. */
+export interface ConfiguredFfmpeg {
+  path: string;
+  source: 'config' | 'env';
 }
 
 export interface LocateFfmpegOptions {
-  /** ffmpeg.path from config, env (ECHOLOG_FFMPEG) or flag; empty when unset. */
-  configuredPath: string;
+  /** ffmpeg.path from the config file or ECHOLOG_FFMPEG; undefined when unset. */
+  configured: ConfiguredFfmpeg | undefined;
   env: NodeJS.ProcessEnv;
-  /** The ffmpeg-static binary path, if that optional package is installed. */
-  bundledPath: string | undefined;
+  /** The ffmpeg-static binary path, if that optional package is installed; asked only when PATH has no ffmpeg. */
+  bundledPath: () => Promise<string | undefined>;
 }
 
 export const INSTALL_HINT =
   'Install ffmpeg (Debian/Ubuntu: `sudo apt-get install ffmpeg`, macOS: `brew install ffmpeg`, Windows: `winget install ffmpeg`), ' +
   'or set ffmpeg.path in echolog.conf or ECHOLOG_FFMPEG to its absolute path.';
 
-/** Resolution order: configured path (config file, ECHOLOG_FFMPEG, flag) → ffmpeg-static → `ffmpeg` on PATH. */
-export function locateFfmpeg(options: LocateFfmpegOptions): FfmpegLocation {
-  const tried: string[] = [];
-  if (options.configuredPath) {
-    if (isExecutable(options.configuredPath)) return { path: path.resolve(options.configuredPath), source: 'config' };
-    throw new FfmpegNotFoundError(`ffmpeg not found: the configured ffmpeg.path ${options.configuredPath} is not an executable file. ${INSTALL_HINT}`);
+/**
+ * Resolution order: ffmpeg.path (config file or ECHOLOG_FFMPEG) → `ffmpeg` on PATH → ffmpeg-static.
+ * An ffmpeg the user installed on PATH is theirs to choose; the optional bundled one is only a fallback.
+ */
+export async function locateFfmpeg(options: LocateFfmpegOptions): Promise<FfmpegLocation> {
+  const { configured } = options;
+  if (configured?.path) {
+    if (isExecutable(configured.path)) return { path: path.resolve(configured.path), source: configured.source };
+    const where = configured.source === 'env' ? 'ECHOLOG_FFMPEG' : 'the configured ffmpeg.path';
+    throw new FfmpegNotFoundError(`ffmpeg not found: ${where} ${configured.path} is not an executable file. ${INSTALL_HINT}`);
   }
-  if (options.bundledPath && isExecutable(options.bundledPath)) return { path: options.bundledPath, source: 'ffmpeg-static' };
-  tried.push(options.bundledPath ? `ffmpeg-static (${options.bundledPath}: missing)` : 'ffmpeg-static (not installed)');
   const onPath = findOnPath('ffmpeg', options.env);
   if (onPath) return { path: onPath, source: 'PATH' };
-  tried.push(`ffmpeg on PATH (${options.env.PATH ?? ''})`);
-  throw new FfmpegNotFoundError(`ffmpeg not found. Tried: ffmpeg.path/ECHOLOG_FFMPEG (unset), ${tried.join(', ')}. ${INSTALL_HINT}`);
+  const bundled = await options.bundledPath();
+  if (bundled && isExecutable(bundled)) return { path: bundled, source: 'ffmpeg-static' };
+  const tried = [
+    'ffmpeg.path/ECHOLOG_FFMPEG (unset)',
+    `ffmpeg on PATH (${options.env.PATH ?? ''})`,
+    bundled ? `ffmpeg-static (${bundled}: missing)` : 'ffmpeg-static (not installed)',
+  ];
+  throw new FfmpegNotFoundError(`ffmpeg not found. Tried: ${tried.join(', ')}. ${INSTALL_HINT}`);
+}
+
+/** ffmpeg.path as configured, named by the layer that set it (`env` for ECHOLOG_FFMPEG; file or flag: `config`). */
+export function configuredFfmpeg(value: string, source: ConfigSource | undefined): ConfiguredFfmpeg | undefined {
+  if (!value) return undefined;
+  return { path: value, source: source === 'env' ? 'env' : 'config' };
 }
 
 /** The path ffmpeg-static exports, or undefined when the optional package (or its download) is missing. */
@@ -45,4 +68,9 @@ export async function bundledFfmpegPath(): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Locates ffmpeg as `record` will run it, for `record` and `status`. */
+export function locateConfiguredFfmpeg(configured: ConfiguredFfmpeg | undefined, env: NodeJS.ProcessEnv): Promise<FfmpegLocation> {
+  return locateFfmpeg({ configured, env, bundledPath: bundledFfmpegPath });
 }

@@ -128,7 +128,8 @@ export async function acquireActiveLock(recordingsDir: string, sessionId: string
 
 function busy(holder: ActiveLock, recordingsDir: string): SessionBusyError {
   return new SessionBusyError(
-    `session ${holder.session_id} is already recording (pid ${holder.pid}) in ${recordingsDir}; stop it first, or use another --recordings-dir`,
+    `session ${holder.session_id} is already recording: live pid ${holder.pid} holds the lock ${lockPath(recordingsDir)}; ` +
+      `stop it first (kill -INT ${holder.pid}), or use another --recordings-dir`,
   );
 }
 

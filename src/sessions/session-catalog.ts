@@ -5,10 +5,12 @@ import type { Writable } from 'node:stream';
 import { discardInvalidLock, isLockHeld, lockPath, readActiveLock } from './active-lock.js';
 import { loadManifest } from './manifest-rebuild.js';
 import { checkRecordingsDir, recordingsDirError } from './recordings-dir.js';
-import { recoverInterruptedSession } from './recover-session.js';
 import { readManifest, type SessionManifest } from './session-manifest.js';
 
-/** Every session folder's manifest, oldest first (session ids sort by start time). */
+/**
+ * Every session folder's manifest, oldest first by `started_at`. Folder names are no order: a
+ * `--session-id` is any name, and two generated ids of the same second differ only in random hex.
+ */
 export async function listSessions(recordingsDir: string): Promise<SessionManifest[]> {
   let names: string[];
   try {
@@ -17,28 +19,48 @@ export async function listSessions(recordingsDir: string): Promise<SessionManife
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw recordingsDirError(recordingsDir, error);
   }
-  const manifests = await Promise.all(names.sort().map((name) => readManifest(path.join(recordingsDir, name)).catch(() => undefined)));
-  return manifests.filter((m): m is SessionManifest => m !== undefined);
+  const manifests = await Promise.all(names.map((name) => readManifest(path.join(recordingsDir, name)).catch(() => undefined)));
+  // A folder whose session.json is not a session's (hand-edited, another tool's) is no session.
+  return manifests.filter((m): m is SessionManifest => typeof m?.session_id === 'string').sort(compareByStart);
 }
 
+/**
+ * Oldest first by `started_at`, ties (the same millisecond) by session id, so the order never
+ * depends on the file system. A manifest from disk is untrusted: an unreadable time sorts first.
+ */
+export function compareByStart(a: Pick<SessionManifest, 'started_at' | 'session_id'>, b: Pick<SessionManifest, 'started_at' | 'session_id'>): number {
+  const time = (m: Pick<SessionManifest, 'started_at'>): number => {
+    const t = typeof m.started_at === 'string' ? Date.parse(m.started_at) : NaN;
+    return Number.isNaN(t) ? -Infinity : t;
+  };
+  const ta = time(a);
+  const tb = time(b);
+  if (ta !== tb) return ta < tb ? -1 : 1;
+  return a.session_id < b.session_id ? -1 : a.session_id > b.session_id ? 1 : 0;
+}
+
+/** What `status --json` prints: snake_case keys, as session.json has them. */
 export interface StatusReport {
-  recordingsDir: string;
+  recordings_dir: string;
   active: (SessionManifest & { elapsed_seconds: number }) | null;
   last: SessionManifest | null;
 }
 
 /**
  * What is recording now, else the last session. A session whose echolog died is recovered
- * first (marked interrupted, its unlogged chunks logged), so status never reports a ghost.
+ * first (marked interrupted, its unlogged chunks logged), so status never reports a ghost. The full
+ * config (`loadConfig`) is needed only then.
  */
-export async function sessionStatus(recordingsDir: string, config: EchologConfig, stderr: Pick<Writable, 'write'>, now: Date): Promise<StatusReport> {
-  if (!(await checkRecordingsDir(recordingsDir))) return { recordingsDir, active: null, last: null };
+export async function sessionStatus(recordingsDir: string, loadConfig: () => Promise<EchologConfig>, stderr: Pick<Writable, 'write'>, now: Date): Promise<StatusReport> {
+  if (!(await checkRecordingsDir(recordingsDir))) return { recordings_dir: recordingsDir, active: null, last: null };
   const discarded = await discardInvalidLock(recordingsDir);
   if (discarded) stderr.write(`echolog: ${discarded}\n`);
   const lock = await readActiveLock(recordingsDir);
   const live = lock && isLockHeld(lock) ? lock : undefined;
   if (lock && !live) {
-    await recoverInterruptedSession({ recordingsDir, sessionId: lock.session_id, config, stderr });
+    // Loaded only for a dead session: recovery writes its log (winston), which a plain status never needs.
+    const { recoverInterruptedSession } = await import('./recover-session.js');
+    await recoverInterruptedSession({ recordingsDir, sessionId: lock.session_id, config: await loadConfig(), stderr });
     // A record started meanwhile has replaced the stale lock with its own: that one stays.
     const current = await readActiveLock(recordingsDir);
     if (current?.session_id === lock.session_id && current.pid === lock.pid) await fs.rm(lockPath(recordingsDir), { force: true });
@@ -49,9 +71,9 @@ export async function sessionStatus(recordingsDir: string, config: EchologConfig
     const manifest = loaded?.manifest;
     if (manifest) {
       const elapsed = (now.getTime() - new Date(manifest.started_at).getTime()) / 1000;
-      return { recordingsDir, active: { ...manifest, elapsed_seconds: elapsed }, last: null };
+      return { recordings_dir: recordingsDir, active: { ...manifest, elapsed_seconds: elapsed }, last: null };
     }
   }
   const sessions = await listSessions(recordingsDir);
-  return { recordingsDir, active: null, last: sessions.at(-1) ?? null };
+  return { recordings_dir: recordingsDir, active: null, last: sessions.at(-1) ?? null };
 }

@@ -1,0 +1,13 @@
+/** Small formatters shared by commands; no imports, so any command may load it for free. */
+
+/** `00:01:05` from milliseconds (floored to whole seconds, never negative). */
+export function formatElapsed(ms: number): string {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${pad(Math.floor(total / 3600))}:${pad(Math.floor((total % 3600) / 60))}:${pad(total % 60)}`;
+}
+
+/** `1 chunk`, `2 chunks`, `0 utterances`. */
+export function plural(count: number, word: string, many = `${word}s`): string {
+  return `${count} ${count === 1 ? word : many}`;
+}

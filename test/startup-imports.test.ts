@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli, SINE, sandboxPool } from './helpers/cli.js';
+
+const pool = sandboxPool();
+afterAll(pool.cleanup);
+const TRACE = fileURLToPath(new URL('./helpers/trace-imports.mjs', import.meta.url));
+
+/** The packages and echolog modules a command loads, from a module-resolution trace of the built CLI. */
+async function loadedBy(args: string[], box = pool.sandbox()): Promise<{ packages: string[]; modules: string[] }> {
+  const out = path.join(box.root, 'trace.txt');
+  const result = await runCli(args, box, { ECHOLOG_TRACE_IMPORTS: out, NODE_OPTIONS: `--import ${TRACE}` });
+  expect(result.code, result.stderr).toBe(0);
+  const urls = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
+  const packages = [...new Set(urls.flatMap((url) => url.match(/node_modules\/((@[^/]+\/)?[^/]+)/)?.[1] ?? []))];
+  const modules = [...new Set(urls.flatMap((url) => url.match(/\/dist\/(.+)\.js$/)?.[1] ?? []))];
+  return { packages, modules };
+}
+
+// A structural check of what start-up loads (bench/startup.mjs measures the time).
+describe('quick commands load only what they use', () => {
+  it.concurrent.each([
+    ['--version', []],
+    ['-v', []],
+    ['--help', ['commander']],
+  ])('%s loads no config loader, spinner or log writer', async (flag, expected) => {
+    const { packages } = await loadedBy([flag]);
+    expect(packages).toEqual(expected);
+  });
+
+  it.concurrent('status loads no schema (zod), spinner, log writer or transcription', async () => {
+    const box = pool.sandbox();
+    // A real session to report on.
+    const recorded = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'], box);
+    expect(recorded.code, recorded.stderr).toBe(0);
+    const { packages, modules } = await loadedBy(['status'], box);
+    for (const heavy of ['zod', 'ora', 'winston', 'rotating-file-stream', '@napi-rs/whisper']) expect(packages).not.toContain(heavy);
+    expect(modules.filter((m) => m.startsWith('transcription/') || m.startsWith('logging/'))).toEqual([]);
+    expect(modules).toContain('cli/status-command');
+  });
+});
