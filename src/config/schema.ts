@@ -1,16 +1,14 @@
 import { z } from 'zod';
+import { ENGINES, LOG_LEVELS, LOG_ROTATIONS, TIME_WHENS } from './choices.js';
+
+export { ENGINES, LOG_LEVELS, LOG_ROTATIONS, TIME_WHENS, type LogLevel, type TimeWhen } from './choices.js';
+
+const positiveSeconds = z.number().positive();
 
 /**
  * Every key of echolog.conf, with its default. This is the single source of truth:
  * validation, `echolog config`, and echolog.conf.example are all checked against it.
  */
-export const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const;
-export const LOG_ROTATIONS = ['size', 'time', 'off'] as const;
-export const TIME_WHENS = ['S', 'M', 'H', 'D', 'midnight', 'W0', 'W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
-export const ENGINES = ['auto', 'pocketsphinx', 'whisper', 'none'] as const;
-
-const positiveSeconds = z.number().positive();
-
 export const configSchema = z
   .object({
     recordings_dir: z.string().min(1).default('~/recordings'),
@@ -62,7 +60,5 @@ export const configSchema = z
   .strict();
 
 export type EchologConfig = z.output<typeof configSchema>;
-export type LogLevel = (typeof LOG_LEVELS)[number];
-export type TimeWhen = (typeof TIME_WHENS)[number];
 
 export const DEFAULT_CONFIG: EchologConfig = configSchema.parse({});

@@ -10,7 +10,8 @@ import { isLevelEnabled, LEVEL_NAME, LEVEL_PRIORITY } from './levels.js';
 import { planRotation, type RotationConfig } from './rotation-options.js';
 import { TimedRotatingStream } from './timed-rotating-stream.js';
 
-export const SESSION_LOG_NAME = 'session.log';
+export { SESSION_LOG_NAME } from './log-names.js';
+import { SESSION_LOG_NAME } from './log-names.js';
 
 /**
  * Lifecycle lines written at every level, even `warning` and `error`: without them the log cannot

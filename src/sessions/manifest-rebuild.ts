@@ -1,9 +1,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ManifestError } from '../errors.js';
-import { LOG_LEVELS, type LogLevel } from '../config/schema.js';
+import { LOG_LEVELS, type LogLevel } from '../config/choices.js';
 import { parseLogLine } from '../logging/line-format.js';
-import { SESSION_LOG_NAME } from '../logging/session-log.js';
+import { SESSION_LOG_NAME } from '../logging/log-names.js';
 import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import type { SegmentListRow } from '../recorder/segment-list.js';
 import { readSegmentList } from '../recorder/segment-list-watcher.js';

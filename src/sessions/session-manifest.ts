@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { TranscriberProgress } from '../transcription/chunk-transcriber.js';
 import { readJson, writeJsonDurable } from '../files/durable-write.js';
 import { isValidPid } from '../files/process-identity.js';
-import { LOG_LEVELS, type LogLevel } from '../config/schema.js';
+import { LOG_LEVELS, type LogLevel } from '../config/choices.js';
 import { isValidSessionId } from './session-id.js';
 
 /**
