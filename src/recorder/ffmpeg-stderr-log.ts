@@ -1,19 +1,19 @@
 import type { LogLevel } from '../config/schema.js';
 import type { Logger } from '../logging/session-log.js';
 import { classifyStderrLine, type StderrLevel } from './ffmpeg-stderr.js';
-import { StderrFloodGuard, type FloodGuardOutput } from './stderr-flood-guard.js';
+import { STDERR_CHATTER_LIMITS, StderrFloodGuard, type FloodGuardOutput } from './stderr-flood-guard.js';
 
 /**
  * ffmpeg's stderr into the session log, through flood guards: each line at its level as
  * `ffmpeg_stderr line=…`, runs of one line as `ffmpeg_stderr_repeated count=N line=…`, and what a
- * rate cap held back as `ffmpeg_stderr_dropped count=N`. Problems (WARNING/ERROR) and chatter
- * (DEBUG) have a cap each, so a burst of chatter cannot crowd out an error; and only lines the
+ * rate cap held back as `ffmpeg_stderr_dropped count=N`. Problems (WARNING/ERROR, 50/s) and
+ * chatter (DEBUG, 200/s) have a cap each, so a burst of chatter cannot crowd out an error; and only lines the
  * log's level lets through count at all. Dropped problems are a WARNING, dropped chatter DEBUG.
  * Call `close()` once ffmpeg has exited (safe twice): it stops the summary timer and writes what is pending.
  */
 export class FfmpegStderrLog {
   private readonly problems = new StderrFloodGuard();
-  private readonly chatter = new StderrFloodGuard();
+  private readonly chatter = new StderrFloodGuard(STDERR_CHATTER_LIMITS);
   private readonly ticker: NodeJS.Timeout;
 
   constructor(

@@ -15,8 +15,14 @@ export interface FloodGuardOptions {
   summaryIntervalMs: number;
 }
 
-/** 50 lines a second is far more than a healthy ffmpeg says in a session, and ~30 MB/h at worst. */
+/** 50 problem lines a second is far more than a healthy ffmpeg reports, and ~30 MB/h at worst. */
 export const STDERR_FLOOD_LIMITS: FloodGuardOptions = { maxLinesPerSecond: 50, summaryIntervalMs: 10_000 };
+
+/**
+ * ffmpeg's own chatter (DEBUG, logged only at `debug`) gets more: at --no-realtime a healthy
+ * ffmpeg says `Opening 'chunk_….wav' for writing` for dozens of chunks a second.
+ */
+export const STDERR_CHATTER_LIMITS: FloodGuardOptions = { maxLinesPerSecond: 200, summaryIntervalMs: 10_000 };
 
 const WINDOW_MS = 1000;
 
