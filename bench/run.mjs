@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|latency|rotation|transcription ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|latency|rotation|flood|startup|transcription ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
-const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'transcription'];
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'startup', 'transcription'];
 
 function parseArgs(argv) {
   const names = [];
@@ -90,6 +90,18 @@ function tableRows(results) {
       ]);
     }
   }
+  const f = results.flood;
+  if (f) {
+    rows.push(['flood', `identical lines (${f.same.ffmpeg_stderr_lines_about} in ${f.same.audio_s} s of audio): node peak RSS / log bytes`, `${fmt(f.same.node_peak_rss_mb)} MB / ${f.same.log_bytes} B`, `≤ ${f.rss_limit_mb} MB`, verdict(f.same.node_peak_rss_mb <= f.rss_limit_mb)]);
+    rows.push(['flood', '  wall: echolog / bare ffmpeg (stderr to /dev/null), same argv', `${fmt(f.same.echolog_wall_s)} / ${fmt(f.same.bare_ffmpeg_wall_s)} s = ${fmt(f.same.wall_ratio_echolog_to_bare)}`, 'report', '']);
+    rows.push(['flood', `Non-monotonous DTS (${f.dts.lines_per_s} lines/s for ${f.dts.flood_s} s): node peak RSS / log bytes`, `${fmt(f.dts.node_peak_rss_mb)} MB / ${f.dts.log_bytes} B`, `≤ ${f.rss_limit_mb} MB`, verdict(f.dts.node_peak_rss_mb <= f.rss_limit_mb)]);
+    rows.push(['flood', `  written ${f.dts.ffmpeg_lines_written}, dropped (counted) ${f.dts.dropped_counted}; SIGINT → exit`, `${fmt(f.dts.stop_s)} s`, 'report', '']);
+  }
+  const st = results.startup;
+  if (st) {
+    for (const m of st.modules) rows.push(['startup', `import ${m.label} (median of ${st.repeats} fresh node processes)`, fmt(m.median_ms, ' ms'), 'report', '']);
+    if (st.ratio !== undefined) rows.push(['startup', '  log writer import: baseline / this build', fmt(st.ratio), 'report', '']);
+  }
   const t = results.transcription;
   if (t) {
     if (t.skipped) rows.push(['transcription', `not run: ${t.reason}`, '—', '', 'n/a']);
@@ -156,6 +168,8 @@ async function main() {
     if (name === 'live') await runOne(name, async () => (await import('./overhead.mjs')).benchLive());
     if (name === 'latency') await runOne(name, async () => (await import('./latency.mjs')).benchLatency());
     if (name === 'rotation') await runOne(name, async () => (await import('./rotation.mjs')).benchRotation());
+    if (name === 'flood') await runOne(name, async () => (await import('./flood.mjs')).benchFlood());
+    if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ repeats: Math.max(options.repeats, 15) }));
     if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
   }
   facts.duration_s = round((Date.now() - started.getTime()) / 1000, 1);
