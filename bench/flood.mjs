@@ -3,7 +3,7 @@
 // Two real floods through the built CLI, --no-realtime, 8 kHz, 16-sample frames/packets:
 //   same: `volume=volume=0/0:eval=frame` warns "Invalid value NaN for volume" once per frame
 //         (identical lines, 500 per second of audio); ends by --duration. Its wall time is compared
-//         with bare ffmpeg running the logged command with stderr to /dev/null, side by side.
+//         with bare ffmpeg running the logged command, stderr a drained pipe, side by side.
 //   dts:  the issue's repro, a looped `amovie` of flite speech: "Non-monotonous DTS …" per packet
 //         (distinct lines). Its timestamps never reach --duration 1800 on ffmpeg 5.1, so it is stopped
 //         with SIGINT after FLOOD_SECONDS; the figure is how long the stop takes.
@@ -66,12 +66,13 @@ function summarizeLog(sessionDir) {
   };
 }
 
-/** The logged ffmpeg command, run bare into another folder with stderr to /dev/null. */
+/** The logged ffmpeg command, run bare into another folder, its stderr a pipe drained and discarded (as echolog's is a pipe). */
 async function bareRun(command, sessionDir, bareDir) {
   const argv = parseShell(command).map((arg) => arg.replaceAll(sessionDir, bareDir));
   const started = performance.now();
   await new Promise((resolve, reject) => {
-    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'ignore'] });
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
+    child.stderr.resume();
     child.on('error', reject);
     child.on('close', resolve);
   });

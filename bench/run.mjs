@@ -93,7 +93,7 @@ function tableRows(results) {
   const f = results.flood;
   if (f) {
     rows.push(['flood', `identical lines (${f.same.ffmpeg_stderr_lines_about} in ${f.same.audio_s} s of audio): node peak RSS / log bytes`, `${fmt(f.same.node_peak_rss_mb)} MB / ${f.same.log_bytes} B`, `≤ ${f.rss_limit_mb} MB`, verdict(f.same.node_peak_rss_mb <= f.rss_limit_mb)]);
-    rows.push(['flood', '  wall: echolog / bare ffmpeg (stderr to /dev/null), same argv', `${fmt(f.same.echolog_wall_s)} / ${fmt(f.same.bare_ffmpeg_wall_s)} s = ${fmt(f.same.wall_ratio_echolog_to_bare)}`, 'report', '']);
+    rows.push(['flood', '  wall: echolog / bare ffmpeg (stderr a drained pipe), same argv', `${fmt(f.same.echolog_wall_s)} / ${fmt(f.same.bare_ffmpeg_wall_s)} s = ${fmt(f.same.wall_ratio_echolog_to_bare)}`, 'report', '']);
     rows.push(['flood', `Non-monotonous DTS (${f.dts.lines_per_s} lines/s for ${f.dts.flood_s} s): node peak RSS / log bytes`, `${fmt(f.dts.node_peak_rss_mb)} MB / ${f.dts.log_bytes} B`, `≤ ${f.rss_limit_mb} MB`, verdict(f.dts.node_peak_rss_mb <= f.rss_limit_mb)]);
     rows.push(['flood', `  written ${f.dts.ffmpeg_lines_written}, dropped (counted) ${f.dts.dropped_counted}; SIGINT → exit`, `${fmt(f.dts.stop_s)} s`, 'report', '']);
   }
