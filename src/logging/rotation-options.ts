@@ -34,7 +34,8 @@ export function planRotation(rotation: RotationConfig): RotationPlan {
 /**
  * CPython's RotatingFileHandler.shouldRollover: roll over BEFORE the write that would make the
  * file reach `maxBytes` (`pos + len(msg) >= maxBytes`), so no backup exceeds it unless a single
- * line is that long. A file holding nothing yet is never rolled over (gh-116263); for us that
+ * line is that long (Python counts the characters of a text stream; we count bytes, which is what
+ * max_bytes says). A file holding nothing yet is never rolled over (gh-116263); for us that
  * includes a file holding only its continuation header, or a long line would rotate forever.
  */
 export function sizeRolloverDue(fileBytes: number, headerBytes: number, lineBytes: number, maxBytes: number): boolean {
