@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|transcription|startup ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
-const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'transcription', 'startup'];
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription'];
 
 function parseArgs(argv) {
   const names = [];
@@ -90,6 +90,18 @@ function tableRows(results) {
       ]);
     }
   }
+  const f = results.flood;
+  if (f) {
+    rows.push(['flood', `identical lines (${f.same.ffmpeg_stderr_lines_about} in ${f.same.audio_s} s of audio): node peak RSS / log bytes`, `${fmt(f.same.node_peak_rss_mb)} MB / ${f.same.log_bytes} B`, `≤ ${f.rss_limit_mb} MB`, verdict(f.same.node_peak_rss_mb <= f.rss_limit_mb)]);
+    rows.push(['flood', '  wall: echolog / bare ffmpeg (stderr a drained pipe), same argv', `${fmt(f.same.echolog_wall_s)} / ${fmt(f.same.bare_ffmpeg_wall_s)} s = ${fmt(f.same.wall_ratio_echolog_to_bare)}`, 'report', '']);
+    rows.push(['flood', `Non-monotonous DTS (${f.dts.lines_per_s} lines/s for ${f.dts.flood_s} s): node peak RSS / log bytes`, `${fmt(f.dts.node_peak_rss_mb)} MB / ${f.dts.log_bytes} B`, `≤ ${f.rss_limit_mb} MB`, verdict(f.dts.node_peak_rss_mb <= f.rss_limit_mb)]);
+    rows.push(['flood', `  written ${f.dts.ffmpeg_lines_written}, dropped (counted) ${f.dts.dropped_counted}; SIGINT → exit`, `${fmt(f.dts.stop_s)} s`, 'report', '']);
+  }
+  const lw = results.logwriter;
+  if (lw) {
+    for (const m of lw.modules) rows.push(['logwriter', `import ${m.label} (median of ${lw.repeats} fresh node processes)`, fmt(m.median_ms, ' ms'), 'report', '']);
+    if (lw.ratio !== undefined) rows.push(['logwriter', '  log writer import: baseline / this build', fmt(lw.ratio), 'report', '']);
+  }
   const t = results.transcription;
   if (t) {
     if (t.skipped) rows.push(['transcription', `not run: ${t.reason}`, '—', '', 'n/a']);
@@ -166,6 +178,8 @@ async function main() {
     if (name === 'live') await runOne(name, async () => (await import('./overhead.mjs')).benchLive());
     if (name === 'latency') await runOne(name, async () => (await import('./latency.mjs')).benchLatency());
     if (name === 'rotation') await runOne(name, async () => (await import('./rotation.mjs')).benchRotation());
+    if (name === 'flood') await runOne(name, async () => (await import('./flood.mjs')).benchFlood());
+    if (name === 'logwriter') await runOne(name, async () => (await import('./logwriter.mjs')).benchLogWriter({ repeats: Math.max(options.repeats, 15) }));
     if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
     if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ rounds: Math.max(11, options.repeats) }));
   }

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { RotationConfig } from '../src/logging/rotation-options.js';
+import { parseLogLine } from '../src/logging/line-format.js';
 import { SessionLog } from '../src/logging/session-log.js';
 import { BIN, execFileAsync, makeSandbox, onlySessionDir, waitFor } from './helpers/cli.js';
 
@@ -17,6 +18,9 @@ function captureStderr(): { write: (chunk: string) => boolean; text: () => strin
   let text = '';
   return { write: (chunk: string) => ((text += chunk), true), text: () => text };
 }
+
+/** After the notice: warnings and errors, and session_stop (INFO, but a lifecycle line) — never ordinary INFO. */
+const AFTER_FAILURE = ['WARNING echolog.test: queued_warning', 'WARNING echolog.test: loud_warning detail=x', 'ERROR echolog.test: loud_error', 'INFO echolog.test: session_stop reason=test'];
 
 const problemNotice = /^echolog: cannot write session log (.*?session\.log): (.*); recording continues, warnings and errors go to stderr$/;
 
@@ -49,11 +53,11 @@ describe('SessionLog fallback when session.log cannot be created or written', ()
       expect(notice[1]).toBe(path.join(dir, 'session.log'));
       expect(notice[2]).toMatch(/EISDIR|not a file/);
       expect(lines.filter((l) => problemNotice.test(l))).toHaveLength(1);
-      expect(lines.slice(1).map((l) => l.replace(/^\S+ /, ''))).toEqual(['WARNING echolog.test: queued_warning', 'WARNING echolog.test: loud_warning detail=x', 'ERROR echolog.test: loud_error']);
+      expect(lines.slice(1).map((l) => l.replace(/^\S+ /, ''))).toEqual(AFTER_FAILURE);
     });
   }
 
-  for (const mode of ['time', 'off'] as const) {
+  for (const mode of ['size', 'time', 'off'] as const) {
     it(`${mode}: writes fail with ENOSPC (session.log is /dev/full): path and error once, then WARNING+ on stderr`, async () => {
       const dir = fs.mkdtempSync(path.join(root, `full-${mode}-`));
       fs.symlinkSync('/dev/full', path.join(dir, 'session.log'));
@@ -61,9 +65,35 @@ describe('SessionLog fallback when session.log cannot be created or written', ()
       const lines = await exercise(SessionLog.open({ dir, level: 'debug', rotation: ROTATIONS[mode]!, stderr }), stderr);
       expect(problemNotice.exec(lines[0]!)?.[2]).toMatch(/ENOSPC/);
       expect(lines.filter((l) => problemNotice.test(l))).toHaveLength(1);
-      expect(lines.slice(1).map((l) => l.replace(/^\S+ /, ''))).toEqual(['WARNING echolog.test: queued_warning', 'WARNING echolog.test: loud_warning detail=x', 'ERROR echolog.test: loud_error']);
+      expect(lines.slice(1).map((l) => l.replace(/^\S+ /, ''))).toEqual(AFTER_FAILURE);
     });
   }
+
+  it('a disk that fills up mid-line (tmpfs): the file is cut back to its last whole line, then stderr takes over', async () => {
+    const mount = fs.mkdtempSync(path.join(root, 'tmpfs-'));
+    await execFileAsync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', mount]);
+    try {
+      const stderr = captureStderr();
+      const log = SessionLog.open({ dir: mount, level: 'info', rotation: ROTATIONS.off!, stderr });
+      const logger = log.logger('echolog.test');
+      // ~100 KB of lines of odd lengths, so that the 64 KiB limit falls inside one.
+      for (let i = 0; i < 1000; i++) logger.info('filler', { i, pad: 'p'.repeat(37 + (i % 13)) });
+      logger.info('session_stop', { reason: 'test' });
+      await log.close();
+      const text = fs.readFileSync(path.join(mount, 'session.log'), 'utf8');
+      expect(text.length).toBeGreaterThan(30_000);
+      expect(text.endsWith('\n')).toBe(true);
+      const lines = text.split('\n').slice(0, -1);
+      expect(lines.every((line) => parseLogLine(line)?.message === 'filler')).toBe(true);
+      expect(lines.map((line) => Number(parseLogLine(line)!.fields.i))).toEqual(lines.map((_, i) => i));
+      const out = stderr.text().split('\n').filter(Boolean);
+      expect(problemNotice.exec(out[0]!)?.[2]).toMatch(/ENOSPC/);
+      // Issue 8 row 8: session_stop (INFO) is not lost with the file.
+      expect(out.slice(1).map((l) => l.replace(/^\S+ /, ''))).toEqual(['INFO echolog.test: session_stop reason=test']);
+    } finally {
+      await execFileAsync('umount', [mount]);
+    }
+  });
 });
 
 describe('echolog record keeps recording when session.log writes start failing', () => {
@@ -82,7 +112,7 @@ describe('echolog record keeps recording when session.log writes start failing',
     // as a full disk answers ENOSPC). ffmpeg inherits the limit, but its 0.5 s chunks at 8 kHz are 8 KB.
     const limit = 20_000;
     const recordings = path.join(sandbox.root, 'recordings');
-    // Default size rotation, so the writer that fails is rotating-file-stream's.
+    // Default size rotation: the limit is hit by a write, not by a rotation.
     const args = ['--fsize=' + limit, '--', BIN, 'record', '--input', damaged, '--no-realtime', '--segment-time', '0.5', '--sample-rate', '8000', '--log-level', 'debug', '--recordings-dir', recordings];
     const child = spawn('prlimit', args, { cwd: sandbox.root, env: sandbox.env });
     let stderr = '';
@@ -102,7 +132,11 @@ describe('echolog record keeps recording when session.log writes start failing',
     // After the notice: only WARNING and ERROR lines, and the damaged tail's decoder errors among them.
     const after = lines.slice(lines.indexOf(notices[0]!) + 1);
     expect(after.length).toBeGreaterThan(0);
-    for (const line of after) expect(line).toMatch(/^\S+ (WARNING|ERROR) /);
+    for (const line of after.slice(0, -1)) expect(line).toMatch(/^\S+ (WARNING|ERROR) /);
+    // …and the session's end, which the file could not take (issue 8 row 8).
+    expect(after.at(-1)).toMatch(/^\S+ INFO echolog\.session: session_stop reason=end_of_input /);
+    // The file holds whole lines only: the write that crossed the limit was cut back.
+    expect(fs.readFileSync(logPath, 'utf8').endsWith('\n')).toBe(true);
     expect(after.some((l) => / ERROR echolog\.ffmpeg: ffmpeg_stderr line=".*Error while decoding/.test(l))).toBe(true);
     // Recording went on to the end of the input: all 120 chunks are on disk and listed as final.
     expect(fs.statSync(logPath).size).toBeLessThanOrEqual(limit);

@@ -1,12 +1,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { once } from 'node:events';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLogLine, type ParsedLogLine } from '../src/logging/line-format.js';
-import { planRotation, type RotationConfig } from '../src/logging/rotation-options.js';
+import { LogFile } from '../src/logging/log-file.js';
+import { planRotation, sizeRolloverDue, sizeRolloverRenames, type RotationConfig, type RotationPlan } from '../src/logging/rotation-options.js';
 import { backupPattern, backupSuffix, backupsToDelete, nextRollover, periodStart, type TimeRotationRule } from '../src/logging/time-rotation.js';
-import { TimedRotatingStream } from '../src/logging/timed-rotating-stream.js';
 import { exitOf, makeSandbox, onlySessionDir, runCli, SINE, startCli, waitFor } from './helpers/cli.js';
 
 const utc = (iso: string): number => Date.parse(iso);
@@ -77,39 +76,108 @@ describe('time rotation: boundaries and names as Python TimedRotatingFileHandler
     expect(backupPattern('session.log', 'D').test('session.log.1')).toBe(false);
   });
 
-  it('planRotation: size uses rfs logrotate names, backup_count 0 or off is one plain file, time is ours', () => {
+  it('planRotation: size keeps max_bytes and backup_count, backup_count 0 or off never rotates, time is Python\'s rule', () => {
     const base: RotationConfig = { rotation: 'size', max_bytes: 2048, backup_count: 3, time_when: 'S', utc: true };
-    expect(planRotation(base, '/s')).toEqual({ kind: 'size', options: { path: '/s', size: '2048B', rotate: 3 } });
-    expect(planRotation({ ...base, backup_count: 0 }, '/s')).toEqual({ kind: 'plain' });
-    expect(planRotation({ ...base, rotation: 'off' }, '/s')).toEqual({ kind: 'plain' });
-    expect(planRotation({ ...base, rotation: 'time', backup_count: 0 }, '/s')).toEqual({ kind: 'time', rule: { when: 'S', utc: true }, backupCount: 0 });
+    expect(planRotation(base)).toEqual({ kind: 'size', maxBytes: 2048, backupCount: 3 });
+    expect(planRotation({ ...base, backup_count: 0 })).toEqual({ kind: 'none' });
+    expect(planRotation({ ...base, rotation: 'off' })).toEqual({ kind: 'none' });
+    expect(planRotation({ ...base, rotation: 'time', backup_count: 0 })).toEqual({ kind: 'time', rule: { when: 'S', utc: true }, backupCount: 0 });
   });
 });
 
-describe('TimedRotatingStream on a fake clock', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-trs-'));
-  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+describe('size rotation: CPython RotatingFileHandler.shouldRollover / doRollover', () => {
+  it('rolls over before the write that would reach max_bytes; never an empty (or header-only) file', () => {
+    expect(sizeRolloverDue(900, 0, 100, 1000)).toBe(true); // pos + len(msg) >= maxBytes
+    expect(sizeRolloverDue(899, 0, 100, 1000)).toBe(false);
+    expect(sizeRolloverDue(0, 0, 5000, 1000)).toBe(false); // gh-116263: a line longer than max_bytes goes into an empty file
+    expect(sizeRolloverDue(120, 120, 5000, 1000)).toBe(false); // only the continuation header: same rule
+    expect(sizeRolloverDue(121, 120, 5000, 1000)).toBe(true);
+  });
 
-  it('rolls over lazily on the first write after the boundary, never splits a line, keeps backup_count', async () => {
+  it('renames .N-1 → .N … .1 → .2, then the active file → .1', () => {
+    expect(sizeRolloverRenames('/s/session.log', 3)).toEqual([
+      ['/s/session.log.2', '/s/session.log.3'],
+      ['/s/session.log.1', '/s/session.log.2'],
+      ['/s/session.log', '/s/session.log.1'],
+    ]);
+    expect(sizeRolloverRenames('/s/session.log', 1)).toEqual([['/s/session.log', '/s/session.log.1']]);
+  });
+});
+
+describe('LogFile on real files', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-logfile-'));
+  afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+  const format = (level: string, message: string, fields: Record<string, string | number>): string =>
+    `${level.toUpperCase()} ${message}${Object.entries(fields).map(([k, v]) => ` ${k}=${v}`).join('')}`;
+  const open = (dir: string, plan: RotationPlan, now?: () => number, maxQueuedBytes?: number): LogFile =>
+    new LogFile({ filePath: path.join(dir, 'session.log'), plan, now, maxQueuedBytes, formatLine: format, onFailure: (error) => { throw error; } });
+
+  it('time (S) on a fake clock: rolls over lazily on the first line after the boundary, keeps backup_count, each new file starts with its header', async () => {
+    const dir = fs.mkdtempSync(path.join(root, 'session-t-'));
     let clock = utc('2026-11-22T03:42:26.500Z');
-    const filePath = path.join(dir, 'session.log');
-    const stream = new TimedRotatingStream({ filePath, rule: { when: 'S', utc: true }, backupCount: 2, now: () => new Date(clock) });
-    const write = (line: string): Promise<void> => new Promise((resolve, reject) => stream.write(`${line}\n`, (e) => (e ? reject(e) : resolve())));
-    await write('a1');
-    await write('a2');
+    const file = open(dir, { kind: 'time', rule: { when: 'S', utc: true }, backupCount: 2 }, () => clock);
+    const line = (text: string): void => void file.append(text, clock, false);
+    line('a1');
+    line('a2');
     clock = utc('2026-11-22T03:42:27.100Z');
-    await write('b1');
+    line('b1');
     clock = utc('2026-11-22T03:42:31.900Z'); // a quiet spell: one backup, not four
-    await write('c1');
+    line('c1');
     clock = utc('2026-11-22T03:42:33.000Z');
-    await write('d1');
-    stream.end();
-    await once(stream, 'finish');
-    const files = fs.readdirSync(dir).sort();
-    expect(files).toEqual(['session.log', 'session.log.2026-11-22_03-42-27', 'session.log.2026-11-22_03-42-31']);
-    expect(fs.readFileSync(path.join(dir, 'session.log.2026-11-22_03-42-27'), 'utf8')).toBe('b1\n');
-    expect(fs.readFileSync(path.join(dir, 'session.log.2026-11-22_03-42-31'), 'utf8')).toBe('c1\n');
-    expect(fs.readFileSync(filePath, 'utf8')).toBe('d1\n');
+    line('d1');
+    await file.close();
+    expect(fs.readdirSync(dir).sort()).toEqual(['session.log', 'session.log.2026-11-22_03-42-27', 'session.log.2026-11-22_03-42-31']);
+    const id = path.basename(dir);
+    expect(fs.readFileSync(path.join(dir, 'session.log.2026-11-22_03-42-27'), 'utf8')).toBe(`INFO log_continued session_id=${id} file_seq=2 previous=session.log.2026-11-22_03-42-26\nb1\n`);
+    expect(fs.readFileSync(path.join(dir, 'session.log.2026-11-22_03-42-31'), 'utf8')).toBe(`INFO log_continued session_id=${id} file_seq=3 previous=session.log.2026-11-22_03-42-27\nc1\n`);
+    expect(fs.readFileSync(path.join(dir, 'session.log'), 'utf8')).toBe(`INFO log_continued session_id=${id} file_seq=4 previous=session.log.2026-11-22_03-42-31\nd1\n`);
+  });
+
+  it('size: no backup reaches max_bytes, nothing beyond .N, every line whole and in order, a longer line alone in its file', async () => {
+    const dir = fs.mkdtempSync(path.join(root, 'session-s-'));
+    const file = open(dir, { kind: 'size', maxBytes: 300, backupCount: 2 });
+    const lines = Array.from({ length: 40 }, (_, i) => `line ${String(i).padStart(3, '0')} ${'x'.repeat(i % 7 * 5)}`);
+    lines.splice(35, 0, `long ${'y'.repeat(400)}`);
+    for (const text of lines) file.append(text, Date.now(), false);
+    await file.close();
+    const names = fs.readdirSync(dir).sort();
+    expect(names).toEqual(['session.log', 'session.log.1', 'session.log.2']);
+    const content = ['session.log.2', 'session.log.1', 'session.log'].map((f) => fs.readFileSync(path.join(dir, f), 'utf8'));
+    for (const text of content.slice(0, 2)) if (!text.includes('long ')) expect(Buffer.byteLength(text)).toBeLessThan(300);
+    const kept = content.join('').split('\n').filter(Boolean);
+    for (const text of content) expect(text).toMatch(/^INFO log_continued session_id=\S+ file_seq=\d+ previous=session\.log\.1\n/);
+    const body = kept.filter((l) => !l.startsWith('INFO log_continued'));
+    expect(body).toEqual(lines.slice(lines.length - body.length)); // the newest lines, whole and in order
+    expect(content.some((text) => text.split('\n').filter(Boolean).length === 2 && text.includes('long '))).toBe(true);
+  });
+
+  it('size: lines logged while a rollover is under way are all kept, in order', async () => {
+    const dir = fs.mkdtempSync(path.join(root, 'session-r-'));
+    const file = open(dir, { kind: 'size', maxBytes: 1024, backupCount: 200 }); // 200 renames per rollover: slow enough to log during one
+    for (let i = 0; i < 600; i++) {
+      file.append(`line ${i}`, Date.now(), false);
+      if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await file.close();
+    const names = fs.readdirSync(dir).filter((f) => f !== 'session.log').sort((a, b) => Number(b.split('.').pop()) - Number(a.split('.').pop()));
+    expect(names.length).toBeGreaterThan(3);
+    const kept = [...names, 'session.log'].flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n')).filter((l) => l.startsWith('line '));
+    expect(kept).toEqual(Array.from({ length: 600 }, (_, i) => `line ${i}`));
+  });
+
+  it('bounded queue: a burst beyond maxQueuedBytes drops ordinary lines with a count, keeps the must-keep ones', async () => {
+    const dir = fs.mkdtempSync(path.join(root, 'session-q-'));
+    const file = open(dir, { kind: 'none' }, undefined, 4096);
+    for (let i = 0; i < 1000; i++) file.append(`ordinary ${i} ${'z'.repeat(40)}`, Date.now(), false);
+    file.append('lifecycle line', Date.now(), true);
+    await file.close();
+    const kept = fs.readFileSync(path.join(dir, 'session.log'), 'utf8').split('\n').filter(Boolean);
+    const dropped = kept.filter((l) => l.startsWith('WARNING log_lines_dropped'));
+    expect(dropped).toHaveLength(1);
+    const ordinary = kept.filter((l) => l.startsWith('ordinary'));
+    expect(ordinary.length).toBeLessThan(1000);
+    expect(ordinary.length + Number(/count=(\d+)/.exec(dropped[0]!)![1])).toBe(1000);
+    expect(kept).toContain('lifecycle line');
   });
 });
 
@@ -152,11 +220,17 @@ describe('rotation on real recordings', { concurrent: true }, () => {
     // Oldest first: .3, .2, .1, then the active file.
     const files = ['session.log.3', 'session.log.2', 'session.log.1', 'session.log'].map((f) => path.join(dir, f));
     const perFile = files.map(readLines);
-    const longest = Math.max(...files.flatMap((f) => fs.readFileSync(f, 'utf8').split('\n').map((l) => Buffer.byteLength(l) + 1)));
-    for (const file of files.slice(0, -1)) {
-      expect(fs.statSync(file).size).toBeGreaterThanOrEqual(2048); // rfs rotates once the size is reached…
-      expect(fs.statSync(file).size).toBeLessThan(2048 + longest); // …right after the write that reached it
+    for (const [i, file] of files.entries()) {
+      // Python rotates before the write that would reach max_bytes: no file reaches it…
+      expect(fs.statSync(file).size).toBeLessThan(2048);
+      // …and each one says whose it is and what came before it.
+      expect(perFile[i]![0]).toMatchObject({ message: 'log_continued', logger: 'echolog.log', fields: { session_id: path.basename(dir), previous: 'session.log.1' } });
     }
+    expect(perFile.map((lines) => Number(lines[0]!.fields.file_seq))).toEqual(Array.from({ length: 4 }, (_, i) => Number(perFile[0]![0]!.fields.file_seq) + i));
+    // session_start rotated away; session.json keeps its text and the ffmpeg command.
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as { session_start_line?: string; ffmpeg_command?: string };
+    expect(parseLogLine(manifest.session_start_line ?? '')?.message).toBe('session_start');
+    expect(manifest.ffmpeg_command).toMatch(/ffmpeg.* -f segment /);
     const all = perFile.flat();
     expectContiguousChunks(all, 30);
     expect(all.at(-1)?.message).toBe('session_stop');

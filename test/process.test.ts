@@ -45,10 +45,12 @@ describe('orphan watchdog, when its parent dies', () => {
 });
 
 describe('ManagedProcess stop ladder', () => {
-  it('a child that ignores the polite input and SIGINT is ended by SIGTERM', async () => {
-    const child = await ManagedProcess.start('sh', ['-c', "trap '' INT; while :; do sleep 0.05; done"], { stdin: true });
+  it('a child that ignores the polite input and SIGINT is ended by SIGTERM; onStep hears each rung', async () => {
+    const steps: string[] = [];
+    const child = await ManagedProcess.start('sh', ['-c', "trap '' INT; while :; do sleep 0.05; done"], { stdin: true, onStep: (step) => steps.push(step) });
     const exit = await child.stop({ politeInput: 'q', stepTimeoutMs: 200 });
     expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
+    expect(steps).toEqual(['q', 'SIGINT', 'SIGTERM']);
     expect(isAlive(child.pid)).toBe(false);
   });
 
@@ -58,11 +60,13 @@ describe('ManagedProcess stop ladder', () => {
   });
 
   it('escalate() skips a rung at once (a second Ctrl-C)', async () => {
-    const child = await ManagedProcess.start('sleep', ['30'], { stdin: true });
+    const steps: string[] = [];
+    const child = await ManagedProcess.start('sleep', ['30'], { stdin: true, onStep: (step) => steps.push(step) });
     const started = Date.now();
     const stopping = child.stop({ politeInput: 'q', stepTimeoutMs: 10_000 });
     child.escalate();
     expect(await stopping).toEqual({ code: null, signal: 'SIGINT' });
+    expect(steps).toEqual(['q', 'SIGINT']);
     expect(Date.now() - started).toBeLessThan(5_000);
   });
 

@@ -151,6 +151,9 @@ describe('echolog record with the real ffmpeg', () => {
       const stop = expectStopLast(log, reason);
       expect(stop.fields.signal).toBe(signal);
       expect(stop.fields.exit_code).toBe(String(code));
+      // The triage log says what was asked and each rung of the stop ladder taken: ffmpeg obeys `q`.
+      expect(log.find((l) => l.message === 'stop_requested')?.fields).toMatchObject({ signal, reason });
+      expect(log.filter((l) => l.message === 'ffmpeg_stop_step').map((l) => l.fields.step)).toEqual(['q']);
       // Nothing is left behind: ffmpeg has exited, and so has its orphan watchdog.
       const ffmpegPid = readManifestSync(dir)!.ffmpeg_pid!;
       expect(isAlive(ffmpegPid)).toBe(false);

@@ -7,6 +7,7 @@ import { formatLogLine, parseLogLine, type LogFields } from '../src/logging/line
 import { buildCaptureArgs, chunkPatternIn, defaultCaptureInput, type CaptureArgsOptions } from '../src/recorder/ffmpeg-args.js';
 import { configuredFfmpeg, locateFfmpeg } from '../src/recorder/ffmpeg-locator.js';
 import { parseSegmentListRow, splitCompleteLines } from '../src/recorder/segment-list.js';
+import { StderrFloodGuard, type FloodGuardOutput } from '../src/recorder/stderr-flood-guard.js';
 import { parseWavHeader, wavDurationSeconds, wavSizeMismatch } from '../src/recorder/wav-header.js';
 import { newSessionId, validateSessionId } from '../src/sessions/session-id.js';
 import { decideStopReason, exitCodeFor } from '../src/sessions/stop-reason.js';
@@ -48,7 +49,53 @@ describe('buildCaptureArgs', () => {
   it('sample rate', () => expect(after(args({ sampleRate: 22050 }), '-ar')).toBe('22050'));
   it('channels', () => expect(after(args({ channels: 2 }), '-ac')).toBe('2'));
   it('no progress lines', () => expect(args({})).toContain('-nostats'));
+  it('no banner', () => expect(args({})).toContain('-hide_banner'));
+  it("each line tagged with ffmpeg's severity", () => expect(after(args({}), '-loglevel')).toBe('level+info'));
+  it('-loglevel is a global option (before -i)', () => expect(args({}).indexOf('-loglevel')).toBeLessThan(args({}).indexOf('-i')));
   it('the chunk pattern is last', () => expect(args({}).at(-1)).toBe('/s/chunk_%05d.wav'));
+});
+
+describe('StderrFloodGuard', () => {
+  const limits = { maxLinesPerSecond: 3, summaryIntervalMs: 10_000 };
+  /** Feeds [line, ms] pairs; returns everything written, flushed at `end`. */
+  const feed = (input: Array<[string, number]>, end: number, guard = new StderrFloodGuard(limits)): FloodGuardOutput[] => [
+    ...input.flatMap(([line, now]) => guard.push(line, now)),
+    ...guard.flush(end),
+  ];
+
+  it('passes distinct lines under the rate as they are', () =>
+    expect(feed([['a', 0], ['b', 10], ['c', 20]], 30)).toEqual([{ kind: 'line', line: 'a' }, { kind: 'line', line: 'b' }, { kind: 'line', line: 'c' }]));
+  it('collapses identical consecutive lines into one count when a different line comes', () =>
+    expect(feed([['a', 0], ['a', 1], ['a', 2], ['b', 3]], 4)).toEqual([{ kind: 'line', line: 'a' }, { kind: 'repeated', line: 'a', count: 2 }, { kind: 'line', line: 'b' }]));
+  it('flushes a pending count at the end', () => expect(feed([['a', 0], ['a', 1]], 2)).toEqual([{ kind: 'line', line: 'a' }, { kind: 'repeated', line: 'a', count: 1 }]));
+  it('a long run of one line says its count every summary interval', () => {
+    const guard = new StderrFloodGuard(limits);
+    const out = Array.from({ length: 2500 }, (_, i) => guard.push('same', i * 10)).flat();
+    expect(out.filter((o) => o.kind === 'repeated')).toEqual([{ kind: 'repeated', line: 'same', count: 1001 }, { kind: 'repeated', line: 'same', count: 1001 }]);
+    expect(guard.flush(25_000)).toEqual([{ kind: 'repeated', line: 'same', count: 497 }]) // 1 + 1001 + 1001 + 497 = 2500;
+  });
+  it('caps lines per second and says how many were dropped, at most every interval and at the end', () => {
+    const guard = new StderrFloodGuard(limits);
+    // 20 distinct lines a second for 15 s.
+    const out = Array.from({ length: 300 }, (_, i) => guard.push(`line ${i}`, i * 50)).flat();
+    const written = out.filter((o) => o.kind === 'line');
+    expect(written.length).toBe(45); // 3 a second
+    const dropped = out.filter((o): o is Extract<FloodGuardOutput, { kind: 'dropped' }> => o.kind === 'dropped');
+    expect(dropped).toHaveLength(1); // 10 s after the first drop
+    const rest = guard.flush(15_000);
+    expect(dropped[0]!.count + rest.reduce((n, o) => n + (o.kind === 'dropped' ? o.count : 0), 0)).toBe(300 - 45);
+  });
+  it('a count of repeats that does not fit the second counts as dropped lines', () => {
+    const out = feed([['a', 0], ['b', 1], ['c', 2], ['c', 3], ['c', 4], ['d', 5]], 6);
+    expect(out).toEqual([{ kind: 'line', line: 'a' }, { kind: 'line', line: 'b' }, { kind: 'line', line: 'c' }, { kind: 'dropped', count: 3 }]);
+  });
+  it('tick says what is due when the stream falls silent', () => {
+    const guard = new StderrFloodGuard(limits);
+    for (let i = 0; i < 10; i++) guard.push(`x${i}`, i);
+    expect(guard.tick(5000)).toEqual([]);
+    expect(guard.tick(10_010)).toEqual([{ kind: 'dropped', count: 7 }]);
+    expect(guard.flush(20_000)).toEqual([]);
+  });
 });
 
 describe('chunkPatternIn', () => {

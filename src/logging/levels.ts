@@ -1,7 +1,7 @@
 import type { LogLevel } from '../config/schema.js';
 import type { LevelName } from './line-format.js';
 
-/** winston's numeric levels: lower is more severe. */
+/** Numeric levels: lower is more severe. */
 export const LEVEL_PRIORITY: Readonly<Record<LogLevel, number>> = { error: 0, warning: 1, info: 2, debug: 3 };
 
 export const LEVEL_NAME: Readonly<Record<LogLevel, LevelName>> = {

@@ -1,14 +1,10 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { once } from 'node:events';
-import { Writable } from 'node:stream';
-import winston from 'winston';
-import { createStream } from 'rotating-file-stream';
+import type { Writable } from 'node:stream';
 import type { LogLevel } from '../config/schema.js';
 import { formatLogLine, type LogFields } from './line-format.js';
-import { isLevelEnabled, LEVEL_NAME, LEVEL_PRIORITY } from './levels.js';
+import { isLevelEnabled, LEVEL_NAME } from './levels.js';
+import { LogFile, type QueuedLine } from './log-file.js';
 import { planRotation, type RotationConfig } from './rotation-options.js';
-import { TimedRotatingStream } from './timed-rotating-stream.js';
 
 export { SESSION_LOG_NAME } from './log-names.js';
 import { SESSION_LOG_NAME } from './log-names.js';
@@ -16,6 +12,7 @@ import { SESSION_LOG_NAME } from './log-names.js';
 /**
  * Lifecycle lines written at every level, even `warning` and `error`: without them the log cannot
  * say which session it is, what ran, or why it ended (R2, R4, R8: session_stop is always last).
+ * When the file cannot take them they go to stderr, like warnings and errors.
  */
 export const ALWAYS_LOGGED: ReadonlySet<string> = new Set(['session_start', 'ffmpeg_command', 'session_stop']);
 
@@ -33,17 +30,6 @@ export interface SessionLogOptions {
   redact?: { text: string; replacement: string };
 }
 
-/** A WARNING or ERROR line handed to the file and not yet confirmed written. */
-interface PendingLine {
-  line: string;
-}
-
-/** What winston hands to the sink: our formatted line, and the pending entry to settle. */
-interface SinkInfo {
-  message: string;
-  pending?: PendingLine;
-}
-
 /** A named writer into the session log, e.g. `echolog.recorder`. */
 export interface Logger {
   debug(message: string, fields?: LogFields): void;
@@ -53,41 +39,30 @@ export interface Logger {
 }
 
 /**
- * The session's `session.log`, through winston into a rotating stream.
- * If the file cannot be opened or written, it says so once on stderr (with the path) and from
- * then on writes WARNING and above to stderr, so recording goes on and problems stay visible.
+ * The session's `session.log`: echolog formats and filters each line, and a LogFile writes it.
+ * If the file cannot be opened or written, it says so once on stderr (with the path and errno)
+ * and from then on writes WARNING and above, and the lifecycle lines, to stderr, so recording
+ * goes on and problems (and how the session ended) stay visible.
  */
 export class SessionLog implements AsyncDisposable {
   readonly path: string;
   readonly level: LogLevel;
-  private readonly stream: Writable;
-  private readonly winston: winston.Logger;
+  private readonly file: LogFile;
   private readonly now: () => Date;
-  private failed = false;
   private closed = false;
-  /** Replayed on stderr if the file fails: a line queued when the disk filled up is not lost. */
-  private readonly unconfirmed = new Set<PendingLine>();
+  /** The text of the lifecycle lines logged so far, so that they can be kept elsewhere too (session.json). */
+  private readonly lifecycle = new Map<string, string>();
 
   private constructor(private readonly options: SessionLogOptions) {
     this.path = path.join(options.dir, SESSION_LOG_NAME);
     this.level = options.level;
     this.now = options.now ?? (() => new Date());
-    this.stream = openStream(options.dir, options.rotation, this.path, this.now);
-    this.stream.on('error', (error) => this.fail(error));
-    // winston's Stream transport hands an object-mode stream the whole info object; this sink writes
-    // one line per write() into the file stream, with a callback that says whether it got there.
-    const sink = new Writable({
-      objectMode: true,
-      write: (info: SinkInfo, _encoding, done) => {
-        this.stream.write(`${info.message}\n`, (error) => this.settle(info.pending, error));
-        done();
-      },
-    });
-    this.winston = winston.createLogger({
-      levels: LEVEL_PRIORITY,
-      level: options.level,
-      transports: [new winston.transports.Stream({ stream: sink })],
-      exitOnError: false,
+    this.file = new LogFile({
+      filePath: this.path,
+      plan: planRotation(options.rotation),
+      now: () => this.now().getTime(),
+      formatLine: (level, message, fields, time) => formatLogLine({ time, level: LEVEL_NAME[level], logger: 'echolog.log', message, fields }),
+      onFailure: (error, lost) => this.fail(error, lost),
     });
   }
 
@@ -110,23 +85,20 @@ export class SessionLog implements AsyncDisposable {
   }
 
   write(level: LogLevel, logger: string, message: string, fields?: LogFields): void {
-    if (!this.isEnabled(level) && !ALWAYS_LOGGED.has(message)) return;
-    const line = formatLogLine({ time: this.now(), level: LEVEL_NAME[level], logger, ...this.redacted(message, fields) });
-    if (this.failed || this.closed) {
-      if (isLevelEnabled('warning', level)) this.options.stderr.write(`${line}\n`);
-      return;
+    const lifecycle = ALWAYS_LOGGED.has(message);
+    if (!this.isEnabled(level) && !lifecycle) return;
+    const time = this.now();
+    const line = formatLogLine({ time, level: LEVEL_NAME[level], logger, ...this.redacted(message, fields) });
+    if (lifecycle) this.lifecycle.set(message, line);
+    const mustKeep = lifecycle || isLevelEnabled('warning', level);
+    if (this.closed || !this.file.append(line, time.getTime(), mustKeep)) {
+      if (mustKeep) this.options.stderr.write(`${line}\n`);
     }
-    const pending = isLevelEnabled('warning', level) ? { line } : undefined;
-    if (pending) this.unconfirmed.add(pending);
-    // winston filters by level too; lifecycle lines pass at any level, so hand them over at the threshold.
-    this.winston.log({ level: this.isEnabled(level) ? level : this.level, message: line, pending });
   }
 
-  /** A line reached the file, or not: a WARNING+ line that did not goes to stderr once the failure is known. */
-  private settle(pending: PendingLine | undefined, error: Error | null | undefined): void {
-    if (!pending) return;
-    if (!error) this.unconfirmed.delete(pending);
-    else if (this.failed && this.unconfirmed.delete(pending)) this.options.stderr.write(`${pending.line}\n`);
+  /** The last `session_start`/`ffmpeg_command`/`session_stop` line logged, as written. */
+  lifecycleLine(message: string): string | undefined {
+    return this.lifecycle.get(message);
   }
 
   private redacted(message: string, fields: LogFields | undefined): { message: string; fields?: LogFields } {
@@ -137,44 +109,22 @@ export class SessionLog implements AsyncDisposable {
     return { message: scrub(message), fields: scrubbed };
   }
 
-  /** Flushes every line to disk and closes the file. Safe to call twice. */
+  /** Writes every line to the file and closes it. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const loggerDone = once(this.winston, 'finish');
-    this.winston.end();
-    await loggerDone;
-    if (!this.stream.writableFinished && !this.failed) {
-      const streamDone = once(this.stream, 'finish');
-      this.stream.end();
-      await streamDone.catch(() => undefined);
-    }
+    await this.file.close();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
-  private fail(error: Error): void {
-    if (this.failed) return;
-    this.failed = true;
-    // Some stream errors leave the errno code out of the message ("no space left on device, write").
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  /** Once: the path and errno, then the warnings, errors and lifecycle lines that did not reach the file. */
+  private fail(error: NodeJS.ErrnoException, lost: readonly QueuedLine[]): void {
+    // Some errors leave the errno code out of the message ("no space left on device, write").
+    const reason = error.code && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message;
     this.options.stderr.write(`echolog: cannot write session log ${this.path}: ${reason}; recording continues, warnings and errors go to stderr\n`);
-    for (const pending of this.unconfirmed) this.options.stderr.write(`${pending.line}\n`);
-    this.unconfirmed.clear();
-  }
-}
-
-function openStream(dir: string, rotation: RotationConfig, filePath: string, now: () => Date): Writable {
-  const plan = planRotation(rotation, dir);
-  switch (plan.kind) {
-    case 'plain':
-      return fs.createWriteStream(filePath, { flags: 'a', mode: 0o600 });
-    case 'size':
-      return createStream(SESSION_LOG_NAME, { ...plan.options, mode: 0o600 });
-    case 'time':
-      return new TimedRotatingStream({ filePath, rule: plan.rule, backupCount: plan.backupCount, mode: 0o600, now });
+    for (const entry of lost) if (entry.mustKeep) this.options.stderr.write(`${entry.line}\n`);
   }
 }

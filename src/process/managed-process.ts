@@ -23,7 +23,12 @@ export interface StartProcessOptions {
   detached?: boolean;
   /** Keep stdin open to talk to the child (ffmpeg's `q`, audio for an engine). */
   stdin?: boolean;
+  /** Told of each step of the stop ladder as it is taken, so the caller can log it. */
+  onStep?: (step: StopStep) => void;
 }
+
+/** A rung of the stop ladder: the polite input written to stdin (e.g. `q`), or a signal. */
+export type StopStep = string;
 
 export interface StopOptions {
   /** Text written to stdin first, e.g. `q` for ffmpeg; omitted: start with SIGINT. */
@@ -39,7 +44,11 @@ export class ManagedProcess {
   private exit: ProcessExit | undefined;
   private escalation = 0;
 
-  private constructor(readonly child: ChildProcess, readonly command: string) {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly command: string,
+    private readonly onStep: (step: StopStep) => void = () => undefined,
+  ) {
     this.exited = new Promise((resolve) => {
       child.once('close', (code, signal) => {
         this.exit = { code, signal };
@@ -59,7 +68,7 @@ export class ManagedProcess {
     // A child that dies while we write to it must not crash echolog with EPIPE.
     child.stdin?.on('error', () => undefined);
     await Promise.race([once(child, 'spawn'), once(child, 'error').then(([error]) => Promise.reject(error))]);
-    return new ManagedProcess(child, command);
+    return new ManagedProcess(child, command, options.onStep);
   }
 
   get pid(): number {
@@ -85,6 +94,7 @@ export class ManagedProcess {
   async stop(options: StopOptions): Promise<ProcessExit> {
     if (this.exit) return this.exit;
     if (options.politeInput !== undefined && this.escalation === 0) {
+      this.onStep(options.politeInput);
       this.write(options.politeInput);
       if (await this.exitedWithin(options.stepTimeoutMs)) return this.exit!;
     }
@@ -101,6 +111,7 @@ export class ManagedProcess {
   }
 
   private signal(signal: NodeJS.Signals): void {
+    this.onStep(signal);
     try {
       this.child.kill(signal);
     } catch {

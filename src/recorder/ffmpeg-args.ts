@@ -45,6 +45,9 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
     '-hide_banner',
     // Progress lines end in \r and would flood the log; chunk events come from the segment list.
     '-nostats',
+    // Each line tagged with ffmpeg's own severity (`[error] …`), which decides its log level (ffmpeg-stderr.ts).
+    '-loglevel',
+    'level+info',
     ...(options.realtime && !isDeviceInput(input) ? ['-re'] : []),
     ...(input.format ? ['-f', input.format] : []),
     '-i',

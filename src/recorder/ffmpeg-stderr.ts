@@ -1,10 +1,37 @@
 /**
- * Maps ffmpeg's stderr lines to log levels. Ordinary lines are DEBUG; lines that look like
- * problems are WARNING or ERROR so that `info` stays quiet but still shows them.
- * The pattern lists live here and only here; test/logging-levels.test.ts runs them on real ffmpeg
- * output captured in test/fixtures/ffmpeg-stderr/ (capture.sh there says how it was made).
+ * Maps ffmpeg's stderr lines to log levels. echolog runs ffmpeg with `-loglevel level+info`, so
+ * ffmpeg tags each line with its own severity after the context of whoever logged it:
+ * `[lavfi @ 0x55…] [error] No such filter: 'volumee'`. That tag decides: panic/fatal/error are
+ * ERROR, warning is WARNING, and info (banner, stream dumps, `Opening … for writing`) and below
+ * are DEBUG, so `info` stays quiet but still shows every problem ffmpeg itself calls one. The line
+ * is logged as ffmpeg printed it, tag included: it reads (and greps) the same as ffmpeg's output.
+ *
+ * Lines without a tag are not ffmpeg's own (alsa-lib prints `ALSA lib …` straight to stderr) or
+ * come from an ffmpeg run without the flag: for those the pattern lists below still decide.
+ * test/logging-levels.test.ts runs this on real ffmpeg output captured in
+ * test/fixtures/ffmpeg-stderr/ (capture.sh there says how it was made).
  */
 export type StderrLevel = 'debug' | 'warning' | 'error';
+
+/** `[ctx @ 0x…] ` (up to two: a child context and its parent), then `[level] `. */
+const SEVERITY_TAG = /^(?:\[[^\]]* @ 0x[0-9a-fA-F]+\] ){0,2}\[(panic|fatal|error|warning|info|verbose|debug|trace)\] /;
+
+const SEVERITY_LEVEL: Readonly<Record<string, StderrLevel>> = {
+  panic: 'error',
+  fatal: 'error',
+  error: 'error',
+  warning: 'warning',
+  info: 'debug',
+  verbose: 'debug',
+  debug: 'debug',
+  trace: 'debug',
+};
+
+/** ffmpeg's own severity of a line printed with `-loglevel level+…`; undefined for an untagged line. */
+export function ffmpegSeverity(line: string): StderrLevel | undefined {
+  const tag = SEVERITY_TAG.exec(line)?.[1];
+  return tag === undefined ? undefined : SEVERITY_LEVEL[tag];
+}
 
 const ERROR_PATTERNS: readonly RegExp[] = [
   /No space left on device/i,
@@ -45,13 +72,15 @@ const WARNING_PATTERNS: readonly RegExp[] = [
 ];
 
 /**
- * The level for one stderr line. Only ffmpeg's own words count:
+ * The level for one stderr line: ffmpeg's severity tag if it has one, else only ffmpeg's own words count:
  * - indented lines are always DEBUG: ffmpeg indents only its dumps of streams and metadata,
  *   whose free text (a title tag, an encoder name) must not pass for a warning;
  * - text in single quotes is ignored: that is how ffmpeg quotes file names and arguments
  *   (`Opening '/home/me/warning-tests/chunk_00001.wav' for writing` is an ordinary line).
  */
 export function classifyStderrLine(line: string): StderrLevel {
+  const severity = ffmpegSeverity(line);
+  if (severity) return severity;
   if (/^\s/.test(line)) return 'debug';
   const words = line.replace(/'[^']*'/g, "''");
   if (ERROR_PATTERNS.some((pattern) => pattern.test(words))) return 'error';

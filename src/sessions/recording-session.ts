@@ -9,7 +9,8 @@ import { SessionLog, type Logger } from '../logging/session-log.js';
 import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
 import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { formatCommandLine } from '../recorder/command-line.js';
-import { classifyStderrLine, failureTail } from '../recorder/ffmpeg-stderr.js';
+import { failureTail } from '../recorder/ffmpeg-stderr.js';
+import { FfmpegStderrLog } from '../recorder/ffmpeg-stderr-log.js';
 import { SegmentListWatcher } from '../recorder/segment-list-watcher.js';
 import { VERSION } from '../version.js';
 import { readStartTicks } from '../files/process-identity.js';
@@ -56,6 +57,8 @@ export class RecordingSession {
   private signalStopRequested!: () => void;
   private readonly stderrTail: string[] = [];
   private readonly now: () => Date;
+  /** Set once session.log is open: where stop requests are logged. */
+  private sessionLogger: Logger | undefined;
 
   constructor(private readonly options: RecordingSessionOptions) {
     this.now = options.now ?? (() => new Date());
@@ -65,10 +68,12 @@ export class RecordingSession {
   /** Asks the session to stop; a second call escalates (a second Ctrl-C). */
   stop(request: StopRequest): void {
     if (this.stopRequest) {
+      this.logStopRequest(request, true);
       this.ffmpeg?.escalate();
       return;
     }
     this.stopRequest = request;
+    this.logStopRequest(request, false);
     this.options.onEvent?.({ type: 'stopping', reason: request.reason });
     this.signalStopRequested();
   }
@@ -166,7 +171,6 @@ export class RecordingSession {
     let bug: Error | undefined;
     let stopFields: LogFields = {};
     try {
-      await manifest.update(() => undefined);
       sessionLogger.info('session_start', {
         session_id: plan.sessionId,
         start_time: sessionStart.toISOString(),
@@ -189,6 +193,10 @@ export class RecordingSession {
         pid: process.pid,
         ...Object.assign({}, ...prepared.map((p) => p.startFields)),
       });
+      // Rotation may take session_start out of session.log: session.json keeps its text.
+      await manifest.update((m) => (m.session_start_line = log.lifecycleLine('session_start')));
+      this.sessionLogger = sessionLogger;
+      if (this.stopRequest) this.logStopRequest(this.stopRequest, false); // asked before the log was open
       // The user hears where the log is first; components may say things on attach.
       notify({ type: 'started', sessionId: plan.sessionId, logPath: log.path, level: config.logging.level, sessionDir: plan.sessionDir, pid: process.pid });
       prepared.forEach((p, i) => {
@@ -206,7 +214,7 @@ export class RecordingSession {
       };
       for (const component of components) component.attach(context);
 
-      const exit = await this.runFfmpeg(log.logger('echolog.ffmpeg'), watcher, config.logging.redact_device ? device : undefined, config.ffmpeg.stop_timeout, manifest);
+      const exit = await this.runFfmpeg(log, watcher, config.logging.redact_device ? device : undefined, config.ffmpeg.stop_timeout, manifest);
       await watcher.drain();
       await ledger.settled();
 
@@ -238,38 +246,49 @@ export class RecordingSession {
   }
 
   private async runFfmpeg(
-    logger: Logger,
+    log: SessionLog,
     watcher: SegmentListWatcher,
     redactedDevice: string | undefined,
     stopTimeoutSeconds: number,
     manifest: ManifestStore,
   ): Promise<ProcessExit> {
     const { plan } = this.options;
+    const logger = log.logger('echolog.ffmpeg');
     const shownArgs = redactedDevice ? plan.args.map((arg) => (arg === plan.input.input ? redactedDevice : arg)) : plan.args;
-    logger.info('ffmpeg_command', { command: formatCommandLine(plan.ffmpeg.path, shownArgs) });
+    const command = formatCommandLine(plan.ffmpeg.path, shownArgs);
+    logger.info('ffmpeg_command', { command });
     if (this.stopRequest) {
       // Ctrl-C while the engine was loading: record nothing rather than start ffmpeg to stop it.
       logger.info('ffmpeg_not_started', { reason: `stop requested (${this.stopRequest.reason}) before capture began` });
       return { code: null, signal: null };
     }
     watcher.start();
-    const ffmpeg = await ManagedProcess.start(plan.ffmpeg.path, plan.args, { cwd: plan.sessionDir, detached: true, stdin: true });
+    const ffmpeg = await ManagedProcess.start(plan.ffmpeg.path, plan.args, {
+      cwd: plan.sessionDir,
+      detached: true,
+      stdin: true,
+      onStep: (step) => logger.info('ffmpeg_stop_step', { step }),
+    });
     this.ffmpeg = ffmpeg;
     const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
+    const stderrLog = new FfmpegStderrLog(logger, (level) => log.isEnabled(level));
     try {
       // Its start time with its pid: recovery signals this pid only while both still match.
       const startTicks = readStartTicks(ffmpeg.pid) ?? null;
       await manifest.update((m) => {
         m.ffmpeg_pid = ffmpeg.pid;
         m.ffmpeg_start_ticks = startTicks;
+        m.ffmpeg_command = command;
       });
       logger.info('ffmpeg_started', { pid: ffmpeg.pid });
       ffmpeg.onLines('stderr', (line) => {
+        // The tail for the failure message keeps the real lines, whatever the flood guard lets into the log.
         if (this.stderrTail.push(line) > STDERR_TAIL_LINES) this.stderrTail.shift();
-        logger[classifyStderrLine(line)]('ffmpeg_stderr', { line });
+        stderrLog.line(line);
       });
       const stopOnRequest = this.stopRequested.then(() => ffmpeg.stop({ politeInput: 'q', stepTimeoutMs: stopTimeoutSeconds * 1000 }));
       const exit = await Promise.race([ffmpeg.exited, stopOnRequest]);
+      stderrLog.close();
       logger.info('ffmpeg_exited', { code: exit.code, signal: exit.signal ?? undefined });
       return exit;
     } catch (error) {
@@ -277,8 +296,13 @@ export class RecordingSession {
       await ffmpeg.stop({ politeInput: 'q', stepTimeoutMs: stopTimeoutSeconds * 1000 });
       throw error;
     } finally {
+      stderrLog.close();
       releaseWatchdog();
     }
+  }
+
+  private logStopRequest(request: StopRequest, escalate: boolean): void {
+    this.sessionLogger?.info('stop_requested', { signal: request.signal, reason: request.reason, message: request.message, escalate: escalate || undefined });
   }
 
   private async writeStop(

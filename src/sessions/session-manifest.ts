@@ -41,6 +41,10 @@ export interface SessionManifest {
     utterance_count: number;
     word_count: number;
   };
+  /** The `session_start` line as logged: a rotated-away log start survives here. */
+  session_start_line?: string;
+  /** The ffmpeg command as logged in `ffmpeg_command` (pastes into a shell). */
+  ffmpeg_command?: string;
   /** The transcriber's progress; absent when it is off. */
   transcription?: TranscriberProgress & { model: string };
 }
