@@ -23,6 +23,9 @@ export class SessionBusyError extends EchologError {}
 
 export class SessionNotFoundError extends EchologError {}
 
+/** The session's storage failed under it (full disk, deleted folder, I/O error): the session stopped. */
+export class StorageError extends EchologError {}
+
 export class TranscriptionError extends EchologError {}
 
 /** ffmpeg ended on its own with a failure; carries what a user needs to triage it. */

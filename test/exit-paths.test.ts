@@ -139,3 +139,30 @@ describe.skipIf(!mountable)('every exit path ends in a true record', { concurren
     expect(fs.existsSync(path.join(recordings, '.active-session.json'))).toBe(false);
   });
 });
+
+describe('a session whose final session.json write failed', () => {
+  it('status completes session.json from the session_stop its log ends with, and adds no second one', async () => {
+    const box = makeSandbox();
+    try {
+      const recorded = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'], box);
+      expect(recorded.code, recorded.stderr).toBe(0);
+      const dir = sessionDirIn(box.recordings);
+      // The state a failed final write leaves: session_stop in the log, session.json still `recording`,
+      // no lock, and the echolog that wrote it gone (a start time that no live process has).
+      const file = path.join(dir, 'session.json');
+      const manifest = JSON.parse(fs.readFileSync(file, 'utf8'));
+      fs.writeFileSync(file, JSON.stringify({ ...manifest, status: 'recording', stop_reason: null, ended_at: null, pid_start_ticks: 1 }));
+      const logBefore = fs.readFileSync(path.join(dir, 'session.log'), 'utf8');
+
+      const status = await runCli(['status', '--json'], box);
+      expect(status.code, status.stderr).toBe(0);
+      const report = JSON.parse(status.stdout);
+      expect(report.active).toBeNull();
+      expect(report.last).toMatchObject({ session_id: path.basename(dir), status: 'completed', stop_reason: 'duration_reached' });
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ status: 'completed', stop_reason: 'duration_reached', ended_at: expect.any(String) });
+      expect(fs.readFileSync(path.join(dir, 'session.log'), 'utf8')).toBe(logBefore);
+    } finally {
+      box.cleanup();
+    }
+  });
+});

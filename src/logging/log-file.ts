@@ -39,6 +39,8 @@ export interface LogFileOptions {
 
 /** Bytes written per write(2): large enough to keep up with a flood, small enough to cut back cheaply. */
 const BATCH_BYTES = 64 * 1024;
+/** Failures that freeing disk space can cure. */
+const SPACE_CODES = new Set(['ENOSPC', 'EDQUOT']);
 const MAX_QUEUED_BYTES = 1024 * 1024;
 
 /**
@@ -61,6 +63,7 @@ export class LogFile {
   private dropped = 0;
   private pumping: Promise<void> | undefined;
   private failed = false;
+  private failureCode: string | undefined;
   /** close() was called: no more lines (the fd itself is briefly unset during every rollover). */
   private closing = false;
   private readonly now: () => number;
@@ -80,6 +83,24 @@ export class LogFile {
 
   get hasFailed(): boolean {
     return this.failed;
+  }
+
+  /**
+   * After a failure for want of space (ENOSPC, EDQUOT), once room was freed: opens the file again
+   * and goes on writing; true if it did. Lines appended while it had failed were put elsewhere by
+   * the caller (or lost): the caller says so in the file.
+   */
+  reopen(): boolean {
+    if (!this.failed || this.closing || !SPACE_CODES.has(this.failureCode ?? '')) return false;
+    try {
+      this.fd = fs.openSync(this.options.filePath, 'a', this.options.mode ?? 0o600);
+      this.size = fs.fstatSync(this.fd).size;
+    } catch {
+      return false;
+    }
+    this.failed = false;
+    this.failureCode = undefined;
+    return true;
   }
 
   /** Queues a line; false if the file has failed or is closed, and the caller must put it elsewhere. */
@@ -229,6 +250,7 @@ export class LogFile {
   private fail(error: NodeJS.ErrnoException, lost: readonly QueuedLine[]): void {
     if (this.failed) return;
     this.failed = true;
+    this.failureCode = error.code;
     const unsent = [...lost];
     this.queue = [];
     this.queuedBytes = 0;

@@ -14,6 +14,9 @@ import { SESSION_LOG_NAME } from './log-names.js';
  * say which session it is, what ran, or why it ended (R2, R4, R8: session_stop is always last).
  * When the file cannot take them they go to stderr, like warnings and errors.
  */
+/** What a failed log keeps in memory for the file, should room be freed: well within the session's ballast. */
+const HELD_BYTES = 256 * 1024;
+
 export const ALWAYS_LOGGED: ReadonlySet<string> = new Set(['session_start', 'ffmpeg_command', 'session_stop']);
 
 export interface SessionLogOptions {
@@ -50,6 +53,13 @@ export class SessionLog implements AsyncDisposable {
   private readonly file: LogFile;
   private readonly now: () => Date;
   private closed = false;
+  /**
+   * Lines that could not go to the file since it failed, kept (up to HELD_BYTES) for the file in
+   * case room is freed; past that only counted. Warnings, errors and lifecycle lines also went to stderr.
+   */
+  private held: string[] = [];
+  private heldBytes = 0;
+  private droppedWhileFailed = 0;
   /** The text of the lifecycle lines logged so far, so that they can be kept elsewhere too (session.json). */
   private readonly lifecycle = new Map<string, string>();
 
@@ -92,8 +102,34 @@ export class SessionLog implements AsyncDisposable {
     if (lifecycle) this.lifecycle.set(message, line);
     const mustKeep = lifecycle || isLevelEnabled('warning', level);
     if (this.closed || !this.file.append(line, time.getTime(), mustKeep)) {
+      if (!this.closed) this.hold(line);
       if (mustKeep) this.options.stderr.write(`${line}\n`);
     }
+  }
+
+  private hold(line: string): void {
+    if (this.heldBytes + line.length > HELD_BYTES) {
+      this.droppedWhileFailed++;
+      return;
+    }
+    this.held.push(line);
+    this.heldBytes += line.length;
+  }
+
+  /**
+   * The disk had filled and room was freed (the session's ballast): session.log takes lines again,
+   * starting with one that says how many it missed. False if the failure was not for want of space.
+   */
+  resumeAfterSpaceFreed(): boolean {
+    if (this.closed || !this.file.reopen()) return false;
+    const held = this.held;
+    this.write('warning', 'echolog.log', 'log_resumed', { reason: 'disk space was freed', held_lines: held.length, lost_lines: this.droppedWhileFailed });
+    // In their order, with their own times: the file tells the whole story again.
+    for (const line of held) this.file.append(line, this.now().getTime(), true);
+    this.held = [];
+    this.heldBytes = 0;
+    this.droppedWhileFailed = 0;
+    return true;
   }
 
   /** The last `session_start`/`ffmpeg_command`/`session_stop` line logged, as written. */
@@ -125,6 +161,9 @@ export class SessionLog implements AsyncDisposable {
     // Some errors leave the errno code out of the message ("no space left on device, write").
     const reason = error.code && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message;
     this.options.stderr.write(`echolog: cannot write session log ${this.path}: ${reason}; recording continues, warnings and errors go to stderr\n`);
-    for (const entry of lost) if (entry.mustKeep) this.options.stderr.write(`${entry.line}\n`);
+    for (const entry of lost) {
+      this.hold(entry.line);
+      if (entry.mustKeep) this.options.stderr.write(`${entry.line}\n`);
+    }
   }
 }

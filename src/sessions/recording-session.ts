@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { overridesOf } from '../config/resolve-config.js';
-import { EchologError, FfmpegExitError, UsageError } from '../errors.js';
+import { EchologError, FfmpegExitError, StorageError, UsageError } from '../errors.js';
 import type { LogFields } from '../logging/line-format.js';
 import { redactDevice } from '../logging/redact.js';
 import { SessionLog, type Logger } from '../logging/session-log.js';
@@ -20,8 +20,10 @@ import type { RecordingPlan } from './recording-plan.js';
 import { ensureRecordingsDir } from './recordings-dir.js';
 import { recoverInterruptedSession } from './recover-session.js';
 import type { RecordingEvent, SessionComponent } from './session-component.js';
-import { ManifestStore } from './session-manifest.js';
-import { decideStopReason, exitCodeFor, type StopReason, type StopRequest } from './stop-reason.js';
+import { ManifestStore, manifestPath } from './session-manifest.js';
+import { DiskBallast } from './disk-ballast.js';
+import { decideStopReason, exitCodeFor, finalStatusFor, type StopReason, type StopRequest } from './stop-reason.js';
+import { classifyStorageError, isDiskFullLine, type StorageFault } from './storage-fault.js';
 
 export interface RecordingSessionOptions {
   plan: RecordingPlan;
@@ -59,6 +61,10 @@ export class RecordingSession {
   private readonly now: () => Date;
   /** Set once session.log is open: where stop requests are logged. */
   private sessionLogger: Logger | undefined;
+  /** The first storage fault seen (a full disk, a deleted folder): it ends the session. */
+  private storageFault: StorageFault | undefined;
+  /** session_stop is being written: nothing may be logged after it. */
+  private stopping = false;
 
   constructor(private readonly options: RecordingSessionOptions) {
     this.now = options.now ?? (() => new Date());
@@ -88,15 +94,17 @@ export class RecordingSession {
       if (discarded) this.options.stderr.write(`echolog: ${discarded}\n`);
       if (stale) await recoverInterruptedSession({ recordingsDir: plan.recordingsDir, sessionId: stale.session_id, config, stderr: this.options.stderr });
       const prepared = await this.prepareComponents();
+      let ballast: DiskBallast;
       try {
         await this.createSessionDir();
+        ballast = await DiskBallast.reserve(plan.sessionDir);
       } catch (error) {
         // The session never starts: a component must still let go of what prepare loaded (an
         // engine subprocess or worker thread would keep echolog from exiting).
         for (const component of this.options.components) await component.finish().catch(() => undefined);
         throw error;
       }
-      const result = await this.record(prepared);
+      const result = await this.record(prepared, ballast);
       await releaseActiveLock(plan.recordingsDir, plan.sessionId);
       lockHeld = false;
       return result;
@@ -122,7 +130,15 @@ export class RecordingSession {
     }
   }
 
-  private async record(prepared: Array<Awaited<ReturnType<SessionComponent['prepare']>>>): Promise<RecordingResult> {
+  /** A write failed for want of space, or the folder went away: stop now rather than fail later. */
+  private noteStorageFault(fault: StorageFault): void {
+    if (this.storageFault || this.stopping) return;
+    this.storageFault = fault;
+    this.sessionLogger?.error('storage_fault', { kind: fault.kind, code: fault.code, message: fault.message });
+    this.stop({ reason: fault.kind === 'disk_full' ? 'disk_full' : 'error', message: fault.message });
+  }
+
+  private async record(prepared: Array<Awaited<ReturnType<SessionComponent['prepare']>>>, ballast: DiskBallast): Promise<RecordingResult> {
     const { plan, resolved, components } = this.options;
     const config = resolved.config;
     const sessionStart = this.now();
@@ -156,6 +172,9 @@ export class RecordingSession {
       channels: config.recording.channels,
       segment_time: config.recording.segment_time,
       stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 },
+    }, (error) => {
+      const fault = classifyStorageError(error);
+      if (fault) this.noteStorageFault({ ...fault, message: `cannot write ${manifestPath(plan.sessionDir)}: ${fault.message}` });
     });
     const notify = (event: RecordingEvent): void => this.options.onEvent?.(event);
     const recorderLogger = log.logger('echolog.recorder');
@@ -219,7 +238,8 @@ export class RecordingSession {
       await ledger.settled();
 
       reason = decideStopReason(this.stopRequest, exit, plan.durationSeconds !== undefined);
-      if (reason === 'error') stopFields = { message: this.stopRequest?.message };
+      if (reason === 'error' || reason === 'disk_full') stopFields = { message: this.stopRequest?.message };
+      if (this.storageFault) failure = new StorageError(`recording stopped: ${this.storageFault.message}`);
       if (reason === 'ffmpeg_exit') {
         failure = new FfmpegExitError(exit.code, exit.signal, failureTail(this.stderrTail));
         stopFields = { code: exit.code, signal: exit.signal ?? undefined, stderr_tail: failureTail(this.stderrTail, 5).join(' | ') };
@@ -238,8 +258,17 @@ export class RecordingSession {
     } finally {
       for (const component of components) Object.assign(stopFields, await component.finish().catch((e: Error) => ({ finish_error: e.message })));
     }
+    // A folder deleted under a running session: its log writes went to an unlinked file, so nothing
+    // written there can be seen; the end of the story is told on stderr.
+    const folderGone = !(await fs.stat(plan.sessionDir).then((s) => s.isDirectory(), () => false));
+    if (folderGone) {
+      reason = 'error';
+      stopFields = { ...stopFields, message: `the session folder ${plan.sessionDir} was deleted while recording` };
+      failure = new StorageError(`recording stopped: the session folder ${plan.sessionDir} was deleted while recording`);
+    }
     const exitCode = failure ? failure.exitCode : exitCodeFor(reason, this.stopRequest);
-    await this.writeStop(log, sessionLogger, manifest, reason, { ...stopFields, exit_code: exitCode }, (failure ?? bug)?.message);
+    await ballast.release();
+    await this.writeStop(log, sessionLogger, manifest, reason, { ...stopFields, exit_code: exitCode }, (failure ?? bug)?.message, folderGone);
     // An unexpected error: session_stop is logged and flushed above; `main` reports the bug.
     if (bug) throw bug;
     return { sessionId: plan.sessionId, sessionDir: plan.sessionDir, logPath: log.path, reason, exitCode, chunks: manifest.value.stats.chunks, error: failure };
@@ -285,6 +314,7 @@ export class RecordingSession {
         // The tail for the failure message keeps the real lines, whatever the flood guard lets into the log.
         if (this.stderrTail.push(line) > STDERR_TAIL_LINES) this.stderrTail.shift();
         stderrLog.line(line);
+        if (isDiskFullLine(line)) this.noteStorageFault({ kind: 'disk_full', code: 'ENOSPC', message: `ffmpeg cannot write to ${plan.sessionDir}: ${line.trim()}` });
       });
       const stopOnRequest = this.stopRequested.then(() => ffmpeg.stop({ politeInput: 'q', stepTimeoutMs: stopTimeoutSeconds * 1000 }));
       const exit = await Promise.race([ffmpeg.exited, stopOnRequest]);
@@ -305,6 +335,11 @@ export class RecordingSession {
     this.sessionLogger?.info('stop_requested', { signal: request.signal, reason: request.reason, message: request.message, escalate: escalate || undefined });
   }
 
+  /**
+   * session_stop, then the final session.json. Never throws: this is every exit path's last step.
+   * The ballast was released just before, so a full disk has room for both; a log that failed for
+   * want of space takes lines again. What cannot be written is said on stderr instead.
+   */
   private async writeStop(
     log: SessionLog,
     logger: Logger,
@@ -312,10 +347,19 @@ export class RecordingSession {
     reason: StopReason,
     fields: LogFields,
     error: string | undefined,
+    folderGone: boolean,
   ): Promise<void> {
+    this.stopping = true;
     const endedAt = this.now();
     const stats = manifest.value.stats;
     const cpu = process.cpuUsage();
+    if (folderGone) {
+      // Closed first: session_stop then goes to stderr, the one place left that anyone can read.
+      await log.close();
+      this.options.stderr.write(`echolog: the session folder ${this.options.plan.sessionDir} was deleted while recording; its session_stop follows\n`);
+    } else {
+      log.resumeAfterSpaceFreed();
+    }
     logger.info('session_stop', {
       reason,
       signal: this.stopRequest?.signal,
@@ -328,12 +372,18 @@ export class RecordingSession {
       ...fields,
     });
     await log.close();
-    await manifest.update((m) => {
-      m.status = reason === 'ffmpeg_exit' || reason === 'error' ? 'error' : 'completed';
-      m.ended_at = endedAt.toISOString();
-      m.stop_reason = reason;
-      m.error = error ?? null;
-    });
+    if (folderGone) return;
+    await manifest
+      .update((m) => {
+        m.status = finalStatusFor(reason);
+        m.ended_at = endedAt.toISOString();
+        m.stop_reason = reason;
+        m.error = error ?? null;
+      })
+      .catch((writeError: Error) => {
+        // The next status or record finishes it from session_stop (see recover-session.ts).
+        this.options.stderr.write(`echolog: cannot write the final ${manifestPath(this.options.plan.sessionDir)} (${writeError.message}); session.log ends with session_stop, and the next echolog status completes session.json from it\n`);
+      });
   }
 }
 

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { EchologConfig } from '../config/schema.js';
-import { parseLogLine } from '../logging/line-format.js';
+import { parseLogLine, type ParsedLogLine } from '../logging/line-format.js';
 import { SESSION_LOG_NAME, SessionLog } from '../logging/session-log.js';
 import type { Logger } from '../logging/session-log.js';
 import { isProcessAlive, stopProcessByPid } from '../process/managed-process.js';
@@ -11,6 +11,8 @@ import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { isSameProcessAlive, judgeIdentity, observeProcess, readStartTicks } from '../files/process-identity.js';
 import { ManifestError } from '../errors.js';
 import { ChunkLedger } from './chunk-ledger.js';
+import { BALLAST_NAME } from './disk-ballast.js';
+import { finalStatusFor, STOP_REASONS, type StopReason } from './stop-reason.js';
 import { recordingsDirError } from './recordings-dir.js';
 import { loadManifest } from './manifest-rebuild.js';
 import { isValidSessionId } from './session-id.js';
@@ -76,6 +78,22 @@ async function takeMarker(marker: string, recordingsDir: string): Promise<boolea
 }
 
 async function recoverLocked(sessionDir: string, manifest: SessionManifest, options: RecoverOptions): Promise<number> {
+  // The room a dead session held back for its final records is no longer needed.
+  await fs.rm(path.join(sessionDir, BALLAST_NAME), { force: true });
+  const logPath = path.join(sessionDir, SESSION_LOG_NAME);
+  const ended = await lastSessionStop(logPath);
+  if (ended) {
+    // The session did end and say so; only its final session.json write failed (a full disk, an
+    // I/O error). Finish session.json from that line: a second session_stop would be a lie.
+    const reason = (STOP_REASONS as readonly string[]).includes(ended.fields.reason ?? '') ? (ended.fields.reason as StopReason) : 'error';
+    await new ManifestStore(sessionDir, manifest).update((m) => {
+      m.status = finalStatusFor(reason);
+      m.stop_reason = reason;
+      m.ended_at = new Date(ended.timestamp).toISOString();
+      m.error = ended.fields.message ?? m.error;
+    });
+    return 0;
+  }
   // The session's own level: the current config's could drop the chunk_created lines recovery owes.
   const log = SessionLog.open({ dir: sessionDir, level: manifest.log_level, rotation: options.config.logging, stderr: options.stderr });
   const logger = log.logger('echolog.recovery');
@@ -83,7 +101,7 @@ async function recoverLocked(sessionDir: string, manifest: SessionManifest, opti
 
   const store = new ManifestStore(sessionDir, manifest);
   // echolog may have died between a chunk_created line and the session.json write that counts it.
-  const inLog = await chunksInLog(path.join(sessionDir, SESSION_LOG_NAME));
+  const inLog = await chunksInLog(logPath);
   const alreadyLogged = manifest.stats.chunks;
   const ledger = new ChunkLedger(sessionDir, new Date(manifest.started_at), log.logger('echolog.recorder'), store, () => undefined);
   const rows = await readSegmentList(path.join(sessionDir, SEGMENT_LIST_NAME));
@@ -128,6 +146,14 @@ async function stopOrphanedFfmpeg(pid: number, startTicks: number | null, sessio
   }
   if (first.kind === 'unproven' && isProcessAlive(pid)) logger.warning('ffmpeg_identity_unproven', { pid, reason: `${first.why}; stopping it without SIGKILL` });
   await stopProcessByPid(pid, stepMs, () => isProcessAlive(pid) && verdict().kind === first.kind, first.kind === 'proven');
+}
+
+/** The active log's last line if it is a session_stop (the file may end in a torn line: only whole lines count). */
+async function lastSessionStop(logPath: string): Promise<ParsedLogLine | undefined> {
+  const text = await fs.readFile(logPath, 'utf8').catch(() => '');
+  const whole = text.slice(0, text.lastIndexOf('\n'));
+  const last = parseLogLine(whole.slice(whole.lastIndexOf('\n') + 1));
+  return last?.message === 'session_stop' ? last : undefined;
 }
 
 /** The chunk files with a chunk_created line in the active session.log (where the last lines are). */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
 import { discardInvalidLock, isLockHeld, lockPath, readActiveLock } from './active-lock.js';
+import { isSameProcessAlive } from '../files/process-identity.js';
 import { loadManifest } from './manifest-rebuild.js';
 import { checkRecordingsDir, recordingsDirError } from './recordings-dir.js';
 import { readManifest, type SessionManifest } from './session-manifest.js';
@@ -57,10 +58,13 @@ export async function sessionStatus(recordingsDir: string, loadConfig: () => Pro
   if (discarded) stderr.write(`echolog: ${discarded}\n`);
   const lock = await readActiveLock(recordingsDir);
   const live = lock && isLockHeld(lock) ? lock : undefined;
-  if (lock && !live) {
-    // Loaded only for a dead session: recovery writes its log (winston), which a plain status never needs.
+  const recover = async (sessionId: string): Promise<void> => {
+    // Loaded only for a dead session: recovery writes its log, which a plain status never needs.
     const { recoverInterruptedSession } = await import('./recover-session.js');
-    await recoverInterruptedSession({ recordingsDir, sessionId: lock.session_id, config: await loadConfig(), stderr });
+    await recoverInterruptedSession({ recordingsDir, sessionId, config: await loadConfig(), stderr });
+  };
+  if (lock && !live) {
+    await recover(lock.session_id);
     // A record started meanwhile has replaced the stale lock with its own: that one stays.
     const current = await readActiveLock(recordingsDir);
     if (current?.session_id === lock.session_id && current.pid === lock.pid) await fs.rm(lockPath(recordingsDir), { force: true });
@@ -75,5 +79,12 @@ export async function sessionStatus(recordingsDir: string, loadConfig: () => Pro
     }
   }
   const sessions = await listSessions(recordingsDir);
-  return { recordings_dir: recordingsDir, active: null, last: sessions.at(-1) ?? null };
+  const last = sessions.at(-1);
+  // "recording" with no lock and its echolog gone: a session whose final session.json write
+  // failed (its log ends in session_stop), or one whose lock was removed by hand. Never a ghost.
+  if (last?.status === 'recording' && last.session_id !== live?.session_id && !isSameProcessAlive(last.pid, last.pid_start_ticks)) {
+    await recover(last.session_id);
+    return { recordings_dir: recordingsDir, active: null, last: (await loadManifest(path.join(recordingsDir, last.session_id)))?.manifest ?? last };
+  }
+  return { recordings_dir: recordingsDir, active: null, last: last ?? null };
 }

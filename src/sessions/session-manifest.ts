@@ -119,9 +119,11 @@ export class ManifestStore {
   private writing: Promise<void> = Promise.resolve();
   private queued: Promise<void> | undefined;
 
+  /** `onWriteError` hears of every failed write (the session stops on a full disk); callers get the rejection too. */
   constructor(
     private readonly sessionDir: string,
     private current: SessionManifest,
+    private readonly onWriteError?: (error: unknown) => void,
   ) {}
 
   get value(): Readonly<SessionManifest> {
@@ -137,7 +139,7 @@ export class ManifestStore {
       return writeManifest(this.sessionDir, this.current);
     });
     this.queued = write;
-    this.writing = write.catch(() => undefined);
+    this.writing = write.catch((error: unknown) => this.onWriteError?.(error));
     return write;
   }
 }

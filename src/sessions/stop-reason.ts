@@ -4,14 +4,16 @@ import type { ProcessExit } from '../process/managed-process.js';
 /**
  * Why a session ended, as written in `session_stop reason=…`, and the exit code it maps to.
  * `end_of_input`: a file input was recorded to its end (ffmpeg exited 0 with no --duration).
+ * `disk_full`: the session's file system ran out of space (or inodes, or quota).
  */
-export type StopReason = 'duration_reached' | 'end_of_input' | 'user_interrupt' | 'terminated' | 'ffmpeg_exit' | 'error' | 'interrupted';
+export const STOP_REASONS = ['duration_reached', 'end_of_input', 'user_interrupt', 'terminated', 'ffmpeg_exit', 'disk_full', 'error', 'interrupted'] as const;
+export type StopReason = (typeof STOP_REASONS)[number];
 
 /** A stop that echolog was asked for, by a signal or a caller. */
 export interface StopRequest {
-  reason: 'user_interrupt' | 'terminated' | 'error';
+  reason: 'user_interrupt' | 'terminated' | 'disk_full' | 'error';
   signal?: NodeJS.Signals;
-  /** For `error`: what went wrong (an uncaught exception in echolog). */
+  /** For `error` and `disk_full`: what went wrong (an uncaught exception in echolog, a failed write). */
   message?: string;
 }
 
@@ -35,4 +37,10 @@ export function exitCodeFor(reason: StopReason, request: StopRequest | undefined
     default:
       return ExitCode.failure;
   }
+}
+
+/** The session.json status a stop reason leaves: failures are `error`, the rest `completed`. */
+export function finalStatusFor(reason: StopReason): 'completed' | 'error' | 'interrupted' {
+  if (reason === 'interrupted') return 'interrupted';
+  return reason === 'ffmpeg_exit' || reason === 'disk_full' || reason === 'error' ? 'error' : 'completed';
 }
