@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { cosmiconfig, defaultLoaders, type Loader } from 'cosmiconfig';
+import type { Loader } from 'cosmiconfig';
 import { ConfigError } from '../errors.js';
 import { currentUid, trustProblem } from '../files/file-trust.js';
 
@@ -38,9 +38,8 @@ const CODE_EXTENSIONS = new Set(['.js', '.cjs', '.mjs', '.ts', '.cts', '.mts']);
  * Returns undefined when there is none. An empty file is a config that sets nothing.
  */
 export async function loadConfigFile(options: LoadConfigFileOptions): Promise<ConfigFile | undefined> {
-  const explorer = createExplorer();
-
   if (options.explicitPath) {
+    const explorer = await createExplorer();
     const file = path.resolve(options.cwd, options.explicitPath);
     if (CODE_EXTENSIONS.has(path.extname(file))) {
       throw new ConfigError(`--config ${options.explicitPath}: echolog reads YAML or JSON config files, not code (${path.extname(file)})`);
@@ -57,9 +56,14 @@ export async function loadConfigFile(options: LoadConfigFileOptions): Promise<Co
     return { path: result.filepath, values: result.config ?? {} };
   }
 
+  // cosmiconfig (and its YAML parser) is loaded only once a folder has a candidate file: most runs
+  // have no config file at all, and a quick command should not pay for the parser.
+  const userFile = userConfigPath(options.env, options.home);
   const candidates = [
-    ...foldersUpwards(path.resolve(options.cwd), path.resolve(options.home)).map((dir) => () => readOrUndefined(() => explorer.search(dir), dir)),
-    () => readOrUndefined(() => explorer.load(userConfigPath(options.env, options.home)), userConfigPath(options.env, options.home)),
+    ...foldersUpwards(path.resolve(options.cwd), path.resolve(options.home)).map(
+      (dir) => async () => ((await anyExists(SEARCH_PLACES.map((name) => path.join(dir, name)))) ? readOrUndefined(async () => (await createExplorer()).search(dir), dir) : undefined),
+    ),
+    async () => ((await anyExists([userFile])) ? readOrUndefined(async () => (await createExplorer()).load(userFile), userFile) : undefined),
   ];
   for (const read of candidates) {
     const found = await read();
@@ -79,7 +83,16 @@ async function untrusted(file: string): Promise<string | undefined> {
   return trustProblem(await fs.stat(file), currentUid(), true);
 }
 
-function createExplorer(): ReturnType<typeof cosmiconfig> {
+async function anyExists(files: readonly string[]): Promise<boolean> {
+  const found = await Promise.all(files.map((file) => fs.lstat(file).then(() => true, () => false)));
+  return found.includes(true);
+}
+
+let cosmiconfigModule: Promise<typeof import('cosmiconfig')> | undefined;
+const loadCosmiconfig = (): Promise<typeof import('cosmiconfig')> => (cosmiconfigModule ??= import('cosmiconfig'));
+
+async function createExplorer(): Promise<ReturnType<(typeof import('cosmiconfig'))['cosmiconfig']>> {
+  const { cosmiconfig } = await loadCosmiconfig();
   // Per-folder searches ('none') instead of cosmiconfig's 'global' strategy: 'global' ends in env-paths' config dir,
   // read from the real process.env, where it would load `config.{json,yaml,js,ts,…}` rather than echolog.conf.
   try {
@@ -148,6 +161,7 @@ interface YamlSyntaxError {
 /** YAML, with syntax errors as ConfigErrors that point at file:line:column. A comment-only document is empty. */
 const loadYaml: Loader = async (filepath, content) => {
   try {
+    const { defaultLoaders } = await loadCosmiconfig();
     return ((await defaultLoaders['.yaml']!(filepath, content)) as unknown) ?? undefined;
   } catch (error) {
     const { reason, mark } = error as Partial<YamlSyntaxError>;

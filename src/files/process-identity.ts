@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { isProcessAlive } from '../process/managed-process.js';
 
 /**
  * Pids are reused: a pid read from disk (a lock, session.json) may now belong to any process.
@@ -21,6 +20,16 @@ export function parseStartTicks(stat: string): number | undefined {
 /** `/proc/<pid>/cmdline`: NUL-separated arguments, with a trailing NUL. */
 export function parseCmdline(raw: string): string[] {
   return raw.split('\0').slice(0, raw.endsWith('\0') ? -1 : undefined);
+}
+
+/** True if a process with this pid exists (signal 0 checks without sending anything). */
+export function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export function procAvailable(): boolean {

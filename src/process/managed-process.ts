@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isProcessAlive } from '../files/process-identity.js';
 
 /**
  * The only module that starts processes. It owns the stop ladder: ask politely
@@ -148,16 +149,6 @@ export function startOrphanWatchdog(childPid: number, stepTimeoutMs: number): ()
     // it before any of its code runs, however far it got loading (it installs no handler).
     watchdog.kill('SIGTERM');
   };
-}
-
-/** True if a process with this pid exists (signal 0 checks without sending anything). */
-export function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
