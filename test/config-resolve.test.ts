@@ -167,7 +167,7 @@ describe('flag errors name the flag and its value', () => {
     ['logging.max_bytes', '--log-max-bytes', 100, 'expected a whole number >= 1024'],
     ['recording.segment_time', '--segment-time', 0, 'expected a number > 0 and <= 86400'],
     ['recording.sample_rate', '--sample-rate', 1_000_000, 'expected a whole number from 8000 to 192000'],
-    ['transcription.engine', '--engine', 'vosk', 'expected one of auto, pocketsphinx, whisper, none'],
+    ['transcription.engine', '--engine', 'vosk', 'expected one of auto, pocketsphinx, whisper, daemon, none'],
   ])('%s (%s %s)', (key, flag, value, allowed) => {
     const error = flagError(key, flag, value);
     expect(error).toBeInstanceOf(UsageError);
@@ -184,7 +184,7 @@ describe('flag errors name the flag and its value', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message.split('\n')).toEqual([
       `config file ${FILE}: logging.rotation: "weekly" is not allowed: expected one of size, time, off`,
-      'environment: ECHOLOG_ENGINE=vosk is not allowed: expected one of auto, pocketsphinx, whisper, none',
+      'environment: ECHOLOG_ENGINE=vosk is not allowed: expected one of auto, pocketsphinx, whisper, daemon, none',
       'option --channels 9 is not allowed: expected a whole number from 1 to 8',
     ]);
   });

@@ -7,7 +7,7 @@ import { z } from 'zod';
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const;
 export const LOG_ROTATIONS = ['size', 'time', 'off'] as const;
 export const TIME_WHENS = ['S', 'M', 'H', 'D', 'midnight', 'W0', 'W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
-export const ENGINES = ['auto', 'pocketsphinx', 'whisper', 'none'] as const;
+export const ENGINES = ['auto', 'pocketsphinx', 'whisper', 'daemon', 'none'] as const;
 
 const positiveSeconds = z.number().positive();
 
@@ -55,6 +55,10 @@ export const configSchema = z
         required: z.boolean().default(false),
         silence_threshold_db: z.number().max(0).default(-50),
         max_retries: z.number().int().min(0).max(10).default(3),
+        /** Seconds a client waits for the session daemon's response to one chunk (engine `daemon`). */
+        daemon_timeout: positiveSeconds.max(3600).default(30),
+        /** The session daemon's IPC root; empty: $XDG_RUNTIME_DIR/echolog, else ~/.cache/echolog/run. */
+        daemon_ipc_root: z.string().default(''),
       })
       .strict()
       .prefault({}),
