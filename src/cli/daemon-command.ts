@@ -7,12 +7,13 @@ import { readCmdline } from '../files/process-identity.js';
 import { ManagedProcess, isProcessAlive, stopProcessByPid } from '../process/managed-process.js';
 import { bundledFfmpegPath, locateFfmpeg } from '../recorder/ffmpeg-locator.js';
 import { DaemonLog, startFailureOf } from '../daemon/daemon-log.js';
-import { readLiveness, readMarker, readStatus } from '../daemon/daemon-state.js';
+import { readLiveness, readMarker } from '../daemon/daemon-state.js';
 import { EngineHost } from '../daemon/engine-host.js';
 import { createHostedEngine, type HostedEngineName } from '../daemon/hosted-engine.js';
 import { checkIpcRoot } from '../daemon/ipc-root.js';
 import { ipcPaths, resolveIpcRoot, type IpcPaths } from '../daemon/ipc-paths.js';
 import type { Liveness } from '../daemon/protocol.js';
+import { daemonStatusReport, formatDaemonStatus } from '../daemon/daemon-report.js';
 import { DaemonBusyError, SessionDaemon } from '../daemon/session-daemon.js';
 import type { Surroundings } from './surroundings.js';
 
@@ -152,31 +153,6 @@ export async function daemonStopCommand(options: { resolved: ResolvedConfig; ipc
   if (isTarget()) throw new DaemonStartError(`the session daemon (pid ${pid}) did not stop within 10 s`);
   surroundings.stdout.write(`session daemon stopped (pid ${pid})\n`);
   return 0;
-}
-
-export interface DaemonStatusReport {
-  root: string;
-  state: 'ready' | 'absent' | 'not_ready';
-  why?: string;
-  pid?: number;
-  status?: Awaited<ReturnType<typeof readStatus>>;
-}
-
-export async function daemonStatusReport(paths: IpcPaths): Promise<DaemonStatusReport> {
-  if ((await checkIpcRoot(paths, false)) === 'missing') return { root: paths.root, state: 'absent' };
-  const live = await readLiveness(paths);
-  if (live.state === 'ready') return { root: paths.root, state: 'ready', pid: live.marker.pid, status: live.status };
-  if (live.state === 'absent') return { root: paths.root, state: 'absent' };
-  return { root: paths.root, state: 'not_ready', why: live.why, pid: live.marker?.pid, status: live.status };
-}
-
-/** `daemon: ready, pid 4242, en-us on cpu, idle, last request 12 s ago, stops after 600 s idle (root …)` Pure. */
-export function formatDaemonStatus(report: DaemonStatusReport, nowMs: number): string {
-  if (report.state === 'absent') return `daemon: not running (root ${report.root})`;
-  if (report.state === 'not_ready') return `daemon: not ready, ${report.why} (root ${report.root})`;
-  const s = report.status!;
-  const idle = Math.max(0, Math.round(nowMs / 1000 - s.last_activity));
-  return `daemon: ready, pid ${s.pid}, ${s.model_size} on ${s.device}, ${s.processing ? 'processing' : 'idle'}, last activity ${idle} s ago, stops after ${s.session_timeout} s idle (root ${report.root})`;
 }
 
 export async function daemonStatusCommand(options: { resolved: ResolvedConfig; ipcRoot: string | undefined; json: boolean }, surroundings: Surroundings): Promise<number> {

@@ -1,6 +1,7 @@
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { expandHome } from '../sessions/recordings-dir.js';
 import { sessionStatus, type StatusReport } from '../sessions/session-catalog.js';
+import { daemonStatusFor } from '../daemon/daemon-report.js';
 import { formatElapsed } from './progress.js';
 import type { Surroundings } from './surroundings.js';
 import path from 'node:path';
@@ -8,7 +9,8 @@ import path from 'node:path';
 export async function statusCommand(options: { resolved: ResolvedConfig; json: boolean }, surroundings: Surroundings): Promise<number> {
   const recordingsDir = path.resolve(surroundings.cwd, expandHome(options.resolved.config.recordings_dir, surroundings.home));
   const report = await sessionStatus(recordingsDir, options.resolved.config, surroundings.stderr, surroundings.now());
-  surroundings.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : formatStatus(report));
+  const daemon = await daemonStatusFor(options.resolved.config, { env: surroundings.env, home: surroundings.home, cwd: surroundings.cwd, nowMs: surroundings.now().getTime() });
+  surroundings.stdout.write(options.json ? `${JSON.stringify({ ...report, daemon: daemon.report }, null, 2)}\n` : `${formatStatus(report)}${daemon.line}\n`);
   return 0;
 }
 
