@@ -38,7 +38,7 @@ function refuse(dir: string, why: string): IpcRootError {
 
 /**
  * Checks the root and its two dirs; with `create` (the daemon) makes what is missing, 0700.
- * Returns the root's kind. A client (`create` false) gets `missing` when there is no daemon dir.
+ * Returns the root's kind; `missing` (only without `create`) when the root does not exist.
  */
 export async function checkIpcRoot(paths: IpcPaths, create: boolean): Promise<RootKind['kind'] | 'missing'> {
   const uid = currentUid();
@@ -59,7 +59,8 @@ export async function checkIpcRoot(paths: IpcPaths, create: boolean): Promise<Ro
       sub = await fs.lstat(dir);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw refuse(paths.root, `${dir}: ${(error as Error).message}`);
-      if (!create) return 'missing';
+      // A reader only needs them once a daemon is ready, and a ready daemon has made them.
+      if (!create) continue;
       // Not recursive: in a shared root another account could have made it a moment ago; EEXIST then, and the lstat below judges it.
       await fs.mkdir(dir, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
         if (e.code !== 'EEXIST') throw e;
