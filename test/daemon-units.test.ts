@@ -8,6 +8,7 @@ import { judgeRoot, judgeSubdir } from '../src/daemon/ipc-root.js';
 import { defaultIpcRoot, ipcPaths, resolveIpcRoot } from '../src/daemon/ipc-paths.js';
 import { buildResponse, judgeLiveness, parseMarker, parseRequest, parseResponse, parseStatus, requestIdOfFile, type DaemonStatus } from '../src/daemon/protocol.js';
 import { formatLogLine } from '../src/logging/line-format.js';
+import { parseState } from '../src/files/process-identity.js';
 
 describe('IPC paths', () => {
   it('are the seed-004 names under the root, so --ipc-root /tmp gives its exact paths', () => {
@@ -162,6 +163,12 @@ describe('the daemon, pure parts', () => {
     expect(parseHostedEngine('whisper')).toBe('whisper');
     expect(parseHostedEngine(undefined)).toBeUndefined();
     expect(() => parseHostedEngine('daemon')).toThrow(/--engine "daemon" is not allowed for the daemon: expected one of pocketsphinx, whisper/);
+  });
+
+  it('a zombie (exited, not reaped by a container init) is not a running daemon', () => {
+    expect(parseState('4242 (node) Z 1 4242 4242 0 -1 4194564')).toBe('Z');
+    expect(parseState('4242 (my) (daemon)) S 1 4242')).toBe('S');
+    expect(parseState('garbage')).toBeUndefined();
   });
 
   it('stop signals only a process whose command line is a session daemon', () => {

@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { EchologError, UsageError } from '../errors.js';
-import { readCmdline } from '../files/process-identity.js';
-import { ManagedProcess, isProcessAlive, stopProcessByPid } from '../process/managed-process.js';
+import { isRunning, readCmdline } from '../files/process-identity.js';
+import { ManagedProcess, stopProcessByPid } from '../process/managed-process.js';
 import { bundledFfmpegPath, locateFfmpeg } from '../recorder/ffmpeg-locator.js';
 import { DaemonLog, startFailureOf } from '../daemon/daemon-log.js';
 import { readLiveness, readMarker } from '../daemon/daemon-state.js';
@@ -140,13 +140,13 @@ export async function daemonStopCommand(options: { resolved: ResolvedConfig; ipc
     return 0;
   }
   const marker = await readMarker(paths);
-  if (marker === undefined || marker === 'invalid' || !isProcessAlive(marker.pid)) {
+  if (marker === undefined || marker === 'invalid' || !isRunning(marker.pid)) {
     if (marker !== undefined) await fs.rm(paths.marker, { force: true });
     surroundings.stdout.write(marker === undefined ? `no session daemon on ${paths.root}\n` : `no session daemon on ${paths.root}; removed its stale marker ${paths.marker}\n`);
     return 0;
   }
   const pid = marker.pid;
-  const isTarget = (): boolean => isProcessAlive(pid) && looksLikeSessionDaemon(readCmdline(pid));
+  const isTarget = (): boolean => isRunning(pid) && looksLikeSessionDaemon(readCmdline(pid));
   if (!isTarget()) throw new DaemonStartError(`the marker ${paths.marker} names pid ${pid}, which is not a session daemon (its command line is ${JSON.stringify(readCmdline(pid)?.join(' ') ?? '?')}); not signalling it`);
   // SIGINT then SIGTERM, never SIGKILL: the daemon removes its marker on either.
   await stopProcessByPid(pid, 5000, isTarget, false);

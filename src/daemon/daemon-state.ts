@@ -1,5 +1,5 @@
 import { readJson } from '../files/durable-write.js';
-import { isProcessAlive } from '../process/managed-process.js';
+import { isRunning } from '../files/process-identity.js';
 import type { IpcPaths } from './ipc-paths.js';
 import { judgeLiveness, parseMarker, parseStatus, type DaemonMarker, type DaemonStatus, type Liveness } from './protocol.js';
 
@@ -28,6 +28,6 @@ export async function readStatus(paths: IpcPaths): Promise<DaemonStatus | undefi
 export async function readLiveness(paths: IpcPaths, nowMs = Date.now()): Promise<Liveness> {
   const marker = await readMarker(paths);
   const status = marker === undefined ? undefined : await readStatus(paths);
-  const pidAlive = marker !== undefined && marker !== 'invalid' && isProcessAlive(marker.pid);
+  const pidAlive = marker !== undefined && marker !== 'invalid' && isRunning(marker.pid);
   return judgeLiveness({ marker, status, pidAlive, nowMs });
 }
