@@ -4,7 +4,7 @@ import path from 'node:path';
 import { requestIdOfFile } from './protocol.js';
 
 /** How often the dir is listed when no inotify event came: the fallback for file systems without events. */
-export const FALLBACK_POLL_MS = 2000;
+export const FALLBACK_POLL_MS = 5000;
 
 /**
  * New request files, in arrival order. inotify (fs.watch) wakes it as a request appears, and

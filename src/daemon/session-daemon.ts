@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { createFileDurable, writeJsonDurable } from '../files/durable-write.js';
+import { createFileDurable, writeFileAtomic } from '../files/durable-write.js';
 import { EchologError } from '../errors.js';
 import { AudioInputError, MIN_AUDIO_SECONDS, pcmSeconds, readEngineAudio } from './audio-input.js';
 import type { DaemonLog } from './daemon-log.js';
@@ -242,7 +242,8 @@ export class SessionDaemon {
 
   private async respond(id: string, results: string[], error: string | undefined, timing: { seenMs: number; engineMs: number; audioSeconds: number; filtered?: boolean }): Promise<void> {
     const file = path.join(this.paths.responses, `${id}.json`);
-    await writeJsonDurable(file, buildResponse(id, results, Date.now(), this.options.device, this.status?.current.model_loaded ?? false, error));
+    // Atomic, so a polling client never reads half of it; not fsynced: after a crash the client retries anyway.
+    await writeFileAtomic(file, `${JSON.stringify(buildResponse(id, results, Date.now(), this.options.device, this.status?.current.model_loaded ?? false, error), null, 2)}\n`);
     const fields = { id, audio_s: Number(timing.audioSeconds.toFixed(3)), engine_ms: timing.engineMs, total_ms: Date.now() - timing.seenMs, results: results.length };
     if (error) this.options.log.write('WARNING', 'request_error', { ...fields, error });
     else this.options.log.write('INFO', 'SESSION transcription', { ...fields, ...(timing.filtered ? { filtered: 'too_short' } : {}) });

@@ -1,10 +1,10 @@
-import { writeJsonDurable } from '../files/durable-write.js';
+import { writeFileAtomic } from '../files/durable-write.js';
 import { STATUS_HEARTBEAT_MS, unixSeconds, type DaemonStatus } from './protocol.js';
 
 export type StatusState = Omit<DaemonStatus, 'timestamp'>;
 
 /**
- * session_daemon_status.json, rewritten (atomically) on every change and at least every
+ * session_daemon_status.json, rewritten atomically (no fsync: it describes a live process) on every change and at least every
  * STATUS_HEARTBEAT_MS, so a reader can tell a live daemon from a hung one by its timestamp.
  * Writes never overlap and never wait in the request path: a change during a write is written
  * right after it, once.
@@ -49,7 +49,7 @@ export class StatusWriter {
     try {
       while (this.dirty) {
         this.dirty = false;
-        await writeJsonDurable(this.file, { ...this.state, timestamp: unixSeconds(Date.now()) } satisfies DaemonStatus).catch((error: Error) => this.onError(error));
+        await writeFileAtomic(this.file, `${JSON.stringify({ ...this.state, timestamp: unixSeconds(Date.now()) } satisfies DaemonStatus, null, 2)}\n`).catch((error: Error) => this.onError(error));
       }
     } finally {
       this.writing = undefined;

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeJsonDurable } from '../files/durable-write.js';
+import { writeFileAtomic } from '../files/durable-write.js';
 import { readLiveness } from '../daemon/daemon-state.js';
 import { checkIpcRoot } from '../daemon/ipc-root.js';
 import type { IpcPaths } from '../daemon/ipc-paths.js';
@@ -91,8 +91,8 @@ export class DaemonEngine implements TranscriptionEngine {
     const requestFile = path.join(paths.requests, `${id}.json`);
     const responseFile = path.join(paths.responses, `${id}.json`);
     const request: DaemonRequest = { id, audio_file: path.resolve(audioFile), timestamp: unixSeconds(Date.now()) };
-    // Atomic (temp + rename): the daemon never reads half a request of ours.
-    await writeJsonDurable(requestFile, request);
+    // Atomic (temp + rename): the daemon never reads half a request of ours. No fsync: after a crash it is retried anyway.
+    await writeFileAtomic(requestFile, `${JSON.stringify(request)}\n`);
     try {
       const response = await this.awaitResponse(responseFile, id, timeoutSeconds * 1000);
       if (response) return response;
