@@ -5,7 +5,7 @@ import { startFailureOf } from '../src/daemon/daemon-log.js';
 import { formatDaemonStatus } from '../src/daemon/daemon-report.js';
 import { parseHostedEngine } from '../src/daemon/hosted-engine.js';
 import { judgeRoot, judgeSubdir } from '../src/daemon/ipc-root.js';
-import { defaultIpcRoot, ipcPaths, resolveIpcRoot } from '../src/daemon/ipc-paths.js';
+import { defaultIpcRoot, ipcPaths, ipcPathsFor } from '../src/daemon/ipc-paths.js';
 import { buildResponse, judgeLiveness, parseMarker, parseRequest, parseResponse, parseStatus, requestIdOfFile, type DaemonStatus } from '../src/daemon/protocol.js';
 import { formatLogLine } from '../src/logging/line-format.js';
 import { parseState } from '../src/files/process-identity.js';
@@ -26,9 +26,10 @@ describe('IPC paths', () => {
     expect(defaultIpcRoot({ XDG_RUNTIME_DIR: '/run/user/1000' }, '/home/a')).toBe('/run/user/1000/echolog');
     expect(defaultIpcRoot({}, '/home/a')).toBe('/home/a/.cache/echolog/run');
     expect(defaultIpcRoot({ XDG_RUNTIME_DIR: 'relative' }, '/home/a')).toBe('/home/a/.cache/echolog/run');
-    expect(resolveIpcRoot('~/ipc', {}, '/home/a', '/cwd')).toBe('/home/a/ipc');
-    expect(resolveIpcRoot('ipc', {}, '/home/a', '/cwd')).toBe('/cwd/ipc');
-    expect(resolveIpcRoot('', { XDG_RUNTIME_DIR: '/run/user/7' }, '/home/a', '/cwd')).toBe('/run/user/7/echolog');
+    const where = { env: { XDG_RUNTIME_DIR: '/run/user/7' }, home: '/home/a', cwd: '/cwd' };
+    expect(ipcPathsFor('~/ipc', where).root).toBe('/home/a/ipc');
+    expect(ipcPathsFor('ipc', where).status).toBe('/cwd/ipc/session_daemon_status.json');
+    expect(ipcPathsFor('', where).root).toBe('/run/user/7/echolog');
   });
 });
 

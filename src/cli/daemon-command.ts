@@ -11,7 +11,7 @@ import { readLiveness, readMarker } from '../daemon/daemon-state.js';
 import { EngineHost } from '../daemon/engine-host.js';
 import { createHostedEngine, type HostedEngineName } from '../daemon/hosted-engine.js';
 import { checkIpcRoot } from '../daemon/ipc-root.js';
-import { ipcPaths, resolveIpcRoot, type IpcPaths } from '../daemon/ipc-paths.js';
+import { ipcPathsFor, type IpcPaths } from '../daemon/ipc-paths.js';
 import type { Liveness } from '../daemon/protocol.js';
 import { daemonStatusReport, formatDaemonStatus } from '../daemon/daemon-report.js';
 import { DaemonBusyError, SessionDaemon } from '../daemon/session-daemon.js';
@@ -23,7 +23,8 @@ const BIN = fileURLToPath(new URL('../../bin/echolog', import.meta.url));
 /** Neither hosted engine uses a GPU (pocketsphinx; whisper.cpp's prebuilt CPU binding). */
 const DEVICE = 'cpu';
 
-export class DaemonStartError extends EchologError {}
+/** The daemon could not be started or stopped; the message says why. */
+export class DaemonError extends EchologError {}
 
 export interface DaemonStartOptions {
   resolved: ResolvedConfig;
@@ -42,7 +43,7 @@ export function parseSessionTimeout(value: number | undefined): number {
 }
 
 export function daemonIpcPaths(resolved: ResolvedConfig, ipcRoot: string | undefined, surroundings: Surroundings): IpcPaths {
-  return ipcPaths(resolveIpcRoot(ipcRoot ?? resolved.config.transcription.daemon_ipc_root, surroundings.env, surroundings.home, surroundings.cwd));
+  return ipcPathsFor(ipcRoot ?? resolved.config.transcription.daemon_ipc_root, surroundings);
 }
 
 function busy(paths: IpcPaths, live: Liveness): DaemonBusyError | undefined {
@@ -123,7 +124,7 @@ async function startDetached(paths: IpcPaths, options: DaemonStartOptions, surro
   const exit = await child.exited;
   const reason = startFailureOf(await fs.readFile(paths.log, 'utf8').catch(() => ''), child.pid);
   const how = timedOut ? `did not become ready within ${readyTimeoutMs / 1000} s (transcription.ready_timeout)` : `exited with code ${exit.code ?? exit.signal}`;
-  throw new DaemonStartError(`the session daemon ${how}${reason ? `: ${reason}` : ''}; see ${paths.log}`);
+  throw new DaemonError(`the session daemon ${how}${reason ? `: ${reason}` : ''}; see ${paths.log}`);
 }
 
 /** A pid from the marker is signalled only if its command line is a session daemon's. */
@@ -147,10 +148,10 @@ export async function daemonStopCommand(options: { resolved: ResolvedConfig; ipc
   }
   const pid = marker.pid;
   const isTarget = (): boolean => isRunning(pid) && looksLikeSessionDaemon(readCmdline(pid));
-  if (!isTarget()) throw new DaemonStartError(`the marker ${paths.marker} names pid ${pid}, which is not a session daemon (its command line is ${JSON.stringify(readCmdline(pid)?.join(' ') ?? '?')}); not signalling it`);
+  if (!isTarget()) throw new DaemonError(`the marker ${paths.marker} names pid ${pid}, which is not a session daemon (its command line is ${JSON.stringify(readCmdline(pid)?.join(' ') ?? '?')}); not signalling it`);
   // SIGINT then SIGTERM, never SIGKILL: the daemon removes its marker on either.
   await stopProcessByPid(pid, 5000, isTarget, false);
-  if (isTarget()) throw new DaemonStartError(`the session daemon (pid ${pid}) did not stop within 10 s`);
+  if (isTarget()) throw new DaemonError(`the session daemon (pid ${pid}) did not stop within 10 s`);
   surroundings.stdout.write(`session daemon stopped (pid ${pid})\n`);
   return 0;
 }

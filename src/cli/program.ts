@@ -3,12 +3,16 @@ import { loadEffectiveConfig } from '../config/effective-config.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { VERSION } from '../version.js';
 import { addConfigFlags, COMMON_FLAGS, configFlagValues, parseNumber, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
+import { registerDaemonCommands } from './daemon-program.js';
 import type { Surroundings } from './surroundings.js';
 
 const ALL_FLAGS: readonly ConfigFlag[] = [...RECORDING_FLAGS, ...COMMON_FLAGS, ...TRANSCRIPTION_FLAGS];
 const RECORDINGS_DIR_FLAG = COMMON_FLAGS.filter((flag) => flag.key === 'recordings_dir');
 const ENGINE_FLAG = TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'engine');
 const MODEL_FLAG = TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'model');
+
+/** Adds `--config` and the config flags of a table to a command; returns how to read the effective config. */
+export type WithConfig = (command: Command, table: readonly ConfigFlag[], configHelp?: string) => () => Promise<ResolvedConfig>;
 
 /**
  * The commander program. Each command's module is loaded only when that command runs.
@@ -26,7 +30,7 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
    * Adds `--config` and the config flags of `table` to a command; returns how to read the effective
    * config once the command line is parsed, from exactly the flags that were added.
    */
-  const withConfig = (command: Command, table: readonly ConfigFlag[], configHelp = 'use this config file'): (() => Promise<ResolvedConfig>) => {
+  const withConfig: WithConfig = (command, table, configHelp = 'use this config file') => {
     command.option('--config <file>', configHelp);
     addConfigFlags(command, table);
     return () => {
@@ -93,48 +97,7 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     result.exitCode = configCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
 
-  const daemon = program
-    .command('daemon')
-    .description('the transcription session daemon (seed 004): keeps a model loaded and answers file requests; record --engine daemon uses it');
-  const ipcRootHelp = 'IPC root (default $XDG_RUNTIME_DIR/echolog, else ~/.cache/echolog/run; /tmp for the seed\'s exact paths)';
-  const daemonStart = daemon
-    .command('start')
-    .description('start the daemon; returns once it is ready (model loaded), or fails with the reason')
-    .option('--timeout <seconds>', 'stop after this many seconds without a request (default 600)', parseNumber)
-    .option('--engine <name>', 'engine to keep loaded: pocketsphinx or whisper (default: the configured one, else whisper if its model is present, else pocketsphinx)')
-    .option('--model <name>', 'whisper model name or path (default transcription.model)')
-    .option('--foreground', 'run in this process instead of detached (Ctrl-C stops it)')
-    .option('--ipc-root <dir>', ipcRootHelp);
-  const daemonStartConfig = withConfig(daemonStart, []);
-  daemonStart.action(async (_options, command: Command) => {
-    const opts = command.opts<{ timeout?: number; engine?: string; model?: string; foreground?: boolean; ipcRoot?: string }>();
-    const resolved = await daemonStartConfig();
-    const { daemonStartCommand, parseSessionTimeout } = await import('./daemon-command.js');
-    const { parseHostedEngine } = await import('../daemon/hosted-engine.js');
-    result.exitCode = await daemonStartCommand(
-      { resolved, ipcRoot: opts.ipcRoot, timeoutSeconds: parseSessionTimeout(opts.timeout), engine: parseHostedEngine(opts.engine), model: opts.model, foreground: Boolean(opts.foreground) },
-      surroundings,
-    );
-  });
-  const daemonStop = daemon.command('stop').description('stop the daemon (it removes its marker)').option('--ipc-root <dir>', ipcRootHelp);
-  const daemonStopConfig = withConfig(daemonStop, []);
-  daemonStop.action(async (_options, command: Command) => {
-    const resolved = await daemonStopConfig();
-    const { daemonStopCommand } = await import('./daemon-command.js');
-    result.exitCode = await daemonStopCommand({ resolved, ipcRoot: command.opts<{ ipcRoot?: string }>().ipcRoot }, surroundings);
-  });
-  const daemonStatus = daemon
-    .command('status')
-    .description('whether a daemon is ready, and its status file (exit 0 ready, 1 not)')
-    .option('--json', 'print as JSON')
-    .option('--ipc-root <dir>', ipcRootHelp);
-  const daemonStatusConfig = withConfig(daemonStatus, []);
-  daemonStatus.action(async (_options, command: Command) => {
-    const resolved = await daemonStatusConfig();
-    const opts = command.opts<{ ipcRoot?: string; json?: boolean }>();
-    const { daemonStatusCommand } = await import('./daemon-command.js');
-    result.exitCode = await daemonStatusCommand({ resolved, ipcRoot: opts.ipcRoot, json: Boolean(opts.json) }, surroundings);
-  });
+  registerDaemonCommands(program, withConfig, surroundings, result);
 
   const models = program.command('models').description('whisper models: list, download into the cache (~/.cache/echolog/models), show a path');
   models

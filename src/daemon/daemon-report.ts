@@ -2,7 +2,7 @@ import type { EchologConfig } from '../config/schema.js';
 import { readLiveness } from './daemon-state.js';
 import type { DaemonStatus } from './protocol.js';
 import { checkIpcRoot } from './ipc-root.js';
-import { ipcPaths, resolveIpcRoot, type IpcPaths } from './ipc-paths.js';
+import { ipcPathsFor, type IpcPaths } from './ipc-paths.js';
 
 /** What `echolog daemon status` and `echolog status` say of the session daemon. */
 export interface DaemonStatusReport {
@@ -33,7 +33,7 @@ export function formatDaemonStatus(report: DaemonStatusReport, nowMs: number): s
 
 /** The daemon part of `echolog status`: never fails the status (an unusable root is reported as such). */
 export async function daemonStatusFor(config: EchologConfig, where: { env: NodeJS.ProcessEnv; home: string; cwd: string; nowMs: number }): Promise<{ report: DaemonStatusReport | { root: string; state: 'unusable'; why: string }; line: string }> {
-  const paths = ipcPaths(resolveIpcRoot(config.transcription.daemon_ipc_root, where.env, where.home, where.cwd));
+  const paths = ipcPathsFor(config.transcription.daemon_ipc_root, where);
   try {
     const report = await daemonStatusReport(paths);
     return { report, line: formatDaemonStatus(report, where.nowMs) };

@@ -40,8 +40,7 @@ export function defaultIpcRoot(env: NodeJS.ProcessEnv, home: string): string {
   return path.join(home, '.cache', 'echolog', 'run');
 }
 
-/** The configured root (`transcription.daemon_ipc_root`, `--ipc-root`), else the default; `~` expanded. */
-export function resolveIpcRoot(configured: string, env: NodeJS.ProcessEnv, home: string, cwd: string): string {
-  if (!configured) return defaultIpcRoot(env, home);
-  return path.resolve(cwd, expandHome(configured, home));
+/** The paths under the configured root (`--ipc-root`, `transcription.daemon_ipc_root`; `~` expanded), else the default. */
+export function ipcPathsFor(configured: string, where: { env: NodeJS.ProcessEnv; home: string; cwd: string }): IpcPaths {
+  return ipcPaths(configured ? path.resolve(where.cwd, expandHome(configured, where.home)) : defaultIpcRoot(where.env, where.home));
 }

@@ -2,7 +2,7 @@ import os from 'node:os';
 import type { EchologConfig } from '../config/schema.js';
 import { readLiveness } from '../daemon/daemon-state.js';
 import { checkIpcRoot } from '../daemon/ipc-root.js';
-import { ipcPaths, resolveIpcRoot, type IpcPaths } from '../daemon/ipc-paths.js';
+import { ipcPathsFor, type IpcPaths } from '../daemon/ipc-paths.js';
 import { DaemonEngine } from './daemon-engine.js';
 import type { TranscriptionEngine } from './engine.js';
 import { PocketsphinxEngine } from './pocketsphinx-engine.js';
@@ -95,7 +95,7 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
 
 /** The IPC root of the session daemon this config talks to. */
 export function daemonPaths(config: EchologConfig, env: NodeJS.ProcessEnv): IpcPaths {
-  return ipcPaths(resolveIpcRoot(config.transcription.daemon_ipc_root, env, env.HOME || os.homedir(), process.cwd()));
+  return ipcPathsFor(config.transcription.daemon_ipc_root, { env, home: env.HOME || os.homedir(), cwd: process.cwd() });
 }
 
 /** A ready daemon on a root we trust; an untrusted root is not used silently by `auto`. */
