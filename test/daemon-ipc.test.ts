@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { isAlive } from './helpers/chunks.js';
+import { isAlive, processesMatching } from './helpers/chunks.js';
 import { execFileAsync, makeSandbox, makeSpeech, readSessionLog, runCli, waitFor } from './helpers/cli.js';
 import { killDaemons, readJsonFile, runSeedBash, runSeedPython, seedPaths, seedRequest, startDaemon, track } from './helpers/daemon.js';
 
@@ -16,6 +16,14 @@ afterAll(async () => {
   await killDaemons(box.root);
   box.cleanup();
 });
+
+/** An XDG_CONFIG_HOME whose echolog/echolog.conf is `text`. */
+function writeConfig(text: string): string {
+  const dir = fs.mkdtempSync(path.join(box.root, 'xdg-'));
+  fs.mkdirSync(path.join(dir, 'echolog'));
+  fs.writeFileSync(path.join(dir, 'echolog', 'echolog.conf'), text);
+  return dir;
+}
 
 const SEED_STATUS_FIELDS = ['active', 'model_loaded', 'device', 'model_size', 'processing', 'last_activity', 'session_timeout', 'timestamp', 'pid'];
 let fox: string;
@@ -207,6 +215,31 @@ describe('on a shared /tmp-style root (world-writable, sticky)', () => {
     } finally {
       fs.rmSync(other, { recursive: true, force: true });
     }
+  });
+});
+
+describe('a start that fails', () => {
+  it('says why, from the daemon log: no engine to load (exit 1), and leaves no daemon and no marker', async () => {
+    // A PATH with node and ffmpeg but no pocketsphinx.
+    const bin = path.join(box.root, 'bin-no-pocketsphinx');
+    fs.mkdirSync(bin);
+    fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+    fs.symlinkSync(execFileSync('sh', ['-c', 'command -v ffmpeg'], { encoding: 'utf8' }).trim(), path.join(bin, 'ffmpeg'));
+    const root = path.join(box.root, 'no-engine');
+    const result = await runCli(['daemon', 'start', '--engine', 'pocketsphinx', '--ipc-root', root], box, { PATH: bin });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^echolog: the session daemon exited with code 1: the daemon has no engine to load: pocketsphinx is not installed .*; see .*session_daemon\.log\n$/);
+    expect(fs.existsSync(seedPaths(root).marker)).toBe(false);
+    expect(processesMatching('daemon', '--foreground', root)).toEqual([]);
+  });
+
+  it('not ready within transcription.ready_timeout: stopped, and the message says so', async () => {
+    const root = path.join(box.root, 'slow');
+    const result = await runCli(['daemon', 'start', '--engine', 'pocketsphinx', '--ipc-root', root], box, { XDG_CONFIG_HOME: writeConfig('transcription:\n  ready_timeout: 0.05\n') });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('the session daemon did not become ready within 0.05 s (transcription.ready_timeout)');
+    expect(fs.existsSync(seedPaths(root).marker)).toBe(false);
+    expect(processesMatching('daemon', '--foreground', root)).toEqual([]);
   });
 });
 

@@ -122,6 +122,9 @@ async function startDetached(paths: IpcPaths, options: DaemonStartOptions, surro
   const timedOut = !child.hasExited;
   if (timedOut) await child.stop({ stepTimeoutMs: 2000 });
   const exit = await child.exited;
+  // Stopped while loading, it had no time to remove its marker: nothing of it is left behind.
+  const marker = await readMarker(paths);
+  if (marker !== undefined && marker !== 'invalid' && marker.pid === child.pid) await fs.rm(paths.marker, { force: true });
   const reason = startFailureOf(await fs.readFile(paths.log, 'utf8').catch(() => ''), child.pid);
   const how = timedOut ? `did not become ready within ${readyTimeoutMs / 1000} s (transcription.ready_timeout)` : `exited with code ${exit.code ?? exit.signal}`;
   throw new DaemonError(`the session daemon ${how}${reason ? `: ${reason}` : ''}; see ${paths.log}`);
