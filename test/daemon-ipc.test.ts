@@ -152,6 +152,26 @@ describe('on the default private root ($XDG_RUNTIME_DIR/echolog)', () => {
     expect(log.length).toBeGreaterThanOrEqual(2);
   });
 
+  it('requests are served one at a time in arrival order', async () => {
+    const short = path.join(box.root, 'short.wav');
+    const ids = ['1000000000000000001', '1000000000000000002', '1000000000000000003'];
+    const audio = [fox, short, path.join(box.root, 'missing.wav')];
+    // Written atomically, a few ms apart, while the daemon is busy with the first.
+    for (const [i, id] of ids.entries()) {
+      fs.writeFileSync(path.join(files.requests, `${id}.json.tmp`), JSON.stringify({ id, audio_file: audio[i], timestamp: Date.now() / 1000 }));
+      fs.renameSync(path.join(files.requests, `${id}.json.tmp`), path.join(files.requests, `${id}.json`));
+      await new Promise((r) => setTimeout(r, 15));
+    }
+    const responses = await Promise.all(ids.map((id) => waitFor<Record<string, unknown>>(() => {
+      const file = path.join(files.responses, `${id}.json`);
+      return fs.existsSync(file) ? readJsonFile(file) : undefined;
+    }, 15_000, `response ${id}`)));
+    expect(responses.map((r) => r.timestamp as number)).toEqual(responses.map((r) => r.timestamp as number).sort((a, b) => a - b));
+    const served = readSessionLog(root, 'session_daemon.log').filter((l) => ids.includes(l.fields.id ?? '')).map((l) => l.fields.id);
+    expect(served).toEqual(ids);
+    for (const id of ids) fs.rmSync(path.join(files.responses, `${id}.json`));
+  });
+
   it('stop: the daemon exits, removes its marker, and says so in its log', async () => {
     const stop = await runCli(['daemon', 'stop'], box);
     expect(stop.stdout).toBe(`session daemon stopped (pid ${pid})\n`);
@@ -185,9 +205,11 @@ describe('on a shared /tmp-style root (world-writable, sticky)', () => {
     expect(fs.statSync(files.requests).mode & 0o7777).toBe(0o700);
     expect(fs.statSync(files.log).mode & 0o777).toBe(0o600);
     expect(said(await runSeedPython(shared, fox), 'quick', 'brown', 'fox', 'lazy', 'dog')).toBeGreaterThanOrEqual(4);
-    await runCli(['daemon', 'stop', '--ipc-root', shared], box);
-    expect(isAlive(started.pid)).toBe(false);
+    // SIGTERM (the seed's `pkill -f` way) is a clean shutdown too.
+    process.kill(started.pid, 'SIGTERM');
+    await waitFor(() => !isAlive(started.pid), 10_000, 'the daemon to exit on SIGTERM');
     expect(fs.existsSync(files.marker)).toBe(false);
+    expect(readSessionLog(shared, 'session_daemon.log').at(-1)).toMatchObject({ message: 'daemon_stop', fields: { reason: 'SIGTERM' } });
   });
 
   it('refuses a request dir another account made there, a symlink root, a group-writable root: exit 2, nothing created', async () => {

@@ -40,6 +40,10 @@ export class DaemonEngine implements TranscriptionEngine {
     this.pollMs = options.pollMs ?? 50;
   }
 
+  get attemptTimeoutMs(): number {
+    return this.options.timeoutSeconds * 1000;
+  }
+
   get model(): string {
     return this.status?.model_size ?? '';
   }

@@ -42,6 +42,11 @@ export interface TranscriptionEngine {
   startFields?(): LogFields;
   /** Loads the engine; resolves when it can take audio. The caller bounds it with ready_timeout. */
   start(): Promise<void>;
+  /**
+   * Optional: how long one `transcribe` may take by the engine's own bound (the daemon client's
+   * transcription.daemon_timeout); the caller's bound on an attempt is never shorter.
+   */
+  readonly attemptTimeoutMs?: number;
   /** Transcribes one chunk; rejects on failure (the caller retries with backoff). */
   transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]>;
   /**
