@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, processesMatching } from './helpers/chunks.js';
 import { execFileAsync, makeSandbox, makeSpeech, readSessionLog, runCli, waitFor } from './helpers/cli.js';
@@ -262,6 +263,23 @@ describe('a start that fails', () => {
     expect(result.stderr).toContain('the session daemon did not become ready within 0.05 s (transcription.ready_timeout)');
     expect(fs.existsSync(seedPaths(root).marker)).toBe(false);
     expect(processesMatching('daemon', '--foreground', root)).toEqual([]);
+  });
+});
+
+describe('hosting whisper', () => {
+  // whisper.cpp's dummy test model (see test/fixtures/models/SOURCE.md): it runs the pipeline but recognises nothing.
+  const model = fileURLToPath(new URL('./fixtures/models/for-tests-ggml-tiny.en.bin', import.meta.url));
+
+  it('loads the model, answers a request through it, and names the model in the status', async () => {
+    const root = path.join(box.root, 'whisper');
+    const result = await runCli(['daemon', 'start', '--engine', 'whisper', '--model', model, '--ipc-root', root], box);
+    expect(result.code).toBe(0);
+    track(Number(/pid (\d+)/.exec(result.stdout)?.[1]));
+    expect(readJsonFile(seedPaths(root).status)).toMatchObject({ model_loaded: true, model_size: model, device: 'cpu' });
+    const { response } = await seedRequest(root, hello, 30_000);
+    expect(response.error).toBeUndefined();
+    expect(Array.isArray(response.results)).toBe(true);
+    expect((await runCli(['daemon', 'stop', '--ipc-root', root], box)).code).toBe(0);
   });
 });
 
