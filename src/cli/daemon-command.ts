@@ -12,9 +12,8 @@ import { EngineHost } from '../daemon/engine-host.js';
 import { createHostedEngine, type HostedEngineName } from '../daemon/hosted-engine.js';
 import { checkIpcRoot } from '../daemon/ipc-root.js';
 import { ipcPathsFor, type IpcPaths } from '../daemon/ipc-paths.js';
-import type { Liveness } from '../daemon/protocol.js';
 import { daemonStatusReport, formatDaemonStatus } from '../daemon/daemon-report.js';
-import { DaemonBusyError, SessionDaemon } from '../daemon/session-daemon.js';
+import { busyError, SessionDaemon } from '../daemon/session-daemon.js';
 import type { Surroundings } from './surroundings.js';
 
 /** The built CLI: `daemon start` runs `daemon start --foreground` of the same echolog, detached. */
@@ -46,16 +45,10 @@ export function daemonIpcPaths(resolved: ResolvedConfig, ipcRoot: string | undef
   return ipcPathsFor(ipcRoot ?? resolved.config.transcription.daemon_ipc_root, surroundings);
 }
 
-function busy(paths: IpcPaths, live: Liveness): DaemonBusyError | undefined {
-  if (live.state === 'ready') return new DaemonBusyError(`a session daemon is already running on ${paths.root} (pid ${live.marker.pid}); stop it with \`echolog daemon stop\``);
-  if (live.state === 'not_ready' && !live.stale) return new DaemonBusyError(`a session daemon is already running on ${paths.root} (pid ${live.marker?.pid}), but ${live.why}`);
-  return undefined;
-}
-
 export async function daemonStartCommand(options: DaemonStartOptions, surroundings: Surroundings): Promise<number> {
   const paths = daemonIpcPaths(options.resolved, options.ipcRoot, surroundings);
   await checkIpcRoot(paths, true);
-  const already = busy(paths, await readLiveness(paths));
+  const already = busyError(paths.root, await readLiveness(paths));
   if (already) throw already;
   return options.foreground ? runForeground(paths, options, surroundings) : startDetached(paths, options, surroundings);
 }

@@ -8,12 +8,23 @@ import { readLiveness, readMarker } from './daemon-state.js';
 import type { EngineHost } from './engine-host.js';
 import { checkIpcRoot } from './ipc-root.js';
 import type { IpcPaths } from './ipc-paths.js';
-import { buildResponse, parseRequest, requestIdOfFile, unixSeconds, type DaemonMarker, type DaemonRequest } from './protocol.js';
+import { buildResponse, parseRequest, requestIdOfFile, unixSeconds, type DaemonMarker, type DaemonRequest, type Liveness } from './protocol.js';
 import { RequestWatcher } from './request-watcher.js';
 import { StatusWriter } from './status-writer.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export class DaemonBusyError extends EchologError {}
+
+/** The error for a start on a root a daemon serves (or is loading on), or undefined when it may start. */
+export function busyError(root: string, live: Liveness): DaemonBusyError | undefined {
+  if (live.state === 'absent' || (live.state === 'not_ready' && live.stale)) return undefined;
+  const pid = live.state === 'ready' ? live.marker.pid : live.marker?.pid;
+  const but = live.state === 'ready' ? '' : `, but ${live.why}`;
+  return new DaemonBusyError(`a session daemon is already running on ${root} (pid ${pid})${but}; stop it with \`echolog daemon stop\``);
+}
+
+/** How long a request that does not parse is re-read (a client still writing it, as the seed's `cat >`) before it is answered as malformed. */
+const PARSE_RETRY_MS = 1000;
 
 export interface SessionDaemonOptions {
   paths: IpcPaths;
@@ -24,15 +35,9 @@ export interface SessionDaemonOptions {
   sessionTimeoutSeconds: number;
   /** `cpu`: neither hosted engine uses a GPU here. */
   device: string;
-  /**
-   * How long a request that does not parse is re-read before it is answered with an error: the
-   * seed's bash client writes with `cat >`, so the daemon may see the file before its end.
-   */
-  parseRetryMs?: number;
-  pollMs?: number;
 }
 
-export type ShutdownReason = 'stop' | 'inactivity_timeout' | 'SIGTERM' | 'SIGINT' | 'error';
+export type ShutdownReason = 'inactivity_timeout' | 'SIGTERM' | 'SIGINT' | 'error';
 
 /**
  * The seed-004 session daemon: keeps one engine loaded and answers requests from the request
@@ -88,7 +93,7 @@ export class SessionDaemon {
     await this.status.flush();
     log.write('INFO', 'daemon_ready', { pid: process.pid, engine: this.options.engine.name, model: this.options.engine.model, device: this.options.device, load_ms: Date.now() - loading, session_timeout: this.options.sessionTimeoutSeconds, root: this.paths.root });
     this.armIdleTimer();
-    this.watcher = new RequestWatcher(this.paths.requests, (file) => this.enqueue(file), this.options.pollMs);
+    this.watcher = new RequestWatcher(this.paths.requests, (file) => this.enqueue(file));
     this.watcher.start();
   }
 
@@ -119,10 +124,8 @@ export class SessionDaemon {
       }
       const live = await readLiveness(this.paths);
       if (live.state === 'absent') continue; // removed meanwhile
-      if (live.state === 'ready' || !live.stale) {
-        const pid = live.state === 'ready' ? live.marker.pid : live.marker?.pid;
-        throw new DaemonBusyError(`a session daemon is already running on ${this.paths.root} (pid ${pid})${live.state === 'ready' ? '' : `, ${live.why}`}; stop it with \`echolog daemon stop\``);
-      }
+      const busy = busyError(this.paths.root, live);
+      if (busy || live.state === 'ready') throw busy;
       this.options.log.write('WARNING', 'stale_marker_removed', { marker: this.paths.marker, reason: live.why });
       await fs.rm(this.paths.marker, { force: true });
     }
@@ -217,7 +220,7 @@ export class SessionDaemon {
    */
   private async take(file: string): Promise<{ ok: true; request: DaemonRequest } | { ok: false; id: string; error: string } | undefined> {
     const id = requestIdOfFile(path.basename(file))!;
-    const deadline = Date.now() + (this.options.parseRetryMs ?? 1000);
+    const deadline = Date.now() + PARSE_RETRY_MS;
     for (;;) {
       let text: string;
       try {
