@@ -213,7 +213,7 @@ describe('on a shared /tmp-style root (world-writable, sticky)', () => {
     expect(readSessionLog(shared, 'session_daemon.log').at(-1)).toMatchObject({ message: 'daemon_stop', fields: { reason: 'SIGTERM' } });
   });
 
-  it('refuses a request dir another account made there, a symlink root, a group-writable root: exit 2, nothing created', async () => {
+  it('refuses a request dir another account made there, a log name planted as a symlink, a symlink root, a group-writable root: exit 2, nothing created', async () => {
     const other = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-shared-tmp-'));
     fs.chmodSync(other, 0o1777);
     try {
@@ -222,6 +222,15 @@ describe('on a shared /tmp-style root (world-writable, sticky)', () => {
       const foreign = await runCli(['daemon', 'start', '--ipc-root', other], box);
       expect(foreign.code).toBe(2);
       expect(foreign.stderr).toContain(`IPC root ${other} cannot be used: ${other}/speech_session_requests: it is owned by uid 65534`);
+      // A log name planted as a symlink to a file of ours: never appended to through the link.
+      fs.rmSync(path.join(other, 'speech_session_requests'), { recursive: true });
+      const victim = path.join(box.root, 'victim.txt');
+      fs.writeFileSync(victim, 'mine\n');
+      fs.symlinkSync(victim, path.join(other, 'session_daemon.log'));
+      const planted = await runCli(['daemon', 'start', '--ipc-root', other], box);
+      expect(planted.code).toBe(2);
+      expect(planted.stderr).toBe(`echolog: ${other}/session_daemon.log cannot be used: it is a symlink; remove it or choose another IPC root\n`);
+      expect(fs.readFileSync(victim, 'utf8')).toBe('mine\n');
       const link = path.join(box.root, 'root-link');
       fs.symlinkSync(shared, link);
       const viaLink = await runCli(['daemon', 'start', '--ipc-root', link], box);

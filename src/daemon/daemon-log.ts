@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { currentUid } from '../files/file-trust.js';
+import { IpcRootError } from './ipc-root.js';
 import { formatLogLine, parseLogLine, type LevelName, type LogFields } from '../logging/line-format.js';
 
 /**
@@ -13,12 +14,18 @@ export class DaemonLog {
   private constructor(private descriptor: number | undefined) {}
 
   static open(file: string): DaemonLog {
-    const fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    let fd: number;
+    try {
+      fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      throw new IpcRootError(`${file} cannot be used: ${code === 'ELOOP' ? 'it is a symlink' : (error as Error).message}; remove it or choose another IPC root`);
+    }
     const stat = fs.fstatSync(fd);
     const uid = currentUid();
     if (!stat.isFile() || (uid !== undefined && stat.uid !== uid)) {
       fs.closeSync(fd);
-      throw new Error(`${file} is not a file of yours (owner uid ${stat.uid}); remove it or choose another IPC root`);
+      throw new IpcRootError(`${file} cannot be used: it is not a file of yours (owner uid ${stat.uid}); remove it or choose another IPC root`);
     }
     return new DaemonLog(fd);
   }
