@@ -1,10 +1,15 @@
-import { describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { looksLikeSessionDaemon, parseSessionTimeout } from '../src/cli/daemon-command.js';
 import { engineFormatSpan } from '../src/daemon/audio-input.js';
 import { startFailureOf } from '../src/daemon/daemon-log.js';
 import { formatDaemonStatus } from '../src/daemon/daemon-report.js';
 import { parseHostedEngine } from '../src/daemon/hosted-engine.js';
 import { judgeRoot, judgeSubdir } from '../src/daemon/ipc-root.js';
+import { RequestWatcher } from '../src/daemon/request-watcher.js';
+import { StatusWriter } from '../src/daemon/status-writer.js';
 import { defaultIpcRoot, ipcPaths, ipcPathsFor } from '../src/daemon/ipc-paths.js';
 import { buildResponse, judgeLiveness, parseMarker, parseRequest, parseResponse, parseStatus, requestIdOfFile, type DaemonStatus } from '../src/daemon/protocol.js';
 import { formatLogLine } from '../src/logging/line-format.js';
@@ -186,3 +191,57 @@ describe('the daemon, pure parts', () => {
     expect(formatDaemonStatus({ root: '/r', state: 'not_ready', why: 'the daemon is still loading its model' }, 0)).toBe('daemon: not ready, the daemon is still loading its model (root /r)');
   });
 });
+
+describe('request watcher and status writer, on real files', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-daemon-units-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('reports request files once, in arrival order (mtime, then name); not temp files; again after forget', async () => {
+    const requests = path.join(dir, 'requests');
+    fs.mkdirSync(requests);
+    // Present before the watcher starts: ordered by mtime, not by name.
+    for (const [name, age] of [['300.json', 30], ['100.json', 10], ['200.json', 20]] as const) {
+      fs.writeFileSync(path.join(requests, name), '{}');
+      const t = new Date(Date.now() - age * 1000);
+      fs.utimesSync(path.join(requests, name), t, t);
+    }
+    fs.writeFileSync(path.join(requests, '400.json.123.abcd.tmp'), '{}');
+    const seen: string[] = [];
+    const watcher = new RequestWatcher(requests, (file) => seen.push(path.basename(file)), 100_000);
+    watcher.start();
+    try {
+      await waitForCount(seen, 3);
+      expect(seen).toEqual(['300.json', '200.json', '100.json']);
+      // A new one is reported by inotify (the poll is 100 s here); a known one is not reported again.
+      fs.writeFileSync(path.join(requests, '500.json'), '{}');
+      await waitForCount(seen, 4);
+      watcher.forget(path.join(requests, '300.json'));
+      fs.utimesSync(path.join(requests, '300.json'), new Date(), new Date());
+      await waitForCount(seen, 5);
+      expect(seen.slice(3)).toEqual(['500.json', '300.json']);
+    } finally {
+      watcher.close();
+    }
+  });
+
+  it('the status file holds the latest state after a burst of changes, with a fresh timestamp', async () => {
+    const file = path.join(dir, 'status.json');
+    const errors: Error[] = [];
+    const writer = new StatusWriter(file, { active: true, model_loaded: false, device: 'cpu', model_size: 'en-us', processing: false, last_activity: 1, session_timeout: 600, pid: 4242 }, (e) => errors.push(e));
+    for (let i = 0; i < 50; i++) writer.update({ processing: i % 2 === 0, last_activity: i });
+    writer.update({ model_loaded: true });
+    await writer.close();
+    const status = parseStatus(JSON.parse(fs.readFileSync(file, 'utf8')));
+    expect(status).toMatchObject({ model_loaded: true, processing: false, last_activity: 49, pid: 4242 });
+    expect(Math.abs(status!.timestamp - Date.now() / 1000)).toBeLessThan(5);
+    expect(errors).toEqual([]);
+    expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+async function waitForCount(list: unknown[], n: number): Promise<void> {
+  for (const deadline = Date.now() + 5000; list.length < n; ) {
+    if (Date.now() > deadline) throw new Error(`expected ${n} reports, got ${list.length}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
