@@ -89,7 +89,9 @@ export class SessionDaemon {
     this.status.startHeartbeat();
     const loading = Date.now();
     await this.options.engine.start();
-    this.status.update({ model_loaded: true });
+    // The inactivity timeout counts from ready: loading is not idleness.
+    this.lastActivityMs = Date.now();
+    this.status.update({ model_loaded: true, last_activity: unixSeconds(this.lastActivityMs) });
     await this.status.flush();
     log.write('INFO', 'daemon_ready', { pid: process.pid, engine: this.options.engine.name, model: this.options.engine.model, device: this.options.device, load_ms: Date.now() - loading, session_timeout: this.options.sessionTimeoutSeconds, root: this.paths.root });
     this.armIdleTimer();
