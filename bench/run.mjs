@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|daemon ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
-const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription'];
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'daemon'];
 
 function parseArgs(argv) {
   const names = [];
@@ -126,6 +126,15 @@ function tableRows(results) {
       rows.push(['startup', '  baseline: status / node', fmt(s.ratio_to_node.baseline_status), '', '']);
     }
   }
+  const d = results.daemon;
+  if (d) {
+    const e = d.empty_request;
+    rows.push(['daemon', `empty request (< 150 ms audio) written → response seen, n=${e.n}`, `p50 ${fmt(e.p50_ms)} / p95 ${fmt(e.p95_ms)} ms`, `≤ ${e.target_ms} ms`, verdict(e.met)]);
+    rows.push(['daemon', '  control: minimal Node responder, same run', `p50 ${fmt(e.control.p50_ms)} / p95 ${fmt(e.control.p95_ms)} ms (ratio p50 ${fmt(e.ratio_p50_to_control)})`, '', '']);
+    const o = d.ipc_overhead;
+    rows.push(['daemon', `IPC overhead: round trip − engine_ms, speech, n=${o.n} (engine p50 ${o.engine_p50_ms} ms)`, `p50 ${fmt(o.p50_ms)} / p95 ${fmt(o.p95_ms)} ms`, `p95 ≤ ${o.target_p95_ms} ms`, verdict(o.met)]);
+    rows.push(['daemon', `idle daemon CPU over ${d.idle_cpu.seconds} s`, fmt(d.idle_cpu.cpu_ms_per_minute, ' ms/min'), '≈ 0', '']);
+  }
   return rows;
 }
 
@@ -182,6 +191,7 @@ async function main() {
     if (name === 'logwriter') await runOne(name, async () => (await import('./logwriter.mjs')).benchLogWriter({ repeats: Math.max(options.repeats, 15) }));
     if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
     if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ rounds: Math.max(11, options.repeats) }));
+    if (name === 'daemon') await runOne(name, async () => (await import('./daemon.mjs')).benchDaemon());
   }
   facts.duration_s = round((Date.now() - started.getTime()) / 1000, 1);
   console.log('');

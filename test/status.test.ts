@@ -161,11 +161,16 @@ describe('the config status reads without the schema', () => {
     for (const [key, value] of Object.entries(PEEKABLE_DEFAULTS)) expect(defaults[key], key).toBe(value);
   });
   it('takes flags over env over the file over defaults, and says which', () => {
-    const file = { path: '/x/echolog.conf', values: { recordings_dir: '/from/file', ffmpeg: { path: null } } };
-    expect(peekLayers({ file, env: {}, flags: {} })).toEqual({ recordings_dir: { value: '/from/file', source: 'file' }, 'ffmpeg.path': { value: '', source: 'default' } });
+    const file = { path: '/x/echolog.conf', values: { recordings_dir: '/from/file', ffmpeg: { path: null }, transcription: { daemon_ipc_root: '/run/d' } } };
+    expect(peekLayers({ file, env: {}, flags: {} })).toEqual({
+      recordings_dir: { value: '/from/file', source: 'file' },
+      'ffmpeg.path': { value: '', source: 'default' },
+      'transcription.daemon_ipc_root': { value: '/run/d', source: 'file' },
+    });
     expect(peekLayers({ file, env: { recordings_dir: '/env', 'ffmpeg.path': '/ff' }, flags: {} })).toEqual({
       recordings_dir: { value: '/env', source: 'env' },
       'ffmpeg.path': { value: '/ff', source: 'env' },
+      'transcription.daemon_ipc_root': { value: '/run/d', source: 'file' },
     });
     expect(peekLayers({ file, env: { recordings_dir: '/env' }, flags: { recordings_dir: '/flag' } }).recordings_dir).toEqual({ value: '/flag', source: 'flag' });
   });

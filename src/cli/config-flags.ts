@@ -43,7 +43,7 @@ export const COMMON_FLAGS: readonly ConfigFlag[] = [
 ];
 
 export const TRANSCRIPTION_FLAGS: readonly ConfigFlag[] = [
-  { flags: '--engine <name>', description: 'transcription engine: auto, pocketsphinx, whisper, none (default auto)', attribute: 'engine', key: 'transcription.engine' },
+  { flags: '--engine <name>', description: 'transcription engine: auto, pocketsphinx, whisper, daemon, none (default auto)', attribute: 'engine', key: 'transcription.engine' },
   { flags: '--model <name>', description: 'whisper model name or path (default tiny.en)', attribute: 'model', key: 'transcription.model' },
   { flags: '--no-transcribe', description: 'record without transcribing (same as --engine none)', attribute: 'transcribe', key: 'transcription.engine', negatedValue: 'none' },
 ];

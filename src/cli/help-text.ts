@@ -18,7 +18,7 @@ const TERMINAL_ENV = [
   ['TERM=dumb, CI', 'plain progress lines instead of a spinner'],
 ] as const;
 
-export const HELP: Readonly<Record<'record' | 'status' | 'transcribe' | 'config' | 'models', CommandHelp>> = {
+export const HELP: Readonly<Record<'record' | 'status' | 'transcribe' | 'config' | 'models' | 'daemon', CommandHelp>> = {
   record: {
     examples: [
       ['echolog record', 'the default microphone until Ctrl-C'],
@@ -72,12 +72,22 @@ export const HELP: Readonly<Record<'record' | 'status' | 'transcribe' | 'config'
       ['ECHOLOG_MODELS_BASE_URL', 'download from another server (a mirror)'],
     ],
   },
+  daemon: {
+    examples: [
+      ['echolog daemon start', 'load the engine once and serve requests until 600 s idle'],
+      ['echolog daemon start --ipc-root /tmp --timeout 1800', "the seed's exact /tmp paths, 30 min idle timeout"],
+      ['echolog daemon status --json', 'is it ready, and its status file'],
+      ['echolog record --engine daemon', 'a recording transcribed by the running daemon'],
+    ],
+    configKeys: ['transcription.engine', 'transcription.model', 'ffmpeg.path'],
+    otherEnv: [CONFIG_FILE_ENV, ['XDG_RUNTIME_DIR', 'the default IPC root ($XDG_RUNTIME_DIR/echolog)'], ['PATH', 'where ffmpeg and pocketsphinx are found']],
+  },
 };
 
 /** Exit codes, as README "Exit codes" lists them. */
 export const EXIT_CODES: ReadonlyArray<readonly [code: number, meaning: string]> = [
   [0, 'success (duration reached, input ended)'],
-  [1, 'runtime failure (ffmpeg failed or not found, another session is recording, internal error)'],
+  [1, 'runtime failure (ffmpeg failed or not found, another session is recording, the disk filled, a daemon failed, internal error)'],
   [2, 'usage or config error: nothing was created'],
   [129, 'stopped by SIGHUP'],
   [130, 'stopped by Ctrl-C (SIGINT)'],

@@ -3,12 +3,16 @@ import type { ResolvedConfig } from '../config/resolve-config.js';
 import { VERSION } from '../version.js';
 import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parseNumber, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
 import { formatCommandHelp, formatProgramHelp, HELP } from './help-text.js';
+import { registerDaemonCommands } from './daemon-program.js';
 import type { Surroundings } from './surroundings.js';
 
 const ALL_FLAGS: readonly ConfigFlag[] = [...RECORDING_FLAGS, ...COMMON_FLAGS, ...TRANSCRIPTION_FLAGS];
 const RECORDINGS_DIR_FLAG = COMMON_FLAGS.filter((flag) => flag.key === 'recordings_dir');
 const ENGINE_FLAG = TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'engine');
 const MODEL_FLAG = TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'model');
+
+/** Adds `--config` and the config flags of a table to a command; returns how to read the effective config. */
+export type WithConfig = (command: Command, table: readonly ConfigFlag[], configHelp?: string) => () => Promise<ResolvedConfig>;
 
 /**
  * The commander program. Each command's module, and the config loader (zod, cosmiconfig), is loaded
@@ -31,7 +35,7 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
    * Adds `--config` and the config flags of `table` to a command; returns how to read the effective
    * config once the command line is parsed, from exactly the flags that were added.
    */
-  const withConfig = (command: Command, table: readonly ConfigFlag[], configHelp = 'use this config file'): (() => Promise<ResolvedConfig>) => {
+  const withConfig: WithConfig = (command, table, configHelp = 'use this config file') => {
     command.option('--config <file>', configHelp);
     addConfigFlags(command, table);
     return async () => {
@@ -105,6 +109,8 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     const { configCommand } = await import('./config-command.js');
     result.exitCode = configCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
+
+  registerDaemonCommands(program, withConfig, surroundings, result);
 
   const models = program
     .command('models')

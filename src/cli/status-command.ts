@@ -5,12 +5,13 @@ import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '.
 import { expandHome } from '../sessions/recordings-dir.js';
 import { sessionStatus, type StatusReport } from '../sessions/session-catalog.js';
 import type { SessionManifest } from '../sessions/session-manifest.js';
+import { daemonStatusFor, type DaemonStatusSummary } from '../daemon/daemon-report.js';
 import type { Surroundings } from './surroundings.js';
 import { formatElapsed, plural } from './text-format.js';
 import path from 'node:path';
 
 /** `status` as printed: the sessions, and the ffmpeg `record` would run (or why there is none). */
-export type StatusOutput = StatusReport & { ffmpeg: FfmpegLocation | { error: string } };
+export type StatusOutput = StatusReport & { ffmpeg: FfmpegLocation | { error: string }; daemon?: DaemonStatusSummary };
 
 export interface StatusCommandOptions {
   /** The keys status reads, loaded without the schema (start-up time). */
@@ -30,8 +31,9 @@ export async function statusCommand(options: StatusCommandOptions, surroundings:
     if (error instanceof EchologError) return { error: error.message };
     throw error;
   });
-  const output: StatusOutput = { ...report, ffmpeg };
-  surroundings.stdout.write(options.json ? `${JSON.stringify(output, null, 2)}\n` : formatStatus(output));
+  const daemon = await daemonStatusFor(config['transcription.daemon_ipc_root'].value, { env: surroundings.env, home: surroundings.home, cwd: surroundings.cwd, nowMs: surroundings.now().getTime() });
+  const output: StatusOutput = { ...report, ffmpeg, daemon: daemon.report };
+  surroundings.stdout.write(options.json ? `${JSON.stringify(output, null, 2)}\n` : `${formatStatus(output)}${daemon.line}\n`);
   return 0;
 }
 

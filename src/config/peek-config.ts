@@ -11,7 +11,7 @@ import type { ConfigSource } from './resolve-config.js';
  * the zod schema, whose import alone costs about as much as Node's own start. Only these keys are
  * checked; the commands that use the rest (`record`, `config`) validate everything.
  */
-export const PEEKABLE_DEFAULTS = { recordings_dir: '~/recordings', 'ffmpeg.path': '' } as const;
+export const PEEKABLE_DEFAULTS = { recordings_dir: '~/recordings', 'ffmpeg.path': '', 'transcription.daemon_ipc_root': '' } as const;
 export type PeekableKey = keyof typeof PEEKABLE_DEFAULTS;
 
 export interface PeekedValue {

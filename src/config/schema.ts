@@ -53,6 +53,10 @@ export const configSchema = z
         required: z.boolean().default(false),
         silence_threshold_db: z.number().max(0).default(-50),
         max_retries: z.number().int().min(0).max(10).default(3),
+        /** Seconds a client waits for the session daemon's response to one chunk (engine `daemon`). */
+        daemon_timeout: positiveSeconds.max(3600).default(30),
+        /** The session daemon's IPC root; empty: $XDG_RUNTIME_DIR/echolog, else ~/.cache/echolog/run. */
+        daemon_ipc_root: z.string().default(''),
       })
       .strict()
       .prefault({}),

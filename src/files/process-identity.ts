@@ -17,6 +17,26 @@ export function parseStartTicks(stat: string): number | undefined {
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
+/** Field 3 of a `/proc/<pid>/stat` line: the state letter (`Z`: a zombie, exited but not reaped). */
+export function parseState(stat: string): string | undefined {
+  const close = stat.lastIndexOf(')');
+  return close < 0 ? undefined : stat.slice(close + 1).trim()[0];
+}
+
+/**
+ * True if a process with this pid runs. A zombie does not: an exited daemon whose parent (a
+ * container's init that does not reap) has not collected it still answers kill(pid, 0).
+ */
+export function isRunning(pid: number): boolean {
+  if (!isProcessAlive(pid)) return false;
+  try {
+    return parseState(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) !== 'Z';
+  } catch {
+    // No /proc (macOS): kill(0) decides.
+    return procAvailable() ? false : true;
+  }
+}
+
 /** `/proc/<pid>/cmdline`: NUL-separated arguments, with a trailing NUL. */
 export function parseCmdline(raw: string): string[] {
   return raw.split('\0').slice(0, raw.endsWith('\0') ? -1 : undefined);

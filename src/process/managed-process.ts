@@ -26,6 +26,11 @@ export interface StartProcessOptions {
   stdin?: boolean;
   /** Told of each step of the stop ladder as it is taken, so the caller can log it. */
   onStep?: (step: StopStep) => void;
+  /**
+   * A file descriptor for the child's stderr, its stdout discarded, instead of pipes: a daemon
+   * that outlives us writes into its log, never into a pipe whose reader is gone.
+   */
+  stderrFd?: number;
 }
 
 /** A rung of the stop ladder: the polite input written to stdin (e.g. `q`), or a signal. */
@@ -64,7 +69,7 @@ export class ManagedProcess {
       cwd: options.cwd,
       env: options.env,
       detached: options.detached ?? false,
-      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      stdio: [options.stdin ? 'pipe' : 'ignore', options.stderrFd === undefined ? 'pipe' : 'ignore', options.stderrFd ?? 'pipe'],
     });
     // A child that dies while we write to it must not crash echolog with EPIPE.
     child.stdin?.on('error', () => undefined);
@@ -85,6 +90,11 @@ export class ManagedProcess {
     const source = this.child[stream];
     if (!source) return;
     readline.createInterface({ input: source, crlfDelay: Infinity }).on('line', onLine);
+  }
+
+  /** Lets this process exit while the child runs on (a daemon); `exited` still resolves while we live. */
+  unref(): void {
+    this.child.unref();
   }
 
   write(data: string | Uint8Array): boolean {

@@ -194,7 +194,8 @@ export class ChunkTranscriber {
       sampleRate: chunk.wav.sampleRate,
       channels: chunk.wav.channels,
     };
-    const attemptTimeoutMs = Math.max(10_000, chunk.durationSeconds * 5000);
+    // An engine with its own bound (the daemon client) reports its timeout itself, with its reason.
+    const attemptTimeoutMs = Math.max(10_000, chunk.durationSeconds * 5000, (engine.attemptTimeoutMs ?? 0) + 1000);
     for (let attempt = 0; ; attempt++) {
       if (this.abandoned) return;
       const started = this.now();

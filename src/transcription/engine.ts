@@ -1,3 +1,5 @@
+import type { LogFields } from '../logging/line-format.js';
+
 /**
  * One interface for every transcription engine: in-process (whisper), subprocess (pocketsphinx)
  * and out-of-process (the seed-004 session daemon). The session feeds chunks in order, one at a
@@ -36,8 +38,15 @@ export interface TranscriptionEngine {
   readonly name: string;
   /** The model in use (a name or a path), for session_start. */
   readonly model: string;
+  /** Optional: more about the engine for session_start once started (the daemon: its pid, device, model). */
+  startFields?(): LogFields;
   /** Loads the engine; resolves when it can take audio. The caller bounds it with ready_timeout. */
   start(): Promise<void>;
+  /**
+   * Optional: how long one `transcribe` may take by the engine's own bound (the daemon client's
+   * transcription.daemon_timeout); the caller's bound on an attempt is never shorter.
+   */
+  readonly attemptTimeoutMs?: number;
   /** Transcribes one chunk; rejects on failure (the caller retries with backoff). */
   transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]>;
   /**

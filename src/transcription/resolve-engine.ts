@@ -1,10 +1,16 @@
+import os from 'node:os';
 import type { EchologConfig } from '../config/schema.js';
+import { readLiveness } from '../daemon/daemon-state.js';
+import { checkIpcRoot } from '../daemon/ipc-root.js';
+import { ipcPathsFor, type IpcPaths } from '../daemon/ipc-paths.js';
+import { DaemonEngine } from './daemon-engine.js';
 import type { TranscriptionEngine } from './engine.js';
 import { PocketsphinxEngine } from './pocketsphinx-engine.js';
 import { findPocketsphinx, POCKETSPHINX_INSTALL_HINT, type PocketsphinxBinary } from './pocketsphinx-command.js';
 
 /**
- * Which engine a session uses. `auto`: whisper if its model is present, else pocketsphinx if
+ * Which engine a session uses. `auto`: a live, ready session daemon (its model is already
+ * loaded), else whisper if its model is present, else pocketsphinx if
  * installed, else none (with a hint how to enable one). A named engine that is not available is
  * `missing`: the session records without it (a WARNING) unless transcription.required refuses.
  */
@@ -54,7 +60,16 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
     if (!availability.available) return { kind: 'missing', name: 'whisper', reason: availability.reason ?? `whisper model ${t.model} is not available` };
     return { kind: 'engine', name: 'whisper', model: t.model, create: () => module.createWhisperEngine(config, env) };
   };
+  const paths = daemonPaths(config, env);
+  const daemon = (): EngineResolution => ({
+    kind: 'engine',
+    name: 'daemon',
+    model: '',
+    create: () => new DaemonEngine({ paths, timeoutSeconds: t.daemon_timeout, readyTimeoutSeconds: t.ready_timeout }),
+  });
   switch (t.engine) {
+    case 'daemon':
+      return daemon();
     case 'none':
       return { kind: 'off', reason: 'transcription.engine is none' };
     case 'whisper':
@@ -64,6 +79,7 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
       return binary ? pocketsphinx(binary) : { kind: 'missing', name: 'pocketsphinx', reason: `pocketsphinx is not installed (no pocketsphinx_continuous or pocketsphinx on PATH); ${POCKETSPHINX_INSTALL_HINT}` };
     }
     case 'auto': {
+      if (await isDaemonReady(paths)) return daemon();
       const w = await whisper();
       if (w.kind === 'engine') return w;
       const binary = deps.findPocketsphinx(env);
@@ -74,5 +90,20 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
         hint: 'to transcribe, run `echolog models pull tiny.en` (whisper) or `apt-get install pocketsphinx pocketsphinx-en-us` (pocketsphinx)',
       };
     }
+  }
+}
+
+/** The IPC root of the session daemon this config talks to. */
+export function daemonPaths(config: EchologConfig, env: NodeJS.ProcessEnv): IpcPaths {
+  return ipcPathsFor(config.transcription.daemon_ipc_root, { env, home: env.HOME || os.homedir(), cwd: process.cwd() });
+}
+
+/** A ready daemon on a root we trust; an untrusted root is not used silently by `auto`. */
+async function isDaemonReady(paths: IpcPaths): Promise<boolean> {
+  try {
+    if ((await checkIpcRoot(paths, false)) === 'missing') return false;
+    return (await readLiveness(paths)).state === 'ready';
+  } catch {
+    return false;
   }
 }

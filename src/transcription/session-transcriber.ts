@@ -67,7 +67,7 @@ export class TranscriptionComponent implements SessionComponent {
       this.startWarning = `recording without transcription: the ${resolution.name} engine did not start (${reason}); run \`echolog transcribe\` afterwards`;
       deferred.push({ level: 'warning', message: 'transcription_unavailable', fields: { engine: resolution.name, reason, ready_timeout: t.ready_timeout, detail: 'recording without transcription; run `echolog transcribe` afterwards' } });
     }
-    return { startFields: { transcription_engine: resolution.name, transcription_model: engine.model, transcription_ready: this.engine !== undefined }, deferred };
+    return { startFields: { transcription_engine: resolution.name, transcription_model: engine.model, transcription_ready: this.engine !== undefined, ...this.engine?.startFields?.() }, deferred };
   }
 
   attach(context: SessionContext): void {

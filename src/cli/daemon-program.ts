@@ -1,0 +1,55 @@
+import type { Command } from 'commander';
+import { parseNumber } from './config-flags.js';
+import { formatCommandHelp, HELP } from './help-text.js';
+import type { WithConfig } from './program.js';
+import type { Surroundings } from './surroundings.js';
+
+/**
+ * `echolog daemon start|stop|status`, registered on the program; the command module and the
+ * daemon are loaded only when one of them runs.
+ */
+export function registerDaemonCommands(program: Command, withConfig: WithConfig, surroundings: Surroundings, result: { exitCode: number }): void {
+  const daemon = program
+    .command('daemon')
+    .description('the transcription session daemon (seed 004): keeps a model loaded and answers file requests; record --engine daemon uses it')
+    .addHelpText('after', formatCommandHelp(HELP.daemon));
+  const ipcRootHelp = 'IPC root (default $XDG_RUNTIME_DIR/echolog, else ~/.cache/echolog/run; /tmp for the seed\'s exact paths)';
+  const daemonStart = daemon
+    .command('start')
+    .description('start the daemon; returns once it is ready (model loaded), or fails with the reason')
+    .option('--timeout <seconds>', 'stop after this many seconds without a request (default 600)', parseNumber)
+    .option('--engine <name>', 'engine to keep loaded: pocketsphinx or whisper (default: the configured one, else whisper if its model is present, else pocketsphinx)')
+    .option('--model <name>', 'whisper model name or path (default transcription.model)')
+    .option('--foreground', 'run in this process instead of detached (Ctrl-C stops it)')
+    .option('--ipc-root <dir>', ipcRootHelp);
+  const daemonStartConfig = withConfig(daemonStart, []);
+  daemonStart.action(async (_options, command: Command) => {
+    const opts = command.opts<{ timeout?: number; engine?: string; model?: string; foreground?: boolean; ipcRoot?: string }>();
+    const resolved = await daemonStartConfig();
+    const { daemonStartCommand, parseSessionTimeout } = await import('./daemon-command.js');
+    const { parseHostedEngine } = await import('../daemon/hosted-engine.js');
+    result.exitCode = await daemonStartCommand(
+      { resolved, ipcRoot: opts.ipcRoot, timeoutSeconds: parseSessionTimeout(opts.timeout), engine: parseHostedEngine(opts.engine), model: opts.model, foreground: Boolean(opts.foreground) },
+      surroundings,
+    );
+  });
+  const daemonStop = daemon.command('stop').description('stop the daemon (it removes its marker)').option('--ipc-root <dir>', ipcRootHelp);
+  const daemonStopConfig = withConfig(daemonStop, []);
+  daemonStop.action(async (_options, command: Command) => {
+    const resolved = await daemonStopConfig();
+    const { daemonStopCommand } = await import('./daemon-command.js');
+    result.exitCode = await daemonStopCommand({ resolved, ipcRoot: command.opts<{ ipcRoot?: string }>().ipcRoot }, surroundings);
+  });
+  const daemonStatus = daemon
+    .command('status')
+    .description('whether a daemon is ready, and its status file (exit 0 ready, 1 not)')
+    .option('--json', 'print as JSON')
+    .option('--ipc-root <dir>', ipcRootHelp);
+  const daemonStatusConfig = withConfig(daemonStatus, []);
+  daemonStatus.action(async (_options, command: Command) => {
+    const resolved = await daemonStatusConfig();
+    const opts = command.opts<{ ipcRoot?: string; json?: boolean }>();
+    const { daemonStatusCommand } = await import('./daemon-command.js');
+    result.exitCode = await daemonStatusCommand({ resolved, ipcRoot: opts.ipcRoot, json: Boolean(opts.json) }, surroundings);
+  });
+}

@@ -1,0 +1,41 @@
+import type { EchologConfig } from '../config/schema.js';
+import { TranscriptionError, UsageError } from '../errors.js';
+import type { TranscriptionEngine } from '../transcription/engine.js';
+import { resolveEngine, type EngineDeps, defaultEngineDeps } from '../transcription/resolve-engine.js';
+import { ENGINE_SAMPLE_RATE } from './audio-input.js';
+
+export const HOSTED_ENGINES = ['pocketsphinx', 'whisper'] as const;
+export type HostedEngineName = (typeof HOSTED_ENGINES)[number];
+
+/** `--engine` of `echolog daemon start`: one of HOSTED_ENGINES, or undefined for the config's choice. Pure. */
+export function parseHostedEngine(value: string | undefined): HostedEngineName | undefined {
+  if (value === undefined) return undefined;
+  if ((HOSTED_ENGINES as readonly string[]).includes(value)) return value as HostedEngineName;
+  throw new UsageError(`--engine ${JSON.stringify(value)} is not allowed for the daemon: expected one of ${HOSTED_ENGINES.join(', ')}`);
+}
+
+/**
+ * The engine the daemon keeps loaded: the one asked for, else the config's if it is one the
+ * daemon can host, else whisper when its model is present, else pocketsphinx. It always gets
+ * 16 kHz mono (the daemon converts every request's audio to that). Rejects with why not.
+ */
+export async function createHostedEngine(config: EchologConfig, env: NodeJS.ProcessEnv, asked: HostedEngineName | undefined, model: string | undefined, deps: EngineDeps = defaultEngineDeps): Promise<TranscriptionEngine> {
+  const fromConfig = parseHostedEngineOrUndefined(config.transcription.engine);
+  const candidates: HostedEngineName[] = asked ? [asked] : fromConfig ? [fromConfig] : ['whisper', 'pocketsphinx'];
+  const reasons: string[] = [];
+  for (const name of candidates) {
+    const hosted: EchologConfig = {
+      ...config,
+      recording: { ...config.recording, sample_rate: ENGINE_SAMPLE_RATE, channels: 1 },
+      transcription: { ...config.transcription, engine: name, model: model ?? config.transcription.model },
+    };
+    const resolution = await resolveEngine(hosted, env, deps);
+    if (resolution.kind === 'engine') return resolution.create();
+    reasons.push(resolution.reason);
+  }
+  throw new TranscriptionError(`the daemon has no engine to load: ${reasons.join('; ')}`);
+}
+
+function parseHostedEngineOrUndefined(value: string): HostedEngineName | undefined {
+  return (HOSTED_ENGINES as readonly string[]).includes(value) ? (value as HostedEngineName) : undefined;
+}

@@ -1,0 +1,256 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { createFileDurable, writeFileAtomic } from '../files/durable-write.js';
+import { EchologError } from '../errors.js';
+import { AudioInputError, MIN_AUDIO_SECONDS, pcmSeconds, readEngineAudio } from './audio-input.js';
+import type { DaemonLog } from './daemon-log.js';
+import { readLiveness, readMarker } from './daemon-state.js';
+import type { EngineHost } from './engine-host.js';
+import { checkIpcRoot } from './ipc-root.js';
+import type { IpcPaths } from './ipc-paths.js';
+import { buildResponse, parseRequest, requestIdOfFile, unixSeconds, type DaemonMarker, type DaemonRequest, type Liveness } from './protocol.js';
+import { RequestWatcher } from './request-watcher.js';
+import { StatusWriter } from './status-writer.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export class DaemonBusyError extends EchologError {}
+
+/** The error for a start on a root a daemon serves (or is loading on), or undefined when it may start. */
+export function busyError(root: string, live: Liveness): DaemonBusyError | undefined {
+  if (live.state === 'absent' || (live.state === 'not_ready' && live.stale)) return undefined;
+  const pid = live.state === 'ready' ? live.marker.pid : live.marker?.pid;
+  const but = live.state === 'ready' ? '' : `, but ${live.why}`;
+  return new DaemonBusyError(`a session daemon is already running on ${root} (pid ${pid})${but}; stop it with \`echolog daemon stop\``);
+}
+
+/** How long a request that does not parse is re-read (a client still writing it, as the seed's `cat >`) before it is answered as malformed. */
+const PARSE_RETRY_MS = 1000;
+
+export interface SessionDaemonOptions {
+  paths: IpcPaths;
+  engine: EngineHost;
+  log: DaemonLog;
+  ffmpegPath: string;
+  /** Seconds without a request before the daemon stops by itself (the seed's 600). */
+  sessionTimeoutSeconds: number;
+  /** `cpu`: neither hosted engine uses a GPU here. */
+  device: string;
+}
+
+export type ShutdownReason = 'inactivity_timeout' | 'SIGTERM' | 'SIGINT' | 'error';
+
+/**
+ * The seed-004 session daemon: keeps one engine loaded and answers requests from the request
+ * dir, one at a time in arrival order, until stopped or idle for `sessionTimeoutSeconds`.
+ */
+export class SessionDaemon {
+  private readonly queue: string[] = [];
+  private watcher: RequestWatcher | undefined;
+  private status: StatusWriter | undefined;
+  private idleTimer: NodeJS.Timeout | undefined;
+  private lastActivityMs = Date.now();
+  private serving: Promise<void> | undefined;
+  private stopping = false;
+  private ownsMarker = false;
+  private resolveStopped!: (reason: ShutdownReason) => void;
+  /** Resolves with the reason once the daemon has shut down cleanly. */
+  readonly stopped = new Promise<ShutdownReason>((resolve) => (this.resolveStopped = resolve));
+
+  constructor(private readonly options: SessionDaemonOptions) {}
+
+  private get paths(): IpcPaths {
+    return this.options.paths;
+  }
+
+  /**
+   * Claims the root (marker), loads the engine and starts serving. The marker is written before
+   * the model loads, with `model_loaded: false` in the status, so a client sees "loading", not
+   * "absent"; a live daemon's marker refuses the start, a stale one (dead pid) is replaced.
+   */
+  async start(): Promise<void> {
+    const { log } = this.options;
+    await checkIpcRoot(this.paths, true);
+    await this.claimMarker();
+    this.status = new StatusWriter(
+      this.paths.status,
+      {
+        active: true,
+        model_loaded: false,
+        device: this.options.device,
+        model_size: this.options.engine.model,
+        processing: false,
+        last_activity: unixSeconds(this.lastActivityMs),
+        session_timeout: this.options.sessionTimeoutSeconds,
+        pid: process.pid,
+      },
+      (error) => log.write('WARNING', 'status_write_failed', { reason: error.message }),
+    );
+    this.status.update({});
+    this.status.startHeartbeat();
+    const loading = Date.now();
+    await this.options.engine.start();
+    // The inactivity timeout counts from ready: loading is not idleness.
+    this.lastActivityMs = Date.now();
+    this.status.update({ model_loaded: true, last_activity: unixSeconds(this.lastActivityMs) });
+    await this.status.flush();
+    log.write('INFO', 'daemon_ready', { pid: process.pid, engine: this.options.engine.name, model: this.options.engine.model, device: this.options.device, load_ms: Date.now() - loading, session_timeout: this.options.sessionTimeoutSeconds, root: this.paths.root });
+    this.armIdleTimer();
+    this.watcher = new RequestWatcher(this.paths.requests, (file) => this.enqueue(file));
+    this.watcher.start();
+  }
+
+  /** Stops taking requests, lets the one in progress finish, unloads the engine, removes the marker. */
+  async stop(reason: ShutdownReason): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearTimeout(this.idleTimer);
+    this.watcher?.close();
+    await this.serving;
+    await this.options.engine.close().catch(() => undefined);
+    this.status?.update({ active: false, model_loaded: false, processing: false });
+    await this.status?.close();
+    await this.releaseMarker();
+    this.options.log.write('INFO', 'daemon_stop', { pid: process.pid, reason });
+    this.resolveStopped(reason);
+  }
+
+  private async claimMarker(): Promise<void> {
+    const marker: DaemonMarker = { started: unixSeconds(Date.now()), pid: process.pid };
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        await createFileDurable(this.paths.marker, `${JSON.stringify(marker)}\n`);
+        this.ownsMarker = true;
+        return;
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const live = await readLiveness(this.paths);
+      if (live.state === 'absent') continue; // removed meanwhile
+      const busy = busyError(this.paths.root, live);
+      if (busy || live.state === 'ready') throw busy;
+      this.options.log.write('WARNING', 'stale_marker_removed', { marker: this.paths.marker, reason: live.why });
+      await fs.rm(this.paths.marker, { force: true });
+    }
+    throw new DaemonBusyError(`could not claim ${this.paths.marker}: another daemon is starting on ${this.paths.root}`);
+  }
+
+  /** Removes the marker only while it is still this daemon's (a successor may have replaced a marker we left). */
+  private async releaseMarker(): Promise<void> {
+    if (!this.ownsMarker) return;
+    const marker = await readMarker(this.paths);
+    if (marker !== undefined && marker !== 'invalid' && marker.pid === process.pid) await fs.rm(this.paths.marker, { force: true });
+    this.ownsMarker = false;
+  }
+
+  private armIdleTimer(): void {
+    clearTimeout(this.idleTimer);
+    const dueMs = this.lastActivityMs + this.options.sessionTimeoutSeconds * 1000 - Date.now();
+    this.idleTimer = setTimeout(() => {
+      if (this.serving) return; // busy: the request's end re-arms it
+      void this.stop('inactivity_timeout');
+    }, Math.max(0, dueMs));
+  }
+
+  private touch(): void {
+    this.lastActivityMs = Date.now();
+    this.status?.update({ last_activity: unixSeconds(this.lastActivityMs) });
+    this.armIdleTimer();
+  }
+
+  private enqueue(file: string): void {
+    if (this.stopping) return;
+    this.queue.push(file);
+    if (!this.serving) this.serving = this.serve();
+  }
+
+  private async serve(): Promise<void> {
+    try {
+      while (this.queue.length > 0 && !this.stopping) {
+        const file = this.queue.shift()!;
+        await this.handle(file).catch((error: Error) => this.options.log.write('ERROR', 'request_failed', { file: path.basename(file), reason: error.message }));
+        this.watcher?.forget(file);
+      }
+    } finally {
+      this.serving = undefined;
+      if (!this.stopping) this.armIdleTimer();
+    }
+  }
+
+  private async handle(file: string): Promise<void> {
+    const seenMs = Date.now();
+    const taken = await this.take(file);
+    if (!taken) return;
+    this.touch();
+    if (!taken.ok) {
+      await this.respond(taken.id, [], taken.error, { seenMs, engineMs: 0, audioSeconds: 0 });
+      return;
+    }
+    const request = taken.request;
+    this.status!.update({ processing: true });
+    try {
+      let pcm: Buffer;
+      try {
+        pcm = await readEngineAudio(request.audio_file, this.options.ffmpegPath);
+      } catch (error) {
+        if (!(error instanceof AudioInputError)) throw error;
+        await this.respond(request.id, [], error.message, { seenMs, engineMs: 0, audioSeconds: 0 });
+        return;
+      }
+      const audioSeconds = pcmSeconds(pcm.length);
+      if (audioSeconds < MIN_AUDIO_SECONDS) {
+        await this.respond(request.id, [], undefined, { seenMs, engineMs: 0, audioSeconds, filtered: true });
+        return;
+      }
+      const engineStart = Date.now();
+      let results: string[];
+      try {
+        results = await this.options.engine.transcribe(pcm, request.audio_file);
+      } catch (error) {
+        await this.respond(request.id, [], `transcription failed: ${(error as Error).message}`, { seenMs, engineMs: Date.now() - engineStart, audioSeconds });
+        return;
+      }
+      await this.respond(request.id, results, undefined, { seenMs, engineMs: Date.now() - engineStart, audioSeconds });
+    } finally {
+      this.status!.update({ processing: false });
+      this.touch();
+    }
+  }
+
+  /**
+   * Reads and removes a request file. A file that does not parse is re-read for a moment (a
+   * client still writing it) before it is answered as malformed; one that vanished was withdrawn.
+   */
+  private async take(file: string): Promise<{ ok: true; request: DaemonRequest } | { ok: false; id: string; error: string } | undefined> {
+    const id = requestIdOfFile(path.basename(file))!;
+    const deadline = Date.now() + PARSE_RETRY_MS;
+    for (;;) {
+      let text: string;
+      try {
+        const stat = await fs.lstat(file);
+        if (!stat.isFile()) {
+          await fs.rm(file, { force: true });
+          return { ok: false, id, error: `malformed request: ${path.basename(file)} is not a regular file` };
+        }
+        text = await fs.readFile(file, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+        throw error;
+      }
+      const parsed = parseRequest(text);
+      if (parsed.ok || Date.now() >= deadline) {
+        await fs.rm(file, { force: true });
+        return parsed.ok ? parsed : { ok: false, id, error: parsed.error };
+      }
+      await sleep(20);
+    }
+  }
+
+  private async respond(id: string, results: string[], error: string | undefined, timing: { seenMs: number; engineMs: number; audioSeconds: number; filtered?: boolean }): Promise<void> {
+    const file = path.join(this.paths.responses, `${id}.json`);
+    // Atomic, so a polling client never reads half of it; not fsynced: after a crash the client retries anyway.
+    await writeFileAtomic(file, `${JSON.stringify(buildResponse(id, results, Date.now(), this.options.device, this.status?.current.model_loaded ?? false, error), null, 2)}\n`);
+    const fields = { id, audio_s: Number(timing.audioSeconds.toFixed(3)), engine_ms: timing.engineMs, total_ms: Date.now() - timing.seenMs, results: results.length };
+    if (error) this.options.log.write('WARNING', 'request_error', { ...fields, error });
+    else this.options.log.write('INFO', 'SESSION transcription', { ...fields, ...(timing.filtered ? { filtered: 'too_short' } : {}) });
+  }
+}
