@@ -3,7 +3,9 @@ import type { ResolvedConfig } from '../config/resolve-config.js';
 import { bundledFfmpegPath, locateFfmpeg } from '../recorder/ffmpeg-locator.js';
 import { detectPlatform, planRecording, type RecordingPlan } from '../sessions/recording-plan.js';
 import { RecordingSession, type RecordingResult } from '../sessions/recording-session.js';
+import { resolveRecordingsDir } from '../sessions/recordings-dir.js';
 import { newSessionId, validateSessionId } from '../sessions/session-id.js';
+import { checkResumable } from '../sessions/session-resume.js';
 import type { SessionComponent } from '../sessions/session-component.js';
 import { createTranscriptionComponents } from '../transcription/session-transcriber.js';
 import { createProgressReporter } from './progress.js';
@@ -13,6 +15,8 @@ export interface RecordCommandOptions {
   resolved: ResolvedConfig;
   durationSeconds?: number;
   sessionId?: string;
+  /** `--resume <id>`: the session this one is linked to (seed 003's soft resume). */
+  resume?: string;
   dryRun: boolean;
   quiet: boolean;
 }
@@ -28,10 +32,13 @@ export async function planFromConfig(options: RecordCommandOptions, surroundings
     env: surroundings.env,
     bundledPath: await bundledFfmpegPath(),
   });
+  const recordingsDir = resolveRecordingsDir(options.resolved.config.recordings_dir, surroundings.cwd, surroundings.home);
+  const resumedFrom = options.resume === undefined ? undefined : await checkResumable(recordingsDir, options.resume);
   return planRecording({
     config: options.resolved.config,
     sessionId,
     durationSeconds: options.durationSeconds,
+    resumedFrom,
     ffmpeg,
     platform: detectPlatform(surroundings.env),
     cwd: surroundings.cwd,

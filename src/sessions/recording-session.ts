@@ -19,6 +19,7 @@ import type { RecordingPlan } from './recording-plan.js';
 import { ensureRecordingsDir } from './recordings-dir.js';
 import { recoverInterruptedSession } from './recover-session.js';
 import type { RecordingEvent, SessionComponent } from './session-component.js';
+import { folderBytes } from './session-files.js';
 import { ManifestStore } from './session-manifest.js';
 import { decideStopReason, exitCodeFor, type StopReason, type StopRequest } from './stop-reason.js';
 
@@ -150,7 +151,11 @@ export class RecordingSession {
       sample_rate: config.recording.sample_rate,
       channels: config.recording.channels,
       segment_time: config.recording.segment_time,
-      stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 },
+      engine: null,
+      model: null,
+      language: config.transcription.language,
+      resumed_from: plan.resumedFrom ?? null,
+      stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0, bytes_on_disk: 0 },
     });
     const notify = (event: RecordingEvent): void => this.options.onEvent?.(event);
     const recorderLogger = log.logger('echolog.recorder');
@@ -178,6 +183,7 @@ export class RecordingSession {
         format: 'wav',
         segment_time: config.recording.segment_time,
         duration: plan.durationSeconds,
+        resumed_from: plan.resumedFrom,
         output_dir: plan.sessionDir,
         log_level: config.logging.level,
         log_rotation: config.logging.rotation,
@@ -304,7 +310,9 @@ export class RecordingSession {
       ...fields,
     });
     await log.close();
+    const bytes = await folderBytes(this.options.plan.sessionDir).catch(() => undefined);
     await manifest.update((m) => {
+      if (bytes !== undefined) m.stats.bytes_on_disk = bytes;
       m.status = reason === 'ffmpeg_exit' || reason === 'error' ? 'error' : 'completed';
       m.ended_at = endedAt.toISOString();
       m.stop_reason = reason;

@@ -34,12 +34,21 @@ export interface SessionManifest {
   sample_rate: number;
   channels: number;
   segment_time: number;
+  /** The transcription engine and its model (seed 003's `model`); null when not transcribing. Absent before issue 12. */
+  engine?: string | null;
+  model?: string | null;
+  /** The transcript's language (transcription.language). */
+  language?: string | null;
+  /** The session this one resumes (`record --resume`, seed 003's soft resume); null when it resumes none. */
+  resumed_from?: string | null;
   stats: {
     /** Chunks that are final on disk and logged as chunk_created. */
     chunks: number;
     audio_duration_seconds: number;
     utterance_count: number;
     word_count: number;
+    /** Bytes of the session's files: the chunks while recording, the whole folder from the stop on. Absent before issue 12. */
+    bytes_on_disk?: number;
   };
   /** The transcriber's progress; absent when it is off. */
   transcription?: TranscriberProgress & { model: string };
@@ -73,6 +82,8 @@ export function parseManifest(value: unknown): SessionManifest | string {
     [LOG_LEVELS.includes(m.log_level as LogLevel), 'log_level'],
     [isCount(m.sample_rate) && isCount(m.channels), 'sample_rate/channels'],
     [typeof stats === 'object' && stats !== null && isCount(stats.chunks) && isCount(stats.audio_duration_seconds), 'stats'],
+    // Becomes a path when the resume chain is followed.
+    [m.resumed_from === undefined || m.resumed_from === null || isValidSessionId(m.resumed_from), 'resumed_from'],
   ];
   const bad = problems.filter(([ok]) => !ok).map(([, key]) => key);
   if (bad.length > 0) return `invalid ${bad.join(', ')}`;
