@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|latency|rotation|transcription ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|latency|rotation|transcription|sessions ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
-const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'transcription'];
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'transcription', 'sessions'];
 
 function parseArgs(argv) {
   const names = [];
@@ -104,6 +104,13 @@ function tableRows(results) {
       rows.push(['transcription', `lag chunk close → chunk_transcribed in session.log, n=${ct.n}`, `p50 ${fmt(ct.p50_ms)} / p95 ${fmt(ct.p95_ms)} ms`, 'report', '']);
     }
   }
+  const sl = results.sessions;
+  if (sl) {
+    rows.push(['sessions', `sessions list --limit 50 over ${sl.sessions} sessions / node -e 0, median of ${sl.runs} alternated (${sl.median_list_warm_ms} / ${sl.median_node_ms} ms)`, fmt(sl.ratio_warm, '×'), '≤ 6×', verdict(sl.met)]);
+    rows.push(['sessions', `  floor: echolog --version / node -e 0, same runs (${sl.median_version_ms} ms)`, fmt(sl.ratio_version, '×'), '', '']);
+    rows.push(['sessions', `  cold: no index yet (${sl.median_list_cold_ms} ms, builds it)`, fmt(sl.ratio_cold, '×'), '', '']);
+    rows.push(['sessions', `  first listing after a new session (${sl.median_list_after_new_session_ms} ms, checks every folder)`, fmt(sl.ratio_after_new_session, '×'), '', '']);
+  }
   return rows;
 }
 
@@ -157,6 +164,7 @@ async function main() {
     if (name === 'latency') await runOne(name, async () => (await import('./latency.mjs')).benchLatency());
     if (name === 'rotation') await runOne(name, async () => (await import('./rotation.mjs')).benchRotation());
     if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
+    if (name === 'sessions') await runOne(name, async () => (await import('./sessions-list.mjs')).benchSessionsList({ repeats: options.repeats }));
   }
   facts.duration_s = round((Date.now() - started.getTime()) / 1000, 1);
   console.log('');

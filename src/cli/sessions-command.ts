@@ -7,18 +7,16 @@ import { bundledFfmpegPath, locateFfmpeg } from '../recorder/ffmpeg-locator.js';
 import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { parseLogLine } from '../logging/line-format.js';
-import { SESSION_LOG_NAME } from '../logging/session-log.js';
 import { liveLock } from '../sessions/active-lock.js';
-import { loadManifest } from '../sessions/manifest-rebuild.js';
 import { resolveRecordingsDir } from '../sessions/recordings-dir.js';
 import { readChunks } from '../sessions/session-chunks.js';
 import { analyzeContinuity, lastProblems } from '../sessions/session-continuity.js';
 import { AUDIO_FORMATS, exportAudio, formatOfFile, mergeTranscripts, TRANSCRIPT_FORMATS, writeTranscriptExport, type TranscriptPart } from '../sessions/session-export.js';
 import { folderBytes } from '../sessions/session-files.js';
-import { loadSummaries } from '../sessions/session-index.js';
+import { indexSessions, type IndexedSession } from '../sessions/session-index.js';
 import { locateSessionFolder } from '../sessions/session-locate.js';
-import type { SessionManifest } from '../sessions/session-manifest.js';
-import { querySessions, resolveChain, type SessionChain, type SessionPage, type SessionQuery, type SessionSummary } from '../sessions/session-query.js';
+import { readManifestOrProblem, type SessionManifest } from '../sessions/session-manifest.js';
+import { pageSessions, resolveChain, selectByTime, summarize, type SessionChain, type SessionPage, type SessionQuery, type SessionSummary } from '../sessions/session-query.js';
 import { TRANSCRIPT_FILES } from '../transcription/transcript-formats.js';
 import { TranscriptStore } from '../transcription/transcript-store.js';
 import type { Confirmer } from './confirm.js';
@@ -38,12 +36,41 @@ function recordingsDirOf(options: SessionsOptions, surroundings: Surroundings): 
   return resolveRecordingsDir(options.resolved.config.recordings_dir, surroundings.cwd, surroundings.home);
 }
 
-function summariesOf(recordingsDir: string, surroundings: Surroundings): Promise<SessionSummary[]> {
-  return loadSummaries(recordingsDir, { now: surroundings.now(), warn: (message) => surroundings.stderr.write(`echolog: warning: ${message}\n`) });
+function warn(surroundings: Surroundings, message: string): void {
+  surroundings.stderr.write(`echolog: warning: ${message}\n`);
+}
+
+/**
+ * The session's manifest; an unreadable session.json is rebuilt from the folder (said on stderr),
+ * or the session is skipped with a warning. Loaded on demand: the rebuild reads session.log with
+ * the log module, whose logger library alone costs more start-up than a whole `sessions list`.
+ */
+async function manifestOrRebuilt(dir: string, surroundings: Surroundings): Promise<SessionManifest | undefined> {
+  const { loadManifest } = await import('../sessions/manifest-rebuild.js');
+  try {
+    const loaded = await loadManifest(dir);
+    if (loaded?.rebuilt) warn(surroundings, loaded.rebuilt);
+    return loaded?.manifest;
+  } catch (error) {
+    // One unreadable session must not hide the others.
+    warn(surroundings, `skipped ${dir}: ${(error as Error).message}`);
+    return undefined;
+  }
+}
+
+function indexOf(recordingsDir: string, surroundings: Surroundings): Promise<IndexedSession[]> {
+  return indexSessions(recordingsDir, { now: surroundings.now(), fallback: (dir) => manifestOrRebuilt(dir, surroundings) });
 }
 
 export async function listSessionPage(options: SessionsOptions & { query: SessionQuery }, surroundings: Surroundings): Promise<SessionPage> {
-  return querySessions(await summariesOf(recordingsDirOf(options, surroundings), surroundings), options.query);
+  const recordingsDir = recordingsDirOf(options, surroundings);
+  const ordered = selectByTime(await indexOf(recordingsDir, surroundings), options.query);
+  return pageSessions(ordered, options.query, async (id) => {
+    const dir = path.join(recordingsDir, id);
+    const read = await readManifestOrProblem(dir).catch(() => undefined);
+    const manifest = typeof read === 'object' ? read : read === undefined ? undefined : await manifestOrRebuilt(dir, surroundings);
+    return manifest && summarize(id, manifest);
+  });
 }
 
 export async function sessionsListCommand(options: SessionsOptions & { query: SessionQuery }, surroundings: Surroundings): Promise<number> {
@@ -60,7 +87,7 @@ export async function showSession(options: SessionsOptions & { id: string }, sur
   const manifest = await requireManifest(dir, surroundings);
   const names = await fs.readdir(dir);
   // Oldest log file first whatever the rotation named them: a backup is older than what replaced it.
-  const logNames = await sortByMtime(dir, names.filter((name) => name.startsWith(SESSION_LOG_NAME)));
+  const logNames = await sortByMtime(dir, names.filter((name) => name.startsWith('session.log')));
   const logText = (await Promise.all(logNames.map((name) => fs.readFile(path.join(dir, name), 'utf8').catch(() => '')))).join('');
   const logLines = logText.split('\n').filter(Boolean);
   const parsed = logLines.flatMap((line) => parseLogLine(line) ?? []);
@@ -79,7 +106,7 @@ export async function showSession(options: SessionsOptions & { id: string }, sur
     },
     continuity: analyzeContinuity(await readSegmentList(path.join(dir, SEGMENT_LIST_NAME)), chunkFiles, parsed),
     problems: lastProblems(logLines, PROBLEM_LINES),
-    chain: resolveChain(await summariesOf(recordingsDir, surroundings), options.id),
+    chain: resolveChain(await indexOf(recordingsDir, surroundings), options.id),
   };
 }
 
@@ -95,6 +122,7 @@ async function sortByMtime(dir: string, names: string[]): Promise<string[]> {
 }
 
 async function requireManifest(dir: string, surroundings: Surroundings): Promise<SessionManifest> {
+  const { loadManifest } = await import('../sessions/manifest-rebuild.js');
   const loaded = await loadManifest(dir);
   if (!loaded) throw new UsageError(`${dir} has no session.json: not a session echolog can show`);
   if (loaded.rebuilt) surroundings.stderr.write(`echolog: ${loaded.rebuilt}\n`);
@@ -119,26 +147,22 @@ export async function deleteSessions(options: DeleteOptions, surroundings: Surro
   const recordingsDir = recordingsDirOf(options, surroundings);
   for (const id of options.ids) await locateSessionFolder(recordingsDir, id);
   const live = await liveLock(recordingsDir);
-  const summaries = await summariesOf(recordingsDir, surroundings);
-  const byId = new Map(summaries.map((s) => [s.id, s]));
-  const targets = new Map<string, SessionSummary | undefined>(options.ids.map((id) => [id, byId.get(id)]));
+  const targets = new Set(options.ids);
   if (live && targets.has(live.session_id)) throw activeSession(live.session_id, live.pid);
   if (options.olderThanMs !== undefined) {
-    const cutoff = surroundings.now().getTime() - options.olderThanMs;
-    for (const s of summaries) {
-      if (Date.parse(s.started_at) >= cutoff) continue;
+    for (const s of selectByTime(await indexOf(recordingsDir, surroundings), { until: new Date(surroundings.now().getTime() - options.olderThanMs) })) {
       if (s.id === live?.session_id) surroundings.stderr.write(`echolog: keeping ${s.id}: it is recording now\n`);
-      else targets.set(s.id, s);
+      else targets.add(s.id);
     }
   }
   if (targets.size === 0) return [];
   if (!options.yes) {
-    const listed = [...targets].map(([id, s]) => s ?? ({ id, bytes_on_disk: null } as SessionSummary));
     if (!options.confirmer.interactive) throw new UsageError(`refusing to delete ${targets.size} session${targets.size === 1 ? '' : 's'} without confirmation: stdin is not a terminal; pass --yes`);
-    if (!(await options.confirmer.ask(formatDeleteQuestion(listed)))) return [];
+    const sizes = await Promise.all([...targets].map(async (id) => ({ id, bytes: await folderBytes(path.join(recordingsDir, id)).catch(() => 0) })));
+    if (!(await options.confirmer.ask(formatDeleteQuestion(sizes)))) return [];
   }
   const deleted: string[] = [];
-  for (const id of targets.keys()) {
+  for (const id of targets) {
     // Checked again right before: a session may have started recording while we asked.
     const now = await liveLock(recordingsDir);
     if (now?.session_id === id) throw activeSession(id, now.pid);
@@ -185,7 +209,7 @@ export async function exportSession(options: ExportOptions, surroundings: Surrou
   }
   const recordingsDir = recordingsDirOf(options, surroundings);
   await locateSessionFolder(recordingsDir, options.id);
-  const ids = options.followChain ? chainIds(resolveChain(await summariesOf(recordingsDir, surroundings), options.id), options.id, surroundings) : [options.id];
+  const ids = options.followChain ? chainIds(resolveChain(await indexOf(recordingsDir, surroundings), options.id), options.id, surroundings) : [options.id];
   const live = await liveLock(recordingsDir);
   if (live && ids.includes(live.session_id)) surroundings.stderr.write(`echolog: ${live.session_id} is still recording: exporting the chunks it has finished so far\n`);
 

@@ -1,9 +1,18 @@
 import type { SessionManifest } from '../sessions/session-manifest.js';
 import type { Continuity } from '../sessions/session-continuity.js';
-import type { SessionChain, SessionPage, SessionSummary } from '../sessions/session-query.js';
-import { formatElapsed } from './progress.js';
+import type { SessionChain, SessionPage } from '../sessions/session-query.js';
 
 /** What `echolog sessions` prints, as pure functions of what the commands return. */
+
+/**
+ * `01:02:03`, as the progress line shows elapsed time. Not imported from progress.ts: that module
+ * loads the spinner library, which would add more start-up to `sessions list` than the listing.
+ */
+export function formatClock(seconds: number): string {
+  const total = Math.max(0, Math.floor(seconds));
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return `${pad(Math.floor(total / 3600))}:${pad(Math.floor((total % 3600) / 60))}:${pad(total % 60)}`;
+}
 
 /** `1.2 MB` (powers of 1000, as `ls -h --si` and file managers show). */
 export function formatBytes(bytes: number | null): string {
@@ -31,7 +40,7 @@ export function formatListTable(page: SessionPage): string {
     s.id,
     s.status,
     formatStarted(s.started_at),
-    formatElapsed(s.audio_duration_seconds * 1000),
+    formatClock(s.audio_duration_seconds),
     String(s.chunks),
     String(s.word_count),
     formatBytes(s.bytes_on_disk),
@@ -91,7 +100,7 @@ export function formatShow(d: SessionDetails): string {
     field('status', `${m.status}${d.active ? ' (recording now)' : ''}${m.stop_reason ? `, ${m.stop_reason}` : ''}`),
     field('started', formatStarted(m.started_at)),
     field('ended', m.ended_at ? formatStarted(m.ended_at) : null),
-    field('audio', `${formatElapsed(s.audio_duration_seconds * 1000)} (${s.audio_duration_seconds} s)`),
+    field('audio', `${formatClock(s.audio_duration_seconds)} (${s.audio_duration_seconds} s)`),
     field('chunks', s.chunks),
     field('utterances', s.utterance_count),
     field('words', s.word_count),
@@ -123,8 +132,8 @@ export function formatShowJson(d: SessionDetails): string {
   return `${JSON.stringify({ ...manifest, ...rest }, null, 2)}\n`;
 }
 
-export function formatDeleteQuestion(targets: readonly SessionSummary[]): string {
-  const bytes = targets.reduce((sum, t) => sum + (t.bytes_on_disk ?? 0), 0);
+export function formatDeleteQuestion(targets: ReadonlyArray<{ id: string; bytes: number }>): string {
+  const bytes = targets.reduce((sum, t) => sum + t.bytes, 0);
   const names = targets.length <= 5 ? targets.map((t) => t.id).join(', ') : `${targets.slice(0, 5).map((t) => t.id).join(', ')} and ${targets.length - 5} more`;
   return `Delete ${targets.length} session${targets.length === 1 ? '' : 's'} (${names}; ${formatBytes(bytes)})? [y/N] `;
 }

@@ -1,66 +1,86 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { readJson, writeJsonDurable } from '../files/durable-write.js';
-import { loadManifest } from './manifest-rebuild.js';
+import { readJson, writeFileDurable } from '../files/durable-write.js';
 import { recordingsDirError } from './recordings-dir.js';
 import { isValidSessionId } from './session-id.js';
-import { manifestPath } from './session-manifest.js';
-import { parseSummary, summarize, type SessionSummary } from './session-query.js';
+import { readManifestOrProblem, type SessionManifest } from './session-manifest.js';
 
 /**
- * `<recordings_dir>/.sessions-index.json`: a cache of each session folder's summary, so listing
- * 10,000 sessions reads one file instead of 10,000. It can never disagree with the folders: the
- * folder listing decides which sessions exist, and an entry is used only while its session.json
- * has the same inode, size, mtime and ctime (nanoseconds) as when it was cached — any write of
- * session.json (a rename onto it or an edit in place) changes them. Like git's index, an entry
- * whose session.json changed less than RACY_MS before it was cached is not cached (timestamps
- * are coarser than the writes), nor is a session still recording.
+ * Which sessions exist, when each started and which one it resumes: the facts `sessions list`
+ * sorts, filters and pages by. Both are fixed when a session is created, so they can be cached
+ * per folder; everything that changes (status, stats) is read from the page's own session.json.
+ *
+ * The cache, `<recordings_dir>/.sessions-index/index.json`, can never disagree with the folders:
+ * - it records the recordings dir's inode and mtime (ns) as they were when it read the folder
+ *   listing. Creating, deleting or renaming a session folder changes that mtime, so while it is
+ *   unchanged the listing is too, and no folder needs a look. (The cache lives in a sub-folder so
+ *   that writing it does not change the recordings dir.)
+ * - when it changed, the listing is read again, and a cached folder is reused only if its inode
+ *   and birth time are the ones cached: a folder deleted and made again under the same name is read.
+ * - like git's index, a listing that changed less than RACY_MS before it was read is not trusted
+ *   next time (timestamps are coarser than the changes), and a folder whose session.json is
+ *   missing or unreadable is not cached at all: it is read on every listing until it is whole.
  */
-export const INDEX_NAME = '.sessions-index.json';
+export const INDEX_DIR = '.sessions-index';
+const INDEX_FILE = 'index.json';
 const INDEX_VERSION = 1;
 const RACY_MS = 2000;
 
-interface IndexEntry {
-  key: string;
-  summary: SessionSummary;
+export interface IndexedSession {
+  id: string;
+  started_at: string;
+  resumed_from: string | null;
 }
 
-export interface LoadSummariesOptions {
+interface IndexEntry extends IndexedSession {
+  /** The folder's `<inode>:<birth time ns>`. */
+  folder: string;
+}
+
+/** An entry as stored: keyed by folder name, so without its id (10,000 of them parse in a few ms). */
+type StoredEntry = Omit<IndexEntry, 'id'>;
+
+interface IndexFile {
+  version: number;
+  /** The recordings dir's `<inode>:<mtime ns>` when its listing was read; null when that was too recent to trust. */
+  listing: string | null;
+  entries: Record<string, IndexEntry>;
+  /** Folders without a readable session.json: looked at again on every listing. */
+  unsettled: string[];
+}
+
+export interface IndexSessionsOptions {
   now: Date;
-  /** Told about a session.json that is unreadable (and rebuilt, or skipped). */
-  warn: (message: string) => void;
+  /** Reads a session.json that is unreadable some other way (rebuilt from the folder), or says why not. */
+  fallback: (dir: string) => Promise<SessionManifest | undefined>;
 }
 
-/** Every session folder directly inside the recordings dir, summarized (unordered). */
-export async function loadSummaries(recordingsDir: string, options: LoadSummariesOptions): Promise<SessionSummary[]> {
-  const names = sessionFolderNames(recordingsDir);
+/** Every session directly inside the recordings dir (unordered). */
+export async function indexSessions(recordingsDir: string, options: IndexSessionsOptions): Promise<IndexedSession[]> {
+  const dirStat = statOrUndefined(recordingsDir);
+  if (!dirStat) return [];
+  const listing = `${dirStat.ino}:${dirStat.mtimeNs}`;
   const cached = await readIndex(recordingsDir);
-  const next: Record<string, IndexEntry> = {};
-  const summaries: SessionSummary[] = [];
-  let changed = Object.keys(cached).length !== 0 && names.length === 0;
+  if (cached?.listing === listing) {
+    const unsettled = await readFolders(recordingsDir, cached.unsettled, options);
+    return [...Object.values(cached.entries), ...unsettled.sessions];
+  }
+  const names = sessionFolderNames(recordingsDir);
+  const entries: Record<string, IndexEntry> = {};
+  const unknown: string[] = [];
   for (const name of names) {
-    const stat = fs.statSync(manifestPath(path.join(recordingsDir, name)), { bigint: true, throwIfNoEntry: false });
-    // No session.json: not a session (or one whose folder is being created).
-    if (!stat?.isFile()) continue;
-    const key = `${stat.ino}:${stat.size}:${stat.mtimeNs}:${stat.ctimeNs}`;
-    const hit = cached[name];
-    if (hit?.key === key) {
-      summaries.push(hit.summary);
-      next[name] = hit;
-      continue;
-    }
-    changed = true;
-    const summary = await readSummary(recordingsDir, name, options.warn);
-    if (!summary) continue;
-    summaries.push(summary.summary);
-    const settled = options.now.getTime() - Number(stat.ctimeNs / 1_000_000n) > RACY_MS;
-    if (!summary.rebuilt && settled && summary.summary.status !== 'recording') next[name] = { key, summary: summary.summary };
+    const folder = folderKey(path.join(recordingsDir, name));
+    const hit = cached?.entries[name];
+    if (folder !== undefined && hit?.folder === folder) entries[name] = hit;
+    else unknown.push(name);
   }
-  if (changed || Object.keys(next).length !== Object.keys(cached).length) {
-    // A cache: a read-only or full recordings dir only makes the next listing slower.
-    await writeJsonDurable(path.join(recordingsDir, INDEX_NAME), { version: INDEX_VERSION, entries: next }).catch(() => undefined);
-  }
-  return summaries;
+  const read = await readFolders(recordingsDir, unknown, options);
+  for (const entry of read.entries) entries[entry.id] = entry;
+  const settled = options.now.getTime() - Number(dirStat.mtimeNs / 1_000_000n) > RACY_MS;
+  const next: IndexFile = { version: INDEX_VERSION, listing: settled ? listing : null, entries, unsettled: read.unsettled };
+  // A cache: a read-only or full recordings dir only makes the next listing slower.
+  await writeIndex(recordingsDir, next).catch(() => undefined);
+  return [...Object.values(entries), ...read.sessions.filter((s) => !(s.id in entries))];
 }
 
 /** Names of the real folders (not symlinks) directly inside the recordings dir that can be session ids. */
@@ -76,34 +96,72 @@ export function sessionFolderNames(recordingsDir: string): string[] {
   }
 }
 
-async function readSummary(recordingsDir: string, name: string, warn: (message: string) => void): Promise<{ summary: SessionSummary; rebuilt: boolean } | undefined> {
+function statOrUndefined(file: string): fs.BigIntStats | undefined {
   try {
-    const loaded = await loadManifest(path.join(recordingsDir, name));
-    if (!loaded) return undefined;
-    if (loaded.rebuilt) warn(loaded.rebuilt);
-    return { summary: summarize(name, loaded.manifest), rebuilt: loaded.rebuilt !== undefined };
+    return fs.statSync(file, { bigint: true, throwIfNoEntry: false });
   } catch (error) {
-    // One unreadable session must not hide the others.
-    warn(`skipped session ${name}: ${(error as Error).message}`);
-    return undefined;
+    throw recordingsDirError(file, error);
   }
 }
 
-/** The index's entries; anything that is not a valid index (garbage, an old version) is an empty one. */
-async function readIndex(recordingsDir: string): Promise<Record<string, IndexEntry>> {
-  let value: unknown;
-  try {
-    value = await readJson(path.join(recordingsDir, INDEX_NAME));
-  } catch {
-    return {};
+function folderKey(dir: string): string | undefined {
+  const stat = fs.lstatSync(dir, { bigint: true, throwIfNoEntry: false });
+  return stat?.isDirectory() ? `${stat.ino}:${stat.birthtimeNs}` : undefined;
+}
+
+/** The sessions of these folders; `entries` are those that may be cached, `unsettled` the folders to look at again. */
+async function readFolders(
+  recordingsDir: string,
+  names: readonly string[],
+  options: IndexSessionsOptions,
+): Promise<{ sessions: IndexedSession[]; entries: IndexEntry[]; unsettled: string[] }> {
+  const sessions: IndexedSession[] = [];
+  const entries: IndexEntry[] = [];
+  const unsettled: string[] = [];
+  for (const name of names) {
+    const dir = path.join(recordingsDir, name);
+    const folder = folderKey(dir);
+    if (folder === undefined) continue;
+    const read = await readManifestOrProblem(dir).catch((error: Error) => error.message);
+    const manifest = typeof read === 'object' ? read : await options.fallback(dir);
+    if (manifest === undefined) {
+      unsettled.push(name);
+      continue;
+    }
+    const session = { id: name, started_at: manifest.started_at, resumed_from: manifest.resumed_from ?? null };
+    sessions.push(session);
+    if (typeof read === 'object') entries.push({ ...session, folder });
+    else unsettled.push(name);
   }
-  const index = value as { version?: unknown; entries?: unknown } | undefined;
-  if (index?.version !== INDEX_VERSION || typeof index.entries !== 'object' || index.entries === null) return {};
+  return { sessions, entries, unsettled };
+}
+
+async function readIndex(recordingsDir: string): Promise<IndexFile | undefined> {
+  const value = await readJson<Omit<Partial<IndexFile>, 'entries'> & { entries?: unknown }>(path.join(recordingsDir, INDEX_DIR, INDEX_FILE)).catch(() => undefined);
+  if (value?.version !== INDEX_VERSION || typeof value.entries !== 'object' || value.entries === null || !Array.isArray(value.unsettled)) return undefined;
+  // Read from disk, so untrusted: ids become paths.
   const entries: Record<string, IndexEntry> = {};
-  for (const [name, raw] of Object.entries(index.entries as Record<string, unknown>)) {
-    const entry = raw as Partial<IndexEntry> | null;
-    const summary = parseSummary(entry?.summary);
-    if (typeof entry?.key === 'string' && summary?.id === name) entries[name] = { key: entry.key, summary };
+  for (const [name, raw] of Object.entries(value.entries)) {
+    const e = raw as Partial<StoredEntry> | null;
+    const valid =
+      isValidSessionId(name) &&
+      typeof e === 'object' &&
+      e !== null &&
+      typeof e.folder === 'string' &&
+      typeof e.started_at === 'string' &&
+      !Number.isNaN(Date.parse(e.started_at)) &&
+      (e.resumed_from === null || isValidSessionId(e.resumed_from));
+    if (!valid) return undefined;
+    entries[name] = { id: name, started_at: e.started_at!, resumed_from: e.resumed_from ?? null, folder: e.folder! };
   }
-  return entries;
+  const unsettled = value.unsettled.filter((name): name is string => isValidSessionId(name));
+  return { version: INDEX_VERSION, listing: typeof value.listing === 'string' ? value.listing : null, entries, unsettled };
+}
+
+async function writeIndex(recordingsDir: string, index: IndexFile): Promise<void> {
+  const dir = path.join(recordingsDir, INDEX_DIR);
+  // Made once; after that, writing the index changes only this folder's mtime.
+  if (!fs.existsSync(dir)) fs.mkdirSync(dir, { mode: 0o700 });
+  const entries = Object.fromEntries(Object.entries(index.entries).map(([name, { id: _id, ...stored }]) => [name, stored satisfies StoredEntry]));
+  await writeFileDurable(path.join(dir, INDEX_FILE), JSON.stringify({ ...index, entries }));
 }

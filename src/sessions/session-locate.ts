@@ -1,7 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
-import { SESSION_LOG_NAME } from '../logging/session-log.js';
 import { isValidSessionId } from './session-id.js';
 import { MANIFEST_NAME } from './session-manifest.js';
 
@@ -9,7 +8,7 @@ import { MANIFEST_NAME } from './session-manifest.js';
  * The folder of session `id`, refusing anything but a real session folder directly inside the
  * recordings dir: an id is a name, never a path (`../x`, `a/b`, `/abs` are refused before any
  * file is touched), a symlink is not followed out of the dir, and a folder without session.json
- * or session.log is not a session. Every refusal is a usage error (exit 2).
+ * is not a session (a corrupt one is: it can be rebuilt). Every refusal is a usage error (exit 2).
  */
 export async function locateSessionFolder(recordingsDir: string, id: string): Promise<string> {
   if (!isValidSessionId(id)) {
@@ -21,7 +20,6 @@ export async function locateSessionFolder(recordingsDir: string, id: string): Pr
     throw error;
   });
   if (!stat.isDirectory()) throw new UsageError(`${dir} is not a session folder (it is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'})`);
-  const has = async (name: string): Promise<boolean> => fs.lstat(path.join(dir, name)).then((s) => s.isFile(), () => false);
-  if (!(await has(MANIFEST_NAME)) && !(await has(SESSION_LOG_NAME))) throw new UsageError(`${dir} is not an echolog session folder (no ${MANIFEST_NAME} or ${SESSION_LOG_NAME})`);
+  if (!(await fs.lstat(path.join(dir, MANIFEST_NAME)).then((s) => s.isFile(), () => false))) throw new UsageError(`${dir} is not an echolog session folder (no ${MANIFEST_NAME})`);
   return dir;
 }

@@ -22,8 +22,6 @@ export interface SessionSummary {
   resumed_from: string | null;
 }
 
-const STATUSES: readonly SessionStatus[] = ['recording', 'completed', 'error', 'interrupted'];
-
 /** `id` is the folder's name: the name a session is found and deleted by. Pure. */
 export function summarize(id: string, manifest: SessionManifest): SessionSummary {
   const count = (n: unknown): number => (typeof n === 'number' && Number.isFinite(n) && n >= 0 ? n : 0);
@@ -47,24 +45,6 @@ export function summarize(id: string, manifest: SessionManifest): SessionSummary
   };
 }
 
-/** A summary read back from the index file (untrusted), or undefined if it is not one. Pure. */
-export function parseSummary(value: unknown): SessionSummary | undefined {
-  if (typeof value !== 'object' || value === null) return undefined;
-  const s = value as Record<string, unknown>;
-  const isCount = (n: unknown): boolean => typeof n === 'number' && Number.isFinite(n) && n >= 0;
-  const isText = (t: unknown): boolean => t === null || typeof t === 'string';
-  const ok =
-    isValidSessionId(s.id) &&
-    STATUSES.includes(s.status as SessionStatus) &&
-    typeof s.started_at === 'string' &&
-    !Number.isNaN(Date.parse(s.started_at)) &&
-    ['audio_duration_seconds', 'chunks', 'utterance_count', 'word_count'].every((key) => isCount(s[key])) &&
-    (s.bytes_on_disk === null || isCount(s.bytes_on_disk)) &&
-    ['ended_at', 'stop_reason', 'engine', 'model', 'language'].every((key) => isText(s[key])) &&
-    (s.resumed_from === null || isValidSessionId(s.resumed_from));
-  return ok ? (s as unknown as SessionSummary) : undefined;
-}
-
 export interface SessionQuery {
   status?: SessionStatus;
   /** Started at or after. */
@@ -83,22 +63,31 @@ export interface SessionPage {
   offset: number;
 }
 
-/** Newest first by started_at (then by id, so a page never reorders), filtered, one page. Pure. */
-export function querySessions(summaries: readonly SessionSummary[], query: SessionQuery): SessionPage {
-  const matching = summaries.filter((s) => {
-    const started = Date.parse(s.started_at);
-    if (query.status !== undefined && s.status !== query.status) return false;
-    if (query.since !== undefined && started < query.since.getTime()) return false;
-    return !(query.until !== undefined && started >= query.until.getTime());
-  });
-  const sorted = sortNewestFirst(matching);
-  return { sessions: sorted.slice(query.offset, query.offset + query.limit), total: sorted.length, limit: query.limit, offset: query.offset };
+/** The sessions started within the query's time bounds, newest first by started_at (then by id, so a page never reorders). Pure. */
+export function selectByTime<T extends Pick<SessionSummary, 'id' | 'started_at'>>(sessions: readonly T[], query: Pick<SessionQuery, 'since' | 'until'>): T[] {
+  const keyed = sessions.map((s) => ({ s, t: Date.parse(s.started_at) }));
+  const within = keyed.filter(({ t }) => !(query.since !== undefined && t < query.since.getTime()) && !(query.until !== undefined && t >= query.until.getTime()));
+  within.sort((a, b) => b.t - a.t || (a.s.id < b.s.id ? 1 : a.s.id > b.s.id ? -1 : 0));
+  return within.map(({ s }) => s);
 }
 
-export function sortNewestFirst(summaries: readonly SessionSummary[]): SessionSummary[] {
-  const keyed = summaries.map((s) => ({ s, t: Date.parse(s.started_at) }));
-  keyed.sort((a, b) => b.t - a.t || (a.s.id < b.s.id ? 1 : a.s.id > b.s.id ? -1 : 0));
-  return keyed.map(({ s }) => s);
+/**
+ * One page of `ordered` (newest first, within the time bounds). Without a status filter only the
+ * page's sessions are read; a status filter needs every session's status, so all are read.
+ * `read` returns undefined for a session that is gone or unreadable: it is left out.
+ */
+export async function pageSessions(
+  ordered: readonly Pick<SessionSummary, 'id'>[],
+  query: SessionQuery,
+  read: (id: string) => Promise<SessionSummary | undefined>,
+): Promise<SessionPage> {
+  const readAll = async (items: readonly Pick<SessionSummary, 'id'>[]): Promise<SessionSummary[]> =>
+    (await Promise.all(items.map((item) => read(item.id)))).filter((s): s is SessionSummary => s !== undefined);
+  if (query.status === undefined) {
+    return { sessions: await readAll(ordered.slice(query.offset, query.offset + query.limit)), total: ordered.length, limit: query.limit, offset: query.offset };
+  }
+  const matching = (await readAll(ordered)).filter((s) => s.status === query.status);
+  return { sessions: matching.slice(query.offset, query.offset + query.limit), total: matching.length, limit: query.limit, offset: query.offset };
 }
 
 /** Seed 003 calls a recording session `active`; echolog's session.json says `recording`. Both are accepted. */
@@ -124,10 +113,10 @@ export interface SessionChain {
  * it, one after the other, until a session was resumed by none or by several (a fork). Links
  * read from disk may loop: a session is visited once. Pure.
  */
-export function resolveChain(summaries: readonly SessionSummary[], id: string): SessionChain {
+export function resolveChain(summaries: readonly Pick<SessionSummary, 'id' | 'started_at' | 'resumed_from'>[], id: string): SessionChain {
   const byId = new Map(summaries.map((s) => [s.id, s]));
   const children = new Map<string, string[]>();
-  for (const s of sortNewestFirst(summaries).reverse()) {
+  for (const s of selectByTime(summaries, {}).reverse()) {
     if (s.resumed_from !== null) children.set(s.resumed_from, [...(children.get(s.resumed_from) ?? []), s.id]);
   }
   const seen = new Set([id]);
