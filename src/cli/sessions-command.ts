@@ -36,7 +36,14 @@ function recordingsDirOf(options: SessionsOptions, surroundings: Surroundings): 
   return resolveRecordingsDir(options.resolved.config.recordings_dir, surroundings.cwd, surroundings.home);
 }
 
+/** What each command run has said already: a session read twice (index, then page) is warned about once. */
+const warned = new WeakMap<Surroundings, Set<string>>();
+
 function warn(surroundings: Surroundings, message: string): void {
+  const said = warned.get(surroundings) ?? new Set<string>();
+  warned.set(surroundings, said);
+  if (said.has(message)) return;
+  said.add(message);
   surroundings.stderr.write(`echolog: warning: ${message}\n`);
 }
 
