@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { indexSessions, INDEX_DIR, type IndexedSession } from '../src/sessions/session-index.js';
+import { indexSessions, INDEX_DIR, parseIndex } from '../src/sessions/session-index.js';
+import type { SessionKey } from '../src/sessions/session-query.js';
 
 // The index on real folders: what it caches must always agree with what is on disk.
 let root: string;
@@ -29,7 +30,7 @@ function writeSession(id: string, startedAt: string, resumedFrom: string | null 
   fs.writeFileSync(path.join(recordings, id, 'session.json'), JSON.stringify(manifest));
 }
 
-async function index(now = later()): Promise<IndexedSession[]> {
+async function index(now = later()): Promise<SessionKey[]> {
   const found = await indexSessions(recordings, { now, fallback: async () => undefined });
   return found.sort((a, b) => (a.id < b.id ? -1 : 1));
 }
@@ -46,13 +47,13 @@ afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
 describe('the sessions index', () => {
   it('lists each session folder once, with its start and resumed_from, and writes itself into its own folder', async () => {
     const expected = [
-      { id: 'a', started_at: '2026-11-20T10:00:00.000Z', resumed_from: null },
-      { id: 'b', started_at: '2026-11-21T10:00:00.000Z', resumed_from: 'a' },
+      { id: 'a', started_ms: Date.parse('2026-11-20T10:00:00.000Z'), resumed_from: null },
+      { id: 'b', started_ms: Date.parse('2026-11-21T10:00:00.000Z'), resumed_from: 'a' },
     ];
-    expect((await index()).map(({ id, started_at, resumed_from }) => ({ id, started_at, resumed_from }))).toEqual(expected);
+    expect(await index()).toEqual(expected.map((e) => expect.objectContaining(e)));
     expect(fs.existsSync(indexFile())).toBe(true);
     // Served from the index now, with the same answer.
-    expect((await index()).map(({ id, started_at, resumed_from }) => ({ id, started_at, resumed_from }))).toEqual(expected);
+    expect(await index()).toEqual(expected.map((e) => expect.objectContaining(e)));
   });
 
   it('while the listing is unchanged the folders are not read: the cached facts are used', async () => {
@@ -62,7 +63,7 @@ describe('the sessions index', () => {
     // listing does not change) is not re-read. started_at never changes for a real session.
     const file = path.join(recordings, 'a', 'session.json');
     fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('2026-11-20', '2020-01-01'));
-    expect((await index()).find((s) => s.id === 'a')!.started_at).toBe('2026-11-20T10:00:00.000Z');
+    expect((await index()).find((s) => s.id === 'a')!.started_ms).toBe(Date.parse('2026-11-20T10:00:00.000Z'));
   });
 
   it('a new folder, a deleted one and one made again under the same name are all seen', async () => {
@@ -73,15 +74,14 @@ describe('the sessions index', () => {
     expect((await index()).map((s) => s.id)).toEqual(['a', 'c']);
     fs.rmSync(path.join(recordings, 'a'), { recursive: true });
     writeSession('a', '2026-12-01T00:00:00.000Z');
-    expect((await index()).find((s) => s.id === 'a')!.started_at).toBe('2026-12-01T00:00:00.000Z');
+    expect((await index()).find((s) => s.id === 'a')!.started_ms).toBe(Date.parse('2026-12-01T00:00:00.000Z'));
   });
 
   it('a listing read less than 2 s after it changed is not trusted next time (racy, as in git)', async () => {
     await index(new Date());
-    const stored = JSON.parse(fs.readFileSync(indexFile(), 'utf8')) as { listing: string | null };
-    expect(stored.listing).toBeNull();
+    expect(parseIndex(fs.readFileSync(indexFile(), 'utf8'))!.listing).toBeNull();
     await index();
-    expect((JSON.parse(fs.readFileSync(indexFile(), 'utf8')) as { listing: string | null }).listing).toMatch(/^\d+:\d+$/);
+    expect(parseIndex(fs.readFileSync(indexFile(), 'utf8'))!.listing).toMatch(/^\d+:\d+$/);
   });
 
   it('a folder without a readable session.json is not cached: it is looked at until it is whole', async () => {
@@ -97,14 +97,21 @@ describe('the sessions index', () => {
   it('an index that is garbage or names paths is ignored and rebuilt from the folders', async () => {
     await index();
     await index();
-    const valid = JSON.parse(fs.readFileSync(indexFile(), 'utf8')) as { listing: string; entries: Record<string, { resumed_from: string | null }> };
-    expect(valid.listing).toMatch(/^\d+:\d+$/);
+    const valid = fs.readFileSync(indexFile(), 'utf8');
+    expect(valid).toMatch(/^echolog sessions index 1\nlisting \d+:\d+\nunsettled\n\d+ b a \d+:\d+\n\d+ a - \d+:\d+\n$/);
+    const folderOfA = /^\d+ a - (\S+)$/m.exec(valid)![1]!;
     // Each would be used as is if the index were trusted: its listing still matches the folders.
-    const traversal = { ...valid, entries: { ...valid.entries, '../x': { ...valid.entries.a!, resumed_from: null } } };
-    const badLink = { ...valid, entries: { ...valid.entries, a: { ...valid.entries.a!, resumed_from: '../../etc' } } };
-    for (const garbage of [JSON.stringify(traversal), JSON.stringify(badLink), 'not json', '[]', '{"version": 1}']) {
-      fs.writeFileSync(indexFile(), garbage);
-      expect((await index()).map((s) => `${s.id}<${s.resumed_from}`)).toEqual(['a<null', 'b<a']);
+    for (const forged of [
+      `${valid}1 ../x - ${folderOfA}\n`,
+      valid.replace(/^(\d+) a - /m, '$1 a ../../etc '),
+      valid.replace('unsettled', 'unsettled ../y'),
+      valid.replace(/^\d+ a/m, 'soon a'),
+      valid.replace(/\n$/, ' extra\n'),
+      'not an index',
+      '',
+    ]) {
+      fs.writeFileSync(indexFile(), forged);
+      expect((await index()).map((s) => `${s.id}<${s.resumed_from}`), forged).toEqual(['a<null', 'b<a']);
     }
   });
 

@@ -8,9 +8,13 @@ import { analyzeContinuity, lastProblems } from '../src/sessions/session-continu
 import { AUDIO_FORMATS, buildExportArgs, formatConcatList, formatOfFile, formatTranscript, mergeTranscripts, TRANSCRIPT_FORMATS } from '../src/sessions/session-export.js';
 import type { SessionManifest } from '../src/sessions/session-manifest.js';
 import { parseManifest } from '../src/sessions/session-manifest.js';
-import { pageSessions, resolveChain, selectByTime, summarize, type SessionSummary } from '../src/sessions/session-query.js';
+import { pageSessions, resolveChain, selectByTime, summarize, type SessionKey, type SessionSummary } from '../src/sessions/session-query.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
+
+function key(id: string, startedAt: string, resumedFrom: string | null): SessionKey {
+  return { id, started_ms: Date.parse(startedAt), resumed_from: resumedFrom };
+}
 
 function summary(id: string, started_at: string, over: Partial<SessionSummary> = {}): SessionSummary {
   return {
@@ -88,38 +92,39 @@ describe('selectByTime and pageSessions', () => {
     summary('d', '2026-11-22T10:00:00.000Z', { status: 'interrupted' }),
     // Same start as d: the id breaks the tie, so pages never reorder.
     summary('c', '2026-11-22T10:00:00.000Z'),
-    // A start written with an offset still sorts by the instant.
+    // A start written with an offset sorts by the instant.
     summary('e', '2026-11-22T12:30:00+01:00'),
   ];
+  const keys = all.map((s) => key(s.id, s.started_at, null));
   const read = async (id: string): Promise<SessionSummary | undefined> => all.find((s) => s.id === id);
 
   it('orders newest first by started_at, then by id', () => {
-    expect(selectByTime(all, {}).map((s) => s.id)).toEqual(['e', 'd', 'c', 'b', 'a']);
+    expect(selectByTime(keys, {}).map((s) => s.id)).toEqual(['e', 'd', 'c', 'b', 'a']);
   });
   it('since is inclusive, until exclusive', () => {
-    expect(selectByTime(all, { since: new Date('2026-11-21T10:00:00Z') }).map((s) => s.id)).toEqual(['e', 'd', 'c', 'b']);
-    expect(selectByTime(all, { until: new Date('2026-11-21T10:00:00Z') }).map((s) => s.id)).toEqual(['a']);
+    expect(selectByTime(keys, { since: new Date('2026-11-21T10:00:00Z') }).map((s) => s.id)).toEqual(['e', 'd', 'c', 'b']);
+    expect(selectByTime(keys, { until: new Date('2026-11-21T10:00:00Z') }).map((s) => s.id)).toEqual(['a']);
   });
   it('pages without a status filter read only the page', async () => {
     const asked: string[] = [];
-    const page = await pageSessions(selectByTime(all, {}), { limit: 2, offset: 1 }, async (id) => (asked.push(id), read(id)));
+    const page = await pageSessions(selectByTime(keys, {}), { limit: 2, offset: 1 }, async (id) => (asked.push(id), read(id)));
     expect(page.sessions.map((s) => s.id)).toEqual(['d', 'c']);
     expect(asked).toEqual(['d', 'c']);
     expect(page).toMatchObject({ total: 5, limit: 2, offset: 1 });
   });
   it('a status filter counts and pages the matching sessions only', async () => {
-    const page = await pageSessions(selectByTime(all, {}), { status: 'completed', limit: 1, offset: 1 }, read);
+    const page = await pageSessions(selectByTime(keys, {}), { status: 'completed', limit: 1, offset: 1 }, read);
     expect(page.sessions.map((s) => s.id)).toEqual(['c']);
     expect(page.total).toBe(3);
   });
   it('a session that is gone by the time it is read is left out', async () => {
-    const page = await pageSessions(selectByTime(all, {}), { limit: 3, offset: 0 }, async (id) => (id === 'd' ? undefined : read(id)));
+    const page = await pageSessions(selectByTime(keys, {}), { limit: 3, offset: 0 }, async (id) => (id === 'd' ? undefined : read(id)));
     expect(page.sessions.map((s) => s.id)).toEqual(['e', 'c']);
   });
 });
 
 describe('resolveChain', () => {
-  const s = (id: string, minute: number, from: string | null): SessionSummary => summary(id, `2026-11-22T10:${String(minute).padStart(2, '0')}:00Z`, { resumed_from: from });
+  const s = (id: string, minute: number, from: string | null): SessionKey => key(id, `2026-11-22T10:${String(minute).padStart(2, '0')}:00Z`, from);
   it('follows resumed_from back and the resuming sessions forward', () => {
     const all = [s('a', 1, null), s('b', 2, 'a'), s('c', 3, 'b'), s('x', 4, null)];
     expect(resolveChain(all, 'b')).toEqual({ ids: ['a', 'b', 'c'] });

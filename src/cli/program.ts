@@ -194,7 +194,7 @@ function registerSessionsCommands(
   exportCommand.action(async (id: string, _options, command: Command) => {
     const o = command.opts<{ audio?: string; transcript?: string; followChain?: boolean; force?: boolean }>();
     const resolved = await exportConfig();
-    const { sessionsExportCommand } = await import('./sessions-command.js');
+    const { sessionsExportCommand } = await import('./sessions-export-command.js');
     result.exitCode = await sessionsExportCommand(
       { resolved, id, audio: o.audio, transcript: o.transcript, followChain: Boolean(o.followChain), force: Boolean(o.force) },
       surroundings,

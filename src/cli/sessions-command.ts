@@ -3,36 +3,33 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { SessionBusyError, UsageError } from '../errors.js';
-import { bundledFfmpegPath, locateFfmpeg } from '../recorder/ffmpeg-locator.js';
 import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { parseLogLine } from '../logging/line-format.js';
 import { liveLock } from '../sessions/active-lock.js';
 import { resolveRecordingsDir } from '../sessions/recordings-dir.js';
-import { readChunks } from '../sessions/session-chunks.js';
 import { analyzeContinuity, lastProblems } from '../sessions/session-continuity.js';
-import { AUDIO_FORMATS, exportAudio, formatOfFile, mergeTranscripts, TRANSCRIPT_FORMATS, writeTranscriptExport, type TranscriptPart } from '../sessions/session-export.js';
 import { folderBytes } from '../sessions/session-files.js';
-import { indexSessions, type IndexedSession } from '../sessions/session-index.js';
+import { indexSessions } from '../sessions/session-index.js';
 import { locateSessionFolder } from '../sessions/session-locate.js';
 import { readManifestOrProblem, type SessionManifest } from '../sessions/session-manifest.js';
-import { pageSessions, resolveChain, selectByTime, summarize, type SessionChain, type SessionPage, type SessionQuery, type SessionSummary } from '../sessions/session-query.js';
+import { pageSessions, resolveChain, selectByTime, summarize, type SessionKey, type SessionPage, type SessionQuery } from '../sessions/session-query.js';
 import { TRANSCRIPT_FILES } from '../transcription/transcript-formats.js';
-import { TranscriptStore } from '../transcription/transcript-store.js';
 import type { Confirmer } from './confirm.js';
 import { formatDeleteQuestion, formatListJson, formatListTable, formatShow, formatShowJson, type SessionDetails } from './sessions-format.js';
 import type { Surroundings } from './surroundings.js';
 
 /**
- * `echolog sessions list|show|delete|export` (seed 003's session API, on the recordings dir).
+ * `echolog sessions list|show|delete` (seed 003's session API, on the recordings dir); `export`
+ * is in sessions-export-command.ts, so that `list` does not load the export's modules.
  * Each command returns what it found or did; printing is the last step.
  */
-interface SessionsOptions {
+export interface SessionsOptions {
   resolved: ResolvedConfig;
   json?: boolean;
 }
 
-function recordingsDirOf(options: SessionsOptions, surroundings: Surroundings): string {
+export function recordingsDirOf(options: SessionsOptions, surroundings: Surroundings): string {
   return resolveRecordingsDir(options.resolved.config.recordings_dir, surroundings.cwd, surroundings.home);
 }
 
@@ -65,7 +62,7 @@ async function manifestOrRebuilt(dir: string, surroundings: Surroundings): Promi
   }
 }
 
-function indexOf(recordingsDir: string, surroundings: Surroundings): Promise<IndexedSession[]> {
+export function indexOf(recordingsDir: string, surroundings: Surroundings): Promise<SessionKey[]> {
   return indexSessions(recordingsDir, { now: surroundings.now(), fallback: (dir) => manifestOrRebuilt(dir, surroundings) });
 }
 
@@ -128,7 +125,7 @@ async function sortByMtime(dir: string, names: string[]): Promise<string[]> {
   return stamped.sort((a, b) => a.mtime - b.mtime || (a.name < b.name ? 1 : -1)).map((s) => s.name);
 }
 
-async function requireManifest(dir: string, surroundings: Surroundings): Promise<SessionManifest> {
+export async function requireManifest(dir: string, surroundings: Surroundings): Promise<SessionManifest> {
   const { loadManifest } = await import('../sessions/manifest-rebuild.js');
   const loaded = await loadManifest(dir);
   if (!loaded) throw new UsageError(`${dir} has no session.json: not a session echolog can show`);
@@ -189,77 +186,5 @@ export async function sessionsDeleteCommand(options: DeleteOptions, surroundings
   const deleted = await deleteSessions(options, surroundings);
   if (options.json) surroundings.stdout.write(`${JSON.stringify(deleted.map((id) => ({ deleted: true, session_id: id })), null, 2)}\n`);
   else surroundings.stdout.write(deleted.length === 0 ? 'nothing deleted\n' : deleted.map((id) => `deleted ${id}\n`).join(''));
-  return 0;
-}
-
-export interface ExportOptions extends SessionsOptions {
-  id: string;
-  audio?: string;
-  transcript?: string;
-  followChain: boolean;
-  force: boolean;
-}
-
-export interface ExportResult {
-  ids: string[];
-  audio?: { file: string; chunks: number; seconds: number };
-  transcript?: { file: string; utterances: number };
-}
-
-export async function exportSession(options: ExportOptions, surroundings: Surroundings): Promise<ExportResult> {
-  if (options.audio === undefined && options.transcript === undefined) throw new UsageError('sessions export needs --audio <file> and/or --transcript <file>');
-  const outputs = [options.audio, options.transcript].flatMap((file) => (file === undefined ? [] : [path.resolve(surroundings.cwd, file)]));
-  const audioFormat = options.audio === undefined ? undefined : formatOfFile(options.audio, AUDIO_FORMATS, '--audio');
-  const transcriptFormat = options.transcript === undefined ? undefined : formatOfFile(options.transcript, TRANSCRIPT_FORMATS, '--transcript');
-  for (const file of outputs) {
-    if (!options.force && (await fs.lstat(file).then(() => true, () => false))) throw new UsageError(`${file} exists; pass --force to replace it`);
-  }
-  const recordingsDir = recordingsDirOf(options, surroundings);
-  await locateSessionFolder(recordingsDir, options.id);
-  const ids = options.followChain ? chainIds(resolveChain(await indexOf(recordingsDir, surroundings), options.id), options.id, surroundings) : [options.id];
-  const live = await liveLock(recordingsDir);
-  if (live && ids.includes(live.session_id)) surroundings.stderr.write(`echolog: ${live.session_id} is still recording: exporting the chunks it has finished so far\n`);
-
-  const parts: Array<TranscriptPart & { manifest: SessionManifest; dir: string }> = [];
-  const chunks = [];
-  let offsetSeconds = 0;
-  for (const id of ids) {
-    const dir = await locateSessionFolder(recordingsDir, id);
-    const manifest = await requireManifest(dir, surroundings);
-    const own = await readChunks(dir, new Date(manifest.started_at));
-    parts.push({ manifest, dir, offsetSeconds, lines: await new TranscriptStore(dir).read() });
-    chunks.push(...own);
-    offsetSeconds += own.reduce((sum, c) => sum + c.durationSeconds, 0);
-  }
-  const result: ExportResult = { ids };
-  if (options.audio !== undefined && audioFormat) {
-    const ffmpeg = locateFfmpeg({ configuredPath: options.resolved.config.ffmpeg.path, env: surroundings.env, bundledPath: await bundledFfmpegPath() });
-    const file = path.resolve(surroundings.cwd, options.audio);
-    const seconds = await exportAudio({ ffmpegPath: ffmpeg.path, chunks, format: audioFormat, output: file });
-    result.audio = { file, chunks: chunks.length, seconds };
-  }
-  if (options.transcript !== undefined && transcriptFormat) {
-    const last = parts.at(-1)!.manifest;
-    const doc = mergeTranscripts(parts, { sessionId: options.id, language: last.language ?? options.resolved.config.transcription.language, duration: offsetSeconds });
-    const file = path.resolve(surroundings.cwd, options.transcript);
-    await writeTranscriptExport(file, doc, transcriptFormat);
-    result.transcript = { file, utterances: doc.utterances.length };
-  }
-  return result;
-}
-
-function chainIds(chain: SessionChain, id: string, surroundings: Surroundings): string[] {
-  if (chain.fork) {
-    throw new UsageError(`the resume chain of ${id} forks: ${chain.fork.id} was resumed by ${chain.fork.children.join(' and ')}; export one of those with --follow-chain`);
-  }
-  if (chain.missingParent) surroundings.stderr.write(`echolog: the chain starts at ${chain.ids[0]}: the session it resumed (${chain.missingParent}) is gone\n`);
-  return chain.ids;
-}
-
-export async function sessionsExportCommand(options: ExportOptions, surroundings: Surroundings): Promise<number> {
-  const result = await exportSession(options, surroundings);
-  const what = result.ids.join(' → ');
-  if (result.audio) surroundings.stdout.write(`audio: ${result.audio.chunks} chunks of ${what} (${result.audio.seconds.toFixed(3)} s) → ${result.audio.file}\n`);
-  if (result.transcript) surroundings.stdout.write(`transcript: ${result.transcript.utterances} utterances of ${what} → ${result.transcript.file}\n`);
   return 0;
 }

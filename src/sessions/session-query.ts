@@ -63,12 +63,19 @@ export interface SessionPage {
   offset: number;
 }
 
-/** The sessions started within the query's time bounds, newest first by started_at (then by id, so a page never reorders). Pure. */
-export function selectByTime<T extends Pick<SessionSummary, 'id' | 'started_at'>>(sessions: readonly T[], query: Pick<SessionQuery, 'since' | 'until'>): T[] {
-  const keyed = sessions.map((s) => ({ s, t: Date.parse(s.started_at) }));
-  const within = keyed.filter(({ t }) => !(query.since !== undefined && t < query.since.getTime()) && !(query.until !== undefined && t >= query.until.getTime()));
-  within.sort((a, b) => b.t - a.t || (a.s.id < b.s.id ? 1 : a.s.id > b.s.id ? -1 : 0));
-  return within.map(({ s }) => s);
+/** What sessions are ordered and linked by: when each started (ms since the epoch) and which one it resumes. */
+export interface SessionKey {
+  id: string;
+  started_ms: number;
+  resumed_from: string | null;
+}
+
+/** The sessions started within the query's time bounds, newest first (then by id, so a page never reorders). Pure. */
+export function selectByTime<T extends Pick<SessionKey, 'id' | 'started_ms'>>(sessions: readonly T[], query: Pick<SessionQuery, 'since' | 'until'>): T[] {
+  const since = query.since?.getTime() ?? -Infinity;
+  const until = query.until?.getTime() ?? Infinity;
+  const within = sessions.filter((s) => s.started_ms >= since && s.started_ms < until);
+  return within.sort((a, b) => b.started_ms - a.started_ms || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
 /**
@@ -113,7 +120,7 @@ export interface SessionChain {
  * it, one after the other, until a session was resumed by none or by several (a fork). Links
  * read from disk may loop: a session is visited once. Pure.
  */
-export function resolveChain(summaries: readonly Pick<SessionSummary, 'id' | 'started_at' | 'resumed_from'>[], id: string): SessionChain {
+export function resolveChain(summaries: readonly SessionKey[], id: string): SessionChain {
   const byId = new Map(summaries.map((s) => [s.id, s]));
   const children = new Map<string, string[]>();
   for (const s of selectByTime(summaries, {}).reverse()) {
