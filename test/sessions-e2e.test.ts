@@ -335,6 +335,27 @@ describe('filters, clean-up and a corrupt manifest among many', () => {
   });
 });
 
+describe('the recordings dir', () => {
+  it('none yet: no sessions; one another account could write: refused with exit 2, as record and status do', async () => {
+    const box = makeSandbox();
+    try {
+      const none = await runCli(['sessions', 'list'], box);
+      expect(none).toMatchObject({ code: 0, stdout: 'no sessions\n', stderr: '' });
+      fs.mkdirSync(box.recordings, { mode: 0o700 });
+      writeSession(box.recordings, 'x1', new Date().toISOString());
+      fs.chmodSync(box.recordings, 0o777);
+      for (const command of [['sessions', 'list'], ['sessions', 'show', 'x1'], ['sessions', 'delete', 'x1', '--yes'], ['sessions', 'export', 'x1', '--audio', path.join(box.root, 'x.wav')]]) {
+        const result = await runCli(command, box);
+        expect(result.code, command.join(' ')).toBe(2);
+        expect(result.stderr).toContain(`recordings dir ${box.recordings} cannot be used: it is writable by group and others`);
+      }
+      expect(fs.existsSync(path.join(box.recordings, 'x1', 'session.json'))).toBe(true);
+    } finally {
+      box.cleanup();
+    }
+  });
+});
+
 describe('an active session cannot be deleted or resumed (seed 003: 409)', () => {
   const box = makeSandbox();
   afterAll(() => box.cleanup());

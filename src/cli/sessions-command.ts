@@ -7,7 +7,7 @@ import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { parseLogLine } from '../logging/line-format.js';
 import { liveLock } from '../sessions/active-lock.js';
-import { resolveRecordingsDir } from '../sessions/recordings-dir.js';
+import { checkRecordingsDir, resolveRecordingsDir } from '../sessions/recordings-dir.js';
 import { analyzeContinuity, lastProblems } from '../sessions/session-continuity.js';
 import { folderBytes } from '../sessions/session-files.js';
 import { indexSessions } from '../sessions/session-index.js';
@@ -29,8 +29,11 @@ export interface SessionsOptions {
   json?: boolean;
 }
 
-export function recordingsDirOf(options: SessionsOptions, surroundings: Surroundings): string {
-  return resolveRecordingsDir(options.resolved.config.recordings_dir, surroundings.cwd, surroundings.home);
+/** The recordings dir, refused (exit 2) if another account could write it, as `record` and `status` do. */
+export async function recordingsDirOf(options: SessionsOptions, surroundings: Surroundings): Promise<string> {
+  const dir = resolveRecordingsDir(options.resolved.config.recordings_dir, surroundings.cwd, surroundings.home);
+  await checkRecordingsDir(dir);
+  return dir;
 }
 
 /** What each command run has said already: a session read twice (index, then page) is warned about once. */
@@ -67,7 +70,7 @@ export function indexOf(recordingsDir: string, surroundings: Surroundings): Prom
 }
 
 export async function listSessionPage(options: SessionsOptions & { query: SessionQuery }, surroundings: Surroundings): Promise<SessionPage> {
-  const recordingsDir = recordingsDirOf(options, surroundings);
+  const recordingsDir = await recordingsDirOf(options, surroundings);
   const ordered = selectByTime(await indexOf(recordingsDir, surroundings), options.query);
   return pageSessions(ordered, options.query, async (id) => {
     const dir = path.join(recordingsDir, id);
@@ -86,7 +89,7 @@ export async function sessionsListCommand(options: SessionsOptions & { query: Se
 const PROBLEM_LINES = 10;
 
 export async function showSession(options: SessionsOptions & { id: string }, surroundings: Surroundings): Promise<SessionDetails> {
-  const recordingsDir = recordingsDirOf(options, surroundings);
+  const recordingsDir = await recordingsDirOf(options, surroundings);
   const dir = await locateSessionFolder(recordingsDir, options.id);
   const manifest = await requireManifest(dir, surroundings);
   const names = await fs.readdir(dir);
@@ -148,7 +151,7 @@ export interface DeleteOptions extends SessionsOptions {
  */
 export async function deleteSessions(options: DeleteOptions, surroundings: Surroundings): Promise<string[]> {
   if (options.ids.length === 0 && options.olderThanMs === undefined) throw new UsageError('sessions delete needs session ids or --older-than <duration>');
-  const recordingsDir = recordingsDirOf(options, surroundings);
+  const recordingsDir = await recordingsDirOf(options, surroundings);
   for (const id of options.ids) await locateSessionFolder(recordingsDir, id);
   const live = await liveLock(recordingsDir);
   const targets = new Set(options.ids);

@@ -35,7 +35,7 @@ export async function exportSession(options: ExportOptions, surroundings: Surrou
   for (const file of outputs) {
     if (!options.force && (await fs.lstat(file).then(() => true, () => false))) throw new UsageError(`${file} exists; pass --force to replace it`);
   }
-  const recordingsDir = recordingsDirOf(options, surroundings);
+  const recordingsDir = await recordingsDirOf(options, surroundings);
   await locateSessionFolder(recordingsDir, options.id);
   const ids = options.followChain ? chainIds(resolveChain(await indexOf(recordingsDir, surroundings), options.id), options.id, surroundings) : [options.id];
   const live = await liveLock(recordingsDir);
