@@ -90,6 +90,15 @@ describe('a resume chain recorded for real: list, show, export', () => {
     expect(manifest.stats.bytes_on_disk).toBeLessThanOrEqual(files.reduce((a, b) => a + b, 0));
   });
 
+  it("session.json names the engine and model that transcribed (seed 003's model); list and show say them", async () => {
+    const result = await runCli([...RECORD, '--session-id', 'ps1', '--engine', 'pocketsphinx'], box);
+    expect(result.code).toBe(0);
+    expect(readManifestSync(path.join(box.recordings, 'ps1'))).toMatchObject({ engine: 'pocketsphinx', model: 'en-us', language: 'en' });
+    expect((await listJson(box, '--limit', '1')).sessions[0]).toMatchObject({ id: 'ps1', engine: 'pocketsphinx', model: 'en-us' });
+    expect((await runCli(['sessions', 'show', 'ps1'], box)).stdout).toMatch(/^engine:\s+pocketsphinx \(en-us\)$/m);
+    expect((await runCli(['sessions', 'delete', 'ps1', '--yes'], box)).code).toBe(0);
+  });
+
   it('list: newest first, a table and JSON, paging', async () => {
     const all = await listJson(box);
     expect(all.sessions.map((s) => s.id)).toEqual(['c1', 'b1', 'a1']);

@@ -72,6 +72,8 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
     if (resolution.kind === 'missing') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}`);
     result.engine = resolution.name;
     const engine = resolution.create();
+    // A session recorded without transcription is transcribed by this engine from now on.
+    if (!manifest.engine) Object.assign(manifest, { engine: resolution.name, model: engine.model });
     try {
       await withTimeout(engine.start(), config.transcription.ready_timeout * 1000, `${resolution.name} did not become ready: loading`);
     } catch (error) {
