@@ -115,6 +115,7 @@ export async function benchSessionsList({ repeats = 9 } = {}) {
       ratio_after_new_session: round(median(touched) / median(bare), 2),
       index_bytes: fs.statSync(index).size,
       cold_ms: cold.map((v) => round(v, 1)),
+      version_ms: version.map((v) => round(v, 1)),
       met: ratio <= TARGET_RATIO,
       node_ms: bare.map((v) => round(v, 1)),
       list_warm_ms: warm.map((v) => round(v, 1)),

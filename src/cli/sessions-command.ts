@@ -94,6 +94,7 @@ export async function showSession(options: SessionsOptions & { id: string }, sur
   const manifest = await requireManifest(dir, surroundings);
   const names = await fs.readdir(dir);
   // Oldest log file first whatever the rotation named them: a backup is older than what replaced it.
+  // session.log and its backups (SESSION_LOG_NAME is not imported: its module loads the logger library).
   const logNames = await sortByMtime(dir, names.filter((name) => name.startsWith('session.log')));
   const logText = (await Promise.all(logNames.map((name) => fs.readFile(path.join(dir, name), 'utf8').catch(() => '')))).join('');
   const logLines = logText.split('\n').filter(Boolean);
