@@ -8,6 +8,7 @@ import { analyzeContinuity, lastProblems } from '../src/sessions/session-continu
 import { AUDIO_FORMATS, buildExportArgs, formatConcatList, formatOfFile, formatTranscript, mergeTranscripts, TRANSCRIPT_FORMATS } from '../src/sessions/session-export.js';
 import type { SessionManifest } from '../src/sessions/session-manifest.js';
 import { parseManifest } from '../src/sessions/session-manifest.js';
+import { rebuildManifest } from '../src/sessions/manifest-rebuild.js';
 import { pageSessions, resolveChain, selectByTime, summarize, type SessionKey, type SessionSummary } from '../src/sessions/session-query.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
@@ -177,6 +178,18 @@ describe('summarize', () => {
   it('a manifest whose resumed_from is not a session id is refused (it becomes a path)', () => {
     expect(parseManifest({ ...manifest, resumed_from: '../etc' })).toBe('invalid resumed_from');
     expect(parseManifest({ ...manifest, resumed_from: 'a1' })).toMatchObject({ resumed_from: 'a1' });
+  });
+});
+
+describe('a rebuilt session.json keeps what session_start says of the session', () => {
+  const start = { session_id: 's1', start_time: '2026-01-02T03:04:05.000Z', sample_rate: '16000', channels: '1', segment_time: '1', log_level: 'info', pid: '4242' };
+  const evidence = (fields: Record<string, string>) => ({ dirName: 's1', logPath: '/r/s1/session.log', start: { ...start, ...fields }, rows: [], logged: new Map<string, number>() });
+  it('its resume link and engine', () => {
+    expect(rebuildManifest(evidence({ resumed_from: 'a1', transcription_engine: 'pocketsphinx', transcription_model: 'en-us' }))).toMatchObject({ resumed_from: 'a1', engine: 'pocketsphinx', model: 'en-us' });
+    expect(rebuildManifest(evidence({ transcription_engine: 'none' }))).toMatchObject({ resumed_from: null, engine: null, model: null });
+  });
+  it('a resume link that is a path is refused', () => {
+    expect(rebuildManifest(evidence({ resumed_from: '../x' }))).toBe("session.log's session_start line has an invalid resumed_from");
   });
 });
 
