@@ -1,8 +1,10 @@
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
+import { readChunks } from '../src/sessions/session-chunks.js';
+import { checkJoinedWav } from '../src/sessions/session-export.js';
 import { chunkFiles, readManifestSync } from './helpers/chunks.js';
 import { execFileAsync, exitOf, makeSandbox, readSessionLog, runCli, startCli, waitFor, BIN, type Sandbox } from './helpers/cli.js';
 
@@ -193,6 +195,41 @@ describe('a resume chain recorded for real: list, show, export', () => {
     ]);
     expect(fs.readFileSync(path.join(box.root, 'chain.txt'), 'utf8')).toBe('first\nthird\n');
     expect(fs.readFileSync(path.join(box.root, 'chain.srt'), 'utf8')).toContain('00:00:04,500 --> 00:00:05,000\nthird');
+  });
+
+  // A real full file system that cannot hold 6 s of 16 kHz audio. ffmpeg 5 exits 0 in every case;
+  // at 64 KiB a copied WAV fails without a word on stderr (only the header check sees it).
+  it.each([
+    ['wav', '64k'],
+    ['wav', '40k'],
+    ['flac', '40k'],
+  ])('export .%s onto a full %s disk: exit 1 naming the file, no output and no temp file left', async (ext, size) => {
+    const small = path.join(box.root, `small-${ext}-${size}`);
+    fs.mkdirSync(small);
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', small]);
+    try {
+      const out = path.join(small, `full.${ext}`);
+      const result = await runCli(['sessions', 'export', 'c1', '--follow-chain', '--audio', out], box);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toMatch(new RegExp(`^echolog: ffmpeg (could not|did not) write (all of )?${out.replaceAll('.', '\\.')}`));
+      expect(fs.readdirSync(small)).toEqual([]);
+    } finally {
+      execFileSync('umount', [small]);
+    }
+  });
+
+  it('a joined WAV that ffmpeg left short without a word (its trailer never written) is caught by its header', async () => {
+    const chunks = await readChunks(path.join(box.recordings, 'a1'), new Date());
+    const joined = path.join(box.root, 'joined.wav');
+    await execFileAsync('ffmpeg', ['-v', 'error', '-i', chunks[0]!.path, '-i', chunks[1]!.path, '-filter_complex', 'concat=n=2:v=0:a=1', '-c:a', 'pcm_s16le', '-y', joined]);
+    await expect(checkJoinedWav(joined, chunks, 'out.wav')).resolves.toBeUndefined();
+    // What a full disk leaves: the first 32 KiB, with the header's sizes for the whole file.
+    expect(fs.statSync(joined).size).toBeGreaterThan(32768);
+    fs.truncateSync(joined, 32768);
+    await expect(checkJoinedWav(joined, chunks, 'out.wav')).rejects.toThrow(/^ffmpeg did not write all of out\.wav \(header says \d+ bytes of audio, the file holds \d+; is the disk full\?\); nothing was exported$/);
+    // A header promising less audio than the chunks hold.
+    await execFileAsync('ffmpeg', ['-v', 'error', '-i', chunks[0]!.path, '-c', 'copy', '-y', joined]);
+    await expect(checkJoinedWav(joined, chunks, 'out.wav')).rejects.toThrow(/it holds \d+ bytes of audio, the chunks \d+/);
   });
 
   it('export refuses bad output names and a missing output', async () => {

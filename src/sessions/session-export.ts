@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { FfmpegExitError, UsageError } from '../errors.js';
+import { EchologError, FfmpegExitError, UsageError } from '../errors.js';
 import { syncDir, writeFileDurable } from '../files/durable-write.js';
 import { ManagedProcess } from '../process/managed-process.js';
 import type { Chunk } from '../recorder/chunk.js';
 import { failureTail } from '../recorder/ffmpeg-stderr.js';
+import { parseWavHeader, WAV_HEADER_PROBE_BYTES, wavSizeMismatch } from '../recorder/wav-header.js';
 import { roundToMs } from '../transcription/round-seconds.js';
 import { buildTranscript, formatJson, formatSrt, formatTxt, formatVtt, type TranscriptDocument, type TranscriptLine } from '../transcription/transcript-formats.js';
 
@@ -76,6 +77,18 @@ export async function exportAudio(options: ExportAudioOptions): Promise<number> 
     ffmpeg.onLines('stderr', (line) => stderr.push(line));
     const exit = await ffmpeg.exited;
     if (exit.code !== 0) throw new FfmpegExitError(exit.code, exit.signal, failureTail(stderr));
+    // ffmpeg 5 exits 0 when it cannot write a file's trailer (a full disk), saying so only on
+    // stderr — and for a copied WAV not even there: at -loglevel error any line is a failure,
+    // and a WAV is checked against the chunks.
+    if (stderr.length > 0) throw new ExportError(`ffmpeg could not write ${options.output}:\n  ${failureTail(stderr).join('\n  ')}`);
+    if (options.format === 'wav') await checkJoinedWav(temporary, options.chunks, options.output);
+    // ffmpeg does not fsync: the file is on disk before its name is.
+    const handle = await fs.open(temporary, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await fs.rename(temporary, options.output);
     await syncDir(path.dirname(options.output));
   } finally {
@@ -84,6 +97,30 @@ export async function exportAudio(options: ExportAudioOptions): Promise<number> 
   }
   return options.chunks.reduce((sum, c) => sum + c.durationSeconds, 0);
 }
+
+/** The joined WAV is whole and holds exactly the chunks' audio, or an ExportError says what it holds. */
+export async function checkJoinedWav(file: string, chunks: readonly Chunk[], output: string): Promise<void> {
+  const expected = chunks.reduce((sum, c) => sum + c.wav.dataBytes, 0);
+  const handle = await fs.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const probe = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, size));
+    await handle.read(probe, 0, probe.length, 0);
+    let problem: string | undefined;
+    try {
+      const info = parseWavHeader(probe);
+      problem = wavSizeMismatch(info, size) ?? (info.dataBytes === expected ? undefined : `it holds ${info.dataBytes} bytes of audio, the chunks ${expected}`);
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    if (problem) throw new ExportError(`ffmpeg did not write all of ${output} (${problem}; is the disk full?); nothing was exported`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** An export that did not produce its whole file: nothing was written in its place. */
+export class ExportError extends EchologError {}
 
 /** One session's transcript lines and where its audio starts in the joined export. */
 export interface TranscriptPart {
