@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
 import { readChunks } from '../src/sessions/session-chunks.js';
 import { checkJoinedWav } from '../src/sessions/session-export.js';
-import { chunkFiles, readManifestSync } from './helpers/chunks.js';
+import { chunkFiles, processesMatching, readManifestSync } from './helpers/chunks.js';
 import { execFileAsync, exitOf, makeSandbox, readSessionLog, runCli, startCli, waitFor, BIN, type Sandbox } from './helpers/cli.js';
 
 // Short real recordings: 2 s of a 440 Hz sine in 1 s chunks, as fast as ffmpeg goes.
@@ -230,6 +230,21 @@ describe('a resume chain recorded for real: list, show, export', () => {
     // A header promising less audio than the chunks hold.
     await execFileAsync('ffmpeg', ['-v', 'error', '-i', chunks[0]!.path, '-c', 'copy', '-y', joined]);
     await expect(checkJoinedWav(joined, chunks, 'out.wav')).rejects.toThrow(/it holds \d+ bytes of audio, the chunks \d+/);
+  });
+
+  it('Ctrl-C during an export stops ffmpeg and leaves nothing: exit 130', async () => {
+    // Ten minutes of audio, recorded in a second or two: its MP3 takes seconds to encode.
+    expect((await runCli(['record', '-q', '--input-format', 'lavfi', '--input', 'sine', '--duration', '600', '--segment-time', '60', '--no-realtime', '--session-id', 'long1'], box)).code).toBe(0);
+    const outDir = path.join(box.root, 'interrupted');
+    fs.mkdirSync(outDir);
+    const child = startCli(['sessions', 'export', 'long1', '--audio', path.join(outDir, 'long.mp3')], box);
+    await waitFor(() => fs.readdirSync(outDir).some((f) => f.endsWith('.tmp')), 20_000, 'the temp file');
+    child.kill('SIGINT');
+    expect((await exitOf(child)).code).toBe(130);
+    expect(child.output().stderr).toContain(`export to ${path.join(outDir, 'long.mp3')} stopped by SIGINT; nothing was written`);
+    expect(fs.readdirSync(outDir)).toEqual([]);
+    expect(processesMatching('ffmpeg', path.join(outDir, 'long.mp3'))).toEqual([]);
+    fs.rmSync(path.join(box.recordings, 'long1'), { recursive: true });
   });
 
   it('export refuses bad output names and a missing output', async () => {

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { EchologError, FfmpegExitError, UsageError } from '../errors.js';
+import { EchologError, ExitCode, FfmpegExitError, UsageError } from '../errors.js';
 import { syncDir, writeFileDurable } from '../files/durable-write.js';
-import { ManagedProcess } from '../process/managed-process.js';
+import { ManagedProcess, type ProcessExit } from '../process/managed-process.js';
 import type { Chunk } from '../recorder/chunk.js';
 import { failureTail } from '../recorder/ffmpeg-stderr.js';
 import { parseWavHeader, WAV_HEADER_PROBE_BYTES, wavSizeMismatch } from '../recorder/wav-header.js';
@@ -75,7 +75,9 @@ export async function exportAudio(options: ExportAudioOptions): Promise<number> 
     const ffmpeg = await ManagedProcess.start(options.ffmpegPath, buildExportArgs(listFile, options.format, temporary));
     const stderr: string[] = [];
     ffmpeg.onLines('stderr', (line) => stderr.push(line));
-    const exit = await ffmpeg.exited;
+    const stopped = await untilExitOrSignal(ffmpeg);
+    if (stopped.signal) throw new ExportInterruptedError(stopped.signal, options.output);
+    const exit = stopped.exit;
     if (exit.code !== 0) throw new FfmpegExitError(exit.code, exit.signal, failureTail(stderr));
     // ffmpeg 5 exits 0 when it cannot write a file's trailer (a full disk), saying so only on
     // stderr — and for a copied WAV not even there: at -loglevel error any line is a failure,
@@ -121,6 +123,37 @@ export async function checkJoinedWav(file: string, chunks: readonly Chunk[], out
 
 /** An export that did not produce its whole file: nothing was written in its place. */
 export class ExportError extends EchologError {}
+
+/** Ctrl-C or SIGTERM during an export: ffmpeg is stopped and its temp file removed; exit 130 or 143. */
+export class ExportInterruptedError extends EchologError {
+  override readonly exitCode: number;
+  constructor(signal: 'SIGINT' | 'SIGTERM', output: string) {
+    super(`export to ${output} stopped by ${signal}; nothing was written`);
+    this.exitCode = signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
+  }
+}
+
+/**
+ * ffmpeg's exit, or the signal that asked echolog to stop (ffmpeg is then stopped first): without
+ * these handlers Node would die at once and leave the temp file beside the output.
+ */
+async function untilExitOrSignal(ffmpeg: ManagedProcess): Promise<{ exit: ProcessExit; signal?: 'SIGINT' | 'SIGTERM' }> {
+  let signal: 'SIGINT' | 'SIGTERM' | undefined;
+  const onSignal = (received: 'SIGINT' | 'SIGTERM'): void => {
+    signal ??= received;
+    // -nostdin: no `q`; SIGINT first (a Ctrl-C in the terminal has sent it to ffmpeg too).
+    void ffmpeg.stop({ stepTimeoutMs: 2000 });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const exit = await ffmpeg.exited;
+    return signal ? { exit, signal } : { exit };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
 
 /** One session's transcript lines and where its audio starts in the joined export. */
 export interface TranscriptPart {
