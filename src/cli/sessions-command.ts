@@ -12,7 +12,7 @@ import { analyzeContinuity, lastProblems } from '../sessions/session-continuity.
 import { folderBytes } from '../sessions/session-files.js';
 import { indexSessions } from '../sessions/session-index.js';
 import { locateSessionFolder } from '../sessions/session-locate.js';
-import { readManifestOrProblem, type SessionManifest } from '../sessions/session-manifest.js';
+import { readManifestOrProblemSync, type SessionManifest } from '../sessions/session-manifest.js';
 import { pageSessions, resolveChain, selectByTime, summarize, type SessionKey, type SessionPage, type SessionQuery } from '../sessions/session-query.js';
 import { TRANSCRIPT_FILES } from '../transcription/transcript-formats.js';
 import type { Confirmer } from './confirm.js';
@@ -74,10 +74,19 @@ export async function listSessionPage(options: SessionsOptions & { query: Sessio
   const ordered = selectByTime(await indexOf(recordingsDir, surroundings), options.query);
   return pageSessions(ordered, options.query, async (id) => {
     const dir = path.join(recordingsDir, id);
-    const read = await readManifestOrProblem(dir).catch(() => undefined);
+    const read = readManifestOrProblemSafe(dir);
     const manifest = typeof read === 'object' ? read : read === undefined ? undefined : await manifestOrRebuilt(dir, surroundings);
     return manifest && summarize(id, manifest);
   });
+}
+
+/** A session deleted or unreadable since it was indexed is left out of the page. */
+function readManifestOrProblemSafe(dir: string): ReturnType<typeof readManifestOrProblemSync> {
+  try {
+    return readManifestOrProblemSync(dir);
+  } catch {
+    return undefined;
+  }
 }
 
 export async function sessionsListCommand(options: SessionsOptions & { query: SessionQuery }, surroundings: Surroundings): Promise<number> {

@@ -36,7 +36,7 @@ export interface IndexEntry extends SessionKey {
 export interface IndexFile {
   /** The recordings dir's `<inode>:<mtime ns>` when its listing was read; null when that was too recent to trust. */
   listing: string | null;
-  entries: Record<string, IndexEntry>;
+  entries: Map<string, IndexEntry>;
   /** Folders without a readable session.json: looked at again on every listing. */
   unsettled: string[];
 }
@@ -52,27 +52,27 @@ export async function indexSessions(recordingsDir: string, options: IndexSession
   const dirStat = statOrUndefined(recordingsDir);
   if (!dirStat) return [];
   const listing = `${dirStat.ino}:${dirStat.mtimeNs}`;
-  const cached = await readIndex(recordingsDir);
+  const cached = readIndex(recordingsDir);
   if (cached?.listing === listing) {
     const unsettled = await readFolders(recordingsDir, cached.unsettled, options);
-    return [...Object.values(cached.entries), ...unsettled.sessions];
+    return [...cached.entries.values(), ...unsettled.sessions];
   }
   const names = sessionFolderNames(recordingsDir);
-  const entries: Record<string, IndexEntry> = {};
+  const entries = new Map<string, IndexEntry>();
   const unknown: string[] = [];
   for (const name of names) {
     const folder = folderKey(path.join(recordingsDir, name));
-    const hit = cached?.entries[name];
-    if (folder !== undefined && hit?.folder === folder) entries[name] = hit;
+    const hit = cached?.entries.get(name);
+    if (folder !== undefined && hit?.folder === folder) entries.set(name, hit);
     else unknown.push(name);
   }
   const read = await readFolders(recordingsDir, unknown, options);
-  for (const entry of read.entries) entries[entry.id] = entry;
+  for (const entry of read.entries) entries.set(entry.id, entry);
   const settled = options.now.getTime() - Number(dirStat.mtimeNs / 1_000_000n) > RACY_MS;
   const next: IndexFile = { listing: settled ? listing : null, entries, unsettled: read.unsettled };
   // A cache: a read-only or full recordings dir only makes the next listing slower.
   await writeIndex(recordingsDir, next).catch(() => undefined);
-  return [...Object.values(entries), ...read.sessions.filter((s) => !(s.id in entries))];
+  return [...entries.values(), ...read.sessions.filter((s) => !entries.has(s.id))];
 }
 
 /** Names of the real folders (not symlinks) directly inside the recordings dir that can be session ids. */
@@ -138,7 +138,7 @@ async function readFolders(
 const HEADER = 'echolog sessions index 1';
 
 function formatIndex(index: IndexFile): string {
-  const entries = Object.values(index.entries).sort((a, b) => b.started_ms - a.started_ms);
+  const entries = [...index.entries.values()].sort((a, b) => b.started_ms - a.started_ms);
   const lines = entries.map((e) => `${e.started_ms} ${e.id} ${e.resumed_from ?? '-'} ${e.folder}`);
   return `${[HEADER, `listing ${index.listing ?? '-'}`, `unsettled${index.unsettled.map((name) => ` ${name}`).join('')}`, ...lines].join('\n')}\n`;
 }
@@ -150,19 +150,20 @@ export function parseIndex(text: string): IndexFile | undefined {
   const listing = lines[1].slice('listing '.length);
   const unsettled = lines[2].split(' ').slice(1);
   if (!unsettled.every(isValidSessionId)) return undefined;
-  const entries: Record<string, IndexEntry> = {};
+  // A Map: 10,000 string keys make a plain object a slow dictionary.
+  const entries = new Map<string, IndexEntry>();
   for (let i = 3; i < lines.length - 1; i++) {
     const [ms, id, from, folder, extra] = lines[i]!.split(' ');
     const started = Number(ms);
     if (!Number.isSafeInteger(started) || !isValidSessionId(id) || (from !== '-' && !isValidSessionId(from)) || !folder || extra !== undefined) return undefined;
-    entries[id] = { id, started_ms: started, resumed_from: from === '-' ? null : from, folder };
+    entries.set(id, { id, started_ms: started, resumed_from: from === '-' ? null : from, folder });
   }
   return { listing: listing === '-' ? null : listing, entries, unsettled };
 }
 
-async function readIndex(recordingsDir: string): Promise<IndexFile | undefined> {
+function readIndex(recordingsDir: string): IndexFile | undefined {
   try {
-    return parseIndex(await fs.promises.readFile(path.join(recordingsDir, INDEX_DIR, INDEX_FILE), 'utf8'));
+    return parseIndex(fs.readFileSync(path.join(recordingsDir, INDEX_DIR, INDEX_FILE), 'utf8'));
   } catch {
     return undefined;
   }

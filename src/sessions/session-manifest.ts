@@ -1,7 +1,8 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TranscriberProgress } from '../transcription/chunk-transcriber.js';
-import { readJson, writeJsonDurable } from '../files/durable-write.js';
+import { writeJsonDurable } from '../files/durable-write.js';
 import { isValidPid } from '../files/process-identity.js';
 import { LOG_LEVELS, type LogLevel } from '../config/schema.js';
 import { isValidSessionId } from './session-id.js';
@@ -93,18 +94,33 @@ export function parseManifest(value: unknown): SessionManifest | string {
 
 /** The manifest, undefined if there is none, or why the file there is not one (truncated, garbage, …). */
 export async function readManifestOrProblem(sessionDir: string): Promise<SessionManifest | string | undefined> {
-  let value: unknown;
-  try {
-    value = await readJson(manifestPath(sessionDir));
-  } catch (error) {
-    if (error instanceof SyntaxError) return (await isEmpty(manifestPath(sessionDir))) ? 'it is empty' : 'it is not valid JSON (truncated?)';
-    throw error;
-  }
-  return value === undefined ? undefined : parseManifest(value);
+  return manifestOrProblem(await fs.readFile(manifestPath(sessionDir), 'utf8').catch(undefinedIfMissing));
 }
 
-async function isEmpty(file: string): Promise<boolean> {
-  return fs.stat(file).then((s) => s.size === 0, () => false);
+/** The same, synchronously: `sessions list` reads its page's files several times faster than through the thread pool. */
+export function readManifestOrProblemSync(sessionDir: string): SessionManifest | string | undefined {
+  let text: string | undefined;
+  try {
+    text = fsSync.readFileSync(manifestPath(sessionDir), 'utf8');
+  } catch (error) {
+    text = undefinedIfMissing(error);
+  }
+  return manifestOrProblem(text);
+}
+
+function undefinedIfMissing(error: unknown): undefined {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  throw error;
+}
+
+function manifestOrProblem(text: string | undefined): SessionManifest | string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseManifest(JSON.parse(text));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    return text.length === 0 ? 'it is empty' : 'it is not valid JSON (truncated?)';
+  }
 }
 
 /** The manifest, or undefined if there is none or it is not valid (see readManifestOrProblem). */
