@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|daemon ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|daemon|sessions ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
-const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'daemon'];
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'daemon', 'sessions'];
 
 function parseArgs(argv) {
   const names = [];
@@ -135,6 +135,13 @@ function tableRows(results) {
     rows.push(['daemon', `IPC overhead: round trip − engine_ms, speech, n=${o.n} (engine p50 ${o.engine_p50_ms} ms)`, `p50 ${fmt(o.p50_ms)} / p95 ${fmt(o.p95_ms)} ms`, `p95 ≤ ${o.target_p95_ms} ms`, verdict(o.met)]);
     rows.push(['daemon', `idle daemon CPU over ${d.idle_cpu.seconds} s`, fmt(d.idle_cpu.cpu_ms_per_minute, ' ms/min'), '≈ 0', '']);
   }
+  const sl = results.sessions;
+  if (sl) {
+    rows.push(['sessions', `sessions list --limit 50 over ${sl.sessions} sessions / node -e 0, median of ${sl.runs} alternated (${sl.median_list_warm_ms} / ${sl.median_node_ms} ms)`, fmt(sl.ratio_warm, '×'), '≤ 6×', verdict(sl.met)]);
+    rows.push(['sessions', `  floor: echolog --version / node -e 0, same runs (${sl.median_version_ms} ms)`, fmt(sl.ratio_version, '×'), '', '']);
+    rows.push(['sessions', `  cold: no index yet (${sl.median_list_cold_ms} ms, builds it)`, fmt(sl.ratio_cold, '×'), '', '']);
+    rows.push(['sessions', `  first listing after a new session (${sl.median_list_after_new_session_ms} ms, checks every folder)`, fmt(sl.ratio_after_new_session, '×'), '', '']);
+  }
   return rows;
 }
 
@@ -192,6 +199,7 @@ async function main() {
     if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
     if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ rounds: Math.max(11, options.repeats) }));
     if (name === 'daemon') await runOne(name, async () => (await import('./daemon.mjs')).benchDaemon());
+    if (name === 'sessions') await runOne(name, async () => (await import('./sessions-list.mjs')).benchSessionsList({ repeats: options.repeats }));
   }
   facts.duration_s = round((Date.now() - started.getTime()) / 1000, 1);
   console.log('');

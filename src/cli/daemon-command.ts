@@ -5,7 +5,7 @@ import type { ResolvedConfig } from '../config/resolve-config.js';
 import { EchologError, UsageError } from '../errors.js';
 import { isRunning, readCmdline } from '../files/process-identity.js';
 import { ManagedProcess, stopProcessByPid } from '../process/managed-process.js';
-import { configuredFfmpeg, locateConfiguredFfmpeg } from '../recorder/ffmpeg-locator.js';
+import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { DaemonLog, startFailureOf } from '../daemon/daemon-log.js';
 import { readLiveness, readMarker } from '../daemon/daemon-state.js';
 import { EngineHost } from '../daemon/engine-host.js';
@@ -60,7 +60,7 @@ async function runForeground(paths: IpcPaths, options: DaemonStartOptions, surro
   let daemon: SessionDaemon | undefined;
   try {
     const config = options.resolved.config;
-    const ffmpeg = await locateConfiguredFfmpeg(configuredFfmpeg(config.ffmpeg.path, options.resolved.settings['ffmpeg.path']?.[0]?.source), surroundings.env);
+    const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);
     host = new EngineHost(await createHostedEngine(config, surroundings.env, options.engine, options.model));
     daemon = new SessionDaemon({ paths, engine: host, log, ffmpegPath: ffmpeg.path, sessionTimeoutSeconds: options.timeoutSeconds, device: DEVICE });
     await daemon.start();

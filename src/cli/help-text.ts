@@ -18,7 +18,7 @@ const TERMINAL_ENV = [
   ['TERM=dumb, CI', 'plain progress lines instead of a spinner'],
 ] as const;
 
-export const HELP: Readonly<Record<'record' | 'status' | 'transcribe' | 'config' | 'models' | 'daemon', CommandHelp>> = {
+export const HELP: Readonly<Record<'record' | 'status' | 'transcribe' | 'config' | 'models' | 'daemon' | 'sessions', CommandHelp>> = {
   record: {
     examples: [
       ['echolog record', 'the default microphone until Ctrl-C'],
@@ -81,6 +81,16 @@ export const HELP: Readonly<Record<'record' | 'status' | 'transcribe' | 'config'
     ],
     configKeys: ['transcription.engine', 'transcription.model', 'ffmpeg.path'],
     otherEnv: [CONFIG_FILE_ENV, ['XDG_RUNTIME_DIR', 'the default IPC root ($XDG_RUNTIME_DIR/echolog)'], ['PATH', 'where ffmpeg and pocketsphinx are found']],
+  },
+  sessions: {
+    examples: [
+      ['echolog sessions list --status error --since 7d', 'failed sessions of the last week'],
+      ['echolog sessions show 20261122T032502Z-9f3a1c', 'metadata, stats, chunk continuity, last warnings'],
+      ['echolog sessions export 20261122T032502Z-9f3a1c --audio talk.flac --transcript talk.srt', 'one audio file and subtitles'],
+      ['echolog sessions delete --older-than 30d --yes', 'clean up old sessions (never one that is recording)'],
+    ],
+    configKeys: ['recordings_dir', 'ffmpeg.path'],
+    otherEnv: [CONFIG_FILE_ENV, ['PATH', 'where ffmpeg is found (export)']],
   },
 };
 

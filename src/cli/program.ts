@@ -58,16 +58,17 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     .description('record from a device, file or lavfi graph into ~/recordings/<session_id>/')
     .option('--duration <seconds>', 'stop by itself after this much audio', parseNumber)
     .option('--session-id <id>', 'name the session instead of a generated id')
+    .option('--resume <id>', 'a new session linked to session <id> (resumed_from in session.json and session_start)')
     .option('--dry-run', 'print the effective settings and the exact ffmpeg command, record nothing')
     .option('-q, --quiet', 'print only the essentials')
     .addHelpText('after', formatCommandHelp(HELP.record));
   const recordConfig = withConfig(record, ALL_FLAGS, 'use this config file instead of searching for echolog.conf');
   record.action(async (_options, command: Command) => {
-    const opts = command.optsWithGlobals<{ duration?: number; sessionId?: string; dryRun?: boolean; quiet?: boolean; color: boolean }>();
+    const opts = command.optsWithGlobals<{ duration?: number; sessionId?: string; resume?: string; dryRun?: boolean; quiet?: boolean; color: boolean }>();
     const resolved = await recordConfig();
     const { recordCommand } = await import('./record-command.js');
     result.exitCode = await recordCommand(
-      { resolved, durationSeconds: opts.duration, sessionId: opts.sessionId, dryRun: Boolean(opts.dryRun), quiet: Boolean(opts.quiet), noColor: opts.color === false },
+      { resolved, durationSeconds: opts.duration, sessionId: opts.sessionId, resume: opts.resume, dryRun: Boolean(opts.dryRun), quiet: Boolean(opts.quiet), noColor: opts.color === false },
       surroundings,
     );
   });
@@ -140,5 +141,88 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     result.exitCode = await modelsPathCommand({ spec }, surroundings);
   });
 
+  registerSessionsCommands(program, surroundings, withConfig, result);
   return program;
+}
+
+/** `echolog sessions list|show|delete|export`; the module (and its parsers) loads only when one runs. */
+function registerSessionsCommands(
+  program: Command,
+  surroundings: Surroundings,
+    withConfig: (command: Command, table: readonly ConfigFlag[]) => () => Promise<ResolvedConfig>,
+  result: { exitCode: number },
+): void {
+  const sessions = program
+    .command('sessions')
+    .description('find, inspect, export, resume and clean up recorded sessions')
+    .addHelpText('after', formatCommandHelp(HELP.sessions));
+  const list = sessions
+    .command('list')
+    .description('sessions, newest first by start time')
+    .option('--status <status>', 'only sessions with this status: active (= recording), completed, error, interrupted')
+    .option('--since <time>', 'only sessions started at or after: a UTC date/date-time, or a duration ago (2h, 7d)')
+    .option('--until <time>', 'only sessions started before: a UTC date/date-time, or a duration ago')
+    .option('--limit <n>', 'at most this many (default 50)', '50')
+    .option('--offset <n>', 'skip this many first', '0')
+    .option('--json', "print JSON (seed 003's list response)");
+  const listConfig = withConfig(list, RECORDINGS_DIR_FLAG);
+  list.action(async (_options, command: Command) => {
+    const o = command.opts<{ status?: string; since?: string; until?: string; limit: string; offset: string; json?: boolean }>();
+    const resolved = await listConfig();
+    const { parseListQuery } = await import('./sessions-flags.js');
+    const { sessionsListCommand } = await import('./sessions-command.js');
+    result.exitCode = await sessionsListCommand({ resolved, json: Boolean(o.json), query: parseListQuery(o, surroundings.now()) }, surroundings);
+  });
+  const show = sessions
+    .command('show <id>')
+    .description('all metadata and stats, paths, chunk continuity, last warnings/errors, resume chain')
+    .option('--json', 'print JSON');
+  const showConfig = withConfig(show, RECORDINGS_DIR_FLAG);
+  show.action(async (id: string, _options, command: Command) => {
+    const resolved = await showConfig();
+    const { sessionsShowCommand } = await import('./sessions-command.js');
+    result.exitCode = await sessionsShowCommand({ resolved, id, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
+  });
+  const remove = sessions
+    .command('delete [ids...]')
+    .description('delete sessions that are not recording (asks first on a terminal)')
+    .option('--older-than <duration>', 'delete the sessions started longer ago than this (30d, 12h, 1w)')
+    .option('-y, --yes', 'do not ask')
+    .option('--json', 'print JSON');
+  const removeConfig = withConfig(remove, RECORDINGS_DIR_FLAG);
+  remove.action(async (ids: string[], _options, command: Command) => {
+    const o = command.opts<{ olderThan?: string; yes?: boolean; json?: boolean }>();
+    const resolved = await removeConfig();
+    const { parseDuration } = await import('./time-flags.js');
+    const { terminalConfirmer } = await import('./confirm.js');
+    const { sessionsDeleteCommand } = await import('./sessions-command.js');
+    result.exitCode = await sessionsDeleteCommand(
+      {
+        resolved,
+        ids,
+        olderThanMs: o.olderThan === undefined ? undefined : parseDuration(o.olderThan, '--older-than'),
+        yes: Boolean(o.yes),
+        json: Boolean(o.json),
+        confirmer: terminalConfirmer(),
+      },
+      surroundings,
+    );
+  });
+  const exportCommand = sessions
+    .command('export <id>')
+    .description('join the chunks into one audio file and/or write the transcript in another format')
+    .option('--audio <file>', 'out.wav, out.flac or out.mp3 (sample-exact for wav and flac)')
+    .option('--transcript <file>', 'out.srt, out.vtt, out.txt or out.json')
+    .option('--follow-chain', 'merge the whole resume chain the session is part of, oldest first')
+    .option('--force', 'replace output files that exist');
+  const exportConfig = withConfig(exportCommand, RECORDINGS_DIR_FLAG);
+  exportCommand.action(async (id: string, _options, command: Command) => {
+    const o = command.opts<{ audio?: string; transcript?: string; followChain?: boolean; force?: boolean }>();
+    const resolved = await exportConfig();
+    const { sessionsExportCommand } = await import('./sessions-export-command.js');
+    result.exitCode = await sessionsExportCommand(
+      { resolved, id, audio: o.audio, transcript: o.transcript, followChain: Boolean(o.followChain), force: Boolean(o.force) },
+      surroundings,
+    );
+  });
 }

@@ -1,9 +1,11 @@
 import { UsageError } from '../errors.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
-import { configuredFfmpeg, locateConfiguredFfmpeg } from '../recorder/ffmpeg-locator.js';
+import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { detectPlatform, planRecording, type RecordingPlan } from '../sessions/recording-plan.js';
 import { RecordingSession, type RecordingResult } from '../sessions/recording-session.js';
+import { resolveRecordingsDir } from '../sessions/recordings-dir.js';
 import { newSessionId, validateSessionId } from '../sessions/session-id.js';
+import { checkResumable } from '../sessions/session-resume.js';
 import type { SessionComponent } from '../sessions/session-component.js';
 import { createTranscriptionComponents } from '../transcription/session-transcriber.js';
 import { createProgressReporter } from './progress.js';
@@ -15,6 +17,8 @@ export interface RecordCommandOptions {
   resolved: ResolvedConfig;
   durationSeconds?: number;
   sessionId?: string;
+  /** `--resume <id>`: the session this one is linked to (seed 003's soft resume). */
+  resume?: string;
   dryRun: boolean;
   quiet: boolean;
   /** `--no-color` */
@@ -27,12 +31,15 @@ export async function planFromConfig(options: RecordCommandOptions, surroundings
     throw new UsageError(`--duration ${options.durationSeconds} is not allowed: give a number of seconds greater than 0`);
   }
   const sessionId = options.sessionId !== undefined ? validateSessionId(options.sessionId) : newSessionId(surroundings.now());
-  const { config, settings } = options.resolved;
-  const ffmpeg = await locateConfiguredFfmpeg(configuredFfmpeg(config.ffmpeg.path, settings['ffmpeg.path']?.[0]?.source), surroundings.env);
+  const { config } = options.resolved;
+  const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);
+  const recordingsDir = resolveRecordingsDir(config.recordings_dir, surroundings.cwd, surroundings.home);
+  const resumedFrom = options.resume === undefined ? undefined : await checkResumable(recordingsDir, options.resume);
   return planRecording({
     config: options.resolved.config,
     sessionId,
     durationSeconds: options.durationSeconds,
+    resumedFrom,
     ffmpeg,
     platform: detectPlatform(surroundings.env),
     cwd: surroundings.cwd,

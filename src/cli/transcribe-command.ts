@@ -4,12 +4,10 @@ import type { ResolvedConfig } from '../config/resolve-config.js';
 import { SessionBusyError, SessionNotFoundError, TranscriptionError } from '../errors.js';
 import { formatLogLine, type LogFields } from '../logging/line-format.js';
 import type { Logger } from '../logging/session-log.js';
-import { readChunk, type Chunk } from '../recorder/chunk.js';
-import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
-import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { liveLock } from '../sessions/active-lock.js';
 import { expandHome } from '../sessions/recordings-dir.js';
 import { loadManifest } from '../sessions/manifest-rebuild.js';
+import { readChunks } from '../sessions/session-chunks.js';
 import { writeManifest } from '../sessions/session-manifest.js';
 import { ChunkTranscriber, withTimeout } from '../transcription/chunk-transcriber.js';
 import { defaultEngineDeps, resolveEngine, type EngineDeps } from '../transcription/resolve-engine.js';
@@ -75,6 +73,8 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
     if (resolution.kind === 'missing') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}`);
     result.engine = resolution.name;
     const engine = resolution.create();
+    // A session recorded without transcription is transcribed by this engine from now on.
+    if (!manifest.engine) Object.assign(manifest, { engine: resolution.name, model: engine.model });
     try {
       await withTimeout(engine.start(), config.transcription.ready_timeout * 1000, `${resolution.name} did not become ready: loading`);
     } catch (error) {
@@ -143,23 +143,6 @@ async function locateSession(session: string, recordingsDir: string, surrounding
     if (await fs.stat(candidate).then((s) => s.isDirectory(), () => false)) return candidate;
   }
   throw new SessionNotFoundError(`no session ${session} in ${path.dirname(byId)}`);
-}
-
-/** The session's chunks from its segment list, placed like ChunkLedger places them. */
-async function readChunks(sessionDir: string, sessionStart: Date): Promise<Chunk[]> {
-  const rows = await readSegmentList(path.join(sessionDir, SEGMENT_LIST_NAME));
-  const chunks: Chunk[] = [];
-  let offsetSeconds = 0;
-  for (const [index, row] of rows.entries()) {
-    try {
-      const chunk = await readChunk(row, sessionDir, { seq: index + 1, offsetSeconds, sessionStart });
-      chunks.push(chunk);
-      offsetSeconds += chunk.durationSeconds;
-    } catch {
-      // Unreadable (logged as chunk_unreadable when recorded): nothing to transcribe, keeps its seq.
-    }
-  }
-  return chunks;
 }
 
 /** Warnings and errors of the transcriber go to stderr; `observe` sees every line. */

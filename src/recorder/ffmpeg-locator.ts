@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { ResolvedConfig } from '../config/resolve-config.js';
 import { FfmpegNotFoundError } from '../errors.js';
 import { findOnPath, isExecutable } from '../process/find-executable.js';
 import type { ConfigSource } from '../config/resolve-config.js';
@@ -68,6 +69,11 @@ export async function bundledFfmpegPath(): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Locates ffmpeg from the effective config (ffmpeg.path and the layer that set it), for every command that runs it. */
+export function locateFfmpegFor(resolved: Pick<ResolvedConfig, 'config' | 'settings'>, env: NodeJS.ProcessEnv): Promise<FfmpegLocation> {
+  return locateConfiguredFfmpeg(configuredFfmpeg(resolved.config.ffmpeg.path, resolved.settings['ffmpeg.path']?.[0]?.source), env);
 }
 
 /** Locates ffmpeg as `record` will run it, for `record` and `status`. */

@@ -55,6 +55,7 @@ export class ChunkLedger {
     const written = this.manifest.update((m) => {
       m.stats.chunks = chunk.seq;
       m.stats.audio_duration_seconds = chunk.offsetSeconds + chunk.durationSeconds;
+      m.stats.bytes_on_disk = (m.stats.bytes_on_disk ?? 0) + chunk.sizeBytes;
     });
     this.onChunk(chunk);
     await written;

@@ -66,6 +66,10 @@ export function rebuildManifest(evidence: ManifestEvidence): SessionManifest | s
     sample_rate: Number(start.sample_rate),
     channels: Number(start.channels),
     segment_time: Number(start.segment_time),
+    // The resume link is in session_start too, so a rebuilt session stays in its chain.
+    resumed_from: start.resumed_from ?? null,
+    engine: start.transcription_engine && start.transcription_engine !== 'none' ? start.transcription_engine : null,
+    model: start.transcription_model || null,
     stats: { chunks, audio_duration_seconds: Number(audio.toFixed(3)), utterance_count: 0, word_count: 0 },
   };
   const parsed = parseManifest(candidate);

@@ -22,6 +22,8 @@ export interface RecordingPlan {
   sessionDir: string;
   input: CaptureInput;
   durationSeconds: number | undefined;
+  /** The session this one resumes (`record --resume`): linked, not continued. */
+  resumedFrom?: string;
   ffmpeg: FfmpegLocation;
   args: string[];
   commandLine: string;
@@ -31,6 +33,7 @@ export interface PlanRecordingOptions {
   config: EchologConfig;
   sessionId: string;
   durationSeconds: number | undefined;
+  resumedFrom?: string;
   ffmpeg: FfmpegLocation;
   platform: PlatformFacts;
   cwd: string;
@@ -59,6 +62,7 @@ export function planRecording(options: PlanRecordingOptions): RecordingPlan {
     sessionDir,
     input,
     durationSeconds: options.durationSeconds,
+    ...(options.resumedFrom === undefined ? {} : { resumedFrom: options.resumedFrom }),
     ffmpeg: options.ffmpeg,
     args,
     commandLine: formatCommandLine(options.ffmpeg.path, args),

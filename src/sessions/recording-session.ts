@@ -24,6 +24,7 @@ import { ManifestStore, manifestPath } from './session-manifest.js';
 import { DiskBallast } from './disk-ballast.js';
 import { decideStopReason, exitCodeFor, finalStatusFor, type StopReason, type StopRequest } from './stop-reason.js';
 import { classifyStorageError, isDiskFullLine, type StorageFault } from './storage-fault.js';
+import { folderBytes } from './session-files.js';
 
 export interface RecordingSessionOptions {
   plan: RecordingPlan;
@@ -171,7 +172,11 @@ export class RecordingSession {
       sample_rate: config.recording.sample_rate,
       channels: config.recording.channels,
       segment_time: config.recording.segment_time,
-      stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 },
+      engine: null,
+      model: null,
+      language: config.transcription.language,
+      resumed_from: plan.resumedFrom ?? null,
+      stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0, bytes_on_disk: 0 },
     }, (error) => {
       const fault = classifyStorageError(error);
       if (fault) this.noteStorageFault({ ...fault, message: `cannot write ${manifestPath(plan.sessionDir)}: ${fault.message}` });
@@ -201,6 +206,7 @@ export class RecordingSession {
         format: 'wav',
         segment_time: config.recording.segment_time,
         duration: plan.durationSeconds,
+        resumed_from: plan.resumedFrom,
         output_dir: plan.sessionDir,
         log_level: config.logging.level,
         log_rotation: config.logging.rotation,
@@ -373,8 +379,10 @@ export class RecordingSession {
     });
     await log.close();
     if (folderGone) return;
+    const bytes = await folderBytes(this.options.plan.sessionDir).catch(() => undefined);
     await manifest
       .update((m) => {
+        if (bytes !== undefined) m.stats.bytes_on_disk = bytes;
         m.status = finalStatusFor(reason);
         m.ended_at = endedAt.toISOString();
         m.stop_reason = reason;

@@ -10,6 +10,11 @@ export function expandHome(dir: string, home: string): string {
   return dir;
 }
 
+/** The recordings dir as an absolute path: `~` expanded, relative to the working folder. */
+export function resolveRecordingsDir(dir: string, cwd: string, home: string): string {
+  return path.resolve(cwd, expandHome(dir, home));
+}
+
 /**
  * The error to show for a failed operation on the recordings dir: a usage error naming the dir
  * and how to choose another when the dir is unusable (a dangling symlink, a read-only file

@@ -15,7 +15,8 @@ import { readManifest, type SessionManifest } from './session-manifest.js';
 export async function listSessions(recordingsDir: string): Promise<SessionManifest[]> {
   let names: string[];
   try {
-    names = (await fs.readdir(recordingsDir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    // Dot folders are echolog's own (the sessions index), never sessions.
+    names = (await fs.readdir(recordingsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw recordingsDirError(recordingsDir, error);

@@ -1,7 +1,8 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TranscriberProgress } from '../transcription/chunk-transcriber.js';
-import { readJson, writeJsonDurable } from '../files/durable-write.js';
+import { writeJsonDurable } from '../files/durable-write.js';
 import { isValidPid } from '../files/process-identity.js';
 import { LOG_LEVELS, type LogLevel } from '../config/choices.js';
 import { isValidSessionId } from './session-id.js';
@@ -34,12 +35,21 @@ export interface SessionManifest {
   sample_rate: number;
   channels: number;
   segment_time: number;
+  /** The transcription engine and its model (seed 003's `model`); null when not transcribing. Absent before issue 12. */
+  engine?: string | null;
+  model?: string | null;
+  /** The transcript's language (transcription.language). */
+  language?: string | null;
+  /** The session this one resumes (`record --resume`, seed 003's soft resume); null when it resumes none. */
+  resumed_from?: string | null;
   stats: {
     /** Chunks that are final on disk and logged as chunk_created. */
     chunks: number;
     audio_duration_seconds: number;
     utterance_count: number;
     word_count: number;
+    /** Bytes of the session's files: the chunks while recording, the whole folder from the stop on. Absent before issue 12. */
+    bytes_on_disk?: number;
   };
   /** The `session_start` line as logged: a rotated-away log start survives here. */
   session_start_line?: string;
@@ -77,6 +87,8 @@ export function parseManifest(value: unknown): SessionManifest | string {
     [LOG_LEVELS.includes(m.log_level as LogLevel), 'log_level'],
     [isCount(m.sample_rate) && isCount(m.channels), 'sample_rate/channels'],
     [typeof stats === 'object' && stats !== null && isCount(stats.chunks) && isCount(stats.audio_duration_seconds), 'stats'],
+    // Becomes a path when the resume chain is followed.
+    [m.resumed_from === undefined || m.resumed_from === null || isValidSessionId(m.resumed_from), 'resumed_from'],
   ];
   const bad = problems.filter(([ok]) => !ok).map(([, key]) => key);
   if (bad.length > 0) return `invalid ${bad.join(', ')}`;
@@ -86,18 +98,33 @@ export function parseManifest(value: unknown): SessionManifest | string {
 
 /** The manifest, undefined if there is none, or why the file there is not one (truncated, garbage, …). */
 export async function readManifestOrProblem(sessionDir: string): Promise<SessionManifest | string | undefined> {
-  let value: unknown;
-  try {
-    value = await readJson(manifestPath(sessionDir));
-  } catch (error) {
-    if (error instanceof SyntaxError) return (await isEmpty(manifestPath(sessionDir))) ? 'it is empty' : 'it is not valid JSON (truncated?)';
-    throw error;
-  }
-  return value === undefined ? undefined : parseManifest(value);
+  return manifestOrProblem(await fs.readFile(manifestPath(sessionDir), 'utf8').catch(undefinedIfMissing));
 }
 
-async function isEmpty(file: string): Promise<boolean> {
-  return fs.stat(file).then((s) => s.size === 0, () => false);
+/** The same, synchronously: `sessions list` reads its page's files several times faster than through the thread pool. */
+export function readManifestOrProblemSync(sessionDir: string): SessionManifest | string | undefined {
+  let text: string | undefined;
+  try {
+    text = fsSync.readFileSync(manifestPath(sessionDir), 'utf8');
+  } catch (error) {
+    text = undefinedIfMissing(error);
+  }
+  return manifestOrProblem(text);
+}
+
+function undefinedIfMissing(error: unknown): undefined {
+  if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  throw error;
+}
+
+function manifestOrProblem(text: string | undefined): SessionManifest | string | undefined {
+  if (text === undefined) return undefined;
+  try {
+    return parseManifest(JSON.parse(text));
+  } catch (error) {
+    if (!(error instanceof SyntaxError)) throw error;
+    return text.length === 0 ? 'it is empty' : 'it is not valid JSON (truncated?)';
+  }
 }
 
 /** The manifest, or undefined if there is none or it is not valid (see readManifestOrProblem). */

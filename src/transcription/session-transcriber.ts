@@ -74,6 +74,9 @@ export class TranscriptionComponent implements SessionComponent {
     this.context = context;
     if (this.startWarning) context.notify({ type: 'warning', message: this.startWarning });
     if (this.engineName === 'none') return;
+    // What will transcribe this session (seed 003's model), in session.json from the start.
+    const model = this.engine?.model ?? null;
+    void context.updateManifest((manifest) => Object.assign(manifest, { engine: this.engineName, model })).catch(() => undefined);
     const logger = context.log.logger('echolog.transcriber');
     this.store = new TranscriptStore(context.sessionDir);
     this.dump = this.engine ? DebugAudioDump.fromEnv(this.env, { sessionDir: context.sessionDir, sessionId: context.sessionId, source: 'input', now: context.sessionStart, logger }) : undefined;

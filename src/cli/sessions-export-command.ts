@@ -1,0 +1,86 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
+import { liveLock } from '../sessions/active-lock.js';
+import { readChunks } from '../sessions/session-chunks.js';
+import { AUDIO_FORMATS, exportAudio, formatOfFile, mergeTranscripts, TRANSCRIPT_FORMATS, writeTranscriptExport, type TranscriptPart } from '../sessions/session-export.js';
+import { locateSessionFolder } from '../sessions/session-locate.js';
+import type { SessionManifest } from '../sessions/session-manifest.js';
+import { resolveChain, type SessionChain } from '../sessions/session-query.js';
+import { TranscriptStore } from '../transcription/transcript-store.js';
+import { indexOf, recordingsDirOf, requireManifest, type SessionsOptions } from './sessions-command.js';
+import type { Surroundings } from './surroundings.js';
+
+/** `echolog sessions export`: a session's (or its resume chain's) audio in one file, and its transcript in another format. */
+export interface ExportOptions extends SessionsOptions {
+  id: string;
+  audio?: string;
+  transcript?: string;
+  followChain: boolean;
+  force: boolean;
+}
+
+export interface ExportResult {
+  ids: string[];
+  audio?: { file: string; chunks: number; seconds: number };
+  transcript?: { file: string; utterances: number };
+}
+
+export async function exportSession(options: ExportOptions, surroundings: Surroundings): Promise<ExportResult> {
+  if (options.audio === undefined && options.transcript === undefined) throw new UsageError('sessions export needs --audio <file> and/or --transcript <file>');
+  const outputs = [options.audio, options.transcript].flatMap((file) => (file === undefined ? [] : [path.resolve(surroundings.cwd, file)]));
+  const audioFormat = options.audio === undefined ? undefined : formatOfFile(options.audio, AUDIO_FORMATS, '--audio');
+  const transcriptFormat = options.transcript === undefined ? undefined : formatOfFile(options.transcript, TRANSCRIPT_FORMATS, '--transcript');
+  for (const file of outputs) {
+    if (!options.force && (await fs.lstat(file).then(() => true, () => false))) throw new UsageError(`${file} exists; pass --force to replace it`);
+  }
+  const recordingsDir = await recordingsDirOf(options, surroundings);
+  await locateSessionFolder(recordingsDir, options.id);
+  const ids = options.followChain ? chainIds(resolveChain(await indexOf(recordingsDir, surroundings), options.id), options.id, surroundings) : [options.id];
+  const live = await liveLock(recordingsDir);
+  if (live && ids.includes(live.session_id)) surroundings.stderr.write(`echolog: ${live.session_id} is still recording: exporting the chunks it has finished so far\n`);
+
+  const parts: Array<TranscriptPart & { manifest: SessionManifest; dir: string }> = [];
+  const chunks = [];
+  let offsetSeconds = 0;
+  for (const id of ids) {
+    const dir = await locateSessionFolder(recordingsDir, id);
+    const manifest = await requireManifest(dir, surroundings);
+    const own = await readChunks(dir, new Date(manifest.started_at));
+    parts.push({ manifest, dir, offsetSeconds, lines: await new TranscriptStore(dir).read() });
+    chunks.push(...own);
+    offsetSeconds += own.reduce((sum, c) => sum + c.durationSeconds, 0);
+  }
+  const result: ExportResult = { ids };
+  if (options.audio !== undefined && audioFormat) {
+    const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);
+    const file = path.resolve(surroundings.cwd, options.audio);
+    const seconds = await exportAudio({ ffmpegPath: ffmpeg.path, chunks, format: audioFormat, output: file });
+    result.audio = { file, chunks: chunks.length, seconds };
+  }
+  if (options.transcript !== undefined && transcriptFormat) {
+    const last = parts.at(-1)!.manifest;
+    const doc = mergeTranscripts(parts, { sessionId: options.id, language: last.language ?? options.resolved.config.transcription.language, duration: offsetSeconds });
+    const file = path.resolve(surroundings.cwd, options.transcript);
+    await writeTranscriptExport(file, doc, transcriptFormat);
+    result.transcript = { file, utterances: doc.utterances.length };
+  }
+  return result;
+}
+
+function chainIds(chain: SessionChain, id: string, surroundings: Surroundings): string[] {
+  if (chain.fork) {
+    throw new UsageError(`the resume chain of ${id} forks: ${chain.fork.id} was resumed by ${chain.fork.children.join(' and ')}; export one of those with --follow-chain`);
+  }
+  if (chain.missingParent) surroundings.stderr.write(`echolog: the chain starts at ${chain.ids[0]}: the session it resumed (${chain.missingParent}) is gone\n`);
+  return chain.ids;
+}
+
+export async function sessionsExportCommand(options: ExportOptions, surroundings: Surroundings): Promise<number> {
+  const result = await exportSession(options, surroundings);
+  const what = result.ids.join(' → ');
+  if (result.audio) surroundings.stdout.write(`audio: ${result.audio.chunks} chunks of ${what} (${result.audio.seconds.toFixed(3)} s) → ${result.audio.file}\n`);
+  if (result.transcript) surroundings.stdout.write(`transcript: ${result.transcript.utterances} utterances of ${what} → ${result.transcript.file}\n`);
+  return 0;
+}

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { EchologError, ExitCode, FfmpegExitError, UsageError } from '../errors.js';
+import { syncDir, writeFileDurable } from '../files/durable-write.js';
+import { ManagedProcess, type ProcessExit } from '../process/managed-process.js';
+import type { Chunk } from '../recorder/chunk.js';
+import { failureTail } from '../recorder/ffmpeg-stderr.js';
+import { parseWavHeader, WAV_HEADER_PROBE_BYTES, wavSizeMismatch } from '../recorder/wav-header.js';
+import { roundToMs } from '../transcription/round-seconds.js';
+import { buildTranscript, formatJson, formatSrt, formatTxt, formatVtt, type TranscriptDocument, type TranscriptLine } from '../transcription/transcript-formats.js';
+
+/**
+ * `echolog sessions export`: a session's chunks (or a resume chain's) joined into one audio file
+ * with ffmpeg's concat demuxer, and its transcript in one of the transcript formats. The argv and
+ * the concat list are pure functions; the output appears whole or not at all (a temp file beside
+ * it, renamed once ffmpeg succeeded).
+ */
+export const AUDIO_FORMATS = ['wav', 'flac', 'mp3'] as const;
+export const TRANSCRIPT_FORMATS = ['srt', 'vtt', 'txt', 'json'] as const;
+export type AudioFormat = (typeof AUDIO_FORMATS)[number];
+export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
+
+/** The format an output file's extension asks for, or a usage error naming the allowed ones. */
+export function formatOfFile<T extends string>(file: string, allowed: readonly T[], flag: string): T {
+  const ext = path.extname(file).slice(1).toLowerCase();
+  if (!(allowed as readonly string[]).includes(ext)) throw new UsageError(`${flag} ${JSON.stringify(file)} is not allowed: the file name must end in ${allowed.map((a) => `.${a}`).join(', ')}`);
+  return ext as T;
+}
+
+/**
+ * The concat demuxer's list (https://ffmpeg.org/ffmpeg-formats.html#concat-1): one `file` line per
+ * chunk, the path single-quoted with `'` written as `'\''`, so any path is taken literally.
+ */
+export function formatConcatList(files: readonly string[]): string {
+  return `ffconcat version 1.0\n${files.map((file) => `file '${file.replaceAll("'", "'\\''")}'\n`).join('')}`;
+}
+
+/**
+ * WAV: the PCM is copied, sample for sample. FLAC is lossless. MP3 is re-encoded (LAME adds its
+ * encoder delay, which its header tells decoders to skip). `-f` names the muxer: the temp file's
+ * name does not end in the format's extension.
+ */
+export function buildExportArgs(listFile: string, format: AudioFormat, output: string): string[] {
+  const codec = { wav: ['-c', 'copy'], flac: ['-c:a', 'flac'], mp3: ['-c:a', 'libmp3lame', '-q:a', '2'] }[format];
+  return ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', listFile, ...codec, '-f', format, '-y', output];
+}
+
+/** The concat demuxer needs one stream layout: chunks of different rates or channels (a chain recorded with other settings) are refused. */
+export function checkSameLayout(chunks: readonly Chunk[]): void {
+  const first = chunks[0];
+  const other = chunks.find((c) => c.wav.sampleRate !== first?.wav.sampleRate || c.wav.channels !== first.wav.channels || c.wav.bitsPerSample !== first.wav.bitsPerSample);
+  if (first && other) {
+    throw new UsageError(
+      `cannot join ${first.path} (${first.wav.sampleRate} Hz, ${first.wav.channels} ch) and ${other.path} (${other.wav.sampleRate} Hz, ${other.wav.channels} ch) into one file: export the sessions one at a time`,
+    );
+  }
+}
+
+export interface ExportAudioOptions {
+  ffmpegPath: string;
+  chunks: readonly Chunk[];
+  format: AudioFormat;
+  output: string;
+}
+
+/** Joins the chunks into `output`; resolves with the audio's length (the sum of the chunks'). */
+export async function exportAudio(options: ExportAudioOptions): Promise<number> {
+  if (options.chunks.length === 0) throw new UsageError(`nothing to export to ${options.output}: the session has no finished chunks`);
+  checkSameLayout(options.chunks);
+  const temporary = `${options.output}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const listFile = `${temporary}.ffconcat`;
+  try {
+    await fs.writeFile(listFile, formatConcatList(options.chunks.map((c) => c.path)), { mode: 0o600 });
+    const ffmpeg = await ManagedProcess.start(options.ffmpegPath, buildExportArgs(listFile, options.format, temporary));
+    const stderr: string[] = [];
+    ffmpeg.onLines('stderr', (line) => stderr.push(line));
+    const stopped = await untilExitOrSignal(ffmpeg);
+    if (stopped.signal) throw new ExportInterruptedError(stopped.signal, options.output);
+    const exit = stopped.exit;
+    if (exit.code !== 0) throw new FfmpegExitError(exit.code, exit.signal, failureTail(stderr));
+    // ffmpeg 5 exits 0 when it cannot write a file's trailer (a full disk), saying so only on
+    // stderr — and for a copied WAV not even there: at -loglevel error any line is a failure,
+    // and a WAV is checked against the chunks.
+    if (stderr.length > 0) throw new ExportError(`ffmpeg could not write ${options.output}:\n  ${failureTail(stderr).join('\n  ')}`);
+    if (options.format === 'wav') await checkJoinedWav(temporary, options.chunks, options.output);
+    // ffmpeg does not fsync: the file is on disk before its name is.
+    const handle = await fs.open(temporary, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.rename(temporary, options.output);
+    await syncDir(path.dirname(options.output));
+  } finally {
+    await fs.rm(temporary, { force: true });
+    await fs.rm(listFile, { force: true });
+  }
+  return options.chunks.reduce((sum, c) => sum + c.durationSeconds, 0);
+}
+
+/** The joined WAV is whole and holds exactly the chunks' audio, or an ExportError says what it holds. */
+export async function checkJoinedWav(file: string, chunks: readonly Chunk[], output: string): Promise<void> {
+  const expected = chunks.reduce((sum, c) => sum + c.wav.dataBytes, 0);
+  const handle = await fs.open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const probe = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, size));
+    await handle.read(probe, 0, probe.length, 0);
+    let problem: string | undefined;
+    try {
+      const info = parseWavHeader(probe);
+      problem = wavSizeMismatch(info, size) ?? (info.dataBytes === expected ? undefined : `it holds ${info.dataBytes} bytes of audio, the chunks ${expected}`);
+    } catch (error) {
+      problem = (error as Error).message;
+    }
+    if (problem) throw new ExportError(`ffmpeg did not write all of ${output} (${problem}; is the disk full?); nothing was exported`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** An export that did not produce its whole file: nothing was written in its place. */
+export class ExportError extends EchologError {}
+
+/** Ctrl-C or SIGTERM during an export: ffmpeg is stopped and its temp file removed; exit 130 or 143. */
+export class ExportInterruptedError extends EchologError {
+  override readonly exitCode: number;
+  constructor(signal: 'SIGINT' | 'SIGTERM', output: string) {
+    super(`export to ${output} stopped by ${signal}; nothing was written`);
+    this.exitCode = signal === 'SIGINT' ? ExitCode.interrupted : ExitCode.terminated;
+  }
+}
+
+/**
+ * ffmpeg's exit, or the signal that asked echolog to stop (ffmpeg is then stopped first): without
+ * these handlers Node would die at once and leave the temp file beside the output.
+ */
+async function untilExitOrSignal(ffmpeg: ManagedProcess): Promise<{ exit: ProcessExit; signal?: 'SIGINT' | 'SIGTERM' }> {
+  let signal: 'SIGINT' | 'SIGTERM' | undefined;
+  const onSignal = (received: 'SIGINT' | 'SIGTERM'): void => {
+    signal ??= received;
+    // -nostdin: no `q`; SIGINT first (a Ctrl-C in the terminal has sent it to ffmpeg too).
+    void ffmpeg.stop({ stepTimeoutMs: 2000 });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const exit = await ffmpeg.exited;
+    return signal ? { exit, signal } : { exit };
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** One session's transcript lines and where its audio starts in the joined export. */
+export interface TranscriptPart {
+  lines: readonly TranscriptLine[];
+  offsetSeconds: number;
+}
+
+/** The chain's transcript as one document, each session's times moved to where its audio is in the export. Pure. */
+export function mergeTranscripts(parts: readonly TranscriptPart[], meta: { sessionId: string; language: string; duration: number }): TranscriptDocument {
+  // Rounded like every transcript time (a sum of chunk durations is a float such as 6.0129375000000005).
+  const shift = (t: number, by: number): number => roundToMs(t + by);
+  const lines = parts.flatMap((part) =>
+    part.lines.map((line) => ({
+      ...line,
+      start: shift(line.start, part.offsetSeconds),
+      end: shift(line.end, part.offsetSeconds),
+      ...(line.words ? { words: line.words.map((w) => ({ ...w, start: shift(w.start, part.offsetSeconds), end: shift(w.end, part.offsetSeconds) })) } : {}),
+    })),
+  );
+  return buildTranscript(lines, meta);
+}
+
+export function formatTranscript(doc: TranscriptDocument, format: TranscriptFormat): string {
+  return { json: formatJson, txt: formatTxt, srt: formatSrt, vtt: formatVtt }[format](doc);
+}
+
+export function writeTranscriptExport(output: string, doc: TranscriptDocument, format: TranscriptFormat): Promise<void> {
+  return writeFileDurable(output, formatTranscript(doc, format));
+}
