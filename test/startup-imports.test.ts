@@ -45,4 +45,14 @@ describe('quick commands load only what they use', () => {
     expect(modules.filter((m) => m.startsWith('transcription/') || (m.startsWith('logging/') && !pureLogging.has(m)))).toEqual([]);
     expect(modules).toContain('cli/status-command');
   });
+
+  it.concurrent('sessions list loads no schema (zod), config loader, spinner or log writer', async () => {
+    const box = pool.sandbox();
+    const recorded = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'], box);
+    expect(recorded.code, recorded.stderr).toBe(0);
+    const { packages, modules } = await loadedBy(['sessions', 'list'], box);
+    expect(packages).toEqual(['commander']);
+    expect(modules).toContain('cli/sessions-command');
+    expect(modules).not.toContain('logging/session-log');
+  });
 });

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import type { PeekedConfig } from '../config/peek-config.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { VERSION } from '../version.js';
 import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parseNumber, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
@@ -53,6 +54,24 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     };
   };
 
+  /**
+   * The few keys `peekConfig` reads (recordings_dir, ffmpeg.path, the daemon's root), from a command
+   * that `withConfig` gave `--config` and `--recordings-dir`: no zod schema to load, so the quick
+   * commands (status, sessions list/show/delete) start fast (bench/startup.mjs).
+   */
+  const peekedConfig = (command: Command) => async (): Promise<PeekedConfig> => {
+    const { values } = configFlagValues(command, RECORDINGS_DIR_FLAG);
+    const { peekConfig } = await import('../config/peek-config.js');
+    return peekConfig({
+      configPath: command.opts<{ config?: string }>().config,
+      flags: values,
+      cwd: surroundings.cwd,
+      env: surroundings.env,
+      home: surroundings.home,
+      warn: (message) => surroundings.stderr.write(`echolog: warning: ${message}\n`),
+    });
+  };
+
   const record = program
     .command('record')
     .description('record from a device, file or lavfi graph into ~/recordings/<session_id>/')
@@ -79,10 +98,9 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     .option('--json', 'print the status as JSON')
     .addHelpText('after', formatCommandHelp(HELP.status));
   const statusConfig = withConfig(status, RECORDINGS_DIR_FLAG);
+  const statusPeek = peekedConfig(status);
   status.action(async (_options, command: Command) => {
-    const { values } = configFlagValues(command, RECORDINGS_DIR_FLAG);
-    const { peekConfig } = await import('../config/peek-config.js');
-    const config = await peekConfig({ configPath: command.opts<{ config?: string }>().config, flags: values, cwd: surroundings.cwd, env: surroundings.env, home: surroundings.home });
+    const config = await statusPeek();
     const { statusCommand } = await import('./status-command.js');
     const loadConfig = async () => (await statusConfig()).config;
     result.exitCode = await statusCommand({ config, loadConfig, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
@@ -141,7 +159,7 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     result.exitCode = await modelsPathCommand({ spec }, surroundings);
   });
 
-  registerSessionsCommands(program, surroundings, withConfig, result);
+  registerSessionsCommands(program, surroundings, withConfig, peekedConfig, result);
   return program;
 }
 
@@ -149,7 +167,8 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
 function registerSessionsCommands(
   program: Command,
   surroundings: Surroundings,
-    withConfig: (command: Command, table: readonly ConfigFlag[]) => () => Promise<ResolvedConfig>,
+  withConfig: (command: Command, table: readonly ConfigFlag[]) => () => Promise<ResolvedConfig>,
+  peekedConfig: (command: Command) => () => Promise<PeekedConfig>,
   result: { exitCode: number },
 ): void {
   const sessions = program
@@ -165,23 +184,25 @@ function registerSessionsCommands(
     .option('--limit <n>', 'at most this many (default 50)', '50')
     .option('--offset <n>', 'skip this many first', '0')
     .option('--json', "print JSON (seed 003's list response)");
-  const listConfig = withConfig(list, RECORDINGS_DIR_FLAG);
+  withConfig(list, RECORDINGS_DIR_FLAG);
+  const listConfig = peekedConfig(list);
   list.action(async (_options, command: Command) => {
     const o = command.opts<{ status?: string; since?: string; until?: string; limit: string; offset: string; json?: boolean }>();
-    const resolved = await listConfig();
+    const recordingsDir = (await listConfig()).recordings_dir.value;
     const { parseListQuery } = await import('./sessions-flags.js');
     const { sessionsListCommand } = await import('./sessions-command.js');
-    result.exitCode = await sessionsListCommand({ resolved, json: Boolean(o.json), query: parseListQuery(o, surroundings.now()) }, surroundings);
+    result.exitCode = await sessionsListCommand({ recordingsDir, json: Boolean(o.json), query: parseListQuery(o, surroundings.now()) }, surroundings);
   });
   const show = sessions
     .command('show <id>')
     .description('all metadata and stats, paths, chunk continuity, last warnings/errors, resume chain')
     .option('--json', 'print JSON');
-  const showConfig = withConfig(show, RECORDINGS_DIR_FLAG);
+  withConfig(show, RECORDINGS_DIR_FLAG);
+  const showConfig = peekedConfig(show);
   show.action(async (id: string, _options, command: Command) => {
-    const resolved = await showConfig();
+    const recordingsDir = (await showConfig()).recordings_dir.value;
     const { sessionsShowCommand } = await import('./sessions-command.js');
-    result.exitCode = await sessionsShowCommand({ resolved, id, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
+    result.exitCode = await sessionsShowCommand({ recordingsDir, id, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
   const remove = sessions
     .command('delete [ids...]')
@@ -189,16 +210,17 @@ function registerSessionsCommands(
     .option('--older-than <duration>', 'delete the sessions started longer ago than this (30d, 12h, 1w)')
     .option('-y, --yes', 'do not ask')
     .option('--json', 'print JSON');
-  const removeConfig = withConfig(remove, RECORDINGS_DIR_FLAG);
+  withConfig(remove, RECORDINGS_DIR_FLAG);
+  const removeConfig = peekedConfig(remove);
   remove.action(async (ids: string[], _options, command: Command) => {
     const o = command.opts<{ olderThan?: string; yes?: boolean; json?: boolean }>();
-    const resolved = await removeConfig();
+    const recordingsDir = (await removeConfig()).recordings_dir.value;
     const { parseDuration } = await import('./time-flags.js');
     const { terminalConfirmer } = await import('./confirm.js');
     const { sessionsDeleteCommand } = await import('./sessions-command.js');
     result.exitCode = await sessionsDeleteCommand(
       {
-        resolved,
+        recordingsDir,
         ids,
         olderThanMs: o.olderThan === undefined ? undefined : parseDuration(o.olderThan, '--older-than'),
         yes: Boolean(o.yes),
@@ -221,7 +243,7 @@ function registerSessionsCommands(
     const resolved = await exportConfig();
     const { sessionsExportCommand } = await import('./sessions-export-command.js');
     result.exitCode = await sessionsExportCommand(
-      { resolved, id, audio: o.audio, transcript: o.transcript, followChain: Boolean(o.followChain), force: Boolean(o.force) },
+      { resolved, recordingsDir: resolved.config.recordings_dir, id, audio: o.audio, transcript: o.transcript, followChain: Boolean(o.followChain), force: Boolean(o.force) },
       surroundings,
     );
   });

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { ResolvedConfig } from '../config/resolve-config.js';
 import { SessionBusyError, UsageError } from '../errors.js';
 import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { readSegmentList } from '../recorder/segment-list-watcher.js';
@@ -25,13 +24,14 @@ import type { Surroundings } from './surroundings.js';
  * Each command returns what it found or did; printing is the last step.
  */
 export interface SessionsOptions {
-  resolved: ResolvedConfig;
+  /** `recordings_dir` as configured (`~` not expanded yet). */
+  recordingsDir: string;
   json?: boolean;
 }
 
 /** The recordings dir, refused (exit 2) if another account could write it, as `record` and `status` do. */
 export async function recordingsDirOf(options: SessionsOptions, surroundings: Surroundings): Promise<string> {
-  const dir = resolveRecordingsDir(options.resolved.config.recordings_dir, surroundings.cwd, surroundings.home);
+  const dir = resolveRecordingsDir(options.recordingsDir, surroundings.cwd, surroundings.home);
   await checkRecordingsDir(dir);
   return dir;
 }

@@ -1,3 +1,4 @@
+import type { ResolvedConfig } from '../config/resolve-config.js';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
@@ -14,6 +15,8 @@ import type { Surroundings } from './surroundings.js';
 
 /** `echolog sessions export`: a session's (or its resume chain's) audio in one file, and its transcript in another format. */
 export interface ExportOptions extends SessionsOptions {
+  /** The whole config: which ffmpeg, and the language of a transcript that names none. */
+  resolved: ResolvedConfig;
   id: string;
   audio?: string;
   transcript?: string;

@@ -22,7 +22,7 @@ export interface PeekedValue {
 export type PeekedConfig = Record<PeekableKey, PeekedValue>;
 
 export async function peekConfig(options: EffectiveConfigOptions): Promise<PeekedConfig> {
-  const file = await loadConfigFile({ explicitPath: options.configPath, cwd: options.cwd, home: options.home, env: options.env });
+  const file = await loadConfigFile({ explicitPath: options.configPath, cwd: options.cwd, home: options.home, env: options.env, warn: options.warn });
   return peekLayers({ file, env: envOverrides(options.env), flags: options.flags });
 }
 
