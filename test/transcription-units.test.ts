@@ -6,7 +6,7 @@ import { DEFAULT_CONFIG, type EchologConfig } from '../src/config/schema.js';
 import type { Logger } from '../src/logging/session-log.js';
 import type { Chunk } from '../src/recorder/chunk.js';
 import { formatTranscriptionStatus } from '../src/cli/status-command.js';
-import { formatDb, isSilent, measureLevel } from '../src/transcription/audio-level.js';
+import { formatDb, isSilent, measureLevel } from '../src/audio/audio-level.js';
 import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
 import { dumpFileName } from '../src/transcription/debug-audio-dump.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from '../src/transcription/engine.js';

@@ -5,8 +5,7 @@ import { SessionBusyError, SessionNotFoundError, TranscriptionError } from '../e
 import { formatLogLine, type LogFields } from '../logging/line-format.js';
 import type { Logger } from '../logging/session-log.js';
 import { readChunk, type Chunk } from '../recorder/chunk.js';
-import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
-import { readSegmentList } from '../recorder/segment-list-watcher.js';
+import { readSessionSegmentLists } from '../recorder/segment-list-watcher.js';
 import { liveLock } from '../sessions/active-lock.js';
 import { expandHome } from '../sessions/recordings-dir.js';
 import { loadManifest } from '../sessions/manifest-rebuild.js';
@@ -147,7 +146,7 @@ async function locateSession(session: string, recordingsDir: string, surrounding
 
 /** The session's chunks from its segment list, placed like ChunkLedger places them. */
 async function readChunks(sessionDir: string, sessionStart: Date): Promise<Chunk[]> {
-  const rows = await readSegmentList(path.join(sessionDir, SEGMENT_LIST_NAME));
+  const rows = await readSessionSegmentLists(sessionDir);
   const chunks: Chunk[] = [];
   let offsetSeconds = 0;
   for (const [index, row] of rows.entries()) {

@@ -106,6 +106,11 @@ export class ManagedProcess {
     return this.exited;
   }
 
+  /** Continues a process that was stopped (SIGSTOP), so the stop ladder's polite steps can reach it. */
+  resume(): void {
+    if (!this.exit) this.signal('SIGCONT');
+  }
+
   /** Skips one rung of the ladder now (a second Ctrl-C). */
   escalate(): void {
     if (!this.exit && this.escalation < LADDER.length) this.signal(LADDER[this.escalation++]!);

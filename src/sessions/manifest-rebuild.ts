@@ -4,9 +4,8 @@ import { ManifestError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel } from '../config/choices.js';
 import { parseLogLine } from '../logging/line-format.js';
 import { SESSION_LOG_NAME } from '../logging/log-names.js';
-import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import type { SegmentListRow } from '../recorder/segment-list.js';
-import { readSegmentList } from '../recorder/segment-list-watcher.js';
+import { readSessionSegmentLists } from '../recorder/segment-list-watcher.js';
 import { isValidPid } from '../files/process-identity.js';
 import { manifestPath, parseManifest, readManifestOrProblem, type SessionManifest, type SessionStatus } from './session-manifest.js';
 
@@ -97,7 +96,7 @@ export async function gatherManifestEvidence(sessionDir: string): Promise<Manife
       else if (parsed.message === 'chunk_created' && fields.file) logged.set(fields.file, Number(fields.duration_s) || 0);
     }
   }
-  const rows = await readSegmentList(path.join(sessionDir, SEGMENT_LIST_NAME)).catch(() => []);
+  const rows = await readSessionSegmentLists(sessionDir).catch(() => []);
   return { dirName: path.basename(sessionDir), logPath, logged, rows, ...evidence };
 }
 
