@@ -24,7 +24,9 @@ export type CaptureOutcome =
   | { kind: 'end_of_input' }
   /** Restarts used up: the last run's exit and its error lines. */
   | { kind: 'ffmpeg_exit'; exit: ProcessExit; errorLines: string[]; noAudio: boolean; restarts: number }
-  | { kind: 'device_lost'; lostForSeconds: number };
+  | { kind: 'device_lost'; lostForSeconds: number }
+  /** The session folder went away: nothing to restart into. */
+  | { kind: 'session_dir_gone' };
 
 export interface CaptureSupervisorOptions {
   plan: RecordingPlan;
@@ -115,8 +117,10 @@ export class CaptureSupervisor {
       state = decision.state;
       restart = { reason: end, audioEnd: ledger.audioEndsAt() };
       await Promise.race([sleep(decision.delayMs), this.options.stopRequested]);
+      const next = await nextChunkNumber(plan.sessionDir).catch(() => undefined);
+      if (next === undefined) return { kind: 'session_dir_gone' };
       runNumber++;
-      startNumber = await nextChunkNumber(plan.sessionDir);
+      startNumber = next;
     }
   }
 
@@ -188,7 +192,7 @@ export class CaptureSupervisor {
       this.logger.info('ffmpeg_started', { pid: ffmpeg.pid, run: runNumber > 1 ? runNumber : undefined });
       onSpawned(anchor);
       const stopOnRequest = this.options.stopRequested.then(() => {
-        ffmpeg.resume(); // a stalled (SIGSTOPped) ffmpeg hears nothing else
+        if (stallWarned) ffmpeg.resume(); // a stopped (SIGSTOP) ffmpeg hears nothing else
         return ffmpeg.stop(stopOptions);
       });
       const exit = await Promise.race([ffmpeg.exited, stopOnRequest]);

@@ -32,7 +32,8 @@ export async function freeBytes(dir: string): Promise<number> {
       return stats.bavail * stats.bsize;
     } catch (error) {
       const parent = path.dirname(current);
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT' || parent === current) throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || parent === current) throw error;
       current = parent;
     }
   }

@@ -385,7 +385,9 @@ export function formatOverrides(resolved: ResolvedConfig, redactDeviceName: bool
 /** The free-space guard before anything is created: below recording.min_free_mb, record refuses. */
 async function refuseLowDisk(recordingsDir: string, minFreeMb: number): Promise<void> {
   if (minFreeMb <= 0) return;
-  const free = await freeBytes(recordingsDir);
+  // A dir that cannot be asked is refused next, by ensureRecordingsDir, with the reason.
+  const free = await freeBytes(recordingsDir).catch(() => undefined);
+  if (free === undefined) return;
   if (diskVerdict(free, minFreeMb) === 'too_low') {
     throw new DiskLowError(`not enough free space to record in ${recordingsDir}: ${formatMib(free)} free, recording.min_free_mb is ${minFreeMb} MiB (free some space, or lower recording.min_free_mb; 0 turns the guard off)`);
   }

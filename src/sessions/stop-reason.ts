@@ -24,8 +24,8 @@ const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGT
 /** Pure: how a session ended, from the stop request (if any) and how capture ended. */
 export function decideStopReason(request: StopRequest | undefined, outcome: CaptureOutcome['kind']): StopReason {
   if (request) return request.reason;
-  // Capture stopped without a request only if the session's own code stopped it: an internal error.
-  return outcome === 'stopped' ? 'error' : outcome;
+  // Stopped without a request, or its folder gone: an error (the session says which).
+  return outcome === 'stopped' || outcome === 'session_dir_gone' ? 'error' : outcome;
 }
 
 export function exitCodeFor(reason: StopReason, request: StopRequest | undefined): number {
