@@ -1,9 +1,9 @@
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { chunkFiles, expectChunksFinalAndLogged, expectStopLast, readManifestSync, segmentRows } from './helpers/chunks.js';
 import { execFileAsync, exitOf, readSessionLog, runCli, sandboxPool, SINE, startCli, waitFor, type Sandbox } from './helpers/cli.js';
+import { hasPulse, killAllPulse, killPulse, startPulse } from './helpers/pulse.js';
 
 /**
  * Supervised capture with the real ffmpeg: restarts after a kill, a run that cannot start, a stall,
@@ -11,9 +11,8 @@ import { execFileAsync, exitOf, readSessionLog, runCli, sandboxPool, SINE, start
  */
 const pool = sandboxPool();
 const sandbox = pool.sandbox;
-const servers: ChildProcess[] = [];
 afterAll(() => {
-  for (const server of servers) server.kill('SIGKILL');
+  killAllPulse();
   pool.cleanup();
 });
 
@@ -175,44 +174,22 @@ describe('stalls and silence', () => {
   });
 });
 
-/** A private PulseAudio server (its own runtime dir and home): a null sink, reached over its unix socket. */
-function startPulse(runtimeDir: string, home: string): ChildProcess {
-  fs.mkdirSync(runtimeDir, { recursive: true, mode: 0o700 });
-  fs.mkdirSync(home, { recursive: true });
-  const server = spawn('pulseaudio', ['-n', '--load=module-native-protocol-unix', '--load=module-null-sink', '--daemonize=no', '--exit-idle-time=-1', '--log-target=stderr'], {
-    env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: runtimeDir, HOME: home },
-    stdio: 'ignore',
-  });
-  servers.push(server);
-  return server;
-}
-
-async function pulseReady(runtimeDir: string, home: string): Promise<void> {
-  await waitFor(() => spawnSync('pactl', ['info'], { env: { PATH: process.env.PATH, XDG_RUNTIME_DIR: runtimeDir, HOME: home } }).status === 0, 15_000, 'the PulseAudio server');
-}
-
-async function stopPulse(server: ChildProcess): Promise<void> {
-  server.kill('SIGKILL');
-  await exitOf(server);
-}
-
-const hasPulse = spawnSync('pulseaudio', ['--version']).status === 0;
-
 describe.skipIf(!hasPulse)('a real PulseAudio server', () => {
   it.concurrent('killed and restarted mid-session: the session keeps going, the gap is logged as device_lost', async () => {
     const box = sandbox();
-    const runtime = box.env.XDG_RUNTIME_DIR!;
-    let server = startPulse(runtime, box.home);
-    await pulseReady(runtime, box.home);
+    let server = await startPulse(box);
     // No --input: the default device, which is PulseAudio when its server is up.
     const child = startCli(['record', '--segment-time', '1', ...recordingConfig(box, { reconnect_timeout: 30, silence_alarm: 0 }), '--session-id', 'pulse'], box);
     const dir = path.join(box.recordings, 'pulse');
     await waitFor(() => segmentRows(dir) >= 2, 20_000, '2 chunks');
-    await stopPulse(server);
+    await killPulse(server);
     await waitFor(() => logged(dir, 'ffmpeg_run_ended').some((l) => l.fields.outcome === 'device_lost'), 15_000, 'the lost device');
-    server = startPulse(runtime, box.home);
-    await pulseReady(runtime, box.home);
-    await waitFor(() => logged(dir, 'chunk_created').length >= 4 && logged(dir, 'ffmpeg_started').length >= 2 && fs.existsSync(path.join(dir, `segments.${logged(dir, 'ffmpeg_started').length}.csv`)) && segmentRows(dir) >= 2, 30_000, 'chunks after the server came back');
+    server = await startPulse(box);
+    await waitFor(() => {
+      const log = readSessionLog(dir);
+      const restarted = log.findLastIndex((l) => l.message === 'capture_restart');
+      return restarted >= 0 && log.slice(restarted).some((l) => l.message === 'chunk_created');
+    }, 30_000, 'a chunk after the server came back');
     child.kill('SIGINT');
     const exit = await exitOf(child);
     expect(exit.code, child.output().stderr).toBe(130);
@@ -228,13 +205,11 @@ describe.skipIf(!hasPulse)('a real PulseAudio server', () => {
 
   it.concurrent('killed for good: reason=device_lost after recording.reconnect_timeout, exit 1, stderr says so', async () => {
     const box = sandbox();
-    const runtime = box.env.XDG_RUNTIME_DIR!;
-    const server = startPulse(runtime, box.home);
-    await pulseReady(runtime, box.home);
+    const server = await startPulse(box);
     const child = startCli(['record', '--segment-time', '1', ...recordingConfig(box, { reconnect_timeout: 3, silence_alarm: 0 }), '--session-id', 'gone'], box);
     const dir = path.join(box.recordings, 'gone');
     await waitFor(() => segmentRows(dir) >= 1, 20_000, 'the first chunk');
-    await stopPulse(server);
+    await killPulse(server);
     const exit = await exitOf(child);
     const { stderr } = child.output();
     expect(exit.code, stderr).toBe(1);

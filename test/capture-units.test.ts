@@ -54,7 +54,7 @@ describe('decideAfterRun', () => {
     expect(delays).toEqual([200, 400]);
   });
   it('a run that finished a chunk resets the count', () => {
-    const state = { attempts: 2, restarts: 7, deviceLostAtMs: undefined };
+    const state = { attempts: 2, restarts: 7, deviceLostAtMs: undefined, hadAudio: true };
     expect(decideAfterRun(state, 'crashed', 4, 0, policy)).toMatchObject({ action: 'restart', state: { attempts: 1, restarts: 8 } });
   });
   it('max_restarts 0 never restarts', () => expect(decideAfterRun(INITIAL_SUPERVISION, 'no_audio', 0, 0, { ...policy, maxRestarts: 0 })).toMatchObject({ action: 'give_up', reason: 'ffmpeg_exit' }));
@@ -71,8 +71,14 @@ describe('decideAfterRun', () => {
     expect(decideAfterRun(state, 'device_lost', 0, 11_000, policy)).toMatchObject({ action: 'give_up', reason: 'device_lost' });
   });
   it('a device back (a run with chunks that then crashed) ends the episode', () => {
-    const state = { attempts: 3, restarts: 3, deviceLostAtMs: 0 };
+    const state = { attempts: 3, restarts: 3, deviceLostAtMs: 0, hadAudio: true };
     expect(decideAfterRun(state, 'crashed', 2, 60_000, policy)).toMatchObject({ action: 'restart', state: { deviceLostAtMs: undefined, attempts: 1 } });
+  });
+  it('a device that never gave audio (a wrong name) is no lost device: its failures count against max_restarts', () => {
+    const first = decideAfterRun(INITIAL_SUPERVISION, 'device_lost', 0, 0, policy);
+    expect(first).toMatchObject({ action: 'restart', state: { deviceLostAtMs: undefined, attempts: 1 } });
+    const second = decideAfterRun((first as { state: SupervisionState }).state, 'device_lost', 0, 0, policy);
+    expect(decideAfterRun((second as { state: SupervisionState }).state, 'device_lost', 0, 0, policy)).toMatchObject({ action: 'give_up', reason: 'ffmpeg_exit' });
   });
   it('backoff doubles to 5 s', () => expect([1, 2, 3, 4, 5, 6, 9].map(backoffMs)).toEqual([200, 400, 800, 1600, 3200, 5000, 5000]));
 });

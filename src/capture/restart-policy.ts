@@ -18,9 +18,11 @@ export interface SupervisionState {
   restarts: number;
   /** When the live input was found gone; undefined while it works. */
   deviceLostAtMs: number | undefined;
+  /** Some run finished a chunk: a device that fails now was there before, so it is lost, not wrong. */
+  hadAudio: boolean;
 }
 
-export const INITIAL_SUPERVISION: SupervisionState = { attempts: 0, restarts: 0, deviceLostAtMs: undefined };
+export const INITIAL_SUPERVISION: SupervisionState = { attempts: 0, restarts: 0, deviceLostAtMs: undefined, hadAudio: false };
 
 export type SupervisionDecision =
   | { action: 'finish' }
@@ -40,10 +42,13 @@ export function backoffMs(attempt: number): number {
 export function decideAfterRun(state: SupervisionState, end: RunEnd, runChunks: number, nowMs: number, policy: RestartPolicy): SupervisionDecision {
   if (end === 'stopped' || end === 'duration_reached' || end === 'end_of_input') return { action: 'finish' };
   const progressed = runChunks > 0;
+  const hadAudio = state.hadAudio || progressed;
   const attempts = progressed ? 1 : state.attempts + 1;
-  // A lost device stays lost through the runs that fail to open it again.
-  const deviceLostAtMs = end !== 'device_lost' ? undefined : progressed ? nowMs : (state.deviceLostAtMs ?? nowMs);
-  const next: SupervisionState = { attempts, restarts: state.restarts + 1, deviceLostAtMs };
+  // A lost device stays lost through the runs that fail to open it again. One that never gave
+  // audio is no lost device (a wrong name, no permission): its failures count as crashes.
+  const lost = end === 'device_lost' && hadAudio;
+  const deviceLostAtMs = !lost ? undefined : progressed ? nowMs : (state.deviceLostAtMs ?? nowMs);
+  const next: SupervisionState = { attempts, restarts: state.restarts + 1, deviceLostAtMs, hadAudio };
   if (deviceLostAtMs !== undefined) {
     const left = deviceLostAtMs + policy.reconnectTimeoutMs - nowMs;
     if (left <= 0) return { action: 'give_up', reason: 'device_lost', state: { ...next, restarts: state.restarts } };
