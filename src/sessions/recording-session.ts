@@ -254,14 +254,26 @@ export class RecordingSession {
         manifest: () => manifest.value,
       };
       for (const component of components) component.attach(context);
+      // Capture starts now; what components load (an engine) loads beside it. A component that
+      // cannot start (transcription.required) stops the session.
+      let componentFailure: Error | undefined;
+      const starting = components.map((component) =>
+        component.start?.().catch((error: Error) => {
+          componentFailure ??= error;
+          if (!this.stopRequest) this.stop({ reason: 'error', message: error.message });
+        }),
+      );
 
       await monitor.checkDisk();
       const outcome = await capture.run();
       await ledger.settled();
       await monitor.settled();
+      await Promise.all(starting);
 
       reason = decideStopReason(this.stopRequest, outcome.kind);
       ({ stopFields, failure } = this.describeEnd(reason, outcome));
+      if (componentFailure instanceof EchologError) failure ??= componentFailure;
+      else if (componentFailure) throw componentFailure;
     } catch (error) {
       reason = 'error';
       stopFields = { message: (error as Error).message };
