@@ -87,6 +87,23 @@ describe('restarts', () => {
     expect(readManifestSync(dir)).toMatchObject({ status: 'error', stop_reason: 'ffmpeg_exit' });
   });
 
+  it.concurrent('Ctrl-C while waiting to restart ends the session at once with user_interrupt, no further ffmpeg', async () => {
+    const box = sandbox();
+    // The same kind of fake ffmpeg (it says it is one): it always fails at once.
+    const fake = path.join(box.root, 'fake-ffmpeg');
+    fs.writeFileSync(fake, '#!/bin/sh\necho "[error] fake ffmpeg (a test stand-in): cannot open the input" >&2\nexit 1\n', { mode: 0o755 });
+    const child = startCli(['record', ...LAVFI, ...recordingConfig(box, { max_restarts: 100 }), '--session-id', 'waiting'], box, { ECHOLOG_FFMPEG: fake });
+    const dir = path.join(box.recordings, 'waiting');
+    await waitFor(() => logged(dir, 'capture_restart').length >= 4, 20_000, '4 restarts');
+    child.kill('SIGINT');
+    const exit = await exitOf(child);
+    expect(exit.code, child.output().stderr).toBe(130);
+    const log = readSessionLog(dir);
+    expectStopLast(log, 'user_interrupt');
+    const stopAt = log.findIndex((l) => l.message === 'stop_requested');
+    expect(log.slice(stopAt).filter((l) => l.message === 'ffmpeg_started' || l.message === 'ffmpeg_command')).toEqual([]);
+  });
+
   it.concurrent('no false success: an "ffmpeg" that exits 0 without audio (/bin/true) fails', async () => {
     const box = sandbox();
     const result = await runCli(['record', ...LAVFI, ...recordingConfig(box, { max_restarts: 1 }), '--duration', '3', '--session-id', 'true'], box, { ECHOLOG_FFMPEG: '/bin/true' });

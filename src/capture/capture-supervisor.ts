@@ -74,6 +74,8 @@ export class CaptureSupervisor {
     let startNumber = 1;
     let restart: { reason: RunEnd; audioEnd: Date } | undefined;
     for (;;) {
+      // Asked to stop while waiting to restart: the session ends with what it has.
+      if (runNumber > 1 && this.options.isStopRequested()) return { kind: 'stopped' };
       const wanted = plan.durationSeconds === undefined ? undefined : Math.max(0, plan.durationSeconds - manifest.value.stats.audio_duration_seconds);
       const args = runArgs(plan, { run: runNumber, startNumber, durationSeconds: wanted });
       const command = formatCommandLine(plan.ffmpeg.path, this.options.redactedDevice ? args.map((arg) => (arg === plan.input.input ? this.options.redactedDevice! : arg)) : args);

@@ -183,7 +183,8 @@ export class RecordingSession {
       warn: (message) => notify({ type: 'warning', message }),
       onDiskLow: (message) => {
         recorderLogger.warning('disk_low', { message });
-        this.stop({ reason: 'disk_low', message });
+        // Already stopping (Ctrl-C): a second stop would escalate the stop ladder.
+        if (!this.stopRequest) this.stop({ reason: 'disk_low', message });
       },
     });
     const ledger = new ChunkLedger(plan.sessionDir, sessionStart, recorderLogger, manifest, (chunk) => {
