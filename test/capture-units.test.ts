@@ -31,6 +31,7 @@ describe('classifyRunEnd', () => {
   it('a live input ending by itself is a lost device', () => expect(classifyRunEnd(facts({ liveInput: true }))).toBe('device_lost'));
   it('a live input that cannot be opened again is still lost', () => expect(classifyRunEnd(facts({ liveInput: true, chunks: 0, exit: { code: 1, signal: null } }))).toBe('device_lost'));
   it('a live input that crashed after audio is a crash', () => expect(classifyRunEnd(facts({ liveInput: true, exit: { code: 1, signal: null } }))).toBe('crashed'));
+  it('killed after all the audio asked for was finished: duration reached', () => expect(classifyRunEnd(facts({ wantedSeconds: 3, exit: { code: null, signal: 'SIGKILL' } }))).toBe('duration_reached'));
   it('a stall stopped by echolog', () => expect(classifyRunEnd(facts({ stalled: true, exit: { code: 255, signal: null } }))).toBe('stalled'));
 });
 

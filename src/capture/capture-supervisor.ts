@@ -170,6 +170,8 @@ export class CaptureSupervisor {
     const stderrLog = this.wireRunOutputs(ffmpeg, stderrTail);
     let stalled = false;
     const stallTimer = setInterval(() => {
+      // Stopping takes its own time (the stop ladder): that is no stall.
+      if (this.options.isStopRequested()) return;
       const level = stallLevel(lastProgress, Date.now(), this.options.segmentTime);
       if (level === 'stalled' && !stallWarned) {
         stallWarned = true;

@@ -25,11 +25,24 @@ export function formatMib(bytes: number): string {
  * existing parent (the recordings dir may not exist yet, and must not be created to ask).
  */
 export async function freeBytes(dir: string): Promise<number> {
+  const stats = await fs.statfs(await nearestExisting(dir));
+  return stats.bavail * stats.bsize;
+}
+
+/** Whether this process may write in `dir` (or its nearest existing parent): not read-only, not another's. */
+export async function canWriteIn(dir: string): Promise<boolean> {
+  return fs.access(await nearestExisting(dir), fs.constants.W_OK).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function nearestExisting(dir: string): Promise<string> {
   let current = path.resolve(dir);
   for (;;) {
     try {
-      const stats = await fs.statfs(current);
-      return stats.bavail * stats.bsize;
+      await fs.stat(current);
+      return current;
     } catch (error) {
       const parent = path.dirname(current);
       const code = (error as NodeJS.ErrnoException).code;

@@ -34,9 +34,10 @@ const DURATION_TOLERANCE_SECONDS = 0.1;
 export function classifyRunEnd(facts: RunFacts): RunEnd {
   if (facts.stopRequested) return 'stopped';
   if (facts.stalled) return 'stalled';
+  // All the audio asked for is in finished chunks: however the run ended, nothing is missing.
+  if (facts.wantedSeconds !== undefined && facts.chunks > 0 && facts.capturedSeconds >= facts.wantedSeconds - DURATION_TOLERANCE_SECONDS) return 'duration_reached';
   if (facts.liveInput && facts.chunks === 0) return 'device_lost';
   if (facts.exit.code !== 0) return 'crashed';
-  if (facts.wantedSeconds !== undefined && facts.capturedSeconds >= facts.wantedSeconds - DURATION_TOLERANCE_SECONDS) return 'duration_reached';
   if (facts.liveInput) return 'device_lost';
   if (facts.chunks === 0) return 'no_audio';
   return 'end_of_input';

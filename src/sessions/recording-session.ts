@@ -8,7 +8,7 @@ import { redactDevice } from '../logging/redact.js';
 import { SessionLog, type Logger } from '../logging/session-log.js';
 import { CaptureSupervisor, type CaptureOutcome } from '../capture/capture-supervisor.js';
 import { ChunkMonitor } from '../capture/chunk-monitor.js';
-import { diskVerdict, formatMib, freeBytes } from '../capture/disk-guard.js';
+import { canWriteIn, diskVerdict, formatMib, freeBytes } from '../capture/disk-guard.js';
 import { isDeviceInput } from '../recorder/ffmpeg-args.js';
 import { VERSION } from '../version.js';
 import { readStartTicks } from '../files/process-identity.js';
@@ -398,9 +398,10 @@ export function formatOverrides(resolved: ResolvedConfig, redactDeviceName: bool
 /** The free-space guard before anything is created: below recording.min_free_mb, record refuses. */
 async function refuseLowDisk(recordingsDir: string, minFreeMb: number): Promise<void> {
   if (minFreeMb <= 0) return;
-  // A dir that cannot be asked is refused next, by ensureRecordingsDir, with the reason.
+  // A dir that cannot be asked, or written at all (read-only, another's), is refused next, with
+  // that reason (exit 2), by ensureRecordingsDir and the lock.
   const free = await freeBytes(recordingsDir).catch(() => undefined);
-  if (free === undefined) return;
+  if (free === undefined || !(await canWriteIn(recordingsDir))) return;
   if (diskVerdict(free, minFreeMb) === 'too_low') {
     throw new DiskLowError(`not enough free space to record in ${recordingsDir}: ${formatMib(free)} free, recording.min_free_mb is ${minFreeMb} MiB (free some space, or lower recording.min_free_mb; 0 turns the guard off)`);
   }
