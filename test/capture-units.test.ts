@@ -14,6 +14,8 @@ import { readSessionSegmentLists } from '../src/recorder/segment-list-watcher.js
 import { parseWavHeader, wavSizeMismatch } from '../src/recorder/wav-header.js';
 import { runArgs } from '../src/sessions/recording-plan.js';
 import { parseManifest } from '../src/sessions/session-manifest.js';
+import { gatherManifestEvidence } from '../src/sessions/manifest-rebuild.js';
+import { formatLogLine } from '../src/logging/line-format.js';
 import { execFileAsync } from './helpers/cli.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-capture-units-'));
@@ -177,6 +179,19 @@ describe('segment lists per ffmpeg run', () => {
     expect(argv[argv.indexOf('-segment_start_number') + 1]).toBe('8');
     expect(argv[argv.indexOf('-segment_list') + 1]).toBe('/s/segments.3.csv');
     expect(argv[argv.indexOf('-t') + 1]).toBe('4.5');
+  });
+});
+
+describe('a restarted session read back (recovery, rebuild, transcribe)', () => {
+  it('rows of every run in order, and each logged chunk\'s wall-clock offset', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'evidence-'));
+    fs.writeFileSync(path.join(dir, 'segments.csv'), 'chunk_00001.wav,0,1\n');
+    fs.writeFileSync(path.join(dir, 'segments.2.csv'), 'chunk_00003.wav,0,1\n');
+    const line = (file: string, offset: number) => formatLogLine({ time: new Date(0), level: 'INFO', logger: 'echolog.recorder', message: 'chunk_created', fields: { file, seq: 1, offset_s: offset, duration_s: 1 } });
+    fs.writeFileSync(path.join(dir, 'session.log'), `${line('chunk_00001.wav', 0.02)}\n${line('chunk_00003.wav', 3.7)}\n`);
+    const evidence = await gatherManifestEvidence(dir);
+    expect(evidence.rows.map((r) => r.file)).toEqual(['chunk_00001.wav', 'chunk_00003.wav']);
+    expect(evidence.logged.get('chunk_00003.wav')).toEqual({ durationSeconds: 1, offsetSeconds: 3.7 });
   });
 });
 

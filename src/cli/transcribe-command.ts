@@ -5,10 +5,9 @@ import { SessionBusyError, SessionNotFoundError, TranscriptionError } from '../e
 import { formatLogLine, type LogFields } from '../logging/line-format.js';
 import type { Logger } from '../logging/session-log.js';
 import { readChunk, type Chunk } from '../recorder/chunk.js';
-import { readSessionSegmentLists } from '../recorder/segment-list-watcher.js';
 import { liveLock } from '../sessions/active-lock.js';
 import { expandHome } from '../sessions/recordings-dir.js';
-import { loadManifest } from '../sessions/manifest-rebuild.js';
+import { gatherManifestEvidence, loadManifest } from '../sessions/manifest-rebuild.js';
 import { writeManifest } from '../sessions/session-manifest.js';
 import { ChunkTranscriber, withTimeout } from '../transcription/chunk-transcriber.js';
 import { defaultEngineDeps, resolveEngine, type EngineDeps } from '../transcription/resolve-engine.js';
@@ -144,12 +143,17 @@ async function locateSession(session: string, recordingsDir: string, surrounding
   throw new SessionNotFoundError(`no session ${session} in ${path.dirname(byId)}`);
 }
 
-/** The session's chunks from its segment list, placed like ChunkLedger places them. */
+/**
+ * The session's chunks from its segment lists, where the recording placed them: at the `offset_s`
+ * of their chunk_created line (the wall clock, gaps of restarts included), else right after the
+ * chunk before.
+ */
 async function readChunks(sessionDir: string, sessionStart: Date): Promise<Chunk[]> {
-  const rows = await readSessionSegmentLists(sessionDir);
+  const { rows, logged } = await gatherManifestEvidence(sessionDir);
   const chunks: Chunk[] = [];
   let offsetSeconds = 0;
   for (const [index, row] of rows.entries()) {
+    offsetSeconds = logged.get(row.file)?.offsetSeconds ?? offsetSeconds;
     try {
       const chunk = await readChunk(row, sessionDir, { seq: index + 1, offsetSeconds, sessionStart });
       chunks.push(chunk);
