@@ -13,7 +13,9 @@ import { failureTail } from '../src/recorder/ffmpeg-stderr.js';
 import { readSessionSegmentLists } from '../src/recorder/segment-list-watcher.js';
 import { parseWavHeader, wavSizeMismatch } from '../src/recorder/wav-header.js';
 import { runArgs } from '../src/sessions/recording-plan.js';
-import { parseManifest } from '../src/sessions/session-manifest.js';
+import { ManifestStore, parseManifest, type SessionManifest } from '../src/sessions/session-manifest.js';
+import { ChunkLedger } from '../src/sessions/chunk-ledger.js';
+import { recordingLogger } from './helpers/logger.js';
 import { gatherManifestEvidence } from '../src/sessions/manifest-rebuild.js';
 import { formatLogLine } from '../src/logging/line-format.js';
 import { execFileAsync } from './helpers/cli.js';
@@ -192,6 +194,26 @@ describe('a restarted session read back (recovery, rebuild, transcribe)', () => 
     const evidence = await gatherManifestEvidence(dir);
     expect(evidence.rows.map((r) => r.file)).toEqual(['chunk_00001.wav', 'chunk_00003.wav']);
     expect(evidence.logged.get('chunk_00003.wav')).toEqual({ durationSeconds: 1, offsetSeconds: 3.7 });
+  });
+});
+
+describe('clock drift', () => {
+  it('audio a whole second behind the wall clock on two chunks in a row: one WARNING clock_drift', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'drift-'));
+    for (const n of [1, 2, 3]) await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '1', '-c:a', 'pcm_s16le', path.join(dir, `chunk_0000${n}.wav`)]);
+    const manifest = new ManifestStore(dir, { session_id: 's', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest);
+    const logger = recordingLogger();
+    const sessionStart = new Date(Date.now() - 10_000);
+    const ledger = new ChunkLedger(dir, sessionStart, logger, manifest, () => undefined, true);
+    // The run began 10 s ago, but only 3 s of audio came: samples were lost (a stalled device).
+    ledger.beginRun(sessionStart);
+    for (const n of [1, 2, 3]) ledger.add({ file: `chunk_0000${n}.wav`, start: n - 1, end: n });
+    await ledger.settled();
+    const drift = logger.lines.filter((l) => l.message === 'clock_drift');
+    expect(drift).toEqual([{ level: 'warning', message: 'clock_drift', fields: expect.objectContaining({ seq: 2, detail: expect.stringMatching(/wall clock ran ahead/) }) }]);
+    expect(Number(drift[0]!.fields.drift_s)).toBeGreaterThan(7);
+    // Placed on the run's clock: chunk 2 starts 1 s after the anchor, whatever the wall clock says now.
+    expect(logger.lines.filter((l) => l.message === 'chunk_created').map((l) => l.fields.offset_s)).toEqual([0, 1, 2]);
   });
 });
 

@@ -21,6 +21,7 @@ import { DebugAudioDump } from '../src/transcription/debug-audio-dump.js';
 import { TranscriptionError } from '../src/errors.js';
 import { buildTranscript, formatCueTime, formatSrt, formatTxt, formatVtt, parseTranscriptJsonl, type TranscriptLine } from '../src/transcription/transcript-formats.js';
 import { TranscriptStore } from '../src/transcription/transcript-store.js';
+import { recordingLogger } from './helpers/logger.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-transcription-units-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -253,12 +254,6 @@ class ScriptedEngine implements TranscriptionEngine {
     return [{ start: 99, end: 100, text: 'held back' }];
   }
   async close(): Promise<void> {}
-}
-
-function recordingLogger(): Logger & { lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> } {
-  const lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
-  const at = (level: string) => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ level, message, fields });
-  return { lines, debug: at('debug'), info: at('info'), warning: at('warning'), error: at('error') };
 }
 
 let chunkCounter = 0;

@@ -20,6 +20,8 @@ export class ChunkLedger {
   /** stats.audio_duration_seconds when the current run began. */
   private audioBeforeRun = 0;
   private driftChecked = false;
+  /** The previous chunk was already past the drift limit. */
+  private driftSeen = false;
 
   constructor(
     private readonly dir: string,
@@ -91,10 +93,16 @@ export class ChunkLedger {
     await written;
   }
 
-  /** Once per session: the audio ran ahead of or behind the wall clock by more than a second. */
+  /**
+   * Once per session: the audio ran ahead of or behind the wall clock by more than a second, on
+   * two chunks in a row (one late chunk is a busy machine, not drift).
+   */
   private noteDrift(chunk: Chunk): void {
     const driftSeconds = (Date.now() - chunk.endTime.getTime()) / 1000;
-    if (Math.abs(driftSeconds) <= DRIFT_WARNING_SECONDS) return;
+    const beyond = Math.abs(driftSeconds) > DRIFT_WARNING_SECONDS;
+    const persists = beyond && this.driftSeen;
+    this.driftSeen = beyond;
+    if (!persists) return;
     this.driftChecked = true;
     this.log.warning('clock_drift', {
       seq: chunk.seq,
