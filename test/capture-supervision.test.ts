@@ -25,6 +25,13 @@ function recordingConfig(box: Sandbox, keys: Record<string, number>): string[] {
   return ['--config', file];
 }
 
+/** A fault the real ffmpeg cannot produce on demand: a fake ffmpeg (it says it is one) that always fails at once. */
+function failingFfmpeg(box: Sandbox): string {
+  const fake = path.join(box.root, 'fake-ffmpeg');
+  fs.writeFileSync(fake, '#!/bin/sh\necho "[error] fake ffmpeg (a test stand-in): cannot open the input" >&2\nexit 1\n', { mode: 0o755 });
+  return fake;
+}
+
 /** The lines with this message so far (none before session.log exists). */
 function logged(dir: string, message: string) {
   return fs.existsSync(path.join(dir, 'session.log')) ? readSessionLog(dir).filter((l) => l.message === message) : [];
@@ -71,9 +78,7 @@ describe('restarts', () => {
 
   it.concurrent('an ffmpeg that dies at start every time: restarted up to recording.max_restarts with backoff, then a clear stop', async () => {
     const box = sandbox();
-    // A fault the real ffmpeg cannot produce on demand: a fake ffmpeg (it says so) that always fails at once.
-    const fake = path.join(box.root, 'fake-ffmpeg');
-    fs.writeFileSync(fake, '#!/bin/sh\necho "[error] fake ffmpeg (a test stand-in): cannot open the input" >&2\nexit 1\n', { mode: 0o755 });
+    const fake = failingFfmpeg(box);
     const result = await runCli(['record', ...LAVFI, ...recordingConfig(box, { max_restarts: 2 }), '--session-id', 'dies'], box, { ECHOLOG_FFMPEG: fake });
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/ffmpeg exited with code 1 \(gave up after 2 restarts\):\n\s+\[error\] fake ffmpeg \(a test stand-in\): cannot open the input/);
@@ -89,9 +94,7 @@ describe('restarts', () => {
 
   it.concurrent('Ctrl-C while waiting to restart ends the session at once with user_interrupt, no further ffmpeg', async () => {
     const box = sandbox();
-    // The same kind of fake ffmpeg (it says it is one): it always fails at once.
-    const fake = path.join(box.root, 'fake-ffmpeg');
-    fs.writeFileSync(fake, '#!/bin/sh\necho "[error] fake ffmpeg (a test stand-in): cannot open the input" >&2\nexit 1\n', { mode: 0o755 });
+    const fake = failingFfmpeg(box);
     const child = startCli(['record', ...LAVFI, ...recordingConfig(box, { max_restarts: 100 }), '--session-id', 'waiting'], box, { ECHOLOG_FFMPEG: fake });
     const dir = path.join(box.recordings, 'waiting');
     await waitFor(() => logged(dir, 'capture_restart').length >= 4, 20_000, '4 restarts');
