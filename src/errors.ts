@@ -34,16 +34,27 @@ export class FfmpegExitError extends EchologError {
     readonly code: number | null,
     readonly signal: NodeJS.Signals | null,
     readonly stderrTail: readonly string[],
+    /** After how many restarts echolog gave up, if it restarted at all. */
+    readonly restarts = 0,
+    /** It exited 0 without producing any audio. */
+    readonly noAudio = false,
   ) {
-    super(describeFfmpegExit(code, signal, stderrTail));
+    super(describeFfmpegExit(code, signal, stderrTail, restarts, noAudio));
   }
 }
 
-function describeFfmpegExit(code: number | null, signal: NodeJS.Signals | null, tail: readonly string[]): string {
-  const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+function describeFfmpegExit(code: number | null, signal: NodeJS.Signals | null, tail: readonly string[], restarts: number, noAudio: boolean): string {
+  const how = signal ? `was killed by ${signal}` : noAudio ? `exited with code ${code} without producing any audio` : `exited with code ${code}`;
+  const given = restarts > 0 ? ` (gave up after ${restarts} restart${restarts === 1 ? '' : 's'})` : '';
   const detail = tail.length > 0 ? `:\n  ${tail.join('\n  ')}` : ' (no error output)';
-  return `ffmpeg ${how}${detail}`;
+  return `ffmpeg ${how}${given}${detail}`;
 }
+
+/** A capture device went away and did not come back within recording.reconnect_timeout. */
+export class DeviceLostError extends EchologError {}
+
+/** Too little free space to record (recording.min_free_mb): refused, or stopped before the disk filled. */
+export class DiskLowError extends EchologError {}
 
 /** Exit codes, documented in README.md. */
 export const ExitCode = {

@@ -45,6 +45,13 @@ function smallDisk(name: string, options: string): string {
 /** 48 kHz stereo fills a disk fast: 192 kB per second of audio. */
 const LOUD = ['--input-format', 'lavfi', '--input', SINE, '--sample-rate', '48000', '--channels', '2', '--segment-time', '1', '--no-transcribe'];
 
+/** A config file setting recording.min_free_mb (0: the free-space guard off, so the disk can fill). */
+function minFreeConfig(mb: number): string[] {
+  const file = path.join(sandbox.root, `min-free-${mb}.conf`);
+  fs.writeFileSync(file, `recording:\n  min_free_mb: ${mb}\n`, { mode: 0o644 });
+  return ['--config', file];
+}
+
 function sessionDirIn(recordings: string): string {
   const dirs = fs.readdirSync(recordings, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
   expect(dirs).toHaveLength(1);
@@ -85,7 +92,7 @@ function expectNoTempFiles(dir: string): void {
 describe.skipIf(!mountable)('every exit path ends in a true record', { concurrent: true }, () => {
   it('the disk fills: session_stop reason=disk_full last, session.json final, no torn line, no temp files, exit 1', async () => {
     const recordings = smallDisk('full', 'size=3m');
-    const result = await runCli(['record', ...LOUD, '--no-realtime', '--duration', '120', '--recordings-dir', recordings], sandbox);
+    const result = await runCli(['record', ...LOUD, ...minFreeConfig(0), '--no-realtime', '--duration', '120', '--recordings-dir', recordings], sandbox);
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).not.toContain('this is a bug');
     expect(result.stderr).toMatch(/disk|space/i);
@@ -106,7 +113,7 @@ describe.skipIf(!mountable)('every exit path ends in a true record', { concurren
   it('the inodes run out: the same true record', async () => {
     // Room for the folder, the log, session.json, segments.csv and a few chunks, then no inode.
     const recordings = smallDisk('inodes', 'size=64m,nr_inodes=14');
-    const result = await runCli(['record', ...LOUD, '--no-realtime', '--duration', '60', '--recordings-dir', recordings], sandbox);
+    const result = await runCli(['record', ...LOUD, ...minFreeConfig(0), '--no-realtime', '--duration', '60', '--recordings-dir', recordings], sandbox);
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).not.toContain('this is a bug');
     const dir = sessionDirIn(recordings);
@@ -114,6 +121,37 @@ describe.skipIf(!mountable)('every exit path ends in a true record', { concurren
     expect(JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')).status).toBe('error');
     expectFinishedChunksWhole(dir);
     expectNoTempFiles(dir);
+  });
+
+  it('the free-space guard refuses to start below recording.min_free_mb (default 200): exit 1, the reason, nothing created', async () => {
+    const disk = smallDisk('refused', 'size=3m');
+    const recordings = path.join(disk, 'recordings');
+    const result = await runCli(['record', ...LOUD, '--duration', '5', '--recordings-dir', recordings], sandbox);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/not enough free space to record in .*recordings: [0-9.]+ MiB free, recording\.min_free_mb is 200 MiB/);
+    expect(result.stderr).not.toContain('this is a bug');
+    expect(fs.readdirSync(disk)).toEqual([]);
+  });
+
+  it('the free-space guard stops the session cleanly when min_free_mb is reached: reason=disk_low, whole chunks, warned first, exit 1', async () => {
+    // 5 MiB, 1 MiB of it the ballast: the warning (below 4 × 3 MiB) comes at once, the stop after about 1 MiB of audio.
+    const recordings = smallDisk('guarded', 'size=5m');
+    const result = await runCli(['record', ...LOUD, ...minFreeConfig(3), '--duration', '60', '--recordings-dir', recordings], sandbox);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/recording stopped before the disk filled: .* below recording\.min_free_mb \(3 MiB\)/);
+    const dir = sessionDirIn(recordings);
+    const log = wholeLines(path.join(dir, 'session.log'));
+    const stop = finalStop(dir, result.stderr);
+    expect(stop.fields.reason).toBe('disk_low');
+    expect(stop.fields.exit_code).toBe('1');
+    const warned = log.findIndex((l) => l.message === 'disk_space_low' && l.level === 'WARNING');
+    expect(warned).toBeGreaterThanOrEqual(0);
+    expect(warned).toBeLessThan(log.findIndex((l) => l.message === 'disk_low'));
+    expect(log.some((l) => l.message === 'storage_fault')).toBe(false);
+    expect(log.filter((l) => l.message === 'chunk_created').length).toBeGreaterThan(0);
+    expectFinishedChunksWhole(dir);
+    expectNoTempFiles(dir);
+    expect(JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8'))).toMatchObject({ status: 'error', stop_reason: 'disk_low' });
   });
 
   it('the session folder is deleted mid-run: session_stop on stderr with the reason, no bug trace, lock released, exit 1', async () => {

@@ -110,7 +110,7 @@ describe('rebuildManifest', () => {
   const start = { session_id: 's1', start_time: '2026-01-02T03:04:05.000Z', device: 'sine', input_format: 'lavfi', sample_rate: '16000', channels: '1', segment_time: '1', log_level: 'debug', pid: '4242' };
   const rows = [1, 2, 3].map((n) => ({ file: `chunk_0000${n}.wav`, start: n - 1, end: n }));
   const evidence = (over: Partial<ManifestEvidence> = {}): ManifestEvidence => ({
-    dirName: 's1', logPath: '/r/s1/session.log', start, rows, logged: new Map([['chunk_00001.wav', 1], ['chunk_00002.wav', 1.004]]), ...over,
+    dirName: 's1', logPath: '/r/s1/session.log', start, rows, logged: new Map([['chunk_00001.wav', { durationSeconds: 1, offsetSeconds: 0 }], ['chunk_00002.wav', { durationSeconds: 1.004, offsetSeconds: 1 }]]), ...over,
   });
 
   it('a session that was recording: counts the chunks logged in order, keeps its pid, level and ffmpeg pid', () => {
@@ -123,11 +123,15 @@ describe('rebuildManifest', () => {
   it.each([
     ['duration_reached', 'completed'],
     ['ffmpeg_exit', 'error'],
+    ['device_lost', 'error'],
+    ['disk_low', 'error'],
+    ['disk_full', 'error'],
+    ['a-reason-from-elsewhere', 'error'],
     ['interrupted', 'interrupted'],
   ])('a session_stop with reason %s: status %s, ended_at from its line', (reason, status) =>
     expect(rebuildManifest(evidence({ stop: { reason }, stopTime: '2026-01-02T03:05:00Z' }))).toMatchObject({ status, stop_reason: reason, ended_at: '2026-01-02T03:05:00Z' }));
   it('a chunk missing from the log ends the count: recovery logs the rest', () =>
-    expect(rebuildManifest(evidence({ logged: new Map([['chunk_00002.wav', 1]]) }))).toMatchObject({ stats: { chunks: 0 } }));
+    expect(rebuildManifest(evidence({ logged: new Map([['chunk_00002.wav', { durationSeconds: 1, offsetSeconds: 1 }]]) }))).toMatchObject({ stats: { chunks: 0 } }));
   it('no session_start anywhere: why, naming the log', () => expect(rebuildManifest(evidence({ start: undefined }))).toBe('session.log has no session_start line to rebuild it from'));
   it("a session_start of another session (a moved folder) is not this one's", () =>
     expect(rebuildManifest(evidence({ dirName: 's2' }))).toMatch(/session_id "s1" is not the folder's name/));

@@ -66,9 +66,12 @@ describe('session_stop is the last line for every way a session ends', { concurr
     });
   }
 
-  it('ffmpeg crash (killed with SIGKILL): reason=ffmpeg_exit with the signal, exit 1', async () => {
+  it('ffmpeg crash (killed with SIGKILL) with no restarts left: reason=ffmpeg_exit with the signal, exit 1', async () => {
     const recordings = path.join(sandbox.root, 'crash');
-    const child = startCli(live(recordings), sandbox);
+    // recording.max_restarts 0: the kill ends the session (restarts are tested in capture-supervision.test.ts).
+    const config = path.join(sandbox.root, 'no-restarts.conf');
+    fs.writeFileSync(config, 'recording:\n  max_restarts: 0\n', { mode: 0o644 });
+    const child = startCli([...live(recordings), '--config', config], sandbox);
     await firstChunk(recordings);
     const started = linesSoFar(recordings).find((l) => l.message === 'ffmpeg_started')!;
     process.kill(Number(started.fields.pid), 'SIGKILL');

@@ -8,7 +8,7 @@ import { analyzeContinuity, lastProblems } from '../src/sessions/session-continu
 import { AUDIO_FORMATS, buildExportArgs, formatConcatList, formatOfFile, formatTranscript, mergeTranscripts, TRANSCRIPT_FORMATS } from '../src/sessions/session-export.js';
 import type { SessionManifest } from '../src/sessions/session-manifest.js';
 import { parseManifest } from '../src/sessions/session-manifest.js';
-import { rebuildManifest } from '../src/sessions/manifest-rebuild.js';
+import { rebuildManifest, type LoggedChunk } from '../src/sessions/manifest-rebuild.js';
 import { pageSessions, resolveChain, selectByTime, summarize, type SessionKey, type SessionSummary } from '../src/sessions/session-query.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
@@ -183,7 +183,7 @@ describe('summarize', () => {
 
 describe('a rebuilt session.json keeps what session_start says of the session', () => {
   const start = { session_id: 's1', start_time: '2026-01-02T03:04:05.000Z', sample_rate: '16000', channels: '1', segment_time: '1', log_level: 'info', pid: '4242' };
-  const evidence = (fields: Record<string, string>) => ({ dirName: 's1', logPath: '/r/s1/session.log', start: { ...start, ...fields }, rows: [], logged: new Map<string, number>() });
+  const evidence = (fields: Record<string, string>) => ({ dirName: 's1', logPath: '/r/s1/session.log', start: { ...start, ...fields }, rows: [], logged: new Map<string, LoggedChunk>() });
   it('its resume link and engine', () => {
     expect(rebuildManifest(evidence({ resumed_from: 'a1', transcription_engine: 'pocketsphinx', transcription_model: 'en-us' }))).toMatchObject({ resumed_from: 'a1', engine: 'pocketsphinx', model: 'en-us' });
     expect(rebuildManifest(evidence({ transcription_engine: 'none' }))).toMatchObject({ resumed_from: null, engine: null, model: null });

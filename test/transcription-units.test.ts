@@ -5,8 +5,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type EchologConfig } from '../src/config/schema.js';
 import type { Logger } from '../src/logging/session-log.js';
 import type { Chunk } from '../src/recorder/chunk.js';
+import type { SessionContext } from '../src/sessions/session-component.js';
+import type { SessionManifest } from '../src/sessions/session-manifest.js';
 import { formatTranscriptionStatus } from '../src/cli/status-command.js';
-import { formatDb, isSilent, measureLevel } from '../src/transcription/audio-level.js';
+import { formatDb, isSilent, measureLevel } from '../src/audio/audio-level.js';
 import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
 import { dumpFileName } from '../src/transcription/debug-audio-dump.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from '../src/transcription/engine.js';
@@ -19,6 +21,7 @@ import { DebugAudioDump } from '../src/transcription/debug-audio-dump.js';
 import { TranscriptionError } from '../src/errors.js';
 import { buildTranscript, formatCueTime, formatSrt, formatTxt, formatVtt, parseTranscriptJsonl, type TranscriptLine } from '../src/transcription/transcript-formats.js';
 import { TranscriptStore } from '../src/transcription/transcript-store.js';
+import { recordingLogger } from './helpers/logger.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-transcription-units-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -253,12 +256,6 @@ class ScriptedEngine implements TranscriptionEngine {
   async close(): Promise<void> {}
 }
 
-function recordingLogger(): Logger & { lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> } {
-  const lines: Array<{ level: string; message: string; fields: Record<string, unknown> }> = [];
-  const at = (level: string) => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ level, message, fields });
-  return { lines, debug: at('debug'), info: at('info'), warning: at('warning'), error: at('error') };
-}
-
 let chunkCounter = 0;
 function writeChunk(dir: string, seq: number, seconds: number, amplitude: number): Chunk {
   const samples = Math.round(16000 * seconds);
@@ -382,19 +379,48 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   const hanging: TranscriptionEngine = { name: 'whisper', model: 'tiny.en', start: () => new Promise(() => undefined), transcribe: async () => [], flush: async () => [], close: async () => undefined };
   const deps: EngineDeps = { loadWhisper: async () => ({ whisperAvailability: async () => ({ available: true }), createWhisperEngine: () => hanging }), findPocketsphinx: () => undefined };
 
-  it('an engine not ready within ready_timeout: a deferred WARNING, and the session goes on', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2 }), {}, deps);
+  /** Attaches a component to a session of its own in a temp folder; returns what it logged and said. */
+  function attachTo(component: TranscriptionComponent) {
+    const logger = recordingLogger();
+    const warnings: string[] = [];
+    const dir = fs.mkdtempSync(path.join(tmp, 'component-'));
+    component.attach({
+      sessionId: 's',
+      sessionDir: dir,
+      sessionStart: new Date(0),
+      // The component logs only through `logger()`: a stand-in for the session's log that records the lines.
+      log: { logger: () => logger } as unknown as SessionContext['log'],
+      notify: (event) => (event.type === 'warning' ? warnings.push(event.message) : undefined),
+      updateManifest: async () => undefined,
+      manifest: () => ({ stats: { audio_duration_seconds: 0 } }) as SessionManifest,
+    });
+    return { logger, warnings };
+  }
+
+  it('prepare only picks the engine: recording never waits for it to load', async () => {
+    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 60 }), {}, deps);
+    const started = Date.now();
     const prepared = await component.prepare();
-    expect(prepared.startFields).toMatchObject({ transcription_engine: 'whisper', transcription_model: 'tiny.en', transcription_ready: false });
-    expect(prepared.deferred).toEqual([
-      { level: 'warning', message: 'transcription_unavailable', fields: expect.objectContaining({ engine: 'whisper', ready_timeout: 0.2, reason: expect.stringMatching(/took longer than 200 ms/) }) },
-    ]);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(prepared.startFields).toEqual({ transcription_engine: 'whisper', transcription_model: 'tiny.en' });
+    expect(prepared.deferred).toEqual([]);
   });
 
-  it('with transcription.required, the same failure refuses the session', async () => {
+  it('an engine not ready within ready_timeout: a WARNING once it is given up, and the session goes on', async () => {
+    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2 }), {}, deps);
+    await component.prepare();
+    const { logger, warnings } = attachTo(component);
+    await component.start();
+    expect(logger.lines).toEqual([{ level: 'warning', message: 'transcription_unavailable', fields: expect.objectContaining({ engine: 'whisper', ready_timeout: 0.2, reason: expect.stringMatching(/took longer than 200 ms/) }) }]);
+    expect(warnings).toEqual([expect.stringMatching(/^recording without transcription: the whisper engine did not start/)]);
+  });
+
+  it('with transcription.required, the same failure rejects start (the session then stops)', async () => {
     const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2, required: true }), {}, deps);
-    await expect(component.prepare()).rejects.toThrow(TranscriptionError);
-    await expect(new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2, required: true }), {}, deps).prepare()).rejects.toThrow(/transcription\.required is set, but the whisper engine failed to start within 0\.2 s/);
+    await component.prepare();
+    attachTo(component);
+    await expect(component.start()).rejects.toThrow(/transcription\.required is set, but the whisper engine failed to start within 0\.2 s/);
+    await expect(component.start()).rejects.toThrow(TranscriptionError);
   });
 
   it('the dump is off unless ECHOLOG_DEBUG_AUDIO_DUMP=1; a dump that cannot be created is logged once and never throws', async () => {

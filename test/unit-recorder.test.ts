@@ -22,6 +22,7 @@ const base: CaptureArgsOptions = {
   durationSeconds: undefined,
   segmentListPath: '/s/segments.csv',
   chunkPattern: '/s/chunk_%05d.wav',
+  segmentStartNumber: 1,
 };
 const args = (over: Partial<CaptureArgsOptions>): string[] => buildCaptureArgs({ ...base, ...over });
 /** The value that follows `flag` in an argv, or undefined. */
@@ -223,15 +224,14 @@ describe('formatLogLine / parseLogLine', () => {
 });
 
 describe('decideStopReason / exitCodeFor', () => {
-  const ok = { code: 0, signal: null };
-  const failed = { code: 1, signal: null };
-  const killed = { code: null, signal: 'SIGKILL' as const };
-  it('duration end', () => expect(decideStopReason(undefined, ok, true)).toBe('duration_reached'));
-  it('end of a file input', () => expect(decideStopReason(undefined, ok, false)).toBe('end_of_input'));
-  it('ffmpeg fails', () => expect(decideStopReason(undefined, failed, true)).toBe('ffmpeg_exit'));
-  it('ffmpeg killed', () => expect(decideStopReason(undefined, killed, false)).toBe('ffmpeg_exit'));
-  it('Ctrl-C wins over the exit', () => expect(decideStopReason({ reason: 'user_interrupt', signal: 'SIGINT' }, ok, true)).toBe('user_interrupt'));
-  it('SIGTERM', () => expect(decideStopReason({ reason: 'terminated', signal: 'SIGTERM' }, failed, false)).toBe('terminated'));
+  it('duration end', () => expect(decideStopReason(undefined, 'duration_reached')).toBe('duration_reached'));
+  it('end of a file input', () => expect(decideStopReason(undefined, 'end_of_input')).toBe('end_of_input'));
+  it('restarts used up', () => expect(decideStopReason(undefined, 'ffmpeg_exit')).toBe('ffmpeg_exit'));
+  it('a device that did not come back', () => expect(decideStopReason(undefined, 'device_lost')).toBe('device_lost'));
+  it('Ctrl-C wins over how capture ended', () => expect(decideStopReason({ reason: 'user_interrupt', signal: 'SIGINT' }, 'stopped')).toBe('user_interrupt'));
+  it('SIGTERM', () => expect(decideStopReason({ reason: 'terminated', signal: 'SIGTERM' }, 'stopped')).toBe('terminated'));
+  it('low disk', () => expect(decideStopReason({ reason: 'disk_low', message: 'x' }, 'stopped')).toBe('disk_low'));
+  it('1 for device_lost and disk_low', () => expect([exitCodeFor('device_lost', undefined), exitCodeFor('disk_low', { reason: 'disk_low' })]).toEqual([1, 1]));
   it('0 for duration_reached', () => expect(exitCodeFor('duration_reached', undefined)).toBe(0));
   it('0 for end_of_input', () => expect(exitCodeFor('end_of_input', undefined)).toBe(0));
   it('130 for SIGINT', () => expect(exitCodeFor('user_interrupt', { reason: 'user_interrupt', signal: 'SIGINT' })).toBe(130));

@@ -18,7 +18,7 @@ const TERMINAL_ENV = [
   ['TERM=dumb, CI', 'plain progress lines instead of a spinner'],
 ] as const;
 
-export const HELP: Readonly<Record<'record' | 'status' | 'transcribe' | 'config' | 'models' | 'daemon' | 'sessions', CommandHelp>> = {
+export const HELP: Readonly<Record<'record' | 'status' | 'transcribe' | 'config' | 'models' | 'daemon' | 'sessions' | 'doctor' | 'devices', CommandHelp>> = {
   record: {
     examples: [
       ['echolog record', 'the default microphone until Ctrl-C'],
@@ -60,6 +60,23 @@ export const HELP: Readonly<Record<'record' | 'status' | 'transcribe' | 'config'
     configKeys: Object.values(ENV_KEYS),
     otherEnv: [CONFIG_FILE_ENV],
   },
+  doctor: {
+    examples: [
+      ['echolog doctor', 'ffmpeg, the audio server, the default input (opened for 1 s), the engine, the recordings dir, the config'],
+      ['echolog doctor --input-format pulse --input null.monitor', 'check another input'],
+      ['echolog doctor --json', 'the same as JSON'],
+    ],
+    configKeys: ['recordings_dir', 'ffmpeg.path', 'transcription.engine', 'transcription.model'],
+    otherEnv: [CONFIG_FILE_ENV, ['PATH', 'where ffmpeg, pactl and pocketsphinx are found'], ['XDG_RUNTIME_DIR, PULSE_SERVER', 'where the PulseAudio server is']],
+  },
+  devices: {
+    examples: [
+      ['echolog devices', 'the capture devices, the default marked with *'],
+      ['echolog record --input-format pulse --input <name>', 'record one of them'],
+    ],
+    configKeys: ['ffmpeg.path'],
+    otherEnv: [CONFIG_FILE_ENV, ['PATH', 'where ffmpeg and pactl are found'], ['XDG_RUNTIME_DIR, PULSE_SERVER', 'where the PulseAudio server is']],
+  },
   models: {
     examples: [
       ['echolog models list', 'the models and which are downloaded'],
@@ -97,7 +114,7 @@ export const HELP: Readonly<Record<'record' | 'status' | 'transcribe' | 'config'
 /** Exit codes, as README "Exit codes" lists them. */
 export const EXIT_CODES: ReadonlyArray<readonly [code: number, meaning: string]> = [
   [0, 'success (duration reached, input ended)'],
-  [1, 'runtime failure (ffmpeg failed or not found, another session is recording, the disk filled, a daemon failed, internal error)'],
+  [1, 'runtime failure (ffmpeg failed or not found, the device was lost, the disk filled or too little disk, another session is recording, a daemon failed, a doctor check failed, internal error)'],
   [2, 'usage or config error: nothing was created'],
   [129, 'stopped by SIGHUP'],
   [130, 'stopped by Ctrl-C (SIGINT)'],

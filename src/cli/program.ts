@@ -129,6 +129,30 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     result.exitCode = configCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
 
+  const doctor = program
+    .command('doctor')
+    .description('check what recording needs, one line each (ok/warn/fail, with the fix); exit 1 if a check fails')
+    .option('--json', 'print the checks as JSON')
+    .addHelpText('after', formatCommandHelp(HELP.doctor));
+  const doctorConfig = withConfig(doctor, [...RECORDING_FLAGS, ...RECORDINGS_DIR_FLAG, ...TRANSCRIPTION_FLAGS]);
+  doctor.action(async (_options, command: Command) => {
+    const resolved = await doctorConfig();
+    const { doctorCommand } = await import('./doctor-command.js');
+    result.exitCode = await doctorCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
+  });
+
+  const devices = program
+    .command('devices')
+    .description('list the capture devices by name (PulseAudio, ALSA, avfoundation, dshow), the default marked')
+    .option('--json', 'print the devices as JSON')
+    .addHelpText('after', formatCommandHelp(HELP.devices));
+  const devicesConfig = withConfig(devices, []);
+  devices.action(async (_options, command: Command) => {
+    const resolved = await devicesConfig();
+    const { devicesCommand } = await import('./devices-command.js');
+    result.exitCode = await devicesCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
+  });
+
   registerDaemonCommands(program, withConfig, surroundings, result);
 
   const models = program

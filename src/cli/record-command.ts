@@ -50,6 +50,12 @@ export async function planFromConfig(options: RecordCommandOptions, surroundings
 /** `echolog record`: returns the exit code; signals stop the session in order. */
 export async function recordCommand(options: RecordCommandOptions, surroundings: Surroundings): Promise<number> {
   const plan = await planFromConfig(options, surroundings);
+  const { recording } = options.resolved.config;
+  if (!recording.input && !recording.input_format && plan.input.format === 'alsa' && process.platform === 'linux') {
+    // Said before ffmpeg's `ALSA lib` lines, which never name the real cause.
+    const socket = surroundings.env.XDG_RUNTIME_DIR ? `${surroundings.env.XDG_RUNTIME_DIR}/pulse/native` : '$XDG_RUNTIME_DIR/pulse/native';
+    surroundings.stderr.write(`echolog: warning: PulseAudio is not running (no server at ${socket}); recording from ALSA's default device (\`echolog doctor\` checks it)\n`);
+  }
   if (options.dryRun) {
     surroundings.stdout.write(formatDryRun(plan, options.resolved));
     return 0;

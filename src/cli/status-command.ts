@@ -4,7 +4,7 @@ import { EchologError } from '../errors.js';
 import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '../recorder/ffmpeg-locator.js';
 import { expandHome } from '../sessions/recordings-dir.js';
 import { sessionStatus, type StatusReport } from '../sessions/session-catalog.js';
-import type { SessionManifest } from '../sessions/session-manifest.js';
+import type { CaptureStatus, SessionManifest } from '../sessions/session-manifest.js';
 import { daemonStatusFor, type DaemonStatusSummary } from '../daemon/daemon-report.js';
 import type { Surroundings } from './surroundings.js';
 import { formatElapsed, plural } from './text-format.js';
@@ -47,6 +47,7 @@ export function formatStatus(report: StatusOutput): string {
       `started: ${a.started_at}`,
       `elapsed: ${formatElapsed(a.elapsed_seconds * 1000)}`,
       `chunks: ${a.stats.chunks}`,
+      ...(a.capture ? formatCaptureStatus(a.capture) : []),
       ...(a.transcription ? [formatTranscriptionStatus(a.transcription)] : []),
       `log: ${a.log_path}`,
       ffmpeg,
@@ -65,6 +66,13 @@ export function formatStatus(report: StatusOutput): string {
     ffmpeg,
     '',
   ].join('\n');
+}
+
+/** `capture: stalled since … (no new chunk …)` or `capture: running, 1 restart`, and `level: -23.1 dBFS (last chunk)`. */
+export function formatCaptureStatus(c: CaptureStatus): string[] {
+  const restarts = c.restarts > 0 ? `, ${plural(c.restarts, 'restart')}` : '';
+  const state = c.stalled_since ? `stalled since ${c.stalled_since} (no new chunk; ffmpeg is restarted if it goes on)${restarts}` : `running${restarts}`;
+  return [`capture: ${state}`, ...(c.last_level_db !== null ? [`level: ${c.last_level_db} dBFS (last chunk)`] : [])];
 }
 
 /** `completed, duration`; the reason only once when it repeats the status (`interrupted`). */

@@ -28,6 +28,14 @@ export const configSchema = z
         sample_rate: z.number().int().min(8000).max(192000).default(16000),
         channels: z.number().int().min(1).max(8).default(1),
         realtime: z.boolean().default(true),
+        /** Restarts of a crashed ffmpeg per session before it is given up (systemd's StartLimitBurst). */
+        max_restarts: z.number().int().min(0).max(100).default(5),
+        /** Seconds a lost capture device gets to come back before the session stops with device_lost. */
+        reconnect_timeout: z.number().min(0).max(86400).default(60),
+        /** Seconds of digital silence (or near it) before a warning that the input is silent; 0 turns it off. */
+        silence_alarm: z.number().min(0).max(86400).default(15),
+        /** Free space (MiB) the recordings dir must keep: refuse below it, warn at 4×, stop at it; 0 turns it off. */
+        min_free_mb: z.number().int().min(0).max(1048576).default(200),
       })
       .strict()
       .prefault({}),

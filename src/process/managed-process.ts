@@ -116,6 +116,11 @@ export class ManagedProcess {
     return this.exited;
   }
 
+  /** Continues a process that was stopped (SIGSTOP), so the stop ladder's polite steps can reach it. */
+  resume(): void {
+    if (!this.exit) this.signal('SIGCONT');
+  }
+
   /** Skips one rung of the ladder now (a second Ctrl-C). */
   escalate(): void {
     if (!this.exit && this.escalation < LADDER.length) this.signal(LADDER[this.escalation++]!);
@@ -137,6 +142,34 @@ export class ManagedProcess {
     clearTimeout(timer);
     return done;
   }
+}
+
+export interface CommandOutput extends ProcessExit {
+  stdout: Buffer;
+  stderr: string;
+  /** It ran past `timeoutMs` and was stopped. */
+  timedOut: boolean;
+}
+
+/**
+ * Runs a short command to its end and collects its output (`pactl`, `ffmpeg -sources`, a 1 s
+ * probe of a device). Past `timeoutMs` it is stopped (SIGINT, then SIGKILL). A command that
+ * cannot start rejects (ENOENT, EACCES).
+ */
+export async function runCommand(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<CommandOutput> {
+  const process = await ManagedProcess.start(command, args, { env: options.env });
+  const stdout: Buffer[] = [];
+  let stderr = '';
+  process.child.stdout?.on('data', (data: Buffer) => stdout.push(data));
+  process.child.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    void process.stop({ stepTimeoutMs: 1000 });
+  }, options.timeoutMs);
+  const exit = await process.exited;
+  clearTimeout(timer);
+  return { ...exit, stdout: Buffer.concat(stdout), stderr, timedOut };
 }
 
 /**

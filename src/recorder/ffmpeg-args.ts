@@ -19,6 +19,8 @@ export interface CaptureArgsOptions {
   durationSeconds: number | undefined;
   segmentListPath: string;
   chunkPattern: string;
+  /** The first chunk's number: a restarted ffmpeg continues the session's numbering. */
+  segmentStartNumber: number;
 }
 
 /** Formats that capture from a device and are paced by the hardware, never by `-re`. */
@@ -26,6 +28,21 @@ const DEVICE_FORMATS = new Set(['pulse', 'alsa', 'avfoundation', 'dshow', 'oss',
 
 export const CHUNK_PATTERN = 'chunk_%05d.wav';
 export const SEGMENT_LIST_NAME = 'segments.csv';
+
+/**
+ * The segment list of an ffmpeg run in a session: `segments.csv` for the first, `segments.<run>.csv`
+ * for a restarted one. Each run has its own list because ffmpeg truncates the list when it opens it.
+ */
+export function segmentListName(run: number): string {
+  return run <= 1 ? SEGMENT_LIST_NAME : `segments.${run}.csv`;
+}
+
+/** The run a file name is the segment list of, or undefined for any other file. */
+export function segmentListRun(name: string): number | undefined {
+  if (name === SEGMENT_LIST_NAME) return 1;
+  const match = /^segments\.([1-9][0-9]{0,5})\.csv$/.exec(name);
+  return match ? Number(match[1]) : undefined;
+}
 
 /**
  * The segment muxer's output template in `dir`. The template is printf-like for the whole path
@@ -67,7 +84,7 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
     '-segment_format',
     'wav',
     '-segment_start_number',
-    '1',
+    String(options.segmentStartNumber),
     // A row is appended right after a chunk's trailer is written: a row means the chunk is final.
     '-segment_list',
     options.segmentListPath,

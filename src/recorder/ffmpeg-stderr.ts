@@ -88,8 +88,11 @@ export function classifyStderrLine(line: string): StderrLevel {
   return 'debug';
 }
 
-/** Lines worth showing when ffmpeg fails: problems first, else the very last lines. At most `max`. */
+/**
+ * Lines worth showing when ffmpeg fails: its error lines, at most `max`. Warnings are no reason
+ * (a `Guessed Channel Layout` line explains nothing about a kill), so a run without error lines
+ * shows none and the message says there was no error output.
+ */
 export function failureTail(lines: readonly string[], max = 20): string[] {
-  const problems = lines.filter((line) => classifyStderrLine(line) !== 'debug');
-  return (problems.length > 0 ? problems : lines).slice(-max);
+  return lines.filter((line) => classifyStderrLine(line) === 'error').slice(-max);
 }

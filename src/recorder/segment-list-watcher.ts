@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { segmentListRun } from './ffmpeg-args.js';
 import { parseSegmentListRow, splitCompleteLines, type SegmentListRow } from './segment-list.js';
 
 /**
@@ -69,7 +70,23 @@ export class SegmentListWatcher {
   }
 }
 
-/** Reads every row of a finished list at once (recovery and `transcribe`). */
+/**
+ * Every row of a session's segment lists, run after run (`segments.csv`, then `segments.2.csv`, …):
+ * the session's finished chunks in order. For recovery, a rebuilt session.json and `transcribe`.
+ */
+export async function readSessionSegmentLists(sessionDir: string): Promise<SegmentListRow[]> {
+  const names = await fs.promises.readdir(sessionDir).catch(() => []);
+  const lists = names.flatMap((name) => {
+    const run = segmentListRun(name);
+    return run === undefined ? [] : [{ run, name }];
+  });
+  lists.sort((a, b) => a.run - b.run);
+  const rows: SegmentListRow[] = [];
+  for (const list of lists) rows.push(...(await readSegmentList(path.join(sessionDir, list.name))));
+  return rows;
+}
+
+/** Reads every row of one finished list at once. */
 export async function readSegmentList(file: string): Promise<SegmentListRow[]> {
   let text: string;
   try {

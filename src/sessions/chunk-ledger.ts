@@ -3,12 +3,25 @@ import type { SegmentListRow } from '../recorder/segment-list.js';
 import type { Logger } from '../logging/session-log.js';
 import type { ManifestStore } from './session-manifest.js';
 
+/** Audio time and wall time may part by this much before the log says so (once). */
+const DRIFT_WARNING_SECONDS = 1;
+
 /**
  * Turns segment-list rows into chunks, in order: logs `chunk_created` and counts the chunk in
  * the manifest. The manifest's count is what recovery uses to find chunks never logged.
+ *
+ * A chunk's place in time is the wall clock at which its ffmpeg run began (`beginRun`) plus the
+ * audio that run captured before it: a restart, a stall or a lost chunk never shifts the chunks
+ * after it. Without `beginRun` (recovery) the session start is the anchor.
  */
 export class ChunkLedger {
   private queue: Promise<void> = Promise.resolve();
+  private runAnchor: Date;
+  /** stats.audio_duration_seconds when the current run began. */
+  private audioBeforeRun = 0;
+  private driftChecked = false;
+  /** The previous chunk was already past the drift limit. */
+  private driftSeen = false;
 
   constructor(
     private readonly dir: string,
@@ -16,7 +29,25 @@ export class ChunkLedger {
     private readonly log: Logger,
     private readonly manifest: ManifestStore,
     private readonly onChunk: (chunk: Chunk) => void,
-  ) {}
+    /** Compare each chunk's end with the wall clock (a live-paced capture; not recovery). */
+    private readonly checkDrift = false,
+  ) {
+    this.runAnchor = sessionStart;
+  }
+
+  /** Chunks added from now on belong to an ffmpeg run that began capturing at `anchor`. */
+  beginRun(anchor: Date): void {
+    this.queue = this.queue.then(() => {
+      this.runAnchor = anchor;
+      this.audioBeforeRun = this.manifest.value.stats.audio_duration_seconds;
+    });
+  }
+
+  /** Where the audio logged so far ends on the wall clock (call once settled). */
+  audioEndsAt(): Date {
+    const runAudio = this.manifest.value.stats.audio_duration_seconds - this.audioBeforeRun;
+    return new Date(this.runAnchor.getTime() + runAudio * 1000);
+  }
 
   /**
    * Queues a row; rows are handled strictly in order. `alreadyLogged`: its chunk_created line is in
@@ -37,7 +68,8 @@ export class ChunkLedger {
 
   private async record(row: SegmentListRow, extraFields: Record<string, string | boolean>, alreadyLogged: boolean): Promise<void> {
     const stats = this.manifest.value.stats;
-    const place = { seq: stats.chunks + 1, offsetSeconds: stats.audio_duration_seconds, sessionStart: this.sessionStart };
+    const offsetMs = this.runAnchor.getTime() - this.sessionStart.getTime() + (stats.audio_duration_seconds - this.audioBeforeRun) * 1000;
+    const place = { seq: stats.chunks + 1, offsetSeconds: Math.round(offsetMs) / 1000, sessionStart: this.sessionStart };
     let chunk: Chunk;
     try {
       chunk = await readChunk(row, this.dir, place);
@@ -50,14 +82,37 @@ export class ChunkLedger {
       return;
     }
     if (!alreadyLogged) this.log.info('chunk_created', { ...chunkLogFields(chunk), ...extraFields });
+    if (this.checkDrift && !this.driftChecked) this.noteDrift(chunk);
     // The count changes in memory at once (the next chunk's place depends on it); the chunk goes
     // on without waiting for session.json to reach the disk, and a failed write does not hold it back.
     const written = this.manifest.update((m) => {
       m.stats.chunks = chunk.seq;
-      m.stats.audio_duration_seconds = chunk.offsetSeconds + chunk.durationSeconds;
+      m.stats.audio_duration_seconds = roundMs(m.stats.audio_duration_seconds + chunk.durationSeconds);
       m.stats.bytes_on_disk = (m.stats.bytes_on_disk ?? 0) + chunk.sizeBytes;
     });
     this.onChunk(chunk);
     await written;
   }
+
+  /**
+   * Once per session: the audio ran ahead of or behind the wall clock by more than a second, on
+   * two chunks in a row (one late chunk is a busy machine, not drift).
+   */
+  private noteDrift(chunk: Chunk): void {
+    const driftSeconds = (Date.now() - chunk.endTime.getTime()) / 1000;
+    const beyond = Math.abs(driftSeconds) > DRIFT_WARNING_SECONDS;
+    const persists = beyond && this.driftSeen;
+    this.driftSeen = beyond;
+    if (!persists) return;
+    this.driftChecked = true;
+    this.log.warning('clock_drift', {
+      seq: chunk.seq,
+      drift_s: roundMs(driftSeconds),
+      detail: driftSeconds > 0 ? 'the wall clock ran ahead of the audio (samples lost or delivered late)' : 'the audio ran ahead of the wall clock',
+    });
+  }
+}
+
+function roundMs(seconds: number): number {
+  return Math.round(seconds * 1000) / 1000;
 }

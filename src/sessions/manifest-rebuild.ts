@@ -4,9 +4,9 @@ import { ManifestError } from '../errors.js';
 import { LOG_LEVELS, type LogLevel } from '../config/choices.js';
 import { parseLogLine } from '../logging/line-format.js';
 import { SESSION_LOG_NAME } from '../logging/log-names.js';
-import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import type { SegmentListRow } from '../recorder/segment-list.js';
-import { readSegmentList } from '../recorder/segment-list-watcher.js';
+import { finalStatusFor, STOP_REASONS, type StopReason } from './stop-reason.js';
+import { readSessionSegmentLists } from '../recorder/segment-list-watcher.js';
 import { isValidPid } from '../files/process-identity.js';
 import { manifestPath, parseManifest, readManifestOrProblem, type SessionManifest, type SessionStatus } from './session-manifest.js';
 
@@ -27,9 +27,15 @@ export interface ManifestEvidence {
   stopTime?: string;
   /** pid of the last ffmpeg_started line. */
   ffmpegPid?: string;
-  /** duration_s of each chunk_created line, by file. */
-  logged: ReadonlyMap<string, number>;
+  /** duration_s and offset_s of each chunk_created line, by file. */
+  logged: ReadonlyMap<string, LoggedChunk>;
   rows: readonly SegmentListRow[];
+}
+
+export interface LoggedChunk {
+  durationSeconds: number;
+  /** Where the chunk sits from the session start, on the wall clock (restarts leave gaps). */
+  offsetSeconds: number | undefined;
 }
 
 /** The manifest the evidence supports, or why there is none. Pure. */
@@ -41,10 +47,10 @@ export function rebuildManifest(evidence: ManifestEvidence): SessionManifest | s
   let chunks = 0;
   let audio = 0;
   for (const row of evidence.rows) {
-    const duration = evidence.logged.get(row.file);
-    if (duration === undefined) break;
+    const logged = evidence.logged.get(row.file);
+    if (logged === undefined) break;
     chunks++;
-    audio += duration;
+    audio += logged.durationSeconds;
   }
   const level = start.log_level as LogLevel;
   const ffmpegPid = Number(evidence.ffmpegPid);
@@ -78,8 +84,8 @@ export function rebuildManifest(evidence: ManifestEvidence): SessionManifest | s
 
 function statusOf(reason: string | undefined): SessionStatus {
   if (reason === undefined) return 'recording';
-  if (reason === 'interrupted') return 'interrupted';
-  return reason === 'ffmpeg_exit' || reason === 'error' ? 'error' : 'completed';
+  // A reason this echolog does not know (hand-edited, a newer version) is no success.
+  return (STOP_REASONS as readonly string[]).includes(reason) ? finalStatusFor(reason as StopReason) : 'error';
 }
 
 /** Reads the evidence: segments.csv and every session.log file (the active one and its backups). */
@@ -87,7 +93,7 @@ export async function gatherManifestEvidence(sessionDir: string): Promise<Manife
   const logPath = path.join(sessionDir, SESSION_LOG_NAME);
   const names = (await fs.readdir(sessionDir).catch(() => [] as string[])).filter((name) => name.startsWith(SESSION_LOG_NAME));
   const evidence: Pick<ManifestEvidence, 'start' | 'stop' | 'stopTime' | 'ffmpegPid'> = {};
-  const logged = new Map<string, number>();
+  const logged = new Map<string, LoggedChunk>();
   // Oldest backup first is not knowable from names alone (size vs time rotation): each line stands on its own.
   for (const name of names) {
     const text = await fs.readFile(path.join(sessionDir, name), 'utf8').catch(() => '');
@@ -98,10 +104,13 @@ export async function gatherManifestEvidence(sessionDir: string): Promise<Manife
       if (parsed.message === 'session_start') evidence.start = fields;
       else if (parsed.message === 'session_stop') Object.assign(evidence, { stop: fields, stopTime: parsed.timestamp });
       else if (parsed.message === 'ffmpeg_started') evidence.ffmpegPid = fields.pid;
-      else if (parsed.message === 'chunk_created' && fields.file) logged.set(fields.file, Number(fields.duration_s) || 0);
+      else if (parsed.message === 'chunk_created' && fields.file) {
+        const offset = Number(fields.offset_s);
+        logged.set(fields.file, { durationSeconds: Number(fields.duration_s) || 0, offsetSeconds: fields.offset_s !== undefined && Number.isFinite(offset) && offset >= 0 ? offset : undefined });
+      }
     }
   }
-  const rows = await readSegmentList(path.join(sessionDir, SEGMENT_LIST_NAME)).catch(() => []);
+  const rows = await readSessionSegmentLists(sessionDir).catch(() => []);
   return { dirName: path.basename(sessionDir), logPath, logged, rows, ...evidence };
 }
 

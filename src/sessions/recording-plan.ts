@@ -7,7 +7,8 @@ import {
   chunkPatternIn,
   defaultCaptureInput,
   isDeviceInput,
-  SEGMENT_LIST_NAME,
+  segmentListName,
+  type CaptureArgsOptions,
   type CaptureInput,
   type PlatformFacts,
 } from '../recorder/ffmpeg-args.js';
@@ -25,8 +26,31 @@ export interface RecordingPlan {
   /** The session this one resumes (`record --resume`): linked, not continued. */
   resumedFrom?: string;
   ffmpeg: FfmpegLocation;
+  /** The first ffmpeg run's arguments (what --dry-run shows); a restart's come from `runArgs`. */
   args: string[];
   commandLine: string;
+  /** What every run's arguments are built from. */
+  capture: CaptureArgsOptions;
+}
+
+/** What changes from one ffmpeg run of a session to the next. */
+export interface CaptureRun {
+  /** 1 for the first run, then 2, 3, … for each restart. */
+  run: number;
+  /** The number of the run's first chunk file. */
+  startNumber: number;
+  /** Seconds of audio still wanted (`--duration` minus what earlier runs captured). */
+  durationSeconds: number | undefined;
+}
+
+/** Pure: the ffmpeg arguments of one run of a planned session. */
+export function runArgs(plan: Pick<RecordingPlan, 'capture' | 'sessionDir'>, run: CaptureRun): string[] {
+  return buildCaptureArgs({
+    ...plan.capture,
+    segmentStartNumber: run.startNumber,
+    durationSeconds: run.durationSeconds,
+    segmentListPath: path.join(plan.sessionDir, segmentListName(run.run)),
+  });
 }
 
 export interface PlanRecordingOptions {
@@ -45,7 +69,7 @@ export function planRecording(options: PlanRecordingOptions): RecordingPlan {
   const recordingsDir = path.resolve(options.cwd, expandHome(config.recordings_dir, options.home));
   const sessionDir = path.join(recordingsDir, options.sessionId);
   const input = captureInputOf(config, options.platform, options.cwd);
-  const args = buildCaptureArgs({
+  const capture: CaptureArgsOptions = {
     input,
     realtime: config.recording.realtime,
     sampleRate: config.recording.sample_rate,
@@ -53,9 +77,11 @@ export function planRecording(options: PlanRecordingOptions): RecordingPlan {
     segmentTime: config.recording.segment_time,
     durationSeconds: options.durationSeconds,
     // Absolute paths, so the logged command reproduces the capture from any folder.
-    segmentListPath: path.join(sessionDir, SEGMENT_LIST_NAME),
+    segmentListPath: path.join(sessionDir, segmentListName(1)),
     chunkPattern: chunkPatternIn(sessionDir),
-  });
+    segmentStartNumber: 1,
+  };
+  const args = buildCaptureArgs(capture);
   return {
     sessionId: options.sessionId,
     recordingsDir,
@@ -66,6 +92,7 @@ export function planRecording(options: PlanRecordingOptions): RecordingPlan {
     ffmpeg: options.ffmpeg,
     args,
     commandLine: formatCommandLine(options.ffmpeg.path, args),
+    capture,
   };
 }
 

@@ -2,16 +2,14 @@ import fs from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { overridesOf } from '../config/resolve-config.js';
-import { EchologError, FfmpegExitError, StorageError, UsageError } from '../errors.js';
+import { DeviceLostError, DiskLowError, EchologError, FfmpegExitError, StorageError, UsageError } from '../errors.js';
 import type { LogFields } from '../logging/line-format.js';
 import { redactDevice } from '../logging/redact.js';
 import { SessionLog, type Logger } from '../logging/session-log.js';
-import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
-import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
-import { formatCommandLine } from '../recorder/command-line.js';
-import { failureTail } from '../recorder/ffmpeg-stderr.js';
-import { FfmpegStderrLog } from '../recorder/ffmpeg-stderr-log.js';
-import { SegmentListWatcher } from '../recorder/segment-list-watcher.js';
+import { CaptureSupervisor, type CaptureOutcome } from '../capture/capture-supervisor.js';
+import { ChunkMonitor } from '../capture/chunk-monitor.js';
+import { canWriteIn, diskVerdict, formatMib, freeBytes } from '../capture/disk-guard.js';
+import { isDeviceInput } from '../recorder/ffmpeg-args.js';
 import { VERSION } from '../version.js';
 import { readStartTicks } from '../files/process-identity.js';
 import { acquireActiveLock, releaseActiveLock } from './active-lock.js';
@@ -46,8 +44,6 @@ export interface RecordingResult {
   error?: EchologError;
 }
 
-const STDERR_TAIL_LINES = 50;
-
 /**
  * One recording, start to stop: lock, session folder, log, ffmpeg, chunk events, components,
  * and a `session_stop` line that is always last. `stop()` may be called at any time, from a
@@ -55,10 +51,9 @@ const STDERR_TAIL_LINES = 50;
  */
 export class RecordingSession {
   private stopRequest: StopRequest | undefined;
-  private ffmpeg: ManagedProcess | undefined;
+  private capture: CaptureSupervisor | undefined;
   private readonly stopRequested: Promise<void>;
   private signalStopRequested!: () => void;
-  private readonly stderrTail: string[] = [];
   private readonly now: () => Date;
   /** Set once session.log is open: where stop requests are logged. */
   private sessionLogger: Logger | undefined;
@@ -76,7 +71,7 @@ export class RecordingSession {
   stop(request: StopRequest): void {
     if (this.stopRequest) {
       this.logStopRequest(request, true);
-      this.ffmpeg?.escalate();
+      this.capture?.ffmpeg?.escalate();
       return;
     }
     this.stopRequest = request;
@@ -88,6 +83,7 @@ export class RecordingSession {
   async run(): Promise<RecordingResult> {
     const { plan, resolved } = this.options;
     const config = resolved.config;
+    await refuseLowDisk(plan.recordingsDir, config.recording.min_free_mb);
     await ensureRecordingsDir(plan.recordingsDir);
     const { stale, discarded } = await acquireActiveLock(plan.recordingsDir, plan.sessionId);
     let lockHeld = true;
@@ -183,13 +179,40 @@ export class RecordingSession {
     });
     const notify = (event: RecordingEvent): void => this.options.onEvent?.(event);
     const recorderLogger = log.logger('echolog.recorder');
+    const monitor = new ChunkMonitor({
+      sessionDir: plan.sessionDir,
+      logger: recorderLogger,
+      manifest,
+      silenceAlarmSeconds: config.recording.silence_alarm,
+      minFreeMb: config.recording.min_free_mb,
+      warn: (message) => notify({ type: 'warning', message }),
+      onDiskLow: (message) => {
+        recorderLogger.warning('disk_low', { message });
+        // Already stopping (Ctrl-C): a second stop would escalate the stop ladder.
+        if (!this.stopRequest) this.stop({ reason: 'disk_low', message });
+      },
+    });
     const ledger = new ChunkLedger(plan.sessionDir, sessionStart, recorderLogger, manifest, (chunk) => {
       notify({ type: 'chunk', chunk });
+      monitor.onChunk(chunk);
       for (const component of components) component.onChunk(chunk);
+    }, isDeviceInput(plan.input) || config.recording.realtime);
+    const capture = new CaptureSupervisor({
+      plan,
+      log,
+      manifest,
+      ledger,
+      policy: { maxRestarts: config.recording.max_restarts, reconnectTimeoutMs: config.recording.reconnect_timeout * 1000 },
+      segmentTime: config.recording.segment_time,
+      stopTimeoutSeconds: config.ffmpeg.stop_timeout,
+      redactedDevice: config.logging.redact_device ? device : undefined,
+      isStopRequested: () => this.stopRequest !== undefined,
+      stopRequested: this.stopRequested,
+      onStderrLine: (line) => {
+        if (isDiskFullLine(line)) this.noteStorageFault({ kind: 'disk_full', code: 'ENOSPC', message: `ffmpeg cannot write to ${plan.sessionDir}: ${line.trim()}` });
+      },
     });
-    const watcher = new SegmentListWatcher(plan.sessionDir, SEGMENT_LIST_NAME, (row) => ledger.add(row), (line) =>
-      recorderLogger.warning('segment_list_unparsed', { line }),
-    );
+    this.capture = capture;
     let reason: StopReason = 'error';
     let failure: EchologError | undefined;
     let bug: Error | undefined;
@@ -238,29 +261,34 @@ export class RecordingSession {
         manifest: () => manifest.value,
       };
       for (const component of components) component.attach(context);
+      // Capture starts now; what components load (an engine) loads beside it. A component that
+      // cannot start (transcription.required) stops the session.
+      let componentFailure: Error | undefined;
+      const starting = components.map((component) =>
+        component.start?.().catch((error: Error) => {
+          componentFailure ??= error;
+          if (!this.stopRequest) this.stop({ reason: 'error', message: error.message });
+        }),
+      );
 
-      const exit = await this.runFfmpeg(log, watcher, config.logging.redact_device ? device : undefined, config.ffmpeg.stop_timeout, manifest);
-      await watcher.drain();
+      await monitor.checkDisk();
+      const outcome = await capture.run();
       await ledger.settled();
+      await monitor.settled();
+      await Promise.all(starting);
 
-      reason = decideStopReason(this.stopRequest, exit, plan.durationSeconds !== undefined);
-      if (reason === 'error' || reason === 'disk_full') stopFields = { message: this.stopRequest?.message };
-      if (this.storageFault) failure = new StorageError(`recording stopped: ${this.storageFault.message}`);
-      if (reason === 'ffmpeg_exit') {
-        failure = new FfmpegExitError(exit.code, exit.signal, failureTail(this.stderrTail));
-        stopFields = { code: exit.code, signal: exit.signal ?? undefined, stderr_tail: failureTail(this.stderrTail, 5).join(' | ') };
-      }
+      reason = decideStopReason(this.stopRequest, outcome.kind);
+      ({ stopFields, failure } = this.describeEnd(reason, outcome));
+      if (componentFailure instanceof EchologError) failure ??= componentFailure;
+      else if (componentFailure) throw componentFailure;
     } catch (error) {
       reason = 'error';
       stopFields = { message: (error as Error).message };
       if (error instanceof EchologError) failure = error;
       else bug = error as Error;
       // Whatever failed: ffmpeg is stopped and the chunks it finished are logged before session_stop.
-      await this.ffmpeg?.stop({ politeInput: 'q', stepTimeoutMs: config.ffmpeg.stop_timeout * 1000 });
-      await watcher
-        .drain()
-        .then(() => ledger.settled())
-        .catch(() => undefined);
+      await capture.ffmpeg?.stop({ politeInput: 'q', stepTimeoutMs: config.ffmpeg.stop_timeout * 1000 });
+      await ledger.settled().catch(() => undefined);
     } finally {
       for (const component of components) Object.assign(stopFields, await component.finish().catch((e: Error) => ({ finish_error: e.message })));
     }
@@ -280,60 +308,31 @@ export class RecordingSession {
     return { sessionId: plan.sessionId, sessionDir: plan.sessionDir, logPath: log.path, reason, exitCode, chunks: manifest.value.stats.chunks, error: failure };
   }
 
-  private async runFfmpeg(
-    log: SessionLog,
-    watcher: SegmentListWatcher,
-    redactedDevice: string | undefined,
-    stopTimeoutSeconds: number,
-    manifest: ManifestStore,
-  ): Promise<ProcessExit> {
-    const { plan } = this.options;
-    const logger = log.logger('echolog.ffmpeg');
-    const shownArgs = redactedDevice ? plan.args.map((arg) => (arg === plan.input.input ? redactedDevice : arg)) : plan.args;
-    const command = formatCommandLine(plan.ffmpeg.path, shownArgs);
-    logger.info('ffmpeg_command', { command });
-    if (this.stopRequest) {
-      // Ctrl-C while the engine was loading: record nothing rather than start ffmpeg to stop it.
-      logger.info('ffmpeg_not_started', { reason: `stop requested (${this.stopRequest.reason}) before capture began` });
-      return { code: null, signal: null };
-    }
-    watcher.start();
-    const ffmpeg = await ManagedProcess.start(plan.ffmpeg.path, plan.args, {
-      cwd: plan.sessionDir,
-      detached: true,
-      stdin: true,
-      onStep: (step) => logger.info('ffmpeg_stop_step', { step }),
-    });
-    this.ffmpeg = ffmpeg;
-    const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
-    const stderrLog = new FfmpegStderrLog(logger, (level) => log.isEnabled(level));
-    try {
-      // Its start time with its pid: recovery signals this pid only while both still match.
-      const startTicks = readStartTicks(ffmpeg.pid) ?? null;
-      await manifest.update((m) => {
-        m.ffmpeg_pid = ffmpeg.pid;
-        m.ffmpeg_start_ticks = startTicks;
-        m.ffmpeg_command = command;
-      });
-      logger.info('ffmpeg_started', { pid: ffmpeg.pid });
-      ffmpeg.onLines('stderr', (line) => {
-        // The tail for the failure message keeps the real lines, whatever the flood guard lets into the log.
-        if (this.stderrTail.push(line) > STDERR_TAIL_LINES) this.stderrTail.shift();
-        stderrLog.line(line);
-        if (isDiskFullLine(line)) this.noteStorageFault({ kind: 'disk_full', code: 'ENOSPC', message: `ffmpeg cannot write to ${plan.sessionDir}: ${line.trim()}` });
-      });
-      const stopOnRequest = this.stopRequested.then(() => ffmpeg.stop({ politeInput: 'q', stepTimeoutMs: stopTimeoutSeconds * 1000 }));
-      const exit = await Promise.race([ffmpeg.exited, stopOnRequest]);
-      stderrLog.close();
-      logger.info('ffmpeg_exited', { code: exit.code, signal: exit.signal ?? undefined });
-      return exit;
-    } catch (error) {
-      // Released only once ffmpeg is gone: a crash of echolog before that would orphan it.
-      await ffmpeg.stop({ politeInput: 'q', stepTimeoutMs: stopTimeoutSeconds * 1000 });
-      throw error;
-    } finally {
-      stderrLog.close();
-      releaseWatchdog();
+  /** session_stop's fields and the error `main` reports, for how the session ended. */
+  private describeEnd(reason: StopReason, outcome: CaptureOutcome): { stopFields: LogFields; failure: EchologError | undefined } {
+    const message = this.stopRequest?.message;
+    if (this.storageFault) return { stopFields: { message }, failure: new StorageError(`recording stopped: ${this.storageFault.message}`) };
+    switch (reason) {
+      case 'error':
+      case 'disk_full':
+        return { stopFields: { message }, failure: undefined };
+      case 'disk_low':
+        return { stopFields: { message }, failure: new DiskLowError(`recording stopped before the disk filled: ${message}`) };
+      case 'device_lost': {
+        const lost = outcome.kind === 'device_lost' ? outcome.lostForSeconds : 0;
+        const what = `the capture device ${this.options.plan.input.format} ${this.options.plan.input.input} went away and did not come back within ${lost} s (recording.reconnect_timeout)`;
+        return { stopFields: { message: what }, failure: new DeviceLostError(`recording stopped: ${what}`) };
+      }
+      case 'ffmpeg_exit': {
+        if (outcome.kind !== 'ffmpeg_exit') return { stopFields: {}, failure: undefined };
+        const { exit, errorLines, noAudio, restarts } = outcome;
+        return {
+          stopFields: { code: exit.code, signal: exit.signal ?? undefined, restarts, no_audio: noAudio || undefined, stderr_tail: errorLines.slice(-5).join(' | ') || undefined },
+          failure: new FfmpegExitError(exit.code, exit.signal, errorLines, restarts, noAudio),
+        };
+      }
+      default:
+        return { stopFields: {}, failure: undefined };
     }
   }
 
@@ -402,4 +401,16 @@ export class RecordingSession {
 export function formatOverrides(resolved: ResolvedConfig, redactDeviceName: boolean): string {
   const overrides = Object.entries(overridesOf(resolved)).map(([key, value]) => [key, redactDeviceName && key === 'recording.input' ? redactDevice(String(value)) : value]);
   return JSON.stringify(Object.fromEntries(overrides));
+}
+
+/** The free-space guard before anything is created: below recording.min_free_mb, record refuses. */
+async function refuseLowDisk(recordingsDir: string, minFreeMb: number): Promise<void> {
+  if (minFreeMb <= 0) return;
+  // A dir that cannot be asked, or written at all (read-only, another's), is refused next, with
+  // that reason (exit 2), by ensureRecordingsDir and the lock.
+  const free = await freeBytes(recordingsDir).catch(() => undefined);
+  if (free === undefined || !(await canWriteIn(recordingsDir))) return;
+  if (diskVerdict(free, minFreeMb) === 'too_low') {
+    throw new DiskLowError(`not enough free space to record in ${recordingsDir}: ${formatMib(free)} free, recording.min_free_mb is ${minFreeMb} MiB (free some space, or lower recording.min_free_mb; 0 turns the guard off)`);
+  }
 }

@@ -6,8 +6,8 @@ import { parseLogLine, type ParsedLogLine } from '../logging/line-format.js';
 import { SESSION_LOG_NAME, SessionLog } from '../logging/session-log.js';
 import type { Logger } from '../logging/session-log.js';
 import { stopProcessByPid } from '../process/managed-process.js';
-import { chunkPatternIn, SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
-import { readSegmentList } from '../recorder/segment-list-watcher.js';
+import { chunkPatternIn } from '../recorder/ffmpeg-args.js';
+import { readSessionSegmentLists } from '../recorder/segment-list-watcher.js';
 import { isProcessAlive, isSameProcessAlive, judgeIdentity, observeProcess, readStartTicks } from '../files/process-identity.js';
 import { ManifestError } from '../errors.js';
 import { ChunkLedger } from './chunk-ledger.js';
@@ -104,7 +104,7 @@ async function recoverLocked(sessionDir: string, manifest: SessionManifest, opti
   const inLog = await chunksInLog(logPath);
   const alreadyLogged = manifest.stats.chunks;
   const ledger = new ChunkLedger(sessionDir, new Date(manifest.started_at), log.logger('echolog.recorder'), store, () => undefined);
-  const rows = await readSegmentList(path.join(sessionDir, SEGMENT_LIST_NAME));
+  const rows = await readSessionSegmentLists(sessionDir);
   let recovered = 0;
   for (const row of rows.slice(alreadyLogged)) {
     if (inLog.has(row.file)) ledger.add(row, {}, true);

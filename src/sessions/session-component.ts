@@ -26,16 +26,19 @@ export interface SessionContext {
 
 /**
  * A part of the pipeline that consumes chunks beside the log (the transcriber is one).
- * The session calls, in order: `prepare` before anything is created (throw to refuse the
- * session), `attach` once the log is open, `onChunk` per finished chunk (must not block),
- * and `finish` after the last chunk is logged (may take its own bounded time). `finish` is
- * also called without `attach` when the session fails to start: release what `prepare` loaded.
+ * The session calls, in order: `prepare` before anything is created (quick; throw to refuse the
+ * session), `attach` once the log is open, then `start` (its slow part, e.g. loading an engine)
+ * at the same time as capture starts: capture never waits for it; a rejection stops the session.
+ * `onChunk` per finished chunk (must not block; chunks may come before `start` resolves), and
+ * `finish` after the last chunk is logged (may take its own bounded time). `finish` is also
+ * called without `attach` when the session fails to start: release what `prepare` took.
  * Lines in `deferred` are logged as `echolog.<name>`.
  */
 export interface SessionComponent {
   readonly name: string;
   prepare(): Promise<{ startFields: LogFields; deferred: DeferredLogLine[] }>;
   attach(context: SessionContext): void;
+  start?(): Promise<void>;
   onChunk(chunk: Chunk): void;
   /** Returns fields for `session_stop` (e.g. what was left untranscribed). */
   finish(): Promise<LogFields>;

@@ -55,8 +55,25 @@ export interface SessionManifest {
   session_start_line?: string;
   /** The ffmpeg command as logged in `ffmpeg_command` (pastes into a shell). */
   ffmpeg_command?: string;
+  /** Capture's health (restarts, a stall, the last chunk's level); absent in older sessions. */
+  capture?: CaptureStatus;
   /** The transcriber's progress; absent when it is off. */
   transcription?: TranscriberProgress & { model: string };
+}
+
+/** What `status` shows of capture. */
+export interface CaptureStatus {
+  /** ffmpeg restarts so far in the session. */
+  restarts: number;
+  /** When the last chunk before a stall in progress was seen; null when capture flows. */
+  stalled_since: string | null;
+  /** The last chunk's level in dBFS as the log writes it (`-inf`: digital silence); null before the first. */
+  last_level_db: string | null;
+}
+
+/** The capture part of a manifest as it is now (defaults before its first change). */
+export function captureStatus(m: Pick<SessionManifest, 'capture'>): CaptureStatus {
+  return m.capture ?? { restarts: 0, stalled_since: null, last_level_db: null };
 }
 
 export const MANIFEST_NAME = 'session.json';
@@ -93,7 +110,21 @@ export function parseManifest(value: unknown): SessionManifest | string {
   const bad = problems.filter(([ok]) => !ok).map(([, key]) => key);
   if (bad.length > 0) return `invalid ${bad.join(', ')}`;
   // Written by an echolog before start times were recorded: unknown, not absent.
-  return { ...(m as unknown as SessionManifest), pid_start_ticks: (m.pid_start_ticks as number | undefined) ?? null, ffmpeg_start_ticks: (m.ffmpeg_start_ticks as number | undefined) ?? null };
+  return {
+    ...(m as unknown as SessionManifest),
+    pid_start_ticks: (m.pid_start_ticks as number | undefined) ?? null,
+    ffmpeg_start_ticks: (m.ffmpeg_start_ticks as number | undefined) ?? null,
+    // Shown by status only: a malformed one is left out rather than refusing the manifest.
+    capture: parseCaptureStatus(m.capture),
+  };
+}
+
+function parseCaptureStatus(value: unknown): CaptureStatus | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const c = value as Record<string, unknown>;
+  const optionalString = (v: unknown): v is string | null => v === null || (typeof v === 'string' && v.length <= 40);
+  if (!Number.isSafeInteger(c.restarts) || (c.restarts as number) < 0 || !optionalString(c.stalled_since) || !optionalString(c.last_level_db)) return undefined;
+  return { restarts: c.restarts as number, stalled_since: c.stalled_since, last_level_db: c.last_level_db };
 }
 
 /** The manifest, undefined if there is none, or why the file there is not one (truncated, garbage, …). */

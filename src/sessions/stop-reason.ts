@@ -1,29 +1,31 @@
 import { ExitCode } from '../errors.js';
-import type { ProcessExit } from '../process/managed-process.js';
+import type { CaptureOutcome } from '../capture/capture-supervisor.js';
 
 /**
  * Why a session ended, as written in `session_stop reason=…`, and the exit code it maps to.
  * `end_of_input`: a file input was recorded to its end (ffmpeg exited 0 with no --duration).
  * `disk_full`: the session's file system ran out of space (or inodes, or quota).
+ * `disk_low`: the free space reached `recording.min_free_mb`, and the session stopped before the disk filled.
+ * `device_lost`: a capture device went away and did not come back within `recording.reconnect_timeout`.
  */
-export const STOP_REASONS = ['duration_reached', 'end_of_input', 'user_interrupt', 'terminated', 'ffmpeg_exit', 'disk_full', 'error', 'interrupted'] as const;
+export const STOP_REASONS = ['duration_reached', 'end_of_input', 'user_interrupt', 'terminated', 'ffmpeg_exit', 'device_lost', 'disk_low', 'disk_full', 'error', 'interrupted'] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
 
 /** A stop that echolog was asked for, by a signal or a caller. */
 export interface StopRequest {
-  reason: 'user_interrupt' | 'terminated' | 'disk_full' | 'error';
+  reason: 'user_interrupt' | 'terminated' | 'disk_full' | 'disk_low' | 'error';
   signal?: NodeJS.Signals;
-  /** For `error` and `disk_full`: what went wrong (an uncaught exception in echolog, a failed write). */
+  /** For `error`, `disk_full` and `disk_low`: what went wrong (an uncaught exception in echolog, a failed write). */
   message?: string;
 }
 
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
-/** Pure: how a session ended, from the stop request (if any) and how ffmpeg exited. */
-export function decideStopReason(request: StopRequest | undefined, exit: ProcessExit, hadDuration: boolean): StopReason {
+/** Pure: how a session ended, from the stop request (if any) and how capture ended. */
+export function decideStopReason(request: StopRequest | undefined, outcome: CaptureOutcome['kind']): StopReason {
   if (request) return request.reason;
-  if (exit.code === 0) return hadDuration ? 'duration_reached' : 'end_of_input';
-  return 'ffmpeg_exit';
+  // Stopped without a request, or its folder gone: an error (the session says which).
+  return outcome === 'stopped' || outcome === 'session_dir_gone' ? 'error' : outcome;
 }
 
 export function exitCodeFor(reason: StopReason, request: StopRequest | undefined): number {
@@ -42,5 +44,5 @@ export function exitCodeFor(reason: StopReason, request: StopRequest | undefined
 /** The session.json status a stop reason leaves: failures are `error`, the rest `completed`. */
 export function finalStatusFor(reason: StopReason): 'completed' | 'error' | 'interrupted' {
   if (reason === 'interrupted') return 'interrupted';
-  return reason === 'ffmpeg_exit' || reason === 'disk_full' || reason === 'error' ? 'error' : 'completed';
+  return reason === 'ffmpeg_exit' || reason === 'device_lost' || reason === 'disk_low' || reason === 'disk_full' || reason === 'error' ? 'error' : 'completed';
 }

@@ -1,8 +1,7 @@
-import fs from 'node:fs/promises';
 import type { EchologConfig } from '../config/schema.js';
 import type { Logger } from '../logging/session-log.js';
-import type { Chunk } from '../recorder/chunk.js';
-import { formatDb, isSilent, measureLevel } from './audio-level.js';
+import { readChunkPcm, type Chunk } from '../recorder/chunk.js';
+import { formatDb, isSilent, measureLevel } from '../audio/audio-level.js';
 import type { DebugAudioDump } from './debug-audio-dump.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
 import { countWords, type TranscriptLine } from './transcript-formats.js';
@@ -324,11 +323,6 @@ export class ChunkTranscriber {
 }
 
 /** The samples of a finished chunk: the bytes after its WAV header, as its header sizes them. */
-export async function readChunkPcm(chunk: Pick<Chunk, 'path' | 'wav'>): Promise<Buffer> {
-  const file = await fs.readFile(chunk.path);
-  return file.subarray(chunk.wav.dataOffset, chunk.wav.dataOffset + chunk.wav.dataBytes);
-}
-
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${Math.round(ms)} ms`)), ms)));

@@ -1,3 +1,4 @@
+import type { LogFields } from '../logging/line-format.js';
 import os from 'node:os';
 import type { EchologConfig } from '../config/schema.js';
 import { readLiveness } from '../daemon/daemon-state.js';
@@ -15,7 +16,8 @@ import { findPocketsphinx, POCKETSPHINX_INSTALL_HINT, type PocketsphinxBinary } 
  * `missing`: the session records without it (a WARNING) unless transcription.required refuses.
  */
 export type EngineResolution =
-  | { kind: 'engine'; name: string; model: string; create: () => TranscriptionEngine }
+  /** `startFields`: what session_start says of the engine before it has loaded (a daemon's pid, device, model). */
+  | { kind: 'engine'; name: string; model: string; create: () => TranscriptionEngine; startFields?: LogFields }
   | { kind: 'missing'; name: string; reason: string }
   | { kind: 'off'; reason: string; hint?: string };
 
@@ -61,12 +63,19 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
     return { kind: 'engine', name: 'whisper', model: t.model, create: () => module.createWhisperEngine(config, env) };
   };
   const paths = daemonPaths(config, env);
-  const daemon = (): EngineResolution => ({
-    kind: 'engine',
-    name: 'daemon',
-    model: '',
-    create: () => new DaemonEngine({ paths, timeoutSeconds: t.daemon_timeout, readyTimeoutSeconds: t.ready_timeout }),
-  });
+  // Recording starts before the engine is ready (issue 9): the daemon is named in session_start from
+  // its status file now, and its readiness handshake runs when the engine starts.
+  const daemon = async (): Promise<EngineResolution> => {
+    const live = await readLiveness(paths).catch(() => undefined);
+    const status = live?.state === 'ready' ? live.status : undefined;
+    return {
+      kind: 'engine',
+      name: 'daemon',
+      model: status?.model_size ?? '',
+      create: () => new DaemonEngine({ paths, timeoutSeconds: t.daemon_timeout, readyTimeoutSeconds: t.ready_timeout }),
+      startFields: status ? { daemon_pid: status.pid, daemon_device: status.device, daemon_model: status.model_size, daemon_root: paths.root } : { daemon_root: paths.root },
+    };
+  };
   switch (t.engine) {
     case 'daemon':
       return daemon();

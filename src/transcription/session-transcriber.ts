@@ -6,7 +6,7 @@ import type { DeferredLogLine, SessionComponent, SessionContext } from '../sessi
 import { ChunkTranscriber, withTimeout, type TranscriberProgress } from './chunk-transcriber.js';
 import { DebugAudioDump } from './debug-audio-dump.js';
 import type { TranscriptionEngine } from './engine.js';
-import { defaultEngineDeps, resolveEngine, type EngineDeps } from './resolve-engine.js';
+import { defaultEngineDeps, resolveEngine, type EngineDeps, type EngineResolution } from './resolve-engine.js';
 import { TranscriptStore } from './transcript-store.js';
 
 /** The transcription part of a recording session: one component, whatever the engine. */
@@ -15,10 +15,12 @@ export function createTranscriptionComponents(config: EchologConfig, env: NodeJS
 }
 
 /**
- * prepare: picks the engine and gives it `ready_timeout` to load (seed 001); a failure is a
- * WARNING and the session records anyway, unless `transcription.required` refuses it.
- * attach/onChunk: chunks go into the ChunkTranscriber's queue. finish: drains the queue up to
- * `drain_timeout`, writes the final transcript files and names what was left.
+ * prepare: picks the engine (an engine that is missing refuses the session when
+ * `transcription.required`). start: loads it beside the capture, within `ready_timeout` (seed 001);
+ * a failure is a WARNING and the session records anyway, unless `transcription.required` stops it.
+ * attach/onChunk: chunks wait until the engine is ready (or failed), then go into the
+ * ChunkTranscriber's queue. finish: drains the queue up to `drain_timeout`, writes the final
+ * transcript files and names what was left.
  */
 export class TranscriptionComponent implements SessionComponent {
   readonly name = 'transcriber';
@@ -30,6 +32,11 @@ export class TranscriptionComponent implements SessionComponent {
   private transcriber: ChunkTranscriber | undefined;
   private store: TranscriptStore | undefined;
   private dump: DebugAudioDump | undefined;
+  /** The engine prepare() chose, loaded by start(). */
+  private chosen: Extract<EngineResolution, { kind: 'engine' }> | undefined;
+  /** Chunks that arrived while the engine was loading. */
+  private waiting: Chunk[] = [];
+  private loading: Promise<void> | undefined;
 
   constructor(
     private readonly config: EchologConfig,
@@ -54,20 +61,37 @@ export class TranscriptionComponent implements SessionComponent {
       deferred.push({ level: 'warning', message: 'transcription_unavailable', fields: { engine: resolution.name, reason: resolution.reason, detail: 'recording without transcription; run `echolog transcribe` afterwards' } });
       return { startFields: { transcription_engine: resolution.name, transcription_model: '', transcription_ready: false }, deferred };
     }
+    // Loaded by start(), beside the capture: recording never waits for an engine.
+    this.chosen = resolution;
+    return { startFields: { transcription_engine: resolution.name, transcription_model: resolution.model, ...resolution.startFields }, deferred };
+  }
+
+  start(): Promise<void> {
+    this.loading ??= this.load();
+    return this.loading;
+  }
+
+  private async load(): Promise<void> {
+    const t = this.config.transcription;
+    const context = this.context;
+    const resolution = this.chosen;
+    if (!context || !resolution) return;
+    const logger = context.log.logger('echolog.transcriber');
     const engine = resolution.create();
     const started = Date.now();
     try {
       await withTimeout(engine.start(), t.ready_timeout * 1000, `${resolution.name} did not become ready: loading`);
       this.engine = engine;
-      deferred.push({ level: 'info', message: 'transcription_ready', fields: { engine: resolution.name, model: engine.model, ready_ms: Date.now() - started } });
+      logger.info('transcription_ready', { engine: resolution.name, model: engine.model, ready_ms: Date.now() - started, ...engine.startFields?.() });
     } catch (error) {
       await engine.close().catch(() => undefined);
       const reason = (error as Error).message;
       if (t.required) throw new TranscriptionError(`transcription.required is set, but the ${resolution.name} engine failed to start within ${t.ready_timeout} s: ${reason}`);
-      this.startWarning = `recording without transcription: the ${resolution.name} engine did not start (${reason}); run \`echolog transcribe\` afterwards`;
-      deferred.push({ level: 'warning', message: 'transcription_unavailable', fields: { engine: resolution.name, reason, ready_timeout: t.ready_timeout, detail: 'recording without transcription; run `echolog transcribe` afterwards' } });
+      logger.warning('transcription_unavailable', { engine: resolution.name, reason, ready_timeout: t.ready_timeout, detail: 'recording without transcription; run `echolog transcribe` afterwards' });
+      context.notify({ type: 'warning', message: `recording without transcription: the ${resolution.name} engine did not start (${reason}); run \`echolog transcribe\` afterwards` });
+    } finally {
+      this.createTranscriber(context);
     }
-    return { startFields: { transcription_engine: resolution.name, transcription_model: engine.model, transcription_ready: this.engine !== undefined, ...this.engine?.startFields?.() }, deferred };
   }
 
   attach(context: SessionContext): void {
@@ -75,10 +99,16 @@ export class TranscriptionComponent implements SessionComponent {
     if (this.startWarning) context.notify({ type: 'warning', message: this.startWarning });
     if (this.engineName === 'none') return;
     // What will transcribe this session (seed 003's model), in session.json from the start.
-    const model = this.engine?.model ?? null;
+    const model = this.chosen?.model || null;
     void context.updateManifest((manifest) => Object.assign(manifest, { engine: this.engineName, model })).catch(() => undefined);
-    const logger = context.log.logger('echolog.transcriber');
     this.store = new TranscriptStore(context.sessionDir);
+    // A missing engine has nothing to load: its transcriber (which leaves every chunk) starts now.
+    if (!this.chosen) this.createTranscriber(context);
+  }
+
+  private createTranscriber(context: SessionContext): void {
+    if (!this.store) return;
+    const logger = context.log.logger('echolog.transcriber');
     this.dump = this.engine ? DebugAudioDump.fromEnv(this.env, { sessionDir: context.sessionDir, sessionId: context.sessionId, source: 'input', now: context.sessionStart, logger }) : undefined;
     this.transcriber = new ChunkTranscriber({
       engine: this.engine,
@@ -91,17 +121,21 @@ export class TranscriptionComponent implements SessionComponent {
       onWarning: (message) => context.notify({ type: 'warning', message }),
       onProgress: (progress) => this.saveProgress(progress),
     });
+    for (const chunk of this.waiting.splice(0)) this.transcriber.enqueue(chunk);
   }
 
   onChunk(chunk: Chunk): void {
-    this.transcriber?.enqueue(chunk);
+    if (this.transcriber) this.transcriber.enqueue(chunk);
+    else if (this.store) this.waiting.push(chunk);
   }
 
   async finish(): Promise<LogFields> {
+    // An engine still loading gets the rest of its ready_timeout: the chunks waiting for it then go to it.
+    await this.loading?.catch(() => undefined);
     const transcriber = this.transcriber;
     const context = this.context;
     if (!transcriber || !context || !this.store) {
-      // Never attached (the session failed to start): the engine prepare() loaded must not outlive it.
+      // Never attached (the session failed to start) or not transcribing: no engine outlives it.
       await this.engine?.close().catch(() => undefined);
       return {};
     }

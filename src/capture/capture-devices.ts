@@ -1,0 +1,104 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { measureLevel, type AudioLevel } from '../audio/audio-level.js';
+import { runCommand } from '../process/managed-process.js';
+import { findOnPath } from '../process/find-executable.js';
+import { failureTail } from '../recorder/ffmpeg-stderr.js';
+import type { CaptureInput } from '../recorder/ffmpeg-args.js';
+import {
+  ffmpegSourcesError,
+  parseAvfoundationDevices,
+  parseDshowDevices,
+  parseFfmpegSources,
+  parsePactlDefaultSource,
+  parsePactlSources,
+  type CaptureDevice,
+} from './device-list.js';
+
+/** The capture devices of one input format, or why they could not be listed. */
+export interface DeviceSection {
+  format: CaptureDevice['format'];
+  devices: CaptureDevice[];
+  problem?: string;
+}
+
+const LIST_TIMEOUT_MS = 10_000;
+
+/** Where the PulseAudio client looks for the server, and whether it answers. */
+export interface PulseState {
+  running: boolean;
+  /** Why not, in words a user can act on. */
+  problem?: string;
+}
+
+function pulseSocket(env: NodeJS.ProcessEnv): string | undefined {
+  return env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'pulse', 'native') : undefined;
+}
+
+/**
+ * Whether a PulseAudio (or PipeWire-pulse) server answers: its socket must exist (so that asking
+ * never autospawns one), then `pactl info` must answer, if pactl is installed.
+ */
+export async function pulseState(env: NodeJS.ProcessEnv): Promise<PulseState> {
+  const where = env.PULSE_SERVER ?? pulseSocket(env) ?? '$XDG_RUNTIME_DIR/pulse/native';
+  const notRunning = { running: false, problem: `PulseAudio is not running (no server at ${where})` };
+  if (!env.PULSE_SERVER && !fs.existsSync(where)) return notRunning;
+  const pactl = findOnPath('pactl', env);
+  if (!pactl) return { running: true };
+  const info = await runCommand(pactl, ['info'], { env, timeoutMs: LIST_TIMEOUT_MS }).catch(() => undefined);
+  return info?.code === 0 ? { running: true } : { ...notRunning, problem: `PulseAudio is not running (${where} does not answer)` };
+}
+
+/** The platform's capture devices by name, the default marked. */
+export async function listCaptureDevices(ffmpeg: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): Promise<DeviceSection[]> {
+  switch (platform) {
+    case 'darwin': {
+      const out = await runCommand(ffmpeg, ['-hide_banner', '-f', 'avfoundation', '-list_devices', 'true', '-i', ''], { env, timeoutMs: LIST_TIMEOUT_MS });
+      return [{ format: 'avfoundation', devices: parseAvfoundationDevices(out.stderr) }];
+    }
+    case 'win32': {
+      const out = await runCommand(ffmpeg, ['-hide_banner', '-list_devices', 'true', '-f', 'dshow', '-i', 'dummy'], { env, timeoutMs: LIST_TIMEOUT_MS });
+      return [{ format: 'dshow', devices: parseDshowDevices(out.stderr) }];
+    }
+    default:
+      return [await listPulse(ffmpeg, env), await listFfmpegSources(ffmpeg, env, 'alsa')];
+  }
+}
+
+async function listPulse(ffmpeg: string, env: NodeJS.ProcessEnv): Promise<DeviceSection> {
+  const state = await pulseState(env);
+  if (!state.running) return { format: 'pulse', devices: [], problem: state.problem };
+  const pactl = findOnPath('pactl', env);
+  if (pactl) {
+    const [sources, info] = await Promise.all([
+      runCommand(pactl, ['list', 'short', 'sources'], { env, timeoutMs: LIST_TIMEOUT_MS }),
+      runCommand(pactl, ['info'], { env, timeoutMs: LIST_TIMEOUT_MS }),
+    ]);
+    if (sources.code === 0) return { format: 'pulse', devices: parsePactlSources(sources.stdout.toString(), parsePactlDefaultSource(info.stdout.toString())) };
+  }
+  return listFfmpegSources(ffmpeg, env, 'pulse');
+}
+
+async function listFfmpegSources(ffmpeg: string, env: NodeJS.ProcessEnv, format: 'pulse' | 'alsa'): Promise<DeviceSection> {
+  const out = await runCommand(ffmpeg, ['-hide_banner', '-sources', format], { env, timeoutMs: LIST_TIMEOUT_MS });
+  // ffmpeg prints the list on stdout and its problems on stderr.
+  const text = `${out.stdout.toString()}\n${out.stderr}`;
+  const problem = ffmpegSourcesError(text);
+  return { format, devices: parseFfmpegSources(text, format), problem: problem && `ffmpeg cannot list ${format} sources: ${problem}` };
+}
+
+export type InputProbe = { ok: true; level: AudioLevel; seconds: number } | { ok: false; error: string };
+
+/** Opens an input for about a second, as `record` would, and measures what it hears. */
+export async function probeInput(ffmpeg: string, input: CaptureInput, env: NodeJS.ProcessEnv): Promise<InputProbe> {
+  const rate = 16000;
+  const args = ['-hide_banner', '-nostats', '-loglevel', 'level+error', ...(input.format ? ['-f', input.format] : []), '-i', input.input, '-t', '1', '-vn', '-ac', '1', '-ar', String(rate), '-f', 's16le', '-'];
+  const out = await runCommand(ffmpeg, args, { env, timeoutMs: 8000 });
+  const seconds = out.stdout.length / 2 / rate;
+  if (out.code !== 0 || seconds === 0) {
+    const lines = failureTail(out.stderr.split('\n').filter(Boolean), 3);
+    const why = out.timedOut ? 'no audio within 8 s' : lines.join(' | ') || `ffmpeg exited with code ${out.code} without audio`;
+    return { ok: false, error: why };
+  }
+  return { ok: true, level: measureLevel(out.stdout, rate, 1), seconds };
+}

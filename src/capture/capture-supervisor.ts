@@ -1,0 +1,267 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger, SessionLog } from '../logging/session-log.js';
+import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
+import { formatCommandLine } from '../recorder/command-line.js';
+import { isDeviceInput, segmentListName } from '../recorder/ffmpeg-args.js';
+import { failureTail } from '../recorder/ffmpeg-stderr.js';
+import { FfmpegStderrLog } from '../recorder/ffmpeg-stderr-log.js';
+import { SegmentListWatcher } from '../recorder/segment-list-watcher.js';
+import { readStartTicks } from '../files/process-identity.js';
+import type { ChunkLedger } from '../sessions/chunk-ledger.js';
+import { runArgs, type RecordingPlan } from '../sessions/recording-plan.js';
+import { captureStatus, type ManifestStore } from '../sessions/session-manifest.js';
+import { decideAfterRun, INITIAL_SUPERVISION, type RestartPolicy, type SupervisionState } from './restart-policy.js';
+import { classifyRunEnd, type RunEnd } from './run-end.js';
+import { stallAfterMs, stallLevel } from './stall.js';
+import { chunkFilesFrom, fixTornChunk, nextChunkNumber, tornName } from './torn-chunk.js';
+
+/** How capture ended, for session_stop. */
+export type CaptureOutcome =
+  | { kind: 'stopped' }
+  | { kind: 'duration_reached' }
+  | { kind: 'end_of_input' }
+  /** Restarts used up: the last run's exit and its error lines. */
+  | { kind: 'ffmpeg_exit'; exit: ProcessExit; errorLines: string[]; noAudio: boolean; restarts: number }
+  | { kind: 'device_lost'; lostForSeconds: number }
+  /** The session folder went away: nothing to restart into. */
+  | { kind: 'session_dir_gone' };
+
+export interface CaptureSupervisorOptions {
+  plan: RecordingPlan;
+  log: SessionLog;
+  manifest: ManifestStore;
+  ledger: ChunkLedger;
+  policy: RestartPolicy;
+  segmentTime: number;
+  stopTimeoutSeconds: number;
+  /** The device name as the log shows it (redacted), if it must not appear in the command. */
+  redactedDevice: string | undefined;
+  /** True once the session was asked to stop; `stopRequested` resolves then. */
+  isStopRequested: () => boolean;
+  stopRequested: Promise<void>;
+  /** Each stderr line of every run, after the supervisor's own use (disk-full detection). */
+  onStderrLine: (line: string) => void;
+}
+
+const STDERR_TAIL_LINES = 50;
+const STALL_CHECK_MS = 1000;
+
+/**
+ * Runs ffmpeg for a session and keeps it running: an unexpected end (crash, kill, lost device,
+ * stall, a run without audio) restarts capture into the same session, chunk numbers continuing,
+ * as the restart policy allows. Each run has its own segment list (ffmpeg truncates the list it
+ * opens) and its own wall-clock anchor in the ledger. `run()` resolves once capture is over.
+ */
+export class CaptureSupervisor {
+  private current: ManagedProcess | undefined;
+  private readonly logger: Logger;
+
+  constructor(private readonly options: CaptureSupervisorOptions) {
+    this.logger = options.log.logger('echolog.ffmpeg');
+  }
+
+  /** The running ffmpeg, for a second Ctrl-C to escalate. */
+  get ffmpeg(): ManagedProcess | undefined {
+    return this.current;
+  }
+
+  async run(): Promise<CaptureOutcome> {
+    const { plan, manifest, ledger, policy } = this.options;
+    let state: SupervisionState = INITIAL_SUPERVISION;
+    let runNumber = 1;
+    let startNumber = 1;
+    let restart: { reason: RunEnd; audioEnd: Date } | undefined;
+    for (;;) {
+      // Asked to stop while waiting to restart: the session ends with what it has.
+      if (runNumber > 1 && this.options.isStopRequested()) return { kind: 'stopped' };
+      const wanted = plan.durationSeconds === undefined ? undefined : Math.max(0, plan.durationSeconds - manifest.value.stats.audio_duration_seconds);
+      const args = runArgs(plan, { run: runNumber, startNumber, durationSeconds: wanted });
+      const command = formatCommandLine(plan.ffmpeg.path, this.options.redactedDevice ? args.map((arg) => (arg === plan.input.input ? this.options.redactedDevice! : arg)) : args);
+      this.logger.info('ffmpeg_command', { command, run: runNumber > 1 ? runNumber : undefined });
+      if (this.options.isStopRequested()) {
+        // Ctrl-C before capture began (or during a restart's wait): record nothing more.
+        this.logger.info('ffmpeg_not_started', { reason: 'stop requested before capture began' });
+        return { kind: 'stopped' };
+      }
+      const chunksBefore = manifest.value.stats.chunks;
+      const audioBefore = manifest.value.stats.audio_duration_seconds;
+      const result = await this.runOnce(runNumber, args, command, (anchor) => {
+        if (restart) {
+          const gapMs = Math.max(0, anchor.getTime() - restart.audioEnd.getTime());
+          this.logger.warning('capture_restart', { attempt: state.attempts, reason: restart.reason, gap_ms: gapMs, run: runNumber, first_chunk: startNumber });
+          void manifest.update((m) => (m.capture = { ...captureStatus(m), restarts: state.restarts }));
+        }
+      });
+      await this.fixTornChunks(runNumber, startNumber, result.listed);
+      await ledger.settled();
+      const runChunks = manifest.value.stats.chunks - chunksBefore;
+      const end = classifyRunEnd({
+        stopRequested: this.options.isStopRequested(),
+        stalled: result.stalled,
+        exit: result.exit,
+        liveInput: isDeviceInput(plan.input),
+        chunks: runChunks,
+        wantedSeconds: wanted,
+        capturedSeconds: manifest.value.stats.audio_duration_seconds - audioBefore,
+      });
+      const decision = decideAfterRun(state, end, runChunks, Date.now(), policy);
+      if (decision.action === 'finish') {
+        if (end === 'stopped') return { kind: 'stopped' };
+        return { kind: end === 'duration_reached' ? 'duration_reached' : 'end_of_input' };
+      }
+      this.logger.warning('ffmpeg_run_ended', { run: runNumber, outcome: end, code: result.exit.code, signal: result.exit.signal ?? undefined, chunks: runChunks, errors: failureTail(result.stderrTail, 3).join(' | ') || undefined });
+      if (decision.action === 'give_up') {
+        if (decision.reason === 'device_lost') return { kind: 'device_lost', lostForSeconds: Math.round((Date.now() - (decision.state.deviceLostAtMs ?? Date.now())) / 1000) };
+        return { kind: 'ffmpeg_exit', exit: result.exit, errorLines: failureTail(result.stderrTail), noAudio: end === 'no_audio', restarts: state.restarts };
+      }
+      state = decision.state;
+      restart = { reason: end, audioEnd: ledger.audioEndsAt() };
+      await Promise.race([sleep(decision.delayMs), this.options.stopRequested]);
+      const next = await nextChunkNumber(plan.sessionDir).catch(() => undefined);
+      if (next === undefined) return { kind: 'session_dir_gone' };
+      runNumber++;
+      startNumber = next;
+    }
+  }
+
+  /** One ffmpeg run, start to exit: its segment list, stall watch, stderr, pid in session.json. */
+  private async runOnce(runNumber: number, args: string[], command: string, onSpawned: (anchor: Date) => void): Promise<RunResult> {
+    const { plan, manifest, ledger, stopTimeoutSeconds } = this.options;
+    const listed = new Set<string>();
+    let lastProgress = Date.now();
+    let stallWarned = false;
+    const recorderLogger = this.options.log.logger('echolog.recorder');
+    const watcher = new SegmentListWatcher(
+      plan.sessionDir,
+      segmentListName(runNumber),
+      (row) => {
+        listed.add(row.file);
+        lastProgress = Date.now();
+        if (stallWarned) {
+          stallWarned = false;
+          recorderLogger.info('capture_resumed', { file: row.file });
+          void manifest.update((m) => (m.capture = { ...captureStatus(m), stalled_since: null }));
+        }
+        ledger.add(row);
+      },
+      (line) => recorderLogger.warning('segment_list_unparsed', { line }),
+    );
+    watcher.start();
+    const stopOptions = { politeInput: 'q', stepTimeoutMs: stopTimeoutSeconds * 1000 };
+    let ffmpeg: ManagedProcess;
+    try {
+      ffmpeg = await ManagedProcess.start(plan.ffmpeg.path, args, {
+        cwd: plan.sessionDir,
+        detached: true,
+        stdin: true,
+        onStep: (step) => this.logger.info('ffmpeg_stop_step', { step }),
+      });
+    } catch (error) {
+      await watcher.drain();
+      throw error;
+    }
+    const anchor = new Date();
+    ledger.beginRun(anchor);
+    this.current = ffmpeg;
+    const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
+    const stderrTail: string[] = [];
+    const stderrLog = this.wireRunOutputs(ffmpeg, stderrTail);
+    let stalled = false;
+    const stallTimer = setInterval(() => {
+      // Stopping takes its own time (the stop ladder): that is no stall.
+      if (this.options.isStopRequested()) return;
+      const level = stallLevel(lastProgress, Date.now(), this.options.segmentTime);
+      if (level === 'stalled' && !stallWarned) {
+        stallWarned = true;
+        const since = new Date(lastProgress).toISOString();
+        recorderLogger.warning('capture_stalled', { since, seconds: Math.round((Date.now() - lastProgress) / 1000), after_s: stallAfterMs(this.options.segmentTime) / 1000, detail: 'no new chunk; ffmpeg is restarted if this goes on' });
+        void manifest.update((m) => (m.capture = { ...captureStatus(m), stalled_since: since }));
+      } else if (level === 'dead' && !stalled) {
+        stalled = true;
+        recorderLogger.warning('capture_dead', { since: new Date(lastProgress).toISOString(), detail: 'stopping ffmpeg to restart it' });
+        ffmpeg.resume();
+        void ffmpeg.stop(stopOptions);
+      }
+    }, STALL_CHECK_MS);
+    try {
+      // Its start time with its pid: recovery signals this pid only while both still match.
+      const startTicks = readStartTicks(ffmpeg.pid) ?? null;
+      await manifest.update((m) => {
+        m.ffmpeg_pid = ffmpeg.pid;
+        m.ffmpeg_start_ticks = startTicks;
+        m.ffmpeg_command = command;
+      });
+      this.logger.info('ffmpeg_started', { pid: ffmpeg.pid, run: runNumber > 1 ? runNumber : undefined });
+      onSpawned(anchor);
+      const stopOnRequest = this.options.stopRequested.then(() => {
+        if (stallWarned) ffmpeg.resume(); // a stopped (SIGSTOP) ffmpeg hears nothing else
+        return ffmpeg.stop(stopOptions);
+      });
+      const exit = await Promise.race([ffmpeg.exited, stopOnRequest]);
+      stderrLog.close();
+      this.logger.info('ffmpeg_exited', { code: exit.code, signal: exit.signal ?? undefined, run: runNumber > 1 ? runNumber : undefined });
+      await watcher.drain();
+      if (stallWarned) void manifest.update((m) => (m.capture = { ...captureStatus(m), stalled_since: null }));
+      return { exit, stalled, stderrTail, listed };
+    } catch (error) {
+      // Released only once ffmpeg is gone: a crash of echolog before that would orphan it.
+      await ffmpeg.stop(stopOptions);
+      await watcher.drain().catch(() => undefined);
+      throw error;
+    } finally {
+      clearInterval(stallTimer);
+      stderrLog.close();
+      releaseWatchdog();
+    }
+  }
+
+  /**
+   * Everything one ffmpeg run's output streams feed, in one place per run: stderr to the log
+   * (through the flood guard), to the failure tail and to the session's own checks.
+   */
+  private wireRunOutputs(ffmpeg: ManagedProcess, stderrTail: string[]): FfmpegStderrLog {
+    const { log } = this.options;
+    const stderrLog = new FfmpegStderrLog(this.logger, (level) => log.isEnabled(level));
+    ffmpeg.onLines('stderr', (line) => {
+      // The tail for the failure message keeps the real lines, whatever the flood guard lets into the log.
+      if (stderrTail.push(line) > STDERR_TAIL_LINES) stderrTail.shift();
+      stderrLog.line(line);
+      this.options.onStderrLine(line);
+    });
+    return stderrLog;
+  }
+
+  /**
+   * The chunk files of a run that its list does not name: the one it was writing when it died.
+   * A repaired one gets a row in the run's list (a row means final) and goes to the ledger.
+   */
+  private async fixTornChunks(runNumber: number, startNumber: number, listed: ReadonlySet<string>): Promise<void> {
+    const { plan, ledger } = this.options;
+    const logger = this.options.log.logger('echolog.recorder');
+    const files = (await chunkFilesFrom(plan.sessionDir, startNumber).catch(() => [])).filter((file) => !listed.has(file));
+    for (const file of files) {
+      const full = path.join(plan.sessionDir, file);
+      try {
+        const fix = await fixTornChunk(full);
+        if (fix.action === 'set_aside') {
+          logger.warning('chunk_set_aside', { file, renamed_to: tornName(full), reason: fix.reason });
+          continue;
+        }
+        logger.warning('chunk_repaired', { file, duration_s: fix.durationSeconds, size_bytes: fix.fileBytes, detail: 'header sizes rewritten from the audio present' });
+        await fs.appendFile(path.join(plan.sessionDir, segmentListName(runNumber)), `${file},0,${fix.durationSeconds}\n`);
+        ledger.add({ file, start: 0, end: fix.durationSeconds }, { repaired: true });
+      } catch (error) {
+        logger.error('chunk_unrepairable', { file, reason: (error as Error).message });
+      }
+    }
+  }
+}
+
+interface RunResult {
+  exit: ProcessExit;
+  stalled: boolean;
+  stderrTail: string[];
+  listed: Set<string>;
+}

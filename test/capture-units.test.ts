@@ -1,0 +1,239 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { diskVerdict, freeBytes } from '../src/capture/disk-guard.js';
+import { backoffMs, decideAfterRun, INITIAL_SUPERVISION, type SupervisionState } from '../src/capture/restart-policy.js';
+import { classifyRunEnd, type RunFacts } from '../src/capture/run-end.js';
+import { SilenceAlarm } from '../src/capture/silence-alarm.js';
+import { stallLevel } from '../src/capture/stall.js';
+import { fixTornChunk, nextChunkNumber, planTornChunkFix } from '../src/capture/torn-chunk.js';
+import { segmentListName, segmentListRun } from '../src/recorder/ffmpeg-args.js';
+import { failureTail } from '../src/recorder/ffmpeg-stderr.js';
+import { readSessionSegmentLists } from '../src/recorder/segment-list-watcher.js';
+import { parseWavHeader, wavSizeMismatch } from '../src/recorder/wav-header.js';
+import { runArgs } from '../src/sessions/recording-plan.js';
+import { ManifestStore, parseManifest, type SessionManifest } from '../src/sessions/session-manifest.js';
+import { ChunkLedger } from '../src/sessions/chunk-ledger.js';
+import { recordingLogger } from './helpers/logger.js';
+import { gatherManifestEvidence } from '../src/sessions/manifest-rebuild.js';
+import { formatLogLine } from '../src/logging/line-format.js';
+import { execFileAsync } from './helpers/cli.js';
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-capture-units-'));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+describe('classifyRunEnd', () => {
+  const facts = (over: Partial<RunFacts>): RunFacts => ({ stopRequested: false, stalled: false, exit: { code: 0, signal: null }, liveInput: false, chunks: 3, wantedSeconds: undefined, capturedSeconds: 3, ...over });
+  it('asked to stop, whatever the exit', () => expect(classifyRunEnd(facts({ stopRequested: true, exit: { code: 255, signal: null } }))).toBe('stopped'));
+  it('duration reached', () => expect(classifyRunEnd(facts({ wantedSeconds: 3 }))).toBe('duration_reached'));
+  it('a file shorter than --duration ends with end_of_input', () => expect(classifyRunEnd(facts({ wantedSeconds: 10 }))).toBe('end_of_input'));
+  it('a file read to its end', () => expect(classifyRunEnd(facts({}))).toBe('end_of_input'));
+  it('kill -9 is a crash', () => expect(classifyRunEnd(facts({ exit: { code: null, signal: 'SIGKILL' } }))).toBe('crashed'));
+  it('a non-zero exit is a crash', () => expect(classifyRunEnd(facts({ exit: { code: 1, signal: null } }))).toBe('crashed'));
+  it('exit 0 without a chunk is no audio, never success', () => expect(classifyRunEnd(facts({ chunks: 0, capturedSeconds: 0 }))).toBe('no_audio'));
+  it('a live input ending by itself is a lost device', () => expect(classifyRunEnd(facts({ liveInput: true }))).toBe('device_lost'));
+  it('a live input that cannot be opened again is still lost', () => expect(classifyRunEnd(facts({ liveInput: true, chunks: 0, exit: { code: 1, signal: null } }))).toBe('device_lost'));
+  it('a live input that crashed after audio is a crash', () => expect(classifyRunEnd(facts({ liveInput: true, exit: { code: 1, signal: null } }))).toBe('crashed'));
+  it('killed after all the audio asked for was finished: duration reached', () => expect(classifyRunEnd(facts({ wantedSeconds: 3, exit: { code: null, signal: 'SIGKILL' } }))).toBe('duration_reached'));
+  it('a stall stopped by echolog', () => expect(classifyRunEnd(facts({ stalled: true, exit: { code: 255, signal: null } }))).toBe('stalled'));
+});
+
+describe('decideAfterRun', () => {
+  const policy = { maxRestarts: 2, reconnectTimeoutMs: 10_000 };
+  it('finishes on success and on request', () => {
+    for (const end of ['stopped', 'duration_reached', 'end_of_input'] as const) expect(decideAfterRun(INITIAL_SUPERVISION, end, 1, 0, policy)).toEqual({ action: 'finish' });
+  });
+  it('restarts a crash with backoff, then gives up after max_restarts in a row', () => {
+    let state: SupervisionState = INITIAL_SUPERVISION;
+    const delays: number[] = [];
+    for (;;) {
+      const decision = decideAfterRun(state, 'crashed', 0, 0, policy);
+      if (decision.action !== 'restart') {
+        expect(decision).toMatchObject({ action: 'give_up', reason: 'ffmpeg_exit', state: { restarts: 2 } });
+        break;
+      }
+      delays.push(decision.delayMs);
+      state = decision.state;
+    }
+    expect(delays).toEqual([200, 400]);
+  });
+  it('a run that finished a chunk resets the count', () => {
+    const state = { attempts: 2, restarts: 7, deviceLostAtMs: undefined, hadAudio: true };
+    expect(decideAfterRun(state, 'crashed', 4, 0, policy)).toMatchObject({ action: 'restart', state: { attempts: 1, restarts: 8 } });
+  });
+  it('max_restarts 0 never restarts', () => expect(decideAfterRun(INITIAL_SUPERVISION, 'no_audio', 0, 0, { ...policy, maxRestarts: 0 })).toMatchObject({ action: 'give_up', reason: 'ffmpeg_exit' }));
+  it('a lost device is retried past max_restarts until reconnect_timeout, from when it was lost', () => {
+    const lost = decideAfterRun(INITIAL_SUPERVISION, 'device_lost', 5, 1000, policy);
+    expect(lost).toMatchObject({ action: 'restart', state: { deviceLostAtMs: 1000 } });
+    let state = (lost as { state: SupervisionState }).state;
+    for (let t = 2000; t < 11_000; t += 1000) {
+      const again = decideAfterRun(state, 'device_lost', 0, t, policy);
+      expect(again.action).toBe('restart');
+      expect((again as { delayMs: number }).delayMs).toBeLessThanOrEqual(1000);
+      state = (again as { state: SupervisionState }).state;
+    }
+    expect(decideAfterRun(state, 'device_lost', 0, 11_000, policy)).toMatchObject({ action: 'give_up', reason: 'device_lost' });
+  });
+  it('a device back (a run with chunks that then crashed) ends the episode', () => {
+    const state = { attempts: 3, restarts: 3, deviceLostAtMs: 0, hadAudio: true };
+    expect(decideAfterRun(state, 'crashed', 2, 60_000, policy)).toMatchObject({ action: 'restart', state: { deviceLostAtMs: undefined, attempts: 1 } });
+  });
+  it('a device that never gave audio (a wrong name) is no lost device: its failures count against max_restarts', () => {
+    const first = decideAfterRun(INITIAL_SUPERVISION, 'device_lost', 0, 0, policy);
+    expect(first).toMatchObject({ action: 'restart', state: { deviceLostAtMs: undefined, attempts: 1 } });
+    const second = decideAfterRun((first as { state: SupervisionState }).state, 'device_lost', 0, 0, policy);
+    expect(decideAfterRun((second as { state: SupervisionState }).state, 'device_lost', 0, 0, policy)).toMatchObject({ action: 'give_up', reason: 'ffmpeg_exit' });
+  });
+  it('backoff doubles to 5 s', () => expect([1, 2, 3, 4, 5, 6, 9].map(backoffMs)).toEqual([200, 400, 800, 1600, 3200, 5000, 5000]));
+});
+
+describe('stallLevel', () => {
+  it('segment_time × 2 + 5 s without a chunk is a stall; twice that, dead', () => {
+    expect(stallLevel(0, 6999, 1)).toBe('ok');
+    expect(stallLevel(0, 7000, 1)).toBe('stalled');
+    expect(stallLevel(0, 14_000, 1)).toBe('dead');
+    expect(stallLevel(0, 24_999, 10)).toBe('ok');
+  });
+});
+
+describe('SilenceAlarm', () => {
+  it('one alarm per silent stretch, after alarm seconds; sound ends the stretch', () => {
+    const alarm = new SilenceAlarm(3);
+    expect(alarm.observe(-Infinity, 1)).toBeUndefined();
+    expect(alarm.observe(-90, 1)).toBeUndefined();
+    expect(alarm.observe(-Infinity, 1)).toEqual({ kind: 'silent', seconds: 3 });
+    expect(alarm.observe(-Infinity, 1)).toBeUndefined();
+    expect(alarm.observe(-20, 1)).toEqual({ kind: 'sound_returned', silentSeconds: 4 });
+    expect(alarm.observe(-Infinity, 2)).toBeUndefined();
+    expect(alarm.observe(-Infinity, 2)).toEqual({ kind: 'silent', seconds: 4 });
+  });
+  it('a quiet room (-50 dBFS) is not silence', () => {
+    const alarm = new SilenceAlarm(1);
+    expect(alarm.observe(-50, 5)).toBeUndefined();
+  });
+  it('0 turns it off', () => expect(new SilenceAlarm(0).observe(-Infinity, 100)).toBeUndefined());
+});
+
+describe('diskVerdict and freeBytes', () => {
+  const MiB = 1024 * 1024;
+  it('refuses below min, warns below 4×, off at 0', () => {
+    expect(diskVerdict(199 * MiB, 200)).toBe('too_low');
+    expect(diskVerdict(200 * MiB, 200)).toBe('low');
+    expect(diskVerdict(799 * MiB, 200)).toBe('low');
+    expect(diskVerdict(800 * MiB, 200)).toBe('ok');
+    expect(diskVerdict(0, 0)).toBe('off');
+  });
+  it('asks the nearest existing parent of a folder not yet created', async () => {
+    const free = await freeBytes(path.join(tmp, 'not', 'yet'));
+    expect(free).toBeGreaterThan(0);
+  });
+});
+
+describe('torn chunks', () => {
+  const header = (dataOffset = 44) => ({ sampleRate: 16000, channels: 1, bitsPerSample: 16, dataBytes: 0xffffffff, dataOffset, riffFileBytes: 0xffffffff + 8 });
+  it('repairs from the whole samples present', () => expect(planTornChunkFix(header(), 44 + 3201)).toEqual({ action: 'repair', dataBytes: 3200, fileBytes: 3244, durationSeconds: 0.1 }));
+  it('sets aside a chunk with no audio, or no header', () => {
+    expect(planTornChunkFix(header(), 44)).toMatchObject({ action: 'set_aside' });
+    expect(planTornChunkFix(undefined, 0)).toMatchObject({ action: 'set_aside' });
+  });
+
+  it('a real ffmpeg WAV with its header sizes torn is repaired to agree with its data', async () => {
+    const file = path.join(tmp, 'chunk_00007.wav');
+    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '0.5', '-c:a', 'pcm_s16le', file]);
+    const bytes = fs.readFileSync(file);
+    const wav = parseWavHeader(bytes);
+    // What a killed ffmpeg leaves: placeholder sizes, and a last sample cut in half.
+    bytes.writeUInt32LE(0xffffffff, 4);
+    bytes.writeUInt32LE(0xffffffff, wav.dataOffset - 4);
+    fs.writeFileSync(file, Buffer.concat([bytes, Buffer.from([1])]));
+    expect(wavSizeMismatch(parseWavHeader(fs.readFileSync(file)), fs.statSync(file).size)).toBeDefined();
+    expect(await fixTornChunk(file)).toMatchObject({ action: 'repair', durationSeconds: 0.5 });
+    const repaired = fs.readFileSync(file);
+    expect(wavSizeMismatch(parseWavHeader(repaired), repaired.length)).toBeUndefined();
+    expect(repaired.equals(fs.readFileSync(file))).toBe(true);
+  });
+
+  it('an empty chunk is renamed aside, and the next number skips it', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'aside-'));
+    fs.writeFileSync(path.join(dir, 'chunk_00002.wav'), '');
+    expect(await fixTornChunk(path.join(dir, 'chunk_00002.wav'))).toMatchObject({ action: 'set_aside' });
+    expect(fs.readdirSync(dir)).toEqual(['chunk_00002.wav.torn']);
+    expect(await nextChunkNumber(dir)).toBe(3);
+  });
+});
+
+describe('segment lists per ffmpeg run', () => {
+  it('names and recognises them', () => {
+    expect([1, 2, 12].map(segmentListName)).toEqual(['segments.csv', 'segments.2.csv', 'segments.12.csv']);
+    expect(['segments.csv', 'segments.3.csv', 'segments.0.csv', 'segments.x.csv', 'other.csv'].map(segmentListRun)).toEqual([1, 3, undefined, undefined, undefined]);
+  });
+  it('reads a session\'s lists run after run', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'lists-'));
+    fs.writeFileSync(path.join(dir, 'segments.csv'), 'chunk_00001.wav,0,1\n');
+    fs.writeFileSync(path.join(dir, 'segments.10.csv'), 'chunk_00009.wav,0,1\n');
+    fs.writeFileSync(path.join(dir, 'segments.2.csv'), 'chunk_00003.wav,0,1\nchunk_00004.wav,1,2\n');
+    expect((await readSessionSegmentLists(dir)).map((r) => r.file)).toEqual(['chunk_00001.wav', 'chunk_00003.wav', 'chunk_00004.wav', 'chunk_00009.wav']);
+  });
+  it('a restarted run continues the numbering, writes its own list and asks only for the audio still wanted', () => {
+    const capture = { input: { format: 'lavfi', input: 'sine' }, realtime: true, sampleRate: 16000, channels: 1, segmentTime: 1, durationSeconds: 10, segmentListPath: '/s/segments.csv', chunkPattern: '/s/chunk_%05d.wav', segmentStartNumber: 1 };
+    const argv = runArgs({ capture, sessionDir: '/s' }, { run: 3, startNumber: 8, durationSeconds: 4.5 });
+    expect(argv[argv.indexOf('-segment_start_number') + 1]).toBe('8');
+    expect(argv[argv.indexOf('-segment_list') + 1]).toBe('/s/segments.3.csv');
+    expect(argv[argv.indexOf('-t') + 1]).toBe('4.5');
+  });
+});
+
+describe('a restarted session read back (recovery, rebuild, transcribe)', () => {
+  it('rows of every run in order, and each logged chunk\'s wall-clock offset', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'evidence-'));
+    fs.writeFileSync(path.join(dir, 'segments.csv'), 'chunk_00001.wav,0,1\n');
+    fs.writeFileSync(path.join(dir, 'segments.2.csv'), 'chunk_00003.wav,0,1\n');
+    const line = (file: string, offset: number) => formatLogLine({ time: new Date(0), level: 'INFO', logger: 'echolog.recorder', message: 'chunk_created', fields: { file, seq: 1, offset_s: offset, duration_s: 1 } });
+    fs.writeFileSync(path.join(dir, 'session.log'), `${line('chunk_00001.wav', 0.02)}\n${line('chunk_00003.wav', 3.7)}\n`);
+    const evidence = await gatherManifestEvidence(dir);
+    expect(evidence.rows.map((r) => r.file)).toEqual(['chunk_00001.wav', 'chunk_00003.wav']);
+    expect(evidence.logged.get('chunk_00003.wav')).toEqual({ durationSeconds: 1, offsetSeconds: 3.7 });
+  });
+});
+
+describe('clock drift', () => {
+  it('audio a whole second behind the wall clock on two chunks in a row: one WARNING clock_drift', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'drift-'));
+    for (const n of [1, 2, 3]) await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '1', '-c:a', 'pcm_s16le', path.join(dir, `chunk_0000${n}.wav`)]);
+    const manifest = new ManifestStore(dir, { session_id: 's', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest);
+    const logger = recordingLogger();
+    const sessionStart = new Date(Date.now() - 10_000);
+    const ledger = new ChunkLedger(dir, sessionStart, logger, manifest, () => undefined, true);
+    // The run began 10 s ago, but only 3 s of audio came: samples were lost (a stalled device).
+    ledger.beginRun(sessionStart);
+    for (const n of [1, 2, 3]) ledger.add({ file: `chunk_0000${n}.wav`, start: n - 1, end: n });
+    await ledger.settled();
+    const drift = logger.lines.filter((l) => l.message === 'clock_drift');
+    expect(drift).toEqual([{ level: 'warning', message: 'clock_drift', fields: expect.objectContaining({ seq: 2, detail: expect.stringMatching(/wall clock ran ahead/) }) }]);
+    expect(Number(drift[0]!.fields.drift_s)).toBeGreaterThan(7);
+    // Placed on the run's clock: chunk 2 starts 1 s after the anchor, whatever the wall clock says now.
+    expect(logger.lines.filter((l) => l.message === 'chunk_created').map((l) => l.fields.offset_s)).toEqual([0, 1, 2]);
+  });
+});
+
+describe('failureTail', () => {
+  it('quotes error lines only: a warning explains nothing about a kill', () => {
+    const lines = ['[info] Press [q] to stop', '[warning] Guessed Channel Layout for Input Stream #0.0 : mono', '[error] default: Connection refused'];
+    expect(failureTail(lines)).toEqual(['[error] default: Connection refused']);
+    expect(failureTail(lines.slice(0, 2))).toEqual([]);
+  });
+});
+
+describe('session.json capture status from disk', () => {
+  const base = { session_id: 's1', status: 'recording', pid: 4242, ffmpeg_pid: null, started_at: '2026-01-01T00:00:00Z', log_level: 'info', sample_rate: 16000, channels: 1, stats: { chunks: 0, audio_duration_seconds: 0 } };
+  it('keeps a valid one', () => {
+    const capture = { restarts: 2, stalled_since: null, last_level_db: '-inf' };
+    expect((parseManifest({ ...base, capture }) as { capture?: unknown }).capture).toEqual(capture);
+  });
+  it('drops a malformed one without refusing the manifest', () => {
+    const parsed = parseManifest({ ...base, capture: { restarts: -1, stalled_since: 3 } });
+    expect(typeof parsed).toBe('object');
+    expect((parsed as { capture?: unknown }).capture).toBeUndefined();
+  });
+});
