@@ -7,7 +7,7 @@ import type { LogFields } from '../logging/line-format.js';
 import { redactDevice } from '../logging/redact.js';
 import { SessionLog, type Logger } from '../logging/session-log.js';
 import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
-import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
+import { buildLiveAudioArgs, SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { formatCommandLine } from '../recorder/command-line.js';
 import { failureTail } from '../recorder/ffmpeg-stderr.js';
 import { FfmpegStderrLog } from '../recorder/ffmpeg-stderr-log.js';
@@ -19,7 +19,7 @@ import { ChunkLedger } from './chunk-ledger.js';
 import type { RecordingPlan } from './recording-plan.js';
 import { ensureRecordingsDir } from './recordings-dir.js';
 import { recoverInterruptedSession } from './recover-session.js';
-import type { RecordingEvent, SessionComponent } from './session-component.js';
+import type { LiveAudioConsumer, RecordingEvent, SessionComponent } from './session-component.js';
 import { ManifestStore, manifestPath } from './session-manifest.js';
 import { DiskBallast } from './disk-ballast.js';
 import { decideStopReason, exitCodeFor, finalStatusFor, type StopReason, type StopRequest } from './stop-reason.js';
@@ -283,7 +283,9 @@ export class RecordingSession {
   ): Promise<ProcessExit> {
     const { plan } = this.options;
     const logger = log.logger('echolog.ffmpeg');
-    const shownArgs = redactedDevice ? plan.args.map((arg) => (arg === plan.input.input ? redactedDevice : arg)) : plan.args;
+    const live = this.liveAudioConsumer();
+    const args = live ? [...plan.args, ...buildLiveAudioArgs({ sampleRate: live.sampleRate, durationSeconds: plan.durationSeconds })] : plan.args;
+    const shownArgs = redactedDevice ? args.map((arg) => (arg === plan.input.input ? redactedDevice : arg)) : args;
     const command = formatCommandLine(plan.ffmpeg.path, shownArgs);
     logger.info('ffmpeg_command', { command });
     if (this.stopRequest) {
@@ -292,13 +294,14 @@ export class RecordingSession {
       return { code: null, signal: null };
     }
     watcher.start();
-    const ffmpeg = await ManagedProcess.start(plan.ffmpeg.path, plan.args, {
+    const ffmpeg = await ManagedProcess.start(plan.ffmpeg.path, args, {
       cwd: plan.sessionDir,
       detached: true,
       stdin: true,
       onStep: (step) => logger.info('ffmpeg_stop_step', { step }),
     });
     this.ffmpeg = ffmpeg;
+    if (live) attachLiveAudio(ffmpeg, live);
     const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
     const stderrLog = new FfmpegStderrLog(logger, (level) => log.isEnabled(level));
     try {
@@ -329,6 +332,15 @@ export class RecordingSession {
       stderrLog.close();
       releaseWatchdog();
     }
+  }
+
+  /** The one component that takes the audio as it is captured (ffmpeg has one stdout). */
+  private liveAudioConsumer(): LiveAudioConsumer | undefined {
+    for (const component of this.options.components) {
+      const consumer = component.liveAudio?.();
+      if (consumer) return consumer;
+    }
+    return undefined;
   }
 
   private logStopRequest(request: StopRequest, escalate: boolean): void {
@@ -385,6 +397,14 @@ export class RecordingSession {
         this.options.stderr.write(`echolog: cannot write the final ${manifestPath(this.options.plan.sessionDir)} (${writeError.message}); session.log ends with session_stop, and the next echolog status completes session.json from it\n`);
       });
   }
+}
+
+/**
+ * Per ffmpeg run: its stdout (the live-audio output) goes to the consumer, which reads it always,
+ * so a slow or stopped engine never blocks ffmpeg's writes.
+ */
+function attachLiveAudio(ffmpeg: ManagedProcess, consumer: LiveAudioConsumer): void {
+  if (ffmpeg.child.stdout) consumer.attach(ffmpeg.child.stdout);
 }
 
 /**

@@ -50,3 +50,21 @@ export interface TranscriptionEngine {
   flush(): Promise<TranscriptSegment[]>;
   close(): Promise<void>;
 }
+
+/**
+ * A streaming engine that can also take audio as it is captured (see LiveTranscriber), not
+ * only per finished chunk. Utterances then come pushed, as the decoder ends them.
+ */
+export interface LiveEngine extends TranscriptionEngine {
+  /** The PCM rate it takes (mono s16le): what the capture's live output is resampled to. */
+  readonly sampleRate: number;
+  beginLive(onSegment: (segment: TranscriptSegment) => void): void;
+  /** Audio captured from session second `sessionStart`; `sessionSeconds` 0: silence added to end an utterance. */
+  writeLive(pcm: Buffer, sessionStart: number, sessionSeconds?: number): Promise<void>;
+  /** Seconds of the stream (live audio and added silence) the decoder has read. */
+  streamSecondsRead(): Promise<number | undefined>;
+}
+
+export function isLiveEngine(engine: TranscriptionEngine | undefined): engine is LiveEngine {
+  return engine !== undefined && 'beginLive' in engine && 'writeLive' in engine;
+}

@@ -2,10 +2,11 @@ import type { EchologConfig } from '../config/schema.js';
 import { TranscriptionError } from '../errors.js';
 import type { LogFields } from '../logging/line-format.js';
 import type { Chunk } from '../recorder/chunk.js';
-import type { DeferredLogLine, SessionComponent, SessionContext } from '../sessions/session-component.js';
+import type { DeferredLogLine, LiveAudioConsumer, SessionComponent, SessionContext } from '../sessions/session-component.js';
 import { ChunkTranscriber, withTimeout, type TranscriberProgress } from './chunk-transcriber.js';
 import { DebugAudioDump } from './debug-audio-dump.js';
-import type { TranscriptionEngine } from './engine.js';
+import { isLiveEngine, type TranscriptionEngine } from './engine.js';
+import { LiveTranscriber } from './live-transcriber.js';
 import { defaultEngineDeps, resolveEngine, type EngineDeps } from './resolve-engine.js';
 import { TranscriptStore } from './transcript-store.js';
 
@@ -17,8 +18,10 @@ export function createTranscriptionComponents(config: EchologConfig, env: NodeJS
 /**
  * prepare: picks the engine and gives it `ready_timeout` to load (seed 001); a failure is a
  * WARNING and the session records anyway, unless `transcription.required` refuses it.
- * attach/onChunk: chunks go into the ChunkTranscriber's queue. finish: drains the queue up to
- * `drain_timeout`, writes the final transcript files and names what was left.
+ * attach/onChunk: with a streaming engine (pocketsphinx) the audio goes to it live as it is
+ * captured (LiveTranscriber) and chunks only settle; otherwise chunks go into the ChunkTranscriber's
+ * queue. finish: ends the live stream, transcribes per chunk what it missed, drains the queue up
+ * to `drain_timeout`, writes the final transcript files and names what was left.
  */
 export class TranscriptionComponent implements SessionComponent {
   readonly name = 'transcriber';
@@ -28,6 +31,7 @@ export class TranscriptionComponent implements SessionComponent {
   private startWarning: string | undefined;
   private context: SessionContext | undefined;
   private transcriber: ChunkTranscriber | undefined;
+  private live: LiveTranscriber | undefined;
   private store: TranscriptStore | undefined;
   private dump: DebugAudioDump | undefined;
 
@@ -86,12 +90,30 @@ export class TranscriptionComponent implements SessionComponent {
       dump: this.dump,
       onText: (line) => context.notify({ type: 'text', seq: line.seq, text: line.text, startSeconds: line.start }),
       onWarning: (message) => context.notify({ type: 'warning', message }),
-      onProgress: (progress) => this.saveProgress(progress),
+      onProgress: () => this.saveProgress(this.progress()),
     });
+    if (isLiveEngine(this.engine)) {
+      this.live = new LiveTranscriber({
+        engine: this.engine,
+        engineName: this.engineName,
+        segmentTime: this.config.recording.segment_time,
+        store: this.store,
+        logger,
+        onText: (line) => context.notify({ type: 'text', seq: line.seq, text: line.text, startSeconds: line.start }),
+        onProgress: () => this.saveProgress(this.progress()),
+      });
+    }
+  }
+
+  liveAudio(): LiveAudioConsumer | undefined {
+    const live = this.live;
+    if (!live || !isLiveEngine(this.engine)) return undefined;
+    return { sampleRate: this.engine.sampleRate, attach: (stdout) => live.attach(stdout) };
   }
 
   onChunk(chunk: Chunk): void {
-    this.transcriber?.enqueue(chunk);
+    if (this.live) this.live.onChunk(chunk);
+    else this.transcriber?.enqueue(chunk);
   }
 
   async finish(): Promise<LogFields> {
@@ -102,9 +124,12 @@ export class TranscriptionComponent implements SessionComponent {
       await this.engine?.close().catch(() => undefined);
       return {};
     }
-    const left = await transcriber.drain(this.config.transcription.drain_timeout * 1000);
+    const drainMs = this.config.transcription.drain_timeout * 1000;
+    const started = Date.now();
+    if (this.live) await this.fillMissed(await this.live.end(drainMs), transcriber);
+    const left = await transcriber.drain(Math.max(drainMs - (Date.now() - started), 2000));
     await this.dump?.close();
-    const progress = transcriber.progress;
+    const progress = this.progress();
     const duration = context.manifest().stats.audio_duration_seconds;
     await this.store.writeFinal({ sessionId: context.sessionId, language: this.config.transcription.language, duration });
     await this.saveProgress(progress);
@@ -121,6 +146,32 @@ export class TranscriptionComponent implements SessionComponent {
       untranscribed_seqs: left.length > 0 ? formatSeqs(left) : undefined,
       utterances: progress.utterance_count,
       words: progress.word_count,
+    };
+  }
+
+  /** What the live path missed (dropped audio, a dead engine), transcribed per chunk by a fresh decoder. */
+  private async fillMissed(missed: Chunk[], transcriber: ChunkTranscriber): Promise<void> {
+    if (missed.length === 0 || !this.engine) return;
+    // A failed start is retried with backoff by the queue, as for any chunk.
+    await withTimeout(this.engine.start(), this.config.transcription.ready_timeout * 1000, 'restarting the engine').catch(() => undefined);
+    for (const chunk of missed) transcriber.enqueue(chunk);
+  }
+
+  /** The live path's figures plus the per-chunk queue's (which fills what live missed). */
+  private progress(): TranscriberProgress {
+    const queue = this.transcriber!.progress;
+    const live = this.live?.progress;
+    if (!live) return queue;
+    return {
+      ...queue,
+      state: queue.state === 'stopped' ? 'stopped' : live.state,
+      transcribed_chunks: live.transcribed_chunks + queue.transcribed_chunks,
+      silent_chunks: queue.silent_chunks,
+      failed_chunks: queue.failed_chunks,
+      pending_chunks: live.pending_chunks + queue.pending_chunks,
+      lag_seconds: Math.max(live.lag_seconds, queue.lag_seconds),
+      utterance_count: live.utterance_count + queue.utterance_count,
+      word_count: live.word_count + queue.word_count,
     };
   }
 

@@ -1,0 +1,291 @@
+import type { Readable } from 'node:stream';
+import type { Logger } from '../logging/session-log.js';
+import type { Chunk } from '../recorder/chunk.js';
+import type { TranscriberProgress } from './chunk-transcriber.js';
+import { withTimeout } from './chunk-transcriber.js';
+import type { LiveEngine, TranscriptSegment } from './engine.js';
+import { LiveAudioFeed } from './live-audio-feed.js';
+import { roundToMs } from './round-seconds.js';
+import { countWords, type TranscriptLine } from './transcript-formats.js';
+import type { TranscriptStore } from './transcript-store.js';
+import { chunkContribution, seqAtTime, type ChunkPlace } from './live-timeline.js';
+
+export interface LiveTranscriberOptions {
+  engine: LiveEngine;
+  engineName: string;
+  segmentTime: number;
+  store: TranscriptStore;
+  logger: Logger;
+  onText?: (line: TranscriptLine) => void;
+  onProgress?: (progress: TranscriberProgress) => void;
+  /** Audio held for a slow or stopped engine before new audio is dropped (seconds). */
+  maxBufferedSeconds?: number;
+  /** Seconds without an utterance end after which silence is added to end one. */
+  cutAfterSeconds?: number;
+  now?: () => number;
+}
+
+/** Longer than pocketsphinx's `-vad_postspeech` (0.5 s): enough silence to end any utterance. */
+const CUT_SILENCE_SECONDS = 1;
+const TICK_MS = 200;
+
+interface PendingChunk extends ChunkPlace {
+  chunk: Chunk;
+}
+
+/**
+ * The live transcript: ffmpeg's raw-PCM output goes, as it is captured, into one streaming
+ * decoder, and each utterance is written the moment the decoder ends it. Chunk files stay the
+ * durable unit: a chunk gets its `transcribed` line once all the text of its audio is written,
+ * and a chunk whose audio the live path missed (dropped for a slow or stopped engine, or the
+ * engine died) is handed back by `end` to be transcribed per chunk.
+ *
+ * Silence reaches the decoder, which is what ends an utterance; where none comes (a tone, noise,
+ * or a decoder whose voice detector never settles) echolog adds a second of silence after
+ * `cutAfterSeconds` without an utterance end, so every chunk is finalized live.
+ */
+export class LiveTranscriber {
+  readonly feed: LiveAudioFeed;
+  private readonly now: () => number;
+  private readonly cutAfterSeconds: number;
+  private readonly pending: PendingChunk[] = [];
+  private readonly places: ChunkPlace[] = [];
+  /** Utterances written whose chunks are not all settled: what each chunk contributed. */
+  private readonly recentLines: TranscriptLine[] = [];
+  private readonly missed: Chunk[] = [];
+  /** Session seconds before which all text is in transcript.jsonl. */
+  private finalized = 0;
+  /** Session seconds of captured audio written to the decoder. */
+  private fedSession = 0;
+  /** Stream seconds written (captured audio and added silence). */
+  private fedStream = 0;
+  private cut: { streamEnd: number; session: number; readSeen: boolean } | undefined;
+  private cuts = 0;
+  private failure: Error | undefined;
+  private ending = false;
+  private pumping: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private dropWarned = false;
+  private writing: Promise<void> = Promise.resolve();
+  readonly progress: TranscriberProgress;
+
+  constructor(private readonly options: LiveTranscriberOptions) {
+    this.now = options.now ?? Date.now;
+    this.cutAfterSeconds = options.cutAfterSeconds ?? 8;
+    this.feed = new LiveAudioFeed({ sampleRate: options.engine.sampleRate, maxBufferedSeconds: options.maxBufferedSeconds ?? 30 });
+    this.progress = {
+      engine: options.engineName,
+      state: 'running',
+      transcribed_chunks: 0,
+      silent_chunks: 0,
+      failed_chunks: 0,
+      pending_chunks: 0,
+      lag_seconds: 0,
+      realtime_factor: null,
+      utterance_count: 0,
+      word_count: 0,
+    };
+    options.engine.beginLive((segment) => this.onSegment(segment));
+  }
+
+  /** One ffmpeg run's live output: read always (flowing mode), whatever the engine does. */
+  attach(stdout: Readable): void {
+    stdout.on('data', (data: Buffer) => {
+      this.feed.push(data, this.now());
+      if (!this.dropWarned && this.feed.droppedSeconds > 0) {
+        this.dropWarned = true;
+        this.options.logger.warning('live_audio_dropped', {
+          engine: this.options.engineName,
+          at_s: roundToMs(this.feed.drops[0]!.start),
+          buffered_s: roundToMs(this.feed.bufferedSeconds),
+          detail: 'the engine does not keep up; the chunks it misses are transcribed per chunk at stop',
+        });
+      }
+      this.wake?.();
+    });
+    // A read error ends this run's live audio; recording goes on, the chunks are filled later.
+    stdout.on('error', () => undefined);
+    this.pumping ??= this.pump();
+    this.ticker ??= setInterval(() => void this.tick(), TICK_MS).unref();
+  }
+
+  onChunk(chunk: Chunk): void {
+    const place = { seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds) };
+    this.places.push(place);
+    this.pending.push({ ...place, chunk });
+    void this.settle();
+  }
+
+  /**
+   * Capture is over: writes what is buffered (within `timeoutMs`), ends the stream so the decoder
+   * prints what it holds, settles every chunk. Returns the chunks the live path missed.
+   */
+  async end(timeoutMs: number): Promise<Chunk[]> {
+    this.ending = true;
+    this.wake?.();
+    const { engine, logger, engineName } = this.options;
+    try {
+      await withTimeout(this.pumping ?? Promise.resolve(), timeoutMs, 'writing the buffered live audio');
+      if (!this.failure) {
+        const held = await withTimeout(engine.flush(), Math.max(timeoutMs, 2000), 'flushing the engine');
+        for (const segment of held) this.onSegment(segment);
+        this.finalized = Infinity;
+      }
+    } catch (error) {
+      this.fail(error as Error);
+    }
+    clearInterval(this.ticker);
+    await this.writing;
+    await this.settle();
+    await engine.close().catch(() => undefined);
+    logger.info('live_transcription_end', {
+      engine: engineName,
+      captured_s: roundToMs(this.feed.capturedSeconds),
+      dropped_s: this.feed.droppedSeconds,
+      cuts: this.cuts,
+      missed_chunks: this.missed.length,
+    });
+    return this.missed;
+  }
+
+  private async pump(): Promise<void> {
+    const { engine } = this.options;
+    while (!this.failure) {
+      const block = this.feed.take();
+      if (!block) {
+        if (this.ending) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      try {
+        const seconds = block.pcm.length / 2 / engine.sampleRate;
+        await engine.writeLive(block.pcm, block.sessionStart);
+        this.fedSession = block.sessionStart + seconds;
+        this.fedStream += seconds;
+        if (!this.cut && this.fedSession - this.finalized >= this.cutAfterSeconds) await this.cutUtterance();
+      } catch (error) {
+        this.fail(error as Error);
+      }
+    }
+  }
+
+  /** Adds silence (stream time, no session time): the decoder ends the utterance it is in. */
+  private async cutUtterance(): Promise<void> {
+    const silence = Buffer.alloc(Math.round(CUT_SILENCE_SECONDS * this.options.engine.sampleRate) * 2);
+    await this.options.engine.writeLive(silence, this.fedSession, 0);
+    this.fedStream += CUT_SILENCE_SECONDS;
+    this.cut = { streamEnd: this.fedStream, session: this.fedSession, readSeen: false };
+    this.cuts++;
+  }
+
+  /** A cut is final one tick after the decoder has read its silence (it prints within ms). */
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      const cut = this.cut;
+      if (cut && !this.failure) {
+        if (cut.readSeen) {
+          this.finalized = Math.max(this.finalized, cut.session);
+          this.cut = undefined;
+        } else {
+          const read = await this.options.engine.streamSecondsRead();
+          if (read !== undefined && read >= cut.streamEnd - 1e-6) cut.readSeen = true;
+        }
+      }
+      await this.settle();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.progress.state = 'stopped';
+    this.options.logger.warning('live_transcription_stopped', {
+      engine: this.options.engineName,
+      reason: error.message,
+      finalized_s: roundToMs(this.finalized),
+      detail: 'chunks after this point are transcribed per chunk at stop',
+    });
+    this.wake?.();
+  }
+
+  private onSegment(segment: TranscriptSegment): void {
+    const text = segment.text.trim();
+    this.finalized = Math.max(this.finalized, segment.end);
+    // An utterance ended: no cut is needed for the audio before it.
+    if (this.cut && this.cut.session <= segment.end) this.cut = undefined;
+    if (!text) return;
+    const first = seqAtTime(this.places, segment.start, this.options.segmentTime);
+    const last = seqAtTime(this.places, Math.max(segment.start, segment.end - 0.001), this.options.segmentTime);
+    const capturedAt = this.feed.capturedAt(segment.end);
+    const line: TranscriptLine = {
+      seq: first,
+      ...(last !== first ? { seqs: Array.from({ length: last - first + 1 }, (_, i) => first + i) } : {}),
+      start: segment.start,
+      end: segment.end,
+      text,
+      engine: this.options.engineName,
+      latency_ms: capturedAt === undefined ? 0 : Math.max(0, this.now() - capturedAt),
+      ...(segment.words ? { words: segment.words } : {}),
+    };
+    this.recentLines.push(line);
+    this.progress.utterance_count++;
+    this.progress.word_count += countWords(text);
+    this.writing = this.writing.then(() => this.options.store.append([line])).catch((error: Error) => {
+      this.options.logger.error('transcript_write_failed', { reason: error.message });
+    });
+    this.options.onText?.(line);
+  }
+
+  /** Writes the chunk line of each closed chunk whose text is all written; sets aside the missed. */
+  private async settle(): Promise<void> {
+    const done: TranscriptLine[] = [];
+    while (this.pending.length > 0 && this.pending[0]!.end <= this.finalized + 0.001) {
+      const p = this.pending.shift()!;
+      if (this.feed.droppedWithin(p)) {
+        this.missed.push(p.chunk);
+        continue;
+      }
+      const contribution = chunkContribution(this.recentLines, p);
+      const capturedAt = this.feed.capturedAt(p.end);
+      const latencyMs = capturedAt === undefined ? 0 : Math.max(0, this.now() - capturedAt);
+      done.push({ seq: p.seq, start: p.start, end: p.end, text: '', engine: this.options.engineName, latency_ms: latencyMs, chunk: 'transcribed' });
+      this.options.logger.info('chunk_transcribed', {
+        seq: p.seq,
+        engine: this.options.engineName,
+        mode: 'live',
+        latency_ms: latencyMs,
+        words: contribution.words,
+        chars: contribution.chars,
+        utterances: contribution.utterances,
+      });
+    }
+    // Whatever the decoder held for the audio past `finalized` died with it.
+    if (this.failure && this.ending) this.missed.push(...this.pending.splice(0).map((p) => p.chunk));
+    this.progress.transcribed_chunks += done.length;
+    const settledTo = done.at(-1)?.end;
+    if (settledTo !== undefined) {
+      while (this.recentLines.length > 0 && this.recentLines[0]!.end <= settledTo) this.recentLines.shift();
+      this.feed.forgetBefore(settledTo);
+    }
+    this.writing = this.writing.then(() => this.options.store.append(done)).catch((error: Error) => {
+      this.options.logger.error('transcript_write_failed', { reason: error.message });
+    });
+    await this.writing;
+    this.report();
+  }
+
+  private report(): void {
+    this.progress.pending_chunks = this.pending.length;
+    this.progress.failed_chunks = this.missed.length;
+    const finalized = Number.isFinite(this.finalized) ? this.finalized : this.feed.capturedSeconds;
+    this.progress.lag_seconds = roundToMs(Math.max(0, this.feed.capturedSeconds - finalized));
+    this.options.onProgress?.(this.progress);
+  }
+}
