@@ -1,8 +1,9 @@
 import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging/session-log.js';
 import type { Chunk } from '../recorder/chunk.js';
-import type { TranscriberProgress } from './chunk-transcriber.js';
-import { withTimeout } from './chunk-transcriber.js';
+import type { DebugAudioDump } from './debug-audio-dump.js';
+import { withTimeout, type TranscriberProgress } from './chunk-transcriber.js';
 import type { LiveEngine, TranscriptSegment } from './engine.js';
 import { LiveAudioFeed } from './live-audio-feed.js';
 import { roundToMs } from './round-seconds.js';
@@ -16,6 +17,8 @@ export interface LiveTranscriberOptions {
   segmentTime: number;
   store: TranscriptStore;
   logger: Logger;
+  /** ECHOLOG_DEBUG_AUDIO_DUMP: a copy of exactly the captured audio the decoder gets. */
+  dump?: DebugAudioDump;
   onText?: (line: TranscriptLine) => void;
   onProgress?: (progress: TranscriberProgress) => void;
   /** Audio held for a slow or stopped engine before new audio is dropped (seconds). */
@@ -28,6 +31,7 @@ export interface LiveTranscriberOptions {
 /** Longer than pocketsphinx's `-vad_postspeech` (0.5 s): enough silence to end any utterance. */
 const CUT_SILENCE_SECONDS = 1;
 const TICK_MS = 200;
+const STALL_MS = 3000;
 
 interface PendingChunk extends ChunkPlace {
   chunk: Chunk;
@@ -127,7 +131,7 @@ export class LiveTranscriber {
     this.wake?.();
     const { engine, logger, engineName } = this.options;
     try {
-      await withTimeout(this.pumping ?? Promise.resolve(), timeoutMs, 'writing the buffered live audio');
+      await this.finishWriting(timeoutMs);
       if (!this.failure) {
         const held = await withTimeout(engine.flush(), Math.max(timeoutMs, 2000), 'flushing the engine');
         for (const segment of held) this.onSegment(segment);
@@ -150,6 +154,31 @@ export class LiveTranscriber {
     return this.missed;
   }
 
+  /**
+   * Waits for the buffered audio to reach the decoder, up to `timeoutMs`; gives up sooner on a
+   * decoder that reads nothing for STALL_MS (stopped, hung): its chunks are better filled per chunk.
+   */
+  private async finishWriting(timeoutMs: number): Promise<void> {
+    const pumping = this.pumping;
+    if (!pumping) return;
+    let done = false;
+    void pumping.then(() => (done = true));
+    const deadline = this.now() + timeoutMs;
+    let lastRead = await this.options.engine.streamSecondsRead();
+    let lastProgress = this.now();
+    while (!done && !this.failure) {
+      if (this.now() > deadline) throw new Error(`writing the buffered live audio took longer than ${timeoutMs} ms`);
+      await Promise.race([pumping, sleep(TICK_MS)]);
+      const read = await this.options.engine.streamSecondsRead();
+      if (read !== lastRead) {
+        lastRead = read;
+        lastProgress = this.now();
+      } else if (this.now() - lastProgress > STALL_MS) {
+        throw new Error(`the decoder read no audio for ${STALL_MS / 1000} s`);
+      }
+    }
+  }
+
   private async pump(): Promise<void> {
     const { engine } = this.options;
     while (!this.failure) {
@@ -162,6 +191,7 @@ export class LiveTranscriber {
       }
       try {
         const seconds = block.pcm.length / 2 / engine.sampleRate;
+        await this.options.dump?.write(block.pcm);
         await engine.writeLive(block.pcm, block.sessionStart);
         this.fedSession = block.sessionStart + seconds;
         this.fedStream += seconds;

@@ -92,13 +92,14 @@ export class TranscriptionComponent implements SessionComponent {
       onWarning: (message) => context.notify({ type: 'warning', message }),
       onProgress: () => this.saveProgress(this.progress()),
     });
-    if (isLiveEngine(this.engine)) {
+    if (this.config.transcription.live && isLiveEngine(this.engine)) {
       this.live = new LiveTranscriber({
         engine: this.engine,
         engineName: this.engineName,
         segmentTime: this.config.recording.segment_time,
         store: this.store,
         logger,
+        dump: this.dump,
         onText: (line) => context.notify({ type: 'text', seq: line.seq, text: line.text, startSeconds: line.start }),
         onProgress: () => this.saveProgress(this.progress()),
       });
