@@ -65,8 +65,8 @@ function writeConfig(box: ReturnType<typeof makeSandbox>, drainTimeout = 30): st
 
 function sessionDirOf(box: ReturnType<typeof makeSandbox>): string | undefined {
   if (!fs.existsSync(box.recordings)) return undefined;
-  const dirs = fs.readdirSync(box.recordings);
-  return dirs.length === 1 ? path.join(box.recordings, dirs[0]!) : undefined;
+  const dirs = fs.readdirSync(box.recordings, { withFileTypes: true }).filter((e) => e.isDirectory());
+  return dirs.length === 1 ? path.join(box.recordings, dirs[0]!.name) : undefined;
 }
 
 interface JsonlLine {
@@ -91,11 +91,13 @@ function readJsonl(dir: string): JsonlLine[] {
   });
 }
 
-/** The decoder echolog started (a child of the echolog process). */
-function decoderPid(echologPid: number): number | undefined {
+/** The decoder echolog started (a child of the echolog process), once it has loaded and opened its audio FIFO. */
+function readingDecoderPid(echologPid: number): number | undefined {
   try {
-    const out = execFileSync('pgrep', ['-P', String(echologPid), '-x', 'pocketsphinx_con'], { encoding: 'utf8' });
-    return Number(out.trim().split('\n')[0]) || undefined;
+    // -f: the name in /proc is cut to 15 characters.
+    const pid = Number(execFileSync('pgrep', ['-P', String(echologPid), '-f', 'pocketsphinx_continuous'], { encoding: 'utf8' }).trim().split('\n')[0]);
+    const fds = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
+    return fds.some((target) => target.endsWith('audio.raw')) ? pid : undefined;
   } catch {
     return undefined;
   }
@@ -171,7 +173,7 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
       ];
       const input = await placeSpeech(path.join(box.home, 'in.wav'), placed, 11);
       const child = startCli(['record', '--config', writeConfig(box, 10), '--input', input, '--segment-time', '1'], box);
-      const pid = await waitFor(() => decoderPid(child.pid!), 40_000, 'the decoder');
+      const pid = await waitFor(() => readingDecoderPid(child.pid!), 40_000, 'the decoder reading audio');
       process.kill(pid, 'SIGSTOP');
       const dir = await waitFor(() => sessionDirOf(box), 40_000, 'the session folder');
       const exit = await exitOf(child);

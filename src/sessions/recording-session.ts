@@ -7,7 +7,7 @@ import type { LogFields } from '../logging/line-format.js';
 import { redactDevice } from '../logging/redact.js';
 import { SessionLog, type Logger } from '../logging/session-log.js';
 import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
-import { buildLiveAudioArgs, SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
+import { buildLiveAudioArgs, isDeviceInput, SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { formatCommandLine } from '../recorder/command-line.js';
 import { failureTail } from '../recorder/ffmpeg-stderr.js';
 import { FfmpegStderrLog } from '../recorder/ffmpeg-stderr-log.js';
@@ -334,8 +334,14 @@ export class RecordingSession {
     }
   }
 
-  /** The one component that takes the audio as it is captured (ffmpeg has one stdout). */
+  /**
+   * The one component that takes the audio as it is captured (ffmpeg has one stdout). Only for a
+   * capture at real time: a file read at full speed would outrun any decoder, and its chunks come
+   * quicker than live audio would anyway.
+   */
   private liveAudioConsumer(): LiveAudioConsumer | undefined {
+    const { plan, resolved } = this.options;
+    if (!resolved.config.recording.realtime && !isDeviceInput(plan.input)) return undefined;
     for (const component of this.options.components) {
       const consumer = component.liveAudio?.();
       if (consumer) return consumer;

@@ -73,6 +73,7 @@ export class LiveTranscriber {
   private ticking = false;
   private dropWarned = false;
   private writing: Promise<void> = Promise.resolve();
+  private reported = '';
   readonly progress: TranscriberProgress;
 
   constructor(private readonly options: LiveTranscriberOptions) {
@@ -311,11 +312,17 @@ export class LiveTranscriber {
     this.report();
   }
 
+  /** Tells a change worth a session.json write: counts, or the lag moving by a second (not every tick). */
   private report(): void {
-    this.progress.pending_chunks = this.pending.length;
-    this.progress.failed_chunks = this.missed.length;
+    const p = this.progress;
     const finalized = Number.isFinite(this.finalized) ? this.finalized : this.feed.capturedSeconds;
-    this.progress.lag_seconds = roundToMs(Math.max(0, this.feed.capturedSeconds - finalized));
-    this.options.onProgress?.(this.progress);
+    const lag = roundToMs(Math.max(0, this.feed.capturedSeconds - finalized));
+    const key = `${this.pending.length} ${this.missed.length} ${p.transcribed_chunks} ${p.utterance_count} ${p.state}`;
+    if (key === this.reported && Math.abs(lag - p.lag_seconds) < 1) return;
+    this.reported = key;
+    p.pending_chunks = this.pending.length;
+    p.failed_chunks = this.missed.length;
+    p.lag_seconds = lag;
+    this.options.onProgress?.(p);
   }
 }

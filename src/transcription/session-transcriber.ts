@@ -92,23 +92,23 @@ export class TranscriptionComponent implements SessionComponent {
       onWarning: (message) => context.notify({ type: 'warning', message }),
       onProgress: () => this.saveProgress(this.progress()),
     });
-    if (this.config.transcription.live && isLiveEngine(this.engine)) {
-      this.live = new LiveTranscriber({
-        engine: this.engine,
-        engineName: this.engineName,
-        segmentTime: this.config.recording.segment_time,
-        store: this.store,
-        logger,
-        dump: this.dump,
-        onText: (line) => context.notify({ type: 'text', seq: line.seq, text: line.text, startSeconds: line.start }),
-        onProgress: () => this.saveProgress(this.progress()),
-      });
-    }
   }
 
+  /** Asked by the session only when capture runs at real time (a device, or paced with -re). */
   liveAudio(): LiveAudioConsumer | undefined {
-    const live = this.live;
-    if (!live || !isLiveEngine(this.engine)) return undefined;
+    const { context, store } = this;
+    if (!this.config.transcription.live || !isLiveEngine(this.engine) || !context || !store) return undefined;
+    const live = new LiveTranscriber({
+      engine: this.engine,
+      engineName: this.engineName,
+      segmentTime: this.config.recording.segment_time,
+      store,
+      logger: context.log.logger('echolog.transcriber'),
+      dump: this.dump,
+      onText: (line) => context.notify({ type: 'text', seq: line.seq, text: line.text, startSeconds: line.start }),
+      onProgress: () => this.saveProgress(this.progress()),
+    });
+    this.live = live;
     return { sampleRate: this.engine.sampleRate, attach: (stdout) => live.attach(stdout) };
   }
 
