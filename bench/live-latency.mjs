@@ -125,6 +125,7 @@ async function measureSentences(speech, log) {
       perSentence.push({ place: s.place, start: s.start, end: s.end, file_ms: round(fileMs, 0), screen_ms: screenMs === undefined ? null : round(screenMs, 0), text: covering.map(({ l }) => l.text).join(' | ') });
     }
     const selfReported = lines.map((l) => l.latency_ms);
+    const comparison = await comparePerChunk(sandbox, dir);
     const result = {
       audio_s: speech.seconds,
       segment_time_s: SEGMENT_TIME,
@@ -137,13 +138,31 @@ async function measureSentences(speech, log) {
       per_sentence: perSentence,
       chunks_transcribed_live: sessionLog.filter((l) => l.message === 'chunk_transcribed' && l.fields.mode === 'live').length,
       chunks: sessionLog.filter((l) => l.message === 'chunk_created').length,
+      per_chunk_transcribe: comparison,
     };
     result.met = missing === 0 && result.to_jsonl.max_ms <= TARGET_MS && result.to_screen.max_ms <= TARGET_MS;
+    log(`  per-chunk transcribe: ${comparison.equal ? 'equal word for word' : `${comparison.differing_positions} words differ`} (${comparison.live_words} words)`);
     log(`  sentences: ${result.sentences} (${missing} missing); audio end → jsonl p50 ${result.to_jsonl.p50_ms} / p95 ${result.to_jsonl.p95_ms} / max ${result.to_jsonl.max_ms} ms; → screen max ${result.to_screen.max_ms} ms`);
     return result;
   } finally {
     sandbox.cleanup();
   }
+}
+
+/**
+ * The final transcript against a per-chunk `echolog transcribe` of the same session (a copy with its
+ * transcript files removed): the words of transcript.json, compared in order.
+ */
+async function comparePerChunk(sandbox, dir) {
+  const copy = path.join(path.dirname(dir), 'per-chunk-copy');
+  fs.cpSync(dir, copy, { recursive: true });
+  for (const f of fs.readdirSync(copy)) if (f.startsWith('transcript')) fs.rmSync(path.join(copy, f));
+  await execFileAsync(BIN, ['transcribe', 'per-chunk-copy', '--engine', 'pocketsphinx'], { cwd: sandbox.root, env: sandbox.env });
+  const words = (d) => JSON.parse(fs.readFileSync(path.join(d, 'transcript.json'), 'utf8')).text.split(/\s+/).filter(Boolean);
+  const live = words(dir);
+  const perChunk = words(copy);
+  const differing = live.filter((w, i) => perChunk[i] !== w).length + Math.max(0, perChunk.length - live.length);
+  return { live_words: live.length, per_chunk_words: perChunk.length, equal: differing === 0, differing_positions: differing, live: live.join(' '), per_chunk: perChunk.join(' ') };
 }
 
 /** SIGSTOPs the pocketsphinx child of `pid` as soon as it has loaded and opened its audio FIFO. */

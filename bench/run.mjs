@@ -121,6 +121,7 @@ function tableRows(results) {
     const t = ll.text;
     rows.push(['livelatency', `sentence end → its words in transcript.jsonl, 10 s chunks, real time, n=${t.to_jsonl.n} (${t.missing} missing)`, `p50 ${fmt(t.to_jsonl.p50_ms)} / p95 ${fmt(t.to_jsonl.p95_ms)} / max ${fmt(t.to_jsonl.max_ms)} ms`, '≤ 2500 ms', verdict(t.met)]);
     rows.push(['livelatency', '  → on screen', `p50 ${fmt(t.to_screen.p50_ms)} / p95 ${fmt(t.to_screen.p95_ms)} / max ${fmt(t.to_screen.max_ms)} ms`, '≤ 2500 ms', '']);
+    rows.push(['livelatency', `  final transcript = per-chunk echolog transcribe of the same session (${t.per_chunk_transcribe.live_words} words)`, t.per_chunk_transcribe.equal ? 'equal' : `${t.per_chunk_transcribe.differing_positions} differ`, 'equal', verdict(t.per_chunk_transcribe.equal)]);
     for (const [place, s] of Object.entries(t.by_place)) rows.push(['livelatency', `  ${place}, n=${s.n}`, `p50 ${fmt(s.p50_ms)} / max ${fmt(s.max_ms)} ms`, '', '']);
     const c = ll.chunk_latency_decoder_stopped;
     rows.push(['livelatency', `row → chunk_created with the decoder SIGSTOPped, 1 s chunks, n=${c.measured}`, `p50 ${fmt(c.p50_ms)} / p99 ${fmt(c.p99_ms)} ms`, 'p99 ≤ 50 ms', verdict(c.met && c.decoder_frozen)]);
