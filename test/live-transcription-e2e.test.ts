@@ -164,7 +164,7 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
   );
 
   it.concurrent(
-    'a frozen decoder (SIGSTOP): recording and chunk_created go on at real time; the transcript is filled per chunk at stop',
+    'a frozen decoder (SIGSTOP): recording and chunk_created go on at real time; a fresh decoder fills the transcript per chunk',
     async () => {
       const box = sandbox();
       const placed: Placed[] = [

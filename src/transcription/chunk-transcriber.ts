@@ -27,6 +27,11 @@ export interface TranscriberProgress {
   word_count: number;
 }
 
+/** Zero counts, before any chunk. */
+export function startingProgress(engine: string, state: TranscriberProgress['state']): TranscriberProgress {
+  return { engine, state, transcribed_chunks: 0, silent_chunks: 0, failed_chunks: 0, pending_chunks: 0, lag_seconds: 0, realtime_factor: null, utterance_count: 0, word_count: 0 };
+}
+
 export interface ChunkTranscriberOptions {
   /** Undefined: the engine could not start; chunks are only counted as left for `echolog transcribe`. */
   engine: TranscriptionEngine | undefined;
@@ -86,18 +91,7 @@ export class ChunkTranscriber {
 
   constructor(private readonly options: ChunkTranscriberOptions) {
     this.now = options.now ?? Date.now;
-    this.progress = {
-      engine: options.engineName,
-      state: options.engine ? 'running' : 'unavailable',
-      transcribed_chunks: 0,
-      silent_chunks: 0,
-      failed_chunks: 0,
-      pending_chunks: 0,
-      lag_seconds: 0,
-      realtime_factor: null,
-      utterance_count: 0,
-      word_count: 0,
-    };
+    this.progress = startingProgress(options.engineName, options.engine ? 'running' : 'unavailable');
   }
 
   /** Never blocks: queues the chunk and makes sure the worker runs. */

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging/session-log.js';
 import type { Chunk } from '../recorder/chunk.js';
 import type { DebugAudioDump } from './debug-audio-dump.js';
-import { withTimeout, type TranscriberProgress } from './chunk-transcriber.js';
+import { startingProgress, withTimeout, type TranscriberProgress } from './chunk-transcriber.js';
 import type { LiveEngine, TranscriptSegment } from './engine.js';
 import { LiveAudioFeed } from './live-audio-feed.js';
 import { roundToMs } from './round-seconds.js';
@@ -21,6 +21,11 @@ export interface LiveTranscriberOptions {
   dump?: DebugAudioDump;
   onText?: (line: TranscriptLine) => void;
   onProgress?: (progress: TranscriberProgress) => void;
+  /**
+   * The live path stopped (the decoder died, or read nothing for STALL_MS): these chunks, and every
+   * later one, are the caller's to transcribe per chunk. The decoder is closed before this is called.
+   */
+  onFallback?: (chunks: Chunk[]) => void;
   /** Audio held for a slow or stopped engine before new audio is dropped (seconds). */
   maxBufferedSeconds?: number;
   /** Seconds without an utterance end after which silence is added to end one. */
@@ -66,6 +71,13 @@ export class LiveTranscriber {
   private cut: { streamEnd: number; session: number; readSeen: boolean } | undefined;
   private cuts = 0;
   private failure: Error | undefined;
+  /** Resolves when the live path fails; `closing`: the failed decoder being ended. */
+  private readonly failed: Promise<void>;
+  private signalFailed!: () => void;
+  private closing: Promise<void> = Promise.resolve();
+  /** Stall watch: stream seconds the decoder had read, and when that last changed. */
+  private lastRead: number | undefined;
+  private lastReadChange = 0;
   private ending = false;
   private pumping: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -78,20 +90,10 @@ export class LiveTranscriber {
 
   constructor(private readonly options: LiveTranscriberOptions) {
     this.now = options.now ?? Date.now;
+    this.failed = new Promise((resolve) => (this.signalFailed = resolve));
     this.cutAfterSeconds = options.cutAfterSeconds ?? 8;
     this.feed = new LiveAudioFeed({ sampleRate: options.engine.sampleRate, maxBufferedSeconds: options.maxBufferedSeconds ?? 30 });
-    this.progress = {
-      engine: options.engineName,
-      state: 'running',
-      transcribed_chunks: 0,
-      silent_chunks: 0,
-      failed_chunks: 0,
-      pending_chunks: 0,
-      lag_seconds: 0,
-      realtime_factor: null,
-      utterance_count: 0,
-      word_count: 0,
-    };
+    this.progress = startingProgress(options.engineName, 'running');
     options.engine.beginLive((segment) => this.onSegment(segment));
   }
 
@@ -123,16 +125,25 @@ export class LiveTranscriber {
     void this.settle();
   }
 
+  /** After a failure: the chunks whose text the live path cannot finish, handed on once. */
+  private fallBack(): void {
+    const unfinished = this.pending.filter((p) => p.end > this.finalized + 0.001);
+    this.pending.splice(0, this.pending.length, ...this.pending.filter((p) => p.end <= this.finalized + 0.001));
+    const chunks = [...this.missed.splice(0), ...unfinished.map((p) => p.chunk)];
+    if (chunks.length > 0) this.options.onFallback?.(chunks);
+  }
+
   /**
    * Capture is over: writes what is buffered (within `timeoutMs`), ends the stream so the decoder
-   * prints what it holds, settles every chunk. Returns the chunks the live path missed.
+   * prints what it holds, settles every chunk. Returns the chunks whose audio was dropped (after a
+   * failure, everything unfinished has gone to `onFallback` instead).
    */
   async end(timeoutMs: number): Promise<Chunk[]> {
     this.ending = true;
     this.wake?.();
     const { engine, logger, engineName } = this.options;
     try {
-      await this.finishWriting(timeoutMs);
+      if (!this.failure) await withTimeout(Promise.race([this.pumping, this.failed]), timeoutMs, 'writing the buffered live audio');
       if (!this.failure) {
         const held = await withTimeout(engine.flush(), Math.max(timeoutMs, 2000), 'flushing the engine');
         for (const segment of held) this.onSegment(segment);
@@ -144,7 +155,12 @@ export class LiveTranscriber {
     clearInterval(this.ticker);
     await this.writing;
     await this.settle();
-    await engine.close().catch(() => undefined);
+    if (this.failure) {
+      await this.closing;
+      this.fallBack();
+    } else {
+      await engine.close().catch(() => undefined);
+    }
     logger.info('live_transcription_end', {
       engine: engineName,
       captured_s: roundToMs(this.feed.capturedSeconds),
@@ -152,32 +168,7 @@ export class LiveTranscriber {
       cuts: this.cuts,
       missed_chunks: this.missed.length,
     });
-    return this.missed;
-  }
-
-  /**
-   * Waits for the buffered audio to reach the decoder, up to `timeoutMs`; gives up sooner on a
-   * decoder that reads nothing for STALL_MS (stopped, hung): its chunks are better filled per chunk.
-   */
-  private async finishWriting(timeoutMs: number): Promise<void> {
-    const pumping = this.pumping;
-    if (!pumping) return;
-    let done = false;
-    void pumping.then(() => (done = true));
-    const deadline = this.now() + timeoutMs;
-    let lastRead = await this.options.engine.streamSecondsRead();
-    let lastProgress = this.now();
-    while (!done && !this.failure) {
-      if (this.now() > deadline) throw new Error(`writing the buffered live audio took longer than ${timeoutMs} ms`);
-      await Promise.race([pumping, sleep(TICK_MS)]);
-      const read = await this.options.engine.streamSecondsRead();
-      if (read !== lastRead) {
-        lastRead = read;
-        lastProgress = this.now();
-      } else if (this.now() - lastProgress > STALL_MS) {
-        throw new Error(`the decoder read no audio for ${STALL_MS / 1000} s`);
-      }
-    }
+    return this.missed.splice(0);
   }
 
   private async pump(): Promise<void> {
@@ -212,11 +203,23 @@ export class LiveTranscriber {
     this.cuts++;
   }
 
-  /** A cut is final one tick after the decoder has read its silence (it prints within ms). */
+  /**
+   * A cut is final one tick after the decoder has read its silence (it prints within ms). A
+   * decoder that reads nothing for STALL_MS while audio waits (stopped, hung) ends the live path.
+   */
   private async tick(): Promise<void> {
     if (this.ticking) return;
     this.ticking = true;
     try {
+      if (!this.failure) {
+        const read = await this.options.engine.streamSecondsRead();
+        if (read !== this.lastRead || this.feed.bufferedSeconds === 0) {
+          this.lastRead = read;
+          this.lastReadChange = this.now();
+        } else if (this.now() - this.lastReadChange > STALL_MS) {
+          this.fail(new Error(`the decoder read no audio for ${STALL_MS / 1000} s`));
+        }
+      }
       const cut = this.cut;
       if (cut && !this.failure) {
         if (cut.readSeen) {
@@ -241,9 +244,13 @@ export class LiveTranscriber {
       engine: this.options.engineName,
       reason: error.message,
       finalized_s: roundToMs(this.finalized),
-      detail: 'chunks after this point are transcribed per chunk at stop',
+      detail: 'the chunks after this point are transcribed per chunk',
     });
+    this.signalFailed();
     this.wake?.();
+    // Ended (SIGKILL reaches a stopped process too) before the caller starts a fresh one.
+    this.closing = this.options.engine.close().catch(() => undefined);
+    void this.closing.then(() => this.fallBack());
   }
 
   private onSegment(segment: TranscriptSegment): void {
@@ -298,7 +305,7 @@ export class LiveTranscriber {
       });
     }
     // Whatever the decoder held for the audio past `finalized` died with it.
-    if (this.failure && this.ending) this.missed.push(...this.pending.splice(0).map((p) => p.chunk));
+    if (this.failure) void this.closing.then(() => this.fallBack());
     this.progress.transcribed_chunks += done.length;
     const settledTo = done.at(-1)?.end;
     if (settledTo !== undefined) {

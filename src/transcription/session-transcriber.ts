@@ -32,6 +32,8 @@ export class TranscriptionComponent implements SessionComponent {
   private context: SessionContext | undefined;
   private transcriber: ChunkTranscriber | undefined;
   private live: LiveTranscriber | undefined;
+  /** Chunks on their way to the per-chunk queue after the live path missed them. */
+  private perChunk: Promise<void> = Promise.resolve();
   private store: TranscriptStore | undefined;
   private dump: DebugAudioDump | undefined;
 
@@ -107,6 +109,7 @@ export class TranscriptionComponent implements SessionComponent {
       dump: this.dump,
       onText: (line) => context.notify({ type: 'text', seq: line.seq, text: line.text, startSeconds: line.start }),
       onProgress: () => this.saveProgress(this.progress()),
+      onFallback: (chunks) => this.transcribePerChunk(chunks),
     });
     this.live = live;
     return { sampleRate: this.engine.sampleRate, attach: (stdout) => live.attach(stdout) };
@@ -127,7 +130,8 @@ export class TranscriptionComponent implements SessionComponent {
     }
     const drainMs = this.config.transcription.drain_timeout * 1000;
     const started = Date.now();
-    if (this.live) await this.fillMissed(await this.live.end(drainMs), transcriber);
+    if (this.live) this.transcribePerChunk(await this.live.end(drainMs));
+    await this.perChunk;
     const left = await transcriber.drain(Math.max(drainMs - (Date.now() - started), 2000));
     await this.dump?.close();
     const progress = this.progress();
@@ -150,12 +154,19 @@ export class TranscriptionComponent implements SessionComponent {
     };
   }
 
-  /** What the live path missed (dropped audio, a dead engine), transcribed per chunk by a fresh decoder. */
-  private async fillMissed(missed: Chunk[], transcriber: ChunkTranscriber): Promise<void> {
-    if (missed.length === 0 || !this.engine) return;
-    // A failed start is retried with backoff by the queue, as for any chunk.
-    await withTimeout(this.engine.start(), this.config.transcription.ready_timeout * 1000, 'restarting the engine').catch(() => undefined);
-    for (const chunk of missed) transcriber.enqueue(chunk);
+  /**
+   * What the live path missed (dropped audio, a dead or stopped decoder), in order, to the
+   * per-chunk queue with a fresh decoder (start() on a running one does nothing).
+   */
+  private transcribePerChunk(chunks: Chunk[]): void {
+    const engine = this.engine;
+    const transcriber = this.transcriber;
+    if (chunks.length === 0 || !engine || !transcriber) return;
+    this.perChunk = this.perChunk.then(async () => {
+      // A failed start is retried with backoff by the queue, as for any chunk.
+      await withTimeout(engine.start(), this.config.transcription.ready_timeout * 1000, 'restarting the engine').catch(() => undefined);
+      for (const chunk of chunks) transcriber.enqueue(chunk);
+    });
   }
 
   /** The live path's figures plus the per-chunk queue's (which fills what live missed). */
