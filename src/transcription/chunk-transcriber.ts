@@ -173,7 +173,7 @@ export class ChunkTranscriber {
     }
     const pcm = await readChunkPcm(chunk);
     const level = measureLevel(pcm, chunk.wav.sampleRate, chunk.wav.channels);
-    if (isSilent(level, config.silence_threshold_db)) {
+    if (!engine.needsSilence && isSilent(level, config.silence_threshold_db)) {
       logger.info('chunk_silent', { seq: chunk.seq, level_db: formatDb(level.levelDb), peak_db: formatDb(level.peakDb), threshold_db: config.silence_threshold_db });
       this.progress.silent_chunks++;
       await this.options.store.append([{ seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds), text: '', engine: this.options.engineName, latency_ms: 0, chunk: 'silent' }]);

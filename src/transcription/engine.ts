@@ -36,6 +36,12 @@ export interface TranscriptionEngine {
   readonly name: string;
   /** The model in use (a name or a path), for session_start. */
   readonly model: string;
+  /**
+   * A streaming decoder: silence is what ends its utterances, so silent chunks are fed to it too
+   * (and `echolog transcribe` feeds it what a live session fed it). Unset: the silence gate keeps
+   * quiet chunks from engines that invent text on silence (whisper).
+   */
+  readonly needsSilence?: boolean;
   /** Loads the engine; resolves when it can take audio. The caller bounds it with ready_timeout. */
   start(): Promise<void>;
   /** Transcribes one chunk; rejects on failure (the caller retries with backoff). */

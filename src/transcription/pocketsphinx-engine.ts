@@ -60,6 +60,7 @@ export function describeEngineExit(command: string, exit: ProcessExit, stderrTai
  */
 export class PocketsphinxEngine implements LiveEngine {
   readonly name = 'pocketsphinx';
+  readonly needsSilence = true;
   readonly model: string;
   private process: ManagedProcess | undefined;
   private writer: net.Socket | undefined;
