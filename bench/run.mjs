@@ -124,7 +124,8 @@ function tableRows(results) {
     rows.push(['livelatency', `  final transcript = per-chunk echolog transcribe of the same session (${t.per_chunk_transcribe.live_words} words)`, t.per_chunk_transcribe.equal ? 'equal' : `${t.per_chunk_transcribe.differing_positions} differ`, 'equal', verdict(t.per_chunk_transcribe.equal)]);
     for (const [place, s] of Object.entries(t.by_place)) rows.push(['livelatency', `  ${place}, n=${s.n}`, `p50 ${fmt(s.p50_ms)} / max ${fmt(s.max_ms)} ms`, '', '']);
     const c = ll.chunk_latency_decoder_stopped;
-    rows.push(['livelatency', `row → chunk_created with the decoder SIGSTOPped, 1 s chunks, n=${c.measured}`, `p50 ${fmt(c.p50_ms)} / p99 ${fmt(c.p99_ms)} ms`, 'p99 ≤ 50 ms', verdict(c.met && c.decoder_frozen)]);
+    rows.push(['livelatency', `row → chunk_created with every decoder SIGSTOPped (${c.decoders_frozen}), 1 s chunks, n=${c.measured}`, `p50 ${fmt(c.p50_ms)} / p99 ${fmt(c.p99_ms)} ms`, 'p99 ≤ 50 ms', verdict(c.met && c.decoders_frozen > 0)]);
+    rows.push(['livelatency', `  control: minimal Node watcher, same run, n=${c.reference.measured}`, `p50 ${fmt(c.reference.p50_ms)} / p99 ${fmt(c.reference.p99_ms)} ms`, '', '']);
   }
   const s = results.startup;
   if (s) {

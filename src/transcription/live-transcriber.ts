@@ -5,6 +5,7 @@ import type { Chunk } from '../recorder/chunk.js';
 import type { DebugAudioDump } from './debug-audio-dump.js';
 import { startingProgress, withTimeout, type TranscriberProgress } from './chunk-transcriber.js';
 import type { LiveEngine, TranscriptSegment } from './engine.js';
+import { isSilent, measureLevel } from './audio-level.js';
 import { LiveAudioFeed } from './live-audio-feed.js';
 import { roundToMs } from './round-seconds.js';
 import { countWords, type TranscriptLine } from './transcript-formats.js';
@@ -28,13 +29,21 @@ export interface LiveTranscriberOptions {
   onFallback?: (chunks: Chunk[]) => void;
   /** Audio held for a slow or stopped engine before new audio is dropped (seconds). */
   maxBufferedSeconds?: number;
-  /** Seconds without an utterance end after which silence is added to end one. */
+  /** Seconds of sound without an utterance end after which silence is added to end one. */
   cutAfterSeconds?: number;
+  /** dBFS below which captured audio counts as silence (transcription.silence_threshold_db). */
+  silenceThresholdDb: number;
   now?: () => number;
 }
 
 /** Longer than pocketsphinx's `-vad_postspeech` (0.5 s): enough silence to end any utterance. */
 const CUT_SILENCE_SECONDS = 1;
+/**
+ * Silence in the audio that ends any utterance, for the same reason. Finalizing on it, rather than
+ * adding silence, leaves the stream exactly the captured audio: added silence shifts the decoder's
+ * noise and cepstral-mean estimates, and with them later words (a per-chunk transcribe would differ).
+ */
+const QUIET_SECONDS = CUT_SILENCE_SECONDS;
 const TICK_MS = 200;
 const STALL_MS = 3000;
 
@@ -49,9 +58,10 @@ interface PendingChunk extends ChunkPlace {
  * and a chunk whose audio the live path missed (dropped for a slow or stopped engine, or the
  * engine died) is handed back by `end` to be transcribed per chunk.
  *
- * Silence reaches the decoder, which is what ends an utterance; where none comes (a tone, noise,
- * or a decoder whose voice detector never settles) echolog adds a second of silence after
- * `cutAfterSeconds` without an utterance end, so every chunk is finalized live.
+ * Silence reaches the decoder, which is what ends an utterance; a second of it in the audio makes
+ * everything before it final. Where none comes (a tone, noise, speech without pauses) echolog
+ * adds a second of silence after `cutAfterSeconds` without an utterance end, so every chunk is
+ * finalized live.
  */
 export class LiveTranscriber {
   readonly feed: LiveAudioFeed;
@@ -68,7 +78,14 @@ export class LiveTranscriber {
   private fedSession = 0;
   /** Stream seconds written (captured audio and added silence). */
   private fedStream = 0;
-  private cut: { streamEnd: number; session: number; readSeen: boolean } | undefined;
+  /**
+   * A point of the stream where the decoder cannot be inside an utterance: after a second of
+   * silence in the audio, or after silence echolog added (a cut). Once the decoder has read it,
+   * all text before it is printed: `finalized` moves there.
+   */
+  private mark: { streamEnd: number; session: number; readSeen: boolean } | undefined;
+  /** Session seconds where the current run of silent audio began; undefined in sound. */
+  private quietSince: number | undefined;
   private cuts = 0;
   private failure: Error | undefined;
   /** Resolves when the live path fails; `closing`: the failed decoder being ended. */
@@ -100,6 +117,8 @@ export class LiveTranscriber {
   /** One ffmpeg run's live output: read always (flowing mode), whatever the engine does. */
   attach(stdout: Readable): void {
     stdout.on('data', (data: Buffer) => {
+      // Still read after a failure (ffmpeg must never wait on a full pipe), but no longer kept.
+      if (this.failure) return;
       this.feed.push(data, this.now());
       if (!this.dropWarned && this.feed.droppedSeconds > 0) {
         this.dropWarned = true;
@@ -187,7 +206,14 @@ export class LiveTranscriber {
         await engine.writeLive(block.pcm, block.sessionStart);
         this.fedSession = block.sessionStart + seconds;
         this.fedStream += seconds;
-        if (!this.cut && this.fedSession - this.finalized >= this.cutAfterSeconds) await this.cutUtterance();
+        const silent = isSilent(measureLevel(block.pcm, engine.sampleRate), this.options.silenceThresholdDb);
+        this.quietSince = silent ? (this.quietSince ?? block.sessionStart) : undefined;
+        if (this.mark) continue;
+        if (this.quietSince !== undefined && this.fedSession - this.quietSince >= QUIET_SECONDS) {
+          this.mark = { streamEnd: this.fedStream, session: this.fedSession, readSeen: false };
+        } else if (this.fedSession - this.finalized >= this.cutAfterSeconds) {
+          await this.cutUtterance();
+        }
       } catch (error) {
         this.fail(error as Error);
       }
@@ -199,7 +225,7 @@ export class LiveTranscriber {
     const silence = Buffer.alloc(Math.round(CUT_SILENCE_SECONDS * this.options.engine.sampleRate) * 2);
     await this.options.engine.writeLive(silence, this.fedSession, 0);
     this.fedStream += CUT_SILENCE_SECONDS;
-    this.cut = { streamEnd: this.fedStream, session: this.fedSession, readSeen: false };
+    this.mark = { streamEnd: this.fedStream, session: this.fedSession, readSeen: false };
     this.cuts++;
   }
 
@@ -220,14 +246,14 @@ export class LiveTranscriber {
           this.fail(new Error(`the decoder read no audio for ${STALL_MS / 1000} s`));
         }
       }
-      const cut = this.cut;
-      if (cut && !this.failure) {
-        if (cut.readSeen) {
-          this.finalized = Math.max(this.finalized, cut.session);
-          this.cut = undefined;
+      const mark = this.mark;
+      if (mark && !this.failure) {
+        if (mark.readSeen) {
+          this.finalized = Math.max(this.finalized, mark.session);
+          this.mark = undefined;
         } else {
           const read = await this.options.engine.streamSecondsRead();
-          if (read !== undefined && read >= cut.streamEnd - 1e-6) cut.readSeen = true;
+          if (read !== undefined && read >= mark.streamEnd - 1e-6) mark.readSeen = true;
         }
       }
       await this.settle();
@@ -256,8 +282,8 @@ export class LiveTranscriber {
   private onSegment(segment: TranscriptSegment): void {
     const text = segment.text.trim();
     this.finalized = Math.max(this.finalized, segment.end);
-    // An utterance ended: no cut is needed for the audio before it.
-    if (this.cut && this.cut.session <= segment.end) this.cut = undefined;
+    // An utterance ended past the mark: the mark has nothing more to say.
+    if (this.mark && this.mark.session <= segment.end) this.mark = undefined;
     if (!text) return;
     const first = seqAtTime(this.places, segment.start, this.options.segmentTime);
     const last = seqAtTime(this.places, Math.max(segment.start, segment.end - 0.001), this.options.segmentTime);

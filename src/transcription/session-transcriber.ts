@@ -104,6 +104,7 @@ export class TranscriptionComponent implements SessionComponent {
       engine: this.engine,
       engineName: this.engineName,
       segmentTime: this.config.recording.segment_time,
+      silenceThresholdDb: this.config.transcription.silence_threshold_db,
       store,
       logger: context.log.logger('echolog.transcriber'),
       dump: this.dump,
