@@ -207,6 +207,9 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
       const settled = await waitFor(() => readJsonl(dir).find((l) => l.chunk === 'transcribed' && l.seq === 1), 40_000, 'chunk 1 settled');
       expect(child.exitCode).toBeNull();
       expect(settled.end).toBeGreaterThan(1.9);
+      // status shows how far the transcript trails the recording, in seconds.
+      const status = await runCli(['status'], box);
+      expect(status.stdout).toMatch(/transcription: pocketsphinx, \d+ chunks? pending \(lag \d+\.\d s\)/);
       const exit = await exitOf(child);
       expect(exit.code).toBe(0);
       const log = readSessionLog(dir);

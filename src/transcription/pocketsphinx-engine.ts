@@ -77,6 +77,8 @@ export class PocketsphinxEngine implements LiveEngine {
   private failure: Error | undefined;
   private closing = false;
   private liveListener: ((segment: TranscriptSegment) => void) | undefined;
+  /** start() and close() one at a time, in call order. */
+  private lifecycle: Promise<void> = Promise.resolve();
   private readonly readBytesRead: (pid: number) => Promise<number | undefined>;
   private readonly pollMs: number;
   private readonly killOnExit = (): void => {
@@ -98,9 +100,29 @@ export class PocketsphinxEngine implements LiveEngine {
   }
 
   /** Starts the decoder; resolves once it has loaded its model and opened the audio FIFO. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return this.inTurn(() => this.startNow());
+  }
+
+  /**
+   * Ends the decoder. In turn with start(): a start a caller gave up waiting for (a timeout) may
+   * still be spawning, and its process must be the one ended, never left running (it would keep
+   * echolog from exiting). `closing` is set at once, which cancels a start waiting for the FIFO.
+   */
+  close(): Promise<void> {
+    this.closing = true;
+    return this.inTurn(() => this.closeNow());
+  }
+
+  private inTurn(step: () => Promise<void>): Promise<void> {
+    const run = this.lifecycle.then(step);
+    this.lifecycle = run.catch(() => undefined);
+    return run;
+  }
+
+  private async startNow(): Promise<void> {
     if (this.process && !this.process.hasExited && !this.failure) return;
-    await this.close();
+    await this.closeNow();
     this.closing = false;
     this.flushed = false;
     this.failure = undefined;
@@ -169,7 +191,7 @@ export class PocketsphinxEngine implements LiveEngine {
     return this.take();
   }
 
-  async close(): Promise<void> {
+  private async closeNow(): Promise<void> {
     this.closing = true;
     this.writer?.destroy();
     this.writer = undefined;
