@@ -10,7 +10,7 @@
 //     chunk_created, 1 s chunks, 60 s real time) with --engine pocketsphinx and every decoder SIGSTOPped
 //     as soon as it reads: the live one, and the fresh one echolog starts for per-chunk transcription
 //     when it gives up on the first (3 s without a read). The transcript is left for `echolog transcribe`.
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -167,33 +167,41 @@ async function comparePerChunk(sandbox, dir) {
 }
 
 /**
- * SIGSTOPs every pocketsphinx child of `child` once it has loaded and opened its audio FIFO, until
- * `child` exits: the live decoder, and the fresh one echolog starts when it gives up on it. Returns
- * the pids stopped.
+ * In a process of its own (so that its pgrep and /proc reads never delay this process's timestamps):
+ * SIGSTOPs every pocketsphinx child of `pid` once it has loaded and opened its audio FIFO — the
+ * live decoder, and each fresh one echolog starts per chunk after giving up on the last — and
+ * prints each pid it stopped.
  */
+const FREEZER = `
+const fs = require('node:fs');
+const { execFileSync } = require('node:child_process');
+const parent = process.argv[1];
+const frozen = new Set();
+setInterval(() => {
+  let pids = [];
+  try {
+    pids = execFileSync('pgrep', ['-P', parent, '-f', 'pocketsphinx_continuous'], { encoding: 'utf8' }).trim().split('\\n').map(Number);
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    if (!pid || frozen.has(pid)) continue;
+    try {
+      const fds = fs.readdirSync('/proc/' + pid + '/fd').map((fd) => fs.readlinkSync('/proc/' + pid + '/fd/' + fd));
+      if (!fds.some((target) => target.endsWith('audio.raw'))) continue;
+      process.kill(pid, 'SIGSTOP');
+      frozen.add(pid);
+      process.stdout.write(pid + '\\n');
+    } catch {}
+  }
+}, 50);
+`;
+
 function freezeDecoders(child) {
   const frozen = new Set();
-  const timer = setInterval(() => {
-    let pids = [];
-    try {
-      // -f: the name in /proc is cut to 15 characters.
-      pids = execFileSync('pgrep', ['-P', String(child.pid), '-f', 'pocketsphinx_continuous'], { encoding: 'utf8' }).trim().split('\n').map(Number);
-    } catch {
-      return; // none running
-    }
-    for (const pid of pids) {
-      if (!pid || frozen.has(pid)) continue;
-      try {
-        const fds = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (!fds.some((target) => target.endsWith('audio.raw'))) continue;
-        process.kill(pid, 'SIGSTOP');
-        frozen.add(pid);
-      } catch {
-        // gone meanwhile
-      }
-    }
-  }, 50);
-  child.on('close', () => clearInterval(timer));
+  const freezer = spawn(process.execPath, ['-e', FREEZER, String(child.pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  freezer.stdout.on('data', (d) => String(d).split('\n').filter(Boolean).forEach((pid) => frozen.add(Number(pid))));
+  child.on('close', () => freezer.kill());
   return frozen;
 }
 
