@@ -24,7 +24,7 @@ export const TARGET_P99_MS = 50;
  * Records one session and measures each chunk's latency.
  * realtime: lavfi paced at its native rate (-re), like a live device.
  */
-export async function measureChunkLatency({ label, realtime, audioSeconds, segmentTime, extraArgs = [], extraEnv = {}, log = console.log }) {
+export async function measureChunkLatency({ label, realtime, audioSeconds, segmentTime, extraArgs = [], extraEnv = {}, onStart = () => undefined, log = console.log }) {
   const sandbox = makeSandbox(`latency-${label}`);
   const sessionId = `latency-${label}`;
   const rowSeen = new Map();
@@ -40,6 +40,7 @@ export async function measureChunkLatency({ label, realtime, audioSeconds, segme
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.resume();
+    onStart(child);
     const exited = new Promise((resolve) => child.on('close', (code) => resolve(code)));
 
     const sessionDir = await sessionDirAppears;

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|daemon|sessions ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|daemon|sessions ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
-const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'daemon', 'sessions'];
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'daemon', 'sessions'];
 
 function parseArgs(argv) {
   const names = [];
@@ -116,6 +116,17 @@ function tableRows(results) {
       rows.push(['transcription', `lag chunk close → chunk_transcribed in session.log, n=${ct.n}`, `p50 ${fmt(ct.p50_ms)} / p95 ${fmt(ct.p95_ms)} ms`, 'report', '']);
     }
   }
+  const ll = results.livelatency;
+  if (ll) {
+    const t = ll.text;
+    rows.push(['livelatency', `sentence end → its words in transcript.jsonl, 10 s chunks, real time, n=${t.to_jsonl.n} (${t.missing} missing)`, `p50 ${fmt(t.to_jsonl.p50_ms)} / p95 ${fmt(t.to_jsonl.p95_ms)} / max ${fmt(t.to_jsonl.max_ms)} ms`, '≤ 2500 ms', verdict(t.met)]);
+    rows.push(['livelatency', '  → on screen', `p50 ${fmt(t.to_screen.p50_ms)} / p95 ${fmt(t.to_screen.p95_ms)} / max ${fmt(t.to_screen.max_ms)} ms`, '≤ 2500 ms', '']);
+    rows.push(['livelatency', `  final transcript = per-chunk echolog transcribe of the same session (${t.per_chunk_transcribe.live_words} words)`, t.per_chunk_transcribe.equal ? 'equal' : `${t.per_chunk_transcribe.differing_positions} differ`, 'equal', verdict(t.per_chunk_transcribe.equal)]);
+    for (const [place, s] of Object.entries(t.by_place)) rows.push(['livelatency', `  ${place}, n=${s.n}`, `p50 ${fmt(s.p50_ms)} / max ${fmt(s.max_ms)} ms`, '', '']);
+    const c = ll.chunk_latency_decoder_stopped;
+    rows.push(['livelatency', `row → chunk_created with every decoder SIGSTOPped (${c.decoders_frozen}), 1 s chunks, n=${c.measured}`, `p50 ${fmt(c.p50_ms)} / p99 ${fmt(c.p99_ms)} ms`, 'p99 ≤ 50 ms', verdict(c.met && c.decoders_frozen > 0)]);
+    rows.push(['livelatency', `  control: minimal Node watcher, same run, n=${c.reference.measured}`, `p50 ${fmt(c.reference.p50_ms)} / p99 ${fmt(c.reference.p99_ms)} ms`, '', '']);
+  }
   const s = results.startup;
   if (s) {
     rows.push(['startup', `node -e 0, median of ${s.rounds} alternated runs${s.kept_env.length ? ` (with ${s.kept_env.join(', ')})` : ''}`, fmt(s.median_ms.node, ' ms'), '', '']);
@@ -197,6 +208,7 @@ async function main() {
     if (name === 'flood') await runOne(name, async () => (await import('./flood.mjs')).benchFlood());
     if (name === 'logwriter') await runOne(name, async () => (await import('./logwriter.mjs')).benchLogWriter({ repeats: Math.max(options.repeats, 15) }));
     if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
+    if (name === 'livelatency') await runOne(name, async () => (await import('./live-latency.mjs')).benchLiveLatency());
     if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ rounds: Math.max(11, options.repeats) }));
     if (name === 'daemon') await runOne(name, async () => (await import('./daemon.mjs')).benchDaemon());
     if (name === 'sessions') await runOne(name, async () => (await import('./sessions-list.mjs')).benchSessionsList({ repeats: options.repeats }));

@@ -21,7 +21,7 @@ export const TARGET_THROUGHPUT_RATIO = 0.95;
 const CONFIG = 'echolog.conf';
 
 // Harvard sentences (IEEE 1969, public domain): phonetically balanced, and flite says them clearly.
-const SENTENCES = [
+export const SENTENCES = [
   'The birch canoe slid on the smooth planks.',
   'Glue the sheet to the dark blue background.',
   'It is easy to tell the depth of a well.',

@@ -250,10 +250,10 @@ describe('live transcription with pocketsphinx', () => {
     expect(fs.existsSync(box.recordings) ? fs.readdirSync(box.recordings).filter((f) => !f.startsWith('.')) : []).toEqual([]);
   }, SLOW);
 
-  it.concurrent('engine crashing mid-session: retried, then each chunk logged as failed; echolog transcribe completes it', async () => {
+  it.concurrent('per chunk (live: false), engine crashing mid-session: retried, then each chunk logged as failed; echolog transcribe completes it', async () => {
     const box = sandbox();
     fs.copyFileSync(speech, path.join(box.home, 'x.wav'));
-    const config = writeConfig(box, { max_retries: 1 });
+    const config = writeConfig(box, { max_retries: 1, live: false });
     const env = { PATH: fakeBin(box), FAKE_CRASH_AFTER_BYTES: '150000', FAKE_MARKER: path.join(box.root, 'crashed') };
     const result = await runCli(['record', '--config', config, '--input', 'x.wav', '--segment-time', '2', '--no-realtime'], box, env);
     expect(result.code).toBe(0);
@@ -273,10 +273,10 @@ describe('live transcription with pocketsphinx', () => {
     await completeWithTranscribe(box, dir);
   }, SLOW);
 
-  it.concurrent('engine slower than real time: one WARNING with the ratio, lag in status, the rest named at stop; echolog transcribe completes it', async () => {
+  it.concurrent('per chunk (live: false), engine slower than real time: one WARNING with the ratio, lag in status, the rest named at stop; echolog transcribe completes it', async () => {
     const box = sandbox();
     fs.copyFileSync(speech, path.join(box.home, 'x.wav'));
-    const config = writeConfig(box, { drain_timeout: 15 });
+    const config = writeConfig(box, { drain_timeout: 15, live: false });
     // 4 KiB (0.128 s of audio) every 250 ms: about 2× slower than real time.
     const env = { PATH: fakeBin(box), FAKE_DELAY_MS: '250' };
     const child = startCli(['record', '--config', config, '--input', 'x.wav', '--segment-time', '1', '--no-realtime'], box, env);

@@ -310,6 +310,18 @@ describe('ChunkTranscriber (the queue)', () => {
     expect(q.progress).toMatchObject({ transcribed_chunks: 2, silent_chunks: 1, utterance_count: 3, word_count: 10, pending_chunks: 0 });
   });
 
+  it('a streaming decoder (needsSilence) gets silent chunks too: silence is what ends its utterances', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
+    const engine = Object.assign(new ScriptedEngine(0), { needsSilence: true });
+    const store = new TranscriptStore(dir);
+    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, store, logger: recordingLogger() });
+    q.enqueue(writeChunk(dir, 1, 0.5, 3000));
+    q.enqueue(writeChunk(dir, 2, 0.5, 0));
+    expect(await q.drain(5000)).toEqual([]);
+    expect(engine.fed).toEqual([1, 2]);
+    expect(q.progress).toMatchObject({ transcribed_chunks: 2, silent_chunks: 0 });
+  });
+
   it('a streaming engine: a chunk is covered once its text is final; a crash leaves the chunks in progress for `echolog transcribe`', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     // Chunk 1 ends an utterance at 0.3 s, then one starts (finalized stays 0.3); chunk 2 dies.

@@ -4,13 +4,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger, SessionLog } from '../logging/session-log.js';
 import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
 import { formatCommandLine } from '../recorder/command-line.js';
-import { isDeviceInput, segmentListName } from '../recorder/ffmpeg-args.js';
+import { buildLiveAudioArgs, isDeviceInput, segmentListName } from '../recorder/ffmpeg-args.js';
 import { failureTail } from '../recorder/ffmpeg-stderr.js';
 import { FfmpegStderrLog } from '../recorder/ffmpeg-stderr-log.js';
 import { SegmentListWatcher } from '../recorder/segment-list-watcher.js';
 import { readStartTicks } from '../files/process-identity.js';
 import type { ChunkLedger } from '../sessions/chunk-ledger.js';
 import { runArgs, type RecordingPlan } from '../sessions/recording-plan.js';
+import type { LiveAudioConsumer } from '../sessions/session-component.js';
 import { captureStatus, type ManifestStore } from '../sessions/session-manifest.js';
 import { decideAfterRun, INITIAL_SUPERVISION, type RestartPolicy, type SupervisionState } from './restart-policy.js';
 import { classifyRunEnd, type RunEnd } from './run-end.js';
@@ -43,6 +44,11 @@ export interface CaptureSupervisorOptions {
   stopRequested: Promise<void>;
   /** Each stderr line of every run, after the supervisor's own use (disk-full detection). */
   onStderrLine: (line: string) => void;
+  /**
+   * Who takes the audio as it is captured (the live transcript), asked once when capture begins
+   * (components are attached by then): each run gets a raw-PCM output on stdout for it.
+   */
+  liveAudio?: () => LiveAudioConsumer | undefined;
 }
 
 const STDERR_TAIL_LINES = 50;
@@ -56,6 +62,7 @@ const STALL_CHECK_MS = 1000;
  */
 export class CaptureSupervisor {
   private current: ManagedProcess | undefined;
+  private live: LiveAudioConsumer | undefined;
   private readonly logger: Logger;
 
   constructor(private readonly options: CaptureSupervisorOptions) {
@@ -69,6 +76,7 @@ export class CaptureSupervisor {
 
   async run(): Promise<CaptureOutcome> {
     const { plan, manifest, ledger, policy } = this.options;
+    this.live = this.options.liveAudio?.();
     let state: SupervisionState = INITIAL_SUPERVISION;
     let runNumber = 1;
     let startNumber = 1;
@@ -77,7 +85,8 @@ export class CaptureSupervisor {
       // Asked to stop while waiting to restart: the session ends with what it has.
       if (runNumber > 1 && this.options.isStopRequested()) return { kind: 'stopped' };
       const wanted = plan.durationSeconds === undefined ? undefined : Math.max(0, plan.durationSeconds - manifest.value.stats.audio_duration_seconds);
-      const args = runArgs(plan, { run: runNumber, startNumber, durationSeconds: wanted });
+      const live = this.live;
+      const args = [...runArgs(plan, { run: runNumber, startNumber, durationSeconds: wanted }), ...(live ? buildLiveAudioArgs({ sampleRate: live.sampleRate, durationSeconds: wanted }) : [])];
       const command = formatCommandLine(plan.ffmpeg.path, this.options.redactedDevice ? args.map((arg) => (arg === plan.input.input ? this.options.redactedDevice! : arg)) : args);
       this.logger.info('ffmpeg_command', { command, run: runNumber > 1 ? runNumber : undefined });
       if (this.options.isStopRequested()) {
@@ -219,10 +228,13 @@ export class CaptureSupervisor {
 
   /**
    * Everything one ffmpeg run's output streams feed, in one place per run: stderr to the log
-   * (through the flood guard), to the failure tail and to the session's own checks.
+   * (through the flood guard), to the failure tail and to the session's own checks; stdout (the
+   * live-audio output) to its consumer, which reads it always, so a slow or stopped engine never
+   * blocks ffmpeg's writes.
    */
   private wireRunOutputs(ffmpeg: ManagedProcess, stderrTail: string[]): FfmpegStderrLog {
     const { log } = this.options;
+    if (this.live && ffmpeg.child.stdout) this.live.attach(ffmpeg.child.stdout);
     const stderrLog = new FfmpegStderrLog(this.logger, (level) => log.isEnabled(level));
     ffmpeg.onLines('stderr', (line) => {
       // The tail for the failure message keeps the real lines, whatever the flood guard lets into the log.

@@ -59,6 +59,7 @@ export const configSchema = z
         ready_timeout: positiveSeconds.max(600).default(5),
         drain_timeout: z.number().min(0).max(3600).default(30),
         required: z.boolean().default(false),
+        live: z.boolean().default(true),
         silence_threshold_db: z.number().max(0).default(-50),
         max_retries: z.number().int().min(0).max(10).default(3),
         /** Seconds a client waits for the session daemon's response to one chunk (engine `daemon`). */

@@ -96,6 +96,35 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
   ];
 }
 
+export interface LiveAudioArgsOptions {
+  sampleRate: number;
+  /** The same `-t` as the chunk output: an output option binds to the output that follows it. */
+  durationSeconds: number | undefined;
+}
+
+/**
+ * A second output of the same capture, appended after the chunk output: raw s16le mono PCM on
+ * stdout for a streaming engine. `-flush_packets 1` hands each packet over at once; without it
+ * the pipe's 32 KB I/O buffer would hold about a second of 16 kHz audio back.
+ */
+export function buildLiveAudioArgs(options: LiveAudioArgsOptions): string[] {
+  return [
+    ...(options.durationSeconds !== undefined ? ['-t', String(options.durationSeconds)] : []),
+    '-vn',
+    '-ac',
+    '1',
+    '-ar',
+    String(options.sampleRate),
+    '-c:a',
+    'pcm_s16le',
+    '-f',
+    's16le',
+    '-flush_packets',
+    '1',
+    'pipe:1',
+  ];
+}
+
 export interface PlatformFacts {
   platform: NodeJS.Platform;
   /** A PulseAudio (or PipeWire-pulse) server socket is reachable. */

@@ -17,7 +17,7 @@ import { ChunkLedger } from './chunk-ledger.js';
 import type { RecordingPlan } from './recording-plan.js';
 import { ensureRecordingsDir } from './recordings-dir.js';
 import { recoverInterruptedSession } from './recover-session.js';
-import type { RecordingEvent, SessionComponent } from './session-component.js';
+import type { LiveAudioConsumer, RecordingEvent, SessionComponent } from './session-component.js';
 import { ManifestStore, manifestPath } from './session-manifest.js';
 import { DiskBallast } from './disk-ballast.js';
 import { decideStopReason, exitCodeFor, finalStatusFor, type StopReason, type StopRequest } from './stop-reason.js';
@@ -211,6 +211,7 @@ export class RecordingSession {
       onStderrLine: (line) => {
         if (isDiskFullLine(line)) this.noteStorageFault({ kind: 'disk_full', code: 'ENOSPC', message: `ffmpeg cannot write to ${plan.sessionDir}: ${line.trim()}` });
       },
+      liveAudio: () => this.liveAudioConsumer(),
     });
     this.capture = capture;
     let reason: StopReason = 'error';
@@ -334,6 +335,21 @@ export class RecordingSession {
       default:
         return { stopFields: {}, failure: undefined };
     }
+  }
+
+  /**
+   * The one component that takes the audio as it is captured (ffmpeg has one stdout). Only for a
+   * capture at real time: a file read at full speed would outrun any decoder, and its chunks come
+   * quicker than live audio would anyway.
+   */
+  private liveAudioConsumer(): LiveAudioConsumer | undefined {
+    const { plan, resolved } = this.options;
+    if (!resolved.config.recording.realtime && !isDeviceInput(plan.input)) return undefined;
+    for (const component of this.options.components) {
+      const consumer = component.liveAudio?.();
+      if (consumer) return consumer;
+    }
+    return undefined;
   }
 
   private logStopRequest(request: StopRequest, escalate: boolean): void {

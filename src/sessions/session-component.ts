@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import type { Chunk } from '../recorder/chunk.js';
 import type { LogFields } from '../logging/line-format.js';
 import type { Logger, SessionLog } from '../logging/session-log.js';
@@ -40,8 +41,19 @@ export interface SessionComponent {
   attach(context: SessionContext): void;
   start?(): Promise<void>;
   onChunk(chunk: Chunk): void;
+  /**
+   * Optional: audio as it is captured. Asked once capture is about to start; a consumer makes the
+   * session add a raw-PCM output to ffmpeg and hand over each ffmpeg run's stdout.
+   */
+  liveAudio?(): LiveAudioConsumer | undefined;
   /** Returns fields for `session_stop` (e.g. what was left untranscribed). */
   finish(): Promise<LogFields>;
+}
+
+/** Takes ffmpeg's live output (mono s16le at `sampleRate`); must read it always, never pause it. */
+export interface LiveAudioConsumer {
+  sampleRate: number;
+  attach(stdout: Readable): void;
 }
 
 export type RecordingEvent =

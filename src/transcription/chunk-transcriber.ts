@@ -26,6 +26,11 @@ export interface TranscriberProgress {
   word_count: number;
 }
 
+/** Zero counts, before any chunk. */
+export function startingProgress(engine: string, state: TranscriberProgress['state']): TranscriberProgress {
+  return { engine, state, transcribed_chunks: 0, silent_chunks: 0, failed_chunks: 0, pending_chunks: 0, lag_seconds: 0, realtime_factor: null, utterance_count: 0, word_count: 0 };
+}
+
 export interface ChunkTranscriberOptions {
   /** Undefined: the engine could not start; chunks are only counted as left for `echolog transcribe`. */
   engine: TranscriptionEngine | undefined;
@@ -85,18 +90,7 @@ export class ChunkTranscriber {
 
   constructor(private readonly options: ChunkTranscriberOptions) {
     this.now = options.now ?? Date.now;
-    this.progress = {
-      engine: options.engineName,
-      state: options.engine ? 'running' : 'unavailable',
-      transcribed_chunks: 0,
-      silent_chunks: 0,
-      failed_chunks: 0,
-      pending_chunks: 0,
-      lag_seconds: 0,
-      realtime_factor: null,
-      utterance_count: 0,
-      word_count: 0,
-    };
+    this.progress = startingProgress(options.engineName, options.engine ? 'running' : 'unavailable');
   }
 
   /** Never blocks: queues the chunk and makes sure the worker runs. */
@@ -178,7 +172,7 @@ export class ChunkTranscriber {
     }
     const pcm = await readChunkPcm(chunk);
     const level = measureLevel(pcm, chunk.wav.sampleRate, chunk.wav.channels);
-    if (isSilent(level, config.silence_threshold_db)) {
+    if (!engine.needsSilence && isSilent(level, config.silence_threshold_db)) {
       logger.info('chunk_silent', { seq: chunk.seq, level_db: formatDb(level.levelDb), peak_db: formatDb(level.peakDb), threshold_db: config.silence_threshold_db });
       this.progress.silent_chunks++;
       await this.options.store.append([{ seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds), text: '', engine: this.options.engineName, latency_ms: 0, chunk: 'silent' }]);

@@ -40,6 +40,12 @@ export interface TranscriptionEngine {
   readonly model: string;
   /** Optional: more about the engine for session_start once started (the daemon: its pid, device, model). */
   startFields?(): LogFields;
+  /**
+   * A streaming decoder: silence is what ends its utterances, so silent chunks are fed to it too
+   * (and `echolog transcribe` feeds it what a live session fed it). Unset: the silence gate keeps
+   * quiet chunks from engines that invent text on silence (whisper).
+   */
+  readonly needsSilence?: boolean;
   /** Loads the engine; resolves when it can take audio. The caller bounds it with ready_timeout. */
   start(): Promise<void>;
   /**
@@ -58,4 +64,22 @@ export interface TranscriptionEngine {
   /** Text still held for audio already fed (end of stream); called once after the last chunk. */
   flush(): Promise<TranscriptSegment[]>;
   close(): Promise<void>;
+}
+
+/**
+ * A streaming engine that can also take audio as it is captured (see LiveTranscriber), not
+ * only per finished chunk. Utterances then come pushed, as the decoder ends them.
+ */
+export interface LiveEngine extends TranscriptionEngine {
+  /** The PCM rate it takes (mono s16le): what the capture's live output is resampled to. */
+  readonly sampleRate: number;
+  beginLive(onSegment: (segment: TranscriptSegment) => void): void;
+  /** Audio captured from session second `sessionStart`; `sessionSeconds` 0: silence added to end an utterance. */
+  writeLive(pcm: Buffer, sessionStart: number, sessionSeconds?: number): Promise<void>;
+  /** Seconds of the stream (live audio and added silence) the decoder has read. */
+  streamSecondsRead(): Promise<number | undefined>;
+}
+
+export function isLiveEngine(engine: TranscriptionEngine | undefined): engine is LiveEngine {
+  return engine !== undefined && 'beginLive' in engine && 'writeLive' in engine;
 }

@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ManagedProcess, type ProcessExit } from '../process/managed-process.js';
-import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
+import type { EngineChunk, LiveEngine, TranscriptSegment } from './engine.js';
 import { buildPocketsphinxArgs, type PocketsphinxBinary } from './pocketsphinx-command.js';
 import { createOutputParser, StreamTimeline, type OutputParser, type StreamUtterance } from './pocketsphinx-output.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -58,8 +58,9 @@ export function describeEngineExit(command: string, exit: ProcessExit, stderrTai
  * cross chunk boundaries and come back with a later chunk). Utterance times are stream-relative;
  * a StreamTimeline maps them to session time.
  */
-export class PocketsphinxEngine implements TranscriptionEngine {
+export class PocketsphinxEngine implements LiveEngine {
   readonly name = 'pocketsphinx';
+  readonly needsSilence = true;
   readonly model: string;
   private process: ManagedProcess | undefined;
   private writer: net.Socket | undefined;
@@ -75,6 +76,9 @@ export class PocketsphinxEngine implements TranscriptionEngine {
   private baseline: number | undefined;
   private failure: Error | undefined;
   private closing = false;
+  private liveListener: ((segment: TranscriptSegment) => void) | undefined;
+  /** start() and close() one at a time, in call order. */
+  private lifecycle: Promise<void> = Promise.resolve();
   private readonly readBytesRead: (pid: number) => Promise<number | undefined>;
   private readonly pollMs: number;
   private readonly killOnExit = (): void => {
@@ -87,14 +91,38 @@ export class PocketsphinxEngine implements TranscriptionEngine {
     this.pollMs = options.pollMs ?? 25;
   }
 
+  get sampleRate(): number {
+    return this.options.sampleRate;
+  }
+
   get pid(): number | undefined {
     return this.process?.pid;
   }
 
   /** Starts the decoder; resolves once it has loaded its model and opened the audio FIFO. */
-  async start(): Promise<void> {
+  start(): Promise<void> {
+    return this.inTurn(() => this.startNow());
+  }
+
+  /**
+   * Ends the decoder. In turn with start(): a start a caller gave up waiting for (a timeout) may
+   * still be spawning, and its process must be the one ended, never left running (it would keep
+   * echolog from exiting). `closing` is set at once, which cancels a start waiting for the FIFO.
+   */
+  close(): Promise<void> {
+    this.closing = true;
+    return this.inTurn(() => this.closeNow());
+  }
+
+  private inTurn(step: () => Promise<void>): Promise<void> {
+    const run = this.lifecycle.then(step);
+    this.lifecycle = run.catch(() => undefined);
+    return run;
+  }
+
+  private async startNow(): Promise<void> {
     if (this.process && !this.process.hasExited && !this.failure) return;
-    await this.close();
+    await this.closeNow();
     this.closing = false;
     this.flushed = false;
     this.failure = undefined;
@@ -104,6 +132,7 @@ export class PocketsphinxEngine implements TranscriptionEngine {
     this.stderrTail = [];
     this.fedBytes = 0;
     this.finalizedStream = 0;
+    this.liveListener = undefined;
     this.dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'echolog-pocketsphinx-'));
     const fifo = path.join(this.dir, 'audio.raw');
     await makeFifo(fifo);
@@ -114,11 +143,7 @@ export class PocketsphinxEngine implements TranscriptionEngine {
     const child = await ManagedProcess.start(this.options.binary.path, args, { env: this.options.env, detached: true });
     this.process = child;
     process.on('exit', this.killOnExit);
-    child.onLines('stdout', (line) => {
-      const done = this.parser.push(line);
-      this.completed.push(...done);
-      for (const u of done) this.finalizedStream = Math.max(this.finalizedStream, u.end);
-    });
+    child.onLines('stdout', (line) => this.collect(this.parser.push(line)));
     child.onLines('stderr', (line) => {
       if (this.stderrTail.push(line) > STDERR_TAIL) this.stderrTail.shift();
     });
@@ -161,12 +186,12 @@ export class PocketsphinxEngine implements TranscriptionEngine {
       await child.exited;
       if (this.failure) throw this.failure;
     }
-    this.completed.push(...(this.parser?.end() ?? []));
+    if (this.parser) this.collect(this.parser.end());
     this.flushed = true;
     return this.take();
   }
 
-  async close(): Promise<void> {
+  private async closeNow(): Promise<void> {
     this.closing = true;
     this.writer?.destroy();
     this.writer = undefined;
@@ -206,6 +231,45 @@ export class PocketsphinxEngine implements TranscriptionEngine {
     // The last block is decoded and its utterance (if one ended) printed a few ms after the read.
     await sleep(this.pollMs * 2);
     if (this.failure) throw this.failure;
+  }
+
+  /**
+   * Live mode: audio comes as it is captured (writeLive) rather than per chunk, and each utterance
+   * goes to `onSegment` the moment the decoder prints it.
+   */
+  beginLive(onSegment: (segment: TranscriptSegment) => void): void {
+    this.liveListener = onSegment;
+  }
+
+  /**
+   * Writes live audio captured from session second `sessionStart`; `sessionSeconds` 0 marks
+   * silence echolog adds to end an utterance. Resolves once the pipe has taken it, which a
+   * stopped decoder never does: the caller must not wait on it with anything that matters.
+   */
+  async writeLive(pcm: Buffer, sessionStart: number, sessionSeconds?: number): Promise<void> {
+    const writer = this.running();
+    const seconds = pcm.length / 2 / this.options.sampleRate;
+    this.timeline.append(0, sessionStart, seconds, sessionSeconds ?? seconds);
+    this.fedBytes += pcm.length;
+    const writeError = await new Promise<Error | null | undefined>((resolve) => writer.write(pcm, resolve));
+    if (writeError) {
+      await Promise.race([this.process?.exited, sleep(2000)]);
+      throw this.failure ?? new Error(`writing audio to pocketsphinx: ${writeError.message}`);
+    }
+  }
+
+  /** Stream seconds the decoder has read so far; undefined where that cannot be known. */
+  async streamSecondsRead(): Promise<number | undefined> {
+    const child = this.process;
+    if (!child || this.baseline === undefined) return undefined;
+    const read = await this.readBytesRead(child.pid);
+    return read === undefined ? undefined : (read - this.baseline) / 2 / this.options.sampleRate;
+  }
+
+  private collect(done: StreamUtterance[]): void {
+    for (const u of done) this.finalizedStream = Math.max(this.finalizedStream, u.end);
+    if (this.liveListener) for (const u of done) this.liveListener(this.timeline.mapSegment(u));
+    else this.completed.push(...done);
   }
 
   private take(): TranscriptSegment[] {

@@ -97,21 +97,32 @@ export function createOutputParser(variant: 'continuous' | 'v5'): OutputParser {
  * Where each stretch of the decoder's stream sits in the session. Chunks the silence gate (or a
  * failure) kept from the decoder are simply absent from the stream, so stream time and session
  * time differ; each fed chunk is one piece. Chosen over feeding zeros for skipped chunks: a long
- * silent stretch costs nothing to decode, and the mapping stays exact.
+ * silent stretch costs nothing to decode, and the mapping stays exact. Live audio is one piece
+ * per unbroken stretch; silence echolog adds to cut an utterance takes stream time but no session
+ * time (its `sessionDuration` is 0).
  */
 export interface TimelinePiece {
   seq: number;
   streamStart: number;
   sessionStart: number;
   duration: number;
+  sessionDuration: number;
 }
 
 export class StreamTimeline {
   private readonly pieces: TimelinePiece[] = [];
   private streamEnd = 0;
 
-  append(seq: number, sessionStart: number, duration: number): void {
-    this.pieces.push({ seq, streamStart: this.streamEnd, sessionStart, duration });
+  append(seq: number, sessionStart: number, duration: number, sessionDuration = duration): void {
+    const last = this.pieces.at(-1);
+    const contiguous = last && last.seq === seq && last.duration === last.sessionDuration && duration === sessionDuration;
+    if (contiguous && Math.abs(last.sessionStart + last.sessionDuration - sessionStart) < 1e-6) {
+      // The next stretch of the same unbroken audio: one piece, however long the session.
+      last.duration += duration;
+      last.sessionDuration += duration;
+    } else {
+      this.pieces.push({ seq, streamStart: this.streamEnd, sessionStart, duration, sessionDuration });
+    }
     this.streamEnd += duration;
   }
 
@@ -123,7 +134,7 @@ export class StreamTimeline {
   toSession(streamSeconds: number): number {
     const piece = this.pieceAt(streamSeconds);
     if (!piece) return streamSeconds;
-    return roundToMs(piece.sessionStart + Math.min(Math.max(streamSeconds - piece.streamStart, 0), piece.duration));
+    return roundToMs(piece.sessionStart + Math.min(Math.max(streamSeconds - piece.streamStart, 0), piece.sessionDuration));
   }
 
   mapSegment(segment: StreamUtterance): TranscriptSegment {

@@ -2,10 +2,11 @@ import type { EchologConfig } from '../config/schema.js';
 import { TranscriptionError } from '../errors.js';
 import type { LogFields } from '../logging/line-format.js';
 import type { Chunk } from '../recorder/chunk.js';
-import type { DeferredLogLine, SessionComponent, SessionContext } from '../sessions/session-component.js';
-import { ChunkTranscriber, withTimeout, type TranscriberProgress } from './chunk-transcriber.js';
+import type { DeferredLogLine, LiveAudioConsumer, SessionComponent, SessionContext } from '../sessions/session-component.js';
+import { ChunkTranscriber, startingProgress, withTimeout, type TranscriberProgress } from './chunk-transcriber.js';
 import { DebugAudioDump } from './debug-audio-dump.js';
-import type { TranscriptionEngine } from './engine.js';
+import { isLiveEngine, type TranscriptionEngine } from './engine.js';
+import { LiveTranscriber } from './live-transcriber.js';
 import { defaultEngineDeps, resolveEngine, type EngineDeps, type EngineResolution } from './resolve-engine.js';
 import { TranscriptStore } from './transcript-store.js';
 
@@ -18,9 +19,11 @@ export function createTranscriptionComponents(config: EchologConfig, env: NodeJS
  * prepare: picks the engine (an engine that is missing refuses the session when
  * `transcription.required`). start: loads it beside the capture, within `ready_timeout` (seed 001);
  * a failure is a WARNING and the session records anyway, unless `transcription.required` stops it.
- * attach/onChunk: chunks wait until the engine is ready (or failed), then go into the
- * ChunkTranscriber's queue. finish: drains the queue up to `drain_timeout`, writes the final
- * transcript files and names what was left.
+ * attach/onChunk: with a streaming engine (pocketsphinx) the audio goes to it live as it is
+ * captured (LiveTranscriber, which holds the audio until the engine is ready) and chunks only
+ * settle; otherwise chunks wait until the engine is ready (or failed), then go into the
+ * ChunkTranscriber's queue. finish: ends the live stream, transcribes per chunk what it missed,
+ * drains the queue up to `drain_timeout`, writes the final transcript files and names what was left.
  */
 export class TranscriptionComponent implements SessionComponent {
   readonly name = 'transcriber';
@@ -30,10 +33,16 @@ export class TranscriptionComponent implements SessionComponent {
   private startWarning: string | undefined;
   private context: SessionContext | undefined;
   private transcriber: ChunkTranscriber | undefined;
+  private live: LiveTranscriber | undefined;
+  /** Chunks on their way to the per-chunk queue after the live path missed them. */
+  private perChunk: Promise<void> = Promise.resolve();
   private store: TranscriptStore | undefined;
   private dump: DebugAudioDump | undefined;
-  /** The engine prepare() chose, loaded by start(). */
+  /** The engine prepare() chose, and its instance, loaded by start(). */
   private chosen: Extract<EngineResolution, { kind: 'engine' }> | undefined;
+  private candidate: TranscriptionEngine | undefined;
+  /** Settles when start() has loaded the engine (or failed to): what the live path waits for. */
+  private readonly engineLoad = settleLater();
   /** Chunks that arrived while the engine was loading. */
   private waiting: Chunk[] = [];
   private loading: Promise<void> | undefined;
@@ -63,6 +72,7 @@ export class TranscriptionComponent implements SessionComponent {
     }
     // Loaded by start(), beside the capture: recording never waits for an engine.
     this.chosen = resolution;
+    this.candidate = resolution.create();
     return { startFields: { transcription_engine: resolution.name, transcription_model: resolution.model, ...resolution.startFields }, deferred };
   }
 
@@ -77,15 +87,17 @@ export class TranscriptionComponent implements SessionComponent {
     const resolution = this.chosen;
     if (!context || !resolution) return;
     const logger = context.log.logger('echolog.transcriber');
-    const engine = resolution.create();
+    const engine = this.candidate ?? resolution.create();
     const started = Date.now();
     try {
       await withTimeout(engine.start(), t.ready_timeout * 1000, `${resolution.name} did not become ready: loading`);
       this.engine = engine;
       logger.info('transcription_ready', { engine: resolution.name, model: engine.model, ready_ms: Date.now() - started, ...engine.startFields?.() });
+      this.engineLoad.resolve();
     } catch (error) {
       await engine.close().catch(() => undefined);
       const reason = (error as Error).message;
+      this.engineLoad.reject(new Error(`the engine did not start: ${reason}`));
       if (t.required) throw new TranscriptionError(`transcription.required is set, but the ${resolution.name} engine failed to start within ${t.ready_timeout} s: ${reason}`);
       logger.warning('transcription_unavailable', { engine: resolution.name, reason, ready_timeout: t.ready_timeout, detail: 'recording without transcription; run `echolog transcribe` afterwards' });
       context.notify({ type: 'warning', message: `recording without transcription: the ${resolution.name} engine did not start (${reason}); run \`echolog transcribe\` afterwards` });
@@ -102,6 +114,8 @@ export class TranscriptionComponent implements SessionComponent {
     const model = this.chosen?.model || null;
     void context.updateManifest((manifest) => Object.assign(manifest, { engine: this.engineName, model })).catch(() => undefined);
     this.store = new TranscriptStore(context.sessionDir);
+    // Made before the engine loads: the live path hands it audio from the first second.
+    if (this.chosen) this.dump = DebugAudioDump.fromEnv(this.env, { sessionDir: context.sessionDir, sessionId: context.sessionId, source: 'input', now: context.sessionStart, logger: context.log.logger('echolog.transcriber') });
     // A missing engine has nothing to load: its transcriber (which leaves every chunk) starts now.
     if (!this.chosen) this.createTranscriber(context);
   }
@@ -109,7 +123,6 @@ export class TranscriptionComponent implements SessionComponent {
   private createTranscriber(context: SessionContext): void {
     if (!this.store) return;
     const logger = context.log.logger('echolog.transcriber');
-    this.dump = this.engine ? DebugAudioDump.fromEnv(this.env, { sessionDir: context.sessionDir, sessionId: context.sessionId, source: 'input', now: context.sessionStart, logger }) : undefined;
     this.transcriber = new ChunkTranscriber({
       engine: this.engine,
       engineName: this.engineName,
@@ -119,12 +132,41 @@ export class TranscriptionComponent implements SessionComponent {
       dump: this.dump,
       onText: (line) => context.notify({ type: 'text', seq: line.seq, text: line.text, startSeconds: line.start }),
       onWarning: (message) => context.notify({ type: 'warning', message }),
-      onProgress: (progress) => this.saveProgress(progress),
+      onProgress: () => this.saveProgress(this.progress()),
     });
     for (const chunk of this.waiting.splice(0)) this.transcriber.enqueue(chunk);
   }
 
+  /** Asked by the session only when capture runs at real time (a device, or paced with -re). */
+  liveAudio(): LiveAudioConsumer | undefined {
+    const { context, store } = this;
+    const engine = this.candidate;
+    if (!this.config.transcription.live || !isLiveEngine(engine) || !context || !store) return undefined;
+    // The capture starts at once: the live path holds the audio (bounded) until the engine is ready.
+    const live = new LiveTranscriber({
+      engine,
+      ready: this.engineLoad.promise,
+      engineName: this.engineName,
+      segmentTime: this.config.recording.segment_time,
+      silenceThresholdDb: this.config.transcription.silence_threshold_db,
+      store,
+      logger: context.log.logger('echolog.transcriber'),
+      dump: this.dump,
+      onText: (line) => context.notify({ type: 'text', seq: line.seq, text: line.text, startSeconds: line.start }),
+      onProgress: () => this.saveProgress(this.progress()),
+      onFallback: (chunks) => this.transcribePerChunk(chunks),
+    });
+    this.live = live;
+    return { sampleRate: engine.sampleRate, attach: (stdout) => live.attach(stdout) };
+  }
+
   onChunk(chunk: Chunk): void {
+    if (this.live) this.live.onChunk(chunk);
+    else this.enqueue(chunk);
+  }
+
+  /** To the per-chunk queue, or to wait for it while the engine loads. */
+  private enqueue(chunk: Chunk): void {
     if (this.transcriber) this.transcriber.enqueue(chunk);
     else if (this.store) this.waiting.push(chunk);
   }
@@ -139,9 +181,13 @@ export class TranscriptionComponent implements SessionComponent {
       await this.engine?.close().catch(() => undefined);
       return {};
     }
-    const left = await transcriber.drain(this.config.transcription.drain_timeout * 1000);
+    const drainMs = this.config.transcription.drain_timeout * 1000;
+    const started = Date.now();
+    if (this.live) this.transcribePerChunk(await this.live.end(drainMs));
+    await this.perChunk;
+    const left = await transcriber.drain(Math.max(drainMs - (Date.now() - started), 2000));
     await this.dump?.close();
-    const progress = transcriber.progress;
+    const progress = this.progress();
     const duration = context.manifest().stats.audio_duration_seconds;
     await this.store.writeFinal({ sessionId: context.sessionId, language: this.config.transcription.language, duration });
     await this.saveProgress(progress);
@@ -161,6 +207,40 @@ export class TranscriptionComponent implements SessionComponent {
     };
   }
 
+  /**
+   * What the live path missed (dropped audio, a dead or stopped decoder), in order, to the
+   * per-chunk queue with a fresh decoder (start() on a running one does nothing).
+   */
+  private transcribePerChunk(chunks: Chunk[]): void {
+    if (chunks.length === 0) return;
+    const engine = this.engine;
+    this.perChunk = this.perChunk.then(async () => {
+      // A failed start is retried with backoff by the queue, as for any chunk; with no engine at all
+      // the queue leaves them for `echolog transcribe`.
+      if (engine) await withTimeout(engine.start(), this.config.transcription.ready_timeout * 1000, 'restarting the engine').catch(() => undefined);
+      for (const chunk of chunks) this.enqueue(chunk);
+    });
+  }
+
+  /** The live path's figures plus the per-chunk queue's (which fills what live missed). */
+  private progress(): TranscriberProgress {
+    const live = this.live?.progress;
+    const queue = this.transcriber?.progress;
+    if (!queue) return live ?? startingProgress(this.engineName, 'running');
+    if (!live) return queue;
+    return {
+      ...queue,
+      state: queue.state === 'stopped' ? 'stopped' : live.state,
+      transcribed_chunks: live.transcribed_chunks + queue.transcribed_chunks,
+      silent_chunks: queue.silent_chunks,
+      failed_chunks: queue.failed_chunks,
+      pending_chunks: live.pending_chunks + queue.pending_chunks,
+      lag_seconds: Math.max(live.lag_seconds, queue.lag_seconds),
+      utterance_count: live.utterance_count + queue.utterance_count,
+      word_count: live.word_count + queue.word_count,
+    };
+  }
+
   private saveProgress(progress: TranscriberProgress): Promise<void> {
     if (!this.context) return Promise.resolve();
     return this.context.updateManifest((manifest) => {
@@ -169,6 +249,19 @@ export class TranscriptionComponent implements SessionComponent {
       manifest.transcription = { ...progress, model: this.engine?.model ?? '' };
     }).catch(() => undefined);
   }
+}
+
+/** A promise and the functions that settle it (Promise.withResolvers, which Node 20 lacks). */
+function settleLater(): { promise: Promise<void>; resolve: () => void; reject: (error: Error) => void } {
+  let resolve!: () => void;
+  let reject!: (error: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Nobody may be waiting (no live path): a failed load is reported where it happens.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 /** `1-3,5,7-8`: a compact list of chunk seqs for a log field. Pure. */

@@ -9,6 +9,8 @@ import { roundToMs } from './round-seconds.js';
  */
 export interface TranscriptLine {
   seq: number;
+  /** Every chunk an utterance spans, when it spans more than `seq` (live lines cross boundaries). */
+  seqs?: number[];
   /** Seconds from session start. */
   start: number;
   end: number;

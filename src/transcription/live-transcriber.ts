@@ -1,0 +1,377 @@
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from '../logging/session-log.js';
+import type { Chunk } from '../recorder/chunk.js';
+import type { DebugAudioDump } from './debug-audio-dump.js';
+import { startingProgress, withTimeout, type TranscriberProgress } from './chunk-transcriber.js';
+import type { LiveEngine, TranscriptSegment } from './engine.js';
+import { isSilent, measureLevel } from '../audio/audio-level.js';
+import { LiveAudioFeed } from './live-audio-feed.js';
+import { roundToMs } from './round-seconds.js';
+import { countWords, type TranscriptLine } from './transcript-formats.js';
+import type { TranscriptStore } from './transcript-store.js';
+import { chunkContribution, seqAtTime, type ChunkPlace } from './live-timeline.js';
+
+export interface LiveTranscriberOptions {
+  engine: LiveEngine;
+  /**
+   * Settles once the engine is loaded (capture starts before it is): until then the audio waits
+   * in the feed; a rejection ends the live path (its chunks go to `onFallback`). Default: ready now.
+   */
+  ready?: Promise<void>;
+  engineName: string;
+  segmentTime: number;
+  store: TranscriptStore;
+  logger: Logger;
+  /** ECHOLOG_DEBUG_AUDIO_DUMP: a copy of exactly the captured audio the decoder gets. */
+  dump?: DebugAudioDump;
+  onText?: (line: TranscriptLine) => void;
+  onProgress?: (progress: TranscriberProgress) => void;
+  /**
+   * The live path stopped (the decoder died, or read nothing for STALL_MS): these chunks, and every
+   * later one, are the caller's to transcribe per chunk. The decoder is closed before this is called.
+   */
+  onFallback?: (chunks: Chunk[]) => void;
+  /** Audio held for a slow or stopped engine before new audio is dropped (seconds). */
+  maxBufferedSeconds?: number;
+  /** Seconds of sound without an utterance end after which silence is added to end one. */
+  cutAfterSeconds?: number;
+  /** dBFS below which captured audio counts as silence (transcription.silence_threshold_db). */
+  silenceThresholdDb: number;
+  now?: () => number;
+}
+
+/** Longer than pocketsphinx's `-vad_postspeech` (0.5 s): enough silence to end any utterance. */
+const CUT_SILENCE_SECONDS = 1;
+/**
+ * Silence in the audio that ends any utterance, for the same reason. Finalizing on it, rather than
+ * adding silence, leaves the stream exactly the captured audio: added silence shifts the decoder's
+ * noise and cepstral-mean estimates, and with them later words (a per-chunk transcribe would differ).
+ */
+const QUIET_SECONDS = CUT_SILENCE_SECONDS;
+const TICK_MS = 200;
+const STALL_MS = 3000;
+
+interface PendingChunk extends ChunkPlace {
+  chunk: Chunk;
+}
+
+/**
+ * The live transcript: ffmpeg's raw-PCM output goes, as it is captured, into one streaming
+ * decoder, and each utterance is written the moment the decoder ends it. Chunk files stay the
+ * durable unit: a chunk gets its `transcribed` line once all the text of its audio is written,
+ * and a chunk whose audio the live path missed (dropped for a slow or stopped engine, or the
+ * engine died) is handed back by `end` to be transcribed per chunk.
+ *
+ * Silence reaches the decoder, which is what ends an utterance; a second of it in the audio makes
+ * everything before it final. Where none comes (a tone, noise, speech without pauses) echolog
+ * adds a second of silence after `cutAfterSeconds` without an utterance end, so every chunk is
+ * finalized live.
+ */
+export class LiveTranscriber {
+  readonly feed: LiveAudioFeed;
+  private readonly now: () => number;
+  private readonly cutAfterSeconds: number;
+  private readonly pending: PendingChunk[] = [];
+  private readonly places: ChunkPlace[] = [];
+  /** Utterances written whose chunks are not all settled: what each chunk contributed. */
+  private readonly recentLines: TranscriptLine[] = [];
+  private readonly missed: Chunk[] = [];
+  /** Session seconds before which all text is in transcript.jsonl. */
+  private finalized = 0;
+  /** Session seconds of captured audio written to the decoder. */
+  private fedSession = 0;
+  /** Stream seconds written (captured audio and added silence). */
+  private fedStream = 0;
+  /**
+   * A point of the stream where the decoder cannot be inside an utterance: after a second of
+   * silence in the audio, or after silence echolog added (a cut). Once the decoder has read it,
+   * all text before it is printed: `finalized` moves there.
+   */
+  private mark: { streamEnd: number; session: number; readSeen: boolean } | undefined;
+  /** Session seconds where the current run of silent audio began; undefined in sound. */
+  private quietSince: number | undefined;
+  private cuts = 0;
+  private failure: Error | undefined;
+  /** Resolves when the live path fails; `closing`: the failed decoder being ended. */
+  private readonly failed: Promise<void>;
+  /** The engine is loaded and streaming: until then nothing is written, and no stall is judged. */
+  private readonly started: Promise<void>;
+  private engineReady = false;
+  private signalFailed!: () => void;
+  private closing: Promise<void> = Promise.resolve();
+  /** Stall watch: stream seconds the decoder had read, and when that last changed. */
+  private lastRead: number | undefined;
+  private lastReadChange = 0;
+  private ending = false;
+  private pumping: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private dropWarned = false;
+  private writing: Promise<void> = Promise.resolve();
+  private reported = '';
+  readonly progress: TranscriberProgress;
+
+  constructor(private readonly options: LiveTranscriberOptions) {
+    this.now = options.now ?? Date.now;
+    this.failed = new Promise((resolve) => (this.signalFailed = resolve));
+    this.cutAfterSeconds = options.cutAfterSeconds ?? 8;
+    this.feed = new LiveAudioFeed({ sampleRate: options.engine.sampleRate, maxBufferedSeconds: options.maxBufferedSeconds ?? 30 });
+    this.progress = startingProgress(options.engineName, 'running');
+    this.started = (options.ready ?? Promise.resolve()).then(
+      () => {
+        options.engine.beginLive((segment) => this.onSegment(segment));
+        this.engineReady = true;
+      },
+      (error: Error) => this.fail(error),
+    );
+  }
+
+  /** One ffmpeg run's live output: read always (flowing mode), whatever the engine does. */
+  attach(stdout: Readable): void {
+    stdout.on('data', (data: Buffer) => {
+      // Still read after a failure (ffmpeg must never wait on a full pipe), but no longer kept.
+      if (this.failure) return;
+      this.feed.push(data, this.now());
+      if (!this.dropWarned && this.feed.droppedSeconds > 0) {
+        this.dropWarned = true;
+        this.options.logger.warning('live_audio_dropped', {
+          engine: this.options.engineName,
+          at_s: roundToMs(this.feed.drops[0]!.start),
+          buffered_s: roundToMs(this.feed.bufferedSeconds),
+          detail: 'the engine does not keep up; the chunks it misses are transcribed per chunk at stop',
+        });
+      }
+      this.wake?.();
+    });
+    // A read error ends this run's live audio; recording goes on, the chunks are filled later.
+    stdout.on('error', () => undefined);
+    this.pumping ??= this.pump();
+    this.ticker ??= setInterval(() => void this.tick(), TICK_MS).unref();
+  }
+
+  onChunk(chunk: Chunk): void {
+    const place = { seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds) };
+    this.places.push(place);
+    this.pending.push({ ...place, chunk });
+    void this.settle();
+  }
+
+  /** After a failure: the chunks whose text the live path cannot finish, handed on once. */
+  private fallBack(): void {
+    const unfinished = this.pending.filter((p) => p.end > this.finalized + 0.001);
+    this.pending.splice(0, this.pending.length, ...this.pending.filter((p) => p.end <= this.finalized + 0.001));
+    const chunks = [...this.missed.splice(0), ...unfinished.map((p) => p.chunk)];
+    if (chunks.length > 0) this.options.onFallback?.(chunks);
+  }
+
+  /**
+   * Capture is over: writes what is buffered (within `timeoutMs`), ends the stream so the decoder
+   * prints what it holds, settles every chunk. Returns the chunks whose audio was dropped (after a
+   * failure, everything unfinished has gone to `onFallback` instead).
+   */
+  async end(timeoutMs: number): Promise<Chunk[]> {
+    this.ending = true;
+    this.wake?.();
+    const { engine, logger, engineName } = this.options;
+    try {
+      if (!this.failure) await withTimeout(Promise.race([this.pumping, this.failed]), timeoutMs, 'writing the buffered live audio');
+      if (!this.failure) {
+        const held = await withTimeout(engine.flush(), Math.max(timeoutMs, 2000), 'flushing the engine');
+        for (const segment of held) this.onSegment(segment);
+        this.finalized = Infinity;
+      }
+    } catch (error) {
+      this.fail(error as Error);
+    }
+    clearInterval(this.ticker);
+    await this.writing;
+    await this.settle();
+    if (this.failure) {
+      await this.closing;
+      this.fallBack();
+    } else {
+      await engine.close().catch(() => undefined);
+    }
+    logger.info('live_transcription_end', {
+      engine: engineName,
+      captured_s: roundToMs(this.feed.capturedSeconds),
+      dropped_s: this.feed.droppedSeconds,
+      cuts: this.cuts,
+      missed_chunks: this.missed.length,
+    });
+    return this.missed.splice(0);
+  }
+
+  private async pump(): Promise<void> {
+    const { engine } = this.options;
+    await this.started;
+    while (!this.failure) {
+      const block = this.feed.take();
+      if (!block) {
+        if (this.ending) return;
+        await new Promise<void>((resolve) => (this.wake = resolve));
+        this.wake = undefined;
+        continue;
+      }
+      try {
+        const seconds = block.pcm.length / 2 / engine.sampleRate;
+        await this.options.dump?.write(block.pcm);
+        await engine.writeLive(block.pcm, block.sessionStart);
+        this.fedSession = block.sessionStart + seconds;
+        this.fedStream += seconds;
+        const silent = isSilent(measureLevel(block.pcm, engine.sampleRate), this.options.silenceThresholdDb);
+        this.quietSince = silent ? (this.quietSince ?? block.sessionStart) : undefined;
+        if (this.mark) continue;
+        if (this.quietSince !== undefined && this.fedSession - this.quietSince >= QUIET_SECONDS) {
+          this.mark = { streamEnd: this.fedStream, session: this.fedSession, readSeen: false };
+        } else if (this.fedSession - this.finalized >= this.cutAfterSeconds) {
+          await this.cutUtterance();
+        }
+      } catch (error) {
+        this.fail(error as Error);
+      }
+    }
+  }
+
+  /** Adds silence (stream time, no session time): the decoder ends the utterance it is in. */
+  private async cutUtterance(): Promise<void> {
+    const silence = Buffer.alloc(Math.round(CUT_SILENCE_SECONDS * this.options.engine.sampleRate) * 2);
+    await this.options.engine.writeLive(silence, this.fedSession, 0);
+    this.fedStream += CUT_SILENCE_SECONDS;
+    this.mark = { streamEnd: this.fedStream, session: this.fedSession, readSeen: false };
+    this.cuts++;
+  }
+
+  /**
+   * A cut is final one tick after the decoder has read its silence (it prints within ms). A
+   * decoder that reads nothing for STALL_MS while audio waits (stopped, hung) ends the live path.
+   */
+  private async tick(): Promise<void> {
+    // A decoder still loading reads nothing yet: that is not a stall.
+    if (this.ticking || !this.engineReady) return;
+    this.ticking = true;
+    try {
+      if (!this.failure) {
+        const read = await this.options.engine.streamSecondsRead();
+        if (read !== this.lastRead || this.feed.bufferedSeconds === 0) {
+          this.lastRead = read;
+          this.lastReadChange = this.now();
+        } else if (this.now() - this.lastReadChange > STALL_MS) {
+          this.fail(new Error(`the decoder read no audio for ${STALL_MS / 1000} s`));
+        }
+      }
+      const mark = this.mark;
+      if (mark && !this.failure) {
+        if (mark.readSeen) {
+          this.finalized = Math.max(this.finalized, mark.session);
+          this.mark = undefined;
+        } else {
+          const read = await this.options.engine.streamSecondsRead();
+          if (read !== undefined && read >= mark.streamEnd - 1e-6) mark.readSeen = true;
+        }
+      }
+      await this.settle();
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.progress.state = 'stopped';
+    this.options.logger.warning('live_transcription_stopped', {
+      engine: this.options.engineName,
+      reason: error.message,
+      finalized_s: roundToMs(this.finalized),
+      detail: 'the chunks after this point are transcribed per chunk',
+    });
+    this.signalFailed();
+    this.wake?.();
+    // Ended (SIGKILL reaches a stopped process too) before the caller starts a fresh one.
+    this.closing = this.options.engine.close().catch(() => undefined);
+    void this.closing.then(() => this.fallBack());
+  }
+
+  private onSegment(segment: TranscriptSegment): void {
+    const text = segment.text.trim();
+    this.finalized = Math.max(this.finalized, segment.end);
+    // An utterance ended past the mark: the mark has nothing more to say.
+    if (this.mark && this.mark.session <= segment.end) this.mark = undefined;
+    if (!text) return;
+    const first = seqAtTime(this.places, segment.start, this.options.segmentTime);
+    const last = seqAtTime(this.places, Math.max(segment.start, segment.end - 0.001), this.options.segmentTime);
+    const capturedAt = this.feed.capturedAt(segment.end);
+    const line: TranscriptLine = {
+      seq: first,
+      ...(last !== first ? { seqs: Array.from({ length: last - first + 1 }, (_, i) => first + i) } : {}),
+      start: segment.start,
+      end: segment.end,
+      text,
+      engine: this.options.engineName,
+      latency_ms: capturedAt === undefined ? 0 : Math.max(0, this.now() - capturedAt),
+      ...(segment.words ? { words: segment.words } : {}),
+    };
+    this.recentLines.push(line);
+    this.progress.utterance_count++;
+    this.progress.word_count += countWords(text);
+    this.writing = this.writing.then(() => this.options.store.append([line])).catch((error: Error) => {
+      this.options.logger.error('transcript_write_failed', { reason: error.message });
+    });
+    this.options.onText?.(line);
+  }
+
+  /** Writes the chunk line of each closed chunk whose text is all written; sets aside the missed. */
+  private async settle(): Promise<void> {
+    const done: TranscriptLine[] = [];
+    while (this.pending.length > 0 && this.pending[0]!.end <= this.finalized + 0.001) {
+      const p = this.pending.shift()!;
+      if (this.feed.droppedWithin(p)) {
+        this.missed.push(p.chunk);
+        continue;
+      }
+      const contribution = chunkContribution(this.recentLines, p);
+      const capturedAt = this.feed.capturedAt(p.end);
+      const latencyMs = capturedAt === undefined ? 0 : Math.max(0, this.now() - capturedAt);
+      done.push({ seq: p.seq, start: p.start, end: p.end, text: '', engine: this.options.engineName, latency_ms: latencyMs, chunk: 'transcribed' });
+      this.options.logger.info('chunk_transcribed', {
+        seq: p.seq,
+        engine: this.options.engineName,
+        mode: 'live',
+        latency_ms: latencyMs,
+        words: contribution.words,
+        chars: contribution.chars,
+        utterances: contribution.utterances,
+      });
+    }
+    // Whatever the decoder held for the audio past `finalized` died with it.
+    if (this.failure) void this.closing.then(() => this.fallBack());
+    this.progress.transcribed_chunks += done.length;
+    const settledTo = done.at(-1)?.end;
+    if (settledTo !== undefined) {
+      while (this.recentLines.length > 0 && this.recentLines[0]!.end <= settledTo) this.recentLines.shift();
+      this.feed.forgetBefore(settledTo);
+    }
+    this.writing = this.writing.then(() => this.options.store.append(done)).catch((error: Error) => {
+      this.options.logger.error('transcript_write_failed', { reason: error.message });
+    });
+    await this.writing;
+    this.report();
+  }
+
+  /** Tells a change worth a session.json write: counts, or the lag moving by a second (not every tick). */
+  private report(): void {
+    const p = this.progress;
+    const finalized = Number.isFinite(this.finalized) ? this.finalized : this.feed.capturedSeconds;
+    const lag = roundToMs(Math.max(0, this.feed.capturedSeconds - finalized));
+    const key = `${this.pending.length} ${this.missed.length} ${p.transcribed_chunks} ${p.utterance_count} ${p.state}`;
+    if (key === this.reported && Math.abs(lag - p.lag_seconds) < 1) return;
+    this.reported = key;
+    p.pending_chunks = this.pending.length;
+    p.failed_chunks = this.missed.length;
+    p.lag_seconds = lag;
+    this.options.onProgress?.(p);
+  }
+}

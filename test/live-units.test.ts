@@ -1,0 +1,270 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Logger } from '../src/logging/session-log.js';
+import type { Chunk } from '../src/recorder/chunk.js';
+import { buildLiveAudioArgs } from '../src/recorder/ffmpeg-args.js';
+import type { LiveEngine, TranscriptSegment } from '../src/transcription/engine.js';
+import { LiveAudioFeed } from '../src/transcription/live-audio-feed.js';
+import { LiveTranscriber } from '../src/transcription/live-transcriber.js';
+import { chunkContribution, seqAtTime } from '../src/transcription/live-timeline.js';
+import { StreamTimeline } from '../src/transcription/pocketsphinx-output.js';
+import type { TranscriptLine } from '../src/transcription/transcript-formats.js';
+import { TranscriptStore } from '../src/transcription/transcript-store.js';
+
+/** 8 kHz mono s16le in these tests: 16000 bytes a second. */
+const RATE = 8000;
+const bytes = (seconds: number): Buffer => Buffer.alloc(Math.round(seconds * RATE) * 2);
+
+describe('buildLiveAudioArgs', () => {
+  it('raw mono PCM to stdout at the engine rate, flushed per packet', () => {
+    expect(buildLiveAudioArgs({ sampleRate: 16000, durationSeconds: undefined })).toEqual(['-vn', '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', '-f', 's16le', '-flush_packets', '1', 'pipe:1']);
+  });
+  it('repeats -t: an output option binds to the output after it only', () => {
+    expect(buildLiveAudioArgs({ sampleRate: 16000, durationSeconds: 5 }).slice(0, 2)).toEqual(['-t', '5']);
+  });
+});
+
+describe('LiveAudioFeed', () => {
+  it('places each read in session time and hands blocks over in order', () => {
+    const feed = new LiveAudioFeed({ sampleRate: RATE, maxBufferedSeconds: 10 });
+    feed.push(bytes(0.5), 1000);
+    feed.push(bytes(0.25), 1500);
+    expect(feed.capturedSeconds).toBe(0.75);
+    expect(feed.bufferedSeconds).toBe(0.75);
+    expect(feed.take()).toMatchObject({ sessionStart: 0 });
+    expect(feed.take()).toMatchObject({ sessionStart: 0.5 });
+    expect(feed.take()).toBeUndefined();
+    expect(feed.bufferedSeconds).toBe(0);
+  });
+
+  it('keeps a sample split across two reads whole', () => {
+    const feed = new LiveAudioFeed({ sampleRate: RATE, maxBufferedSeconds: 10 });
+    feed.push(Buffer.from([1, 2, 3]), 0);
+    feed.push(Buffer.from([4, 5]), 0);
+    expect([...feed.take()!.pcm]).toEqual([1, 2]);
+    expect([...feed.take()!.pcm]).toEqual([3, 4]);
+    expect(feed.capturedSeconds).toBe(2 / RATE); // two whole samples; the fifth byte waits for its pair
+  });
+
+  it('past its bound drops new audio, counts it and keeps where it was (merged stretches)', () => {
+    const feed = new LiveAudioFeed({ sampleRate: RATE, maxBufferedSeconds: 1 });
+    feed.push(bytes(0.75), 0);
+    feed.push(bytes(0.5), 0); // would make 1.25 s waiting: dropped
+    feed.push(bytes(0.5), 0); // still full: dropped, same stretch
+    expect(feed.droppedSeconds).toBe(1);
+    expect(feed.drops).toEqual([{ start: 0.75, end: 1.75 }]);
+    feed.take();
+    feed.push(bytes(0.25), 0); // room again: kept
+    expect(feed.take()).toMatchObject({ sessionStart: 1.75 });
+    expect(feed.droppedWithin({ start: 0, end: 0.75 })).toBe(false);
+    expect(feed.droppedWithin({ start: 1, end: 2 })).toBe(true);
+    expect(feed.droppedWithin({ start: 1.75, end: 3 })).toBe(false);
+  });
+
+  it('knows when the audio at a session second was read, and forgets what is final', () => {
+    const feed = new LiveAudioFeed({ sampleRate: RATE, maxBufferedSeconds: 10 });
+    feed.push(bytes(1), 5000);
+    feed.push(bytes(1), 6000);
+    expect(feed.capturedAt(0.4)).toBe(5000);
+    expect(feed.capturedAt(1)).toBe(5000);
+    expect(feed.capturedAt(1.2)).toBe(6000);
+    expect(feed.capturedAt(2.5)).toBeUndefined();
+    feed.forgetBefore(1.5);
+    expect(feed.capturedAt(1.8)).toBe(6000);
+  });
+});
+
+describe('seqAtTime', () => {
+  const places = [
+    { seq: 1, start: 0, end: 10.112 },
+    { seq: 2, start: 10.112, end: 20.096 },
+  ];
+  it('a known chunk, by its true bounds', () => {
+    expect(seqAtTime(places, 0, 10)).toBe(1);
+    expect(seqAtTime(places, 10.05, 10)).toBe(1);
+    expect(seqAtTime(places, 10.112, 10)).toBe(2);
+  });
+  it('past the chunks known: counted on by the segment length', () => {
+    expect(seqAtTime(places, 20.1, 10)).toBe(3);
+    expect(seqAtTime(places, 30.2, 10)).toBe(4);
+    expect(seqAtTime([], 12, 10)).toBe(2);
+  });
+});
+
+describe('chunkContribution', () => {
+  const line = (start: number, words: Array<[string, number]>): TranscriptLine => ({
+    seq: 1,
+    start,
+    end: words.at(-1)![1] + 0.3,
+    text: words.map((w) => w[0]).join(' '),
+    engine: 'pocketsphinx',
+    latency_ms: 0,
+    words: words.map(([word, s]) => ({ word, start: s, end: s + 0.3 })),
+  });
+  it('counts the words that lie in the chunk, wherever their utterance starts', () => {
+    const lines = [line(8, [['please', 9.2], ['remember', 9.6], ['water', 10.4]])];
+    expect(chunkContribution(lines, { seq: 1, start: 0, end: 10 })).toEqual({ utterances: 1, words: 2, chars: 'please remember'.length });
+    expect(chunkContribution(lines, { seq: 2, start: 10, end: 20 })).toEqual({ utterances: 1, words: 1, chars: 'water'.length });
+    expect(chunkContribution(lines, { seq: 3, start: 20, end: 30 })).toEqual({ utterances: 0, words: 0, chars: 0 });
+  });
+});
+
+describe('StreamTimeline with live audio', () => {
+  it('one piece for unbroken audio; added silence takes stream time and no session time', () => {
+    const timeline = new StreamTimeline();
+    timeline.append(0, 0, 1);
+    timeline.append(0, 1, 1);
+    timeline.append(0, 2, 1, 0); // a cut: 1 s of silence at session second 2
+    timeline.append(0, 2, 2);
+    expect(timeline.fedSeconds).toBe(5);
+    expect(timeline.toSession(1.5)).toBe(1.5);
+    expect(timeline.toSession(2.5)).toBe(2);
+    expect(timeline.toSession(3.5)).toBe(2.5);
+  });
+  it('a gap (dropped audio) is its own piece', () => {
+    const timeline = new StreamTimeline();
+    timeline.append(0, 0, 1);
+    timeline.append(0, 5, 1);
+    expect(timeline.toSession(1.5)).toBe(5.5);
+  });
+});
+
+/**
+ * LiveTranscriber against a scripted LiveEngine (it reads everything at once and says so), with the
+ * real TranscriptStore: when chunks settle, when silence is added, and the hand-over on failure.
+ * The real decoder is in live-transcription-e2e.test.ts.
+ */
+class ScriptedLiveEngine implements LiveEngine {
+  readonly name = 'scripted';
+  readonly model = 'm';
+  readonly sampleRate = RATE;
+  readonly writes: Array<{ sessionStart: number; seconds: number; sessionSeconds: number | undefined }> = [];
+  read = 0;
+  failWrites = false;
+  closed = 0;
+  private onSegment: ((segment: TranscriptSegment) => void) | undefined;
+  async start(): Promise<void> {}
+  async transcribe(): Promise<TranscriptSegment[]> {
+    return [];
+  }
+  async flush(): Promise<TranscriptSegment[]> {
+    return [];
+  }
+  async close(): Promise<void> {
+    this.closed++;
+  }
+  beginLive(onSegment: (segment: TranscriptSegment) => void): void {
+    this.onSegment = onSegment;
+  }
+  async writeLive(pcm: Buffer, sessionStart: number, sessionSeconds?: number): Promise<void> {
+    if (this.failWrites) throw new Error('decoder died');
+    const seconds = pcm.length / 2 / RATE;
+    this.writes.push({ sessionStart, seconds, sessionSeconds });
+    this.read += seconds;
+  }
+  async streamSecondsRead(): Promise<number> {
+    return this.read;
+  }
+  say(segment: TranscriptSegment): void {
+    this.onSegment!(segment);
+  }
+}
+
+function tone(seconds: number): Buffer {
+  const pcm = bytes(seconds);
+  for (let i = 0; i < pcm.length / 2; i++) pcm.writeInt16LE(i % 2 ? 8000 : -8000, i * 2);
+  return pcm;
+}
+
+function placedChunk(seq: number, start: number, seconds: number): Chunk {
+  return { seq, file: `chunk_${seq}.wav`, path: `/nonexistent/chunk_${seq}.wav`, sizeBytes: 0, durationSeconds: seconds, offsetSeconds: start, startTime: new Date(0), endTime: new Date(0), wav: { sampleRate: RATE, channels: 1, bitsPerSample: 16, dataBytes: 0, dataOffset: 44, riffFileBytes: 44 } };
+}
+
+function quietLogger(): Logger & { messages: string[]; fieldsOf: (message: string) => Record<string, unknown> | undefined } {
+  const lines: Array<{ message: string; fields: Record<string, unknown> }> = [];
+  const at = () => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ message, fields });
+  return {
+    get messages() {
+      return lines.map((l) => l.message);
+    },
+    fieldsOf: (message) => lines.find((l) => l.message === message)?.fields,
+    debug: at(),
+    info: at(),
+    warning: at(),
+    error: at(),
+  };
+}
+
+describe('LiveTranscriber', () => {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  function setUp(cutAfterSeconds = 3): { engine: ScriptedLiveEngine; live: LiveTranscriber; stdout: PassThrough; store: TranscriptStore; fallback: Chunk[]; logger: ReturnType<typeof quietLogger> } {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-live-'));
+    dirs.push(dir);
+    const engine = new ScriptedLiveEngine();
+    const store = new TranscriptStore(dir);
+    const fallback: Chunk[] = [];
+    const logger = quietLogger();
+    const live = new LiveTranscriber({ engine, engineName: 'scripted', segmentTime: 2, silenceThresholdDb: -50, store, logger, cutAfterSeconds, onFallback: (c) => fallback.push(...c) });
+    const stdout = new PassThrough();
+    live.attach(stdout);
+    return { engine, live, stdout, store, fallback, logger };
+  }
+  const settle = (ms = 700): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+  it('sound without an utterance end: silence is added after the bound (stream time only), then the chunk settles', async () => {
+    const { engine, live, stdout, store } = setUp(3);
+    stdout.write(tone(4));
+    live.onChunk(placedChunk(1, 0, 2));
+    await settle();
+    const cut = engine.writes.find((w) => w.sessionSeconds === 0);
+    expect(cut).toMatchObject({ sessionStart: 4, seconds: 1 });
+    expect((await store.read()).filter((l) => l.chunk === 'transcribed').map((l) => l.seq)).toEqual([1]);
+    expect(await live.end(1000)).toEqual([]);
+  });
+
+  it('a second of silence in the audio settles the chunk with no silence added', async () => {
+    const { engine, live, stdout, store } = setUp(3);
+    stdout.write(tone(0.5));
+    stdout.write(bytes(1.5));
+    live.onChunk(placedChunk(1, 0, 2));
+    await settle();
+    expect(engine.writes.some((w) => w.sessionSeconds === 0)).toBe(false);
+    expect((await store.read()).map((l) => [l.seq, l.chunk])).toEqual([[1, 'transcribed']]);
+    await live.end(1000);
+  });
+
+  it('an utterance is written at once, named by the chunks it spans, with what each chunk contributed', async () => {
+    const { engine, live, stdout, store, logger } = setUp(30);
+    stdout.write(tone(3));
+    await settle(100);
+    live.onChunk(placedChunk(1, 0, 2));
+    engine.say({ start: 1.5, end: 2.6, text: 'across the boundary', words: [{ word: 'across', start: 1.5, end: 1.9 }, { word: 'the', start: 1.9, end: 2.1 }, { word: 'boundary', start: 2.1, end: 2.6 }] });
+    await settle(300);
+    const lines = await store.read();
+    expect(lines[0]).toMatchObject({ seq: 1, seqs: [1, 2], text: 'across the boundary' });
+    expect(lines[0]!.latency_ms).toBeGreaterThanOrEqual(0);
+    expect(lines.filter((l) => l.chunk).map((l) => l.seq)).toEqual([1]);
+    // "across the" lie in chunk 1; "boundary" starts in chunk 2.
+    expect(logger.fieldsOf('chunk_transcribed')).toMatchObject({ seq: 1, mode: 'live', words: 2, chars: 'across the'.length, utterances: 1 });
+    await live.end(1000);
+  });
+
+  it('a decoder that fails: closed, and the unfinished chunks go to the per-chunk fallback', async () => {
+    const { engine, live, stdout, fallback, logger } = setUp(30);
+    engine.failWrites = true;
+    live.onChunk(placedChunk(1, 0, 2));
+    stdout.write(tone(1));
+    await settle(300);
+    expect(logger.messages).toContain('live_transcription_stopped');
+    expect(engine.closed).toBe(1);
+    expect(fallback.map((c) => c.seq)).toEqual([1]);
+    live.onChunk(placedChunk(2, 2, 2));
+    await settle(300);
+    expect(fallback.map((c) => c.seq)).toEqual([1, 2]);
+    expect(await live.end(1000)).toEqual([]);
+  });
+});
