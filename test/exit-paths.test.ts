@@ -165,7 +165,8 @@ describe.skipIf(!mountable)('every exit path ends in a true record', { concurren
         return undefined;
       }
     }, 20_000, 'the first chunk');
-    fs.rmSync(dir, { recursive: true, force: true });
+    // ffmpeg may open its next chunk while the folder is being emptied (ENOTEMPTY): rm retries that.
+    fs.rmSync(dir, { recursive: true, force: true, maxRetries: 20, retryDelay: 10 });
     const exit = await exitOf(child);
     const { stderr } = child.output();
     expect(exit.code, stderr).toBe(1);
