@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { parseWavHeader, WAV_HEADER_PROBE_BYTES, wavDurationSeconds, type WavInfo } from '../recorder/wav-header.js';
+import { readWavProbe } from '../recorder/wav-file.js';
+import { parseWavHeader, wavDurationSeconds, type WavInfo } from '../recorder/wav-header.js';
 
 /**
  * The chunk an ffmpeg run was writing when it died (kill -9, a crash): its header still holds
@@ -43,9 +44,7 @@ export async function fixTornChunk(file: string): Promise<TornChunkFix> {
   const handle = await fs.open(file, 'r+');
   let fix: TornChunkFix;
   try {
-    const { size } = await handle.stat();
-    const probe = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, size));
-    await handle.read(probe, 0, probe.length, 0);
+    const { probe, size } = await readWavProbe(handle);
     let wav: WavInfo | undefined;
     try {
       wav = parseWavHeader(probe);

@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ManagedProcess } from '../process/managed-process.js';
-import { parseWavHeader, WAV_HEADER_PROBE_BYTES, type WavInfo } from '../recorder/wav-header.js';
+import { readWavProbe } from '../recorder/wav-file.js';
+import { parseWavHeader, type WavInfo } from '../recorder/wav-header.js';
 import { engineFailureTail } from '../transcription/pocketsphinx-engine.js';
 
 /** What every hosted engine takes: 16 kHz mono signed 16-bit little-endian PCM. */
@@ -51,8 +52,7 @@ export async function readEngineAudio(file: string, ffmpegPath: string): Promise
     throw new AudioInputError(`Audio file not readable: ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
   try {
-    const probe = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, stat.size));
-    await handle.read(probe, 0, probe.length, 0);
+    const { probe } = await readWavProbe(handle, stat.size);
     let span: { start: number; end: number } | undefined;
     try {
       span = engineFormatSpan(parseWavHeader(probe), stat.size);

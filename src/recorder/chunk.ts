@@ -1,7 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { SegmentListRow } from './segment-list.js';
-import { parseWavHeader, WAV_HEADER_PROBE_BYTES, wavDurationSeconds, wavSizeMismatch, type WavInfo } from './wav-header.js';
+import { readWavProbe } from './wav-file.js';
+import { parseWavHeader, wavDurationSeconds, wavSizeMismatch, type WavInfo } from './wav-header.js';
 
 /** A finished chunk: final on disk (its segment-list row is written), with its true place in time. */
 export interface Chunk {
@@ -49,9 +50,7 @@ export async function readChunk(row: SegmentListRow, dir: string, place: ChunkPl
   const file = path.join(dir, row.file);
   const handle = await fs.open(file, 'r');
   try {
-    const { size } = await handle.stat();
-    const probe = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, size));
-    await handle.read(probe, 0, probe.length, 0);
+    const { probe, size } = await readWavProbe(handle);
     const wav = parseWavHeader(probe);
     const mismatch = wavSizeMismatch(wav, size);
     if (mismatch) throw new IncompleteChunkError(mismatch);

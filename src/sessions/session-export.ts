@@ -6,7 +6,8 @@ import { syncDir, writeFileDurable } from '../files/durable-write.js';
 import { ManagedProcess, type ProcessExit } from '../process/managed-process.js';
 import type { Chunk } from '../recorder/chunk.js';
 import { failureTail } from '../recorder/ffmpeg-stderr.js';
-import { parseWavHeader, WAV_HEADER_PROBE_BYTES, wavSizeMismatch } from '../recorder/wav-header.js';
+import { readWavProbe } from '../recorder/wav-file.js';
+import { parseWavHeader, wavSizeMismatch } from '../recorder/wav-header.js';
 import { roundToMs } from '../transcription/round-seconds.js';
 import { buildTranscript, formatJson, formatSrt, formatTxt, formatVtt, type TranscriptDocument, type TranscriptLine } from '../transcription/transcript-formats.js';
 
@@ -105,9 +106,7 @@ export async function checkJoinedWav(file: string, chunks: readonly Chunk[], out
   const expected = chunks.reduce((sum, c) => sum + c.wav.dataBytes, 0);
   const handle = await fs.open(file, 'r');
   try {
-    const { size } = await handle.stat();
-    const probe = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, size));
-    await handle.read(probe, 0, probe.length, 0);
+    const { probe, size } = await readWavProbe(handle);
     let problem: string | undefined;
     try {
       const info = parseWavHeader(probe);
