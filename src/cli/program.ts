@@ -36,9 +36,12 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
    * Adds `--config` and the config flags of `table` to a command; returns how to read the effective
    * config once the command line is parsed, from exactly the flags that were added.
    */
-  const withConfig: WithConfig = (command, table, configHelp = 'use this config file') => {
+  const addConfigOptions = (command: Command, table: readonly ConfigFlag[], configHelp = 'use this config file'): void => {
     command.option('--config <file>', configHelp);
     addConfigFlags(command, table);
+  };
+  const withConfig: WithConfig = (command, table, configHelp) => {
+    addConfigOptions(command, table, configHelp);
     return async () => {
       const { values, names } = configFlagValues(command, table);
       const { loadEffectiveConfig } = await import('../config/effective-config.js');
@@ -70,7 +73,12 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
       home: surroundings.home,
       warn: (message) => surroundings.stderr.write(`echolog: warning: ${message}\n`),
     });
+  };  /** `--config` and `--recordings-dir` for a command that reads only the peeked keys. */
+  const withPeekedConfig = (command: Command): (() => Promise<PeekedConfig>) => {
+    addConfigOptions(command, RECORDINGS_DIR_FLAG);
+    return peekedConfig(command);
   };
+
 
   const record = program
     .command('record')
@@ -183,7 +191,7 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     result.exitCode = await modelsPathCommand({ spec }, surroundings);
   });
 
-  registerSessionsCommands(program, surroundings, withConfig, peekedConfig, result);
+  registerSessionsCommands(program, surroundings, withConfig, withPeekedConfig, result);
   return program;
 }
 
@@ -191,8 +199,8 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
 function registerSessionsCommands(
   program: Command,
   surroundings: Surroundings,
-  withConfig: (command: Command, table: readonly ConfigFlag[]) => () => Promise<ResolvedConfig>,
-  peekedConfig: (command: Command) => () => Promise<PeekedConfig>,
+  withConfig: WithConfig,
+  withPeekedConfig: (command: Command) => () => Promise<PeekedConfig>,
   result: { exitCode: number },
 ): void {
   const sessions = program
@@ -208,8 +216,7 @@ function registerSessionsCommands(
     .option('--limit <n>', 'at most this many (default 50)', '50')
     .option('--offset <n>', 'skip this many first', '0')
     .option('--json', "print JSON (seed 003's list response)");
-  withConfig(list, RECORDINGS_DIR_FLAG);
-  const listConfig = peekedConfig(list);
+  const listConfig = withPeekedConfig(list);
   list.action(async (_options, command: Command) => {
     const o = command.opts<{ status?: string; since?: string; until?: string; limit: string; offset: string; json?: boolean }>();
     const recordingsDir = (await listConfig()).recordings_dir.value;
@@ -221,8 +228,7 @@ function registerSessionsCommands(
     .command('show <id>')
     .description('all metadata and stats, paths, chunk continuity, last warnings/errors, resume chain')
     .option('--json', 'print JSON');
-  withConfig(show, RECORDINGS_DIR_FLAG);
-  const showConfig = peekedConfig(show);
+  const showConfig = withPeekedConfig(show);
   show.action(async (id: string, _options, command: Command) => {
     const recordingsDir = (await showConfig()).recordings_dir.value;
     const { sessionsShowCommand } = await import('./sessions-command.js');
@@ -234,8 +240,7 @@ function registerSessionsCommands(
     .option('--older-than <duration>', 'delete the sessions started longer ago than this (30d, 12h, 1w)')
     .option('-y, --yes', 'do not ask')
     .option('--json', 'print JSON');
-  withConfig(remove, RECORDINGS_DIR_FLAG);
-  const removeConfig = peekedConfig(remove);
+  const removeConfig = withPeekedConfig(remove);
   remove.action(async (ids: string[], _options, command: Command) => {
     const o = command.opts<{ olderThan?: string; yes?: boolean; json?: boolean }>();
     const recordingsDir = (await removeConfig()).recordings_dir.value;
