@@ -91,10 +91,10 @@ function statusOf(reason: string | undefined): SessionStatus {
 /** Reads the evidence: segments.csv and every session.log file (the active one and its backups). */
 export async function gatherManifestEvidence(sessionDir: string): Promise<ManifestEvidence> {
   const logPath = path.join(sessionDir, SESSION_LOG_NAME);
-  const names = (await fs.readdir(sessionDir).catch(() => [] as string[])).filter((name) => name.startsWith(SESSION_LOG_NAME));
+  const names = await logFilesOldestFirst(sessionDir);
   const evidence: Pick<ManifestEvidence, 'start' | 'stop' | 'stopTime' | 'ffmpegPid'> = {};
   const logged = new Map<string, LoggedChunk>();
-  // Oldest backup first is not knowable from names alone (size vs time rotation): each line stands on its own.
+  // Oldest first, so a later line (the last run's ffmpeg_started, session_stop) wins over an earlier one.
   for (const name of names) {
     const text = await fs.readFile(path.join(sessionDir, name), 'utf8').catch(() => '');
     for (const line of text.split('\n')) {
@@ -112,6 +112,16 @@ export async function gatherManifestEvidence(sessionDir: string): Promise<Manife
   }
   const rows = await readSessionSegmentLists(sessionDir).catch(() => []);
   return { dirName: path.basename(sessionDir), logPath, logged, rows, ...evidence };
+}
+
+/**
+ * session.log and its backups, oldest first. Names alone cannot order them (size rotation counts
+ * down, time rotation is dated), so by the time of their last write; the active file last.
+ */
+async function logFilesOldestFirst(sessionDir: string): Promise<string[]> {
+  const names = (await fs.readdir(sessionDir).catch(() => [] as string[])).filter((name) => name.startsWith(SESSION_LOG_NAME));
+  const dated = await Promise.all(names.map(async (name) => ({ name, mtime: await fs.stat(path.join(sessionDir, name)).then((s) => s.mtimeMs, () => 0) })));
+  return dated.sort((a, b) => Number(a.name === SESSION_LOG_NAME) - Number(b.name === SESSION_LOG_NAME) || a.mtime - b.mtime).map((d) => d.name);
 }
 
 export interface LoadedManifest {

@@ -2,8 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { EchologConfig } from '../config/schema.js';
-import { parseLogLine, type ParsedLogLine } from '../logging/line-format.js';
-import { SESSION_LOG_NAME, SessionLog } from '../logging/session-log.js';
+import { SessionLog } from '../logging/session-log.js';
 import type { Logger } from '../logging/session-log.js';
 import { stopProcessByPid } from '../process/managed-process.js';
 import { chunkPatternIn } from '../recorder/ffmpeg-args.js';
@@ -14,7 +13,7 @@ import { ChunkLedger } from './chunk-ledger.js';
 import { BALLAST_NAME } from './disk-ballast.js';
 import { finalStatusFor, STOP_REASONS, type StopReason } from './stop-reason.js';
 import { recordingsDirError } from './recordings-dir.js';
-import { loadManifest } from './manifest-rebuild.js';
+import { gatherManifestEvidence, loadManifest } from './manifest-rebuild.js';
 import { isValidSessionId } from './session-id.js';
 import { ManifestStore, type SessionManifest } from './session-manifest.js';
 
@@ -80,17 +79,17 @@ async function takeMarker(marker: string, recordingsDir: string): Promise<boolea
 async function recoverLocked(sessionDir: string, manifest: SessionManifest, options: RecoverOptions): Promise<number> {
   // The room a dead session held back for its final records is no longer needed.
   await fs.rm(path.join(sessionDir, BALLAST_NAME), { force: true });
-  const logPath = path.join(sessionDir, SESSION_LOG_NAME);
-  const ended = await lastSessionStop(logPath);
-  if (ended) {
+  // What the log (all of its files) already says: one read serves both questions below.
+  const { stop, stopTime, logged } = await gatherManifestEvidence(sessionDir);
+  if (stop) {
     // The session did end and say so; only its final session.json write failed (a full disk, an
     // I/O error). Finish session.json from that line: a second session_stop would be a lie.
-    const reason = (STOP_REASONS as readonly string[]).includes(ended.fields.reason ?? '') ? (ended.fields.reason as StopReason) : 'error';
+    const reason = (STOP_REASONS as readonly string[]).includes(stop.reason ?? '') ? (stop.reason as StopReason) : 'error';
     await new ManifestStore(sessionDir, manifest).update((m) => {
       m.status = finalStatusFor(reason);
       m.stop_reason = reason;
-      m.ended_at = new Date(ended.timestamp).toISOString();
-      m.error = ended.fields.message ?? m.error;
+      m.ended_at = stopTime ? new Date(stopTime).toISOString() : new Date().toISOString();
+      m.error = stop.message ?? m.error;
     });
     return 0;
   }
@@ -100,8 +99,9 @@ async function recoverLocked(sessionDir: string, manifest: SessionManifest, opti
   if (manifest.ffmpeg_pid !== null) await stopOrphanedFfmpeg(manifest.ffmpeg_pid, manifest.ffmpeg_start_ticks, sessionDir, options.config.ffmpeg.stop_timeout * 1000, logger);
 
   const store = new ManifestStore(sessionDir, manifest);
-  // echolog may have died between a chunk_created line and the session.json write that counts it.
-  const inLog = await chunksInLog(logPath);
+  // echolog may have died between a chunk_created line and the session.json write that counts it
+  // (the line may have rotated into a backup since: all of the log's files count).
+  const inLog = logged;
   const alreadyLogged = manifest.stats.chunks;
   const ledger = new ChunkLedger(sessionDir, new Date(manifest.started_at), log.logger('echolog.recorder'), store, () => undefined);
   const rows = await readSessionSegmentLists(sessionDir);
@@ -148,22 +148,3 @@ async function stopOrphanedFfmpeg(pid: number, startTicks: number | null, sessio
   await stopProcessByPid(pid, stepMs, () => isProcessAlive(pid) && verdict().kind === first.kind, first.kind === 'proven');
 }
 
-/** The active log's last line if it is a session_stop (the file may end in a torn line: only whole lines count). */
-async function lastSessionStop(logPath: string): Promise<ParsedLogLine | undefined> {
-  const text = await fs.readFile(logPath, 'utf8').catch(() => '');
-  const whole = text.slice(0, text.lastIndexOf('\n'));
-  const last = parseLogLine(whole.slice(whole.lastIndexOf('\n') + 1));
-  return last?.message === 'session_stop' ? last : undefined;
-}
-
-/** The chunk files with a chunk_created line in the active session.log (where the last lines are). */
-async function chunksInLog(logPath: string): Promise<Set<string>> {
-  const text = await fs.readFile(logPath, 'utf8').catch(() => '');
-  const files = new Set<string>();
-  for (const line of text.split('\n')) {
-    if (!line.includes(' chunk_created ')) continue;
-    const file = parseLogLine(line)?.fields.file;
-    if (file) files.add(file);
-  }
-  return files;
-}
