@@ -5,7 +5,6 @@ import { EchologError, ExitCode, FfmpegExitError, UsageError } from '../errors.j
 import { syncDir, writeFileDurable } from '../files/durable-write.js';
 import { ManagedProcess, type ProcessExit } from '../process/managed-process.js';
 import type { Chunk } from '../recorder/chunk.js';
-import { failureTail } from '../recorder/ffmpeg-stderr.js';
 import { readWavProbe } from '../recorder/wav-file.js';
 import { parseWavHeader, wavSizeMismatch } from '../recorder/wav-header.js';
 import { roundToMs } from '../transcription/round-seconds.js';
@@ -17,6 +16,9 @@ import { buildTranscript, formatJson, formatSrt, formatTxt, formatVtt, type Tran
  * the concat list are pure functions; the output appears whole or not at all (a temp file beside
  * it, renamed once ffmpeg succeeded).
  */
+/** At -loglevel error every stderr line is an error (untagged): the last ones are the message. */
+const ERROR_LINES = 20;
+
 export const AUDIO_FORMATS = ['wav', 'flac', 'mp3'] as const;
 export const TRANSCRIPT_FORMATS = ['srt', 'vtt', 'txt', 'json'] as const;
 export type AudioFormat = (typeof AUDIO_FORMATS)[number];
@@ -79,11 +81,11 @@ export async function exportAudio(options: ExportAudioOptions): Promise<number> 
     const stopped = await untilExitOrSignal(ffmpeg);
     if (stopped.signal) throw new ExportInterruptedError(stopped.signal, options.output);
     const exit = stopped.exit;
-    if (exit.code !== 0) throw new FfmpegExitError(exit.code, exit.signal, failureTail(stderr));
+    if (exit.code !== 0) throw new FfmpegExitError(exit.code, exit.signal, stderr.slice(-ERROR_LINES));
     // ffmpeg 5 exits 0 when it cannot write a file's trailer (a full disk), saying so only on
     // stderr — and for a copied WAV not even there: at -loglevel error any line is a failure,
     // and a WAV is checked against the chunks.
-    if (stderr.length > 0) throw new ExportError(`ffmpeg could not write ${options.output}:\n  ${failureTail(stderr).join('\n  ')}`);
+    if (stderr.length > 0) throw new ExportError(`ffmpeg could not write ${options.output}:\n  ${stderr.slice(-ERROR_LINES).join('\n  ')}`);
     if (options.format === 'wav') await checkJoinedWav(temporary, options.chunks, options.output);
     // ffmpeg does not fsync: the file is on disk before its name is.
     const handle = await fs.open(temporary, 'r');
