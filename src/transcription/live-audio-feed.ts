@@ -38,7 +38,7 @@ export class LiveAudioFeed {
   /** When (wall ms) audio up to `end` (session seconds) had been read: for honest latency. */
   private readonly marks: Array<{ end: number; at: number }> = [];
 
-  constructor(private readonly options: LiveAudioFeedOptions) {
+  constructor(options: LiveAudioFeedOptions) {
     this.bytesPerSecond = options.sampleRate * BYTES_PER_SAMPLE;
     this.maxBufferedBytes = Math.round(options.maxBufferedSeconds * this.bytesPerSecond);
   }

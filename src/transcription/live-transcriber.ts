@@ -1,5 +1,4 @@
 import type { Readable } from 'node:stream';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../logging/session-log.js';
 import type { Chunk } from '../recorder/chunk.js';
 import type { DebugAudioDump } from './debug-audio-dump.js';
@@ -253,8 +252,9 @@ export class LiveTranscriber {
     if (this.ticking || !this.engineReady) return;
     this.ticking = true;
     try {
+      // One look at /proc per tick serves the stall watch and the mark.
+      const read = this.failure ? undefined : await this.options.engine.streamSecondsRead();
       if (!this.failure) {
-        const read = await this.options.engine.streamSecondsRead();
         if (read !== this.lastRead || this.feed.bufferedSeconds === 0) {
           this.lastRead = read;
           this.lastReadChange = this.now();
@@ -267,9 +267,8 @@ export class LiveTranscriber {
         if (mark.readSeen) {
           this.finalized = Math.max(this.finalized, mark.session);
           this.mark = undefined;
-        } else {
-          const read = await this.options.engine.streamSecondsRead();
-          if (read !== undefined && read >= mark.streamEnd - 1e-6) mark.readSeen = true;
+        } else if (read !== undefined && read >= mark.streamEnd - 1e-6) {
+          mark.readSeen = true;
         }
       }
       await this.settle();
