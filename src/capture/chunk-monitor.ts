@@ -2,8 +2,9 @@ import { formatDb, measureLevel } from '../audio/audio-level.js';
 import type { Logger } from '../logging/session-log.js';
 import { readChunkPcm, type Chunk } from '../recorder/chunk.js';
 import { captureStatus, type ManifestStore } from '../sessions/session-manifest.js';
-import { diskVerdict, formatMib, freeBytes, WARN_FACTOR } from './disk-guard.js';
+import { diskVerdict, freeBytes, WARN_FACTOR } from './disk-guard.js';
 import { SilenceAlarm, SILENT_INPUT_DB } from './silence-alarm.js';
+import { formatMib, MIB } from '../format-bytes.js';
 
 export const SILENT_INPUT_MESSAGE = 'input is silent: muted microphone or wrong device?';
 
@@ -55,7 +56,7 @@ export class ChunkMonitor {
       this.options.onDiskLow(`${formatMib(free)} free in ${this.options.sessionDir}, below recording.min_free_mb (${minFreeMb} MiB)`);
     } else if (verdict === 'low' && !this.diskWarned) {
       this.diskWarned = true;
-      logger.warning('disk_space_low', { free_mb: Math.floor(free / 1048576), min_free_mb: minFreeMb, warn_below_mb: WARN_FACTOR * minFreeMb, detail: `recording stops at ${minFreeMb} MiB free` });
+      logger.warning('disk_space_low', { free_mb: Math.floor(free / MIB), min_free_mb: minFreeMb, warn_below_mb: WARN_FACTOR * minFreeMb, detail: `recording stops at ${minFreeMb} MiB free` });
     }
   }
 

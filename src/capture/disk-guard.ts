@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { MIB } from '../format-bytes.js';
 
 /**
  * The free-space guard (`recording.min_free_mb`): refuse to start below it, warn at 4× it, stop
@@ -8,16 +9,11 @@ import path from 'node:path';
 export type DiskVerdict = 'off' | 'ok' | 'low' | 'too_low';
 
 export const WARN_FACTOR = 4;
-const MIB = 1024 * 1024;
 
 export function diskVerdict(freeBytes: number, minFreeMb: number): DiskVerdict {
   if (minFreeMb <= 0) return 'off';
   if (freeBytes < minFreeMb * MIB) return 'too_low';
   return freeBytes < WARN_FACTOR * minFreeMb * MIB ? 'low' : 'ok';
-}
-
-export function formatMib(bytes: number): string {
-  return `${(bytes / MIB).toFixed(1)} MiB`;
 }
 
 /**

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { formatDb } from '../audio/audio-level.js';
 import { probeInput, pulseState } from '../capture/capture-devices.js';
-import { diskVerdict, formatMib, freeBytes, WARN_FACTOR } from '../capture/disk-guard.js';
+import { diskVerdict, freeBytes, WARN_FACTOR } from '../capture/disk-guard.js';
 import { SILENT_INPUT_DB } from '../capture/silence-alarm.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { EchologError } from '../errors.js';
@@ -13,6 +13,7 @@ import { detectPlatform } from '../sessions/recording-plan.js';
 import { checkRecordingsDir, expandHome } from '../sessions/recordings-dir.js';
 import { resolveEngine } from '../transcription/resolve-engine.js';
 import type { Surroundings } from './surroundings.js';
+import { formatMib } from '../format-bytes.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail';
 

@@ -3,6 +3,7 @@ import { modelUrl, requireModel } from '../models/catalog.js';
 import { downloadVerified, type DownloadProgress } from '../models/download.js';
 import { listCachedModels, locateModel, modelsCacheDir, type CachedModelRow } from '../models/model-cache.js';
 import type { Surroundings } from './surroundings.js';
+import { formatMib } from '../format-bytes.js';
 
 /** `echolog models list|pull|path`: functions that return data; the `print…` functions show it. */
 type ModelsSurroundings = Pick<Surroundings, 'env' | 'home' | 'cwd'>;
@@ -51,7 +52,7 @@ export async function pullModel(options: PullModelOptions, surroundings: ModelsS
 }
 
 export function formatModelsList(result: ModelsListResult): string {
-  const rows = result.models.map((m) => `${m.installed ? '*' : ' '} ${m.name.padEnd(9)} ${formatMiB(m.sizeBytes).padStart(9)}  ${m.englishOnly ? 'English' : 'multilingual'}`);
+  const rows = result.models.map((m) => `${m.installed ? '*' : ' '} ${m.name.padEnd(9)} ${formatMib(m.sizeBytes).padStart(9)}  ${m.englishOnly ? 'English' : 'multilingual'}`);
   return [`models in ${result.cacheDir} (* = downloaded):`, ...rows, ''].join('\n');
 }
 
@@ -73,7 +74,7 @@ export function createDownloadProgress(
   let latest: DownloadProgress | undefined;
   const text = (p: DownloadProgress): string => {
     const percent = p.totalBytes ? ` (${Math.floor((p.receivedBytes / p.totalBytes) * 100)}%)` : '';
-    return `Downloading ${name}: ${formatMiB(p.receivedBytes)}${p.totalBytes ? ` of ${formatMiB(p.totalBytes)}` : ''}${percent}`;
+    return `Downloading ${name}: ${formatMib(p.receivedBytes)}${p.totalBytes ? ` of ${formatMib(p.totalBytes)}` : ''}${percent}`;
   };
   const draw = (p: DownloadProgress): void => {
     const filled = p.totalBytes ? Math.round((p.receivedBytes / p.totalBytes) * 20) : 0;
@@ -86,7 +87,7 @@ export function createDownloadProgress(
       latest = p;
       if (!announcedResume && p.resumedFromBytes > 0) {
         announcedResume = true;
-        stream.write(`Resuming ${name} from ${formatMiB(p.resumedFromBytes)}\n`);
+        stream.write(`Resuming ${name} from ${formatMib(p.resumedFromBytes)}\n`);
       }
       if (stream.isTTY) {
         if (now() - lastDraw >= 100 || p.receivedBytes === p.totalBytes) draw(p);
@@ -104,10 +105,6 @@ export function createDownloadProgress(
       stream.write('\n');
     },
   };
-}
-
-export function formatMiB(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
 export async function modelsListCommand(surroundings: Surroundings): Promise<number> {

@@ -2,6 +2,7 @@ import { chunkLogFields, IncompleteChunkError, readChunk, type Chunk } from '../
 import type { SegmentListRow } from '../recorder/segment-list.js';
 import type { Logger } from '../logging/session-log.js';
 import type { ManifestStore } from './session-manifest.js';
+import { roundToMs } from '../transcription/round-seconds.js';
 
 /** Audio time and wall time may part by this much before the log says so (once). */
 const DRIFT_WARNING_SECONDS = 1;
@@ -87,7 +88,7 @@ export class ChunkLedger {
     // on without waiting for session.json to reach the disk, and a failed write does not hold it back.
     const written = this.manifest.update((m) => {
       m.stats.chunks = chunk.seq;
-      m.stats.audio_duration_seconds = roundMs(m.stats.audio_duration_seconds + chunk.durationSeconds);
+      m.stats.audio_duration_seconds = roundToMs(m.stats.audio_duration_seconds + chunk.durationSeconds);
       m.stats.bytes_on_disk = (m.stats.bytes_on_disk ?? 0) + chunk.sizeBytes;
     });
     this.onChunk(chunk);
@@ -107,12 +108,9 @@ export class ChunkLedger {
     this.driftChecked = true;
     this.log.warning('clock_drift', {
       seq: chunk.seq,
-      drift_s: roundMs(driftSeconds),
+      drift_s: roundToMs(driftSeconds),
       detail: driftSeconds > 0 ? 'the wall clock ran ahead of the audio (samples lost or delivered late)' : 'the audio ran ahead of the wall clock',
     });
   }
 }
 
-function roundMs(seconds: number): number {
-  return Math.round(seconds * 1000) / 1000;
-}

@@ -8,7 +8,7 @@ import { redactDevice } from '../logging/redact.js';
 import { SessionLog, type Logger } from '../logging/session-log.js';
 import { CaptureSupervisor, type CaptureOutcome } from '../capture/capture-supervisor.js';
 import { ChunkMonitor } from '../capture/chunk-monitor.js';
-import { canWriteIn, diskVerdict, formatMib, freeBytes } from '../capture/disk-guard.js';
+import { canWriteIn, diskVerdict, freeBytes } from '../capture/disk-guard.js';
 import { isDeviceInput } from '../recorder/ffmpeg-args.js';
 import { VERSION } from '../version.js';
 import { readStartTicks } from '../files/process-identity.js';
@@ -23,6 +23,7 @@ import { DiskBallast } from './disk-ballast.js';
 import { decideStopReason, exitCodeFor, finalStatusFor, type StopReason, type StopRequest } from './stop-reason.js';
 import { classifyStorageError, isDiskFullLine, type StorageFault } from './storage-fault.js';
 import { folderBytes } from './session-files.js';
+import { formatMib } from '../format-bytes.js';
 
 export interface RecordingSessionOptions {
   plan: RecordingPlan;
