@@ -289,6 +289,8 @@ export class LiveTranscriber {
     });
     this.signalFailed();
     this.wake?.();
+    // Nothing left to watch: chunks that arrive from now on are handed over by onChunk.
+    clearInterval(this.ticker);
     // Ended (SIGKILL reaches a stopped process too) before the caller starts a fresh one.
     this.closing = this.options.engine.close().catch(() => undefined);
     void this.closing.then(() => this.fallBack());
