@@ -3,7 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkGgmlModelFile, ggmlHeaderProblem } from '../src/models/ggml-file.js';
-import { effectiveLanguage, pcmToWhisperSamples, placeSegments, resample, resolveWorkerScript } from '../src/transcription/whisper-engine.js';
+import { effectiveLanguage, pcmToWhisperSamples, placeSegments, resample } from '../src/transcription/whisper-engine.js';
+import { resolveBuiltScript } from '../src/process/built-script.js';
 import { tensorRecord } from './helpers/ggml.js';
 
 const TEST_MODEL = new URL('./fixtures/models/for-tests-ggml-tiny.en.bin', import.meta.url);
@@ -102,8 +103,8 @@ describe('model file checks', () => {
   });
 
   it('finds the built worker in dist/ when running from the TypeScript source', () => {
-    expect(resolveWorkerScript('file:///app/dist/transcription/whisper-engine.js').href).toBe('file:///app/dist/transcription/whisper-worker.js');
-    expect(() => resolveWorkerScript('file:///nowhere/src/transcription/whisper-engine.ts')).toThrow(
+    expect(resolveBuiltScript('file:///app/dist/transcription/whisper-engine.js', 'whisper-worker.js', 'the whisper worker').href).toBe('file:///app/dist/transcription/whisper-worker.js');
+    expect(() => resolveBuiltScript('file:///nowhere/src/transcription/whisper-engine.ts', 'whisper-worker.js', 'the whisper worker')).toThrow(
       'the whisper worker is not built (/nowhere/dist/transcription/whisper-worker.js is missing): run `npm run build` first',
     );
   });

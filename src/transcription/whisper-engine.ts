@@ -1,8 +1,7 @@
-import fs from 'node:fs';
 import os from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { EchologConfig } from '../config/schema.js';
+import { resolveBuiltScript } from '../process/built-script.js';
 import { TranscriptionError } from '../errors.js';
 import { checkGgmlModelFile } from '../models/ggml-file.js';
 import { locateModel, type ModelLocationOptions } from '../models/model-cache.js';
@@ -26,7 +25,7 @@ export interface WhisperEngineOptions {
   language: string;
   /** Inference threads; default: the available cores, at most 4. */
   threads?: number;
-  /** The compiled worker script; default: whisper-worker.js next to this module (see resolveWorkerScript). */
+  /** The compiled worker script; default: whisper-worker.js next to this module (see resolveBuiltScript). */
   workerScript?: URL;
 }
 
@@ -53,7 +52,7 @@ export class WhisperEngine implements TranscriptionEngine, AsyncDisposable {
     this.closed = false;
     if (this.worker) return;
     await checkModelFile(this.options.modelPath);
-    const worker = new Worker(this.options.workerScript ?? resolveWorkerScript(import.meta.url), {
+    const worker = new Worker(this.options.workerScript ?? resolveBuiltScript(import.meta.url, 'whisper-worker.js', 'the whisper worker'), {
       workerData: {
         bindingSpecifier: WHISPER_BINDING,
         modelPath: this.options.modelPath,
@@ -150,21 +149,6 @@ export class WhisperEngine implements TranscriptionEngine, AsyncDisposable {
     for (const pending of this.pending.values()) pending.reject(error);
     this.pending.clear();
   }
-}
-
-/**
- * The compiled worker next to this module. Under vitest this module is the TypeScript source,
- * and Node 20 cannot run a .ts worker, so the built one in dist/ is used: build first (`npm test` does).
- */
-export function resolveWorkerScript(moduleUrl: string): URL {
-  const sibling = new URL('./whisper-worker.js', moduleUrl);
-  if (!moduleUrl.endsWith('.ts')) return sibling;
-  const source = fileURLToPath(sibling);
-  const built = source.replace(/([\\/])src([\\/])(?!.*[\\/]src[\\/])/, '$1dist$2');
-  if (!fs.existsSync(built)) {
-    throw new TranscriptionError(`the whisper worker is not built (${built} is missing): run \`npm run build\` first`);
-  }
-  return pathToFileURL(built);
 }
 
 /** English-only models ignore the language setting: they can only do English. */
