@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { EngineChunk } from '../src/transcription/engine.js';
 import { PocketsphinxEngine } from '../src/transcription/pocketsphinx-engine.js';
@@ -52,5 +53,70 @@ describe('PocketsphinxEngine with the real decoder', () => {
     } finally {
       await engine.close();
     }
+  });
+});
+
+/**
+ * echolog's stream decoder (libpocketsphinx through koffi), against the CLI it stands in for:
+ * the same audio, fed the way the live path feeds it (small writes at no particular boundary).
+ */
+describe('the stream decoder', () => {
+  const stream = { variant: 'stream' as const, path: process.execPath, script: path.resolve('dist/transcription/pocketsphinx-stream-decoder.js') };
+  const cli = { variant: 'continuous' as const, path: '/usr/bin/pocketsphinx_continuous' };
+
+  async function decodeLive(binary: typeof stream | typeof cli, pcm: Buffer): Promise<{ segments: Array<{ text: string; start: number; end: number }>; partials: string[]; order: string[] }> {
+    const engine = new PocketsphinxEngine({ binary, sampleRate: 16000 });
+    const segments: Array<{ text: string; start: number; end: number }> = [];
+    const partials: string[] = [];
+    const order: string[] = [];
+    await engine.start();
+    try {
+      engine.beginLive(
+        (segment) => {
+          segments.push(segment);
+          order.push(`final ${segment.text}`);
+        },
+        (text) => {
+          partials.push(text);
+          order.push(`partial ${text}`);
+        },
+      );
+      // 0.1 s writes at 4× real time: the stream arrives in pieces, never at the decoder's block
+      // boundaries, and slowly enough that the partials (at most one per 250 ms) have time to come.
+      for (let at = 0; at < pcm.length; at += 3200) {
+        await engine.writeLive(pcm.subarray(at, at + 3200), at / 32000);
+        await sleep(25);
+      }
+      for (const segment of await engine.flush()) segments.push(segment);
+    } finally {
+      await engine.close();
+    }
+    return { segments, partials, order };
+  }
+
+  it('prints the utterances pocketsphinx_continuous prints, word for word and time for time, and partials only between them', async () => {
+    const silence = Buffer.alloc(32000);
+    const pcm = Buffer.concat([
+      await pcmOf('we are going to talk about the weather today', 's1'),
+      silence,
+      await pcmOf('please remember to bring water', 's2'),
+      silence,
+    ]);
+    const [ours, theirs] = await Promise.all([decodeLive(stream, pcm), decodeLive(cli, pcm)]);
+    expect(ours.segments.length).toBeGreaterThanOrEqual(2);
+    expect(ours.segments).toEqual(theirs.segments);
+    expect(ours.segments.map((s) => s.text).join(' ')).toMatch(/weather.*water/);
+    // The CLI has no partials; ours grows a hypothesis while each sentence is spoken, then clears it.
+    expect(theirs.partials).toEqual([]);
+    const firstFinal = ours.order.findIndex((e) => e.startsWith('final'));
+    const before = ours.order.slice(0, firstFinal);
+    expect(before.filter((e) => e.startsWith('partial ') && e.length > 'partial '.length).length).toBeGreaterThan(0);
+    expect(before.at(-1)).toBe('partial ');
+  });
+
+  it('says why it cannot start: bad options, and a model folder that is not one', async () => {
+    const bad = new PocketsphinxEngine({ binary: stream, sampleRate: 16000, hmm: path.join(box.root, 'no-model-here') });
+    await expect(bad.start()).rejects.toThrow(/pocketsphinx-stream-decoder exited with code 1: .*(acoustic model|did not initialise)/);
+    await bad.close();
   });
 });

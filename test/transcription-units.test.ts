@@ -13,7 +13,7 @@ import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
 import { dumpFileName } from '../src/transcription/debug-audio-dump.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from '../src/transcription/engine.js';
 import { buildPocketsphinxArgs, findPocketsphinx } from '../src/transcription/pocketsphinx-command.js';
-import { describeEngineExit, parseRchar } from '../src/transcription/pocketsphinx-engine.js';
+import { describeEngineExit, parseRchar, PocketsphinxEngine } from '../src/transcription/pocketsphinx-engine.js';
 import { ContinuousOutputParser, normalizeWord, parseV5Line, StreamTimeline } from '../src/transcription/pocketsphinx-output.js';
 import { resolveEngine, type EngineDeps } from '../src/transcription/resolve-engine.js';
 import { formatSeqs, TranscriptionComponent } from '../src/transcription/session-transcriber.js';
@@ -60,10 +60,10 @@ describe('audio level (silence gate)', () => {
 
 describe('pocketsphinx command', () => {
   it('builds argv for 5prealpha pocketsphinx_continuous', () => {
-    expect(buildPocketsphinxArgs('continuous', { input: '/t/audio.raw', sampleRate: 16000 })).toEqual(['-infile', '/t/audio.raw', '-time', 'yes', '-samprate', '16000']);
+    expect(buildPocketsphinxArgs({ variant: 'continuous', path: 'pocketsphinx_continuous' }, { input: '/t/audio.raw', sampleRate: 16000 })).toEqual(['-infile', '/t/audio.raw', '-time', 'yes', '-samprate', '16000']);
   });
   it('builds argv for the 5.x pocketsphinx CLI, with a model dir', () => {
-    expect(buildPocketsphinxArgs('v5', { input: '/t/audio.raw', sampleRate: 16000, hmm: '/m' })).toEqual(['-samprate', '16000', '-hmm', '/m', 'live', '/t/audio.raw']);
+    expect(buildPocketsphinxArgs({ variant: 'v5', path: 'pocketsphinx' }, { input: '/t/audio.raw', sampleRate: 16000, hmm: '/m' })).toEqual(['-samprate', '16000', '-hmm', '/m', 'live', '/t/audio.raw']);
   });
   it('finds pocketsphinx_continuous before pocketsphinx, in PATH order', () => {
     const present = new Set(['/b/pocketsphinx', '/c/pocketsphinx_continuous']);
@@ -207,9 +207,29 @@ const config = (over: Partial<EchologConfig['transcription']> = {}): EchologConf
 const fakeEngine = { start: async () => undefined, transcribe: async () => [], flush: async () => [], close: async () => undefined, name: 'whisper', model: 'tiny.en' };
 
 describe('resolveEngine', () => {
-  const deps = (whisper: boolean | 'unloadable', pocketsphinx: boolean): EngineDeps => ({
+  const streamDecoder = { variant: 'stream' as const, path: '/usr/bin/node', script: '/app/dist/transcription/pocketsphinx-stream-decoder.js' };
+  const deps = (whisper: boolean | 'unloadable', pocketsphinx: boolean, stream: boolean = true): EngineDeps => ({
     loadWhisper: async () => (whisper === 'unloadable' ? undefined : { whisperAvailability: async () => (whisper ? { available: true } : { available: false, reason: 'whisper model tiny.en not found at /cache/ggml-tiny.en.bin' }), createWhisperEngine: () => fakeEngine }),
     findPocketsphinx: () => (pocketsphinx ? { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' } : undefined),
+    findStreamDecoder: async () => (stream ? streamDecoder : { unavailable: 'koffi is not installed' }),
+  });
+  const binaryOf = (r: Awaited<ReturnType<typeof resolveEngine>>): unknown => (r.kind === 'engine' ? (r.create() as PocketsphinxEngine).binary : undefined);
+  it('pocketsphinx for a live session: the stream decoder where it loads (partial text), else the CLI and why not', async () => {
+    const live = await resolveEngine(config({ engine: 'pocketsphinx' }), {}, deps(false, true), { live: true });
+    expect(binaryOf(live)).toEqual(streamDecoder);
+    expect(live).toMatchObject({ startFields: { partial_text: 'on' } });
+    const without = await resolveEngine(config({ engine: 'pocketsphinx' }), {}, deps(false, true, false), { live: true });
+    expect(binaryOf(without)).toMatchObject({ variant: 'continuous' });
+    expect(without).toMatchObject({ startFields: { partial_text: 'off', partial_text_reason: 'koffi is not installed' } });
+  });
+  it('pocketsphinx per chunk (transcribe, the daemon, transcription.live false): the CLI, and no word of partial text', async () => {
+    for (const r of [
+      await resolveEngine(config({ engine: 'pocketsphinx' }), {}, deps(false, true)),
+      await resolveEngine(config({ engine: 'pocketsphinx', live: false }), {}, deps(false, true), { live: true }),
+    ]) {
+      expect(binaryOf(r)).toMatchObject({ variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' });
+      expect(r.kind === 'engine' && r.startFields).toBeFalsy();
+    }
   });
   it('auto: whisper when its model is present', async () => {
     expect(await resolveEngine(config(), {}, deps(true, true))).toMatchObject({ kind: 'engine', name: 'whisper', model: 'tiny.en' });
@@ -389,7 +409,7 @@ describe('ChunkTranscriber (the queue)', () => {
 
 describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   const hanging: TranscriptionEngine = { name: 'whisper', model: 'tiny.en', start: () => new Promise(() => undefined), transcribe: async () => [], flush: async () => [], close: async () => undefined };
-  const deps: EngineDeps = { loadWhisper: async () => ({ whisperAvailability: async () => ({ available: true }), createWhisperEngine: () => hanging }), findPocketsphinx: () => undefined };
+  const deps: EngineDeps = { loadWhisper: async () => ({ whisperAvailability: async () => ({ available: true }), createWhisperEngine: () => hanging }), findPocketsphinx: () => undefined, findStreamDecoder: async () => ({ unavailable: 'not asked' }) };
 
   /** Attaches a component to a session of its own in a temp folder; returns what it logged and said. */
   function attachTo(component: TranscriptionComponent) {

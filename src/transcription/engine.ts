@@ -73,7 +73,8 @@ export interface TranscriptionEngine {
 export interface LiveEngine extends TranscriptionEngine {
   /** The PCM rate it takes (mono s16le): what the capture's live output is resampled to. */
   readonly sampleRate: number;
-  beginLive(onSegment: (segment: TranscriptSegment) => void): void;
+  /** `onPartial`: the hypothesis of the utterance being spoken, where the decoder tells it ('' when it ends). */
+  beginLive(onSegment: (segment: TranscriptSegment) => void, onPartial?: (text: string) => void): void;
   /** Audio captured from session second `sessionStart`; `sessionSeconds` 0: silence added to end an utterance. */
   writeLive(pcm: Buffer, sessionStart: number, sessionSeconds?: number): Promise<void>;
   /** Seconds of the stream (live audio and added silence) the decoder has read. */

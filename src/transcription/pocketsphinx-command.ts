@@ -7,15 +7,26 @@ import { findOnPath } from '../process/find-executable.js';
  *   word, times in seconds from the start of the stream.
  * - `v5`: the 5.x `pocketsphinx` CLI, whose `live` mode prints one JSON object per utterance
  *   ({b, d, p, t, w: [{b, d, p, t}]}; see `man pocketsphinx`).
- * Both read the audio from a FIFO that echolog writes raw 16-bit mono PCM into: a path, because
+ * - `stream`: echolog's own decoder (pocketsphinx-stream-decoder.ts, run by Node) on the library
+ *   `continuous` uses: the same utterances, plus the partial hypothesis while one is spoken.
+ *   Chosen for live transcription where it can load (see pocketsphinx-library.ts).
+ * All read the audio from a FIFO that echolog writes raw 16-bit mono PCM into: a path, because
  * 5prealpha's `-infile /dev/stdin` re-opens its stdin, which fails when Node gives a child a
  * socket rather than a pipe (ENXIO), and opening the FIFO doubles as the readiness signal.
  */
-export type PocketsphinxVariant = 'continuous' | 'v5';
+export type PocketsphinxVariant = 'continuous' | 'v5' | 'stream';
 
 export interface PocketsphinxBinary {
   variant: PocketsphinxVariant;
+  /** The program run: the CLI, or Node for `stream`. */
   path: string;
+  /** `stream`: the decoder's script, Node's first argument. */
+  script?: string;
+}
+
+/** The stream decoder, run by this very Node. */
+export function streamDecoderBinary(script: string): PocketsphinxBinary {
+  return { variant: 'stream', path: process.execPath, script };
 }
 
 export const POCKETSPHINX_BINARIES: ReadonlyArray<{ name: string; variant: PocketsphinxVariant }> = [
@@ -42,8 +53,11 @@ export interface PocketsphinxArgsOptions {
   hmm?: string;
 }
 
-export function buildPocketsphinxArgs(variant: PocketsphinxVariant, options: PocketsphinxArgsOptions): string[] {
+export function buildPocketsphinxArgs({ variant, script }: PocketsphinxBinary, options: PocketsphinxArgsOptions): string[] {
   const model = options.hmm ? ['-hmm', options.hmm] : [];
+  if (variant === 'stream') {
+    return [script ?? '', '-infile', options.input, '-samprate', String(options.sampleRate), ...model];
+  }
   if (variant === 'continuous') {
     return ['-infile', options.input, '-time', 'yes', '-samprate', String(options.sampleRate), ...model];
   }

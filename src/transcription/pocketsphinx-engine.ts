@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ManagedProcess, type ProcessExit } from '../process/managed-process.js';
 import type { EngineChunk, LiveEngine, TranscriptSegment } from './engine.js';
 import { buildPocketsphinxArgs, type PocketsphinxBinary } from './pocketsphinx-command.js';
+import { parsePartialLine } from './stream-decoder-output.js';
 import { createOutputParser, StreamTimeline, type OutputParser, type StreamUtterance } from './pocketsphinx-output.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -77,6 +78,7 @@ export class PocketsphinxEngine implements LiveEngine {
   private failure: Error | undefined;
   private closing = false;
   private liveListener: ((segment: TranscriptSegment) => void) | undefined;
+  private partialListener: ((text: string) => void) | undefined;
   /** start() and close() one at a time, in call order. */
   private lifecycle: Promise<void> = Promise.resolve();
   private readonly readBytesRead: (pid: number) => Promise<number | undefined>;
@@ -93,6 +95,11 @@ export class PocketsphinxEngine implements LiveEngine {
 
   get sampleRate(): number {
     return this.options.sampleRate;
+  }
+
+  /** The decoder program it runs. */
+  get binary(): PocketsphinxBinary {
+    return this.options.binary;
   }
 
   get pid(): number | undefined {
@@ -133,22 +140,27 @@ export class PocketsphinxEngine implements LiveEngine {
     this.fedBytes = 0;
     this.finalizedStream = 0;
     this.liveListener = undefined;
+    this.partialListener = undefined;
     this.dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'echolog-pocketsphinx-'));
     const fifo = path.join(this.dir, 'audio.raw');
     await makeFifo(fifo);
-    const args = buildPocketsphinxArgs(this.options.binary.variant, { input: fifo, sampleRate: this.options.sampleRate, hmm: this.options.hmm });
+    const args = buildPocketsphinxArgs(this.options.binary, { input: fifo, sampleRate: this.options.sampleRate, hmm: this.options.hmm });
     // Own process group, like ffmpeg: a Ctrl-C in the terminal reaches echolog only, which then
     // drains the decoder in order. If echolog dies, the FIFO's write end closes with it and the
     // decoder reads EOF, prints what it holds and exits: it cannot outlive us for long.
     const child = await ManagedProcess.start(this.options.binary.path, args, { env: this.options.env, detached: true });
     this.process = child;
     process.on('exit', this.killOnExit);
-    child.onLines('stdout', (line) => this.collect(this.parser.push(line)));
+    child.onLines('stdout', (line) => {
+      const partial = parsePartialLine(line);
+      if (partial === undefined) this.collect(this.parser.push(line));
+      else this.partialListener?.(partial);
+    });
     child.onLines('stderr', (line) => {
       if (this.stderrTail.push(line) > STDERR_TAIL) this.stderrTail.shift();
     });
     void child.exited.then((exit) => {
-      if (!this.closing) this.failure = new Error(describeEngineExit(this.options.binary.path, exit, this.stderrTail));
+      if (!this.closing) this.failure = new Error(describeEngineExit(decoderName(this.options.binary), exit, this.stderrTail));
       this.writer?.destroy();
     });
     this.writer = await this.openFifo(fifo, child);
@@ -223,7 +235,7 @@ export class PocketsphinxEngine implements LiveEngine {
       if (read === undefined) {
         // It answered at start, so the process is gone: wait for its exit to say why.
         await Promise.race([child.exited, sleep(2000)]);
-        throw this.failure ?? new Error(`${path.basename(this.options.binary.path)} stopped reading audio`);
+        throw this.failure ?? new Error(`${decoderName(this.options.binary)} stopped reading audio`);
       }
       if (read - this.baseline >= this.fedBytes) break;
       await sleep(this.pollMs);
@@ -235,10 +247,12 @@ export class PocketsphinxEngine implements LiveEngine {
 
   /**
    * Live mode: audio comes as it is captured (writeLive) rather than per chunk, and each utterance
-   * goes to `onSegment` the moment the decoder prints it.
+   * goes to `onSegment` the moment the decoder prints it; the stream decoder's partial
+   * hypotheses go to `onPartial` ('' once its utterance has ended).
    */
-  beginLive(onSegment: (segment: TranscriptSegment) => void): void {
+  beginLive(onSegment: (segment: TranscriptSegment) => void, onPartial?: (text: string) => void): void {
     this.liveListener = onSegment;
+    this.partialListener = onPartial;
   }
 
   /**
@@ -296,6 +310,11 @@ export class PocketsphinxEngine implements LiveEngine {
       await sleep(this.pollMs);
     }
   }
+}
+
+/** What error messages call the decoder: the CLI's name, or the stream decoder's script. */
+function decoderName(binary: PocketsphinxBinary): string {
+  return path.basename(binary.script ?? binary.path).replace(/\.js$/, '');
 }
 
 /**

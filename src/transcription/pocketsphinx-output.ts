@@ -89,7 +89,8 @@ export interface OutputParser {
   end(): StreamUtterance[];
 }
 
-export function createOutputParser(variant: 'continuous' | 'v5'): OutputParser {
+/** `stream` prints 5.x's shape (see stream-decoder-output.ts). */
+export function createOutputParser(variant: 'continuous' | 'v5' | 'stream'): OutputParser {
   return variant === 'continuous' ? new ContinuousOutputParser() : { push: parseV5Line, end: () => [] };
 }
 
