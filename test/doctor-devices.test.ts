@@ -75,7 +75,11 @@ describe('echolog doctor and devices on this machine', () => {
     expect(line(result.stdout, 'input alsa default')).toMatch(/^(ok|warn|fail) /);
     expect(line(result.stdout, 'recordings dir')).toMatch(/^ok {4}recordings dir .*: created on first record; [0-9.]+ MiB free \(min_free_mb 200\)$/);
     expect(line(result.stdout, 'config')).toMatch(/^ok {4}config: no config file/);
+    expect(line(result.stdout, 'transcription')).toBe('ok    transcription: off (transcription.engine is none)');
     expect(result.code).toBe(/^fail /m.test(result.stdout) ? 1 : 0);
+    // pocketsphinx is installed and koffi is a dev dependency: record would show partial text.
+    const pocketsphinx = await runCli(['doctor'], box, { ECHOLOG_ENGINE: 'pocketsphinx' });
+    expect(line(pocketsphinx.stdout, 'transcription')).toBe('ok    transcription: pocketsphinx, model en-us; partial text on');
 
     const devices = await runCli(['devices'], box);
     expect(devices.stdout).toContain('pulse:\n  (none: PulseAudio is not running');

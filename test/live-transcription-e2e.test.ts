@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWavHeader, wavDurationSeconds } from '../src/recorder/wav-header.js';
 import { expectChunksFinalAndLogged, expectStopLast } from './helpers/chunks.js';
 import { execFileAsync, exitOf, makeSandbox, makeSpeech, readSessionLog, runCli, startCli, waitFor } from './helpers/cli.js';
+import { runInPty } from './helpers/pty.js';
 
 /**
  * The live transcript (issue 10), end to end with the real ffmpeg and pocketsphinx on flite
@@ -91,11 +92,11 @@ function readJsonl(dir: string): JsonlLine[] {
   });
 }
 
-/** The decoder echolog started (a child of the echolog process), once it has loaded and opened its audio FIFO. */
+/** The decoder echolog started (a child of the echolog process: the CLI or the stream decoder), once it has loaded and opened its audio FIFO. */
 function readingDecoderPid(echologPid: number): number | undefined {
   try {
     // -f: the name in /proc is cut to 15 characters.
-    const pid = Number(execFileSync('pgrep', ['-P', String(echologPid), '-f', 'pocketsphinx_continuous'], { encoding: 'utf8' }).trim().split('\n')[0]);
+    const pid = Number(execFileSync('pgrep', ['-P', String(echologPid), '-f', 'pocketsphinx'], { encoding: 'utf8' }).trim().split('\n')[0]);
     const fds = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
     return fds.some((target) => target.endsWith('audio.raw')) ? pid : undefined;
   } catch {
@@ -217,6 +218,33 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
       const live = log.filter((l) => l.message === 'chunk_transcribed' && l.fields.mode === 'live');
       expect(live.map((l) => l.fields.seq)).toEqual(created.map((c) => c.fields.seq));
       expect(Number(log.find((l) => l.message === 'live_transcription_end')!.fields.cuts)).toBeGreaterThan(0);
+    },
+    SLOW,
+  );
+
+  it.concurrent(
+    'on a terminal, the words being spoken show under the spinner and give way to the final line; partials never reach the transcript',
+    async () => {
+      const box = sandbox();
+      const sentence = 'we are going to talk about the weather today';
+      const input = await placeSpeech(path.join(box.home, 'in.wav'), [{ text: sentence, key: 'weather', start: 1 }], 7);
+      const screen = await runInPty(['record', '--config', writeConfig(box), '--input', input, '--segment-time', '2'], box, { TERM: 'xterm' }, 60);
+      const dir = sessionDirOf(box)!;
+      const log = readSessionLog(dir);
+      expect(log[0]!.fields).toMatchObject({ transcription_engine: 'pocketsphinx', partial_text: 'on' });
+      // A partial: a dim line under the spinner (SGR 2), growing while the sentence is spoken.
+      const partials = [...screen.matchAll(/\x1b\[2m {2}([^\x1b]+)\x1b\[22m/g)].map((m) => ({ text: m[1]!, at: m.index! }));
+      const final = /\[00:00:0\d\] ([^\r\n]*weather[^\r\n]*)/.exec(screen);
+      expect(final, 'the final line on screen').not.toBeNull();
+      const before = partials.filter((p) => p.at < final!.index);
+      expect(before.length, 'partials before the final line').toBeGreaterThan(0);
+      expect(new Set(before.map((p) => p.text)).size, 'the partial grows').toBeGreaterThan(1);
+      // Replaced: after the final line no partial is drawn (nothing else was said).
+      expect(partials.filter((p) => p.at > final!.index)).toEqual([]);
+      // The transcript holds the final words alone.
+      const utterances = readJsonl(dir).filter((l) => l.text);
+      expect(utterances.map((u) => u.text)).toEqual([final![1]!.trim()]);
+      expect(expectStopLast(log, 'end_of_input').fields).toMatchObject({ untranscribed_chunks: '0' });
     },
     SLOW,
   );

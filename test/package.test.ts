@@ -37,9 +37,9 @@ describe('the published package', () => {
     expect(manifest.scripts.prepack).toMatch(/tsc/);
   });
 
-  it('keeps whisper and ffmpeg-static out of the default install: optional peers the user adds', () => {
+  it('keeps whisper, ffmpeg-static and koffi out of the default install: optional peers the user adds', () => {
     expect(manifest.optionalDependencies).toBeUndefined();
-    for (const name of ['@napi-rs/whisper', 'ffmpeg-static']) {
+    for (const name of ['@napi-rs/whisper', 'ffmpeg-static', 'koffi']) {
       expect(manifest.dependencies[name], name).toBeUndefined();
       expect(manifest.peerDependencies[name], name).toBeDefined();
       expect(manifest.peerDependenciesMeta[name]).toEqual({ optional: true });

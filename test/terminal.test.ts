@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { EXIT_CODES, HELP } from '../src/cli/help-text.js';
 import { terminalStyle } from '../src/cli/terminal.js';
 import { formatElapsed, plural } from '../src/cli/text-format.js';
-import { findOnPath } from '../src/process/find-executable.js';
-import { BIN, REPO, runCli, sandboxPool, type Sandbox } from './helpers/cli.js';
+import { REPO, runCli, sandboxPool } from './helpers/cli.js';
+import { runInPty } from './helpers/pty.js';
 
 const pool = sandboxPool();
 const sandbox = pool.sandbox;
@@ -68,21 +67,6 @@ describe('help and version', () => {
     expect(result.stdout).toMatch(/\nEnvironment:\n(  \S.*\n)+/);
   });
 });
-
-/** util-linux `script`, found on the test's own PATH (a test may give echolog a narrower one). */
-const SCRIPT = findOnPath('script', process.env) ?? 'script';
-
-/** Runs `echolog <args>` under a real pty (util-linux `script`) of 80×24, as a terminal user would. */
-function runInPty(args: string[], box: Sandbox, env: NodeJS.ProcessEnv): Promise<string> {
-  const quoted = [BIN, ...args].map((a) => `'${a}'`).join(' ');
-  // `timeout` bounds the run even if something loops on the terminal.
-  const command = `stty cols 80 rows 24; timeout 30 ${quoted}`;
-  return new Promise((resolve, reject) => {
-    execFile(SCRIPT, ['-qfec', command, '/dev/null'], { cwd: box.home, env: { ...box.env, ...env }, timeout: 60_000, maxBuffer: 8 * 1024 * 1024 }, (error, stdout) =>
-      error ? reject(error) : resolve(stdout),
-    );
-  });
-}
 
 const RECORD_2S = ['record', '--input-format', 'lavfi', '--input', 'sine=frequency=440', '--duration', '2', '--segment-time', '1'];
 

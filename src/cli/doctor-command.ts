@@ -93,8 +93,13 @@ async function checkInput(resolved: ResolvedConfig, env: NodeJS.ProcessEnv, ffmp
 async function checkEngine(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<DoctorCheck> {
   const t = resolved.config.transcription;
   const what = 'transcription';
-  const resolution = await resolveEngine(resolved.config, env);
-  if (resolution.kind === 'engine') return { status: 'ok', what, detail: `${resolution.name}, model ${resolution.model}` };
+  // As `record` would choose it: live, where the stream decoder (partial text) may run.
+  const resolution = await resolveEngine(resolved.config, env, undefined, { live: true });
+  if (resolution.kind === 'engine') {
+    const partial = resolution.startFields?.partial_text;
+    const partialText = partial === undefined ? '' : partial === 'on' ? '; partial text on' : `; partial text off (${resolution.startFields?.partial_text_reason})`;
+    return { status: 'ok', what, detail: `${resolution.name}, model ${resolution.model}${partialText}` };
+  }
   const status: CheckStatus = t.required ? 'fail' : 'warn';
   if (resolution.kind === 'missing') return { status, what, detail: `${resolution.name} unavailable: ${resolution.reason}`, fix: 'install it, or record with --no-transcribe' };
   return t.engine === 'none' ? { status: 'ok', what, detail: 'off (transcription.engine is none)' } : { status, what, detail: `off: ${resolution.reason}`, fix: resolution.hint };

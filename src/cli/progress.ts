@@ -3,11 +3,11 @@ import type { Writable } from 'node:stream';
 import type { FfmpegLocation } from '../recorder/ffmpeg-locator.js';
 import type { RecordingEvent } from '../sessions/session-component.js';
 import type { TerminalStyle } from './terminal.js';
-import { formatElapsed, plural } from './text-format.js';
+import { formatElapsed, formatPartialLine, plural } from './text-format.js';
 
 export interface ProgressOptions {
   /** Progress and results. */
-  stdout: Writable & { isTTY?: boolean };
+  stdout: Writable & { isTTY?: boolean; columns?: number };
   /** Warnings, so `echolog record > out.txt` still shows them. */
   stderr: Writable & { isTTY?: boolean };
   style: TerminalStyle;
@@ -34,6 +34,8 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
   let started = 0;
   let chunks = 0;
   let sessionId = '';
+  /** The live engine's hypothesis of the utterance under way, shown under the spinner. */
+  let partial = '';
   /** A line above a running spinner: clear it, write, draw it again (stderr too when it shares the terminal). */
   const lineTo = (stream: Writable & { isTTY?: boolean }, line: string): void => {
     const around = spinner?.isSpinning && (stream === stdout || stream.isTTY);
@@ -41,7 +43,12 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
     stream.write(`${line}\n`);
     if (around) spinner!.render();
   };
-  const spinnerText = (): string => `Recording ${sessionId} · ${formatElapsed(options.now().getTime() - started)} · ${plural(chunks, 'chunk')}`;
+  const partialLine = (): string => {
+    const line = formatPartialLine(partial, stdout.columns ?? 80);
+    return options.style.color ? `\x1b[2m${line}\x1b[22m` : line;
+  };
+  const spinnerText = (): string =>
+    `Recording ${sessionId} · ${formatElapsed(options.now().getTime() - started)} · ${plural(chunks, 'chunk')}${partial ? `\n${partialLine()}` : ''}`;
 
   return {
     onEvent(event) {
@@ -67,12 +74,23 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
           else if (!options.quiet) stdout.write(`chunk ${event.chunk.seq} ${event.chunk.file} (${event.chunk.durationSeconds.toFixed(1)} s)\n`);
           return;
         case 'text':
+          // The final line replaces the partial it grew from.
+          partial = '';
+          if (spinner) spinner.text = spinnerText();
           if (!options.quiet) lineTo(stdout, `[${formatElapsed(event.startSeconds * 1000)}] ${event.text}`);
+          return;
+        case 'partial':
+          // Only where a line can be redrawn: a pipe or a file gets final lines alone.
+          if (!spinner || partial === event.text) return;
+          partial = event.text;
+          spinner.text = spinnerText();
+          spinner.render();
           return;
         case 'warning':
           lineTo(stderr, `warning: ${event.message}`);
           return;
         case 'stopping':
+          partial = '';
           if (spinner) spinner.text = `Stopping (${event.reason}) …`;
           else if (!options.quiet) stdout.write(`Stopping (${event.reason}) …\n`);
           return;

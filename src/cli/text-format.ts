@@ -11,3 +11,14 @@ export function formatElapsed(ms: number): string {
 export function plural(count: number, word: string, many = `${word}s`): string {
   return `${count} ${count === 1 ? word : many}`;
 }
+
+/**
+ * A partial hypothesis as one line under the spinner, `  words so far…` within `columns`: the
+ * newest words are the ones worth seeing, so a long one keeps its end. Never wraps (the redraw
+ * would leave the wrapped part behind).
+ */
+export function formatPartialLine(text: string, columns: number): string {
+  const room = Math.max(8, columns - 3);
+  const shown = text.length > room ? `…${text.slice(-(room - 1))}` : text;
+  return `  ${shown}`;
+}

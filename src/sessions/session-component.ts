@@ -60,6 +60,8 @@ export type RecordingEvent =
   | { type: 'started'; sessionId: string; logPath: string; level: LogLevel; sessionDir: string; pid: number }
   | { type: 'chunk'; chunk: Chunk }
   | { type: 'text'; seq: number; text: string; startSeconds: number }
+  /** What the engine hears in the utterance under way (screen only; '' when it ended). */
+  | { type: 'partial'; text: string }
   | { type: 'warning'; message: string }
   | { type: 'stopping'; reason: string };
 

@@ -25,6 +25,8 @@ export interface LiveTranscriberOptions {
   /** ECHOLOG_DEBUG_AUDIO_DUMP: a copy of exactly the captured audio the decoder gets. */
   dump?: DebugAudioDump;
   onText?: (line: TranscriptLine) => void;
+  /** The hypothesis of the utterance being spoken, for the screen only ('' clears it). */
+  onPartial?: (text: string) => void;
   onProgress?: (progress: TranscriberProgress) => void;
   /**
    * The live path stopped (the decoder died, or read nothing for STALL_MS): these chunks, and every
@@ -120,7 +122,10 @@ export class LiveTranscriber {
     this.progress = startingProgress(options.engineName, 'running');
     this.started = (options.ready ?? Promise.resolve()).then(
       () => {
-        options.engine.beginLive((segment) => this.onSegment(segment));
+        options.engine.beginLive(
+          (segment) => this.onSegment(segment),
+          (text) => options.onPartial?.(text),
+        );
         this.engineReady = true;
       },
       (error: Error) => this.fail(error),
@@ -288,6 +293,8 @@ export class LiveTranscriber {
       detail: 'the chunks after this point are transcribed per chunk',
     });
     this.signalFailed();
+    // The utterance it was hearing will come per chunk, if at all.
+    this.options.onPartial?.('');
     this.wake?.();
     // Nothing left to watch: chunks that arrive from now on are handed over by onChunk.
     clearInterval(this.ticker);

@@ -7,7 +7,9 @@ import { ipcPathsFor, type IpcPaths } from '../daemon/ipc-paths.js';
 import { DaemonEngine } from './daemon-engine.js';
 import type { TranscriptionEngine } from './engine.js';
 import { PocketsphinxEngine } from './pocketsphinx-engine.js';
-import { findPocketsphinx, POCKETSPHINX_INSTALL_HINT, type PocketsphinxBinary } from './pocketsphinx-command.js';
+import { findPocketsphinx, POCKETSPHINX_INSTALL_HINT, streamDecoderBinary, type PocketsphinxBinary } from './pocketsphinx-command.js';
+import { resolveBuiltScript } from '../process/built-script.js';
+import { fileURLToPath } from 'node:url';
 
 /**
  * Which engine a session uses. `auto`: a live, ready session daemon (its model is already
@@ -32,6 +34,8 @@ export interface EngineDeps {
   /** The whisper module, or undefined where it cannot load (no binding for this platform). */
   loadWhisper(): Promise<WhisperModule | undefined>;
   findPocketsphinx(env: NodeJS.ProcessEnv): PocketsphinxBinary | undefined;
+  /** echolog's stream decoder (partial text), or why it cannot run here. */
+  findStreamDecoder(): Promise<PocketsphinxBinary | { unavailable: string }>;
 }
 
 export const defaultEngineDeps: EngineDeps = {
@@ -44,16 +48,39 @@ export const defaultEngineDeps: EngineDeps = {
     }
   },
   findPocketsphinx: (env) => findPocketsphinx(env),
+  async findStreamDecoder() {
+    const { streamDecoderUnavailable } = await import('./pocketsphinx-library.js');
+    const unavailable = await streamDecoderUnavailable();
+    if (unavailable) return { unavailable };
+    try {
+      return streamDecoderBinary(fileURLToPath(resolveBuiltScript(import.meta.url, 'pocketsphinx-stream-decoder.js', 'the stream decoder')));
+    } catch (error) {
+      return { unavailable: (error as Error).message };
+    }
+  },
 };
 
-export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEnv, deps: EngineDeps = defaultEngineDeps): Promise<EngineResolution> {
+/**
+ * `live`: for a recording whose transcript is made as it is captured (transcription.live); there
+ * pocketsphinx runs as echolog's stream decoder where it can, for the partial text. Elsewhere
+ * (`echolog transcribe`, the daemon) the CLI on PATH does the same work.
+ */
+export interface ResolveOptions {
+  live?: boolean;
+}
+
+export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEnv, deps: EngineDeps = defaultEngineDeps, options: ResolveOptions = {}): Promise<EngineResolution> {
   const t = config.transcription;
-  const pocketsphinx = (binary: PocketsphinxBinary): EngineResolution => {
+  const pocketsphinx = async (cli: PocketsphinxBinary): Promise<EngineResolution> => {
     // The en-us acoustic model is trained on 16 kHz mono; echolog does not resample.
     if (config.recording.sample_rate !== 16000 || config.recording.channels !== 1) {
       return { kind: 'missing', name: 'pocketsphinx', reason: `pocketsphinx needs 16000 Hz mono audio; this session records ${config.recording.sample_rate} Hz, ${config.recording.channels} ch (set recording.sample_rate: 16000, recording.channels: 1)` };
     }
-    return { kind: 'engine', name: 'pocketsphinx', model: 'en-us', create: () => new PocketsphinxEngine({ binary, sampleRate: 16000, env }) };
+    // The stream decoder runs on the library 5prealpha's CLI links; beside a 5.x CLI it is not tried.
+    const stream = options.live && t.live && cli.variant === 'continuous' ? await deps.findStreamDecoder() : undefined;
+    const binary = stream && 'variant' in stream ? stream : cli;
+    const startFields = stream ? ('variant' in stream ? { partial_text: 'on' } : { partial_text: 'off', partial_text_reason: stream.unavailable }) : undefined;
+    return { kind: 'engine', name: 'pocketsphinx', model: 'en-us', create: () => new PocketsphinxEngine({ binary, sampleRate: 16000, env }), ...(startFields ? { startFields } : {}) };
   };
   const whisper = async (): Promise<EngineResolution> => {
     const module = await deps.loadWhisper();

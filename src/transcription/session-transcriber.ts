@@ -55,7 +55,7 @@ export class TranscriptionComponent implements SessionComponent {
 
   async prepare(): Promise<{ startFields: LogFields; deferred: DeferredLogLine[] }> {
     const t = this.config.transcription;
-    const resolution = await resolveEngine(this.config, this.env, this.deps);
+    const resolution = await resolveEngine(this.config, this.env, this.deps, { live: true });
     const deferred: DeferredLogLine[] = [];
     if (resolution.kind === 'off') {
       if (t.required) throw new TranscriptionError(`transcription.required is set, but ${resolution.reason}${resolution.hint ? `; ${resolution.hint}` : ''}`);
@@ -153,6 +153,7 @@ export class TranscriptionComponent implements SessionComponent {
       logger: context.log.logger('echolog.transcriber'),
       dump: this.dump,
       onText: (line) => context.notify({ type: 'text', seq: line.seq, text: line.text, startSeconds: line.start }),
+      onPartial: (text) => context.notify({ type: 'partial', text }),
       onProgress: () => this.saveProgress(this.progress()),
       onFallback: (chunks) => this.transcribePerChunk(chunks),
     });

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { formatPartialLine } from '../src/cli/text-format.js';
+import { parseV5Line } from '../src/transcription/pocketsphinx-output.js';
+import { formatPartialLine as formatPartialJson, formatUtteranceLine, parsePartialLine, UtteranceSplitter } from '../src/transcription/stream-decoder-output.js';
+
+/** The pure parts of the stream decoder and of showing its partials. */
+describe('stream decoder output', () => {
+  // Frames as the decoder gave them for "we are" (frate 100), fillers included as the CLI prints them.
+  const words = [
+    { word: '<s>', startFrame: 0, endFrame: 21 },
+    { word: 'we', startFrame: 22, endFrame: 37 },
+    { word: '<sil>', startFrame: 38, endFrame: 40 },
+    { word: 'are(2)', startFrame: 41, endFrame: 55 },
+    { word: '</s>', startFrame: 56, endFrame: 80 },
+  ];
+
+  it('an utterance line reads back through the 5.x parser: spoken words only, their span, stream seconds', () => {
+    const line = formatUtteranceLine('we are', words, 100);
+    expect(parseV5Line(line)).toEqual([
+      { start: 0.22, end: 0.55, text: 'we are', words: [{ word: 'we', start: 0.22, end: 0.37 }, { word: 'are', start: 0.41, end: 0.55 }] },
+    ]);
+  });
+
+  it('an utterance of fillers alone spans them (and carries no words)', () => {
+    expect(JSON.parse(formatUtteranceLine('', words.slice(0, 1), 100))).toMatchObject({ b: 0, d: 0.21, t: '' });
+  });
+
+  it('partial lines round-trip; other lines are not partials', () => {
+    expect(parsePartialLine(formatPartialJson('we are "going"'))).toBe('we are "going"');
+    expect(parsePartialLine(formatPartialJson(''))).toBe('');
+    expect(parsePartialLine(formatUtteranceLine('we are', words, 100))).toBeUndefined();
+    expect(parsePartialLine('{"partial": 3}')).toBeUndefined();
+    expect(parsePartialLine('{"partial":"cut off')).toBeUndefined();
+    expect(parseV5Line(formatPartialJson('we are'))).toEqual([]);
+  });
+});
+
+describe('UtteranceSplitter', () => {
+  it("pocketsphinx_continuous's rule: speech starts an utterance, the first silent block after it ends it", () => {
+    const splitter = new UtteranceSplitter();
+    expect([false, true, true, false, false, true, false].map((s) => splitter.afterBlock(s))).toEqual(['idle', 'speech', 'speech', 'end', 'idle', 'speech', 'end']);
+  });
+
+  it('partials: due at once, then at most every 250 ms; printed only when the hypothesis changed', () => {
+    const splitter = new UtteranceSplitter(250);
+    expect(splitter.partialDue(0)).toBe(false); // no utterance yet
+    splitter.afterBlock(true);
+    expect(splitter.partialDue(0)).toBe(true);
+    expect(splitter.partial(null, 0)).toBeUndefined();
+    expect(splitter.partialDue(100)).toBe(false);
+    expect(splitter.partialDue(250)).toBe(true);
+    expect(splitter.partial(' we ', 250)).toBe('we');
+    expect(splitter.partial('we', 500)).toBeUndefined();
+    expect(splitter.partial('we are', 750)).toBe('we are');
+    // A new utterance starts afresh: the same words are news again.
+    splitter.afterBlock(false);
+    splitter.afterBlock(true);
+    expect(splitter.partialDue(760)).toBe(true);
+    expect(splitter.partial('we are', 760)).toBe('we are');
+  });
+});
+
+describe('formatPartialLine (screen)', () => {
+  it('indented under the spinner, whole when it fits', () => {
+    expect(formatPartialLine('we are going', 80)).toBe('  we are going');
+  });
+  it('keeps the newest words of a long one within the width, never wrapping', () => {
+    const line = formatPartialLine('one two three four five six seven eight nine ten', 20);
+    expect(line).toBe('  …n eight nine ten');
+    expect(line.length).toBeLessThan(20); // the last column is left free: writing it wraps on some terminals
+  });
+});
