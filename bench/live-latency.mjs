@@ -33,7 +33,7 @@ async function durationOf(file) {
 }
 
 /** The schedule and the speech file (16 kHz mono), made with flite; cached in bench/results/.cache. */
-async function makePlacedSpeech(count) {
+export async function makePlacedSpeech(count) {
   const dir = path.join(REPO, 'bench', 'results', '.cache', `live-speech-${count}`);
   const meta = path.join(dir, 'speech.json');
   if (fs.existsSync(meta)) return JSON.parse(fs.readFileSync(meta, 'utf8'));
@@ -180,7 +180,7 @@ const frozen = new Set();
 setInterval(() => {
   let pids = [];
   try {
-    pids = execFileSync('pgrep', ['-P', parent, '-f', 'pocketsphinx_continuous'], { encoding: 'utf8' }).trim().split('\\n').map(Number);
+    pids = execFileSync('pgrep', ['-P', parent, '-f', 'pocketsphinx'], { encoding: 'utf8' }).trim().split('\\n').map(Number);
   } catch {
     return;
   }

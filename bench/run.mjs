@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|daemon|sessions ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|partials|daemon|sessions ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
-const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'daemon', 'sessions'];
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'partials', 'daemon', 'sessions'];
 
 function parseArgs(argv) {
   const names = [];
@@ -127,6 +127,16 @@ function tableRows(results) {
     rows.push(['livelatency', `row → chunk_created with every decoder SIGSTOPped (${c.decoders_frozen}), 1 s chunks, n=${c.measured}`, `p50 ${fmt(c.p50_ms)} / p99 ${fmt(c.p99_ms)} ms`, 'p99 ≤ 50 ms', verdict(c.met && c.decoders_frozen > 0)]);
     rows.push(['livelatency', `  control: minimal Node watcher, same run, n=${c.reference.measured}`, `p50 ${fmt(c.reference.p50_ms)} / p99 ${fmt(c.reference.p99_ms)} ms`, '', '']);
   }
+  const pt = results.partials;
+  if (pt) {
+    const sc = pt.screen;
+    rows.push(['partials', `sentence start → first partial on a terminal (pty), n=${sc.first_partial_after_start.n} of ${sc.sentences}`, `p50 ${fmt(sc.first_partial_after_start.p50_ms)} / p95 ${fmt(sc.first_partial_after_start.p95_ms)} / max ${fmt(sc.first_partial_after_start.max_ms)} ms`, 'report', '']);
+    rows.push(['partials', `  interval between partials while speaking, n=${sc.partial_refresh.n}`, `p50 ${fmt(sc.partial_refresh.p50_ms)} / p95 ${fmt(sc.partial_refresh.p95_ms)} ms`, 'report', '']);
+    rows.push(['partials', '  sentence end → final line on the terminal', `p50 ${fmt(sc.final_after_end.p50_ms)} / p95 ${fmt(sc.final_after_end.p95_ms)} / max ${fmt(sc.final_after_end.max_ms)} ms`, '≤ 2500 ms', verdict(sc.final_after_end.n === sc.sentences && sc.final_after_end.max_ms <= 2500)]);
+    const c = pt.cost;
+    rows.push(['partials', `stream decoder / pocketsphinx_continuous, CPU decoding ${c.audio_s} s (median of ${c.repeats})`, `${fmt(c.cpu_ratio)}× (${c.stream.cpu_s} / ${c.cli.cpu_s} s)`, 'report', '']);
+    rows.push(['partials', '  peak RSS', `${fmt(c.rss_ratio)}× (${c.stream.max_rss_mb} / ${c.cli.max_rss_mb} MB)`, 'report', '']);
+  }
   const s = results.startup;
   if (s) {
     rows.push(['startup', `node -e 0, median of ${s.rounds} alternated runs${s.kept_env.length ? ` (with ${s.kept_env.join(', ')})` : ''}`, fmt(s.median_ms.node, ' ms'), '', '']);
@@ -209,6 +219,7 @@ async function main() {
     if (name === 'logwriter') await runOne(name, async () => (await import('./logwriter.mjs')).benchLogWriter({ repeats: Math.max(options.repeats, 15) }));
     if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
     if (name === 'livelatency') await runOne(name, async () => (await import('./live-latency.mjs')).benchLiveLatency());
+    if (name === 'partials') await runOne(name, async () => (await import('./partial-text.mjs')).benchPartialText({ repeats: options.repeats }));
     if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ rounds: Math.max(11, options.repeats) }));
     if (name === 'daemon') await runOne(name, async () => (await import('./daemon.mjs')).benchDaemon());
     if (name === 'sessions') await runOne(name, async () => (await import('./sessions-list.mjs')).benchSessionsList({ repeats: options.repeats }));

@@ -1,4 +1,6 @@
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { createProgressReporter } from '../src/cli/progress.js';
 import { formatPartialLine } from '../src/cli/text-format.js';
 import { parseV5Line } from '../src/transcription/pocketsphinx-output.js';
 import { formatPartialLine as formatPartialJson, formatUtteranceLine, parsePartialLine, UtteranceSplitter } from '../src/transcription/stream-decoder-output.js';
@@ -68,5 +70,21 @@ describe('formatPartialLine (screen)', () => {
     const line = formatPartialLine('one two three four five six seven eight nine ten', 20);
     expect(line).toBe('  …n eight nine ten');
     expect(line.length).toBeLessThan(20); // the last column is left free: writing it wraps on some terminals
+  });
+});
+
+describe('partials and the progress reporter', () => {
+  it('where lines cannot be redrawn (a pipe, a file) only final lines are printed, never a partial', () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let out = '';
+    stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const progress = createProgressReporter({ stdout, stderr, style: { color: false, animate: false }, quiet: false, ffmpeg: { path: '/usr/bin/ffmpeg', source: 'PATH' }, now: () => new Date(0) });
+    progress.onEvent({ type: 'partial', text: 'we are the' });
+    progress.onEvent({ type: 'partial', text: 'we are going to' });
+    progress.onEvent({ type: 'partial', text: '' });
+    progress.onEvent({ type: 'text', seq: 1, text: 'we are going to talk', startSeconds: 1.2 });
+    progress.stop();
+    expect(out).toBe('[00:00:01] we are going to talk\n');
   });
 });
