@@ -217,6 +217,24 @@ describe('clock drift', () => {
   });
 });
 
+describe('ChunkLedger.beginRun', () => {
+  it('returns where the run\'s audio starts in session time: the offset its first chunk gets (the live output is placed there too)', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'runs-'));
+    for (const n of [1, 2]) await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '1', '-c:a', 'pcm_s16le', path.join(dir, `chunk_0000${n}.wav`)]);
+    const manifest = new ManifestStore(dir, { session_id: 's', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest);
+    const logger = recordingLogger();
+    const sessionStart = new Date(Date.UTC(2026, 0, 1));
+    const ledger = new ChunkLedger(dir, sessionStart, logger, manifest, () => undefined);
+    expect(ledger.beginRun(new Date(sessionStart.getTime() + 20))).toBe(0.02);
+    ledger.add({ file: 'chunk_00001.wav', start: 0, end: 1 });
+    // A restart 2.48 s after run 1's audio ended.
+    expect(ledger.beginRun(new Date(sessionStart.getTime() + 3500))).toBe(3.5);
+    ledger.add({ file: 'chunk_00002.wav', start: 0, end: 1 });
+    await ledger.settled();
+    expect(logger.lines.filter((l) => l.message === 'chunk_created').map((l) => l.fields.offset_s)).toEqual([0.02, 3.5]);
+  });
+});
+
 describe('failureTail', () => {
   it('quotes error lines only: a warning explains nothing about a kill', () => {
     const lines = ['[info] Press [q] to stop', '[warning] Guessed Channel Layout for Input Stream #0.0 : mono', '[error] default: Connection refused'];

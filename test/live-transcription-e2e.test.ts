@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWavHeader, wavDurationSeconds } from '../src/recorder/wav-header.js';
-import { expectChunksFinalAndLogged, expectStopLast } from './helpers/chunks.js';
+import { expectChunksFinalAndLogged, expectStopLast, readManifestSync, segmentRows } from './helpers/chunks.js';
 import { execFileAsync, exitOf, makeSandbox, makeSpeech, readSessionLog, runCli, startCli, waitFor } from './helpers/cli.js';
 import { runInPty } from './helpers/pty.js';
 
@@ -160,6 +160,55 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
       expect(transcribed.map((l) => l.fields.seq)).toEqual(created.map((c) => c.fields.seq));
       expect(transcribed[0]!.fields).toMatchObject({ mode: 'live', words: expect.stringMatching(/^[1-9]\d*$/) });
       expect(expectStopLast(log, 'end_of_input').fields).toMatchObject({ untranscribed_chunks: '0' });
+    },
+    SLOW,
+  );
+
+  it.concurrent(
+    'ffmpeg frozen, killed (SIGKILL) and restarted: a line after the restart keeps its place in session time and names the chunk that holds its audio',
+    async () => {
+      const box = sandbox();
+      // The restarted run reads the file again from its start: the sentence comes 2 s into each run,
+      // and the kill falls in the silence before it (after run 1's first chunk, ~1 s in).
+      const sentence: Placed = { text: 'we are going to talk about the weather today', key: 'going', start: 2 };
+      const input = await placeSpeech(path.join(box.home, 'in.wav'), [sentence], 6);
+      const child = startCli(['record', '--config', writeConfig(box), '--input', input, '--segment-time', '1', '--duration', '6.5'], box);
+      const dir = await waitFor(() => sessionDirOf(box), 40_000, 'the session folder');
+      await waitFor(() => segmentRows(dir) >= 1, 20_000, 'run 1 listing its first chunk');
+      // Frozen, then killed: a gap of seconds, far wider than the decoder's word edges, so a line
+      // placed by counting audio bytes (earlier by the gap) cannot pass for one placed right.
+      const ffmpegPid = readManifestSync(dir)!.ffmpeg_pid!;
+      process.kill(ffmpegPid, 'SIGSTOP');
+      await new Promise((r) => setTimeout(r, 1500));
+      process.kill(ffmpegPid, 'SIGKILL');
+      const exit = await exitOf(child);
+      expect(exit.code, child.output().stderr).toBe(0);
+      const log = readSessionLog(dir);
+      const restart = log.find((l) => l.message === 'capture_restart');
+      expect(Number(restart!.fields.gap_ms)).toBeGreaterThan(1500);
+      const created = expectChunksFinalAndLogged(dir, log);
+      const chunks = created.map((c) => ({ file: c.fields.file!, seq: Number(c.fields.seq), start: Number(c.fields.offset_s), end: Number(c.fields.offset_s) + Number(c.fields.duration_s) }));
+      const holding = (t: number): number | undefined => chunks.find((c) => c.start <= t && t < c.end)?.seq;
+      // first_chunk is a file number (the torn chunk set aside keeps its number, not a seq).
+      const run2 = chunks.find((c) => Number(/\d+/.exec(c.file)![0]) >= Number(restart!.fields.first_chunk))!;
+      const line = readJsonl(dir).find((l) => l.text.includes(sentence.key));
+      expect(line, `"${sentence.key}" transcribed live`).toBeDefined();
+      // Where the sentence really is: 2 s after run 2's first chunk begins (flite's lead-in and the
+      // decoder's word edges allow a little either way). Counting session time in bytes put it earlier by the gap.
+      const said = run2.start + sentence.start;
+      expect(line!.start, `line start vs the sentence at ${said} s (gap ${restart!.fields.gap_ms} ms)`).toBeGreaterThan(said - 0.15);
+      expect(line!.start).toBeLessThan(said + 0.6);
+      expect(line!.end).toBeLessThan(run2.start + endOf(sentence) + 0.3);
+      // It names the chunks that hold its audio, by their offsets in session.log.
+      const first = holding(line!.start)!;
+      const last = holding(line!.end - 0.001)!;
+      expect(line!.seq).toBe(first);
+      expect(line!.seqs ?? [line!.seq]).toEqual(Array.from({ length: last - first + 1 }, (_, i) => first + i));
+      // Every chunk settled live, and the chunk holding the sentence's start says it gave words.
+      const transcribed = log.filter((l) => l.message === 'chunk_transcribed');
+      expect(transcribed.map((l) => l.fields.seq)).toEqual(created.map((c) => c.fields.seq));
+      expect(transcribed.find((l) => Number(l.fields.seq) === first)!.fields).toMatchObject({ mode: 'live', words: expect.stringMatching(/^[1-9]\d*$/) });
+      expect(line!.latency_ms).toBeLessThan(LATENCY_BOUND_MS);
     },
     SLOW,
   );

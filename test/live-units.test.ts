@@ -7,7 +7,7 @@ import type { Logger } from '../src/logging/session-log.js';
 import type { Chunk } from '../src/recorder/chunk.js';
 import { buildLiveAudioArgs } from '../src/recorder/ffmpeg-args.js';
 import type { LiveEngine, TranscriptSegment } from '../src/transcription/engine.js';
-import { LiveAudioFeed } from '../src/transcription/live-audio-feed.js';
+import { LiveAudioFeed, type LiveBlock } from '../src/transcription/live-audio-feed.js';
 import { LiveTranscriber } from '../src/transcription/live-transcriber.js';
 import { chunkContribution, seqAtTime } from '../src/transcription/live-timeline.js';
 import { StreamTimeline } from '../src/transcription/pocketsphinx-output.js';
@@ -44,8 +44,8 @@ describe('LiveAudioFeed', () => {
     const feed = new LiveAudioFeed({ sampleRate: RATE, maxBufferedSeconds: 10 });
     feed.push(Buffer.from([1, 2, 3]), 0);
     feed.push(Buffer.from([4, 5]), 0);
-    expect([...feed.take()!.pcm]).toEqual([1, 2]);
-    expect([...feed.take()!.pcm]).toEqual([3, 4]);
+    expect([...(feed.take() as LiveBlock).pcm]).toEqual([1, 2]);
+    expect([...(feed.take() as LiveBlock).pcm]).toEqual([3, 4]);
     expect(feed.capturedSeconds).toBe(2 / RATE); // two whole samples; the fifth byte waits for its pair
   });
 
@@ -74,6 +74,43 @@ describe('LiveAudioFeed', () => {
     expect(feed.capturedAt(2.5)).toBeUndefined();
     feed.forgetBefore(1.5);
     expect(feed.capturedAt(1.8)).toBe(6000);
+  });
+});
+
+describe('LiveAudioFeed across ffmpeg runs', () => {
+  it('places each run from its own start, with a gap between runs, queued even when audio is being dropped', () => {
+    const feed = new LiveAudioFeed({ sampleRate: RATE, maxBufferedSeconds: 1 });
+    feed.beginRun(0.02);
+    feed.push(bytes(0.75), 1000);
+    feed.push(bytes(0.5), 1500); // past the bound: dropped
+    feed.push(Buffer.from([7]), 1500); // half a sample, never completed: the run dies
+    feed.beginRun(3.5);
+    feed.push(bytes(0.25), 4000);
+    expect(feed.capturedSeconds).toBe(1.5);
+    expect(feed.capturedUntil).toBe(3.75);
+    expect(feed.drops).toEqual([{ start: 0.77, end: 1.27 }]);
+    expect(feed.take()).toMatchObject({ sessionStart: 0.02 });
+    expect(feed.take()).toEqual({ sessionStart: 1.27, resumesAt: 3.5 });
+    const run2 = feed.take() as LiveBlock;
+    expect(run2).toMatchObject({ sessionStart: 3.5 });
+    expect(run2.pcm.length).toBe(bytes(0.25).length);
+    expect(feed.take()).toBeUndefined();
+    // Read times follow the runs: the audio at 3.6 s came with run 2's read.
+    expect(feed.capturedAt(1)).toBe(1500);
+    expect(feed.capturedAt(3.6)).toBe(4000);
+  });
+
+  it('one gap however many runs gave no audio; none before the first run\'s audio', () => {
+    const feed = new LiveAudioFeed({ sampleRate: RATE, maxBufferedSeconds: 10 });
+    feed.beginRun(0.1);
+    feed.beginRun(0.5); // the first run died before any audio: nothing to break
+    feed.push(bytes(1), 0);
+    feed.beginRun(2); // failed to open the device
+    feed.beginRun(3);
+    expect(feed.capturedUntil).toBe(1.5); // nothing read since: no lag grows while the device is gone
+    feed.push(bytes(1), 0);
+    const taken = [feed.take(), feed.take(), feed.take(), feed.take()];
+    expect(taken).toEqual([expect.objectContaining({ sessionStart: 0.5 }), { sessionStart: 1.5, resumesAt: 2 }, expect.objectContaining({ sessionStart: 3 }), undefined]);
   });
 });
 
@@ -210,7 +247,7 @@ describe('LiveTranscriber', () => {
     const logger = quietLogger();
     const live = new LiveTranscriber({ engine, engineName: 'scripted', segmentTime: 2, silenceThresholdDb: -50, store, logger, cutAfterSeconds, onFallback: (c) => fallback.push(...c) });
     const stdout = new PassThrough();
-    live.attach(stdout);
+    live.attach(stdout, 0);
     return { engine, live, stdout, store, fallback, logger };
   }
   const settle = (ms = 700): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -251,6 +288,28 @@ describe('LiveTranscriber', () => {
     // "across the" lie in chunk 1; "boundary" starts in chunk 2.
     expect(logger.fieldsOf('chunk_transcribed')).toMatchObject({ seq: 1, mode: 'live', words: 2, chars: 'across the'.length, utterances: 1 });
     await live.end(1000);
+  });
+
+  it('a capture restart: silence between the runs (no utterance joins them, no cut counted), run 2 placed at its anchor, the chunk before the gap settled', async () => {
+    const { engine, live, stdout, store, logger } = setUp(30);
+    stdout.write(tone(1.5));
+    live.onChunk(placedChunk(1, 0, 1));
+    // Run 1's last chunk (repaired after the kill) holds a little more than its live output did.
+    live.onChunk(placedChunk(2, 1, 0.6));
+    await settle(100);
+    const run2 = new PassThrough();
+    live.attach(run2, 4);
+    run2.write(tone(0.5));
+    await settle();
+    expect(engine.writes).toEqual([
+      { sessionStart: 0, seconds: 1.5, sessionSeconds: undefined },
+      { sessionStart: 1.5, seconds: 1, sessionSeconds: 0 },
+      { sessionStart: 4, seconds: 0.5, sessionSeconds: undefined },
+    ]);
+    // Once the decoder read the silence, nothing before run 2 can still be coming: both chunks settle.
+    expect((await store.read()).filter((l) => l.chunk === 'transcribed').map((l) => l.seq)).toEqual([1, 2]);
+    await live.end(1000);
+    expect(logger.fieldsOf('live_transcription_end')).toMatchObject({ captured_s: 2, cuts: 0 });
   });
 
   it('a decoder that fails: closed, and the unfinished chunks go to the per-chunk fallback', async () => {

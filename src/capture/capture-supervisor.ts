@@ -172,11 +172,11 @@ export class CaptureSupervisor {
       throw error;
     }
     const anchor = new Date();
-    ledger.beginRun(anchor);
+    const runStart = ledger.beginRun(anchor);
     this.current = ffmpeg;
     const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
     const stderrTail: string[] = [];
-    const stderrLog = this.wireRunOutputs(ffmpeg, stderrTail);
+    const stderrLog = this.wireRunOutputs(ffmpeg, stderrTail, runStart);
     let stalled = false;
     const stallTimer = setInterval(() => {
       // Stopping takes its own time (the stop ladder): that is no stall.
@@ -230,11 +230,11 @@ export class CaptureSupervisor {
    * Everything one ffmpeg run's output streams feed, in one place per run: stderr to the log
    * (through the flood guard), to the failure tail and to the session's own checks; stdout (the
    * live-audio output) to its consumer, which reads it always, so a slow or stopped engine never
-   * blocks ffmpeg's writes.
+   * blocks ffmpeg's writes, and places it from `runStart` (session seconds), as the run's chunks.
    */
-  private wireRunOutputs(ffmpeg: ManagedProcess, stderrTail: string[]): FfmpegStderrLog {
+  private wireRunOutputs(ffmpeg: ManagedProcess, stderrTail: string[], runStart: number): FfmpegStderrLog {
     const { log } = this.options;
-    if (this.live && ffmpeg.child.stdout) this.live.attach(ffmpeg.child.stdout);
+    if (this.live && ffmpeg.child.stdout) this.live.attach(ffmpeg.child.stdout, runStart);
     const stderrLog = new FfmpegStderrLog(this.logger, (level) => log.isEnabled(level));
     ffmpeg.onLines('stderr', (line) => {
       // The tail for the failure message keeps the real lines, whatever the flood guard lets into the log.

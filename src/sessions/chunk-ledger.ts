@@ -36,12 +36,17 @@ export class ChunkLedger {
     this.runAnchor = sessionStart;
   }
 
-  /** Chunks added from now on belong to an ffmpeg run that began capturing at `anchor`. */
-  beginRun(anchor: Date): void {
+  /**
+   * Chunks added from now on belong to an ffmpeg run that began capturing at `anchor`. Returns
+   * the session second where the run's audio begins: its first chunk's offset, and where its
+   * live output is placed.
+   */
+  beginRun(anchor: Date): number {
     this.queue = this.queue.then(() => {
       this.runAnchor = anchor;
       this.audioBeforeRun = this.manifest.value.stats.audio_duration_seconds;
     });
+    return (anchor.getTime() - this.sessionStart.getTime()) / 1000;
   }
 
   /** Where the audio logged so far ends on the wall clock (call once settled). */

@@ -53,7 +53,8 @@ export interface SessionComponent {
 /** Takes ffmpeg's live output (mono s16le at `sampleRate`); must read it always, never pause it. */
 export interface LiveAudioConsumer {
   sampleRate: number;
-  attach(stdout: Readable): void;
+  /** One ffmpeg run's output; its first sample is at session second `sessionStart` (the run's chunk anchor). */
+  attach(stdout: Readable, sessionStart: number): void;
 }
 
 export type RecordingEvent =

@@ -6,11 +6,24 @@ import { roundToMs } from './round-seconds.js';
  * blocks when the engine has room. Past `maxBufferedSeconds` waiting, new audio is dropped and
  * counted (a slow, dead or stopped engine costs transcript, never recording); the dropped
  * stretches are kept so the chunks they touch are filled per chunk later.
+ *
+ * Session time is counted per ffmpeg run: each run's audio starts where `beginRun` says (the
+ * anchor its chunks have), so after a restart the live text stays where the chunks put that
+ * audio, not earlier by the gap nothing was captured in.
  */
 export interface LiveBlock {
   /** Session seconds where this block's first sample was captured. */
   sessionStart: number;
   pcm: Buffer;
+}
+
+/**
+ * Between two runs: the previous run's audio ends at `sessionStart`, the next one's starts at
+ * `resumesAt`, and nothing was captured in between.
+ */
+export interface LiveGap {
+  sessionStart: number;
+  resumesAt: number;
 }
 
 export interface SessionSpan {
@@ -26,11 +39,18 @@ export interface LiveAudioFeedOptions {
 const BYTES_PER_SAMPLE = 2;
 
 export class LiveAudioFeed {
-  private readonly queue: LiveBlock[] = [];
+  private readonly queue: Array<LiveBlock | LiveGap> = [];
   private readonly bytesPerSecond: number;
   private readonly maxBufferedBytes: number;
   private bufferedBytes = 0;
   private capturedBytes = 0;
+  /** Session seconds where the current run's audio starts, and the bytes it has given. */
+  private runStart = 0;
+  private runBytes = 0;
+  /** Session seconds where the audio read so far ends (a run that gave none does not move it). */
+  private readUntil = 0;
+  /** Audio was read since the last gap (or since the start): a new run must queue one. */
+  private readSinceGap = false;
   /** An odd trailing byte of the last read: a sample split across two reads. */
   private carry: Buffer | undefined;
   private dropped = 0;
@@ -43,9 +63,14 @@ export class LiveAudioFeed {
     this.maxBufferedBytes = Math.round(options.maxBufferedSeconds * this.bytesPerSecond);
   }
 
-  /** Session seconds of audio read so far. */
+  /** Seconds of audio read so far, all runs together. */
   get capturedSeconds(): number {
     return this.capturedBytes / this.bytesPerSecond;
+  }
+
+  /** The session second where the audio read so far ends. */
+  get capturedUntil(): number {
+    return this.readUntil;
   }
 
   get bufferedSeconds(): number {
@@ -61,6 +86,20 @@ export class LiveAudioFeed {
     return this.dropSpans;
   }
 
+  /**
+   * A new ffmpeg run, whose first sample is at session second `sessionStart`. After audio of an
+   * earlier run a gap is queued, never dropped: the engine must learn that the stream breaks
+   * there (it is one small entry per run).
+   */
+  beginRun(sessionStart: number): void {
+    // Half a sample from a run that is gone has no pair to come.
+    this.carry = undefined;
+    if (this.readSinceGap) this.queue.push({ sessionStart: this.capturedUntil, resumesAt: sessionStart });
+    this.readSinceGap = false;
+    this.runStart = sessionStart;
+    this.runBytes = 0;
+  }
+
   /** Takes what ffmpeg wrote, read at wall time `at` (ms). */
   push(data: Buffer, at: number): void {
     let pcm = this.carry ? Buffer.concat([this.carry, data]) : data;
@@ -70,9 +109,12 @@ export class LiveAudioFeed {
       pcm = pcm.subarray(0, pcm.length - 1);
     }
     if (pcm.length === 0) return;
-    const sessionStart = this.capturedBytes / this.bytesPerSecond;
+    const sessionStart = this.runStart + this.runBytes / this.bytesPerSecond;
     this.capturedBytes += pcm.length;
-    const sessionEnd = this.capturedBytes / this.bytesPerSecond;
+    this.runBytes += pcm.length;
+    this.readSinceGap = true;
+    const sessionEnd = this.runStart + this.runBytes / this.bytesPerSecond;
+    this.readUntil = sessionEnd;
     this.marks.push({ end: sessionEnd, at });
     if (this.bufferedBytes + pcm.length > this.maxBufferedBytes) {
       this.dropped += pcm.length;
@@ -86,10 +128,10 @@ export class LiveAudioFeed {
     this.bufferedBytes += pcm.length;
   }
 
-  /** The oldest block waiting for the engine, if any. */
-  take(): LiveBlock | undefined {
+  /** The oldest block (or gap between runs) waiting for the engine, if any. */
+  take(): LiveBlock | LiveGap | undefined {
     const block = this.queue.shift();
-    if (block) this.bufferedBytes -= block.pcm.length;
+    if (block && 'pcm' in block) this.bufferedBytes -= block.pcm.length;
     return block;
   }
 

@@ -132,8 +132,12 @@ export class LiveTranscriber {
     );
   }
 
-  /** One ffmpeg run's live output: read always (flowing mode), whatever the engine does. */
-  attach(stdout: Readable): void {
+  /**
+   * One ffmpeg run's live output, its first sample at session second `sessionStart` (where the
+   * run's chunks begin): read always (flowing mode), whatever the engine does.
+   */
+  attach(stdout: Readable, sessionStart: number): void {
+    this.feed.beginRun(sessionStart);
     stdout.on('data', (data: Buffer) => {
       // Still read after a failure (ffmpeg must never wait on a full pipe), but no longer kept.
       if (this.failure) return;
@@ -220,6 +224,10 @@ export class LiveTranscriber {
         continue;
       }
       try {
+        if (!('pcm' in block)) {
+          await this.cutUtterance(block.resumesAt);
+          continue;
+        }
         const seconds = block.pcm.length / 2 / engine.sampleRate;
         await this.options.dump?.write(block.pcm);
         await engine.writeLive(block.pcm, block.sessionStart);
@@ -239,13 +247,23 @@ export class LiveTranscriber {
     }
   }
 
-  /** Adds silence (stream time, no session time): the decoder ends the utterance it is in. */
-  private async cutUtterance(): Promise<void> {
+  /**
+   * Adds silence (stream time, no session time): the decoder ends the utterance it is in. Also
+   * where capture restarted (`resumesAt`: the next run's first second): the audio on either side
+   * was never adjacent, so no utterance may join them, and the last words before the restart are
+   * printed now rather than once the next run has brought a pause. Nothing was captured in the
+   * gap, so once the decoder has read this silence, everything before `resumesAt` is final.
+   */
+  private async cutUtterance(resumesAt?: number): Promise<void> {
     const silence = Buffer.alloc(Math.round(CUT_SILENCE_SECONDS * this.options.engine.sampleRate) * 2);
     await this.options.engine.writeLive(silence, this.fedSession, 0);
     this.fedStream += CUT_SILENCE_SECONDS;
+    if (resumesAt === undefined) this.cuts++;
+    else {
+      this.fedSession = Math.max(this.fedSession, resumesAt);
+      this.quietSince = undefined;
+    }
     this.mark = { streamEnd: this.fedStream, session: this.fedSession, readSeen: false };
-    this.cuts++;
   }
 
   /**
@@ -372,8 +390,8 @@ export class LiveTranscriber {
   /** Tells a change worth a session.json write: counts, or the lag moving by a second (not every tick). */
   private report(): void {
     const p = this.progress;
-    const finalized = Number.isFinite(this.finalized) ? this.finalized : this.feed.capturedSeconds;
-    const lag = roundToMs(Math.max(0, this.feed.capturedSeconds - finalized));
+    const finalized = Number.isFinite(this.finalized) ? this.finalized : this.feed.capturedUntil;
+    const lag = roundToMs(Math.max(0, this.feed.capturedUntil - finalized));
     const key = `${this.pending.length} ${this.missed.length} ${p.transcribed_chunks} ${p.utterance_count} ${p.state}`;
     if (key === this.reported && Math.abs(lag - p.lag_seconds) < 1) return;
     this.reported = key;

@@ -158,7 +158,7 @@ export class TranscriptionComponent implements SessionComponent {
       onFallback: (chunks) => this.transcribePerChunk(chunks),
     });
     this.live = live;
-    return { sampleRate: engine.sampleRate, attach: (stdout) => live.attach(stdout) };
+    return { sampleRate: engine.sampleRate, attach: (stdout, sessionStart) => live.attach(stdout, sessionStart) };
   }
 
   onChunk(chunk: Chunk): void {
