@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FfmpegNotFoundError, UsageError } from '../src/errors.js';
 import { formatLogLine, parseLogLine, type LogFields } from '../src/logging/line-format.js';
+import { chunkNumberOf } from '../src/recorder/chunk-name.js';
 import { buildCaptureArgs, chunkPatternIn, defaultCaptureInput, type CaptureArgsOptions } from '../src/recorder/ffmpeg-args.js';
 import { configuredFfmpeg, locateFfmpeg } from '../src/recorder/ffmpeg-locator.js';
 import { parseSegmentListRow, splitCompleteLines } from '../src/recorder/segment-list.js';
@@ -102,6 +103,14 @@ describe('StderrFloodGuard', () => {
 describe('chunkPatternIn', () => {
   it('joins the numbered template', () => expect(chunkPatternIn('/r/s')).toBe('/r/s/chunk_%05d.wav'));
   it('doubles a % in the folder', () => expect(chunkPatternIn('/r/100%d/s')).toBe('/r/100%%d/s/chunk_%05d.wav'));
+});
+
+describe('chunkNumberOf', () => {
+  it("reads back the number ffmpeg's pattern wrote; anything else is not a chunk", () => {
+    expect(chunkNumberOf('chunk_00012.wav')).toBe(12);
+    expect(chunkNumberOf('chunk_123456.wav')).toBe(123456); // past the pattern's five digits
+    for (const name of ['chunk_00012.wav.torn', 'chunk_.wav', 'xchunk_00001.wav', 'chunk_00001.wav.tmp', 'segments.csv']) expect(chunkNumberOf(name), name).toBeUndefined();
+  });
 });
 
 describe('defaultCaptureInput', () => {

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readWavProbe } from '../recorder/wav-file.js';
 import { parseWavHeader, wavDurationSeconds, type WavInfo } from '../recorder/wav-header.js';
+import { chunkNumberOf } from '../recorder/chunk-name.js';
 
 /**
  * The chunk an ffmpeg run was writing when it died (kill -9, a crash): its header still holds
@@ -22,20 +23,18 @@ export function planTornChunkFix(wav: WavInfo | undefined, sizeBytes: number): T
   return { action: 'repair', dataBytes, fileBytes: wav.dataOffset + dataBytes, durationSeconds: wavDurationSeconds({ ...wav, dataBytes }) };
 }
 
-const CHUNK_FILE = /^chunk_(\d+)\.wav(?:\.torn)?$/;
-
 /** The chunk files in `dir` numbered `from` or above, whether or not a list names them. */
 export async function chunkFilesFrom(dir: string, from: number): Promise<string[]> {
   const names = await fs.readdir(dir);
-  return names.filter((name) => /^chunk_\d+\.wav$/.test(name) && Number(CHUNK_FILE.exec(name)![1]) >= from).sort();
+  return names.filter((name) => (chunkNumberOf(name) ?? -1) >= from).sort();
 }
 
 /** The number the next run's first chunk gets: one past every chunk file so far, torn ones included. */
 export async function nextChunkNumber(dir: string): Promise<number> {
   const names = await fs.readdir(dir);
   return names.reduce((next, name) => {
-    const match = CHUNK_FILE.exec(name);
-    return match ? Math.max(next, Number(match[1]) + 1) : next;
+    const number = chunkNumberOf(name.replace(/\.torn$/, ''));
+    return number === undefined ? next : Math.max(next, number + 1);
   }, 1);
 }
 

@@ -17,6 +17,7 @@ import { TRANSCRIPT_FILES } from '../transcription/transcript-formats.js';
 import type { Confirmer } from './confirm.js';
 import { formatDeleteQuestion, formatListJson, formatListTable, formatShow, formatShowJson, type SessionDetails } from './sessions-format.js';
 import type { Surroundings } from './surroundings.js';
+import { chunkNumberOf } from '../recorder/chunk-name.js';
 
 /**
  * `echolog sessions list|show|delete` (seed 003's session API, on the recordings dir); `export`
@@ -108,7 +109,7 @@ export async function showSession(options: SessionsOptions & { id: string }, sur
   const logText = (await Promise.all(logNames.map((name) => fs.readFile(path.join(dir, name), 'utf8').catch(() => '')))).join('');
   const logLines = logText.split('\n').filter(Boolean);
   const parsed = logLines.flatMap((line) => parseLogLine(line) ?? []);
-  const chunkFiles = names.filter((name) => /^chunk_\d+\.wav$/.test(name)).sort();
+  const chunkFiles = names.filter((name) => chunkNumberOf(name) !== undefined).sort();
   const live = await liveLock(recordingsDir);
   return {
     id: options.id,

@@ -1,5 +1,6 @@
 /** Pure builders of the ffmpeg command line. The runner spawns exactly what these return. */
 import path from 'node:path';
+import { CHUNK_PATTERN } from './chunk-name.js';
 
 export interface CaptureInput {
   /** ffmpeg input format (`-f`): pulse, alsa, avfoundation, dshow, lavfi; empty for a file. */
@@ -26,7 +27,6 @@ export interface CaptureArgsOptions {
 /** Formats that capture from a device and are paced by the hardware, never by `-re`. */
 const DEVICE_FORMATS = new Set(['pulse', 'alsa', 'avfoundation', 'dshow', 'oss', 'jack', 'openal', 'sndio']);
 
-export const CHUNK_PATTERN = 'chunk_%05d.wav';
 export const SEGMENT_LIST_NAME = 'segments.csv';
 
 /**

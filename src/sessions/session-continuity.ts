@@ -1,5 +1,6 @@
 import { parseLogLine, type ParsedLogLine } from '../logging/line-format.js';
 import type { SegmentListRow } from '../recorder/segment-list.js';
+import { chunkNumberOf } from '../recorder/chunk-name.js';
 
 /**
  * Whether a session's audio is one unbroken stretch: what `sessions show` reports as chunk
@@ -22,10 +23,9 @@ export interface Continuity {
 
 /** A jump in the stream's timestamps smaller than this is rounding, not lost audio. */
 const GAP_TOLERANCE_S = 0.01;
-const CHUNK_NUMBER = /^chunk_(\d+)\.wav$/;
 
 export function analyzeContinuity(rows: readonly SegmentListRow[], chunkFiles: readonly string[], log: readonly ParsedLogLine[]): Continuity {
-  const numbers = rows.map((row) => Number(CHUNK_NUMBER.exec(row.file)?.[1])).filter((n) => Number.isSafeInteger(n));
+  const numbers = rows.flatMap((row) => chunkNumberOf(row.file) ?? []).filter((n) => Number.isSafeInteger(n));
   const present = new Set(numbers);
   const missing: number[] = [];
   if (numbers.length > 0) for (let n = Math.min(...numbers); n < Math.max(...numbers); n++) if (!present.has(n)) missing.push(n);
