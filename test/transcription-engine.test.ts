@@ -120,3 +120,24 @@ describe('the stream decoder', () => {
     await bad.close();
   });
 });
+
+describe('PocketsphinxEngine per chunk, where the chunks jump in session time', () => {
+  it('a restart gap breaks the stream: speech cut off before the gap and speech after it are two utterances, each in its place', async () => {
+    // "hello world" runs to the chunk's very end: nothing after it in the chunk ends the utterance.
+    const hello = await pcmOf('hello world', 'gap-a');
+    const morning = Buffer.concat([await pcmOf('good morning', 'gap-b'), Buffer.alloc(32000)]);
+    const engine = new PocketsphinxEngine({ binary: { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' }, sampleRate: 16000 });
+    await engine.start();
+    try {
+      const helloEnd = hello.length / 32000;
+      // Capture restarted: the next chunk starts 2.5 s after the last one ended.
+      const afterGap = helloEnd + 2.5;
+      const segments = [...(await engine.transcribe(chunk(1, 0, hello))), ...(await engine.transcribe(chunk(2, afterGap, morning))), ...(await engine.flush())];
+      expect(segments.map((s) => s.text)).toEqual(['hello world', 'good morning']);
+      expect(segments[0]!.end).toBeLessThanOrEqual(helloEnd + 0.001);
+      expect(segments[1]!.start).toBeGreaterThanOrEqual(afterGap);
+    } finally {
+      await engine.close();
+    }
+  });
+});

@@ -26,6 +26,15 @@ export interface PocketsphinxEngineOptions {
 }
 
 const STDERR_TAIL = 30;
+/**
+ * Silence fed where the chunks' session time jumps (a capture restart, a chunk set aside): longer
+ * than the decoder's `-vad_postspeech` (0.5 s), so no utterance joins audio that was never
+ * adjacent. The live path breaks the stream the same way at a restart (LiveTranscriber), so the
+ * two transcribe the same stream.
+ */
+const BREAK_SECONDS = 1;
+/** A jump in session time smaller than this is rounding between chunk offsets, not a break. */
+const BREAK_MIN_GAP_SECONDS = 0.05;
 
 /** `rchar:` of /proc/<pid>/io: bytes the process got from read(2) and friends. Pure. */
 export function parseRchar(procIo: string): number | undefined {
@@ -172,15 +181,24 @@ export class PocketsphinxEngine implements LiveEngine {
     if (chunk.sampleRate !== this.options.sampleRate || chunk.channels !== 1) {
       throw new Error(`pocketsphinx takes mono ${this.options.sampleRate} Hz audio; chunk ${chunk.seq} is ${chunk.channels} ch ${chunk.sampleRate} Hz`);
     }
+    const fedUntil = this.timeline.sessionEnd;
+    const pcm = fedUntil !== undefined && chunk.offsetSeconds - fedUntil > BREAK_MIN_GAP_SECONDS ? this.withBreak(chunk, fedUntil) : chunk.pcm;
     this.timeline.append(chunk.seq, chunk.offsetSeconds, chunk.pcm.length / 2 / chunk.sampleRate);
-    this.fedBytes += chunk.pcm.length;
-    const writeError = await new Promise<Error | null | undefined>((resolve) => writer.write(chunk.pcm, resolve));
+    this.fedBytes += pcm.length;
+    const writeError = await new Promise<Error | null | undefined>((resolve) => writer.write(pcm, resolve));
     if (writeError) {
       await Promise.race([this.process?.exited, sleep(2000)]);
       throw this.failure ?? new Error(`writing audio to pocketsphinx: ${writeError.message}`);
     }
     await this.caughtUp();
     return this.take();
+  }
+
+  /** The chunk's audio after a break's silence, which takes stream time and no session time. */
+  private withBreak(chunk: EngineChunk, fedUntil: number): Buffer {
+    const silence = Buffer.alloc(Math.round(BREAK_SECONDS * this.options.sampleRate) * 2);
+    this.timeline.append(chunk.seq, fedUntil, BREAK_SECONDS, 0);
+    return Buffer.concat([silence, chunk.pcm]);
   }
 
   /** Session seconds: the end of the last utterance (an utterance after it may be in progress). */

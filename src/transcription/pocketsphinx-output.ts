@@ -131,6 +131,12 @@ export class StreamTimeline {
     return this.streamEnd;
   }
 
+  /** Session seconds where the audio fed so far ends; undefined before any. */
+  get sessionEnd(): number | undefined {
+    const last = this.pieces.at(-1);
+    return last && last.sessionStart + last.sessionDuration;
+  }
+
   /** Session seconds for a stream time; past the last piece, continues from its end. */
   toSession(streamSeconds: number): number {
     const piece = this.pieceAt(streamSeconds);
