@@ -1,9 +1,9 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createProgressReporter } from '../src/cli/progress.js';
-import { formatPartialLine } from '../src/cli/text-format.js';
+import { formatPartialScreenLine } from '../src/cli/text-format.js';
 import { parseV5Line } from '../src/transcription/pocketsphinx-output.js';
-import { formatPartialLine as formatPartialJson, formatUtteranceLine, parsePartialLine, UtteranceSplitter } from '../src/transcription/stream-decoder-output.js';
+import { formatPartialJsonLine, formatUtteranceLine, parsePartialLine, UtteranceSplitter } from '../src/transcription/stream-decoder-output.js';
 
 /** The pure parts of the stream decoder and of showing its partials. */
 describe('stream decoder output', () => {
@@ -23,17 +23,13 @@ describe('stream decoder output', () => {
     ]);
   });
 
-  it('an utterance of fillers alone spans them (and carries no words)', () => {
-    expect(JSON.parse(formatUtteranceLine('', words.slice(0, 1), 100))).toMatchObject({ b: 0, d: 0.21, t: '' });
-  });
-
   it('partial lines round-trip; other lines are not partials', () => {
-    expect(parsePartialLine(formatPartialJson('we are "going"'))).toBe('we are "going"');
-    expect(parsePartialLine(formatPartialJson(''))).toBe('');
+    expect(parsePartialLine(formatPartialJsonLine('we are "going"'))).toBe('we are "going"');
+    expect(parsePartialLine(formatPartialJsonLine(''))).toBe('');
     expect(parsePartialLine(formatUtteranceLine('we are', words, 100))).toBeUndefined();
     expect(parsePartialLine('{"partial": 3}')).toBeUndefined();
     expect(parsePartialLine('{"partial":"cut off')).toBeUndefined();
-    expect(parseV5Line(formatPartialJson('we are'))).toEqual([]);
+    expect(parseV5Line(formatPartialJsonLine('we are'))).toEqual([]);
   });
 });
 
@@ -62,12 +58,12 @@ describe('UtteranceSplitter', () => {
   });
 });
 
-describe('formatPartialLine (screen)', () => {
+describe('formatPartialScreenLine', () => {
   it('indented under the spinner, whole when it fits', () => {
-    expect(formatPartialLine('we are going', 80)).toBe('  we are going');
+    expect(formatPartialScreenLine('we are going', 80)).toBe('  we are going');
   });
   it('keeps the newest words of a long one within the width, never wrapping', () => {
-    const line = formatPartialLine('one two three four five six seven eight nine ten', 20);
+    const line = formatPartialScreenLine('one two three four five six seven eight nine ten', 20);
     expect(line).toBe('  …n eight nine ten');
     expect(line.length).toBeLessThan(20); // the last column is left free: writing it wraps on some terminals
   });
@@ -88,3 +84,46 @@ describe('partials and the progress reporter', () => {
     expect(out).toBe('[00:00:01] we are going to talk\n');
   });
 });
+
+/** A terminal stand-in for ora: a TTY of 80 columns whose cursor moves are written as escape codes. */
+function fakeTerminal(): { stream: PassThrough & { isTTY: boolean; columns: number }; output: () => string } {
+  const stream = Object.assign(new PassThrough(), {
+    isTTY: true,
+    columns: 80,
+    cursorTo: (x: number) => stream.write(`\x1b[${x + 1}G`),
+    moveCursor: (_dx: number, dy: number) => stream.write(`\x1b[${-dy}A`),
+    clearLine: () => stream.write('\x1b[0K'),
+  });
+  let out = '';
+  stream.on('data', (d: Buffer) => (out += d.toString()));
+  return { stream, output: () => out };
+}
+
+describe('partials under a spinner', () => {
+  const started = { type: 'started' as const, sessionId: 's1', logPath: '/r/s1/session.log', level: 'info' as const, sessionDir: '/r/s1', pid: 1 };
+
+  it('drawn dim under the spinner, replaced by the final line, never drawn once stopping or stopped', async () => {
+    const terminal = fakeTerminal();
+    const progress = createProgressReporter({ stdout: terminal.stream, stderr: new PassThrough(), style: { color: true, animate: true }, quiet: false, ffmpeg: { path: '/usr/bin/ffmpeg', source: 'PATH' }, now: () => new Date(0) });
+    progress.onEvent(started);
+    progress.onEvent({ type: 'partial', text: 'we are going' });
+    const withPartial = terminal.output();
+    expect(withPartial).toMatch(/Recording s1 · 00:00:00 · 0 chunks\n\x1b\[2m {2}we are going\x1b\[22m/);
+    const mark = withPartial.length;
+    progress.onEvent({ type: 'text', seq: 1, text: 'we are going to talk', startSeconds: 0 });
+    const afterFinal = terminal.output().slice(mark);
+    // The two-line frame is cleared (up one line), the final line written, the spinner drawn alone.
+    expect(afterFinal).toMatch(/\x1b\[1A\x1b\[0K[^]*\[00:00:00\] we are going to talk\n/);
+    expect(afterFinal).not.toContain('we are going\x1b[22m');
+    // Once stopping, and once stopped, a late partial draws nothing at all (not even a spinner frame).
+    progress.onEvent({ type: 'stopping', reason: 'signal' });
+    const stopping = terminal.output().length;
+    progress.onEvent({ type: 'partial', text: 'and then' });
+    expect(terminal.output().length).toBe(stopping);
+    progress.stop();
+    const stopped = terminal.output().length;
+    progress.onEvent({ type: 'partial', text: 'and then more' });
+    expect(terminal.output().length).toBe(stopped);
+  });
+});
+

@@ -114,7 +114,19 @@ describe('the stream decoder', () => {
     expect(before.at(-1)).toBe('partial ');
   });
 
-  it('says why it cannot start: bad options, and a model folder that is not one', async () => {
+  it('the program: input ending mid-sentence still ends with the partial cleared and the utterance; bad options exit 2 naming them', async () => {
+    const raw = path.join(box.root, 'cut.raw');
+    fs.writeFileSync(raw, (await pcmOf('please remember to bring water', 'cut')).subarray(0, 32000 * 1.5 + 1)); // odd: half a sample at the end
+    const { stdout } = await execFileAsync(process.execPath, [stream.script, '-infile', raw, '-samprate', '16000']);
+    const lines = stdout.trim().split('\n');
+    expect(lines.at(-2)).toBe('{"partial":""}');
+    expect(JSON.parse(lines.at(-1)!)).toMatchObject({ t: expect.stringMatching(/\w/), b: expect.any(Number) });
+    const bad = await execFileAsync(process.execPath, [stream.script, '-infile', raw, '-nosuch', '1']).then(() => undefined, (error: { code: number; stderr: string }) => error);
+    expect(bad?.code).toBe(2);
+    expect(bad?.stderr).toMatch(/pocketsphinx-stream-decoder: bad pocketsphinx options: -nosuch 1/);
+  });
+
+  it('says why it cannot start: a model folder that is not one', async () => {
     const bad = new PocketsphinxEngine({ binary: stream, sampleRate: 16000, hmm: path.join(box.root, 'no-model-here') });
     await expect(bad.start()).rejects.toThrow(/pocketsphinx-stream-decoder exited with code 1: .*(acoustic model|did not initialise)/);
     await bad.close();

@@ -218,6 +218,8 @@ describe('resolveEngine', () => {
     const live = await resolveEngine(config({ engine: 'pocketsphinx' }), {}, deps(false, true), { live: true });
     expect(binaryOf(live)).toEqual(streamDecoder);
     expect(live).toMatchObject({ startFields: { partial_text: 'on' } });
+    // What the live path misses, or all of it should the stream decoder not start: the CLI.
+    expect(live.kind === 'engine' && (live.createPerChunk?.() as PocketsphinxEngine).binary).toMatchObject({ variant: 'continuous' });
     const without = await resolveEngine(config({ engine: 'pocketsphinx' }), {}, deps(false, true, false), { live: true });
     expect(binaryOf(without)).toMatchObject({ variant: 'continuous' });
     expect(without).toMatchObject({ startFields: { partial_text: 'off', partial_text_reason: 'koffi is not installed' } });
@@ -453,6 +455,24 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
     attachTo(component);
     await expect(component.start()).rejects.toThrow(/transcription\.required is set, but the whisper engine failed to start within 0\.2 s/);
     await expect(component.start()).rejects.toThrow(TranscriptionError);
+  });
+
+  it('a live stream decoder that cannot start: the CLI takes over per chunk, with a warning, and the session is transcribed', async () => {
+    // A FAKE stream decoder that dies at once, as one whose library cannot load would.
+    const fake = path.join(tmp, 'pocketsphinx-stream-decoder.js');
+    fs.writeFileSync(fake, "process.stderr.write('fake stream decoder: libpocketsphinx.so.3 cannot be loaded\\n'); process.exit(1);\n");
+    const pocketsphinxDeps: EngineDeps = {
+      ...deps,
+      findPocketsphinx: () => ({ variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' }),
+      findStreamDecoder: async () => ({ variant: 'stream', path: process.execPath, script: fake }),
+    };
+    const component = new TranscriptionComponent(config({ engine: 'pocketsphinx', ready_timeout: 30 }), {}, pocketsphinxDeps, { realTime: true });
+    expect((await component.prepare()).startFields).toMatchObject({ transcription_engine: 'pocketsphinx', partial_text: 'on' });
+    const { logger, warnings } = attachTo(component);
+    await component.start();
+    expect(warnings).toEqual([expect.stringMatching(/^no live transcript: the live decoder did not start \(pocketsphinx-stream-decoder exited with code 1: fake stream decoder: libpocketsphinx\.so\.3 cannot be loaded\); transcribing per chunk$/)]);
+    expect(logger.lines).toEqual([{ level: 'info', message: 'transcription_ready', fields: expect.objectContaining({ engine: 'pocketsphinx', model: 'en-us' }) }]);
+    await component.finish();
   });
 
   it('the dump is off unless ECHOLOG_DEBUG_AUDIO_DUMP=1; a dump that cannot be created is logged once and never throws', async () => {

@@ -3,7 +3,7 @@ import type { Writable } from 'node:stream';
 import type { FfmpegLocation } from '../recorder/ffmpeg-locator.js';
 import type { RecordingEvent } from '../sessions/session-component.js';
 import type { TerminalStyle } from './terminal.js';
-import { formatElapsed, formatPartialLine, plural } from './text-format.js';
+import { formatElapsed, formatPartialScreenLine, plural } from './text-format.js';
 
 export interface ProgressOptions {
   /** Progress and results. */
@@ -36,6 +36,8 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
   let sessionId = '';
   /** The live engine's hypothesis of the utterance under way, shown under the spinner. */
   let partial = '';
+  /** Set once stopping: the spinner says so from then on, and partials are no longer drawn. */
+  let stoppingReason: string | undefined;
   /** A line above a running spinner: clear it, write, draw it again (stderr too when it shares the terminal). */
   const lineTo = (stream: Writable & { isTTY?: boolean }, line: string): void => {
     const around = spinner?.isSpinning && (stream === stdout || stream.isTTY);
@@ -44,11 +46,13 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
     if (around) spinner!.render();
   };
   const partialLine = (): string => {
-    const line = formatPartialLine(partial, stdout.columns ?? 80);
+    const line = formatPartialScreenLine(partial, stdout.columns ?? 80);
     return options.style.color ? `\x1b[2m${line}\x1b[22m` : line;
   };
   const spinnerText = (): string =>
-    `Recording ${sessionId} · ${formatElapsed(options.now().getTime() - started)} · ${plural(chunks, 'chunk')}${partial ? `\n${partialLine()}` : ''}`;
+    stoppingReason !== undefined
+      ? `Stopping (${stoppingReason}) …`
+      : `Recording ${sessionId} · ${formatElapsed(options.now().getTime() - started)} · ${plural(chunks, 'chunk')}${partial ? `\n${partialLine()}` : ''}`;
 
   return {
     onEvent(event) {
@@ -80,8 +84,9 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
           if (!options.quiet) lineTo(stdout, `[${formatElapsed(event.startSeconds * 1000)}] ${event.text}`);
           return;
         case 'partial':
-          // Only where a line can be redrawn: a pipe or a file gets final lines alone.
-          if (!spinner || partial === event.text) return;
+          // Only where a line can be redrawn (a pipe or a file gets final lines alone), and not once
+          // stopping: a late one would redraw a spinner that is gone.
+          if (!spinner?.isSpinning || stoppingReason !== undefined || partial === event.text) return;
           partial = event.text;
           spinner.text = spinnerText();
           spinner.render();
@@ -91,7 +96,8 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
           return;
         case 'stopping':
           partial = '';
-          if (spinner) spinner.text = `Stopping (${event.reason}) …`;
+          stoppingReason = event.reason;
+          if (spinner) spinner.text = spinnerText();
           else if (!options.quiet) stdout.write(`Stopping (${event.reason}) …\n`);
           return;
       }

@@ -13,12 +13,15 @@ export function plural(count: number, word: string, many = `${word}s`): string {
 }
 
 /**
- * A partial hypothesis as one line under the spinner, `  words so far…` within `columns`: the
- * newest words are the ones worth seeing, so a long one keeps its end. Never wraps (the redraw
- * would leave the wrapped part behind).
+ * A partial hypothesis as one line under the spinner, `  words so far` within `columns`, the last
+ * column left free: the newest words are the ones worth seeing, so a long one keeps its end. One
+ * line, so it flickers less and a narrower terminal after a resize has less to re-wrap. Control
+ * characters are dropped (it goes to a terminal). The decoder's words are its dictionary's, one
+ * column per character.
  */
-export function formatPartialLine(text: string, columns: number): string {
-  const room = Math.max(8, columns - 3);
-  const shown = text.length > room ? `…${text.slice(-(room - 1))}` : text;
+export function formatPartialScreenLine(text: string, columns: number): string {
+  const clean = text.replace(/[\x00-\x1f\x7f]/g, '');
+  const room = Math.max(1, columns - 3);
+  const shown = clean.length > room ? `…${clean.slice(-(room - 1))}` : clean;
   return `  ${shown}`;
 }

@@ -31,6 +31,11 @@ export interface RecordingPlan {
   commandLine: string;
   /** What every run's arguments are built from. */
   capture: CaptureArgsOptions;
+  /**
+   * Audio comes at the pace it is spoken (a device, or an input read with -re): the chunks come
+   * at real time and the audio can go to a decoder as it is captured (the live transcript).
+   */
+  realTime: boolean;
 }
 
 /** What changes from one ffmpeg run of a session to the next. */
@@ -93,6 +98,7 @@ export function planRecording(options: PlanRecordingOptions): RecordingPlan {
     args,
     commandLine: formatCommandLine(options.ffmpeg.path, args),
     capture,
+    realTime: isDeviceInput(input) || config.recording.realtime,
   };
 }
 

@@ -9,7 +9,6 @@ import { SessionLog, type Logger } from '../logging/session-log.js';
 import { CaptureSupervisor, type CaptureOutcome } from '../capture/capture-supervisor.js';
 import { ChunkMonitor } from '../capture/chunk-monitor.js';
 import { canWriteIn, diskVerdict, freeBytes } from '../capture/disk-guard.js';
-import { isDeviceInput } from '../recorder/ffmpeg-args.js';
 import { VERSION } from '../version.js';
 import { readStartTicks } from '../files/process-identity.js';
 import { acquireActiveLock, releaseActiveLock } from './active-lock.js';
@@ -197,7 +196,7 @@ export class RecordingSession {
       notify({ type: 'chunk', chunk });
       monitor.onChunk(chunk);
       for (const component of components) component.onChunk(chunk);
-    }, isDeviceInput(plan.input) || config.recording.realtime);
+    }, plan.realTime);
     const capture = new CaptureSupervisor({
       plan,
       log,
@@ -344,8 +343,7 @@ export class RecordingSession {
    * quicker than live audio would anyway.
    */
   private liveAudioConsumer(): LiveAudioConsumer | undefined {
-    const { plan, resolved } = this.options;
-    if (!resolved.config.recording.realtime && !isDeviceInput(plan.input)) return undefined;
+    if (!this.options.plan.realTime) return undefined;
     for (const component of this.options.components) {
       const consumer = component.liveAudio?.();
       if (consumer) return consumer;

@@ -27,10 +27,10 @@ export interface PocketsphinxEngineOptions {
 
 const STDERR_TAIL = 30;
 /**
- * Silence fed where the chunks' session time jumps (a capture restart, a chunk set aside): longer
- * than the decoder's `-vad_postspeech` (0.5 s), so no utterance joins audio that was never
- * adjacent. The live path breaks the stream the same way at a restart (LiveTranscriber), so the
- * two transcribe the same stream.
+ * Silence fed where the chunks' session time jumps, either way (a capture restart, a chunk set
+ * aside, runs of a file read at full speed that overlap): longer than the decoder's
+ * `-vad_postspeech` (0.5 s), so no utterance joins audio that was never adjacent. The live path
+ * breaks its stream at every restart (LiveTranscriber).
  */
 const BREAK_SECONDS = 1;
 /** A jump in session time smaller than this is rounding between chunk offsets, not a break. */
@@ -182,14 +182,9 @@ export class PocketsphinxEngine implements LiveEngine {
       throw new Error(`pocketsphinx takes mono ${this.options.sampleRate} Hz audio; chunk ${chunk.seq} is ${chunk.channels} ch ${chunk.sampleRate} Hz`);
     }
     const fedUntil = this.timeline.sessionEnd;
-    const pcm = fedUntil !== undefined && chunk.offsetSeconds - fedUntil > BREAK_MIN_GAP_SECONDS ? this.withBreak(chunk, fedUntil) : chunk.pcm;
+    const pcm = fedUntil !== undefined && Math.abs(chunk.offsetSeconds - fedUntil) > BREAK_MIN_GAP_SECONDS ? this.withBreak(chunk, fedUntil) : chunk.pcm;
     this.timeline.append(chunk.seq, chunk.offsetSeconds, chunk.pcm.length / 2 / chunk.sampleRate);
-    this.fedBytes += pcm.length;
-    const writeError = await new Promise<Error | null | undefined>((resolve) => writer.write(pcm, resolve));
-    if (writeError) {
-      await Promise.race([this.process?.exited, sleep(2000)]);
-      throw this.failure ?? new Error(`writing audio to pocketsphinx: ${writeError.message}`);
-    }
+    await this.write(writer, pcm);
     await this.caughtUp();
     return this.take();
   }
@@ -282,6 +277,11 @@ export class PocketsphinxEngine implements LiveEngine {
     const writer = this.running();
     const seconds = pcm.length / 2 / this.options.sampleRate;
     this.timeline.append(0, sessionStart, seconds, sessionSeconds ?? seconds);
+    await this.write(writer, pcm);
+  }
+
+  /** Into the FIFO; a write that fails is reported as how the decoder died, if it did. */
+  private async write(writer: net.Socket, pcm: Buffer): Promise<void> {
     this.fedBytes += pcm.length;
     const writeError = await new Promise<Error | null | undefined>((resolve) => writer.write(pcm, resolve));
     if (writeError) {

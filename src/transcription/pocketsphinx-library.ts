@@ -6,9 +6,13 @@
  * library) echolog runs the CLI and shows no partial text.
  *
  * Only the stream decoder's own process calls into the library (a frozen or crashed decoder must
- * never take echolog with it); echolog itself only checks that both load.
+ * never take echolog with it). echolog itself only loads both to tell whether the decoder can run
+ * (streamDecoderUnavailable), which runs no decoder code: loading them runs only what any program
+ * linked to them runs at start.
  */
 export const POCKETSPHINX_LIBRARIES = { sphinxbase: 'libsphinxbase.so.3', pocketsphinx: 'libpocketsphinx.so.3' } as const;
+/** glibc, for strdup: the libraries are glibc builds, so it is there wherever they are. */
+const LIBC = 'libc.so.6';
 
 /** Opaque C pointers (cmd_ln_t *, ps_decoder_t *, ps_seg_t *). */
 type Pointer = object;
@@ -43,7 +47,8 @@ export async function loadPocketsphinxLibrary(): Promise<PocketsphinxLibrary> {
   const koffi = await loadKoffi();
   const sb = koffi.load(POCKETSPHINX_LIBRARIES.sphinxbase);
   const ps = koffi.load(POCKETSPHINX_LIBRARIES.pocketsphinx);
-  const cmdLnParse = sb.func('void *cmd_ln_parse_r(void *inout, void *defn, int argc, const char **argv, int strict)');
+  const strdup = koffi.load(LIBC).func('void *strdup(const char *s)');
+  const cmdLnParse = sb.func('void *cmd_ln_parse_r(void *inout, void *defn, int argc, void **argv, int strict)');
   const cmdLnInt = sb.func('long cmd_ln_int_r(void *cmdln, const char *name)');
   const psArgs = ps.func('void *ps_args()');
   const defaultSearchArgs = ps.func('void ps_default_search_args(void *config)');
@@ -59,7 +64,10 @@ export async function loadPocketsphinxLibrary(): Promise<PocketsphinxLibrary> {
   const segFrames = ps.func('void ps_seg_frames(void *seg, _Out_ int *sf, _Out_ int *ef)');
   return {
     parseConfig(argv) {
-      const config = cmdLnParse(null, psArgs(), argv.length, [...argv], 1) as Pointer | null;
+      // cmd_ln.h: the argv strings must outlive the config (its table keeps pointers into them),
+      // and koffi's copies of JS strings last one call: C copies, kept for the decoder's life.
+      const kept = argv.map((arg) => strdup(arg));
+      const config = cmdLnParse(null, psArgs(), kept.length, kept, 1) as Pointer | null;
       if (config) defaultSearchArgs(config);
       return config;
     },
@@ -89,8 +97,11 @@ export async function streamDecoderUnavailable(): Promise<string | undefined> {
   let koffi: Koffi;
   try {
     koffi = await loadKoffi();
-  } catch {
-    return 'koffi is not installed (`npm i -g koffi` beside a global echolog, or `npm i koffi` in a clone)';
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND') {
+      return 'koffi is not installed (`npm i -g koffi` beside a global echolog, or `npm i koffi` in a clone)';
+    }
+    return `koffi does not load (${(error as Error).message.split('\n')[0]})`;
   }
   for (const name of Object.values(POCKETSPHINX_LIBRARIES)) {
     try {

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { loadPocketsphinxLibrary } from './pocketsphinx-library.js';
-import { formatPartialLine, formatUtteranceLine, UtteranceSplitter } from './stream-decoder-output.js';
+import { formatPartialJsonLine, formatUtteranceLine, UtteranceSplitter } from './stream-decoder-output.js';
 
 /**
  * echolog's streaming decoder, a program of its own (`node pocketsphinx-stream-decoder.js -infile
@@ -76,10 +76,10 @@ async function main(argv: string[]): Promise<void> {
     const state = splitter.afterBlock(library.inSpeech(decoder));
     if (state === 'speech' && splitter.partialDue(performance.now())) {
       const partial = splitter.partial(library.hypothesis(decoder), performance.now());
-      if (partial !== undefined) printLine(formatPartialLine(partial));
+      if (partial !== undefined) printLine(formatPartialJsonLine(partial));
     } else if (state === 'end') {
       library.endUtterance(decoder);
-      printLine(formatPartialLine(''));
+      printLine(formatPartialJsonLine(''));
       printUtterance();
       library.startUtterance(decoder);
     }
@@ -87,7 +87,7 @@ async function main(argv: string[]): Promise<void> {
   }
   library.endUtterance(decoder);
   if (splitter.speaking) {
-    printLine(formatPartialLine(''));
+    printLine(formatPartialJsonLine(''));
     printUtterance();
   }
 }

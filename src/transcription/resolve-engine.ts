@@ -1,15 +1,15 @@
 import type { LogFields } from '../logging/line-format.js';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import type { EchologConfig } from '../config/schema.js';
 import { readLiveness } from '../daemon/daemon-state.js';
 import { checkIpcRoot } from '../daemon/ipc-root.js';
 import { ipcPathsFor, type IpcPaths } from '../daemon/ipc-paths.js';
+import { resolveBuiltScript } from '../process/built-script.js';
 import { DaemonEngine } from './daemon-engine.js';
 import type { TranscriptionEngine } from './engine.js';
 import { PocketsphinxEngine } from './pocketsphinx-engine.js';
 import { findPocketsphinx, POCKETSPHINX_INSTALL_HINT, streamDecoderBinary, type PocketsphinxBinary } from './pocketsphinx-command.js';
-import { resolveBuiltScript } from '../process/built-script.js';
-import { fileURLToPath } from 'node:url';
 
 /**
  * Which engine a session uses. `auto`: a live, ready session daemon (its model is already
@@ -19,7 +19,18 @@ import { fileURLToPath } from 'node:url';
  */
 export type EngineResolution =
   /** `startFields`: what session_start says of the engine before it has loaded (a daemon's pid, device, model). */
-  | { kind: 'engine'; name: string; model: string; create: () => TranscriptionEngine; startFields?: LogFields }
+  | {
+      kind: 'engine';
+      name: string;
+      model: string;
+      create: () => TranscriptionEngine;
+      startFields?: LogFields;
+      /**
+       * Per-chunk work on a program of its own (beside the live stream decoder: the CLI), for the
+       * chunks the live path misses and should the stream decoder not start. Unset: `create`.
+       */
+      createPerChunk?: () => TranscriptionEngine;
+    }
   | { kind: 'missing'; name: string; reason: string }
   | { kind: 'off'; reason: string; hint?: string };
 
@@ -61,9 +72,10 @@ export const defaultEngineDeps: EngineDeps = {
 };
 
 /**
- * `live`: for a recording whose transcript is made as it is captured (transcription.live); there
- * pocketsphinx runs as echolog's stream decoder where it can, for the partial text. Elsewhere
- * (`echolog transcribe`, the daemon) the CLI on PATH does the same work.
+ * `live`: for a recording captured at real time whose transcript is made as it is captured
+ * (transcription.live); there pocketsphinx runs as echolog's stream decoder where it can, for the
+ * partial text, and per-chunk work stays with the CLI. Elsewhere (`echolog transcribe`, the
+ * daemon, a file read at full speed) the CLI on PATH does it all.
  */
 export interface ResolveOptions {
   live?: boolean;
@@ -78,9 +90,11 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
     }
     // The stream decoder runs on the library 5prealpha's CLI links; beside a 5.x CLI it is not tried.
     const stream = options.live && t.live && cli.variant === 'continuous' ? await deps.findStreamDecoder() : undefined;
-    const binary = stream && 'variant' in stream ? stream : cli;
-    const startFields = stream ? ('variant' in stream ? { partial_text: 'on' } : { partial_text: 'off', partial_text_reason: stream.unavailable }) : undefined;
-    return { kind: 'engine', name: 'pocketsphinx', model: 'en-us', create: () => new PocketsphinxEngine({ binary, sampleRate: 16000, env }), ...(startFields ? { startFields } : {}) };
+    const engineOn = (binary: PocketsphinxBinary) => (): PocketsphinxEngine => new PocketsphinxEngine({ binary, sampleRate: 16000, env });
+    const resolution = { kind: 'engine' as const, name: 'pocketsphinx', model: 'en-us', create: engineOn(cli) };
+    if (!stream) return resolution;
+    if (!('variant' in stream)) return { ...resolution, startFields: { partial_text: 'off', partial_text_reason: stream.unavailable } };
+    return { ...resolution, create: engineOn(stream), createPerChunk: engineOn(cli), startFields: { partial_text: 'on' } };
   };
   const whisper = async (): Promise<EngineResolution> => {
     const module = await deps.loadWhisper();

@@ -2,7 +2,7 @@ import type { EchologConfig } from '../config/schema.js';
 import { TranscriptionError } from '../errors.js';
 import type { LogFields } from '../logging/line-format.js';
 import type { Chunk } from '../recorder/chunk.js';
-import type { DeferredLogLine, LiveAudioConsumer, SessionComponent, SessionContext } from '../sessions/session-component.js';
+import type { DeferredLogLine, LiveAudioConsumer, Logger, SessionComponent, SessionContext } from '../sessions/session-component.js';
 import { ChunkTranscriber, startingProgress, withTimeout, type TranscriberProgress } from './chunk-transcriber.js';
 import { DebugAudioDump } from './debug-audio-dump.js';
 import { isLiveEngine, type TranscriptionEngine } from './engine.js';
@@ -11,8 +11,13 @@ import { defaultEngineDeps, resolveEngine, type EngineDeps, type EngineResolutio
 import { TranscriptStore } from './transcript-store.js';
 
 /** The transcription part of a recording session: one component, whatever the engine. */
-export function createTranscriptionComponents(config: EchologConfig, env: NodeJS.ProcessEnv, deps: EngineDeps = defaultEngineDeps): SessionComponent[] {
-  return [new TranscriptionComponent(config, env, deps)];
+export function createTranscriptionComponents(config: EchologConfig, env: NodeJS.ProcessEnv, capture: CaptureFacts, deps: EngineDeps = defaultEngineDeps): SessionComponent[] {
+  return [new TranscriptionComponent(config, env, deps, capture)];
+}
+
+export interface CaptureFacts {
+  /** The capture runs at real time (RecordingPlan.realTime): the live path will take its audio. */
+  realTime: boolean;
 }
 
 /**
@@ -28,6 +33,8 @@ export function createTranscriptionComponents(config: EchologConfig, env: NodeJS
 export class TranscriptionComponent implements SessionComponent {
   readonly name = 'transcriber';
   private engine: TranscriptionEngine | undefined;
+  /** The per-chunk queue's engine: `engine`, or the resolution's per-chunk one beside a live decoder. */
+  private queueEngine: TranscriptionEngine | undefined;
   private engineName = 'none';
   /** Told to the user once recording starts: why there will be no live transcript. */
   private startWarning: string | undefined;
@@ -51,11 +58,12 @@ export class TranscriptionComponent implements SessionComponent {
     private readonly config: EchologConfig,
     private readonly env: NodeJS.ProcessEnv,
     private readonly deps: EngineDeps = defaultEngineDeps,
+    private readonly capture: CaptureFacts = { realTime: false },
   ) {}
 
   async prepare(): Promise<{ startFields: LogFields; deferred: DeferredLogLine[] }> {
     const t = this.config.transcription;
-    const resolution = await resolveEngine(this.config, this.env, this.deps, { live: true });
+    const resolution = await resolveEngine(this.config, this.env, this.deps, { live: this.capture.realTime });
     const deferred: DeferredLogLine[] = [];
     if (resolution.kind === 'off') {
       if (t.required) throw new TranscriptionError(`transcription.required is set, but ${resolution.reason}${resolution.hint ? `; ${resolution.hint}` : ''}`);
@@ -87,23 +95,40 @@ export class TranscriptionComponent implements SessionComponent {
     const resolution = this.chosen;
     if (!context || !resolution) return;
     const logger = context.log.logger('echolog.transcriber');
-    const engine = this.candidate ?? resolution.create();
-    const started = Date.now();
     try {
-      await withTimeout(engine.start(), t.ready_timeout * 1000, `${resolution.name} did not become ready: loading`);
-      this.engine = engine;
-      logger.info('transcription_ready', { engine: resolution.name, model: engine.model, ready_ms: Date.now() - started, ...engine.startFields?.() });
+      await this.loadEngine(this.candidate ?? resolution.create(), logger);
+      this.queueEngine = resolution.createPerChunk?.() ?? this.engine;
       this.engineLoad.resolve();
     } catch (error) {
-      await engine.close().catch(() => undefined);
       const reason = (error as Error).message;
       this.engineLoad.reject(new Error(`the engine did not start: ${reason}`));
+      // The live decoder did not start; the per-chunk one may: the transcript then comes per chunk.
+      const perChunk = resolution.createPerChunk?.();
+      if (perChunk && (await this.loadEngine(perChunk, logger).then(() => true, () => false))) {
+        this.queueEngine = perChunk;
+        context.notify({ type: 'warning', message: `no live transcript: the live decoder did not start (${reason}); transcribing per chunk` });
+        return;
+      }
       if (t.required) throw new TranscriptionError(`transcription.required is set, but the ${resolution.name} engine failed to start within ${t.ready_timeout} s: ${reason}`);
       logger.warning('transcription_unavailable', { engine: resolution.name, reason, ready_timeout: t.ready_timeout, detail: 'recording without transcription; run `echolog transcribe` afterwards' });
       context.notify({ type: 'warning', message: `recording without transcription: the ${resolution.name} engine did not start (${reason}); run \`echolog transcribe\` afterwards` });
     } finally {
       this.createTranscriber(context);
     }
+  }
+
+  /** Starts `engine` within ready_timeout and makes it the session's; a failed one is closed and the error thrown. */
+  private async loadEngine(engine: TranscriptionEngine, logger: Logger): Promise<void> {
+    const t = this.config.transcription;
+    const started = Date.now();
+    try {
+      await withTimeout(engine.start(), t.ready_timeout * 1000, `${engine.name} did not become ready: loading`);
+    } catch (error) {
+      await engine.close().catch(() => undefined);
+      throw error;
+    }
+    this.engine = engine;
+    logger.info('transcription_ready', { engine: engine.name, model: engine.model, ready_ms: Date.now() - started, ...engine.startFields?.() });
   }
 
   attach(context: SessionContext): void {
@@ -124,7 +149,7 @@ export class TranscriptionComponent implements SessionComponent {
     if (!this.store) return;
     const logger = context.log.logger('echolog.transcriber');
     this.transcriber = new ChunkTranscriber({
-      engine: this.engine,
+      engine: this.queueEngine,
       engineName: this.engineName,
       config: this.config.transcription,
       store: this.store,
@@ -214,7 +239,7 @@ export class TranscriptionComponent implements SessionComponent {
    */
   private transcribePerChunk(chunks: Chunk[]): void {
     if (chunks.length === 0) return;
-    const engine = this.engine;
+    const engine = this.queueEngine;
     this.perChunk = this.perChunk.then(async () => {
       // A failed start is retried with backoff by the queue, as for any chunk; with no engine at all
       // the queue leaves them for `echolog transcribe`.

@@ -29,7 +29,7 @@ export function formatUtteranceLine(hypothesis: string, words: readonly DecodedW
   });
 }
 
-export function formatPartialLine(text: string): string {
+export function formatPartialJsonLine(text: string): string {
   return JSON.stringify({ partial: text });
 }
 
