@@ -12,6 +12,7 @@
 //     when it gives up on the first (3 s without a read). The transcript is left for `echolog transcribe`.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { BIN, LineFollower, REPO, makeSandbox, nowMs, percentile, readLogFile, round, waitForEntry } from './lib.mjs';
@@ -237,6 +238,24 @@ export async function measureFrozenChunkLatency({ bin, seconds = Number(process.
     log,
   });
   return { ...chunks, decoders_frozen: frozen.size, met: chunks.met && frozen.size > 0 };
+}
+
+/**
+ * (b) alone (`node bench/run.mjs frozen`). BENCH_FROZEN_BASELINE=<another bin/echolog> alternates
+ * that build and this one, BENCH_FROZEN_RUNS rounds (default 3 with a baseline, else 1).
+ */
+export async function benchFrozen({ log = console.log } = {}) {
+  const baseline = process.env.BENCH_FROZEN_BASELINE;
+  const rounds = Number(process.env.BENCH_FROZEN_RUNS ?? (baseline ? 3 : 1));
+  const builds = baseline ? [['baseline', baseline], ['this', BIN]] : [['this', BIN]];
+  const runs = [];
+  for (let i = 0; i < rounds; i++) {
+    for (const [build, bin] of builds) {
+      const load = round(os.loadavg()[0], 2);
+      runs.push({ build, load_avg_1m: load, ...(await measureFrozenChunkLatency({ bin, label: `decoder-stopped-${build}`, log })) });
+    }
+  }
+  return { runs, met: runs.every((r) => r.build === 'baseline' || r.met) };
 }
 
 export async function benchLiveLatency({ sentences = 20, log = console.log } = {}) {
