@@ -19,24 +19,47 @@ function logStopLine(file) {
 }
 
 export const TARGET_P99_MS = 50;
+/** A chunk slower than this gets the session.log lines (and `events`) seen around it in the result. */
+const SLOW_MS = 30;
+/** How far before a slow chunk's row those lines are collected. */
+const CONTEXT_BEFORE_MS = 3000;
+
+/**
+ * What echolog was doing around each slow chunk: every session.log line (seen by this process,
+ * so timed to the ms, unlike the log's own seconds) and every event the caller noted, from
+ * CONTEXT_BEFORE_MS before its row until its chunk_created line; times relative to the row.
+ */
+function explainSlow(perChunk, rowSeen, logSeenAt, lines, events) {
+  return perChunk
+    .filter((c) => c.ms > SLOW_MS)
+    .map((c) => {
+      const tRow = rowSeen.get(c.file);
+      const near = (t) => t >= tRow - CONTEXT_BEFORE_MS && t <= logSeenAt.get(c.file);
+      const around = [...lines.filter((l) => near(l.t)).map((l) => ({ t: l.t, what: l.what })), ...events.filter((e) => near(e.t))]
+        .sort((a, b) => a.t - b.t)
+        .map((e) => `${round(e.t - tRow, 0)} ms ${e.what}`);
+      return { ...c, row_at: new Date(tRow).toISOString(), around };
+    });
+}
 
 /**
  * Records one session and measures each chunk's latency.
  * realtime: lavfi paced at its native rate (-re), like a live device.
  */
-export async function measureChunkLatency({ label, realtime, audioSeconds, segmentTime, extraArgs = [], extraEnv = {}, onStart = () => undefined, log = console.log }) {
+export async function measureChunkLatency({ bin = BIN, label, realtime, audioSeconds, segmentTime, extraArgs = [], extraEnv = {}, onStart = () => undefined, events = [], log = console.log }) {
   const sandbox = makeSandbox(`latency-${label}`);
   const sessionId = `latency-${label}`;
   const rowSeen = new Map();
   const logSeen = new Map();
   const refSeen = new Map();
+  const logLines = [];
   let followers = [];
   let watcher;
   let refWatcher;
   try {
     const args = sineRecordArgs({ sessionId, audioSeconds, realtime, segmentTime, extra: extraArgs });
     const sessionDirAppears = waitForEntry(sandbox.recordings, sessionId);
-    const child = spawn(BIN, args, { cwd: sandbox.root, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(bin, args, { cwd: sandbox.root, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     child.stdout.resume();
@@ -53,9 +76,14 @@ export async function measureChunkLatency({ label, realtime, audioSeconds, segme
       if (!rowSeen.has(file)) rowSeen.set(file, t);
     });
     const sessionLog = new LineFollower(path.join(sessionDir, 'session.log'), (line, t) => {
-      if (!line.includes(' chunk_created ')) return;
       const parsed = parseLogLine(line);
-      if (parsed?.message === 'chunk_created' && !logSeen.has(parsed.fields.file)) logSeen.set(parsed.fields.file, t);
+      if (!parsed) return;
+      if (parsed.message === 'chunk_created') {
+        if (!logSeen.has(parsed.fields.file)) logSeen.set(parsed.fields.file, t);
+        return;
+      }
+      const { seq, reason, attempt } = parsed.fields;
+      logLines.push({ t, what: [parsed.message, seq && `seq=${seq}`, attempt && `attempt=${attempt}`, reason && `reason="${reason}"`].filter(Boolean).join(' ') });
     });
     const referenceLog = new LineFollower(refLog, (line, t) => {
       const file = /file=(\S+)/.exec(line)?.[1];
@@ -125,6 +153,7 @@ export async function measureChunkLatency({ label, realtime, audioSeconds, segme
         max_ms: round(Math.max(...refLatencies), 2),
       },
       slowest: [...perChunk].sort((a, b) => b.ms - a.ms).slice(0, 5),
+      slow_chunks: explainSlow(perChunk, rowSeen, logSeen, logLines, events),
       echolog_self_cpu_s: round(Number(stop?.fields.cpu_user_s) + Number(stop?.fields.cpu_system_s)),
     };
     result.p99_minus_reference_ms = round(result.p99_ms - result.reference.p99_ms, 2);

@@ -7,11 +7,12 @@
 //     conservative by ffmpeg's start-up. A sentence counts as in when every utterance line overlapping
 //     it has appeared (the bench polls transcript.jsonl every 20 ms and timestamps stdout as it arrives).
 // (b) chunk_created latency with the decoder frozen: bench/latency.mjs's measure (segment-list row →
-//     chunk_created, 1 s chunks, 60 s real time) with --engine pocketsphinx and every decoder SIGSTOPped
+//     chunk_created, 1 s chunks, 60 s real time or BENCH_FROZEN_S) with --engine pocketsphinx and every decoder SIGSTOPped
 //     as soon as it reads: the live one, and the fresh one echolog starts for per-chunk transcription
 //     when it gives up on the first (3 s without a read). The transcript is left for `echolog transcribe`.
 import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { BIN, LineFollower, REPO, makeSandbox, nowMs, percentile, readLogFile, round, waitForEntry } from './lib.mjs';
@@ -167,26 +168,30 @@ async function comparePerChunk(sandbox, dir) {
 }
 
 /**
- * In a process of its own (so that its pgrep and /proc reads never delay this process's timestamps):
+ * In a process of its own (so that its /proc reads never delay this process's timestamps):
  * SIGSTOPs every pocketsphinx child of `pid` once it has loaded and opened its audio FIFO — the
  * live decoder, and each fresh one echolog starts per chunk after giving up on the last — and
- * prints each pid it stopped.
+ * prints each pid it stopped. It finds them in /proc/<pid>/task/<pid>/children (echolog spawns
+ * from its main thread) and their open files: running `pgrep -f` every 50 ms instead cost
+ * ~9 ms of CPU per call (it reads every process's cmdline, echolog's too), ~9 % of a core in
+ * bursts, on the 2-core machine being measured.
  */
 const FREEZER = `
 const fs = require('node:fs');
-const { execFileSync } = require('node:child_process');
 const parent = process.argv[1];
 const frozen = new Set();
 setInterval(() => {
   let pids = [];
   try {
-    pids = execFileSync('pgrep', ['-P', parent, '-f', 'pocketsphinx'], { encoding: 'utf8' }).trim().split('\\n').map(Number);
+    pids = fs.readFileSync('/proc/' + parent + '/task/' + parent + '/children', 'utf8').trim().split(' ').map(Number);
   } catch {
     return;
   }
   for (const pid of pids) {
     if (!pid || frozen.has(pid)) continue;
     try {
+      // A decoder is the child holding the audio FIFO open: pocketsphinx_continuous, or the stream
+      // decoder (comm "node").
       const fds = fs.readdirSync('/proc/' + pid + '/fd').map((fd) => fs.readlinkSync('/proc/' + pid + '/fd/' + fd));
       if (!fds.some((target) => target.endsWith('audio.raw'))) continue;
       process.kill(pid, 'SIGSTOP');
@@ -197,26 +202,65 @@ setInterval(() => {
 }, 50);
 `;
 
-function freezeDecoders(child) {
+/** Starts the freezer; each pid it stops goes into `frozen`, and into `events` with when it was heard of. */
+function freezeDecoders(child, events) {
   const frozen = new Set();
   const freezer = spawn(process.execPath, ['-e', FREEZER, String(child.pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  freezer.stdout.on('data', (d) => String(d).split('\n').filter(Boolean).forEach((pid) => frozen.add(Number(pid))));
+  freezer.stdout.on('data', (d) => {
+    const t = nowMs();
+    for (const pid of String(d).split('\n').filter(Boolean).map(Number)) {
+      frozen.add(pid);
+      events.push({ t, what: `decoder ${pid} SIGSTOPped (${frozen.size})` });
+    }
+  });
   child.on('close', () => freezer.kill());
   return frozen;
+}
+
+/**
+ * (b): row → chunk_created with every decoder stopped, for `seconds` of real time (BENCH_FROZEN_S;
+ * 60 s makes the p99 the max of 60, so a longer run tells one slow chunk from a slow p99).
+ * BENCH_NODE_OPTIONS reaches echolog's node (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
+ */
+export async function measureFrozenChunkLatency({ bin, seconds = Number(process.env.BENCH_FROZEN_S ?? 60), label = 'decoder-stopped', log = console.log } = {}) {
+  let frozen = new Set();
+  const events = [];
+  const chunks = await measureChunkLatency({
+    bin,
+    label,
+    realtime: true,
+    audioSeconds: seconds,
+    segmentTime: 1,
+    extraArgs: ['--engine', 'pocketsphinx'],
+    extraEnv: process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {},
+    onStart: (child) => (frozen = freezeDecoders(child, events)),
+    events,
+    log,
+  });
+  return { ...chunks, decoders_frozen: frozen.size, met: chunks.met && frozen.size > 0 };
+}
+
+/**
+ * (b) alone (`node bench/run.mjs frozen`). BENCH_FROZEN_BASELINE=<another bin/echolog> alternates
+ * that build and this one, BENCH_FROZEN_RUNS rounds (default 3 with a baseline, else 1).
+ */
+export async function benchFrozen({ log = console.log } = {}) {
+  const baseline = process.env.BENCH_FROZEN_BASELINE;
+  const rounds = Number(process.env.BENCH_FROZEN_RUNS ?? (baseline ? 3 : 1));
+  const builds = baseline ? [['baseline', baseline], ['this', BIN]] : [['this', BIN]];
+  const runs = [];
+  for (let i = 0; i < rounds; i++) {
+    for (const [build, bin] of builds) {
+      const load = round(os.loadavg()[0], 2);
+      runs.push({ build, load_avg_1m: load, ...(await measureFrozenChunkLatency({ bin, label: `decoder-stopped-${build}`, log })) });
+    }
+  }
+  return { runs, met: runs.every((r) => r.build === 'baseline' || r.met) };
 }
 
 export async function benchLiveLatency({ sentences = 20, log = console.log } = {}) {
   const speech = await makePlacedSpeech(sentences);
   const text = await measureSentences(speech, log);
-  let frozen = new Set();
-  const chunks = await measureChunkLatency({
-    label: 'decoder-stopped',
-    realtime: true,
-    audioSeconds: 60,
-    segmentTime: 1,
-    extraArgs: ['--engine', 'pocketsphinx'],
-    onStart: (child) => (frozen = freezeDecoders(child)),
-    log,
-  });
-  return { text, chunk_latency_decoder_stopped: { ...chunks, decoders_frozen: frozen.size }, met: text.met && chunks.met && frozen.size > 0 };
+  const chunks = await measureFrozenChunkLatency({ log });
+  return { text, chunk_latency_decoder_stopped: chunks, met: text.met && chunks.met };
 }

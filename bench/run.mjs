@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|partials|daemon|sessions ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|partials|frozen|daemon|sessions ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -9,6 +9,9 @@ import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
 const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'partials', 'daemon', 'sessions'];
+/** Run only when named: `frozen` is livelatency's part (b) alone, for side-by-side runs against a baseline. */
+const ON_REQUEST = ['frozen'];
+const KNOWN = [...ALL, ...ON_REQUEST];
 
 function parseArgs(argv) {
   const names = [];
@@ -17,16 +20,16 @@ function parseArgs(argv) {
     const arg = argv[i];
     if (arg === '--repeats') options.repeats = Number(argv[++i]);
     else if (arg === '--help' || arg === '-h') {
-      console.log(`usage: node bench/run.mjs [--repeats N] [${ALL.join('|')} ...]   (default: all; BENCH_KEEP=1 keeps the temp folders)`);
+      console.log(`usage: node bench/run.mjs [--repeats N] [${KNOWN.join('|')} ...]   (default: all but ${ON_REQUEST.join(', ')}; BENCH_KEEP=1 keeps the temp folders)`);
       process.exit(0);
-    } else if (ALL.includes(arg)) names.push(arg);
+    } else if (KNOWN.includes(arg)) names.push(arg);
     else {
-      console.error(`unknown benchmark ${JSON.stringify(arg)}; choose from ${ALL.join(', ')}`);
+      console.error(`unknown benchmark ${JSON.stringify(arg)}; choose from ${KNOWN.join(', ')}`);
       process.exit(2);
     }
   }
   if (!(options.repeats >= 1)) options.repeats = 1;
-  return { names: names.length ? ALL.filter((n) => names.includes(n)) : ALL, options };
+  return { names: names.length ? KNOWN.filter((n) => names.includes(n)) : ALL, options };
 }
 
 function versionOf(command, args) {
@@ -137,6 +140,9 @@ function tableRows(results) {
     rows.push(['partials', `stream decoder / pocketsphinx_continuous, CPU decoding ${c.audio_s} s (median of ${c.repeats})`, `${fmt(c.cpu_ratio)}× (${c.stream.cpu_s} / ${c.cli.cpu_s} s)`, 'report', '']);
     rows.push(['partials', '  peak RSS', `${fmt(c.rss_ratio)}× (${c.stream.max_rss_mb} / ${c.cli.max_rss_mb} MB)`, 'report', '']);
   }
+  for (const r of results.frozen?.runs ?? []) {
+    rows.push(['frozen', `${r.build} build, load ${r.load_avg_1m}: row → chunk_created, every decoder SIGSTOPped (${r.decoders_frozen}), n=${r.measured}`, `p50 ${fmt(r.p50_ms)} / p99 ${fmt(r.p99_ms)} ms (control p99 ${fmt(r.reference.p99_ms)})`, 'p99 ≤ 50 ms', r.build === 'this' ? verdict(r.met) : '']);
+  }
   const s = results.startup;
   if (s) {
     rows.push(['startup', `node -e 0, median of ${s.rounds} alternated runs${s.kept_env.length ? ` (with ${s.kept_env.join(', ')})` : ''}`, fmt(s.median_ms.node, ' ms'), '', '']);
@@ -220,6 +226,7 @@ async function main() {
     if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
     if (name === 'livelatency') await runOne(name, async () => (await import('./live-latency.mjs')).benchLiveLatency());
     if (name === 'partials') await runOne(name, async () => (await import('./partial-text.mjs')).benchPartialText({ repeats: options.repeats }));
+    if (name === 'frozen') await runOne(name, async () => (await import('./live-latency.mjs')).benchFrozen());
     if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ rounds: Math.max(11, options.repeats) }));
     if (name === 'daemon') await runOne(name, async () => (await import('./daemon.mjs')).benchDaemon());
     if (name === 'sessions') await runOne(name, async () => (await import('./sessions-list.mjs')).benchSessionsList({ repeats: options.repeats }));

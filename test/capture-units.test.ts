@@ -235,6 +235,51 @@ describe('ChunkLedger.beginRun', () => {
   });
 });
 
+describe('chunk ledger and session.json', () => {
+  const twoChunks = async (): Promise<string> => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'ledger-'));
+    for (const n of [1, 2]) await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '1', '-c:a', 'pcm_s16le', path.join(dir, `chunk_0000${n}.wav`)]);
+    return dir;
+  };
+  /** A stand-in for ManifestStore whose writes finish when the test says: an fsync stuck behind other processes' writes. */
+  const heldManifest = (write: () => Promise<void>) => {
+    const value = { session_id: 's', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest;
+    return { value, update: (change: (m: SessionManifest) => void) => (change(value), write()) } as unknown as ManifestStore;
+  };
+  const chunkLines = (logger: ReturnType<typeof recordingLogger>) => logger.lines.filter((l) => l.message === 'chunk_created');
+
+  it('logs the next chunk while the write counting the last one is still on its way; settled() waits for the write', async () => {
+    const dir = await twoChunks();
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const manifest = heldManifest(() => held);
+    const logger = recordingLogger();
+    const ledger = new ChunkLedger(dir, new Date(), logger, manifest, () => undefined);
+    let settled = false;
+    for (const n of [1, 2]) ledger.add({ file: `chunk_0000${n}.wav`, start: n - 1, end: n });
+    void ledger.settled().then(() => (settled = true));
+    await expect.poll(() => chunkLines(logger).length, { timeout: 5000 }).toBe(2);
+    expect(manifest.value.stats.chunks).toBe(2);
+    expect(settled).toBe(false);
+    release();
+    await ledger.settled();
+    expect(settled).toBe(true);
+  });
+
+  it('a failed session.json write is logged and holds back no chunk', async () => {
+    const dir = await twoChunks();
+    const logger = recordingLogger();
+    const ledger = new ChunkLedger(dir, new Date(), logger, heldManifest(() => Promise.reject(new Error('EIO: i/o error, fsync'))), () => undefined);
+    for (const n of [1, 2]) ledger.add({ file: `chunk_0000${n}.wav`, start: n - 1, end: n });
+    await ledger.settled();
+    expect(chunkLines(logger).map((l) => l.fields.seq)).toEqual([1, 2]);
+    expect(logger.lines.filter((l) => l.message === 'chunk_ledger_error').map((l) => l.fields)).toEqual([
+      { file: 'chunk_00001.wav', reason: 'EIO: i/o error, fsync' },
+      { file: 'chunk_00002.wav', reason: 'EIO: i/o error, fsync' },
+    ]);
+  });
+});
+
 describe('failureTail', () => {
   it('quotes error lines only: a warning explains nothing about a kill', () => {
     const lines = ['[info] Press [q] to stop', '[warning] Guessed Channel Layout for Input Stream #0.0 : mono', '[error] default: Connection refused'];

@@ -17,6 +17,8 @@ const DRIFT_WARNING_SECONDS = 1;
  */
 export class ChunkLedger {
   private queue: Promise<void> = Promise.resolve();
+  /** The session.json write counting the last chunk; never rejects (a failure is logged). */
+  private lastWrite: Promise<void> = Promise.resolve();
   private runAnchor: Date;
   /** stats.audio_duration_seconds when the current run began. */
   private audioBeforeRun = 0;
@@ -67,9 +69,10 @@ export class ChunkLedger {
     });
   }
 
-  /** Resolves once every queued row is logged. */
-  settled(): Promise<void> {
-    return this.queue;
+  /** Resolves once every queued row is logged and counted in session.json. */
+  async settled(): Promise<void> {
+    await this.queue;
+    await this.lastWrite;
   }
 
   private async record(row: SegmentListRow, extraFields: Record<string, string | boolean>, alreadyLogged: boolean): Promise<void> {
@@ -89,15 +92,20 @@ export class ChunkLedger {
     }
     if (!alreadyLogged) this.log.info('chunk_created', { ...chunkLogFields(chunk), ...extraFields });
     if (this.checkDrift && !this.driftChecked) this.noteDrift(chunk);
-    // The count changes in memory at once (the next chunk's place depends on it); the chunk goes
-    // on without waiting for session.json to reach the disk, and a failed write does not hold it back.
-    const written = this.manifest.update((m) => {
-      m.stats.chunks = chunk.seq;
-      m.stats.audio_duration_seconds = roundToMs(m.stats.audio_duration_seconds + chunk.durationSeconds);
-      m.stats.bytes_on_disk = (m.stats.bytes_on_disk ?? 0) + chunk.sizeBytes;
-    });
+    // The count changes in memory at once (the next chunk's place depends on it). Neither this
+    // chunk nor the next waits for session.json to reach the disk: an fsync behind other
+    // processes' writes took 0.7–1.2 s, and the next row then waited for it to be logged
+    // (issue 10). The writes stay in order (ManifestStore), and recovery counts chunk_created
+    // lines that are ahead of session.json.
+    const file = row.file;
+    this.lastWrite = this.manifest
+      .update((m) => {
+        m.stats.chunks = chunk.seq;
+        m.stats.audio_duration_seconds = roundToMs(m.stats.audio_duration_seconds + chunk.durationSeconds);
+        m.stats.bytes_on_disk = (m.stats.bytes_on_disk ?? 0) + chunk.sizeBytes;
+      })
+      .catch((error: unknown) => this.log.error('chunk_ledger_error', { file, reason: (error as Error).message }));
     this.onChunk(chunk);
-    await written;
   }
 
   /**
