@@ -92,8 +92,10 @@ export class PocketsphinxEngine implements LiveEngine {
   private lifecycle: Promise<void> = Promise.resolve();
   private readonly readBytesRead: (pid: number) => Promise<number | undefined>;
   private readonly pollMs: number;
+  /** echolog exits with the decoder not closed: end it, and remove its FIFO's folder from /tmp. */
   private readonly killOnExit = (): void => {
     if (this.process && !this.process.hasExited) endProcessGroup(this.process.pid);
+    if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
   };
 
   constructor(private readonly options: PocketsphinxEngineOptions) {
