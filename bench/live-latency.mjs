@@ -68,7 +68,9 @@ export async function makePlacedSpeech(count) {
   return speech;
 }
 
-function stats(values) {
+/** p50 / p95 / max of latencies in ms; just `n: 0` for none. */
+export function stats(values) {
+  if (values.length === 0) return { n: 0 };
   return { n: values.length, p50_ms: round(percentile(values, 50), 0), p95_ms: round(percentile(values, 95), 0), max_ms: round(Math.max(...values), 0) };
 }
 

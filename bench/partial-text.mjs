@@ -12,18 +12,13 @@ import { execFile, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { BIN, REPO, findOnPath, makeSandbox, median, nowMs, percentile, readLogFile, round, runTimed, waitForEntry } from './lib.mjs';
-import { makePlacedSpeech } from './live-latency.mjs';
+import { BIN, REPO, findOnPath, makeSandbox, median, nowMs, readLogFile, round, runTimed, waitForEntry } from './lib.mjs';
+import { makePlacedSpeech, stats } from './live-latency.mjs';
 
 const execFileAsync = promisify(execFile);
 const SENTENCES = 8;
 const PARTIAL = /\x1b\[2m {2}([^\x1b]+)\x1b\[22m/g;
 const FINAL = /\[(\d\d):(\d\d):(\d\d)\] ([^\r\n\x1b]+)/g;
-
-function stats(values) {
-  if (values.length === 0) return { n: 0 };
-  return { n: values.length, p50_ms: round(percentile(values, 50), 0), p95_ms: round(percentile(values, 95), 0), max_ms: round(Math.max(...values), 0) };
-}
 
 /** Runs the recording in a pty; returns the terminal's output as timestamped pieces and the session log. */
 async function recordInPty(speech) {

@@ -49,8 +49,6 @@ export class LiveAudioFeed {
   private runBytes = 0;
   /** Session seconds where the audio read so far ends (a run that gave none does not move it). */
   private readUntil = 0;
-  /** Audio was read since the last gap (or since the start): a new run must queue one. */
-  private readSinceGap = false;
   /** An odd trailing byte of the last read: a sample split across two reads. */
   private carry: Buffer | undefined;
   private dropped = 0;
@@ -94,8 +92,8 @@ export class LiveAudioFeed {
   beginRun(sessionStart: number): void {
     // Half a sample from a run that is gone has no pair to come.
     this.carry = undefined;
-    if (this.readSinceGap) this.queue.push({ sessionStart: this.capturedUntil, resumesAt: sessionStart });
-    this.readSinceGap = false;
+    // Only after a run that gave audio: runs that gave none in a row make one gap.
+    if (this.runBytes > 0) this.queue.push({ sessionStart: this.capturedUntil, resumesAt: sessionStart });
     this.runStart = sessionStart;
     this.runBytes = 0;
   }
@@ -112,7 +110,6 @@ export class LiveAudioFeed {
     const sessionStart = this.runStart + this.runBytes / this.bytesPerSecond;
     this.capturedBytes += pcm.length;
     this.runBytes += pcm.length;
-    this.readSinceGap = true;
     const sessionEnd = this.runStart + this.runBytes / this.bytesPerSecond;
     this.readUntil = sessionEnd;
     this.marks.push({ end: sessionEnd, at });

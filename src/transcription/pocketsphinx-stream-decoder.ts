@@ -74,8 +74,9 @@ async function main(argv: string[]): Promise<void> {
     if (bytes < 2) break;
     library.processRaw(decoder, new Int16Array(block.buffer, block.byteOffset, bytes >> 1));
     const state = splitter.afterBlock(library.inSpeech(decoder));
-    if (state === 'speech' && splitter.partialDue(performance.now())) {
-      const partial = splitter.partial(library.hypothesis(decoder), performance.now());
+    const now = performance.now();
+    if (state === 'speech' && splitter.partialDue(now)) {
+      const partial = splitter.partial(library.hypothesis(decoder), now);
       if (partial !== undefined) printLine(formatPartialJsonLine(partial));
     } else if (state === 'end') {
       library.endUtterance(decoder);
