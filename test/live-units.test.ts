@@ -196,9 +196,16 @@ class ScriptedLiveEngine implements LiveEngine {
   beginLive(onSegment: (segment: TranscriptSegment) => void): void {
     this.onSegment = onSegment;
   }
-  async writeLive(pcm: Buffer, sessionStart: number, sessionSeconds?: number): Promise<void> {
+  async writeLive(pcm: Buffer, sessionStart: number): Promise<void> {
+    this.record(sessionStart, pcm.length / 2 / RATE, undefined);
+  }
+  /** A break as pocketsphinx's: 1 s of stream, no session time. */
+  async writeBreak(sessionAt: number): Promise<number> {
+    this.record(sessionAt, 1, 0);
+    return 1;
+  }
+  private record(sessionStart: number, seconds: number, sessionSeconds: number | undefined): void {
     if (this.failWrites) throw new Error('decoder died');
-    const seconds = pcm.length / 2 / RATE;
     this.writes.push({ sessionStart, seconds, sessionSeconds });
     this.read += seconds;
   }

@@ -75,8 +75,14 @@ export interface LiveEngine extends TranscriptionEngine {
   readonly sampleRate: number;
   /** `onPartial`: the hypothesis of the utterance being spoken, where the decoder tells it ('' when it ends). */
   beginLive(onSegment: (segment: TranscriptSegment) => void, onPartial?: (text: string) => void): void;
-  /** Audio captured from session second `sessionStart`; `sessionSeconds` 0: silence added to end an utterance. */
-  writeLive(pcm: Buffer, sessionStart: number, sessionSeconds?: number): Promise<void>;
+  /** Audio captured from session second `sessionStart`. */
+  writeLive(pcm: Buffer, sessionStart: number): Promise<void>;
+  /**
+   * Ends the utterance under way, at session second `sessionAt`, with the engine's own break (for
+   * pocketsphinx, silence longer than its end-of-speech wait); resolves to the stream seconds it
+   * took, which take no session time.
+   */
+  writeBreak(sessionAt: number): Promise<number>;
   /** Seconds of the stream (live audio and added silence) the decoder has read. */
   streamSecondsRead(): Promise<number | undefined>;
 }

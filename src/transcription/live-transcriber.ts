@@ -42,14 +42,13 @@ export interface LiveTranscriberOptions {
   now?: () => number;
 }
 
-/** Longer than pocketsphinx's `-vad_postspeech` (0.5 s): enough silence to end any utterance. */
-const CUT_SILENCE_SECONDS = 1;
 /**
- * Silence in the audio that ends any utterance, for the same reason. Finalizing on it, rather than
- * adding silence, leaves the stream exactly the captured audio: added silence shifts the decoder's
- * noise and cepstral-mean estimates, and with them later words (a per-chunk transcribe would differ).
+ * Silence in the audio long enough to end any utterance (pocketsphinx's `-vad_postspeech` is
+ * 0.5 s). Finalizing on it, rather than adding a break, leaves the stream exactly the captured
+ * audio: added silence shifts the decoder's noise and cepstral-mean estimates, and with them later
+ * words (a per-chunk transcribe would differ).
  */
-const QUIET_SECONDS = CUT_SILENCE_SECONDS;
+const QUIET_SECONDS = 1;
 const TICK_MS = 200;
 const STALL_MS = 3000;
 
@@ -248,16 +247,14 @@ export class LiveTranscriber {
   }
 
   /**
-   * Adds silence (stream time, no session time): the decoder ends the utterance it is in. Also
+   * Adds the engine's break (stream time, no session time): the decoder ends the utterance it is in. Also
    * where capture restarted (`resumesAt`: the next run's first second): the audio on either side
    * was never adjacent, so no utterance may join them, and the last words before the restart are
    * printed now rather than once the next run has brought a pause. Nothing was captured in the
    * gap, so once the decoder has read this silence, everything before `resumesAt` is final.
    */
   private async cutUtterance(resumesAt?: number): Promise<void> {
-    const silence = Buffer.alloc(Math.round(CUT_SILENCE_SECONDS * this.options.engine.sampleRate) * 2);
-    await this.options.engine.writeLive(silence, this.fedSession, 0);
-    this.fedStream += CUT_SILENCE_SECONDS;
+    this.fedStream += await this.options.engine.writeBreak(this.fedSession);
     if (resumesAt === undefined) this.cuts++;
     else {
       this.fedSession = Math.max(this.fedSession, resumesAt);

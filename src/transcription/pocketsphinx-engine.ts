@@ -27,10 +27,10 @@ export interface PocketsphinxEngineOptions {
 
 const STDERR_TAIL = 30;
 /**
- * Silence fed where the chunks' session time jumps, either way (a capture restart, a chunk set
- * aside, runs of a file read at full speed that overlap): longer than the decoder's
- * `-vad_postspeech` (0.5 s), so no utterance joins audio that was never adjacent. The live path
- * breaks its stream at every restart (LiveTranscriber).
+ * The break that ends an utterance: silence longer than the decoder's `-vad_postspeech` (0.5 s).
+ * Fed where the chunks' session time jumps, either way (a capture restart, a chunk set aside,
+ * runs of a file read at full speed that overlap), so no utterance joins audio that was never
+ * adjacent; and by the live path (writeBreak) at a restart or to cut a long utterance.
  */
 const BREAK_SECONDS = 1;
 /** A jump in session time smaller than this is rounding between chunk offsets, not a break. */
@@ -184,18 +184,16 @@ export class PocketsphinxEngine implements LiveEngine {
       throw new Error(`pocketsphinx takes mono ${this.options.sampleRate} Hz audio; chunk ${chunk.seq} is ${chunk.channels} ch ${chunk.sampleRate} Hz`);
     }
     const fedUntil = this.timeline.sessionEnd;
-    const pcm = fedUntil !== undefined && Math.abs(chunk.offsetSeconds - fedUntil) > BREAK_MIN_GAP_SECONDS ? this.withBreak(chunk, fedUntil) : chunk.pcm;
+    const gap = fedUntil !== undefined && Math.abs(chunk.offsetSeconds - fedUntil) > BREAK_MIN_GAP_SECONDS;
+    if (gap) this.timeline.append(chunk.seq, fedUntil, BREAK_SECONDS, 0);
     this.timeline.append(chunk.seq, chunk.offsetSeconds, chunk.pcm.length / 2 / chunk.sampleRate);
-    await this.write(writer, pcm);
+    await this.write(writer, gap ? Buffer.concat([this.breakSilence(), chunk.pcm]) : chunk.pcm);
     await this.caughtUp();
     return this.take();
   }
 
-  /** The chunk's audio after a break's silence, which takes stream time and no session time. */
-  private withBreak(chunk: EngineChunk, fedUntil: number): Buffer {
-    const silence = Buffer.alloc(Math.round(BREAK_SECONDS * this.options.sampleRate) * 2);
-    this.timeline.append(chunk.seq, fedUntil, BREAK_SECONDS, 0);
-    return Buffer.concat([silence, chunk.pcm]);
+  private breakSilence(): Buffer {
+    return Buffer.alloc(Math.round(BREAK_SECONDS * this.options.sampleRate) * 2);
   }
 
   /** Session seconds: the end of the last utterance (an utterance after it may be in progress). */
@@ -275,11 +273,18 @@ export class PocketsphinxEngine implements LiveEngine {
    * silence echolog adds to end an utterance. Resolves once the pipe has taken it, which a
    * stopped decoder never does: the caller must not wait on it with anything that matters.
    */
-  async writeLive(pcm: Buffer, sessionStart: number, sessionSeconds?: number): Promise<void> {
+  async writeLive(pcm: Buffer, sessionStart: number): Promise<void> {
     const writer = this.running();
-    const seconds = pcm.length / 2 / this.options.sampleRate;
-    this.timeline.append(0, sessionStart, seconds, sessionSeconds ?? seconds);
+    this.timeline.append(0, sessionStart, pcm.length / 2 / this.options.sampleRate);
     await this.write(writer, pcm);
+  }
+
+  /** Silence that ends the utterance: stream time, no session time. */
+  async writeBreak(sessionAt: number): Promise<number> {
+    const writer = this.running();
+    this.timeline.append(0, sessionAt, BREAK_SECONDS, 0);
+    await this.write(writer, this.breakSilence());
+    return BREAK_SECONDS;
   }
 
   /** Into the FIFO; a write that fails is reported as how the decoder died, if it did. */
