@@ -432,7 +432,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   }
 
   it('prepare only picks the engine: recording never waits for it to load', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 60 }), {}, deps);
+    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 60 }), {}, { realTime: false }, deps);
     const started = Date.now();
     const prepared = await component.prepare();
     expect(Date.now() - started).toBeLessThan(1000);
@@ -441,7 +441,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   });
 
   it('an engine not ready within ready_timeout: a WARNING once it is given up, and the session goes on', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2 }), {}, deps);
+    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2 }), {}, { realTime: false }, deps);
     await component.prepare();
     const { logger, warnings } = attachTo(component);
     await component.start();
@@ -450,7 +450,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   });
 
   it('with transcription.required, the same failure rejects start (the session then stops)', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2, required: true }), {}, deps);
+    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2, required: true }), {}, { realTime: false }, deps);
     await component.prepare();
     attachTo(component);
     await expect(component.start()).rejects.toThrow(/transcription\.required is set, but the whisper engine failed to start within 0\.2 s/);
@@ -466,7 +466,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
       findPocketsphinx: () => ({ variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' }),
       findStreamDecoder: async () => ({ variant: 'stream', path: process.execPath, script: fake }),
     };
-    const component = new TranscriptionComponent(config({ engine: 'pocketsphinx', ready_timeout: 30 }), {}, pocketsphinxDeps, { realTime: true });
+    const component = new TranscriptionComponent(config({ engine: 'pocketsphinx', ready_timeout: 30 }), {}, { realTime: true }, pocketsphinxDeps);
     expect((await component.prepare()).startFields).toMatchObject({ transcription_engine: 'pocketsphinx', partial_text: 'on' });
     const { logger, warnings } = attachTo(component);
     await component.start();

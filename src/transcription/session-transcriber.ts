@@ -12,7 +12,7 @@ import { TranscriptStore } from './transcript-store.js';
 
 /** The transcription part of a recording session: one component, whatever the engine. */
 export function createTranscriptionComponents(config: EchologConfig, env: NodeJS.ProcessEnv, capture: CaptureFacts, deps: EngineDeps = defaultEngineDeps): SessionComponent[] {
-  return [new TranscriptionComponent(config, env, deps, capture)];
+  return [new TranscriptionComponent(config, env, capture, deps)];
 }
 
 export interface CaptureFacts {
@@ -57,8 +57,8 @@ export class TranscriptionComponent implements SessionComponent {
   constructor(
     private readonly config: EchologConfig,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly capture: CaptureFacts,
     private readonly deps: EngineDeps = defaultEngineDeps,
-    private readonly capture: CaptureFacts = { realTime: false },
   ) {}
 
   async prepare(): Promise<{ startFields: LogFields; deferred: DeferredLogLine[] }> {
