@@ -67,6 +67,15 @@ export function isLockHeld(lock: ActiveLock): boolean {
   return isEchologAlive(lock.pid, lock.pid_start_ticks);
 }
 
+/**
+ * A session that says `recording` but whose echolog is gone (killed, its lock removed by hand or
+ * already replaced): the next command that sees it recovers it. `live` is the lock that proves a
+ * session records now. The same identity test as isLockHeld, on the pid session.json names.
+ */
+export function isSessionOrphaned(manifest: { session_id: string; status: string; pid: number; pid_start_ticks?: number | null }, live: ActiveLock | undefined): boolean {
+  return manifest.status === 'recording' && manifest.session_id !== live?.session_id && !isEchologAlive(manifest.pid, manifest.pid_start_ticks);
+}
+
 /** The lock of a session that is really recording now, or undefined. */
 export async function liveLock(recordingsDir: string): Promise<ActiveLock | undefined> {
   const lock = await readActiveLock(recordingsDir);

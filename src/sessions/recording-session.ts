@@ -15,7 +15,7 @@ import { acquireActiveLock, releaseActiveLock } from './active-lock.js';
 import { ChunkLedger } from './chunk-ledger.js';
 import type { RecordingPlan } from './recording-plan.js';
 import { ensureRecordingsDir } from './recordings-dir.js';
-import { recoverInterruptedSession } from './recover-session.js';
+import { recoverInterruptedSession, recoverOrphanedSessions } from './recover-session.js';
 import type { LiveAudioConsumer, RecordingEvent, SessionComponent } from './session-component.js';
 import { ManifestStore, manifestPath } from './session-manifest.js';
 import { DiskBallast } from './disk-ballast.js';
@@ -90,6 +90,8 @@ export class RecordingSession {
     try {
       if (discarded) this.options.stderr.write(`echolog: ${discarded}\n`);
       if (stale) await recoverInterruptedSession({ recordingsDir: plan.recordingsDir, sessionId: stale.session_id, config, stderr: this.options.stderr });
+      // Sessions left `recording` with no lock (removed by hand after their echolog died).
+      await recoverOrphanedSessions({ recordingsDir: plan.recordingsDir, config, stderr: this.options.stderr }, { session_id: plan.sessionId, pid: process.pid });
       const prepared = await this.prepareComponents();
       let ballast: DiskBallast;
       try {
