@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readStartTicks } from '../src/files/process-identity.js';
 import { expectStopLast, isAlive, readManifestSync } from './helpers/chunks.js';
 import { readSessionLog, runCli, sandboxPool, SINE, type Sandbox } from './helpers/cli.js';
 
@@ -34,10 +35,6 @@ function startSleep(): number {
   return child.pid!;
 }
 
-function startTicksOf(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-}
 
 async function record(box: Sandbox, id: string, extra: string[] = []): Promise<string> {
   const result = await runCli(['record', ...LAVFI, '--duration', '2', '--segment-time', '1', '--no-realtime', '--session-id', id, ...extra], box);
@@ -113,7 +110,7 @@ describe('one rule for a session folder: a real folder of yours directly inside 
 
 describe('a lock naming an unrelated live process: status and record agree, from pid + start time + command line', () => {
   it.concurrent.each([
-    ['with its real start time', (pid: number) => ({ pid_start_ticks: startTicksOf(pid) })],
+    ['with its real start time', (pid: number) => ({ pid_start_ticks: readStartTicks(pid) })],
     ['without a start time (an older lock)', () => ({})],
   ])('%s: status says not recording and recovers the session; record then records', async (_case, ticks) => {
     const box = pool.sandbox();

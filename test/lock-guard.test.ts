@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { readStartTicks } from '../src/files/process-identity.js';
 import { isAlive } from './helpers/chunks.js';
 import { readSessionLog, runCli, sandboxPool, SINE, waitFor, type Sandbox } from './helpers/cli.js';
 
@@ -29,10 +30,6 @@ async function startProcess(asEcholog: boolean): Promise<number> {
   return pid;
 }
 
-function startTicksOf(pid: number): number {
-  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-}
 
 const deadPid = (): number => spawnSync('true').pid!;
 const TOMORROW = new Date(Date.now() + 24 * 3600 * 1000);
@@ -60,11 +57,11 @@ describe('a takeover guard dated in the future', () => {
     ['its owner is dead', async () => ({ pid: deadPid() })],
     ['its owner is a live `sleep` with its real start time (not echolog)', async () => {
       const pid = await startProcess(false);
-      return { pid, pid_start_ticks: startTicksOf(pid) };
+      return { pid, pid_start_ticks: readStartTicks(pid) };
     }],
     ['its owner is a live echolog-named process whose start time differs (the pid was reused)', async () => {
       const pid = await startProcess(true);
-      return { pid, pid_start_ticks: startTicksOf(pid) + 1 };
+      return { pid, pid_start_ticks: readStartTicks(pid)! + 1 };
     }],
   ])('%s: status and record take it over at once', async (_case, owner) => {
     const box = pool.sandbox();
@@ -97,7 +94,7 @@ describe('a takeover guard dated in the future', () => {
   it.concurrent('its owner is a live echolog with its start time: record waits a bounded moment, then says who holds the guard (exit 1); status is not blocked', async () => {
     const box = pool.sandbox();
     const pid = await startProcess(true);
-    const guard = plantGuard(box, { pid, pid_start_ticks: startTicksOf(pid) }, JSON.stringify({ session_id: 'gone', pid: deadPid() }));
+    const guard = plantGuard(box, { pid, pid_start_ticks: readStartTicks(pid) }, JSON.stringify({ session_id: 'gone', pid: deadPid() }));
     const record = await timed(() => runCli(['record', ...LAVFI, '--duration', '1', '--no-realtime', '--session-id', 'next'], box));
     expect(record.code).toBe(1);
     expect(record.stderr).toBe(`echolog: the takeover guard ${guard} is held by echolog pid ${pid} for more than 3 s; if no echolog is starting, remove it\n`);
