@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readStartTicks } from '../src/files/process-identity.js';
+import { readStartTicks, runsEcholog } from '../src/files/process-identity.js';
 import { isAlive } from './helpers/chunks.js';
 import { readSessionLog, runCli, sandboxPool, SINE, waitFor, type Sandbox } from './helpers/cli.js';
 
@@ -106,4 +106,17 @@ describe('a takeover guard dated in the future', () => {
     expect(status.code, status.stderr).toBe(0);
     expect(status.ms).toBeLessThan(15_000);
   });
+});
+
+describe('an echolog command line (the third part of a lock holder\'s identity)', () => {
+  it.each([
+    [['/usr/bin/node', '/opt/echolog/bin/echolog', 'record'], true],
+    [['node', '--enable-source-maps', '/home/u/echolog/bin/echolog', 'status'], true],
+    [['/usr/local/bin/echolog', 'record'], true],
+    [['sleep', '60'], false],
+    [['/usr/bin/node', '/x/vitest.mjs', 'run', 'echolog'], false],
+    [['vim', '/opt/x/notes', '/opt/echolog'], false],
+    [[], false],
+  ])('%j: %s', (cmdline, expected) => expect(runsEcholog(cmdline)).toBe(expected));
+  it('no command line (no such process)', () => expect(runsEcholog(undefined)).toBe(false));
 });

@@ -85,11 +85,14 @@ export function isSameProcessAlive(pid: number, startTicks: number | null | unde
 }
 
 /**
- * True if a command line runs echolog: its program or script (`node …/bin/echolog …`, or an
- * installed `echolog`) is named echolog. Pure.
+ * True if a command line runs echolog: its program, or the script its program runs (the first
+ * argument that is not an option: `node --enable-source-maps …/bin/echolog record`), is named
+ * echolog. Pure.
  */
 export function runsEcholog(cmdline: readonly string[] | undefined): boolean {
-  return cmdline?.slice(0, 2).some((arg) => path.basename(arg) === 'echolog') ?? false;
+  if (!cmdline) return false;
+  const script = cmdline.slice(1).find((arg) => !arg.startsWith('-'));
+  return [cmdline[0], script].some((arg) => arg !== undefined && path.basename(arg) === 'echolog');
 }
 
 /**
