@@ -73,6 +73,7 @@ describe("another account's marker and status on a shared sticky root", () => {
     const start = await startDaemon(box, shared);
     expect(start.code).toBe(2);
     expect(start.stderr).toBe(`echolog: IPC root ${shared} cannot be used: ${notBelieved}; choose another with --ipc-root or transcription.daemon_ipc_root\n`);
+    expect(fs.readdirSync(shared).sort()).toEqual(['session_daemon_active', 'session_daemon_status.json']);
     const stop = await runCli(['daemon', 'stop', '--ipc-root', shared], box);
     expect(stop.code).toBe(1);
     oneLine(stop.stderr);

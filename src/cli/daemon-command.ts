@@ -48,9 +48,12 @@ export function daemonIpcPaths(resolved: ResolvedConfig, ipcRoot: string | undef
 
 export async function daemonStartCommand(options: DaemonStartOptions, surroundings: Surroundings): Promise<number> {
   const paths = daemonIpcPaths(options.resolved, options.ipcRoot, surroundings);
-  await checkIpcRoot(paths, true);
+  // The root is judged before anything in it is read, and nothing is created in it before a start
+  // that must be refused (a live daemon, another account's marker) is refused.
+  await checkIpcRoot(paths, false);
   const already = busyError(paths.root, await readLiveness(paths));
   if (already) throw already;
+  await checkIpcRoot(paths, true);
   return options.foreground ? runForeground(paths, options, surroundings) : startDetached(paths, options, surroundings);
 }
 
