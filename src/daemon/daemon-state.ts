@@ -40,7 +40,7 @@ export function looksLikeSessionDaemon(cmdline: readonly string[] | undefined): 
 }
 
 /** What runs under `pid` now: a session daemon, nothing (or a zombie), or another process. Without /proc, a running pid is taken as the daemon. */
-export function observeMarkerProcess(pid: number): MarkerProcess {
+function observeMarkerProcess(pid: number): MarkerProcess {
   if (!isRunning(pid)) return { kind: 'not_running' };
   if (!procAvailable()) return { kind: 'daemon' };
   const cmdline = readCmdline(pid);

@@ -157,7 +157,7 @@ interface GuardOwner {
 }
 
 /** How long a takeover waits for a guard; a takeover holds it for milliseconds. Measured on the monotonic clock. */
-export const TAKEOVER_WAIT_MS = 3_000;
+const TAKEOVER_WAIT_MS = 3_000;
 /** A guard whose mtime is older than this is stale even when its owner cannot be read: the wall clock may only shorten the wait. */
 const TAKEOVER_GUARD_OLD_MS = 10_000;
 const GUARD_POLL_MS = 50;
