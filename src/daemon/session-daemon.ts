@@ -1,8 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createFileDurable, writeFileAtomic } from '../files/durable-write.js';
-import { EchologError } from '../errors.js';
 import { readOwnFile } from '../files/own-file.js';
+import { EchologError } from '../errors.js';
 import { AudioInputError, MIN_AUDIO_SECONDS, pcmSeconds, readEngineAudio } from './audio-input.js';
 import type { DaemonLog } from './daemon-log.js';
 import { readLiveness, readMarker } from './daemon-state.js';
