@@ -56,7 +56,9 @@ export class RequestWatcher {
     try {
       do {
         this.again = false;
-        const listed = await fsp.readdir(this.dir).catch(() => [] as string[]);
+        const listed = await fsp.readdir(this.dir).catch(() => undefined);
+        // Unreadable for a moment: the next event or poll looks again (forgetting every name now would report them twice).
+        if (!listed) continue;
         // A name that is gone is forgotten: one made again is a new request (a refused folder removed, then a file).
         const present = new Set(listed);
         for (const name of this.known) if (!present.has(name)) this.known.delete(name);
