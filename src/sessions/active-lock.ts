@@ -161,6 +161,7 @@ const TAKEOVER_WAIT_MS = 3_000;
 /** A guard whose mtime is older than this is stale even when its owner cannot be read: the wall clock may only shorten the wait. */
 const TAKEOVER_GUARD_OLD_MS = 10_000;
 const GUARD_POLL_MS = 50;
+const MAX_GUARD_REMOVALS = 3;
 
 /** What a guard on disk says of its owner: `held` by a live echolog, `stale` (that process is gone), `unknown` (a folder left by an older echolog, garbage), or `gone`. */
 type GuardVerdict = { kind: 'held'; pid: number; text: string } | { kind: 'stale' | 'unknown'; text: string | undefined } | { kind: 'gone' };
@@ -214,8 +215,8 @@ async function withTakeoverGuard<T>(lockFile: string, critical: () => Promise<T>
   const ticks = readStartTicks(process.pid);
   const mine = `${JSON.stringify({ pid: process.pid, ...(ticks === undefined ? {} : { pid_start_ticks: ticks }) } satisfies GuardOwner)}\n`;
   const deadline = performance.now() + TAKEOVER_WAIT_MS;
-  // Bounded by the deadline: every round either takes the guard, removes one, or sleeps.
-  for (;;) {
+  // Bounded: by the deadline, and by MAX_GUARD_REMOVALS (stale guards do not come in streams).
+  for (let removals = 0; ; ) {
     try {
       await createFileDurable(guard, mine);
       break;
@@ -223,17 +224,19 @@ async function withTakeoverGuard<T>(lockFile: string, critical: () => Promise<T>
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
     }
     const verdict = await judgeGuard(guard);
-    if (verdict.kind === 'gone') continue;
     const expired = performance.now() >= deadline;
-    if (verdict.kind === 'stale' || (verdict.kind === 'unknown' && (expired || (await guardAgeMs(guard)) > TAKEOVER_GUARD_OLD_MS))) {
+    const removable = verdict.kind === 'stale' || (verdict.kind === 'unknown' && (expired || (await guardAgeMs(guard)) > TAKEOVER_GUARD_OLD_MS));
+    if (removable && removals < MAX_GUARD_REMOVALS) {
       await removeJudgedGuard(guard, verdict.text);
+      removals++;
       continue;
     }
     if (expired) {
-      const who = verdict.kind === 'held' ? `echolog pid ${verdict.pid}` : 'an unknown owner';
+      const who = verdict.kind === 'held' ? `echolog pid ${verdict.pid}` : 'other takeovers';
       throw new SessionBusyError(`the takeover guard ${guard} is held by ${who} for more than ${TAKEOVER_WAIT_MS / 1000} s; if no echolog is starting, remove it`);
     }
-    await sleep(GUARD_POLL_MS);
+    // Gone: the holder has just let go, take it now.
+    if (verdict.kind !== 'gone') await sleep(GUARD_POLL_MS);
   }
   try {
     return await critical();
