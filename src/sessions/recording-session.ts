@@ -93,8 +93,7 @@ export class RecordingSession {
       if (stale) await recoverInterruptedSession({ recordingsDir: plan.recordingsDir, sessionId: stale.session_id, config, stderr: this.options.stderr });
       // Sessions left `recording` with no lock (removed by hand after their echolog died) are
       // recovered while this one records: reading every session.json must not delay the start.
-      orphans = recoverOrphanedSessions({ recordingsDir: plan.recordingsDir, config, stderr: this.options.stderr }, { session_id: plan.sessionId, pid: process.pid }).then(
-        () => undefined,
+      orphans = recoverOrphanedSessions({ recordingsDir: plan.recordingsDir, config, stderr: this.options.stderr }, { session_id: plan.sessionId, pid: process.pid }).catch(
         (error: Error) => void this.options.stderr.write(`echolog: could not recover the sessions left recording: ${error.message}\n`),
       );
       const prepared = await this.prepareComponents();

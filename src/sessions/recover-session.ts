@@ -64,13 +64,12 @@ export async function recoverInterruptedSession(options: RecoverOptions): Promis
 
 /**
  * Recovers every session that isSessionOrphaned (`recording`, its echolog gone) but the one `live`
- * holds the lock for: what `record` does before it starts, so a session whose lock was removed by
- * hand does not stay `recording` forever. Returns the ids it looked at.
+ * holds the lock for: what `record` does while it records, so that a session whose lock was
+ * removed by hand does not stay `recording` forever.
  */
-export async function recoverOrphanedSessions(options: Omit<RecoverOptions, 'sessionId'>, live: ActiveLock | undefined): Promise<string[]> {
+export async function recoverOrphanedSessions(options: Omit<RecoverOptions, 'sessionId'>, live: ActiveLock | undefined): Promise<void> {
   const orphans = (await listSessions(options.recordingsDir)).filter((manifest) => isSessionOrphaned(manifest, live));
   for (const orphan of orphans) await recoverInterruptedSession({ ...options, sessionId: orphan.session_id });
-  return orphans.map((orphan) => orphan.session_id);
 }
 
 const RECOVERING_MARKER = '.recovering';
