@@ -99,6 +99,16 @@ describe('one rule for a session folder: a real folder of yours directly inside 
     expect(bait.listing()).toEqual(['session.json']);
     expect(fs.existsSync(path.join(box.root, 'out.txt'))).toBe(false);
 
+    // A folder's path works by the same rule: the folder of that name directly inside its parent, not a symlink.
+    const byPath = await runCli(['transcribe', path.join(box.recordings, 'first'), '--engine', 'pocketsphinx'], box);
+    expect(byPath.code, byPath.stderr).toBe(0);
+    expect(byPath.stdout).toMatch(/^first: transcribed 2 chunks with pocketsphinx/);
+    const around = path.join(box.root, 'around');
+    fs.symlinkSync(path.join(box.recordings, 'first'), around);
+    const viaLink = await runCli(['transcribe', around, '--engine', 'pocketsphinx'], box);
+    expect(viaLink.code).toBe(2);
+    expect(viaLink.stderr).toBe(`echolog: ${around} is not a session folder (it is a symlink)\n`);
+
     const owned = path.join(box.recordings, 'owned');
     fs.cpSync(path.join(box.recordings, 'first'), owned, { recursive: true });
     fs.chownSync(owned, NOBODY, NOBODY);
