@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { looksLikeSessionDaemon, parseSessionTimeout } from '../src/cli/daemon-command.js';
+import { parseSessionTimeout } from '../src/cli/daemon-command.js';
+import { looksLikeSessionDaemon } from '../src/daemon/daemon-state.js';
 import { engineFormatSpan } from '../src/daemon/audio-input.js';
 import { startFailureOf } from '../src/daemon/daemon-log.js';
 import { formatDaemonStatus } from '../src/daemon/daemon-report.js';
@@ -92,13 +93,18 @@ describe('readiness (seed 001 on the seed-004 files)', () => {
   const marker = { started: now / 1000 - 100, pid: 4242 };
   const status: DaemonStatus = { active: true, model_loaded: true, device: 'cpu', model_size: 'en-us', processing: false, last_activity: now / 1000 - 10, session_timeout: 600, timestamp: now / 1000 - 2, pid: 4242 };
 
+  const daemon = { kind: 'daemon' } as const;
+
   it('ready: marker, live pid, fresh status of that pid with the model loaded', () => {
-    expect(judgeLiveness({ marker, status, pidAlive: true, nowMs: now }).state).toBe('ready');
+    expect(judgeLiveness({ marker, status, process: daemon, nowMs: now }).state).toBe('ready');
   });
 
   it.each([
     ['no marker', { marker: undefined }, 'absent', undefined],
-    ['a dead pid', { pidAlive: false }, 'not_ready', /not running \(a stale marker\)/],
+    ['a dead pid', { process: { kind: 'not_running' } as const }, 'not_ready', /not running \(a stale marker\)/],
+    ['a pid reused by another process', { process: { kind: 'other', cmdline: 'sleep 60' } as const }, 'not_ready', /not a session daemon \(its command line is "sleep 60"\): a stale marker/],
+    ["another account's marker", { marker: { untrusted: '/tmp/session_daemon_active is owned by uid 65534, not by you (uid 0)' } }, 'not_ready', /^the marker .* owned by uid 65534.*; it is not believed$/],
+    ["another account's status", { status: { untrusted: '/tmp/session_daemon_status.json is owned by uid 65534, not by you (uid 0)' } }, 'not_ready', /^the status .* owned by uid 65534/],
     ['a garbage marker', { marker: 'invalid' as const }, 'not_ready', /not \{started, pid\}/],
     ['no status', { status: undefined }, 'not_ready', /no readable/],
     ['another pid in the status', { status: { ...status, pid: 5 } }, 'not_ready', /from pid 5/],
@@ -106,14 +112,16 @@ describe('readiness (seed 001 on the seed-004 files)', () => {
     ['a model loading', { status: { ...status, model_loaded: false } }, 'not_ready', /still loading/],
     ['a daemon shutting down', { status: { ...status, active: false } }, 'not_ready', /shutting down/],
   ])('%s', (_name, change, state, why) => {
-    const verdict = judgeLiveness({ marker, status, pidAlive: true, nowMs: now, ...change });
+    const verdict = judgeLiveness({ marker, status, process: daemon, nowMs: now, ...change });
     expect(verdict.state).toBe(state);
     if (why && verdict.state === 'not_ready') expect(verdict.why).toMatch(why);
   });
 
-  it('only a dead or garbage marker is stale (may be replaced)', () => {
-    expect(judgeLiveness({ marker, status, pidAlive: false, nowMs: now })).toMatchObject({ stale: true });
-    expect(judgeLiveness({ marker, status: { ...status, model_loaded: false }, pidAlive: true, nowMs: now })).toMatchObject({ stale: false });
+  it("only a dead, reused or garbage marker is stale (may be replaced); another account's is not, and is foreign", () => {
+    expect(judgeLiveness({ marker, status, process: { kind: 'not_running' }, nowMs: now })).toMatchObject({ stale: true });
+    expect(judgeLiveness({ marker, status, process: { kind: 'other', cmdline: 'sleep' }, nowMs: now })).toMatchObject({ stale: true });
+    expect(judgeLiveness({ marker, status: { ...status, model_loaded: false }, process: daemon, nowMs: now })).toMatchObject({ stale: false });
+    expect(judgeLiveness({ marker: { untrusted: 'x' }, status, process: daemon, nowMs: now })).toMatchObject({ stale: false, foreign: true });
   });
 });
 

@@ -7,7 +7,8 @@ import { isRunning, readCmdline } from '../files/process-identity.js';
 import { ManagedProcess, stopProcessByPid } from '../process/managed-process.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { DaemonLog, startFailureOf } from '../daemon/daemon-log.js';
-import { readLiveness, readMarker } from '../daemon/daemon-state.js';
+import { looksLikeSessionDaemon, readLiveness, readMarker } from '../daemon/daemon-state.js';
+import { isMarker, isUntrusted } from '../daemon/protocol.js';
 import { EngineHost } from '../daemon/engine-host.js';
 import { createHostedEngine, type HostedEngineName } from '../daemon/hosted-engine.js';
 import { checkIpcRoot } from '../daemon/ipc-root.js';
@@ -47,9 +48,12 @@ export function daemonIpcPaths(resolved: ResolvedConfig, ipcRoot: string | undef
 
 export async function daemonStartCommand(options: DaemonStartOptions, surroundings: Surroundings): Promise<number> {
   const paths = daemonIpcPaths(options.resolved, options.ipcRoot, surroundings);
-  await checkIpcRoot(paths, true);
+  // The root is judged before anything in it is read, and nothing is created in it before a start
+  // that must be refused (a live daemon, another account's marker) is refused.
+  await checkIpcRoot(paths, false);
   const already = busyError(paths.root, await readLiveness(paths));
   if (already) throw already;
+  await checkIpcRoot(paths, true);
   return options.foreground ? runForeground(paths, options, surroundings) : startDetached(paths, options, surroundings);
 }
 
@@ -117,17 +121,10 @@ async function startDetached(paths: IpcPaths, options: DaemonStartOptions, surro
   const exit = await child.exited;
   // Stopped while loading, it had no time to remove its marker: nothing of it is left behind.
   const marker = await readMarker(paths);
-  if (marker !== undefined && marker !== 'invalid' && marker.pid === child.pid) await fs.rm(paths.marker, { force: true });
+  if (isMarker(marker) && marker.pid === child.pid) await fs.rm(paths.marker, { force: true });
   const reason = startFailureOf(await fs.readFile(paths.log, 'utf8').catch(() => ''), child.pid);
   const how = timedOut ? `did not become ready within ${readyTimeoutMs / 1000} s (transcription.ready_timeout)` : `exited with code ${exit.code ?? exit.signal}`;
   throw new DaemonError(`the session daemon ${how}${reason ? `: ${reason}` : ''}; see ${paths.log}`);
-}
-
-/** A pid from the marker is signalled only if its command line is a session daemon's. */
-export function looksLikeSessionDaemon(cmdline: readonly string[] | undefined): boolean {
-  if (!cmdline) return false;
-  const echologDaemon = cmdline.some((a) => /echolog/.test(a)) && cmdline.includes('daemon') && cmdline.includes('--foreground');
-  return echologDaemon || cmdline.some((a) => /session_daemon/.test(a));
 }
 
 export async function daemonStopCommand(options: { resolved: ResolvedConfig; ipcRoot: string | undefined }, surroundings: Surroundings): Promise<number> {
@@ -137,7 +134,9 @@ export async function daemonStopCommand(options: { resolved: ResolvedConfig; ipc
     return 0;
   }
   const marker = await readMarker(paths);
-  if (marker === undefined || marker === 'invalid' || !isRunning(marker.pid)) {
+  // Another account's marker names a pid of theirs: nothing to stop, and it cannot be removed.
+  if (isUntrusted(marker)) throw new DaemonError(`the marker ${marker.untrusted}; not signalling the pid it names`);
+  if (!isMarker(marker) || !isRunning(marker.pid)) {
     if (marker !== undefined) await fs.rm(paths.marker, { force: true });
     surroundings.stdout.write(marker === undefined ? `no session daemon on ${paths.root}\n` : `no session daemon on ${paths.root}; removed its stale marker ${paths.marker}\n`);
     return 0;

@@ -191,7 +191,7 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     result.exitCode = await modelsPathCommand({ spec }, surroundings);
   });
 
-  registerSessionsCommands(program, surroundings, withConfig, withPeekedConfig, result);
+  registerSessionsCommands(program, surroundings, withConfig, withPeekedConfig, result, peekedConfig);
   return program;
 }
 
@@ -202,6 +202,8 @@ function registerSessionsCommands(
   withConfig: WithConfig,
   withPeekedConfig: (command: Command) => () => Promise<PeekedConfig>,
   result: { exitCode: number },
+  /** The peeked keys of a command that already has the config options (from withConfig). */
+  peekedConfig: (command: Command) => () => Promise<PeekedConfig>,
 ): void {
   const sessions = program
     .command('sessions')
@@ -216,13 +218,16 @@ function registerSessionsCommands(
     .option('--limit <n>', 'at most this many (default 50)', '50')
     .option('--offset <n>', 'skip this many first', '0')
     .option('--json', "print JSON (seed 003's list response)");
-  const listConfig = withPeekedConfig(list);
+  // The whole config only to recover a session whose echolog died, as for status.
+  const listFullConfig = withConfig(list, RECORDINGS_DIR_FLAG);
+  const listConfig = peekedConfig(list);
   list.action(async (_options, command: Command) => {
     const o = command.opts<{ status?: string; since?: string; until?: string; limit: string; offset: string; json?: boolean }>();
     const recordingsDir = (await listConfig()).recordings_dir.value;
     const { parseListQuery } = await import('./sessions-flags.js');
     const { sessionsListCommand } = await import('./sessions-command.js');
-    result.exitCode = await sessionsListCommand({ recordingsDir, json: Boolean(o.json), query: parseListQuery(o, surroundings.now()) }, surroundings);
+    const loadConfig = async () => (await listFullConfig()).config;
+    result.exitCode = await sessionsListCommand({ recordingsDir, json: Boolean(o.json), query: parseListQuery(o, surroundings.now()), loadConfig }, surroundings);
   });
   const show = sessions
     .command('show <id>')

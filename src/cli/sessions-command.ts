@@ -5,7 +5,8 @@ import { SessionBusyError, UsageError } from '../errors.js';
 import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { parseLogLine } from '../logging/line-format.js';
-import { liveLock } from '../sessions/active-lock.js';
+import type { EchologConfig } from '../config/schema.js';
+import { isSessionOrphaned, liveLock } from '../sessions/active-lock.js';
 import { checkRecordingsDir, resolveRecordingsDir } from '../sessions/recordings-dir.js';
 import { analyzeContinuity, lastProblems } from '../sessions/session-continuity.js';
 import { folderBytes } from '../sessions/session-files.js';
@@ -70,13 +71,29 @@ export function indexOf(recordingsDir: string, surroundings: Surroundings): Prom
   return indexSessions(recordingsDir, { now: surroundings.now(), fallback: (dir) => manifestOrRebuilt(dir, surroundings) });
 }
 
-export async function listSessionPage(options: SessionsOptions & { query: SessionQuery }, surroundings: Surroundings): Promise<SessionPage> {
+export interface ListOptions extends SessionsOptions {
+  query: SessionQuery;
+  /** The whole config, loaded only to recover a session whose echolog died. */
+  loadConfig: () => Promise<EchologConfig>;
+}
+
+export async function listSessionPage(options: ListOptions, surroundings: Surroundings): Promise<SessionPage> {
   const recordingsDir = await recordingsDirOf(options, surroundings);
   const ordered = selectByTime(await indexOf(recordingsDir, surroundings), options.query);
-  return pageSessions(ordered, options.query, async (id) => {
+  const live = await liveLock(recordingsDir);
+  const read = async (id: string): Promise<SessionManifest | undefined> => {
     const dir = path.join(recordingsDir, id);
-    const read = readManifestOrProblemSafe(dir);
-    const manifest = typeof read === 'object' ? read : read === undefined ? undefined : await manifestOrRebuilt(dir, surroundings);
+    const found = readManifestOrProblemSafe(dir);
+    return typeof found === 'object' ? found : found === undefined ? undefined : await manifestOrRebuilt(dir, surroundings);
+  };
+  return pageSessions(ordered, options.query, async (id) => {
+    let manifest = await read(id);
+    // `recording` with its echolog gone (its lock removed by hand): recovered, never listed as recording.
+    if (manifest && isSessionOrphaned(manifest, live)) {
+      const { recoverInterruptedSession } = await import('../sessions/recover-session.js');
+      await recoverInterruptedSession({ recordingsDir, sessionId: id, config: await options.loadConfig(), stderr: surroundings.stderr });
+      manifest = await read(id);
+    }
     return manifest && summarize(id, manifest);
   });
 }
@@ -90,7 +107,7 @@ function readManifestOrProblemSafe(dir: string): ReturnType<typeof readManifestO
   }
 }
 
-export async function sessionsListCommand(options: SessionsOptions & { query: SessionQuery }, surroundings: Surroundings): Promise<number> {
+export async function sessionsListCommand(options: ListOptions, surroundings: Surroundings): Promise<number> {
   const page = await listSessionPage(options, surroundings);
   surroundings.stdout.write(options.json ? formatListJson(page) : formatListTable(page));
   return 0;

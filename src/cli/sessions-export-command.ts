@@ -1,11 +1,10 @@
 import type { ResolvedConfig } from '../config/resolve-config.js';
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { liveLock } from '../sessions/active-lock.js';
 import { readChunks } from '../sessions/session-chunks.js';
-import { AUDIO_FORMATS, exportAudio, formatOfFile, mergeTranscripts, TRANSCRIPT_FORMATS, writeTranscriptExport, type TranscriptPart } from '../sessions/session-export.js';
+import { AUDIO_FORMATS, checkExportTarget, exportAudio, exportWriteError, formatOfFile, mergeTranscripts, TRANSCRIPT_FORMATS, writeTranscriptExport, type TranscriptPart } from '../sessions/session-export.js';
 import { locateSessionFolder } from '../sessions/session-locate.js';
 import type { SessionManifest } from '../sessions/session-manifest.js';
 import { resolveChain, type SessionChain } from '../sessions/session-query.js';
@@ -35,10 +34,8 @@ export async function exportSession(options: ExportOptions, surroundings: Surrou
   const outputs = [options.audio, options.transcript].flatMap((file) => (file === undefined ? [] : [path.resolve(surroundings.cwd, file)]));
   const audioFormat = options.audio === undefined ? undefined : formatOfFile(options.audio, AUDIO_FORMATS, '--audio');
   const transcriptFormat = options.transcript === undefined ? undefined : formatOfFile(options.transcript, TRANSCRIPT_FORMATS, '--transcript');
-  for (const file of outputs) {
-    if (!options.force && (await fs.lstat(file).then(() => true, () => false))) throw new UsageError(`${file} exists; pass --force to replace it`);
-  }
   const recordingsDir = await recordingsDirOf(options, surroundings);
+  for (const file of outputs) await checkExportTarget(file, recordingsDir, options.force);
   await locateSessionFolder(recordingsDir, options.id);
   const ids = options.followChain ? chainIds(resolveChain(await indexOf(recordingsDir, surroundings), options.id), options.id, surroundings) : [options.id];
   const live = await liveLock(recordingsDir);
@@ -59,14 +56,19 @@ export async function exportSession(options: ExportOptions, surroundings: Surrou
   if (options.audio !== undefined && audioFormat) {
     const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);
     const file = path.resolve(surroundings.cwd, options.audio);
-    const seconds = await exportAudio({ ffmpegPath: ffmpeg.path, chunks, format: audioFormat, output: file });
+    const seconds = await exportAudio({ ffmpegPath: ffmpeg.path, chunks, format: audioFormat, output: file }).catch((error: unknown) => {
+      throw exportWriteError(file, error);
+    });
     result.audio = { file, chunks: chunks.length, seconds };
   }
   if (options.transcript !== undefined && transcriptFormat) {
     const last = parts.at(-1)!.manifest;
     const doc = mergeTranscripts(parts, { sessionId: options.id, language: last.language ?? options.resolved.config.transcription.language, duration: offsetSeconds });
     const file = path.resolve(surroundings.cwd, options.transcript);
-    await writeTranscriptExport(file, doc, transcriptFormat);
+    await writeTranscriptExport(file, doc, transcriptFormat).catch((error: unknown) => {
+      const also = result.audio ? ` (the audio was exported to ${result.audio.file})` : '';
+      throw exportWriteError(file, error, also);
+    });
     result.transcript = { file, utterances: doc.utterances.length };
   }
   return result;

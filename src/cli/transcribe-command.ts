@@ -1,14 +1,14 @@
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve-config.js';
-import { SessionBusyError, SessionNotFoundError, TranscriptionError } from '../errors.js';
+import { SessionBusyError, SessionNotFoundError, TranscriptionError, UsageError } from '../errors.js';
 import { formatLogLine, type LogFields } from '../logging/line-format.js';
 import type { Logger } from '../logging/session-log.js';
 import { liveLock } from '../sessions/active-lock.js';
 import { expandHome } from '../sessions/recordings-dir.js';
 import { loadManifest } from '../sessions/manifest-rebuild.js';
 import { readChunks } from '../sessions/session-chunks.js';
-import { writeManifest } from '../sessions/session-manifest.js';
+import { judgeSessionFolder } from '../sessions/session-locate.js';
+import { MANIFEST_NAME, writeManifest } from '../sessions/session-manifest.js';
 import { ChunkTranscriber, withTimeout } from '../transcription/chunk-transcriber.js';
 import { defaultEngineDeps, resolveEngine, type EngineDeps } from '../transcription/resolve-engine.js';
 import { countWords, coveredSeqs } from '../transcription/transcript-formats.js';
@@ -136,13 +136,25 @@ export function formatTranscribeResult(result: TranscribeResult): string {
   return `${lines.join('\n')}\n`;
 }
 
+/**
+ * The session folder `session` names: an id in the recordings dir, else a folder's path (taken as
+ * the folder of that name directly inside its parent). Both by judgeSessionFolder's one rule: a
+ * real folder of the user's, not a symlink, with a session.json.
+ */
 async function locateSession(session: string, recordingsDir: string, surroundings: Surroundings): Promise<string> {
-  const byId = path.resolve(surroundings.cwd, expandHome(recordingsDir, surroundings.home), session);
+  const dir = path.resolve(surroundings.cwd, expandHome(recordingsDir, surroundings.home));
   const byPath = path.resolve(surroundings.cwd, expandHome(session, surroundings.home));
-  for (const candidate of session.includes('/') ? [byPath, byId] : [byId, byPath]) {
-    if (await fs.stat(candidate).then((s) => s.isDirectory(), () => false)) return candidate;
+  const candidates: Array<[string, string]> = [[path.dirname(byPath), path.basename(byPath)]];
+  if (!session.includes('/')) candidates.unshift([dir, session]);
+  let why = `no session ${session} in ${dir}`;
+  for (const [parent, name] of candidates) {
+    const folder = await judgeSessionFolder(parent, name);
+    if (folder.ok) return folder.dir;
+    if (!folder.missing) throw new UsageError(folder.why);
+    // A folder without session.json says more than "no such session".
+    if (folder.why.endsWith(`(no ${MANIFEST_NAME})`)) why = folder.why;
   }
-  throw new SessionNotFoundError(`no session ${session} in ${path.dirname(byId)}`);
+  throw new SessionNotFoundError(why);
 }
 
 /** Warnings and errors of the transcriber go to stderr; `observe` sees every line. */

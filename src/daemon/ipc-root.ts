@@ -32,7 +32,8 @@ export function judgeSubdir(stat: Pick<Stats, 'uid' | 'mode'> & { isSymbolicLink
 
 export class IpcRootError extends UsageError {}
 
-function refuse(dir: string, why: string): IpcRootError {
+/** The root cannot be used (exit 2), and why. */
+export function unusableRoot(dir: string, why: string): IpcRootError {
   return new IpcRootError(`IPC root ${dir} cannot be used: ${why}; choose another with --ipc-root or transcription.daemon_ipc_root`);
 }
 
@@ -46,19 +47,19 @@ export async function checkIpcRoot(paths: IpcPaths, create: boolean): Promise<Ro
   try {
     stat = await fs.lstat(paths.root);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw refuse(paths.root, (error as Error).message);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw unusableRoot(paths.root, (error as Error).message);
     if (!create) return 'missing';
     await fs.mkdir(paths.root, { recursive: true, mode: 0o700 });
     stat = await fs.lstat(paths.root);
   }
   const root = judgeRoot(stat, uid);
-  if (root.kind === 'refused') throw refuse(paths.root, root.why);
+  if (root.kind === 'refused') throw unusableRoot(paths.root, root.why);
   for (const dir of [paths.requests, paths.responses]) {
     let sub: Stats;
     try {
       sub = await fs.lstat(dir);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw refuse(paths.root, `${dir}: ${(error as Error).message}`);
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw unusableRoot(paths.root, `${dir}: ${(error as Error).message}`);
       // A reader only needs them once a daemon is ready, and a ready daemon has made them.
       if (!create) continue;
       // Not recursive: in a shared root another account could have made it a moment ago; EEXIST then, and the lstat below judges it.
@@ -68,7 +69,7 @@ export async function checkIpcRoot(paths: IpcPaths, create: boolean): Promise<Ro
       sub = await fs.lstat(dir);
     }
     const problem = judgeSubdir(sub, uid);
-    if (problem) throw refuse(paths.root, `${dir}: ${problem}`);
+    if (problem) throw unusableRoot(paths.root, `${dir}: ${problem}`);
   }
   return root.kind;
 }

@@ -127,22 +127,51 @@ export function parseStatus(value: unknown): DaemonStatus | undefined {
 export const STATUS_HEARTBEAT_MS = 5000;
 export const STATUS_FRESH_MS = 3 * STATUS_HEARTBEAT_MS;
 
+/** A marker or status file that is not the user's own regular file: another account's, or planted. */
+export interface Untrusted {
+  untrusted: string;
+}
+
+export function isUntrusted(value: unknown): value is Untrusted {
+  return typeof value === 'object' && value !== null && typeof (value as Partial<Untrusted>).untrusted === 'string';
+}
+
+/** A marker read from the root: the marker, garbage, another account's file, or none. */
+export type MarkerRead = DaemonMarker | 'invalid' | Untrusted | undefined;
+
+export function isMarker(value: MarkerRead): value is DaemonMarker {
+  return value !== undefined && value !== 'invalid' && !isUntrusted(value);
+}
+
+/** What the process the marker names is now: a session daemon, no process, or some other process (the pid was reused). */
+export type MarkerProcess = { kind: 'daemon' } | { kind: 'not_running' } | { kind: 'other'; cmdline: string };
+
 export type Liveness =
   | { state: 'ready'; marker: DaemonMarker; status: DaemonStatus }
   | { state: 'absent' }
-  /** Not usable now, with why (loading, stale marker, no status, status too old, …). */
-  | { state: 'not_ready'; why: string; marker?: DaemonMarker; status?: DaemonStatus; stale: boolean };
+  /**
+   * Not usable now, with why (loading, stale marker, no status, status too old, …). `foreign`: the
+   * marker or status is not the user's own file, so it can be neither believed nor replaced.
+   */
+  | { state: 'not_ready'; why: string; marker?: DaemonMarker; status?: DaemonStatus; stale: boolean; foreign?: true };
 
 /**
- * Seed 001's readiness handshake applied to the seed-004 files: the marker is present, its pid
- * is alive, the status is the same daemon's, fresh, and says the model is loaded.
- * `stale`: the marker's process is gone (a daemon that did not shut down cleanly).
+ * Seed 001's readiness handshake applied to the seed-004 files: the marker and the status are the
+ * user's own files, the marker's pid is a running session daemon (its command line; the seed's
+ * marker has no start time), the status is the same daemon's, fresh, and says the model is loaded.
+ * `stale`: the marker's daemon is gone (it did not shut down cleanly), so the marker may be replaced.
  */
-export function judgeLiveness(input: { marker: DaemonMarker | 'invalid' | undefined; status: DaemonStatus | undefined; pidAlive: boolean; nowMs: number }): Liveness {
+export function judgeLiveness(input: { marker: MarkerRead; status: DaemonStatus | Untrusted | undefined; process: MarkerProcess; nowMs: number }): Liveness {
   const { marker, status } = input;
   if (marker === undefined) return { state: 'absent' };
+  if (isUntrusted(marker)) return { state: 'not_ready', why: `the marker ${marker.untrusted}; it is not believed`, stale: false, foreign: true };
   if (marker === 'invalid') return { state: 'not_ready', why: 'the marker session_daemon_active is not {started, pid}', stale: true };
-  if (!input.pidAlive) return { state: 'not_ready', why: `the marker names pid ${marker.pid}, which is not running (a stale marker)`, marker, status, stale: true };
+  const trusted = isUntrusted(status) ? undefined : status;
+  if (input.process.kind === 'not_running') return { state: 'not_ready', why: `the marker names pid ${marker.pid}, which is not running (a stale marker)`, marker, status: trusted, stale: true };
+  if (input.process.kind === 'other') {
+    return { state: 'not_ready', why: `the marker names pid ${marker.pid}, which is not a session daemon (its command line is ${JSON.stringify(input.process.cmdline)}): a stale marker`, marker, status: trusted, stale: true };
+  }
+  if (isUntrusted(status)) return { state: 'not_ready', why: `the status ${status.untrusted}; it is not believed`, marker, stale: false, foreign: true };
   if (!status) return { state: 'not_ready', why: 'no readable session_daemon_status.json yet', marker, stale: false };
   if (status.pid !== marker.pid) return { state: 'not_ready', why: `the status is from pid ${status.pid}, the marker from pid ${marker.pid}`, marker, status, stale: false };
   const ageMs = input.nowMs - status.timestamp * 1000;

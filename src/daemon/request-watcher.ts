@@ -56,7 +56,13 @@ export class RequestWatcher {
     try {
       do {
         this.again = false;
-        const names = (await fsp.readdir(this.dir).catch(() => [] as string[])).filter((name) => !this.known.has(name) && requestIdOfFile(name) !== undefined);
+        const listed = await fsp.readdir(this.dir).catch(() => undefined);
+        // Unreadable for a moment: the next event or poll looks again (forgetting every name now would report them twice).
+        if (!listed) continue;
+        // A name that is gone is forgotten: one made again is a new request (a refused folder removed, then a file).
+        const present = new Set(listed);
+        for (const name of this.known) if (!present.has(name)) this.known.delete(name);
+        const names = listed.filter((name) => !this.known.has(name) && requestIdOfFile(name) !== undefined);
         const found = await Promise.all(
           names.map(async (name) => ({ name, mtime: await fsp.lstat(path.join(this.dir, name)).then((s) => s.mtimeMs, () => undefined) })),
         );

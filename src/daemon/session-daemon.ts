@@ -1,23 +1,29 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { createFileDurable, writeFileAtomic } from '../files/durable-write.js';
+import { readOwnFile } from '../files/own-file.js';
 import { EchologError } from '../errors.js';
 import { AudioInputError, MIN_AUDIO_SECONDS, pcmSeconds, readEngineAudio } from './audio-input.js';
 import type { DaemonLog } from './daemon-log.js';
 import { readLiveness, readMarker } from './daemon-state.js';
 import type { EngineHost } from './engine-host.js';
-import { checkIpcRoot } from './ipc-root.js';
+import { checkIpcRoot, unusableRoot } from './ipc-root.js';
 import type { IpcPaths } from './ipc-paths.js';
-import { buildResponse, parseRequest, requestIdOfFile, unixSeconds, type DaemonMarker, type DaemonRequest, type Liveness } from './protocol.js';
+import { buildResponse, isMarker, parseRequest, requestIdOfFile, unixSeconds, type DaemonMarker, type DaemonRequest, type Liveness } from './protocol.js';
 import { RequestWatcher } from './request-watcher.js';
 import { StatusWriter } from './status-writer.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export class DaemonBusyError extends EchologError {}
 
-/** The error for a start on a root a daemon serves (or is loading on), or undefined when it may start. */
-export function busyError(root: string, live: Liveness): DaemonBusyError | undefined {
+/**
+ * The error for a start on a root a daemon serves (or is loading on), or where another account's
+ * marker or status sits (it can be neither believed nor replaced: the root cannot be used), or
+ * undefined when it may start.
+ */
+export function busyError(root: string, live: Liveness): EchologError | undefined {
   if (live.state === 'absent' || (live.state === 'not_ready' && live.stale)) return undefined;
+  if (live.state === 'not_ready' && live.foreign) return unusableRoot(root, live.why);
   const pid = live.state === 'ready' ? live.marker.pid : live.marker?.pid;
   const but = live.state === 'ready' ? '' : `, but ${live.why}`;
   return new DaemonBusyError(`a session daemon is already running on ${root} (pid ${pid})${but}; stop it with \`echolog daemon stop\``);
@@ -25,6 +31,8 @@ export function busyError(root: string, live: Liveness): DaemonBusyError | undef
 
 /** How long a request that does not parse is re-read (a client still writing it, as the seed's `cat >`) before it is answered as malformed. */
 const PARSE_RETRY_MS = 1000;
+/** A request is `{id, audio_file, timestamp}`: a few hundred bytes. More is not read. */
+const MAX_REQUEST_BYTES = 64 * 1024;
 
 export interface SessionDaemonOptions {
   paths: IpcPaths;
@@ -45,6 +53,8 @@ export type ShutdownReason = 'inactivity_timeout' | 'SIGTERM' | 'SIGINT' | 'erro
  */
 export class SessionDaemon {
   private readonly queue: string[] = [];
+  /** Request paths answered once and left where they are (a folder, a FIFO): not reported again while they stay. */
+  private readonly leftInPlace = new Set<string>();
   private watcher: RequestWatcher | undefined;
   private status: StatusWriter | undefined;
   private idleTimer: NodeJS.Timeout | undefined;
@@ -138,7 +148,7 @@ export class SessionDaemon {
   private async releaseMarker(): Promise<void> {
     if (!this.ownsMarker) return;
     const marker = await readMarker(this.paths);
-    if (marker !== undefined && marker !== 'invalid' && marker.pid === process.pid) await fs.rm(this.paths.marker, { force: true });
+    if (isMarker(marker) && marker.pid === process.pid) await fs.rm(this.paths.marker, { force: true });
     this.ownsMarker = false;
   }
 
@@ -168,7 +178,8 @@ export class SessionDaemon {
       while (this.queue.length > 0 && !this.stopping) {
         const file = this.queue.shift()!;
         await this.handle(file).catch((error: Error) => this.options.log.write('ERROR', 'request_failed', { file: path.basename(file), reason: error.message }));
-        this.watcher?.forget(file);
+        // A request left in place (not a regular file) was answered once: the watcher reports it again only once it is gone and back.
+        if (!this.leftInPlace.delete(file)) this.watcher?.forget(file);
       }
     } finally {
       this.serving = undefined;
@@ -185,7 +196,9 @@ export class SessionDaemon {
       await this.respond(taken.id, [], taken.error, { seenMs, engineMs: 0, audioSeconds: 0 });
       return;
     }
-    const request = taken.request;
+    // The seed's clients wait for the response named after their request file: that name is the id.
+    const request = { ...taken.request, id: taken.id };
+    if (taken.request.id !== taken.id) this.options.log.write('WARNING', 'request_id_mismatch', { file: path.basename(file), id: taken.request.id, answered_as: taken.id });
     this.status!.update({ processing: true });
     try {
       let pcm: Buffer;
@@ -217,29 +230,26 @@ export class SessionDaemon {
   }
 
   /**
-   * Reads and removes a request file. A file that does not parse is re-read for a moment (a
-   * client still writing it) before it is answered as malformed; one that vanished was withdrawn.
+   * Reads and removes a request file, judged on its open descriptor (a FIFO or a folder planted
+   * under a request's name never blocks or loops the daemon: it is answered once and left alone).
+   * A file that does not parse is re-read for a moment (a client still writing it) before it is
+   * answered as malformed; one that vanished was withdrawn.
    */
-  private async take(file: string): Promise<{ ok: true; request: DaemonRequest } | { ok: false; id: string; error: string } | undefined> {
+  private async take(file: string): Promise<{ ok: true; id: string; request: DaemonRequest } | { ok: false; id: string; error: string } | undefined> {
     const id = requestIdOfFile(path.basename(file))!;
     const deadline = Date.now() + PARSE_RETRY_MS;
+    // Bounded by PARSE_RETRY_MS: a request that does not parse by then is answered as malformed.
     for (;;) {
-      let text: string;
-      try {
-        const stat = await fs.lstat(file);
-        if (!stat.isFile()) {
-          await fs.rm(file, { force: true });
-          return { ok: false, id, error: `malformed request: ${path.basename(file)} is not a regular file` };
-        }
-        text = await fs.readFile(file, 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw error;
+      const read = await readOwnFile(file, MAX_REQUEST_BYTES);
+      if (read === undefined) return undefined;
+      if ('untrusted' in read) {
+        this.leftInPlace.add(file);
+        return { ok: false, id, error: `malformed request: ${read.untrusted}; it is left in place` };
       }
-      const parsed = parseRequest(text);
+      const parsed = parseRequest(read.text);
       if (parsed.ok || Date.now() >= deadline) {
         await fs.rm(file, { force: true });
-        return parsed.ok ? parsed : { ok: false, id, error: parsed.error };
+        return parsed.ok ? { ...parsed, id } : { ok: false, id, error: parsed.error };
       }
       await sleep(20);
     }

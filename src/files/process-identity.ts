@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 
 /**
  * Pids are reused: a pid read from disk (a lock, session.json) may now belong to any process.
@@ -81,6 +82,28 @@ export function isSameProcessAlive(pid: number, startTicks: number | null | unde
   if (!isValidPid(pid) || !isProcessAlive(pid)) return false;
   if (startTicks === null || startTicks === undefined || !procAvailable()) return true;
   return readStartTicks(pid) === startTicks;
+}
+
+/**
+ * True if a command line runs echolog: its program, or the script its program runs (the first
+ * argument that is not an option: `node --enable-source-maps …/bin/echolog record`), is named
+ * echolog. Pure.
+ */
+export function runsEcholog(cmdline: readonly string[] | undefined): boolean {
+  if (!cmdline) return false;
+  const script = cmdline.slice(1).find((arg) => !arg.startsWith('-'));
+  return [cmdline[0], script].some((arg) => arg !== undefined && path.basename(arg) === 'echolog');
+}
+
+/**
+ * True while the echolog that wrote (pid, start time) to a lock, guard or session.json runs: the
+ * pid is alive, has that start time, and its command line runs echolog (a pid reused by `sleep`
+ * is no holder). This process is always itself; without /proc the pid alone decides, cautiously.
+ */
+export function isEchologAlive(pid: number, startTicks: number | null | undefined): boolean {
+  if (!isSameProcessAlive(pid, startTicks)) return false;
+  if (pid === process.pid || !procAvailable()) return true;
+  return runsEcholog(readCmdline(pid));
 }
 
 /** A pid from disk is an integer above 1: kill(0 or -1) signals whole groups, and 1 is init. */

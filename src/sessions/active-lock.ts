@@ -1,8 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { SessionBusyError } from '../errors.js';
 import { createFileDurable, readJson } from '../files/durable-write.js';
-import { isSameProcessAlive, isValidPid, readStartTicks } from '../files/process-identity.js';
+import { isEchologAlive, isValidPid, readStartTicks } from '../files/process-identity.js';
 import { recordingsDirError } from './recordings-dir.js';
 import { isValidSessionId } from './session-id.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -57,9 +58,22 @@ async function readLock(recordingsDir: string): Promise<ActiveLock | string | un
   return value === undefined ? undefined : parseActiveLock(value);
 }
 
-/** True while the process that took the lock runs (not merely some process with its pid). */
+/**
+ * True while the echolog that took the lock runs: its pid, start time and an echolog command line
+ * (not merely some process with its pid). `status`, `record` and every other command judge a lock
+ * by this one test, so they give the same answer from the same evidence.
+ */
 export function isLockHeld(lock: ActiveLock): boolean {
-  return isSameProcessAlive(lock.pid, lock.pid_start_ticks);
+  return isEchologAlive(lock.pid, lock.pid_start_ticks);
+}
+
+/**
+ * A session that says `recording` but whose echolog is gone (killed, its lock removed by hand or
+ * already replaced): the next command that sees it recovers it. `live` is the lock that proves a
+ * session records now. The same identity test as isLockHeld, on the pid session.json names.
+ */
+export function isSessionOrphaned(manifest: { session_id: string; status: string; pid: number; pid_start_ticks?: number | null }, live: ActiveLock | undefined): boolean {
+  return manifest.status === 'recording' && manifest.session_id !== live?.session_id && !isEchologAlive(manifest.pid, manifest.pid_start_ticks);
 }
 
 /** The lock of a session that is really recording now, or undefined. */
@@ -133,32 +147,107 @@ function busy(holder: ActiveLock, recordingsDir: string): SessionBusyError {
   );
 }
 
-async function fileAgeMs(file: string): Promise<number> {
-  return fs.stat(file).then((s) => Date.now() - s.mtimeMs, () => Infinity);
+/**
+ * The takeover guard `<lock>.takeover`: a file created whole and exclusively (createFileDurable)
+ * naming its owner, so that whether it is stale is a question of identity, not of the clock.
+ */
+interface GuardOwner {
+  pid: number;
+  pid_start_ticks?: number;
 }
 
-/** A guard older than this was left by a record that died mid-takeover. */
-const TAKEOVER_GUARD_STALE_MS = 10_000;
+/** How long a takeover waits for a guard; a takeover holds it for milliseconds. Measured on the monotonic clock. */
+const TAKEOVER_WAIT_MS = 3_000;
+/** A guard whose mtime is older than this is stale even when its owner cannot be read: the wall clock may only shorten the wait. */
+const TAKEOVER_GUARD_OLD_MS = 10_000;
+const GUARD_POLL_MS = 50;
+const MAX_GUARD_REMOVALS = 3;
 
-/** Runs `critical` while holding `<lock>.takeover` (a directory: mkdir is atomic). */
+/** What a guard on disk says of its owner: `held` by a live echolog, `stale` (that process is gone), `unknown` (a folder left by an older echolog, garbage), or `gone`. */
+type GuardVerdict = { kind: 'held'; pid: number; text: string } | { kind: 'stale' | 'unknown'; text: string | undefined } | { kind: 'gone' };
+
+async function judgeGuard(guard: string): Promise<GuardVerdict> {
+  let text: string;
+  try {
+    text = await fs.readFile(guard, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { kind: 'gone' };
+    if (code === 'EISDIR') return { kind: 'unknown', text: undefined };
+    throw error;
+  }
+  let owner: unknown;
+  try {
+    owner = JSON.parse(text);
+  } catch {
+    return { kind: 'unknown', text };
+  }
+  const { pid, pid_start_ticks: ticks } = (owner ?? {}) as Record<string, unknown>;
+  if (!isValidPid(pid)) return { kind: 'unknown', text };
+  return isEchologAlive(pid, typeof ticks === 'number' ? ticks : undefined) ? { kind: 'held', pid, text } : { kind: 'stale', text };
+}
+
+/**
+ * Removes a stale guard only if it is still the one judged: it is renamed aside first, and a
+ * guard that a live takeover made meanwhile (other text) is put back.
+ */
+async function removeJudgedGuard(guard: string, judged: string | undefined): Promise<void> {
+  const aside = `${guard}.${process.pid}.${randomBytes(4).toString('hex')}.stale`;
+  try {
+    await fs.rename(guard, aside);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw error;
+  }
+  const now = await fs.readFile(aside, 'utf8').catch(() => undefined);
+  if (now !== judged) await fs.link(aside, guard).catch(() => undefined);
+  await fs.rm(aside, { recursive: true, force: true });
+}
+
+/**
+ * Runs `critical` while holding the takeover guard. A guard whose owner is not a live echolog
+ * is removed at once; one whose owner cannot be read is waited for at most TAKEOVER_WAIT_MS (less
+ * when its mtime is old; a guard dated in the future is waited for the full bound, never
+ * forever); a live owner that holds it longer than the bound is reported as busy.
+ */
 async function withTakeoverGuard<T>(lockFile: string, critical: () => Promise<T>): Promise<T> {
   const guard = `${lockFile}.takeover`;
-  for (;;) {
+  const ticks = readStartTicks(process.pid);
+  const mine = `${JSON.stringify({ pid: process.pid, ...(ticks === undefined ? {} : { pid_start_ticks: ticks }) } satisfies GuardOwner)}\n`;
+  const deadline = performance.now() + TAKEOVER_WAIT_MS;
+  // Bounded: by the deadline, and by MAX_GUARD_REMOVALS (stale guards do not come in streams).
+  for (let removals = 0; ; ) {
     try {
-      await fs.mkdir(guard);
+      await createFileDurable(guard, mine);
       break;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const age = await fileAgeMs(guard);
-      if (age > TAKEOVER_GUARD_STALE_MS && age !== Infinity) await fs.rm(guard, { recursive: true, force: true });
-      else await sleep(50);
     }
+    const verdict = await judgeGuard(guard);
+    const expired = performance.now() >= deadline;
+    const removable = verdict.kind === 'stale' || (verdict.kind === 'unknown' && (expired || (await guardAgeMs(guard)) > TAKEOVER_GUARD_OLD_MS));
+    if (removable && removals < MAX_GUARD_REMOVALS) {
+      await removeJudgedGuard(guard, verdict.text);
+      removals++;
+      continue;
+    }
+    if (expired) {
+      const who = verdict.kind === 'held' ? `echolog pid ${verdict.pid}` : 'other takeovers';
+      throw new SessionBusyError(`the takeover guard ${guard} is held by ${who} for more than ${TAKEOVER_WAIT_MS / 1000} s; if no echolog is starting, remove it`);
+    }
+    // Gone: the holder has just let go, take it now.
+    if (verdict.kind !== 'gone') await sleep(GUARD_POLL_MS);
   }
   try {
     return await critical();
   } finally {
-    await fs.rm(guard, { recursive: true, force: true });
+    await fs.rm(guard, { force: true });
   }
+}
+
+/** The guard's age by its mtime: negative when it is dated in the future (the clock stepped back). */
+async function guardAgeMs(guard: string): Promise<number> {
+  return fs.lstat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
 }
 
 export async function releaseActiveLock(recordingsDir: string, sessionId: string): Promise<void> {

@@ -15,7 +15,7 @@ import { acquireActiveLock, releaseActiveLock } from './active-lock.js';
 import { ChunkLedger } from './chunk-ledger.js';
 import type { RecordingPlan } from './recording-plan.js';
 import { ensureRecordingsDir } from './recordings-dir.js';
-import { recoverInterruptedSession } from './recover-session.js';
+import { recoverInterruptedSession, recoverOrphanedSessions } from './recover-session.js';
 import type { LiveAudioConsumer, RecordingEvent, SessionComponent } from './session-component.js';
 import { ManifestStore, manifestPath } from './session-manifest.js';
 import { DiskBallast } from './disk-ballast.js';
@@ -87,9 +87,15 @@ export class RecordingSession {
     await ensureRecordingsDir(plan.recordingsDir);
     const { stale, discarded } = await acquireActiveLock(plan.recordingsDir, plan.sessionId);
     let lockHeld = true;
+    let orphans: Promise<void> | undefined;
     try {
       if (discarded) this.options.stderr.write(`echolog: ${discarded}\n`);
       if (stale) await recoverInterruptedSession({ recordingsDir: plan.recordingsDir, sessionId: stale.session_id, config, stderr: this.options.stderr });
+      // Sessions left `recording` with no lock (removed by hand after their echolog died) are
+      // recovered while this one records: reading every session.json must not delay the start.
+      orphans = recoverOrphanedSessions({ recordingsDir: plan.recordingsDir, config, stderr: this.options.stderr }, { session_id: plan.sessionId, pid: process.pid }).catch(
+        (error: Error) => void this.options.stderr.write(`echolog: could not recover the sessions left recording: ${error.message}\n`),
+      );
       const prepared = await this.prepareComponents();
       let ballast: DiskBallast;
       try {
@@ -102,10 +108,12 @@ export class RecordingSession {
         throw error;
       }
       const result = await this.record(prepared, ballast);
+      await orphans;
       await releaseActiveLock(plan.recordingsDir, plan.sessionId);
       lockHeld = false;
       return result;
     } finally {
+      await orphans;
       if (lockHeld) await releaseActiveLock(plan.recordingsDir, plan.sessionId);
     }
   }

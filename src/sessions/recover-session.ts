@@ -7,14 +7,16 @@ import type { Logger } from '../logging/session-log.js';
 import { stopProcessByPid } from '../process/managed-process.js';
 import { chunkPatternIn } from '../recorder/ffmpeg-args.js';
 import { readSessionSegmentLists } from '../recorder/segment-list-watcher.js';
-import { isProcessAlive, isSameProcessAlive, judgeIdentity, observeProcess, readStartTicks } from '../files/process-identity.js';
+import { isEchologAlive, isProcessAlive, judgeIdentity, observeProcess, readStartTicks } from '../files/process-identity.js';
 import { ManifestError } from '../errors.js';
+import { isSessionOrphaned, type ActiveLock } from './active-lock.js';
 import { ChunkLedger } from './chunk-ledger.js';
+import { listSessions } from './session-catalog.js';
 import { BALLAST_NAME } from './disk-ballast.js';
 import { finalStatusFor, STOP_REASONS, type StopReason } from './stop-reason.js';
 import { recordingsDirError } from './recordings-dir.js';
 import { gatherManifestEvidence, loadManifest } from './manifest-rebuild.js';
-import { isValidSessionId } from './session-id.js';
+import { judgeSessionFolder } from './session-locate.js';
 import { ManifestStore, type SessionManifest } from './session-manifest.js';
 
 export interface RecoverOptions {
@@ -31,9 +33,14 @@ export interface RecoverOptions {
  * Returns how many chunks it logged, or undefined if the session needed no recovery.
  */
 export async function recoverInterruptedSession(options: RecoverOptions): Promise<number | undefined> {
-  // The id comes from disk (a lock): it must not lead outside the recordings dir.
-  if (!isValidSessionId(options.sessionId)) return undefined;
-  const sessionDir = path.join(options.recordingsDir, options.sessionId);
+  // The id comes from disk (a lock, a folder name): recovery writes only into a real session
+  // folder of the user's, never through a symlink or outside the recordings dir.
+  const folder = await judgeSessionFolder(options.recordingsDir, options.sessionId);
+  if (!folder.ok) {
+    if (!folder.missing) options.stderr.write(`echolog: not recovering session ${options.sessionId}: ${folder.why}\n`);
+    return undefined;
+  }
+  const sessionDir = folder.dir;
   // `status` and `record` may both find the dead session at once: only one recovers it, and the
   // manifest is read after taking the marker, so a session recovered meanwhile is left alone.
   const marker = path.join(sessionDir, RECOVERING_MARKER);
@@ -47,12 +54,22 @@ export async function recoverInterruptedSession(options: RecoverOptions): Promis
     });
     if (!loaded) return undefined;
     const manifest = loaded.manifest;
-    if (manifest.status !== 'recording' || isSameProcessAlive(manifest.pid, manifest.pid_start_ticks)) return undefined;
+    if (manifest.status !== 'recording' || isEchologAlive(manifest.pid, manifest.pid_start_ticks)) return undefined;
     if (loaded.rebuilt) options.stderr.write(`echolog: ${loaded.rebuilt}\n`);
     return await recoverLocked(sessionDir, manifest, options);
   } finally {
     await fs.rm(marker, { force: true });
   }
+}
+
+/**
+ * Recovers every session that isSessionOrphaned (`recording`, its echolog gone) but the one `live`
+ * holds the lock for: what `record` does while it records, so that a session whose lock was
+ * removed by hand does not stay `recording` forever.
+ */
+export async function recoverOrphanedSessions(options: Omit<RecoverOptions, 'sessionId'>, live: ActiveLock | undefined): Promise<void> {
+  const orphans = (await listSessions(options.recordingsDir)).filter((manifest) => isSessionOrphaned(manifest, live));
+  for (const orphan of orphans) await recoverInterruptedSession({ ...options, sessionId: orphan.session_id });
 }
 
 const RECOVERING_MARKER = '.recovering';
@@ -70,7 +87,7 @@ async function takeMarker(marker: string, recordingsDir: string): Promise<boolea
       if (code !== 'EEXIST') throw recordingsDirError(recordingsDir, error);
     }
     const [pid, ticks] = (await fs.readFile(marker, 'utf8').catch(() => '')).trim().split(' ').map((word) => (word ? Number(word) : undefined));
-    if (pid !== undefined && isSameProcessAlive(pid, ticks)) return false;
+    if (pid !== undefined && isEchologAlive(pid, ticks)) return false;
     await fs.rm(marker, { force: true });
   }
   return false;

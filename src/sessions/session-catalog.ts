@@ -2,8 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
-import { discardInvalidLock, isLockHeld, lockPath, readActiveLock } from './active-lock.js';
-import { isSameProcessAlive } from '../files/process-identity.js';
+import { discardInvalidLock, isLockHeld, isSessionOrphaned, lockPath, readActiveLock } from './active-lock.js';
 import { loadManifest } from './manifest-rebuild.js';
 import { checkRecordingsDir, recordingsDirError } from './recordings-dir.js';
 import { readManifest, type SessionManifest } from './session-manifest.js';
@@ -79,13 +78,11 @@ export async function sessionStatus(recordingsDir: string, loadConfig: () => Pro
       return { recordings_dir: recordingsDir, active: { ...manifest, elapsed_seconds: elapsed }, last: null };
     }
   }
-  const sessions = await listSessions(recordingsDir);
-  const last = sessions.at(-1);
+  let sessions = await listSessions(recordingsDir);
   // "recording" with no lock and its echolog gone: a session whose final session.json write
   // failed (its log ends in session_stop), or one whose lock was removed by hand. Never a ghost.
-  if (last?.status === 'recording' && last.session_id !== live?.session_id && !isSameProcessAlive(last.pid, last.pid_start_ticks)) {
-    await recover(last.session_id);
-    return { recordings_dir: recordingsDir, active: null, last: (await loadManifest(path.join(recordingsDir, last.session_id)))?.manifest ?? last };
-  }
-  return { recordings_dir: recordingsDir, active: null, last: last ?? null };
+  const orphans = sessions.filter((manifest) => isSessionOrphaned(manifest, live));
+  for (const orphan of orphans) await recover(orphan.session_id);
+  if (orphans.length > 0) sessions = await listSessions(recordingsDir);
+  return { recordings_dir: recordingsDir, active: null, last: sessions.at(-1) ?? null };
 }

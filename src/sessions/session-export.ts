@@ -125,6 +125,37 @@ export async function checkJoinedWav(file: string, chunks: readonly Chunk[], out
 /** An export that did not produce its whole file: nothing was written in its place. */
 export class ExportError extends EchologError {}
 
+/**
+ * Refuses an export target before anything is written: a folder, a folder that does not exist
+ * (exit 1: the export cannot happen there), an existing file without `force`, and — even with
+ * `force` — any place inside the recordings dir (exit 2): an export never writes into a session
+ * folder, where `--force` onto a chunk would destroy the recording. The folder is compared by its
+ * real path, so a symlink on the way does not hide where the file would land.
+ */
+export async function checkExportTarget(file: string, recordingsDir: string, force: boolean): Promise<void> {
+  const parent = path.dirname(file);
+  const realParent = await fs.realpath(parent).catch((error: NodeJS.ErrnoException) => {
+    const why = error.code === 'ENOENT' ? 'does not exist' : error.code === 'ENOTDIR' ? 'is not a folder' : `cannot be used (${error.code ?? error.message})`;
+    throw new ExportError(`cannot export to ${file}: its folder ${parent} ${why}; nothing was exported`);
+  });
+  const realRecordings = await fs.realpath(recordingsDir).catch(() => path.resolve(recordingsDir));
+  if (realParent === realRecordings || realParent.startsWith(`${realRecordings}${path.sep}`)) {
+    throw new UsageError(`${file} is inside the recordings dir ${recordingsDir}: an export never writes into a session folder or the recordings dir (not even with --force); choose a file elsewhere`);
+  }
+  const stat = await fs.lstat(file).catch(() => undefined);
+  if (stat?.isDirectory()) throw new ExportError(`cannot export to ${file}: it is a folder; name a file in it; nothing was exported`);
+  if (stat && !force) throw new UsageError(`${file} exists; pass --force to replace it`);
+}
+
+/** What a user can act on: a failed write becomes one line naming the file (no stack); echolog's own errors pass through. */
+export function exportWriteError(file: string, error: unknown, also = ''): unknown {
+  if (error instanceof EchologError) return also ? new ExportError(`${error.message}${also}`) : error;
+  const { code } = (error ?? {}) as NodeJS.ErrnoException;
+  if (typeof code !== 'string') return error;
+  const why = code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : code === 'EDQUOT' ? 'the disk quota is exceeded (EDQUOT)' : (error as Error).message;
+  return new ExportError(`could not write ${file}: ${why}; nothing was written there${also}`);
+}
+
 /** Ctrl-C or SIGTERM during an export: ffmpeg is stopped and its temp file removed; exit 130 or 143. */
 export class ExportInterruptedError extends EchologError {
   override readonly exitCode: number;

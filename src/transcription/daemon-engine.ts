@@ -67,7 +67,9 @@ export class DaemonEngine implements TranscriptionEngine {
         return;
       }
       const why = live === undefined || live.state === 'absent' ? `no session daemon on ${this.options.paths.root} (start one with \`echolog daemon start\`)` : live.why;
-      if (Date.now() >= deadline) throw new Error(`the session daemon is not ready: ${why}`);
+      // Another account's marker or status is never believed, and waiting does not change whose it is.
+      const foreign = live?.state === 'not_ready' && live.foreign === true;
+      if (foreign || Date.now() >= deadline) throw new Error(`the session daemon is not ready: ${why}`);
       await sleep(this.pollMs * 2);
     }
   }
