@@ -1,0 +1,91 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../src/config/load-config-file.js';
+import { exitOf, makeSandbox, runCli, waitFor } from './helpers/cli.js';
+
+/**
+ * Issue 16 §2: another local account (the real `nobody`) swaps `echolog.conf` in a shared sticky
+ * folder between its own file and a symlink to a root-owned one, as fast as it can. Before, the
+ * loader stat()ed the path (following the symlink: root's, trusted) and read whatever the name held
+ * by then: 7 of 60 `echolog config` runs used the evil file. Now each candidate is opened once and
+ * judged by its descriptor, and a symlink in a folder others can change is not followed.
+ */
+const asRoot = process.getuid?.() === 0 && hasNobody();
+const sandbox = makeSandbox();
+const swappers: Array<{ su: ChildProcess; pidFile: string }> = [];
+afterAll(async () => {
+  for (const { su, pidFile } of swappers) {
+    // `su -c` runs the loop in a session of its own (util-linux's setsid): it is killed by its pid.
+    const loopPid = Number(fs.readFileSync(pidFile, 'utf8'));
+    if (loopPid > 1) process.kill(loopPid, 'SIGKILL');
+    await exitOf(su);
+  }
+  sandbox.cleanup();
+});
+
+function hasNobody(): boolean {
+  try {
+    execFileSync('id', ['nobody'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A sticky, world-writable folder (like /tmp) that `nobody` can reach, with the evil file's text and a root-owned config. */
+function sharedFolder(): { shared: string; evilPath: string; rootConfig: string } {
+  // Inside the sandbox (removed in teardown), opened up so that nobody can reach the shared folder.
+  fs.chmodSync(sandbox.root, 0o755);
+  const top = fs.mkdtempSync(path.join(sandbox.root, 'race-'));
+  fs.chmodSync(top, 0o755);
+  const shared = path.join(top, 'shared');
+  fs.mkdirSync(shared);
+  fs.chmodSync(shared, 0o1777);
+  const evilPath = path.join(top, 'evil-ffmpeg');
+  fs.writeFileSync(path.join(shared, 'evil'), `ffmpeg:\n  path: ${evilPath}\n`, { mode: 0o644 });
+  const rootConfig = path.join(top, 'root-owned.conf');
+  fs.writeFileSync(rootConfig, 'logging:\n  level: debug\n', { mode: 0o644 });
+  return { shared, evilPath, rootConfig };
+}
+
+/**
+ * `nobody` swaps the name in a loop: its own file, then a symlink to root's file, each by an atomic
+ * rename. Bounded (20000 rounds) and killed with its process group in teardown.
+ */
+function startSwapping(shared: string, rootConfig: string): void {
+  const pidFile = path.join(shared, 'swapper.pid');
+  const loop = `cd '${shared}' && echo $$ > swapper.pid && i=0; while [ $i -lt 20000 ]; do cp evil e.tmp; mv -T e.tmp echolog.conf; ln -sfn '${rootConfig}' l.tmp; mv -T l.tmp echolog.conf; i=$((i+1)); done`;
+  const su = spawn('su', ['nobody', '-s', '/bin/sh', '-c', loop], { stdio: 'ignore' });
+  swappers.push({ su, pidFile });
+}
+
+describe.skipIf(!asRoot)('a second account swapping echolog.conf in a shared sticky folder', () => {
+  it('never gets its ffmpeg.path used: not by the loader, not by `echolog config`', async () => {
+    const { shared, evilPath, rootConfig } = sharedFolder();
+    startSwapping(shared, rootConfig);
+    // The swap is under way once its pid and a first echolog.conf are there.
+    await waitFor(() => fs.existsSync(path.join(shared, 'echolog.conf')) && fs.readFileSync(path.join(shared, 'swapper.pid'), 'utf8').endsWith('\n'), 20_000, 'the swap loop');
+
+    const warnings = new Set<string>();
+    for (let round = 0; round < 400; round++) {
+      const found = await loadConfigFile({ cwd: shared, home: sandbox.home, env: { XDG_CONFIG_HOME: path.join(sandbox.home, '.config') }, warn: (m) => warnings.add(m.replace(/\(.*\)$/, '')) });
+      // Neither nobody's file nor the file its symlink names is ever read.
+      expect(found).toBeUndefined();
+    }
+    // Not vacuous: both states of the name were met, and each was refused for its own reason.
+    const file = path.join(shared, 'echolog.conf');
+    expect([...warnings].sort()).toEqual([
+      `ignoring config file ${file}: it is a symlink in a folder another account can change `,
+      `ignoring config file ${file}: it is owned by uid 65534, not by you `,
+    ]);
+
+    for (let run = 0; run < 15; run++) {
+      const result = await runCli(['config'], { ...sandbox, cwd: shared });
+      expect(result.stdout).not.toContain(evilPath);
+      expect(result.stdout).toMatch(/^# config file: \(none found\)\n/);
+      expect(result.code, result.stderr).toBe(0);
+    }
+  }, 120_000);
+});
