@@ -89,3 +89,35 @@ describe.skipIf(!asRoot)('a second account swapping echolog.conf in a shared sti
     }
   }, 120_000);
 });
+
+describe('what the open descriptor must be', () => {
+  function folder(mode: number): string {
+    const dir = fs.mkdtempSync(path.join(sandbox.root, 'rule-'));
+    fs.chmodSync(dir, mode);
+    return dir;
+  }
+  const load = (cwd: string, warn?: (m: string) => void) => loadConfigFile({ cwd, home: cwd, env: { XDG_CONFIG_HOME: path.join(cwd, 'none') }, warn });
+
+  it("a symlinked echolog.conf in a folder only you can change is followed (a dotfile manager's), its target judged", async () => {
+    const dir = folder(0o700);
+    const target = path.join(dir, 'dotfiles.conf');
+    fs.writeFileSync(target, 'logging:\n  level: debug\n', { mode: 0o644 });
+    fs.symlinkSync(target, path.join(dir, 'echolog.conf'));
+    expect(await load(dir)).toEqual({ path: path.join(dir, 'echolog.conf'), values: { logging: { level: 'debug' } } });
+    fs.chmodSync(target, 0o666);
+    const warnings: string[] = [];
+    expect(await load(dir, (m) => warnings.push(m))).toBeUndefined();
+    expect(warnings).toEqual([`ignoring config file ${path.join(dir, 'echolog.conf')}: it is writable by group and others (mode 0666)`]);
+  });
+
+  it('a FIFO under the name is skipped without blocking; a file over 1 MiB is an error, not read into memory', async () => {
+    const dir = folder(0o700);
+    execFileSync('mkfifo', [path.join(dir, 'echolog.conf')]);
+    const warnings: string[] = [];
+    expect(await load(dir, (m) => warnings.push(m))).toBeUndefined();
+    expect(warnings).toEqual([`ignoring config file ${path.join(dir, 'echolog.conf')}: it is not a regular file`]);
+    fs.rmSync(path.join(dir, 'echolog.conf'));
+    fs.writeFileSync(path.join(dir, '.echologrc'), `# ${'x'.repeat(1024 * 1024)}\n`, { mode: 0o600 });
+    await expect(load(dir)).rejects.toThrow(`config file ${path.join(dir, '.echologrc')} is larger than 1024 KiB: not a config file`);
+  });
+});
