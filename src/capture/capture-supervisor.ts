@@ -81,6 +81,7 @@ export class CaptureSupervisor {
     let runNumber = 1;
     let startNumber = 1;
     let restart: { reason: RunEnd; audioEnd: Date } | undefined;
+    // One pass per ffmpeg run: bounded by the restart policy (max_restarts, reconnect_timeout) and by a stop request.
     for (;;) {
       // Asked to stop while waiting to restart: the session ends with what it has.
       if (runNumber > 1 && this.options.isStopRequested()) return { kind: 'stopped' };

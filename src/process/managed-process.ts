@@ -135,6 +135,7 @@ export class ManagedProcess {
       this.signal(LADDER[this.escalation++]!);
       if (await this.exitedWithin(stepWait())) break;
     }
+    // After SIGKILL only the kernel is left to wait for (a process in uninterruptible sleep).
     return this.exited;
   }
 
@@ -189,6 +190,7 @@ export async function runCommand(command: string, args: readonly string[], optio
   process.child.stdout?.on('data', (data: Buffer) => stdout.push(data));
   process.child.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
   let timedOut = false;
+  // Bounds the wait on `exited` below: timeoutMs, then the stop ladder.
   const timer = setTimeout(() => {
     timedOut = true;
     void process.stop({ stepTimeoutMs: 1000 });
@@ -235,7 +237,8 @@ export async function stopProcessByPid(pid: number, stepMs: number, isTarget: ()
     } catch {
       return;
     }
-    const deadline = Date.now() + stepMs;
-    while (isTarget() && Date.now() < deadline) await sleep(100);
+    // Monotonic, so a clock stepped back cannot stretch a rung.
+    const deadline = performance.now() + stepMs;
+    while (isTarget() && performance.now() < deadline) await sleep(100);
   }
 }
