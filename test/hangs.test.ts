@@ -1,7 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { PassThrough, type Writable } from 'node:stream';
+import { guardOutputStreams, type OutputClosed } from '../src/cli/output-guard.js';
 import { makeDirectories } from '../src/files/make-directories.js';
 import { ManagedProcess } from '../src/process/managed-process.js';
 import { expectStopLast, isAlive, readManifestSync } from './helpers/chunks.js';
@@ -75,6 +78,27 @@ describe('a closed stdout/stderr (`echolog record 2>&1 | head -1`)', () => {
     expectStopLast(log, 'terminated');
     expect(readManifestSync(dir)?.status).not.toBe('recording');
     await exitOf(child);
+  });
+});
+
+describe('guardOutputStreams', () => {
+  it('a write to a pipe whose reader is gone: heard once, later writes dropped, their callbacks still called', async () => {
+    // A real pipe (a FIFO) whose only reader closes, as `head -1` does after its line.
+    const fifo = path.join(sandbox().root, 'screen');
+    execFileSync('mkfifo', [fifo]);
+    const readEnd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    const stdout: Writable = new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK), readable: false, writable: true });
+    fs.closeSync(readEnd);
+    const closed: OutputClosed[] = [];
+    const watch = guardOutputStreams({ stdout, stderr: new PassThrough() });
+    watch.onClosed((c) => closed.push(c));
+    stdout.write('first\n');
+    await waitFor(() => watch.isClosed('stdout'), 5_000, 'the EPIPE');
+    for (let i = 0; i < 100; i++) expect(stdout.write('again\n')).toBe(true);
+    await new Promise<void>((resolve, reject) => stdout.write('last\n', (error?: Error | null) => (error ? reject(error) : resolve())));
+    expect(closed).toEqual([{ stream: 'stdout', code: 'EPIPE' }]);
+    expect(watch.isClosed('stderr')).toBe(false);
+    stdout.destroy();
   });
 });
 
