@@ -121,3 +121,19 @@ describe('what the open descriptor must be', () => {
     await expect(load(dir)).rejects.toThrow(`config file ${path.join(dir, '.echologrc')} is larger than 1024 KiB: not a config file`);
   });
 });
+
+describe('an untrusted package.json on the way up', () => {
+  it('is skipped silently without an "echolog" key, with a warning when it has one', async () => {
+    const dir = fs.mkdtempSync(path.join(sandbox.root, 'pkg-'));
+    const pkg = path.join(dir, 'package.json');
+    fs.writeFileSync(pkg, '{"name": "theirs"}', { mode: 0o666 });
+    fs.chmodSync(pkg, 0o666);
+    const warnings: string[] = [];
+    const load = () => loadConfigFile({ cwd: dir, home: dir, env: { XDG_CONFIG_HOME: path.join(dir, 'none') }, warn: (m) => warnings.push(m) });
+    expect(await load()).toBeUndefined();
+    expect(warnings).toEqual([]);
+    fs.writeFileSync(pkg, '{"echolog": {"ffmpeg": {"path": "/tmp/evil"}}}');
+    expect(await load()).toBeUndefined();
+    expect(warnings).toEqual([`ignoring config file ${pkg}: it is writable by group and others (mode 0666)`]);
+  });
+});

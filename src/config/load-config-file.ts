@@ -76,8 +76,8 @@ async function searchFolder(dir: string, names: readonly string[]): Promise<Fold
       const read = await readTrustedFile(file, { openPath: folder.entry(name), folderWritableByOthers: folder.writableByOthers });
       if (read.kind === 'missing') continue;
       if (read.kind === 'untrusted') {
-        // Someone else's package.json on the way up (cwd outside home) is no config of echolog's: not worth a warning.
-        if (name === 'package.json') continue;
+        // Someone else's package.json on the way up (cwd outside home) is no config unless it has the key: no warning then.
+        if (name === 'package.json' && !(await valuesOf(file, read.text ?? '').then((values) => values !== NO_KEY, () => false))) continue;
         return { kind: 'untrusted', file, problem: read.problem };
       }
       const values = await valuesOf(file, read.text);

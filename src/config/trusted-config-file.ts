@@ -11,7 +11,8 @@ const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK, O_DIRECTORY } = fs.constants;
 
 export type CandidateRead =
   | { kind: 'missing' }
-  | { kind: 'untrusted'; problem: string }
+  /** `text`: what an untrusted regular file holds, only to tell whether it is meant for echolog (a package.json's key). */
+  | { kind: 'untrusted'; problem: string; text?: string }
   | { kind: 'read'; text: string };
 
 /**
@@ -76,7 +77,7 @@ export async function readTrustedFile(file: string, options: { openPath?: string
     if (stat.isDirectory()) throw new ConfigError(`config file ${file} is a directory`);
     if (!stat.isFile()) return { kind: 'untrusted', problem: 'it is not a regular file' };
     const problem = trustProblem(stat, currentUid(), true);
-    if (problem) return { kind: 'untrusted', problem };
+    if (problem) return { kind: 'untrusted', problem, text: await readBounded(handle, file).catch(() => undefined) };
     return { kind: 'read', text: await readBounded(handle, file) };
   } finally {
     await handle.close();
