@@ -1,4 +1,5 @@
 import { EchologError, ExitCode } from './errors.js';
+import { guardOutputStreams } from './cli/output-guard.js';
 import { processSurroundings, type Surroundings } from './cli/surroundings.js';
 import { VERSION } from './version.js';
 
@@ -33,5 +34,7 @@ export async function run(argv: readonly string[], surroundings: Surroundings): 
 }
 
 export async function main(argv: readonly string[]): Promise<void> {
-  process.exitCode = await run(argv, processSurroundings());
+  // First of all: a closed stdout/stderr must never reach the uncaught-exception path.
+  const outputs = guardOutputStreams({ stdout: process.stdout, stderr: process.stderr });
+  process.exitCode = await run(argv, processSurroundings(outputs));
 }

@@ -36,8 +36,8 @@ describe('quick commands load only what they use', () => {
     const recorded = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'], box);
     expect(recorded.code, recorded.stderr).toBe(0);
     const { packages, modules } = await loadedBy(['status'], box);
-    // No config file here: the config loader (cosmiconfig and its YAML parser) is not needed either.
-    for (const heavy of ['zod', 'ora', 'cosmiconfig', '@napi-rs/whisper']) expect(packages).not.toContain(heavy);
+    // No config file here: the config loader (its YAML parser) is not needed either.
+    for (const heavy of ['zod', 'ora', 'js-yaml', '@napi-rs/whisper']) expect(packages).not.toContain(heavy);
     // Telling whether a pid lives needs no process spawner (child_process, readline).
     expect(modules).not.toContain('process/managed-process');
     // The pure line parser and the log's file name are allowed (a corrupt session.json is rebuilt from the log); the writer is not.

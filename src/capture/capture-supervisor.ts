@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger, SessionLog } from '../logging/session-log.js';
-import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
+import { ManagedProcess, startOrphanWatchdog, STOP_DEADLINE_MS, type ProcessExit } from '../process/managed-process.js';
 import { formatCommandLine } from '../recorder/command-line.js';
 import { buildLiveAudioArgs, isDeviceInput, segmentListName } from '../recorder/ffmpeg-args.js';
 import { failureTail } from '../recorder/ffmpeg-stderr.js';
@@ -81,6 +81,7 @@ export class CaptureSupervisor {
     let runNumber = 1;
     let startNumber = 1;
     let restart: { reason: RunEnd; audioEnd: Date } | undefined;
+    // One pass per ffmpeg run: bounded by the restart policy (max_restarts, reconnect_timeout) and by a stop request.
     for (;;) {
       // Asked to stop while waiting to restart: the session ends with what it has.
       if (runNumber > 1 && this.options.isStopRequested()) return { kind: 'stopped' };
@@ -190,7 +191,6 @@ export class CaptureSupervisor {
       } else if (level === 'dead' && !stalled) {
         stalled = true;
         recorderLogger.warning('capture_dead', { since: new Date(lastProgress).toISOString(), detail: 'stopping ffmpeg to restart it' });
-        ffmpeg.resume();
         void ffmpeg.stop(stopOptions);
       }
     }, STALL_CHECK_MS);
@@ -205,8 +205,7 @@ export class CaptureSupervisor {
       this.logger.info('ffmpeg_started', { pid: ffmpeg.pid, run: runNumber > 1 ? runNumber : undefined });
       onSpawned(anchor);
       const stopOnRequest = this.options.stopRequested.then(() => {
-        if (stallWarned) ffmpeg.resume(); // a stopped (SIGSTOP) ffmpeg hears nothing else
-        return ffmpeg.stop(stopOptions);
+        return ffmpeg.stop({ ...stopOptions, deadlineMs: STOP_DEADLINE_MS });
       });
       const exit = await Promise.race([ffmpeg.exited, stopOnRequest]);
       stderrLog.close();

@@ -35,6 +35,7 @@ export async function canWriteIn(dir: string): Promise<boolean> {
 
 async function nearestExisting(dir: string): Promise<string> {
   let current = path.resolve(dir);
+  // Bounded by the path's depth: each pass goes one folder up, and the root exists.
   for (;;) {
     try {
       await fs.stat(current);

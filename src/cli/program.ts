@@ -16,7 +16,7 @@ const MODEL_FLAG = TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'mode
 export type WithConfig = (command: Command, table: readonly ConfigFlag[], configHelp?: string) => () => Promise<ResolvedConfig>;
 
 /**
- * The commander program. Each command's module, and the config loader (zod, cosmiconfig), is loaded
+ * The commander program. Each command's module, and the config loader (zod, js-yaml), is loaded
  * only when a command runs: `--version` and `--help` load neither.
  * Actions store their exit code in `result`; errors propagate to `main`.
  */

@@ -77,15 +77,22 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     onEvent: (event) => progress.onEvent(event),
     now: surroundings.now,
   });
-  const detach = installStopHandlers(session);
-  // Stays attached to the end: a write's error arrives after the write call, the final
-  // `Stopped` line included.
-  surroundings.stdout.on('error', reportOutputErrorOnce(surroundings.stderr));
+  const detach = installStopHandlers(session, surroundings.stderr);
+  // The screen going away is logged and ends the progress output; the recording goes on.
+  const unwatch = surroundings.outputs?.onClosed((closed) => {
+    session.noteOutputClosed(closed.stream, closed.code);
+    if (closed.stream === 'stdout') progress.stop();
+    // A closed pipe is expected and silent; any other write error is said once on stderr.
+    if (closed.stream === 'stdout' && closed.code !== 'EPIPE') {
+      surroundings.stderr.write(`echolog: cannot write progress to stdout (${closed.code}); recording continues\n`);
+    }
+  });
   let result: RecordingResult;
   try {
     result = await session.run();
   } finally {
     detach();
+    unwatch?.();
     progress.stop();
   }
   surroundings.stdout.write(
@@ -95,27 +102,17 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
   return result.exitCode;
 }
 
-/**
- * Progress output is a courtesy: a reader that goes away (`echolog record | head -1`) or a
- * broken terminal must not stop the recording. A closed pipe is expected and silent; any other
- * write error is said once on stderr.
- */
-function reportOutputErrorOnce(stderr: Surroundings['stderr']): (error: NodeJS.ErrnoException) => void {
-  let reported = false;
-  return (error) => {
-    if (error.code === 'EPIPE' || reported) return;
-    reported = true;
-    stderr.write(`echolog: cannot write progress to stdout (${error.code ?? error.message}); recording continues\n`);
-  };
-}
-
 /** SIGINT/SIGTERM/SIGHUP stop the session cleanly; a crash inside echolog ends it with reason=error. */
-function installStopHandlers(session: RecordingSession): () => void {
+function installStopHandlers(session: RecordingSession, stderr: Surroundings['stderr']): () => void {
   const onSigint = (): void => session.stop({ reason: 'user_interrupt', signal: 'SIGINT' });
   const onSigterm = (): void => session.stop({ reason: 'terminated', signal: 'SIGTERM' });
   const onSighup = (): void => session.stop({ reason: 'terminated', signal: 'SIGHUP' });
+  let fatal = false;
   const onFatal = (error: unknown): void => {
-    process.stderr.write(`echolog: internal error, stopping the session: ${(error as Error)?.stack ?? String(error)}\n`);
+    // Said and acted on once: whatever fails while the session stops must not come back through here.
+    if (fatal) return;
+    fatal = true;
+    stderr.write(`echolog: internal error, stopping the session: ${(error as Error)?.stack ?? String(error)}\n`);
     session.stop({ reason: 'error', message: (error as Error)?.message ?? String(error) });
   };
   process.on('SIGINT', onSigint);

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import type { Writable } from 'node:stream';
+import type { OutputWatch } from './output-guard.js';
 
 /** What a command may touch of the outside world; tests pass their own. */
 export interface Surroundings {
@@ -9,9 +10,11 @@ export interface Surroundings {
   stdout: Writable & { isTTY?: boolean; columns?: number };
   stderr: Writable & { isTTY?: boolean };
   now: () => Date;
+  /** Says when stdout or stderr went away (see output-guard.ts); absent in tests that pass their own streams. */
+  outputs?: OutputWatch;
 }
 
-export function processSurroundings(): Surroundings {
+export function processSurroundings(outputs?: OutputWatch): Surroundings {
   return {
     cwd: process.cwd(),
     env: process.env,
@@ -19,5 +22,6 @@ export function processSurroundings(): Surroundings {
     stdout: process.stdout,
     stderr: process.stderr,
     now: () => new Date(),
+    outputs,
   };
 }

@@ -121,6 +121,7 @@ export class LogFile {
   /** Writes every queued line, then closes the file. Safe to call twice. */
   async close(): Promise<void> {
     this.closing = true;
+    // Bounded by the pump: the queue is capped (lines beyond it are dropped and counted) and each pass writes or fails.
     while (this.pumping) await this.pumping;
     const fd = this.fd;
     this.fd = undefined;

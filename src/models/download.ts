@@ -6,6 +6,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { EchologError } from '../errors.js';
+import { makeDirectories } from '../files/make-directories.js';
 
 /** A download failed in a way worth retrying: what is on disk is kept as `<file>.part` for the next try to resume. */
 export class ModelDownloadError extends EchologError {}
@@ -53,7 +54,7 @@ export function partPathFor(destination: string): string {
 export async function downloadVerified(options: DownloadOptions): Promise<DownloadResult> {
   const { url, destination, sizeBytes } = options;
   const part = partPathFor(destination);
-  await fsp.mkdir(path.dirname(destination), { recursive: true });
+  await makeDirectories(path.dirname(destination), 0o777);
 
   let offset = await fileSize(part);
   if (sizeBytes !== undefined && offset > sizeBytes) {

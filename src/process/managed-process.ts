@@ -1,9 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isProcessAlive } from '../files/process-identity.js';
+import { isProcessAlive, parseState } from '../files/process-identity.js';
 
 /**
  * The only module that starts processes. It owns the stop ladder: ask politely
@@ -41,7 +43,19 @@ export interface StopOptions {
   politeInput?: string;
   /** Wait between steps of the ladder. */
   stepTimeoutMs: number;
+  /**
+   * The whole ladder's bound, from the call: the rungs before SIGKILL share what is left (each
+   * waits at most its even share), so SIGKILL is sent by then whatever `stepTimeoutMs` says.
+   * A stop someone is waiting for (a signal to echolog) passes STOP_DEADLINE_MS.
+   */
+  deadlineMs?: number;
 }
+
+/**
+ * How long a requested stop may take to reach SIGKILL: SIGINT/SIGTERM must end echolog within
+ * 5 s from any state, and session_stop and the final session.json come after ffmpeg has gone.
+ */
+export const STOP_DEADLINE_MS = 4000;
 
 const LADDER: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGKILL'];
 
@@ -104,26 +118,39 @@ export class ManagedProcess {
   /** Walks the stop ladder until the process has exited; resolves with how it exited. */
   async stop(options: StopOptions): Promise<ProcessExit> {
     if (this.exit) return this.exit;
+    // Monotonic: a clock stepped back must not stretch the deadline.
+    const deadline = performance.now() + (options.deadlineMs ?? Infinity);
+    const waitingRungs = (): number => (options.politeInput !== undefined && this.escalation === 0 ? 1 : 0) + LADDER.length - 1 - this.escalation;
+    const stepWait = (): number => Math.max(0, Math.min(options.stepTimeoutMs, (deadline - performance.now()) / Math.max(1, waitingRungs())));
+    // A stopped process (SIGSTOP, a debugger) hears nothing but SIGKILL and SIGCONT: wake it, so
+    // `q` can still finalize its open chunk.
+    if (this.isStopped()) this.signal('SIGCONT');
     if (options.politeInput !== undefined && this.escalation === 0) {
       this.onStep(options.politeInput);
       this.write(options.politeInput);
-      if (await this.exitedWithin(options.stepTimeoutMs)) return this.exit!;
+      if (await this.exitedWithin(stepWait())) return this.exit!;
     }
+    // Bounded by the ladder: each pass climbs one rung, and the last is SIGKILL.
     while (!this.exit && this.escalation < LADDER.length) {
       this.signal(LADDER[this.escalation++]!);
-      if (await this.exitedWithin(options.stepTimeoutMs)) break;
+      if (await this.exitedWithin(stepWait())) break;
     }
+    // After SIGKILL only the kernel is left to wait for (a process in uninterruptible sleep).
     return this.exited;
-  }
-
-  /** Continues a process that was stopped (SIGSTOP), so the stop ladder's polite steps can reach it. */
-  resume(): void {
-    if (!this.exit) this.signal('SIGCONT');
   }
 
   /** Skips one rung of the ladder now (a second Ctrl-C). */
   escalate(): void {
     if (!this.exit && this.escalation < LADDER.length) this.signal(LADDER[this.escalation++]!);
+  }
+
+  private isStopped(): boolean {
+    try {
+      const state = parseState(fs.readFileSync(`/proc/${this.pid}/stat`, 'utf8'));
+      return state === 'T' || state === 't';
+    } catch {
+      return false; // gone, or no /proc (macOS): the deadline still ends the ladder
+    }
   }
 
   private signal(signal: NodeJS.Signals): void {
@@ -163,6 +190,7 @@ export async function runCommand(command: string, args: readonly string[], optio
   process.child.stdout?.on('data', (data: Buffer) => stdout.push(data));
   process.child.stderr?.on('data', (data: Buffer) => (stderr += data.toString()));
   let timedOut = false;
+  // Bounds the wait on `exited` below: timeoutMs, then the stop ladder.
   const timer = setTimeout(() => {
     timedOut = true;
     void process.stop({ stepTimeoutMs: 1000 });
@@ -209,7 +237,8 @@ export async function stopProcessByPid(pid: number, stepMs: number, isTarget: ()
     } catch {
       return;
     }
-    const deadline = Date.now() + stepMs;
-    while (isTarget() && Date.now() < deadline) await sleep(100);
+    // Monotonic, so a clock stepped back cannot stretch a rung.
+    const deadline = performance.now() + stepMs;
+    while (isTarget() && performance.now() < deadline) await sleep(100);
   }
 }

@@ -61,6 +61,8 @@ export class RecordingSession {
   private storageFault: StorageFault | undefined;
   /** session_stop is being written: nothing may be logged after it. */
   private stopping = false;
+  /** stdout/stderr that went away before session.log was open: logged once it is. */
+  private readonly closedOutputs: Array<{ stream: string; code: string }> = [];
 
   constructor(private readonly options: RecordingSessionOptions) {
     this.now = options.now ?? (() => new Date());
@@ -78,6 +80,13 @@ export class RecordingSession {
     this.logStopRequest(request, false);
     this.options.onEvent?.({ type: 'stopping', reason: request.reason });
     this.signalStopRequested();
+  }
+
+  /** stdout or stderr went away (a closed pipe): said once in session.log; the recording goes on. */
+  noteOutputClosed(stream: string, code: string): void {
+    if (this.stopping) return;
+    if (this.sessionLogger) this.sessionLogger.warning('output_closed', { stream, code, detail: 'no longer written to; recording continues' });
+    else this.closedOutputs.push({ stream, code });
   }
 
   async run(): Promise<RecordingResult> {
@@ -254,6 +263,7 @@ export class RecordingSession {
       await manifest.update((m) => (m.session_start_line = log.lifecycleLine('session_start')));
       this.sessionLogger = sessionLogger;
       if (this.stopRequest) this.logStopRequest(this.stopRequest, false); // asked before the log was open
+      for (const { stream, code } of this.closedOutputs.splice(0)) this.noteOutputClosed(stream, code);
       // The user hears where the log is first; components may say things on attach.
       notify({ type: 'started', sessionId: plan.sessionId, logPath: log.path, level: config.logging.level, sessionDir: plan.sessionDir, pid: process.pid });
       prepared.forEach((p, i) => {

@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { currentUid, trustProblem, unusablePathReason } from '../files/file-trust.js';
+import { CannotCreateHereError, makeDirectories } from '../files/make-directories.js';
 
 /** Expands a leading `~` the way a shell would, so config files can say `~/recordings`. */
 export function expandHome(dir: string, home: string): string {
@@ -21,7 +22,7 @@ export function resolveRecordingsDir(dir: string, cwd: string, home: string): st
  * system, …), else the error itself.
  */
 export function recordingsDirError(dir: string, error: unknown): unknown {
-  const why = unusablePathReason(error);
+  const why = error instanceof CannotCreateHereError ? error.message : unusablePathReason(error);
   return why === undefined ? error : unusableDir(dir, why);
 }
 
@@ -32,7 +33,7 @@ function unusableDir(dir: string, why: string): UsageError {
 /** Creates the recordings dir (private: recordings are personal) if it is missing, and checks it is trusted. */
 export async function ensureRecordingsDir(dir: string): Promise<void> {
   try {
-    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+    await makeDirectories(dir, 0o700);
   } catch (error) {
     throw recordingsDirError(dir, error);
   }

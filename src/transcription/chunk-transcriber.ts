@@ -102,6 +102,7 @@ export class ChunkTranscriber {
 
   /** Resolves when the queue is empty (now, or once the worker is done). */
   async idle(): Promise<void> {
+    // Unbounded here on purpose: drain() bounds it with drain_timeout, then abandons the queue.
     while (this.working) await this.working;
   }
 

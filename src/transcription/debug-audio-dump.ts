@@ -2,6 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { compactTimestamp } from '../logging/line-format.js';
 import type { Logger } from '../logging/session-log.js';
+import { makeDirectories } from '../files/make-directories.js';
 
 /**
  * Seed 000's debug audio dump: with ECHOLOG_DEBUG_AUDIO_DUMP=1, the exact PCM handed to the
@@ -49,7 +50,7 @@ export class DebugAudioDump {
     let stage = 'open';
     try {
       if (!this.handle) {
-        await fs.mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
+        await makeDirectories(path.dirname(this.file), 0o700);
         this.handle = await fs.open(this.file, 'a', 0o600);
         this.logger.info('debug_audio_dump_enabled', { path: this.file });
       }

@@ -242,6 +242,7 @@ export class PocketsphinxEngine implements LiveEngine {
   private async caughtUp(): Promise<void> {
     const child = this.process!;
     if (this.baseline === undefined) return;
+    // Bounded by the caller's attempt timeout (ChunkTranscriber's withTimeout), after which close() ends the decoder and this loop.
     for (;;) {
       if (this.failure) throw this.failure;
       const read = await this.readBytesRead(child.pid);
@@ -318,6 +319,7 @@ export class PocketsphinxEngine implements LiveEngine {
   }
 
   private async openFifo(fifo: string, child: ManagedProcess): Promise<net.Socket> {
+    // Bounded by ready_timeout: a start the caller gave up on is closed (`closing`), a decoder that dies sets `failure`.
     for (;;) {
       if (this.failure) throw this.failure;
       if (this.closing) throw new Error('pocketsphinx start was cancelled');
