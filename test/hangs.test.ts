@@ -112,6 +112,13 @@ describe('a recordings dir where no folder can be made', () => {
     );
   });
 
+  it('daemon start --foreground --ipc-root under /proc: exit 2 with one line, at once', async () => {
+    const box = sandbox();
+    const result = await runCli(['daemon', 'start', '--foreground', '--engine', 'pocketsphinx', '--ipc-root', '/proc/self/x'], box);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^echolog: IPC root \/proc\/self\/x cannot be used: its file system takes no new folders .*\n$/);
+  });
+
   it('makeDirectories creates every missing level once, and accepts what exists', async () => {
     const box = sandbox();
     const deep = path.join(box.root, 'a', 'b', 'c');

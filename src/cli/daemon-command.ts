@@ -106,14 +106,15 @@ async function startDetached(paths: IpcPaths, options: DaemonStartOptions, surro
   }
   child.unref();
   const readyTimeoutMs = options.resolved.config.transcription.ready_timeout * 1000;
-  const deadline = Date.now() + readyTimeoutMs;
+  // Monotonic: a clock stepped back must not stretch the wait.
+  const deadline = performance.now() + readyTimeoutMs;
   for (;;) {
     const live = await readLiveness(paths);
     if (live.state === 'ready' && live.marker.pid === child.pid) {
       surroundings.stdout.write(`session daemon ready: pid ${child.pid}, ${live.status.model_size} on ${live.status.device}, root ${paths.root} (log ${paths.log})\n`);
       return 0;
     }
-    if (child.hasExited || Date.now() >= deadline) break;
+    if (child.hasExited || performance.now() >= deadline) break;
     await sleep(50);
   }
   const timedOut = !child.hasExited;

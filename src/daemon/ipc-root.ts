@@ -1,6 +1,7 @@
 import fs from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { currentUid, trustProblem } from '../files/file-trust.js';
+import { makeDirectories } from '../files/make-directories.js';
 import { UsageError } from '../errors.js';
 import type { IpcPaths } from './ipc-paths.js';
 
@@ -49,7 +50,10 @@ export async function checkIpcRoot(paths: IpcPaths, create: boolean): Promise<Ro
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw unusableRoot(paths.root, (error as Error).message);
     if (!create) return 'missing';
-    await fs.mkdir(paths.root, { recursive: true, mode: 0o700 });
+    // Bounded mkdir -p: Node's recursive mkdir spins for ever under /proc.
+    await makeDirectories(paths.root, 0o700).catch((e: Error) => {
+      throw unusableRoot(paths.root, e.message);
+    });
     stat = await fs.lstat(paths.root);
   }
   const root = judgeRoot(stat, uid);

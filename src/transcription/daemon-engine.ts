@@ -58,7 +58,8 @@ export class DaemonEngine implements TranscriptionEngine {
    * with the model loaded. The caller bounds the wait (ready_timeout); the rejection says why.
    */
   async start(): Promise<void> {
-    const deadline = Date.now() + Math.max(this.options.readyTimeoutSeconds * 1000 - 200, 0);
+    // Deadlines on the monotonic clock: a clock stepped back must not stretch them.
+    const deadline = performance.now() + Math.max(this.options.readyTimeoutSeconds * 1000 - 200, 0);
     for (;;) {
       const kind = await checkIpcRoot(this.options.paths, false);
       const live = kind === 'missing' ? undefined : await readLiveness(this.options.paths);
@@ -69,7 +70,7 @@ export class DaemonEngine implements TranscriptionEngine {
       const why = live === undefined || live.state === 'absent' ? `no session daemon on ${this.options.paths.root} (start one with \`echolog daemon start\`)` : live.why;
       // Another account's marker or status is never believed, and waiting does not change whose it is.
       const foreign = live?.state === 'not_ready' && live.foreign === true;
-      if (foreign || Date.now() >= deadline) throw new Error(`the session daemon is not ready: ${why}`);
+      if (foreign || performance.now() >= deadline) throw new Error(`the session daemon is not ready: ${why}`);
       await sleep(this.pollMs * 2);
     }
   }
@@ -111,7 +112,7 @@ export class DaemonEngine implements TranscriptionEngine {
   }
 
   private async awaitResponse(file: string, id: string, timeoutMs: number): Promise<DaemonResponse | undefined> {
-    const deadline = Date.now() + timeoutMs;
+    const deadline = performance.now() + timeoutMs;
     let wake: (() => void) | undefined;
     let watcher: fs.FSWatcher | undefined;
     try {
@@ -126,7 +127,7 @@ export class DaemonEngine implements TranscriptionEngine {
       for (;;) {
         const response = await readResponse(file, id);
         if (response) return response;
-        const left = deadline - Date.now();
+        const left = deadline - performance.now();
         if (left <= 0) return undefined;
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, Math.min(left, this.pollMs * 4));
