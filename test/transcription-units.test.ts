@@ -245,9 +245,11 @@ describe('resolveEngine', () => {
     expect(r).toMatchObject({ kind: 'off' });
     expect(r.kind === 'off' && r.hint).toMatch(/echolog models pull tiny\.en.*apt-get install pocketsphinx/);
   });
-  it('pocketsphinx refuses audio its model cannot take (44.1 kHz, stereo)', async () => {
+  it('pocketsphinx takes any capture format (44.1 kHz stereo): it is given its own 16 kHz mono', async () => {
     const stereo = { ...config({ engine: 'pocketsphinx' }), recording: { ...DEFAULT_CONFIG.recording, sample_rate: 44100, channels: 2 } };
-    expect(await resolveEngine(stereo, {}, deps(false, true))).toMatchObject({ kind: 'missing', reason: expect.stringMatching(/needs 16000 Hz mono audio; this session records 44100 Hz, 2 ch/) });
+    const resolution = await resolveEngine(stereo, {}, deps(false, true));
+    expect(resolution).toMatchObject({ kind: 'engine', name: 'pocketsphinx' });
+    expect(resolution.kind === 'engine' && resolution.create().audioFormat).toEqual({ sampleRate: 16000 });
   });
   it('none is off; a named engine that is absent is missing, with the reason', async () => {
     expect(await resolveEngine(config({ engine: 'none' }), {}, deps(true, true))).toMatchObject({ kind: 'off' });
@@ -310,7 +312,7 @@ describe('ChunkTranscriber (the queue)', () => {
     const logger = recordingLogger();
     const texts: string[] = [];
     const store = new TranscriptStore(dir);
-    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, store, logger, retryBaseMs: 10, onText: (l) => texts.push(l.text) });
+    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, ffmpegPath: 'ffmpeg', store, logger, retryBaseMs: 10, onText: (l) => texts.push(l.text) });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 0));
     q.enqueue(writeChunk(dir, 3, 0.5, 3000));
@@ -336,7 +338,7 @@ describe('ChunkTranscriber (the queue)', () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const engine = Object.assign(new ScriptedEngine(0), { needsSilence: true });
     const store = new TranscriptStore(dir);
-    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, store, logger: recordingLogger() });
+    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, ffmpegPath: 'ffmpeg', store, logger: recordingLogger() });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 0));
     expect(await q.drain(5000)).toEqual([]);
@@ -363,7 +365,7 @@ describe('ChunkTranscriber (the queue)', () => {
     };
     const logger = recordingLogger();
     const store = new TranscriptStore(dir);
-    const q = new ChunkTranscriber({ engine, engineName: 'stream', config: config({ max_retries: 0 }).transcription, store, logger });
+    const q = new ChunkTranscriber({ engine, engineName: 'stream', config: config({ max_retries: 0 }).transcription, ffmpegPath: 'ffmpeg', store, logger });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 3000));
     expect(await q.drain(5000)).toEqual([1, 2]);
@@ -374,7 +376,7 @@ describe('ChunkTranscriber (the queue)', () => {
   it('after max_retries logs the failure with its reason and leaves the chunk; the next chunk still goes', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const logger = recordingLogger();
-    const q = new ChunkTranscriber({ engine: new ScriptedEngine(2), engineName: 'scripted', config: config({ max_retries: 1 }).transcription, store: new TranscriptStore(dir), logger, retryBaseMs: 10 });
+    const q = new ChunkTranscriber({ engine: new ScriptedEngine(2), engineName: 'scripted', config: config({ max_retries: 1 }).transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger, retryBaseMs: 10 });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 3000));
     expect(await q.drain(5000)).toEqual([1]);
@@ -387,7 +389,7 @@ describe('ChunkTranscriber (the queue)', () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const logger = recordingLogger();
     const warnings: string[] = [];
-    const q = new ChunkTranscriber({ engine: new ScriptedEngine(0, 200), engineName: 'scripted', config: config().transcription, store: new TranscriptStore(dir), logger, onWarning: (m) => warnings.push(m) });
+    const q = new ChunkTranscriber({ engine: new ScriptedEngine(0, 200), engineName: 'scripted', config: config().transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger, onWarning: (m) => warnings.push(m) });
     for (let seq = 1; seq <= 8; seq++) q.enqueue(writeChunk(dir, seq, 0.1, 3000));
     expect(q.progress.pending_chunks).toBeGreaterThan(0);
     const left = await q.drain(1100);
@@ -401,7 +403,7 @@ describe('ChunkTranscriber (the queue)', () => {
 
   it('without an engine, every chunk is left for `echolog transcribe`', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
-    const q = new ChunkTranscriber({ engine: undefined, engineName: 'pocketsphinx', config: config().transcription, store: new TranscriptStore(dir), logger: recordingLogger() });
+    const q = new ChunkTranscriber({ engine: undefined, engineName: 'pocketsphinx', config: config().transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger: recordingLogger() });
     q.enqueue(writeChunk(dir, 1, 0.1, 3000));
     q.enqueue(writeChunk(dir, 2, 0.1, 3000));
     expect(await q.drain(1000)).toEqual([1, 2]);
@@ -432,7 +434,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   }
 
   it('prepare only picks the engine: recording never waits for it to load', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 60 }), {}, { realTime: false }, deps);
+    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 60 }), {}, { realTime: false, ffmpegPath: 'ffmpeg' }, deps);
     const started = Date.now();
     const prepared = await component.prepare();
     expect(Date.now() - started).toBeLessThan(1000);
@@ -441,7 +443,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   });
 
   it('an engine not ready within ready_timeout: a WARNING once it is given up, and the session goes on', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2 }), {}, { realTime: false }, deps);
+    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2 }), {}, { realTime: false, ffmpegPath: 'ffmpeg' }, deps);
     await component.prepare();
     const { logger, warnings } = attachTo(component);
     await component.start();
@@ -450,7 +452,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   });
 
   it('with transcription.required, the same failure rejects start (the session then stops)', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2, required: true }), {}, { realTime: false }, deps);
+    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2, required: true }), {}, { realTime: false, ffmpegPath: 'ffmpeg' }, deps);
     await component.prepare();
     attachTo(component);
     await expect(component.start()).rejects.toThrow(/transcription\.required is set, but the whisper engine failed to start within 0\.2 s/);
@@ -466,7 +468,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
       findPocketsphinx: () => ({ variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' }),
       findStreamDecoder: async () => ({ variant: 'stream', path: process.execPath, script: fake }),
     };
-    const component = new TranscriptionComponent(config({ engine: 'pocketsphinx', ready_timeout: 30 }), {}, { realTime: true }, pocketsphinxDeps);
+    const component = new TranscriptionComponent(config({ engine: 'pocketsphinx', ready_timeout: 30 }), {}, { realTime: true, ffmpegPath: 'ffmpeg' }, pocketsphinxDeps);
     expect((await component.prepare()).startFields).toMatchObject({ transcription_engine: 'pocketsphinx', partial_text: 'on' });
     const { logger, warnings } = attachTo(component);
     await component.start();

@@ -10,6 +10,8 @@ import { TranscriptionError } from '../src/errors.js';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
 import type { EngineChunk } from '../src/transcription/engine.js';
 import { tensorRecord } from './helpers/ggml.js';
+import { engineChunkOf } from './helpers/engine-chunk.js';
+import { engineAudioPieces } from '../src/audio/engine-audio.js';
 import { loadWhisperBinding, whisperAvailability, WhisperEngine } from '../src/transcription/whisper-engine.js';
 
 /**
@@ -32,9 +34,9 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function makeChunk(seq: number, offsetSeconds: number, seconds: number, rate = 16000, channels = 1): EngineChunk {
   const file = path.join(tmp, `chunk_${seq}.wav`);
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`, '-ar', String(rate), '-ac', String(channels), '-c:a', 'pcm_s16le', file]);
-  const bytes = fs.readFileSync(file);
-  const wav = parseWavHeader(bytes);
-  return { seq, path: file, offsetSeconds, durationSeconds: seconds, pcm: bytes.subarray(wav.dataOffset, wav.dataOffset + wav.dataBytes), sampleRate: wav.sampleRate, channels: wav.channels };
+  const wav = parseWavHeader(fs.readFileSync(file));
+  // As the transcriber hands it over: ffmpeg's 16 kHz mono decode of the chunk, in bounded pieces.
+  return { seq, path: file, offsetSeconds, durationSeconds: seconds, audio: () => engineAudioPieces(file, wav, { sampleRate: 16000 }, 'ffmpeg') };
 }
 
 describe.skipIf(Boolean(skipReason))('whisper engine with the test model', () => {
@@ -140,7 +142,7 @@ parentPort.on('message', (m) => {
     );
     await using engine = new WhisperEngine({ modelPath: TEST_MODEL, model: 'test', language: 'en', workerScript: new URL(`file://${script}`) });
     await engine.start();
-    const chunk: EngineChunk = { seq: 1, path: 'x.wav', offsetSeconds: 10, durationSeconds: 5, pcm: Buffer.alloc(32000), sampleRate: 16000, channels: 1 };
+    const chunk: EngineChunk = engineChunkOf(1, 10, Buffer.alloc(5 * 32000), { path: 'x.wav' });
 
     const first = await engine.transcribe(chunk).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(TranscriptionError);
