@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,10 @@ import type { Chunk } from '../src/recorder/chunk.js';
 import type { SessionContext } from '../src/sessions/session-component.js';
 import type { SessionManifest } from '../src/sessions/session-manifest.js';
 import { formatTranscriptionStatus } from '../src/cli/status-command.js';
-import { formatDb, isSilent, measureLevel } from '../src/audio/audio-level.js';
+import { formatDb, isSilent, LevelMeter, measureLevel } from '../src/audio/audio-level.js';
+import { AudioDecodeError, decodePieces, engineAudioPieces, measureFileLevel, PIECE_BYTES } from '../src/audio/engine-audio.js';
+import { parseWavHeader } from '../src/recorder/wav-header.js';
+import { processesMatching } from './helpers/chunks.js';
 import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
 import { dumpFileName } from '../src/transcription/debug-audio-dump.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from '../src/transcription/engine.js';
@@ -510,5 +514,91 @@ describe('transcript times', () => {
       formatTranscriptLine({ seq: 4, start: 6.0129375000000005, end: 8.017937500000001, text: 'hi', engine: 'e', latency_ms: 3, words: [{ word: 'hi', start: 6.1000000000000005, end: 6.3999999 }] }),
     );
     expect(line).toMatchObject({ start: 6.013, end: 8.018, words: [{ word: 'hi', start: 6.1, end: 6.4 }] });
+  });
+});
+
+describe('engine audio in bounded pieces (src/audio/engine-audio.ts)', () => {
+  /** A real WAV by ffmpeg: a 440 Hz tone at `rate` Hz with `channels` channels. */
+  function toneWav(name: string, seconds: number, rate: number, channels: number): { file: string; wav: ReturnType<typeof parseWavHeader> } {
+    const file = path.join(tmp, `${name}.wav`);
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`, '-ar', String(rate), '-ac', String(channels), '-c:a', 'pcm_s16le', file]);
+    return { file, wav: parseWavHeader(fs.readFileSync(file).subarray(0, 4096)) };
+  }
+
+  it('the level over pieces split anywhere (mid-sample, mid-window) equals the level of the whole', () => {
+    const samples = Array.from({ length: 48000 }, (_, i) => Math.round(Math.sin(i / 7) * (i > 30000 && i < 31000 ? 20000 : 300)));
+    const whole = pcmOf(samples);
+    const meter = new LevelMeter(48000, 2);
+    for (let at = 0, size = 1; at < whole.length; at += size, size = (size * 7 + 3) % 5001) meter.push(whole.subarray(at, at + size));
+    expect(meter.level()).toEqual(measureLevel(whole, 48000, 2));
+  });
+
+  it('a 48 kHz stereo chunk is decoded by ffmpeg to 16 kHz mono, in pieces never above the bound', async () => {
+    const { file, wav } = toneWav('stereo48', 6, 48000, 2);
+    const sizes: number[] = [];
+    const meter = new LevelMeter(16000);
+    const recorded = await measureFileLevel(file, wav);
+    for await (const piece of engineAudioPieces(file, wav, { sampleRate: 16000 }, 'ffmpeg', { pieceBytes: 4096 })) {
+      sizes.push(piece.length);
+      meter.push(piece);
+    }
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4096);
+    expect(sizes.every((n) => n % 2 === 0)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(6 * 16000 * 2);
+    // The tone survived the downmix (two equal channels: the same level) and the resampling.
+    expect(meter.level().rmsDb).toBeCloseTo(recorded.rmsDb, 0);
+  });
+
+  it('a chunk already in the engine format is read as it is, without ffmpeg, piece by piece', async () => {
+    const { file, wav } = toneWav('mono16', 3, 16000, 1);
+    const pieces: Buffer[] = [];
+    for await (const piece of engineAudioPieces(file, wav, { sampleRate: 16000 }, '/nonexistent/ffmpeg', { pieceBytes: 1000 })) pieces.push(piece);
+    expect(Math.max(...pieces.map((p) => p.length))).toBe(1000);
+    expect(Buffer.concat(pieces)).toEqual(fs.readFileSync(file).subarray(wav.dataOffset, wav.dataOffset + wav.dataBytes));
+  });
+
+  it('an abort between pieces ends the decode and its ffmpeg; a file ffmpeg cannot read is an AudioDecodeError', async () => {
+    const { file, wav } = toneWav('abort', 30, 44100, 2);
+    const abort = new AbortController();
+    const reading = (async () => {
+      for await (const _piece of decodePieces('ffmpeg', file, { sampleRate: 16000 }, { signal: abort.signal })) abort.abort(new Error('stop here'));
+    })();
+    await expect(reading).rejects.toThrow('stop here');
+    expect(processesMatching('ffmpeg', file)).toEqual([]);
+    const garbage = path.join(tmp, 'garbage.wav');
+    fs.writeFileSync(garbage, 'not audio at all');
+    const decoding = (async () => {
+      for await (const _piece of engineAudioPieces(garbage, { ...wav, sampleRate: 44100 }, { sampleRate: 16000 }, 'ffmpeg'));
+    })();
+    await expect(decoding).rejects.toThrow(AudioDecodeError);
+    await expect(decoding).rejects.toThrow(/ffmpeg could not decode .*garbage\.wav: /);
+  });
+
+  it('the per-chunk path: a 48 kHz stereo chunk reaches the engine as 16 kHz mono pieces of at most 64 KiB, and the debug dump holds exactly those', async () => {
+    const { file, wav } = toneWav('chunk48', 40, 48000, 2);
+    const got: Buffer[] = [];
+    const engine: TranscriptionEngine = {
+      name: 'counting',
+      model: 'm',
+      audioFormat: { sampleRate: 16000 },
+      start: async () => undefined,
+      async transcribe(chunk) {
+        for await (const piece of chunk.audio()) got.push(Buffer.from(piece));
+        return [{ start: chunk.offsetSeconds, end: chunk.offsetSeconds + 1, text: 'tone' }];
+      },
+      flush: async () => [],
+      close: async () => undefined,
+    };
+    const dir = fs.mkdtempSync(path.join(tmp, 'bounded-'));
+    const logger = recordingLogger();
+    const dump = DebugAudioDump.fromEnv({ ECHOLOG_DEBUG_AUDIO_DUMP: '1' }, { sessionDir: dir, sessionId: 's', source: 'input', now: new Date(0), logger })!;
+    const q = new ChunkTranscriber({ engine, engineName: 'counting', config: config().transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger, dump });
+    const size = fs.statSync(file).size;
+    q.enqueue({ seq: 1, file: path.basename(file), path: file, sizeBytes: size, durationSeconds: 40, offsetSeconds: 0, startTime: new Date(0), endTime: new Date(40_000), wav });
+    expect(await q.drain(30_000)).toEqual([]);
+    await dump.close();
+    expect(Math.max(...got.map((p) => p.length))).toBeLessThanOrEqual(PIECE_BYTES);
+    expect(got.reduce((n, p) => n + p.length, 0)).toBe(40 * 16000 * 2);
+    expect(fs.readFileSync(dump.file)).toEqual(Buffer.concat(got));
   });
 });

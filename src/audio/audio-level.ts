@@ -13,6 +13,7 @@ export interface AudioLevel {
 }
 
 const FULL_SCALE = 32768;
+const IS_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 export const LEVEL_WINDOW_SECONDS = 0.05;
 
 export function toDbfs(amplitude: number): number {
@@ -47,7 +48,13 @@ export class LevelMeter {
       start = 1;
     }
     const end = start + Math.floor((pcm.length - start) / 2) * 2;
-    for (let i = start; i < end; i += 2) this.add(pcm.readInt16LE(i));
+    if ((pcm.byteOffset + start) % 2 === 0 && IS_LITTLE_ENDIAN) {
+      // A typed view reads samples several times faster than readInt16LE: this runs on every chunk.
+      const samples = new Int16Array(pcm.buffer, pcm.byteOffset + start, (end - start) / 2);
+      for (let i = 0; i < samples.length; i++) this.add(samples[i]!);
+    } else {
+      for (let i = start; i < end; i += 2) this.add(pcm.readInt16LE(i));
+    }
     if (end < pcm.length) this.carry = pcm[end];
   }
 

@@ -36,7 +36,15 @@ export interface PieceOptions {
 }
 
 /** ffmpeg could not decode the file: its message names the file and ffmpeg's own words. */
-export class AudioDecodeError extends Error {}
+export class AudioDecodeError extends Error {
+  constructor(
+    readonly program: string,
+    readonly file: string,
+    readonly detail: string,
+  ) {
+    super(`${program} could not decode ${file}: ${detail}`);
+  }
+}
 
 export function isEngineFormat(layout: Pick<PcmLayout, 'sampleRate' | 'channels' | 'bitsPerSample'>, format: EngineAudioFormat): boolean {
   return layout.sampleRate === format.sampleRate && layout.channels === 1 && layout.bitsPerSample === 16;
@@ -86,19 +94,24 @@ export async function* decodePieces(ffmpegPath: string, file: string, format: En
   let finished = false;
   try {
     let carry: Buffer | undefined;
-    for await (const data of stdout as AsyncIterable<Buffer>) {
-      let bytes = carry ? Buffer.concat([carry, data]) : data;
-      carry = undefined;
-      if (bytes.length % 2 !== 0) {
-        carry = Buffer.from(bytes.subarray(bytes.length - 1));
-        bytes = bytes.subarray(0, bytes.length - 1);
+    try {
+      for await (const data of stdout as AsyncIterable<Buffer>) {
+        let bytes = carry ? Buffer.concat([carry, data]) : data;
+        carry = undefined;
+        if (bytes.length % 2 !== 0) {
+          carry = Buffer.from(bytes.subarray(bytes.length - 1));
+          bytes = bytes.subarray(0, bytes.length - 1);
+        }
+        for (let at = 0; at < bytes.length; at += pieceBytes) yield bytes.subarray(at, Math.min(bytes.length, at + pieceBytes));
       }
-      for (let at = 0; at < bytes.length; at += pieceBytes) yield bytes.subarray(at, Math.min(bytes.length, at + pieceBytes));
+    } catch (error) {
+      // The stream says only "aborted": the caller's reason says why.
+      throw options.signal?.aborted ? options.signal.reason : error;
     }
     const exit = await child.exited;
     finished = true;
     if (exit.code !== 0) {
-      throw new AudioDecodeError(`${path.basename(ffmpegPath)} could not decode ${file}${stderr.length > 0 ? `: ${stderr.join(' | ')}` : ` (exit ${exit.code ?? exit.signal})`}`);
+      throw new AudioDecodeError(path.basename(ffmpegPath), file, stderr.length > 0 ? stderr.join(' | ') : `exit ${exit.code ?? exit.signal}`);
     }
   } finally {
     if (!finished) {

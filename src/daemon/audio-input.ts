@@ -89,7 +89,7 @@ export async function readAhead(source: AsyncIterable<Buffer>, bytes: number): P
     try {
       next = await iterator.next();
     } catch (error) {
-      if (error instanceof AudioDecodeError) throw new AudioInputError(`Audio file not readable: ${error.message}`);
+      if (error instanceof AudioDecodeError) throw new AudioInputError(`Audio file not readable by ${error.program}: ${error.file} (${error.detail})`);
       throw error;
     }
     if (next.done) {

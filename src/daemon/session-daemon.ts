@@ -148,6 +148,8 @@ export class SessionDaemon {
 
   private armIdleTimer(): void {
     clearTimeout(this.idleTimer);
+    // A request that ends because the daemon stops must not keep it alive until the timeout.
+    if (this.stopping) return;
     const dueMs = this.lastActivityMs + this.options.sessionTimeoutSeconds * 1000 - Date.now();
     this.idleTimer = setTimeout(() => {
       if (this.serving) return; // busy: the request's end re-arms it
