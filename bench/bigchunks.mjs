@@ -6,45 +6,16 @@
 //   transcribe: `echolog transcribe <id> --engine pocketsphinx` on that session: every chunk is
 //               decoded by ffmpeg to 16 kHz mono and streamed to the decoder.
 // BENCH_BIGCHUNKS_SECONDS sets the audio length (default 1800: one whole big chunk).
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { BIN, makeSandbox, requireTool, round } from './lib.mjs';
+import { makeSandbox, requireTool, round, runCliPeakRss } from './lib.mjs';
 
 const AUDIO_SECONDS = Number(process.env.BENCH_BIGCHUNKS_SECONDS ?? 1800);
 const RSS_LIMIT_MB = 150;
 
-function vmHwmKb(pid) {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/** Runs the CLI to its end, polling its own peak RSS. */
-function runPeak(args, { cwd, env }) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(BIN, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let peakKb = 0;
-    child.stdout.resume();
-    child.stderr.on('data', (d) => (stderr += d));
-    const poll = setInterval(() => (peakKb = Math.max(peakKb, vmHwmKb(child.pid))), 50);
-    child.on('error', reject);
-    child.on('exit', () => (peakKb = Math.max(peakKb, vmHwmKb(child.pid))));
-    child.on('close', (code) => {
-      clearInterval(poll);
-      resolve({ code, stderr, wallS: (performance.now() - started) / 1000, peakMb: peakKb / 1024 });
-    });
-  });
-}
-
 async function oneSize(sandbox, segmentTime) {
   const id = `chunks-${segmentTime}`;
-  const record = await runPeak(
+  const record = await runCliPeakRss(
     ['record', '-q', '--session-id', id, '--input-format', 'lavfi', '--input', 'sine=frequency=440:sample_rate=48000', '--sample-rate', '48000', '--channels', '2', '--no-realtime', '--segment-time', String(segmentTime), '--duration', String(AUDIO_SECONDS), '--engine', 'none'],
     sandbox,
   );
@@ -52,16 +23,16 @@ async function oneSize(sandbox, segmentTime) {
   const dir = path.join(sandbox.recordings, id);
   const chunks = fs.readdirSync(dir).filter((f) => /^chunk_\d+\.wav$/.test(f));
   const largest = Math.max(...chunks.map((f) => fs.statSync(path.join(dir, f)).size));
-  const transcribe = await runPeak(['transcribe', id, '--engine', 'pocketsphinx'], sandbox);
+  const transcribe = await runCliPeakRss(['transcribe', id, '--engine', 'pocketsphinx'], sandbox);
   if (transcribe.code !== 0) throw new Error(`transcribe (${segmentTime} s chunks) exited ${transcribe.code}: ${transcribe.stderr}`);
   return {
     segment_time_s: segmentTime,
     chunks: chunks.length,
     largest_chunk_mb: round(largest / 1024 / 1024, 1),
-    record_peak_rss_mb: round(record.peakMb, 1),
-    record_wall_s: round(record.wallS, 1),
-    transcribe_peak_rss_mb: round(transcribe.peakMb, 1),
-    transcribe_wall_s: round(transcribe.wallS, 1),
+    record_peak_rss_mb: round(record.peakKb / 1024, 1),
+    record_wall_s: round(record.wallMs / 1000, 1),
+    transcribe_peak_rss_mb: round(transcribe.peakKb / 1024, 1),
+    transcribe_wall_s: round(transcribe.wallMs / 1000, 1),
   };
 }
 

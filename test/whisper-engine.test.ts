@@ -155,4 +155,25 @@ parentPort.on('message', (m) => {
     await engine.start();
     expect(await engine.transcribe(chunk)).toEqual([{ start: 10.5, end: 11.2, text: 'hi' }]);
   });
+
+  it('a chunk longer than whisper\'s 30 s goes to it in windows of at most 30 s, each placed at its own session time', async () => {
+    // Answers every window with one segment from 1 s to 2 s, and says how many samples it got.
+    const script = path.join(tmp, 'window-worker.mjs');
+    fs.writeFileSync(
+      script,
+      `import { parentPort } from 'node:worker_threads';
+parentPort.postMessage({ type: 'ready' });
+parentPort.on('message', (m) => parentPort.postMessage({ type: 'result', id: m.id, text: String(m.samples.length), segments: [{ start: 100, end: 200, text: String(m.samples.length) }], computeMs: 1 }));
+`,
+    );
+    await using engine = new WhisperEngine({ modelPath: TEST_MODEL, model: 'test', language: 'en', workerScript: new URL(`file://${script}`) });
+    await engine.start();
+    // 70 s of 16 kHz mono: windows of 30, 30 and 10 s.
+    const segments = await engine.transcribe(engineChunkOf(1, 100, Buffer.alloc(70 * 32000)));
+    expect(segments).toEqual([
+      { start: 101, end: 102, text: '480000' },
+      { start: 131, end: 132, text: '480000' },
+      { start: 161, end: 162, text: '160000' },
+    ]);
+  });
 });
