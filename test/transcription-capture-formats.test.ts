@@ -63,7 +63,10 @@ describe('pocketsphinx at any capture format', () => {
     expect(log[0]!.fields).toMatchObject({ transcription_engine: 'pocketsphinx', partial_text: expect.any(String) });
     expect(expectStopLast(log, 'end_of_input').fields).toMatchObject({ untranscribed_chunks: '0' });
     expect(chunkFormat(dir)).toEqual({ sampleRate: 48000, channels: 2 });
-    // The text came on the live path (the stream decoder), as it was captured.
+    // The text came on the live path (the capture's 16 kHz mono output into the decoder), as it was captured.
+    const settled = log.filter((l) => l.message === 'chunk_transcribed');
+    expect(settled.length).toBeGreaterThan(0);
+    expect(settled.every((l) => l.fields.mode === 'live')).toBe(true);
     expect(child.output().stdout).toMatch(/^\[00:00:0\d\] .*(married|woman|respectable)/m);
     const text = transcriptText(dir);
     console.log(`48 kHz stereo live: recall ${(recall(text) * 100).toFixed(0)}% of ${REFERENCE.length} words: ${text}`);
