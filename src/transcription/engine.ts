@@ -15,10 +15,11 @@ export interface EngineChunk {
   path: string;
   /** Seconds from session start where this chunk begins (its true offset). */
   offsetSeconds: number;
+  /** The chunk's length from its header; 0 where it is known only once read (a daemon request ffmpeg decodes). */
   durationSeconds: number;
   /**
    * The chunk's audio in the engine's own `audioFormat` (16-bit little-endian mono PCM at its
-   * rate), in pieces of at most PIECE_BYTES (64 KiB), in order: read from the file when it is
+   * rate), in pieces of at most PIECE_BYTES (64 KiB, src/audio/engine-audio.ts), in order: read from the file when it is
    * already in that format, else decoded by ffmpeg as it is read. Never the whole chunk at once:
    * hold only what the engine needs. Iterate it once per attempt; leaving the loop early ends the
    * decode. It throws when the caller gives up on the chunk (a stopping daemon) or the decode fails.
