@@ -71,6 +71,8 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
     if (resolution.kind === 'off') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}${resolution.hint ? `; ${resolution.hint}` : ''} (or pass --engine)`);
     if (resolution.kind === 'missing') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}`);
     result.engine = resolution.name;
+    // Chunks in another format than the engine's are decoded to it by ffmpeg, as they are read.
+    const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);
     const engine = resolution.create();
     // A session recorded without transcription is transcribed by this engine from now on.
     if (!manifest.engine) Object.assign(manifest, { engine: resolution.name, model: engine.model });
@@ -84,8 +86,6 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
     const logger = stderrLogger(surroundings, (message, fields) => {
       if (message === 'chunk_silent') silentBefore.add(Number(fields?.seq));
     });
-    // Chunks in another format than the engine's are decoded to it by ffmpeg, as they are read.
-    const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);
     const transcriber = new ChunkTranscriber({ engine, engineName: resolution.name, config: config.transcription, ffmpegPath: ffmpeg.path, store, logger, realtime: false });
     for (const chunk of missing) transcriber.enqueue(chunk);
     await transcriber.idle();
