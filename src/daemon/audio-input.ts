@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { AudioDecodeError, engineAudioPieces, isEngineFormat, type EngineAudioFormat } from '../audio/engine-audio.js';
+import { AudioDecodeError, decodePieces, isEngineFormat, readFilePieces, type EngineAudioFormat } from '../audio/engine-audio.js';
 import { readWavProbe } from '../recorder/wav-file.js';
 import { parseWavHeader, type WavInfo } from '../recorder/wav-header.js';
 
@@ -59,10 +59,7 @@ export async function openEngineAudio(file: string, ffmpegPath: string, format: 
   } finally {
     await handle.close();
   }
-  const layout = span
-    ? { sampleRate: format.sampleRate, channels: 1, bitsPerSample: 16, dataOffset: span.start, dataBytes: span.end - span.start }
-    : { sampleRate: 0, channels: 0, bitsPerSample: 0, dataOffset: 0, dataBytes: 0 };
-  return engineAudioPieces(file, layout, format, ffmpegPath, { signal });
+  return span ? readFilePieces(file, span.start, span.end, { signal }) : decodePieces(ffmpegPath, file, format, { signal });
 }
 
 export interface AudioAhead {
