@@ -13,42 +13,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parse as parseShell } from 'shell-quote';
-import { BIN, logFiles, makeSandbox, readLogFile, requireTool, round, run } from './lib.mjs';
+import { logFiles, makeSandbox, readLogFile, requireTool, round, run, runCliPeakRss } from './lib.mjs';
 
 const FLOOD_SECONDS = Number(process.env.BENCH_FLOOD_SECONDS ?? 20);
 const SAME_AUDIO_SECONDS = 1200;
 const RSS_LIMIT_MB = 250;
-
-function vmHwmKb(pid) {
-  try {
-    return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  } catch {
-    return 0;
-  }
-}
-
-/** Runs echolog; polls its own peak RSS; sends SIGINT after `stopAfterMs` if given. */
-function runEcholog(args, { cwd, env, stopAfterMs }) {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(BIN, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    let peakKb = 0;
-    let stopAskedAt;
-    child.stdout.resume();
-    child.stderr.on('data', (d) => (stderr += d));
-    const poll = setInterval(() => (peakKb = Math.max(peakKb, vmHwmKb(child.pid))), 100);
-    const stopTimer = stopAfterMs === undefined ? undefined : setTimeout(() => ((stopAskedAt = performance.now()), child.kill('SIGINT')), stopAfterMs);
-    child.on('error', reject);
-    child.on('exit', () => (peakKb = Math.max(peakKb, vmHwmKb(child.pid))));
-    child.on('close', (code, signal) => {
-      clearInterval(poll);
-      clearTimeout(stopTimer);
-      const ended = performance.now();
-      resolve({ code, signal, stderr, wallMs: ended - started, stopMs: stopAskedAt === undefined ? undefined : ended - stopAskedAt, peakKb });
-    });
-  });
-}
 
 function summarizeLog(sessionDir) {
   const { ordered } = logFiles(sessionDir);
@@ -86,7 +55,7 @@ export async function benchFlood() {
   const sandbox = makeSandbox('flood');
   try {
     // Identical lines, ending by --duration.
-    const same = await runEcholog(
+    const same = await runCliPeakRss(
       ['record', '--session-id', 'same', '--input-format', 'lavfi', '--input', 'sine=sample_rate=8000,asetnsamples=n=16,volume=volume=0/0:eval=frame', '--duration', String(SAME_AUDIO_SECONDS), ...common],
       { cwd: sandbox.root, env: sandbox.env },
     );
@@ -101,7 +70,7 @@ export async function benchFlood() {
     // The issue's flood, stopped after FLOOD_SECONDS.
     const speech = path.join(sandbox.root, 'speech.wav');
     execFileSync(flite, ['-t', 'hello world this is a test', speech]);
-    const dts = await runEcholog(['record', '--session-id', 'dts', '--input-format', 'lavfi', '--input', `amovie=${speech}:loop=0,asetnsamples=n=16`, '--duration', '1800', ...common], {
+    const dts = await runCliPeakRss(['record', '--session-id', 'dts', '--input-format', 'lavfi', '--input', `amovie=${speech}:loop=0,asetnsamples=n=16`, '--duration', '1800', ...common], {
       cwd: sandbox.root,
       env: sandbox.env,
       stopAfterMs: FLOOD_SECONDS * 1000,

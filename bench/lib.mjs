@@ -285,3 +285,35 @@ export function machineFacts() {
     node: process.version,
   };
 }
+
+/** The peak resident set of a process (VmHWM from /proc, kB); 0 once it is gone. */
+export function vmHwmKb(pid) {
+  try {
+    return Number(/VmHWM:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Runs the built CLI; polls its own peak RSS (VmHWM, kB); sends SIGINT after `stopAfterMs` if given. */
+export function runCliPeakRss(args, { cwd, env, stopAfterMs }) {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(BIN, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    let peakKb = 0;
+    let stopAskedAt;
+    child.stdout.resume();
+    child.stderr.on('data', (d) => (stderr += d));
+    const poll = setInterval(() => (peakKb = Math.max(peakKb, vmHwmKb(child.pid))), 100);
+    const stopTimer = stopAfterMs === undefined ? undefined : setTimeout(() => ((stopAskedAt = performance.now()), child.kill('SIGINT')), stopAfterMs);
+    child.on('error', reject);
+    child.on('exit', () => (peakKb = Math.max(peakKb, vmHwmKb(child.pid))));
+    child.on('close', (code, signal) => {
+      clearInterval(poll);
+      clearTimeout(stopTimer);
+      const ended = performance.now();
+      resolve({ code, signal, stderr, wallMs: ended - started, stopMs: stopAskedAt === undefined ? undefined : ended - stopAskedAt, peakKb });
+    });
+  });
+}

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|partials|frozen|daemon|sessions ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|partials|frozen|daemon|sessions|bigchunks ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
-const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'partials', 'daemon', 'sessions'];
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'partials', 'daemon', 'sessions', 'bigchunks'];
 /** Run only when named: `frozen` is livelatency's part (b) alone, for side-by-side runs against a baseline. */
 const ON_REQUEST = ['frozen'];
 const KNOWN = [...ALL, ...ON_REQUEST];
@@ -162,6 +162,15 @@ function tableRows(results) {
     rows.push(['daemon', `IPC overhead: round trip − engine_ms, speech, n=${o.n} (engine p50 ${o.engine_p50_ms} ms)`, `p50 ${fmt(o.p50_ms)} / p95 ${fmt(o.p95_ms)} ms`, `p95 ≤ ${o.target_p95_ms} ms`, verdict(o.met)]);
     rows.push(['daemon', `idle daemon CPU over ${d.idle_cpu.seconds} s`, fmt(d.idle_cpu.cpu_ms_per_minute, ' ms/min'), '≈ 0', '']);
   }
+  const bc = results.bigchunks;
+  if (bc) {
+    for (const r of [bc.big, bc.small, bc.mono]) {
+      const bounded = r.segment_time_s > 10;
+      const target = bounded ? `≤ ${bc.rss_limit_mb} MB` : 'side by side';
+      rows.push(['bigchunks', `record, ${bc.audio_s} s of ${r.format} in ${r.segment_time_s} s chunks (largest ${r.largest_chunk_mb} MB): node peak RSS`, fmt(r.record_peak_rss_mb, ' MB'), target, bounded ? verdict(r.record_peak_rss_mb <= bc.rss_limit_mb) : '']);
+      rows.push(['bigchunks', `  transcribe --engine pocketsphinx on it: node peak RSS`, fmt(r.transcribe_peak_rss_mb, ' MB'), target, bounded ? verdict(r.transcribe_peak_rss_mb <= bc.rss_limit_mb) : '']);
+    }
+  }
   const sl = results.sessions;
   if (sl) {
     rows.push(['sessions', `sessions list --limit 50 over ${sl.sessions} sessions / node -e 0, median of ${sl.runs} alternated (${sl.median_list_warm_ms} / ${sl.median_node_ms} ms)`, fmt(sl.ratio_warm, '×'), '≤ 6×', verdict(sl.met)]);
@@ -229,6 +238,7 @@ async function main() {
     if (name === 'frozen') await runOne(name, async () => (await import('./live-latency.mjs')).benchFrozen());
     if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ rounds: Math.max(11, options.repeats) }));
     if (name === 'daemon') await runOne(name, async () => (await import('./daemon.mjs')).benchDaemon());
+    if (name === 'bigchunks') await runOne(name, async () => (await import('./bigchunks.mjs')).benchBigChunks());
     if (name === 'sessions') await runOne(name, async () => (await import('./sessions-list.mjs')).benchSessionsList({ repeats: options.repeats }));
   }
   facts.duration_s = round((Date.now() - started.getTime()) / 1000, 1);

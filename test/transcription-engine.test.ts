@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { EngineChunk } from '../src/transcription/engine.js';
 import { PocketsphinxEngine } from '../src/transcription/pocketsphinx-engine.js';
 import { execFileAsync, makeSandbox, makeSpeech } from './helpers/cli.js';
+import { engineChunkOf } from './helpers/engine-chunk.js';
 
 /** The real pocketsphinx_continuous, driven directly through the engine interface. */
 const box = makeSandbox();
@@ -17,7 +18,7 @@ async function pcmOf(text: string, name: string): Promise<Buffer> {
   return fs.readFileSync(raw);
 }
 
-const chunk = (seq: number, offsetSeconds: number, pcm: Buffer): EngineChunk => ({ seq, path: '', offsetSeconds, durationSeconds: pcm.length / 32000, pcm, sampleRate: 16000, channels: 1 });
+const chunk = (seq: number, offsetSeconds: number, pcm: Buffer): EngineChunk => engineChunkOf(seq, offsetSeconds, pcm);
 
 describe('PocketsphinxEngine with the real decoder', () => {
   it('maps utterance times to session time across a chunk it never saw, and holds text in progress until flush', async () => {

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,10 @@ import type { Chunk } from '../src/recorder/chunk.js';
 import type { SessionContext } from '../src/sessions/session-component.js';
 import type { SessionManifest } from '../src/sessions/session-manifest.js';
 import { formatTranscriptionStatus } from '../src/cli/status-command.js';
-import { formatDb, isSilent, measureLevel } from '../src/audio/audio-level.js';
+import { formatDb, isSilent, LevelMeter, measureLevel } from '../src/audio/audio-level.js';
+import { AudioDecodeError, decodePieces, engineAudioPieces, measureFileLevel, PIECE_BYTES } from '../src/audio/engine-audio.js';
+import { parseWavHeader } from '../src/recorder/wav-header.js';
+import { processesMatching } from './helpers/chunks.js';
 import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
 import { dumpFileName } from '../src/transcription/debug-audio-dump.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from '../src/transcription/engine.js';
@@ -245,9 +249,11 @@ describe('resolveEngine', () => {
     expect(r).toMatchObject({ kind: 'off' });
     expect(r.kind === 'off' && r.hint).toMatch(/echolog models pull tiny\.en.*apt-get install pocketsphinx/);
   });
-  it('pocketsphinx refuses audio its model cannot take (44.1 kHz, stereo)', async () => {
+  it('pocketsphinx takes any capture format (44.1 kHz stereo): it is given its own 16 kHz mono', async () => {
     const stereo = { ...config({ engine: 'pocketsphinx' }), recording: { ...DEFAULT_CONFIG.recording, sample_rate: 44100, channels: 2 } };
-    expect(await resolveEngine(stereo, {}, deps(false, true))).toMatchObject({ kind: 'missing', reason: expect.stringMatching(/needs 16000 Hz mono audio; this session records 44100 Hz, 2 ch/) });
+    const resolution = await resolveEngine(stereo, {}, deps(false, true));
+    expect(resolution).toMatchObject({ kind: 'engine', name: 'pocketsphinx' });
+    expect(resolution.kind === 'engine' && resolution.create().audioFormat).toEqual({ sampleRate: 16000 });
   });
   it('none is off; a named engine that is absent is missing, with the reason', async () => {
     expect(await resolveEngine(config({ engine: 'none' }), {}, deps(true, true))).toMatchObject({ kind: 'off' });
@@ -310,7 +316,7 @@ describe('ChunkTranscriber (the queue)', () => {
     const logger = recordingLogger();
     const texts: string[] = [];
     const store = new TranscriptStore(dir);
-    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, store, logger, retryBaseMs: 10, onText: (l) => texts.push(l.text) });
+    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, ffmpegPath: 'ffmpeg', store, logger, retryBaseMs: 10, onText: (l) => texts.push(l.text) });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 0));
     q.enqueue(writeChunk(dir, 3, 0.5, 3000));
@@ -336,7 +342,7 @@ describe('ChunkTranscriber (the queue)', () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const engine = Object.assign(new ScriptedEngine(0), { needsSilence: true });
     const store = new TranscriptStore(dir);
-    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, store, logger: recordingLogger() });
+    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, ffmpegPath: 'ffmpeg', store, logger: recordingLogger() });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 0));
     expect(await q.drain(5000)).toEqual([]);
@@ -363,7 +369,7 @@ describe('ChunkTranscriber (the queue)', () => {
     };
     const logger = recordingLogger();
     const store = new TranscriptStore(dir);
-    const q = new ChunkTranscriber({ engine, engineName: 'stream', config: config({ max_retries: 0 }).transcription, store, logger });
+    const q = new ChunkTranscriber({ engine, engineName: 'stream', config: config({ max_retries: 0 }).transcription, ffmpegPath: 'ffmpeg', store, logger });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 3000));
     expect(await q.drain(5000)).toEqual([1, 2]);
@@ -374,7 +380,7 @@ describe('ChunkTranscriber (the queue)', () => {
   it('after max_retries logs the failure with its reason and leaves the chunk; the next chunk still goes', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const logger = recordingLogger();
-    const q = new ChunkTranscriber({ engine: new ScriptedEngine(2), engineName: 'scripted', config: config({ max_retries: 1 }).transcription, store: new TranscriptStore(dir), logger, retryBaseMs: 10 });
+    const q = new ChunkTranscriber({ engine: new ScriptedEngine(2), engineName: 'scripted', config: config({ max_retries: 1 }).transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger, retryBaseMs: 10 });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 3000));
     expect(await q.drain(5000)).toEqual([1]);
@@ -387,7 +393,7 @@ describe('ChunkTranscriber (the queue)', () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const logger = recordingLogger();
     const warnings: string[] = [];
-    const q = new ChunkTranscriber({ engine: new ScriptedEngine(0, 200), engineName: 'scripted', config: config().transcription, store: new TranscriptStore(dir), logger, onWarning: (m) => warnings.push(m) });
+    const q = new ChunkTranscriber({ engine: new ScriptedEngine(0, 200), engineName: 'scripted', config: config().transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger, onWarning: (m) => warnings.push(m) });
     for (let seq = 1; seq <= 8; seq++) q.enqueue(writeChunk(dir, seq, 0.1, 3000));
     expect(q.progress.pending_chunks).toBeGreaterThan(0);
     const left = await q.drain(1100);
@@ -401,7 +407,7 @@ describe('ChunkTranscriber (the queue)', () => {
 
   it('without an engine, every chunk is left for `echolog transcribe`', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
-    const q = new ChunkTranscriber({ engine: undefined, engineName: 'pocketsphinx', config: config().transcription, store: new TranscriptStore(dir), logger: recordingLogger() });
+    const q = new ChunkTranscriber({ engine: undefined, engineName: 'pocketsphinx', config: config().transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger: recordingLogger() });
     q.enqueue(writeChunk(dir, 1, 0.1, 3000));
     q.enqueue(writeChunk(dir, 2, 0.1, 3000));
     expect(await q.drain(1000)).toEqual([1, 2]);
@@ -432,7 +438,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   }
 
   it('prepare only picks the engine: recording never waits for it to load', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 60 }), {}, { realTime: false }, deps);
+    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 60 }), {}, { realTime: false, ffmpegPath: 'ffmpeg' }, deps);
     const started = Date.now();
     const prepared = await component.prepare();
     expect(Date.now() - started).toBeLessThan(1000);
@@ -441,7 +447,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   });
 
   it('an engine not ready within ready_timeout: a WARNING once it is given up, and the session goes on', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2 }), {}, { realTime: false }, deps);
+    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2 }), {}, { realTime: false, ffmpegPath: 'ffmpeg' }, deps);
     await component.prepare();
     const { logger, warnings } = attachTo(component);
     await component.start();
@@ -450,7 +456,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   });
 
   it('with transcription.required, the same failure rejects start (the session then stops)', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2, required: true }), {}, { realTime: false }, deps);
+    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2, required: true }), {}, { realTime: false, ffmpegPath: 'ffmpeg' }, deps);
     await component.prepare();
     attachTo(component);
     await expect(component.start()).rejects.toThrow(/transcription\.required is set, but the whisper engine failed to start within 0\.2 s/);
@@ -466,7 +472,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
       findPocketsphinx: () => ({ variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' }),
       findStreamDecoder: async () => ({ variant: 'stream', path: process.execPath, script: fake }),
     };
-    const component = new TranscriptionComponent(config({ engine: 'pocketsphinx', ready_timeout: 30 }), {}, { realTime: true }, pocketsphinxDeps);
+    const component = new TranscriptionComponent(config({ engine: 'pocketsphinx', ready_timeout: 30 }), {}, { realTime: true, ffmpegPath: 'ffmpeg' }, pocketsphinxDeps);
     expect((await component.prepare()).startFields).toMatchObject({ transcription_engine: 'pocketsphinx', partial_text: 'on' });
     const { logger, warnings } = attachTo(component);
     await component.start();
@@ -508,5 +514,91 @@ describe('transcript times', () => {
       formatTranscriptLine({ seq: 4, start: 6.0129375000000005, end: 8.017937500000001, text: 'hi', engine: 'e', latency_ms: 3, words: [{ word: 'hi', start: 6.1000000000000005, end: 6.3999999 }] }),
     );
     expect(line).toMatchObject({ start: 6.013, end: 8.018, words: [{ word: 'hi', start: 6.1, end: 6.4 }] });
+  });
+});
+
+describe('engine audio in bounded pieces (src/audio/engine-audio.ts)', () => {
+  /** A real WAV by ffmpeg: a 440 Hz tone at `rate` Hz with `channels` channels. */
+  function toneWav(name: string, seconds: number, rate: number, channels: number): { file: string; wav: ReturnType<typeof parseWavHeader> } {
+    const file = path.join(tmp, `${name}.wav`);
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`, '-ar', String(rate), '-ac', String(channels), '-c:a', 'pcm_s16le', file]);
+    return { file, wav: parseWavHeader(fs.readFileSync(file).subarray(0, 4096)) };
+  }
+
+  it('the level over pieces split anywhere (mid-sample, mid-window) equals the level of the whole', () => {
+    const samples = Array.from({ length: 48000 }, (_, i) => Math.round(Math.sin(i / 7) * (i > 30000 && i < 31000 ? 20000 : 300)));
+    const whole = pcmOf(samples);
+    const meter = new LevelMeter(48000, 2);
+    for (let at = 0, size = 1; at < whole.length; at += size, size = (size * 7 + 3) % 5001) meter.push(whole.subarray(at, at + size));
+    expect(meter.level()).toEqual(measureLevel(whole, 48000, 2));
+  });
+
+  it('a 48 kHz stereo chunk is decoded by ffmpeg to 16 kHz mono, in pieces never above the bound', async () => {
+    const { file, wav } = toneWav('stereo48', 6, 48000, 2);
+    const sizes: number[] = [];
+    const meter = new LevelMeter(16000);
+    const recorded = await measureFileLevel(file, wav);
+    for await (const piece of engineAudioPieces(file, wav, { sampleRate: 16000 }, 'ffmpeg', { pieceBytes: 4096 })) {
+      sizes.push(piece.length);
+      meter.push(piece);
+    }
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(4096);
+    expect(sizes.every((n) => n % 2 === 0)).toBe(true);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(6 * 16000 * 2);
+    // The tone survived the downmix (two equal channels: the same level) and the resampling.
+    expect(meter.level().rmsDb).toBeCloseTo(recorded.rmsDb, 0);
+  });
+
+  it('a chunk already in the engine format is read as it is, without ffmpeg, piece by piece', async () => {
+    const { file, wav } = toneWav('mono16', 3, 16000, 1);
+    const pieces: Buffer[] = [];
+    for await (const piece of engineAudioPieces(file, wav, { sampleRate: 16000 }, '/nonexistent/ffmpeg', { pieceBytes: 1000 })) pieces.push(piece);
+    expect(Math.max(...pieces.map((p) => p.length))).toBe(1000);
+    expect(Buffer.concat(pieces)).toEqual(fs.readFileSync(file).subarray(wav.dataOffset, wav.dataOffset + wav.dataBytes));
+  });
+
+  it('an abort between pieces ends the decode and its ffmpeg; a file ffmpeg cannot read is an AudioDecodeError', async () => {
+    const { file, wav } = toneWav('abort', 30, 44100, 2);
+    const abort = new AbortController();
+    const reading = (async () => {
+      for await (const _piece of decodePieces('ffmpeg', file, { sampleRate: 16000 }, { signal: abort.signal })) abort.abort(new Error('stop here'));
+    })();
+    await expect(reading).rejects.toThrow('stop here');
+    expect(processesMatching('ffmpeg', file)).toEqual([]);
+    const garbage = path.join(tmp, 'garbage.wav');
+    fs.writeFileSync(garbage, 'not audio at all');
+    const decoding = (async () => {
+      for await (const _piece of engineAudioPieces(garbage, { ...wav, sampleRate: 44100 }, { sampleRate: 16000 }, 'ffmpeg'));
+    })();
+    await expect(decoding).rejects.toThrow(AudioDecodeError);
+    await expect(decoding).rejects.toThrow(/ffmpeg could not decode .*garbage\.wav: /);
+  });
+
+  it('the per-chunk path: a 48 kHz stereo chunk reaches the engine as 16 kHz mono pieces of at most 64 KiB, and the debug dump holds exactly those', async () => {
+    const { file, wav } = toneWav('chunk48', 40, 48000, 2);
+    const got: Buffer[] = [];
+    const engine: TranscriptionEngine = {
+      name: 'counting',
+      model: 'm',
+      audioFormat: { sampleRate: 16000 },
+      start: async () => undefined,
+      async transcribe(chunk) {
+        for await (const piece of chunk.audio()) got.push(Buffer.from(piece));
+        return [{ start: chunk.offsetSeconds, end: chunk.offsetSeconds + 1, text: 'tone' }];
+      },
+      flush: async () => [],
+      close: async () => undefined,
+    };
+    const dir = fs.mkdtempSync(path.join(tmp, 'bounded-'));
+    const logger = recordingLogger();
+    const dump = DebugAudioDump.fromEnv({ ECHOLOG_DEBUG_AUDIO_DUMP: '1' }, { sessionDir: dir, sessionId: 's', source: 'input', now: new Date(0), logger })!;
+    const q = new ChunkTranscriber({ engine, engineName: 'counting', config: config().transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger, dump });
+    const size = fs.statSync(file).size;
+    q.enqueue({ seq: 1, file: path.basename(file), path: file, sizeBytes: size, durationSeconds: 40, offsetSeconds: 0, startTime: new Date(0), endTime: new Date(40_000), wav });
+    expect(await q.drain(30_000)).toEqual([]);
+    await dump.close();
+    expect(Math.max(...got.map((p) => p.length))).toBeLessThanOrEqual(PIECE_BYTES);
+    expect(got.reduce((n, p) => n + p.length, 0)).toBe(40 * 16000 * 2);
+    expect(fs.readFileSync(dump.file)).toEqual(Buffer.concat(got));
   });
 });

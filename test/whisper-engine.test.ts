@@ -10,6 +10,8 @@ import { TranscriptionError } from '../src/errors.js';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
 import type { EngineChunk } from '../src/transcription/engine.js';
 import { tensorRecord } from './helpers/ggml.js';
+import { engineChunkOf } from './helpers/engine-chunk.js';
+import { engineAudioPieces } from '../src/audio/engine-audio.js';
 import { loadWhisperBinding, whisperAvailability, WhisperEngine } from '../src/transcription/whisper-engine.js';
 
 /**
@@ -32,9 +34,9 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 function makeChunk(seq: number, offsetSeconds: number, seconds: number, rate = 16000, channels = 1): EngineChunk {
   const file = path.join(tmp, `chunk_${seq}.wav`);
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`, '-ar', String(rate), '-ac', String(channels), '-c:a', 'pcm_s16le', file]);
-  const bytes = fs.readFileSync(file);
-  const wav = parseWavHeader(bytes);
-  return { seq, path: file, offsetSeconds, durationSeconds: seconds, pcm: bytes.subarray(wav.dataOffset, wav.dataOffset + wav.dataBytes), sampleRate: wav.sampleRate, channels: wav.channels };
+  const wav = parseWavHeader(fs.readFileSync(file));
+  // As the transcriber hands it over: ffmpeg's 16 kHz mono decode of the chunk, in bounded pieces.
+  return { seq, path: file, offsetSeconds, durationSeconds: seconds, audio: () => engineAudioPieces(file, wav, { sampleRate: 16000 }, 'ffmpeg') };
 }
 
 describe.skipIf(Boolean(skipReason))('whisper engine with the test model', () => {
@@ -140,7 +142,7 @@ parentPort.on('message', (m) => {
     );
     await using engine = new WhisperEngine({ modelPath: TEST_MODEL, model: 'test', language: 'en', workerScript: new URL(`file://${script}`) });
     await engine.start();
-    const chunk: EngineChunk = { seq: 1, path: 'x.wav', offsetSeconds: 10, durationSeconds: 5, pcm: Buffer.alloc(32000), sampleRate: 16000, channels: 1 };
+    const chunk: EngineChunk = engineChunkOf(1, 10, Buffer.alloc(5 * 32000), { path: 'x.wav' });
 
     const first = await engine.transcribe(chunk).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(TranscriptionError);
@@ -152,5 +154,26 @@ parentPort.on('message', (m) => {
     // start() after close() reopens it: how ChunkTranscriber retries a chunk (close, back off, start).
     await engine.start();
     expect(await engine.transcribe(chunk)).toEqual([{ start: 10.5, end: 11.2, text: 'hi' }]);
+  });
+
+  it('a chunk longer than whisper\'s 30 s goes to it in windows of at most 30 s, each placed at its own session time', async () => {
+    // Answers every window with one segment from 1 s to 2 s, and says how many samples it got.
+    const script = path.join(tmp, 'window-worker.mjs');
+    fs.writeFileSync(
+      script,
+      `import { parentPort } from 'node:worker_threads';
+parentPort.postMessage({ type: 'ready' });
+parentPort.on('message', (m) => parentPort.postMessage({ type: 'result', id: m.id, text: String(m.samples.length), segments: [{ start: 100, end: 200, text: String(m.samples.length) }], computeMs: 1 }));
+`,
+    );
+    await using engine = new WhisperEngine({ modelPath: TEST_MODEL, model: 'test', language: 'en', workerScript: new URL(`file://${script}`) });
+    await engine.start();
+    // 70 s of 16 kHz mono: windows of 30, 30 and 10 s.
+    const segments = await engine.transcribe(engineChunkOf(1, 100, Buffer.alloc(70 * 32000)));
+    expect(segments).toEqual([
+      { start: 101, end: 102, text: '480000' },
+      { start: 131, end: 132, text: '480000' },
+      { start: 161, end: 162, text: '160000' },
+    ]);
   });
 });

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkGgmlModelFile, ggmlHeaderProblem } from '../src/models/ggml-file.js';
-import { effectiveLanguage, pcmToWhisperSamples, placeSegments, resample } from '../src/transcription/whisper-engine.js';
+import { effectiveLanguage, placeSegments, s16leToFloat32 } from '../src/transcription/whisper-engine.js';
 import { resolveBuiltScript } from '../src/process/built-script.js';
 import { tensorRecord } from './helpers/ggml.js';
 
@@ -15,44 +15,10 @@ function s16(...samples: number[]): Buffer {
   return buffer;
 }
 
-describe('pcmToWhisperSamples', () => {
-  it('scales 16 kHz mono s16le to float in [-1, 1)', () => {
-    expect(Array.from(pcmToWhisperSamples(s16(0, 16384, -32768, 32767), 16000, 1))).toEqual([0, 0.5, -1, 32767 / 32768]);
-  });
-
-  it('averages the channels of each frame', () => {
-    expect(Array.from(pcmToWhisperSamples(s16(16384, 0, -16384, -16384), 16000, 2))).toEqual([0.25, -0.5]);
-  });
-
-  it('ignores a trailing partial frame', () => {
-    expect(pcmToWhisperSamples(Buffer.concat([s16(1, 2, 3), Buffer.from([7])]), 16000, 1)).toHaveLength(3);
-    expect(pcmToWhisperSamples(s16(1, 2, 3), 16000, 2)).toHaveLength(1);
-    expect(pcmToWhisperSamples(Buffer.alloc(0), 16000, 1)).toHaveLength(0);
-  });
-
-  it('resamples 48 kHz and 44.1 kHz down and 8 kHz up to 16 kHz, keeping the level', () => {
-    const second = (rate: number, value: number): Buffer => s16(...new Array<number>(rate).fill(value));
-    for (const rate of [48000, 44100, 8000]) {
-      const out = pcmToWhisperSamples(second(rate, 8192), rate, 1);
-      expect(out).toHaveLength(16000);
-      expect(Math.max(...out) - Math.min(...out)).toBeLessThan(1e-6);
-      expect(out[0]).toBeCloseTo(0.25, 6);
-    }
-  });
-
-  it('keeps a tone at its frequency when resampling (zero crossings per second)', () => {
-    const rate = 48000;
-    const tone = Float32Array.from({ length: rate }, (_, i) => Math.sin((2 * Math.PI * 440 * i) / rate));
-    const out = resample(tone, rate, 16000);
-    let crossings = 0;
-    for (let i = 1; i < out.length; i += 1) if (out[i - 1]! < 0 !== out[i]! < 0) crossings += 1;
-    expect(crossings).toBeGreaterThanOrEqual(878);
-    expect(crossings).toBeLessThanOrEqual(882);
-  });
-
-  it('refuses nonsense formats', () => {
-    expect(() => pcmToWhisperSamples(s16(1), 16000, 0)).toThrow(RangeError);
-    expect(() => pcmToWhisperSamples(s16(1), 0, 1)).toThrow(RangeError);
+describe('s16leToFloat32', () => {
+  it('scales s16le (already 16 kHz mono: ffmpeg made it so) to float in [-1, 1)', () => {
+    expect(Array.from(s16leToFloat32(s16(0, 16384, -32768, 32767)))).toEqual([0, 0.5, -1, 32767 / 32768]);
+    expect(s16leToFloat32(Buffer.alloc(0))).toHaveLength(0);
   });
 });
 

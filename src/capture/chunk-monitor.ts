@@ -1,6 +1,7 @@
-import { formatDb, measureLevel } from '../audio/audio-level.js';
+import { formatDb } from '../audio/audio-level.js';
+import { measureFileLevel } from '../audio/engine-audio.js';
 import type { Logger } from '../logging/session-log.js';
-import { readChunkPcm, type Chunk } from '../recorder/chunk.js';
+import type { Chunk } from '../recorder/chunk.js';
 import { captureStatus, type ManifestStore } from '../sessions/session-manifest.js';
 import { diskVerdict, freeBytes, WARN_FACTOR } from './disk-guard.js';
 import { SilenceAlarm, SILENT_INPUT_DB } from './silence-alarm.js';
@@ -61,7 +62,7 @@ export class ChunkMonitor {
   }
 
   private async look(chunk: Chunk): Promise<void> {
-    const level = measureLevel(await readChunkPcm(chunk), chunk.wav.sampleRate, chunk.wav.channels);
+    const level = await measureFileLevel(chunk.path, chunk.wav);
     const db = formatDb(level.levelDb);
     await this.options.manifest.update((m) => (m.capture = { ...captureStatus(m), last_level_db: db })).catch(() => undefined);
     const event = this.alarm.observe(level.levelDb, chunk.durationSeconds);

@@ -60,7 +60,7 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     surroundings.stdout.write(formatDryRun(plan, options.resolved));
     return 0;
   }
-  const components: SessionComponent[] = createTranscriptionComponents(options.resolved.config, surroundings.env, { realTime: plan.realTime });
+  const components: SessionComponent[] = createTranscriptionComponents(options.resolved.config, surroundings.env, { realTime: plan.realTime, ffmpegPath: plan.ffmpeg.path });
   const progress = createProgressReporter({
     stdout: surroundings.stdout,
     stderr: surroundings.stderr,

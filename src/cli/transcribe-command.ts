@@ -3,6 +3,7 @@ import type { ResolvedConfig } from '../config/resolve-config.js';
 import { SessionBusyError, SessionNotFoundError, TranscriptionError, UsageError } from '../errors.js';
 import { formatLogLine, type LogFields } from '../logging/line-format.js';
 import type { Logger } from '../logging/session-log.js';
+import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { liveLock } from '../sessions/active-lock.js';
 import { expandHome } from '../sessions/recordings-dir.js';
 import { loadManifest } from '../sessions/manifest-rebuild.js';
@@ -66,12 +67,12 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
   const result: TranscribeResult = { sessionId: manifest.session_id, sessionDir, engine: null, covered: chunks.length - missing.length, transcribed: [], silent: [], failed: [], utterances: 0, words: 0 };
 
   if (missing.length > 0) {
-    // The engine takes the audio as this session recorded it, whatever the config says now.
-    const sessionConfig = { ...config, recording: { ...config.recording, sample_rate: manifest.sample_rate, channels: manifest.channels } };
-    const resolution = await resolveEngine(sessionConfig, surroundings.env, options.engineDeps ?? defaultEngineDeps);
+    const resolution = await resolveEngine(config, surroundings.env, options.engineDeps ?? defaultEngineDeps);
     if (resolution.kind === 'off') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}${resolution.hint ? `; ${resolution.hint}` : ''} (or pass --engine)`);
     if (resolution.kind === 'missing') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}`);
     result.engine = resolution.name;
+    // Chunks in another format than the engine's are decoded to it by ffmpeg, as they are read.
+    const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);
     const engine = resolution.create();
     // A session recorded without transcription is transcribed by this engine from now on.
     if (!manifest.engine) Object.assign(manifest, { engine: resolution.name, model: engine.model });
@@ -85,7 +86,7 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
     const logger = stderrLogger(surroundings, (message, fields) => {
       if (message === 'chunk_silent') silentBefore.add(Number(fields?.seq));
     });
-    const transcriber = new ChunkTranscriber({ engine, engineName: resolution.name, config: config.transcription, store, logger, realtime: false });
+    const transcriber = new ChunkTranscriber({ engine, engineName: resolution.name, config: config.transcription, ffmpegPath: ffmpeg.path, store, logger, realtime: false });
     for (const chunk of missing) transcriber.enqueue(chunk);
     await transcriber.idle();
     // No recording to keep up with: wait as long as the engine needs to hand back its last words.

@@ -1,19 +1,16 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
-import { ManagedProcess } from '../process/managed-process.js';
+import { AudioDecodeError, decodePieces, isEngineFormat, readFilePieces, type EngineAudioFormat } from '../audio/engine-audio.js';
 import { readWavProbe } from '../recorder/wav-file.js';
 import { parseWavHeader, type WavInfo } from '../recorder/wav-header.js';
-import { engineFailureTail } from '../transcription/pocketsphinx-engine.js';
 
 /** What every hosted engine takes: 16 kHz mono signed 16-bit little-endian PCM. */
 export const ENGINE_SAMPLE_RATE = 16000;
-const BYTES_PER_SECOND = ENGINE_SAMPLE_RATE * 2;
 
 /** The seed's filter: audio shorter than this is answered with `results: []` at once. */
 export const MIN_AUDIO_SECONDS = 0.15;
 
-export function pcmSeconds(bytes: number): number {
-  return bytes / BYTES_PER_SECOND;
+export function pcmSeconds(bytes: number, sampleRate = ENGINE_SAMPLE_RATE): number {
+  return bytes / (sampleRate * 2);
 }
 
 /**
@@ -22,8 +19,8 @@ export function pcmSeconds(bytes: number): number {
  * A header with placeholder sizes (a writer that did not finalize it) is read to the end of the
  * file. undefined: ffmpeg converts it. Pure.
  */
-export function engineFormatSpan(info: WavInfo, fileBytes: number): { start: number; end: number } | undefined {
-  if (info.sampleRate !== ENGINE_SAMPLE_RATE || info.channels !== 1 || info.bitsPerSample !== 16) return undefined;
+export function engineFormatSpan(info: WavInfo, fileBytes: number, format: EngineAudioFormat = { sampleRate: ENGINE_SAMPLE_RATE }): { start: number; end: number } | undefined {
+  if (!isEngineFormat(info, format)) return undefined;
   const end = Math.min(fileBytes, info.dataOffset + info.dataBytes);
   // Whole samples only.
   return { start: info.dataOffset, end: end - ((end - info.dataOffset) % 2) };
@@ -32,11 +29,13 @@ export function engineFormatSpan(info: WavInfo, fileBytes: number): { start: num
 export class AudioInputError extends Error {}
 
 /**
- * The request's audio as engine PCM. The file must be a regular file (a FIFO would block the
- * daemon, a device never ends); a missing or unreadable one is an AudioInputError whose message
- * goes into the response's `error`.
+ * The request's audio in the engine's format, in bounded pieces (any size: nothing holds more
+ * than a piece). The file must be a regular file (a FIFO would block the daemon, a device never
+ * ends); a missing or unreadable one is an AudioInputError whose message goes into the
+ * response's `error`. A WAV already in the engine's format is read as it is; anything else is
+ * decoded by ffmpeg as it is read (a file ffmpeg cannot read fails with AudioDecodeError).
  */
-export async function readEngineAudio(file: string, ffmpegPath: string): Promise<Buffer> {
+export async function openEngineAudio(file: string, ffmpegPath: string, format: EngineAudioFormat, signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
   let stat;
   try {
     stat = await fs.stat(file);
@@ -51,37 +50,60 @@ export async function readEngineAudio(file: string, ffmpegPath: string): Promise
   } catch (error) {
     throw new AudioInputError(`Audio file not readable: ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   }
+  let span: { start: number; end: number } | undefined;
   try {
     const { probe } = await readWavProbe(handle, stat.size);
-    let span: { start: number; end: number } | undefined;
-    try {
-      span = engineFormatSpan(parseWavHeader(probe), stat.size);
-    } catch {
-      span = undefined; // not a plain WAV: ffmpeg reads it
-    }
-    if (span) {
-      const pcm = Buffer.alloc(Math.max(0, span.end - span.start));
-      await handle.read(pcm, 0, pcm.length, span.start);
-      return pcm;
-    }
+    span = engineFormatSpan(parseWavHeader(probe), stat.size, format);
+  } catch {
+    span = undefined; // not a plain WAV: ffmpeg reads it
   } finally {
     await handle.close();
   }
-  return convertWithFfmpeg(file, ffmpegPath);
+  return span ? readFilePieces(file, span.start, span.end, { signal }) : decodePieces(ffmpegPath, file, format, { signal });
 }
 
-/** Any format ffmpeg reads → 16 kHz mono s16le on its stdout. */
-async function convertWithFfmpeg(file: string, ffmpegPath: string): Promise<Buffer> {
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', file, '-vn', '-f', 's16le', '-acodec', 'pcm_s16le', '-ac', '1', '-ar', String(ENGINE_SAMPLE_RATE), 'pipe:1'];
-  const child = await ManagedProcess.start(ffmpegPath, args);
-  const parts: Buffer[] = [];
-  const stderr: string[] = [];
-  child.child.stdout?.on('data', (data: Buffer) => parts.push(data));
-  child.onLines('stderr', (line) => stderr.push(line));
-  const exit = await child.exited;
-  if (exit.code !== 0) {
-    const tail = engineFailureTail(stderr);
-    throw new AudioInputError(`Audio file not readable by ${path.basename(ffmpegPath)}: ${file}${tail.length > 0 ? ` (${tail.join(' | ')})` : ''}`);
+export interface AudioAhead {
+  /** Bytes read ahead (all of the audio when `ended`). */
+  bytes: number;
+  ended: boolean;
+  /** The whole audio: what was read ahead, then the rest. */
+  pieces: AsyncIterable<Buffer>;
+  /** Ends the reading (and its ffmpeg) wherever it is; nothing is left running. */
+  close(): Promise<void>;
+}
+
+/**
+ * Reads the first `bytes` of the audio (or all of it, if shorter), so that too-short audio and a
+ * file ffmpeg cannot decode are answered before the engine sees anything.
+ */
+export async function readAhead(source: AsyncIterable<Buffer>, bytes: number): Promise<AudioAhead> {
+  const iterator = source[Symbol.asyncIterator]();
+  const ahead: Buffer[] = [];
+  let read = 0;
+  let ended = false;
+  while (read < bytes) {
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await iterator.next();
+    } catch (error) {
+      if (error instanceof AudioDecodeError) throw new AudioInputError(`Audio file not readable by ${error.program}: ${error.file} (${error.detail})`);
+      throw error;
+    }
+    if (next.done) {
+      ended = true;
+      break;
+    }
+    ahead.push(next.value);
+    read += next.value.length;
   }
-  return Buffer.concat(parts);
+  async function* all(): AsyncGenerator<Buffer> {
+    yield* ahead.splice(0);
+    if (ended) return;
+    for (;;) {
+      const next = await iterator.next();
+      if (next.done) return;
+      yield next.value;
+    }
+  }
+  return { bytes: read, ended, pieces: all(), close: async () => void (await iterator.return?.()) };
 }

@@ -1,4 +1,4 @@
-import type { TranscriptionEngine } from '../transcription/engine.js';
+import type { EngineAudioFormat, TranscriptionEngine } from '../transcription/engine.js';
 import { ENGINE_SAMPLE_RATE, pcmSeconds } from './audio-input.js';
 
 /**
@@ -17,11 +17,8 @@ export class EngineHost {
   private offsetSeconds = 0;
   private seq = 0;
   private broken = false;
-  private readonly silence: Buffer;
 
-  constructor(private readonly engine: TranscriptionEngine) {
-    this.silence = Buffer.alloc(engine.finalizedThrough ? Math.round(STREAM_END_SILENCE_SECONDS * ENGINE_SAMPLE_RATE) * 2 : 0);
-  }
+  constructor(private readonly engine: TranscriptionEngine) {}
 
   get model(): string {
     return this.engine.model;
@@ -31,20 +28,40 @@ export class EngineHost {
     return this.engine.name;
   }
 
+  /** What a request's audio is converted to for this engine. */
+  get audioFormat(): EngineAudioFormat {
+    return this.engine.audioFormat ?? { sampleRate: ENGINE_SAMPLE_RATE };
+  }
+
   async start(): Promise<void> {
     await this.engine.start();
     this.broken = false;
   }
 
-  /** The texts of `pcm` (16 kHz mono s16le). An engine that failed is restarted first. */
-  async transcribe(pcm: Buffer, file: string): Promise<string[]> {
+  /**
+   * The texts of the request's audio (pieces in `audioFormat`), and its seconds. An engine that
+   * failed is restarted first. The audio is passed on piece by piece, never gathered: a source
+   * that throws (the daemon stopping) ends the engine's work between two pieces.
+   */
+  async transcribe(pieces: AsyncIterable<Buffer>, file: string): Promise<{ texts: string[]; seconds: number }> {
     if (this.broken) await this.start();
-    const audio = this.silence.length > 0 ? Buffer.concat([pcm, this.silence]) : pcm;
-    const durationSeconds = pcmSeconds(audio.length);
+    const rate = this.audioFormat.sampleRate;
+    const silence = Buffer.alloc(this.engine.finalizedThrough ? Math.round(STREAM_END_SILENCE_SECONDS * rate) * 2 : 0);
+    let bytes = 0;
+    async function* audio(): AsyncGenerator<Buffer> {
+      for await (const piece of pieces) {
+        bytes += piece.length;
+        yield piece;
+      }
+      if (silence.length > 0) yield silence;
+    }
     try {
-      const segments = await this.engine.transcribe({ seq: ++this.seq, path: file, offsetSeconds: this.offsetSeconds, durationSeconds, pcm: audio, sampleRate: ENGINE_SAMPLE_RATE, channels: 1 });
-      this.offsetSeconds += durationSeconds;
-      return segments.map((s) => s.text.trim()).filter((text) => text.length > 0);
+      // The length is known only once read (ffmpeg decodes most requests as it goes): the hosted
+      // engines count the pieces and need no duration beforehand.
+      const segments = await this.engine.transcribe({ seq: ++this.seq, path: file, offsetSeconds: this.offsetSeconds, durationSeconds: 0, audio });
+      const seconds = pcmSeconds(bytes, rate);
+      this.offsetSeconds += seconds + pcmSeconds(silence.length, rate);
+      return { texts: segments.map((s) => s.text.trim()).filter((text) => text.length > 0), seconds };
     } catch (error) {
       // Its stream is in an unknown state: the next request starts a fresh one.
       this.broken = true;

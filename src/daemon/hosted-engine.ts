@@ -2,7 +2,6 @@ import type { EchologConfig } from '../config/schema.js';
 import { TranscriptionError, UsageError } from '../errors.js';
 import type { TranscriptionEngine } from '../transcription/engine.js';
 import { resolveEngine, type EngineDeps, defaultEngineDeps } from '../transcription/resolve-engine.js';
-import { ENGINE_SAMPLE_RATE } from './audio-input.js';
 
 export const HOSTED_ENGINES = ['pocketsphinx', 'whisper'] as const;
 export type HostedEngineName = (typeof HOSTED_ENGINES)[number];
@@ -16,8 +15,8 @@ export function parseHostedEngine(value: string | undefined): HostedEngineName |
 
 /**
  * The engine the daemon keeps loaded: the one asked for, else the config's if it is one the
- * daemon can host, else whisper when its model is present, else pocketsphinx. It always gets
- * 16 kHz mono (the daemon converts every request's audio to that). Rejects with why not.
+ * daemon can host, else whisper when its model is present, else pocketsphinx. It gets each
+ * request's audio in its own format (the daemon converts it). Rejects with why not.
  */
 export async function createHostedEngine(config: EchologConfig, env: NodeJS.ProcessEnv, asked: HostedEngineName | undefined, model: string | undefined, deps: EngineDeps = defaultEngineDeps): Promise<TranscriptionEngine> {
   const fromConfig = parseHostedEngineOrUndefined(config.transcription.engine);
@@ -26,7 +25,6 @@ export async function createHostedEngine(config: EchologConfig, env: NodeJS.Proc
   for (const name of candidates) {
     const hosted: EchologConfig = {
       ...config,
-      recording: { ...config.recording, sample_rate: ENGINE_SAMPLE_RATE, channels: 1 },
       transcription: { ...config.transcription, engine: name, model: model ?? config.transcription.model },
     };
     const resolution = await resolveEngine(hosted, env, deps);

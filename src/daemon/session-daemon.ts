@@ -3,7 +3,7 @@ import path from 'node:path';
 import { createFileDurable, writeFileAtomic } from '../files/durable-write.js';
 import { readOwnFile } from '../files/own-file.js';
 import { EchologError } from '../errors.js';
-import { AudioInputError, MIN_AUDIO_SECONDS, pcmSeconds, readEngineAudio } from './audio-input.js';
+import { AudioInputError, MIN_AUDIO_SECONDS, openEngineAudio, pcmSeconds, readAhead, type AudioAhead } from './audio-input.js';
 import type { DaemonLog } from './daemon-log.js';
 import { readLiveness, readMarker } from './daemon-state.js';
 import type { EngineHost } from './engine-host.js';
@@ -61,6 +61,8 @@ export class SessionDaemon {
   private lastActivityMs = Date.now();
   private serving: Promise<void> | undefined;
   private stopping = false;
+  /** Ends the request in progress between two pieces of its audio when the daemon stops. */
+  private requestAbort: AbortController | undefined;
   private ownsMarker = false;
   private resolveStopped!: (reason: ShutdownReason) => void;
   /** Resolves with the reason once the daemon has shut down cleanly. */
@@ -115,6 +117,8 @@ export class SessionDaemon {
     this.stopping = true;
     clearTimeout(this.idleTimer);
     this.watcher?.close();
+    // A request of hours of audio would hold the stop for as long: it is answered with an error now.
+    this.requestAbort?.abort(new Error(`the daemon is stopping (${reason})`));
     await this.serving;
     await this.options.engine.close().catch(() => undefined);
     this.status?.update({ active: false, model_loaded: false, processing: false });
@@ -154,6 +158,8 @@ export class SessionDaemon {
 
   private armIdleTimer(): void {
     clearTimeout(this.idleTimer);
+    // A request that ends because the daemon stops must not keep it alive until the timeout.
+    if (this.stopping) return;
     const dueMs = this.lastActivityMs + this.options.sessionTimeoutSeconds * 1000 - Date.now();
     this.idleTimer = setTimeout(() => {
       if (this.serving) return; // busy: the request's end re-arms it
@@ -200,30 +206,38 @@ export class SessionDaemon {
     const request = { ...taken.request, id: taken.id };
     if (taken.request.id !== taken.id) this.options.log.write('WARNING', 'request_id_mismatch', { file: path.basename(file), id: taken.request.id, answered_as: taken.id });
     this.status!.update({ processing: true });
+    const abort = new AbortController();
+    this.requestAbort = abort;
+    let audio: AudioAhead | undefined;
     try {
-      let pcm: Buffer;
+      const format = this.options.engine.audioFormat;
+      const stopped = (): string => `${(abort.signal.reason as Error).message} before this request was finished; send it again`;
       try {
-        pcm = await readEngineAudio(request.audio_file, this.options.ffmpegPath);
+        const pieces = await openEngineAudio(request.audio_file, this.options.ffmpegPath, format, abort.signal);
+        audio = await readAhead(pieces, Math.ceil(MIN_AUDIO_SECONDS * format.sampleRate) * 2);
       } catch (error) {
-        if (!(error instanceof AudioInputError)) throw error;
-        await this.respond(request.id, [], error.message, { seenMs, engineMs: 0, audioSeconds: 0 });
+        if (!(error instanceof AudioInputError) && !abort.signal.aborted) throw error;
+        await this.respond(request.id, [], abort.signal.aborted ? stopped() : (error as Error).message, { seenMs, engineMs: 0, audioSeconds: 0 });
         return;
       }
-      const audioSeconds = pcmSeconds(pcm.length);
-      if (audioSeconds < MIN_AUDIO_SECONDS) {
-        await this.respond(request.id, [], undefined, { seenMs, engineMs: 0, audioSeconds, filtered: true });
+      if (audio.ended && pcmSeconds(audio.bytes, format.sampleRate) < MIN_AUDIO_SECONDS) {
+        await this.respond(request.id, [], undefined, { seenMs, engineMs: 0, audioSeconds: pcmSeconds(audio.bytes, format.sampleRate), filtered: true });
         return;
       }
       const engineStart = Date.now();
-      let results: string[];
+      let result: { texts: string[]; seconds: number };
       try {
-        results = await this.options.engine.transcribe(pcm, request.audio_file);
+        result = await this.options.engine.transcribe(audio.pieces, request.audio_file);
       } catch (error) {
-        await this.respond(request.id, [], `transcription failed: ${(error as Error).message}`, { seenMs, engineMs: Date.now() - engineStart, audioSeconds });
+        const why = abort.signal.aborted ? stopped() : `transcription failed: ${(error as Error).message}`;
+        await this.respond(request.id, [], why, { seenMs, engineMs: Date.now() - engineStart, audioSeconds: 0 });
         return;
       }
-      await this.respond(request.id, results, undefined, { seenMs, engineMs: Date.now() - engineStart, audioSeconds });
+      await this.respond(request.id, result.texts, undefined, { seenMs, engineMs: Date.now() - engineStart, audioSeconds: result.seconds });
     } finally {
+      // An engine that failed before reading it all leaves ffmpeg waiting to write: end it.
+      await audio?.close();
+      this.requestAbort = undefined;
       this.status!.update({ processing: false });
       this.touch();
     }

@@ -71,9 +71,3 @@ export function chunkLogFields(chunk: Chunk): Record<string, string | number> {
     size_bytes: chunk.sizeBytes,
   };
 }
-
-/** A chunk's samples: the bytes of its `data` chunk. */
-export async function readChunkPcm(chunk: Pick<Chunk, 'path' | 'wav'>): Promise<Buffer> {
-  const file = await fs.readFile(chunk.path);
-  return file.subarray(chunk.wav.dataOffset, chunk.wav.dataOffset + chunk.wav.dataBytes);
-}

@@ -1,7 +1,8 @@
 import type { EchologConfig } from '../config/schema.js';
 import type { Logger } from '../logging/session-log.js';
-import { readChunkPcm, type Chunk } from '../recorder/chunk.js';
-import { formatDb, isSilent, measureLevel } from '../audio/audio-level.js';
+import type { Chunk } from '../recorder/chunk.js';
+import { formatDb, isSilent } from '../audio/audio-level.js';
+import { engineAudioPieces, measureFileLevel, type EngineAudioFormat } from '../audio/engine-audio.js';
 import type { DebugAudioDump } from './debug-audio-dump.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
 import { countWords, type TranscriptLine } from './transcript-formats.js';
@@ -36,6 +37,8 @@ export interface ChunkTranscriberOptions {
   engine: TranscriptionEngine | undefined;
   engineName: string;
   config: EchologConfig['transcription'];
+  /** Decodes chunks that are not in the engine's own format (see EngineChunk.audio). */
+  ffmpegPath: string;
   store: TranscriptStore;
   logger: Logger;
   dump?: DebugAudioDump;
@@ -83,6 +86,8 @@ export class ChunkTranscriber {
   private readonly lost: number[] = [];
   private current: QueuedChunk | undefined;
   private fedAny = false;
+  /** Ends the current chunk's audio (and its decoder) when the queue is abandoned. */
+  private readonly stopAudio = new AbortController();
   /** The last chunks fed, in order: where an utterance starts. */
   private readonly recent: OpenChunk[] = [];
   private readonly now: () => number;
@@ -118,6 +123,7 @@ export class ChunkTranscriber {
     );
     if (!done) {
       this.abandoned = true;
+      this.stopAudio.abort(new Error('the transcription queue was stopped'));
       await this.options.engine?.close().catch(() => undefined);
       await withTimeout(this.idle(), 2000, 'stopping').catch(() => undefined);
     } else if (this.options.engine && this.fedAny) {
@@ -171,9 +177,9 @@ export class ChunkTranscriber {
       this.failed.push(chunk.seq);
       return;
     }
-    const pcm = await readChunkPcm(chunk);
-    const level = measureLevel(pcm, chunk.wav.sampleRate, chunk.wav.channels);
-    if (!engine.needsSilence && isSilent(level, config.silence_threshold_db)) {
+    // A streaming engine takes silence too (it ends its utterances): only the others are gated.
+    const level = engine.needsSilence ? undefined : await measureFileLevel(chunk.path, chunk.wav, { signal: this.stopAudio.signal });
+    if (level && isSilent(level, config.silence_threshold_db)) {
       logger.info('chunk_silent', { seq: chunk.seq, level_db: formatDb(level.levelDb), peak_db: formatDb(level.peakDb), threshold_db: config.silence_threshold_db });
       this.progress.silent_chunks++;
       await this.options.store.append([{ seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds), text: '', engine: this.options.engineName, latency_ms: 0, chunk: 'silent' }]);
@@ -184,9 +190,7 @@ export class ChunkTranscriber {
       path: chunk.path,
       offsetSeconds: chunk.offsetSeconds,
       durationSeconds: chunk.durationSeconds,
-      pcm,
-      sampleRate: chunk.wav.sampleRate,
-      channels: chunk.wav.channels,
+      audio: () => this.engineAudio(chunk, engine.audioFormat),
     };
     // An engine with its own bound (the daemon client) reports its timeout itself, with its reason.
     const attemptTimeoutMs = Math.max(10_000, chunk.durationSeconds * 5000, (engine.attemptTimeoutMs ?? 0) + 1000);
@@ -195,7 +199,6 @@ export class ChunkTranscriber {
       const started = this.now();
       try {
         if (attempt > 0) await withTimeout(engine.start(), this.options.config.ready_timeout * 1000, 'restarting the engine');
-        await this.options.dump?.write(pcm);
         const segments = await withTimeout(engine.transcribe(engineChunk), attemptTimeoutMs, `transcribing chunk ${chunk.seq}`);
         if (this.abandoned) return;
         const computeMs = this.now() - started;
@@ -237,6 +240,15 @@ export class ChunkTranscriber {
         this.loseOpen(reason);
         for (const until = this.now() + backoffMs; this.now() < until && !this.abandoned; ) await sleep(Math.min(100, backoffMs));
       }
+    }
+  }
+
+  /** The chunk in the engine's format, in bounded pieces; each piece is also what the debug dump gets. */
+  private async *engineAudio(chunk: Chunk, format: EngineAudioFormat | undefined): AsyncGenerator<Buffer> {
+    if (!format) throw new Error(`the ${this.options.engineName} engine reads chunk files itself; it takes no audio`);
+    for await (const piece of engineAudioPieces(chunk.path, chunk.wav, format, this.options.ffmpegPath, { signal: this.stopAudio.signal })) {
+      await this.options.dump?.write(piece);
+      yield piece;
     }
   }
 
@@ -317,7 +329,6 @@ export class ChunkTranscriber {
   }
 }
 
-/** The samples of a finished chunk: the bytes after its WAV header, as its header sizes them. */
 export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${Math.round(ms)} ms`)), ms)));

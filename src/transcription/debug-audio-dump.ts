@@ -6,10 +6,12 @@ import { makeDirectories } from '../files/make-directories.js';
 
 /**
  * Seed 000's debug audio dump: with ECHOLOG_DEBUG_AUDIO_DUMP=1, the exact PCM handed to the
- * engine is appended to `<dir>/<session_id>_<source>_<timestamp>.pcm` (dir from
- * ECHOLOG_DEBUG_AUDIO_DUMP_DIR, default `debug/` in the session folder). Off by default: it is a
- * copy of what was said. Created on the first chunk, written through per chunk, closed at the
- * end; a failure is logged once and turns the dump off, never the recording or transcription.
+ * engine (in its own format, e.g. 16 kHz mono s16le, whatever the chunks are) is appended to
+ * `<dir>/<session_id>_<source>_<timestamp>.pcm` (dir from ECHOLOG_DEBUG_AUDIO_DUMP_DIR, default
+ * `debug/` in the session folder). Off by default: it is a copy of what was said. Created on the
+ * first piece, written through piece by piece as the engine gets them (bounded, like them),
+ * closed at the end; a failure is logged once and turns the dump off, never the recording or
+ * transcription.
  */
 export class DebugAudioDump {
   private handle: fs.FileHandle | undefined;

@@ -1,4 +1,7 @@
+import type { EngineAudioFormat } from '../audio/engine-audio.js';
 import type { LogFields } from '../logging/line-format.js';
+
+export type { EngineAudioFormat } from '../audio/engine-audio.js';
 
 /**
  * One interface for every transcription engine: in-process (whisper), subprocess (pocketsphinx)
@@ -8,15 +11,20 @@ import type { LogFields } from '../logging/line-format.js';
  */
 export interface EngineChunk {
   seq: number;
-  /** The chunk's WAV file; engines that read files (the daemon) use it. */
+  /** The chunk's file, as recorded (any rate and channels); engines that read files themselves (the daemon) use it. */
   path: string;
   /** Seconds from session start where this chunk begins (its true offset). */
   offsetSeconds: number;
+  /** The chunk's length from its header; 0 where it is known only once read (a daemon request ffmpeg decodes). */
   durationSeconds: number;
-  /** 16-bit little-endian PCM samples of the chunk, as ffmpeg wrote them. */
-  pcm: Buffer;
-  sampleRate: number;
-  channels: number;
+  /**
+   * The chunk's audio in the engine's own `audioFormat` (16-bit little-endian mono PCM at its
+   * rate), in pieces of at most PIECE_BYTES (64 KiB, src/audio/engine-audio.ts), in order: read from the file when it is
+   * already in that format, else decoded by ffmpeg as it is read. Never the whole chunk at once:
+   * hold only what the engine needs. Iterate it once per attempt; leaving the loop early ends the
+   * decode. It throws when the caller gives up on the chunk (a stopping daemon) or the decode fails.
+   */
+  audio(): AsyncIterable<Buffer>;
 }
 
 export interface TranscriptWord {
@@ -46,6 +54,11 @@ export interface TranscriptionEngine {
    * quiet chunks from engines that invent text on silence (whisper).
    */
   readonly needsSilence?: boolean;
+  /**
+   * The audio it takes: what `EngineChunk.audio()` yields. Unset: the engine reads the chunk's
+   * file (`path`) itself and never calls `audio()` (the session daemon's client).
+   */
+  readonly audioFormat?: EngineAudioFormat;
   /** Loads the engine; resolves when it can take audio. The caller bounds it with ready_timeout. */
   start(): Promise<void>;
   /**

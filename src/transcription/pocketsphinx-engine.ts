@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ManagedProcess, type ProcessExit } from '../process/managed-process.js';
-import type { EngineChunk, LiveEngine, TranscriptSegment } from './engine.js';
+import type { EngineAudioFormat, EngineChunk, LiveEngine, TranscriptSegment } from './engine.js';
 import { buildPocketsphinxArgs, type PocketsphinxBinary } from './pocketsphinx-command.js';
 import { parsePartialLine } from './stream-decoder-output.js';
 import { createOutputParser, StreamTimeline, type OutputParser, type StreamUtterance } from './pocketsphinx-output.js';
@@ -108,6 +108,10 @@ export class PocketsphinxEngine implements LiveEngine {
     return this.options.sampleRate;
   }
 
+  get audioFormat(): EngineAudioFormat {
+    return { sampleRate: this.options.sampleRate };
+  }
+
   /** The decoder program it runs. */
   get binary(): PocketsphinxBinary {
     return this.options.binary;
@@ -178,16 +182,21 @@ export class PocketsphinxEngine implements LiveEngine {
     this.baseline = await this.readBytesRead(child.pid);
   }
 
+  /** Takes the chunk's audio piece by piece: the decoder reads it as fast as it comes. */
   async transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]> {
-    const writer = this.running();
-    if (chunk.sampleRate !== this.options.sampleRate || chunk.channels !== 1) {
-      throw new Error(`pocketsphinx takes mono ${this.options.sampleRate} Hz audio; chunk ${chunk.seq} is ${chunk.channels} ch ${chunk.sampleRate} Hz`);
-    }
+    this.running();
     const fedUntil = this.timeline.sessionEnd;
-    const gap = fedUntil !== undefined && Math.abs(chunk.offsetSeconds - fedUntil) > BREAK_MIN_GAP_SECONDS;
-    if (gap) this.timeline.append(chunk.seq, fedUntil, BREAK_SECONDS, 0);
-    this.timeline.append(chunk.seq, chunk.offsetSeconds, chunk.pcm.length / 2 / chunk.sampleRate);
-    await this.write(writer, gap ? Buffer.concat([this.breakSilence(), chunk.pcm]) : chunk.pcm);
+    if (fedUntil !== undefined && Math.abs(chunk.offsetSeconds - fedUntil) > BREAK_MIN_GAP_SECONDS) {
+      this.timeline.append(chunk.seq, fedUntil, BREAK_SECONDS, 0);
+      await this.write(this.running(), this.breakSilence());
+    }
+    let at = chunk.offsetSeconds;
+    for await (const piece of chunk.audio()) {
+      const seconds = piece.length / 2 / this.options.sampleRate;
+      this.timeline.append(chunk.seq, at, seconds);
+      at += seconds;
+      await this.write(this.running(), piece);
+    }
     await this.caughtUp();
     return this.take();
   }

@@ -84,12 +84,10 @@ export interface ResolveOptions {
 export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEnv, deps: EngineDeps = defaultEngineDeps, options: ResolveOptions = {}): Promise<EngineResolution> {
   const t = config.transcription;
   const pocketsphinx = async (cli: PocketsphinxBinary): Promise<EngineResolution> => {
-    // The en-us acoustic model is trained on 16 kHz mono; echolog does not resample.
-    if (config.recording.sample_rate !== 16000 || config.recording.channels !== 1) {
-      return { kind: 'missing', name: 'pocketsphinx', reason: `pocketsphinx needs 16000 Hz mono audio; this session records ${config.recording.sample_rate} Hz, ${config.recording.channels} ch (set recording.sample_rate: 16000, recording.channels: 1)` };
-    }
     // The stream decoder runs on the library 5prealpha's CLI links; beside a 5.x CLI it is not tried.
     const stream = options.live && t.live && cli.variant === 'continuous' ? await deps.findStreamDecoder() : undefined;
+    // The en-us acoustic model is trained on 16 kHz mono: whatever the capture format, the engine
+    // gets that (the live output and ffmpeg's decode of each chunk are made at its rate).
     const engineOn = (binary: PocketsphinxBinary) => (): PocketsphinxEngine => new PocketsphinxEngine({ binary, sampleRate: 16000, env });
     const resolution = { kind: 'engine' as const, name: 'pocketsphinx', model: 'en-us', create: engineOn(cli) };
     if (!stream) return resolution;

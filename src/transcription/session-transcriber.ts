@@ -18,6 +18,8 @@ export function createTranscriptionComponents(config: EchologConfig, env: NodeJS
 export interface CaptureFacts {
   /** The capture runs at real time (RecordingPlan.realTime): the live path will take its audio. */
   realTime: boolean;
+  /** The session's ffmpeg: it decodes chunks to the engine's format when they are in another. */
+  ffmpegPath: string;
 }
 
 /**
@@ -152,6 +154,7 @@ export class TranscriptionComponent implements SessionComponent {
       engine: this.queueEngine,
       engineName: this.engineName,
       config: this.config.transcription,
+      ffmpegPath: this.capture.ffmpegPath,
       store: this.store,
       logger,
       dump: this.dump,

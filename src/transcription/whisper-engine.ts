@@ -5,7 +5,7 @@ import { resolveBuiltScript } from '../process/built-script.js';
 import { TranscriptionError } from '../errors.js';
 import { checkGgmlModelFile } from '../models/ggml-file.js';
 import { locateModel, type ModelLocationOptions } from '../models/model-cache.js';
-import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
+import type { EngineAudioFormat, EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
 import type { RawSegment, WhisperWorkerData, WorkerReply } from './whisper-worker.js';
 import { roundToMs } from './round-seconds.js';
 
@@ -16,6 +16,8 @@ import { roundToMs } from './round-seconds.js';
  */
 export const WHISPER_BINDING = '@napi-rs/whisper';
 export const WHISPER_SAMPLE_RATE = 16000;
+/** The most audio whisper is given at once: its own context length. */
+export const WHISPER_WINDOW_SECONDS = 30;
 
 export interface WhisperEngineOptions {
   modelPath: string;
@@ -94,19 +96,54 @@ export class WhisperEngine implements TranscriptionEngine, AsyncDisposable {
     this.attach(worker);
   }
 
+  get audioFormat(): EngineAudioFormat {
+    return { sampleRate: WHISPER_SAMPLE_RATE };
+  }
+
+  /**
+   * whisper takes float32 samples held whole, so a chunk goes to it in windows of at most
+   * WHISPER_WINDOW_SECONDS (whisper's own 30 s context): memory stays at one window whatever the
+   * chunk's length, and a stop is honoured between windows. A 10 s chunk is one window.
+   */
   async transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]> {
     if (this.closed) throw new TranscriptionError('the whisper engine is closed');
     // A worker that died (native crash, out of memory) is replaced: the caller retries the chunk.
     if (!this.worker) await this.start();
-    const samples = pcmToWhisperSamples(chunk.pcm, chunk.sampleRate, chunk.channels);
-    if (samples.length === 0) return [];
+    const segments: TranscriptSegment[] = [];
+    const window = new Float32Array(WHISPER_WINDOW_SECONDS * WHISPER_SAMPLE_RATE);
+    let filled = 0;
+    let windowStart = 0;
+    const infer = async (): Promise<void> => {
+      const seconds = filled / WHISPER_SAMPLE_RATE;
+      if (filled > 0) segments.push(...(await this.infer(window.slice(0, filled), { offsetSeconds: chunk.offsetSeconds + windowStart, durationSeconds: seconds })));
+      windowStart += seconds;
+      filled = 0;
+    };
+    for await (const piece of chunk.audio()) {
+      const samples = s16leToFloat32(piece);
+      for (let at = 0; at < samples.length; ) {
+        const take = Math.min(samples.length - at, window.length - filled);
+        window.set(samples.subarray(at, at + take), filled);
+        filled += take;
+        at += take;
+        if (filled === window.length) await infer();
+      }
+    }
+    await infer();
+    return segments;
+  }
+
+  /** One window of samples through the worker; segments placed at the window's session time. */
+  private async infer(samples: Float32Array, place: Pick<EngineChunk, 'offsetSeconds' | 'durationSeconds'>): Promise<TranscriptSegment[]> {
+    if (this.closed) throw new TranscriptionError('the whisper engine was closed before the chunk was transcribed');
+    if (!this.worker) await this.start();
     const worker = this.worker!;
     const id = this.nextId++;
     const reply = await new Promise<Extract<WorkerReply, { type: 'result' }>>((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
       worker.postMessage({ type: 'transcribe', id, samples }, [samples.buffer as ArrayBuffer]);
     });
-    return placeSegments(reply.segments, reply.text, chunk);
+    return placeSegments(reply.segments, reply.text, place);
   }
 
   /** whisper transcribes each chunk whole: nothing is held back. */
@@ -190,47 +227,11 @@ function firstLine(text: string): string {
   return text.split('\n', 1)[0] ?? '';
 }
 
-/**
- * The chunk's s16le PCM as whisper wants it: mono float32 in [-1, 1) at 16 kHz. Channels are
- * averaged; another sample rate is resampled (box-filter average when downsampling, which also
- * keeps aliasing down; linear interpolation when upsampling). A trailing partial frame is ignored.
- */
-export function pcmToWhisperSamples(pcm: Buffer, sampleRate: number, channels: number): Float32Array {
-  if (!Number.isInteger(channels) || channels < 1) throw new RangeError(`bad channel count ${channels}`);
-  if (!(sampleRate > 0)) throw new RangeError(`bad sample rate ${sampleRate}`);
-  const frames = Math.floor(pcm.length / (2 * channels));
-  const mono = new Float32Array(frames);
-  for (let frame = 0; frame < frames; frame += 1) {
-    let sum = 0;
-    for (let channel = 0; channel < channels; channel += 1) sum += pcm.readInt16LE((frame * channels + channel) * 2);
-    mono[frame] = sum / channels / 32768;
-  }
-  return resample(mono, sampleRate, WHISPER_SAMPLE_RATE);
-}
-
-export function resample(input: Float32Array, from: number, to: number): Float32Array {
-  if (from === to || input.length === 0) return input;
-  const ratio = from / to;
-  const length = Math.floor((input.length * to) / from);
-  const output = new Float32Array(length);
-  if (ratio > 1) {
-    for (let i = 0; i < length; i += 1) {
-      const start = Math.floor(i * ratio);
-      const end = Math.min(input.length, Math.max(start + 1, Math.floor((i + 1) * ratio)));
-      let sum = 0;
-      for (let j = start; j < end; j += 1) sum += input[j]!;
-      output[i] = sum / (end - start);
-    }
-  } else {
-    for (let i = 0; i < length; i += 1) {
-      const position = i * ratio;
-      const left = Math.floor(position);
-      const right = Math.min(input.length - 1, left + 1);
-      const weight = position - left;
-      output[i] = input[left]! * (1 - weight) + input[right]! * weight;
-    }
-  }
-  return output;
+/** s16le PCM (whole samples) as whisper takes it: float32 in [-1, 1). Pure. */
+export function s16leToFloat32(pcm: Buffer): Float32Array {
+  const samples = new Float32Array(Math.floor(pcm.length / 2));
+  for (let i = 0; i < samples.length; i += 1) samples[i] = pcm.readInt16LE(i * 2) / 32768;
+  return samples;
 }
 
 /**
