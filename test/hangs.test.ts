@@ -28,6 +28,27 @@ afterEach(() => {
 });
 afterAll(pool.cleanup);
 
+/** Every process below `pid`, from /proc's children lists. */
+function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+  return children.flatMap((c) => [c, ...descendants(c)]);
+}
+
+/** pocketsphinx_continuous or echolog's stream decoder (ffmpeg's arguments name the decoder's FIFO too). */
+function isDecoder(pid: number): boolean {
+  try {
+    const [program = '', script = ''] = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return path.basename(program).startsWith('pocketsphinx') || path.basename(script).startsWith('pocketsphinx');
+  } catch {
+    return false;
+  }
+}
+
 /** Digital silence, so the silence alarm (1 s) has a warning to print on stderr. */
 const SILENT = ['--input-format', 'lavfi', '--input', 'anullsrc=r=16000:cl=mono', '--segment-time', '1', '--no-transcribe'];
 
@@ -154,6 +175,50 @@ describe('SIGTERM while ffmpeg is frozen (SIGSTOP)', () => {
     expect(readManifestSync(dir)?.status).not.toBe('recording');
   });
 
+  it.concurrent('with every decoder frozen: SIGTERM ends echolog within seconds, the untranscribed chunks named in session_stop', async () => {
+    const box = sandbox();
+    const dir = path.join(box.recordings, 'drain');
+    const child = startCli(['record', '--input-format', 'lavfi', '--input', 'sine=f=440:r=16000', '--segment-time', '1', '--engine', 'pocketsphinx', '--session-id', 'drain'], box);
+    // Its own list, killed in its own finally: afterEach runs as each concurrent test ends, not this one.
+    const mine = [child.pid!];
+    // Freezes every pocketsphinx below echolog as it appears (the live decoder, then the per-chunk
+    // ones that take over): the queue could then only end by drain_timeout (30 s).
+    const frozen = new Set<number>();
+    const freezer = setInterval(() => {
+      for (const pid of descendants(child.pid!)) {
+        if (frozen.has(pid) || !isDecoder(pid)) continue;
+        frozen.add(pid);
+        mine.push(pid);
+        process.kill(pid, 'SIGSTOP');
+      }
+    }, 50);
+    try {
+      await waitFor(() => frozen.size > 0 && (readManifestSync(dir)?.stats.chunks ?? 0) >= 3, 30_000, 'a frozen decoder and 3 chunks');
+      // From here a frozen decoder stays frozen until echolog's own stop ladder sends it SIGCONT.
+      clearInterval(freezer);
+      const asked = performance.now();
+      child.kill('SIGTERM');
+      const exit = await exitOf(child);
+      // The issue's 5 s, with a second for a loaded machine; before the fix it was drain_timeout (30 s).
+      expect(performance.now() - asked).toBeLessThan(6_000);
+      expect(exit.code).toBe(143);
+      const stop = expectStopLast(readSessionLog(dir), 'terminated');
+      // Whatever the drain could not finish in the time left is named (the decoder, sent SIGCONT by the
+      // stop ladder, may finish a short tone in time).
+      expect(stop.fields.untranscribed_chunks).toMatch(/^\d+$/);
+      expect(readManifestSync(dir)?.status).not.toBe('recording');
+    } finally {
+      clearInterval(freezer);
+      for (const pid of mine) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+  });
+
   it('a child that ignores q, SIGINT and SIGTERM is SIGKILLed by the stop deadline, not after 3 × the step timeout', async () => {
     // A fake on purpose: an ffmpeg wedged in the kernel cannot be made on demand; this node child
     // ignores every polite rung the way such an ffmpeg would.
@@ -161,6 +226,8 @@ describe('SIGTERM while ffmpeg is frozen (SIGSTOP)', () => {
     const script = "for (const s of ['SIGINT', 'SIGTERM']) process.on(s, () => {}); setInterval(() => {}, 1000)";
     const stubborn = await ManagedProcess.start(process.execPath, ['-e', script], { stdin: true, onStep: (step) => steps.push(step) });
     started.push(stubborn.pid);
+    // Its handlers must be in place before the ladder starts (SigCgt bits 2 and 15: SIGINT, SIGTERM).
+    await waitFor(() => (BigInt(`0x${/SigCgt:\s*(\w+)/.exec(fs.readFileSync(`/proc/${stubborn.pid}/status`, 'utf8'))![1]}`) & 0x4002n) === 0x4002n, 10_000, 'the handlers');
     const asked = performance.now();
     const exit = await stubborn.stop({ politeInput: 'q', stepTimeoutMs: 60_000, deadlineMs: 1_500 });
     expect(exit.signal).toBe('SIGKILL');

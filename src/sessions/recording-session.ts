@@ -19,7 +19,7 @@ import { recoverInterruptedSession, recoverOrphanedSessions } from './recover-se
 import type { LiveAudioConsumer, RecordingEvent, SessionComponent } from './session-component.js';
 import { ManifestStore, manifestPath } from './session-manifest.js';
 import { DiskBallast } from './disk-ballast.js';
-import { decideStopReason, exitCodeFor, finalStatusFor, type StopReason, type StopRequest } from './stop-reason.js';
+import { decideStopReason, exitCodeFor, finalStatusFor, SIGNALLED_STOP_BUDGET_MS, type StopReason, type StopRequest } from './stop-reason.js';
 import { classifyStorageError, isDiskFullLine, type StorageFault } from './storage-fault.js';
 import { folderBytes } from './session-files.js';
 import { formatMib } from '../format-bytes.js';
@@ -63,6 +63,8 @@ export class RecordingSession {
   private stopping = false;
   /** stdout/stderr that went away before session.log was open: logged once it is. */
   private readonly closedOutputs: Array<{ stream: string; code: string }> = [];
+  /** When stop() was first called, on the monotonic clock. */
+  private stopRequestedAt = 0;
 
   constructor(private readonly options: RecordingSessionOptions) {
     this.now = options.now ?? (() => new Date());
@@ -77,6 +79,7 @@ export class RecordingSession {
       return;
     }
     this.stopRequest = request;
+    this.stopRequestedAt = performance.now();
     this.logStopRequest(request, false);
     this.options.onEvent?.({ type: 'stopping', reason: request.reason });
     this.signalStopRequested();
@@ -309,7 +312,8 @@ export class RecordingSession {
       await capture.ffmpeg?.stop({ politeInput: 'q', stepTimeoutMs: config.ffmpeg.stop_timeout * 1000 });
       await ledger.settled().catch(() => undefined);
     } finally {
-      for (const component of components) Object.assign(stopFields, await component.finish().catch((e: Error) => ({ finish_error: e.message })));
+      const budgetMs = this.stopRequest?.signal ? Math.max(0, SIGNALLED_STOP_BUDGET_MS - (performance.now() - this.stopRequestedAt)) : undefined;
+      for (const component of components) Object.assign(stopFields, await component.finish(budgetMs).catch((e: Error) => ({ finish_error: e.message })));
     }
     // A folder deleted under a running session: its log writes went to an unlinked file, so nothing
     // written there can be seen; the end of the story is told on stderr.

@@ -46,8 +46,12 @@ export interface SessionComponent {
    * session add a raw-PCM output to ffmpeg and hand over each ffmpeg run's stdout.
    */
   liveAudio?(): LiveAudioConsumer | undefined;
-  /** Returns fields for `session_stop` (e.g. what was left untranscribed). */
-  finish(): Promise<LogFields>;
+  /**
+   * Returns fields for `session_stop` (e.g. what was left untranscribed). `budgetMs`, when given,
+   * is all the time it has (a signalled stop must end echolog within seconds); what it cannot
+   * finish by then it leaves, and says so in the fields.
+   */
+  finish(budgetMs?: number): Promise<LogFields>;
 }
 
 /** Takes ffmpeg's live output (mono s16le at `sampleRate`); must read it always, never pause it. */

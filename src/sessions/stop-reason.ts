@@ -19,6 +19,14 @@ export interface StopRequest {
   message?: string;
 }
 
+/**
+ * All the time a signalled stop (Ctrl-C, SIGTERM, SIGHUP) has, from the signal to `session_stop`:
+ * ffmpeg's stop ladder takes at most STOP_DEADLINE_MS of it, the transcription drain what is left.
+ * Someone (a terminal, systemd) is waiting; what is not transcribed by then is named in
+ * session_stop and left for `echolog transcribe`.
+ */
+export const SIGNALLED_STOP_BUDGET_MS = 4000;
+
 const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143, SIGHUP: 129 };
 
 /** Pure: how a session ended, from the stop request (if any) and how capture ended. */

@@ -185,7 +185,7 @@ export class LiveTranscriber {
     try {
       if (!this.failure) await withTimeout(Promise.race([this.pumping, this.failed]), timeoutMs, 'writing the buffered live audio');
       if (!this.failure) {
-        const held = await withTimeout(engine.flush(), Math.max(timeoutMs, 2000), 'flushing the engine');
+        const held = await withTimeout(engine.flush(), timeoutMs, 'flushing the engine');
         for (const segment of held) this.onSegment(segment);
         this.finalized = Infinity;
       }

@@ -200,9 +200,13 @@ export class TranscriptionComponent implements SessionComponent {
     else if (this.store) this.waiting.push(chunk);
   }
 
-  async finish(): Promise<LogFields> {
+  async finish(budgetMs?: number): Promise<LogFields> {
+    // A signalled stop has budgetMs in all; a normal end waits up to drain_timeout.
+    const drainMs = Math.min(this.config.transcription.drain_timeout * 1000, budgetMs ?? Infinity);
+    const started = performance.now();
+    const left = (): number => Math.max(0, drainMs - (performance.now() - started));
     // An engine still loading gets the rest of its ready_timeout: the chunks waiting for it then go to it.
-    await this.loading?.catch(() => undefined);
+    if (this.loading) await withTimeout(this.loading, left(), 'loading').catch(() => undefined);
     const transcriber = this.transcriber;
     const context = this.context;
     if (!transcriber || !context || !this.store) {
@@ -210,27 +214,27 @@ export class TranscriptionComponent implements SessionComponent {
       await this.engine?.close().catch(() => undefined);
       return {};
     }
-    const drainMs = this.config.transcription.drain_timeout * 1000;
-    const started = Date.now();
-    if (this.live) this.transcribePerChunk(await this.live.end(drainMs));
-    await this.perChunk;
-    const left = await transcriber.drain(Math.max(drainMs - (Date.now() - started), 2000));
+    // Without a budget each step gets at least 2 s, though an earlier one used the drain.
+    const stepMs = (): number => (budgetMs === undefined ? Math.max(left(), 2000) : left());
+    if (this.live) this.transcribePerChunk(await this.live.end(stepMs()));
+    await withTimeout(this.perChunk, stepMs(), 'restarting the engine').catch(() => undefined);
+    const unsent = await transcriber.drain(stepMs());
     await this.dump?.close();
     const progress = this.progress();
     const duration = context.manifest().stats.audio_duration_seconds;
     await this.store.writeFinal({ sessionId: context.sessionId, language: this.config.transcription.language, duration });
     await this.saveProgress(progress);
-    if (left.length > 0) {
+    if (unsent.length > 0) {
       context.notify({
         type: 'warning',
-        message: `${left.length} chunk${left.length === 1 ? '' : 's'} not transcribed (seq ${formatSeqs(left)}); run \`echolog transcribe ${context.sessionId}\``,
+        message: `${unsent.length} chunk${unsent.length === 1 ? '' : 's'} not transcribed (seq ${formatSeqs(unsent)}); run \`echolog transcribe ${context.sessionId}\``,
       });
     }
     return {
       transcribed_chunks: progress.transcribed_chunks,
       silent_chunks: progress.silent_chunks,
-      untranscribed_chunks: left.length,
-      untranscribed_seqs: left.length > 0 ? formatSeqs(left) : undefined,
+      untranscribed_chunks: unsent.length,
+      untranscribed_seqs: unsent.length > 0 ? formatSeqs(unsent) : undefined,
       utterances: progress.utterance_count,
       words: progress.word_count,
     };
