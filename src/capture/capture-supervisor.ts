@@ -5,7 +5,8 @@ import type { Logger, SessionLog } from '../logging/session-log.js';
 import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
 import { formatCommandLine } from '../recorder/command-line.js';
 import { buildLiveAudioArgs, isDeviceInput, segmentListName } from '../recorder/ffmpeg-args.js';
-import { failureTail } from '../recorder/ffmpeg-stderr.js';
+import { FfmpegProgress, type ProgressReport } from '../recorder/ffmpeg-progress.js';
+import { classifyStderrLine, failureTail } from '../recorder/ffmpeg-stderr.js';
 import { FfmpegStderrLog } from '../recorder/ffmpeg-stderr-log.js';
 import { SegmentListWatcher } from '../recorder/segment-list-watcher.js';
 import { readStartTicks } from '../files/process-identity.js';
@@ -15,6 +16,7 @@ import type { LiveAudioConsumer } from '../sessions/session-component.js';
 import { captureStatus, type ManifestStore } from '../sessions/session-manifest.js';
 import { decideAfterRun, INITIAL_SUPERVISION, type RestartPolicy, type SupervisionState } from './restart-policy.js';
 import { classifyRunEnd, type RunEnd } from './run-end.js';
+import { permanentStartErrors, startFailureHint } from './start-failure.js';
 import { stallAfterMs, stallLevel } from './stall.js';
 import { chunkFilesFrom, fixTornChunk, nextChunkNumber, tornName } from './torn-chunk.js';
 
@@ -23,8 +25,10 @@ export type CaptureOutcome =
   | { kind: 'stopped' }
   | { kind: 'duration_reached' }
   | { kind: 'end_of_input' }
-  /** Restarts used up: the last run's exit and its error lines. */
-  | { kind: 'ffmpeg_exit'; exit: ProcessExit; errorLines: string[]; noAudio: boolean; restarts: number }
+  /** Restarts used up, or a start no retry can fix (then with a hint): the last run's exit and its error lines. */
+  | { kind: 'ffmpeg_exit'; exit: ProcessExit; errorLines: string[]; noAudio: boolean; restarts: number; hint?: string }
+  /** The input ended early with errors (a damaged file): where it ended, and ffmpeg's error lines. */
+  | { kind: 'input_damaged'; reachedSeconds: number; expectedSeconds: number | undefined; errorLines: string[] }
   | { kind: 'device_lost'; lostForSeconds: number }
   /** The session folder went away: nothing to restart into. */
   | { kind: 'session_dir_gone' };
@@ -114,6 +118,10 @@ export class CaptureSupervisor {
         chunks: runChunks,
         wantedSeconds: wanted,
         capturedSeconds: manifest.value.stats.audio_duration_seconds - audioBefore,
+        progress: result.progress,
+        errorLines: result.errorLines,
+        permanentFailure: permanentStartErrors(result.stderrTail).length > 0,
+        sessionHadAudio: state.hadAudio,
       });
       const decision = decideAfterRun(state, end, runChunks, Date.now(), policy);
       if (decision.action === 'finish') {
@@ -123,7 +131,12 @@ export class CaptureSupervisor {
       this.logger.warning('ffmpeg_run_ended', { run: runNumber, outcome: end, code: result.exit.code, signal: result.exit.signal ?? undefined, chunks: runChunks, errors: failureTail(result.stderrTail, 3).join(' | ') || undefined });
       if (decision.action === 'give_up') {
         if (decision.reason === 'device_lost') return { kind: 'device_lost', lostForSeconds: Math.round((Date.now() - (decision.state.deviceLostAtMs ?? Date.now())) / 1000) };
-        return { kind: 'ffmpeg_exit', exit: result.exit, errorLines: failureTail(result.stderrTail), noAudio: end === 'no_audio', restarts: state.restarts };
+        if (decision.reason === 'input_damaged') {
+          const expectedSeconds = Math.min(result.progress.inputSeconds ?? Infinity, wanted ?? Infinity);
+          return { kind: 'input_damaged', reachedSeconds: result.progress.outSeconds ?? 0, expectedSeconds: Number.isFinite(expectedSeconds) ? expectedSeconds : undefined, errorLines: failureTail(result.stderrTail) };
+        }
+        const hint = end === 'unrecoverable' ? startFailureHint(plan.input) : undefined;
+        return { kind: 'ffmpeg_exit', exit: result.exit, errorLines: failureTail(result.stderrTail), noAudio: end === 'no_audio', restarts: state.restarts, hint };
       }
       state = decision.state;
       restart = { reason: end, audioEnd: ledger.audioEndsAt() };
@@ -175,8 +188,8 @@ export class CaptureSupervisor {
     const runStart = ledger.beginRun(anchor);
     this.current = ffmpeg;
     const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
-    const stderrTail: string[] = [];
-    const stderrLog = this.wireRunOutputs(ffmpeg, stderrTail, runStart);
+    const output: RunOutput = { stderrTail: [], progress: new FfmpegProgress(), errorLines: 0 };
+    const stderrLog = this.wireRunOutputs(ffmpeg, output, runStart);
     let stalled = false;
     const stallTimer = setInterval(() => {
       // Stopping takes its own time (the stop ladder): that is no stall.
@@ -213,7 +226,7 @@ export class CaptureSupervisor {
       this.logger.info('ffmpeg_exited', { code: exit.code, signal: exit.signal ?? undefined, run: runNumber > 1 ? runNumber : undefined });
       await watcher.drain();
       if (stallWarned) void manifest.update((m) => (m.capture = { ...captureStatus(m), stalled_since: null }));
-      return { exit, stalled, stderrTail, listed };
+      return { exit, stalled, stderrTail: output.stderrTail, progress: output.progress.value, errorLines: output.errorLines, listed };
     } catch (error) {
       // Released only once ffmpeg is gone: a crash of echolog before that would orphan it.
       await ffmpeg.stop(stopOptions);
@@ -227,18 +240,21 @@ export class CaptureSupervisor {
   }
 
   /**
-   * Everything one ffmpeg run's output streams feed, in one place per run: stderr to the log
-   * (through the flood guard), to the failure tail and to the session's own checks; stdout (the
+   * Everything one ffmpeg run's output streams feed, in one place per run: stderr's progress
+   * report to the run's FfmpegProgress, its other lines to the log (through the flood guard), to
+   * the failure tail, the error count and the session's own checks; stdout (the
    * live-audio output) to its consumer, which reads it always, so a slow or stopped engine never
    * blocks ffmpeg's writes, and places it from `runStart` (session seconds), as the run's chunks.
    */
-  private wireRunOutputs(ffmpeg: ManagedProcess, stderrTail: string[], runStart: number): FfmpegStderrLog {
+  private wireRunOutputs(ffmpeg: ManagedProcess, output: RunOutput, runStart: number): FfmpegStderrLog {
     const { log } = this.options;
     if (this.live && ffmpeg.child.stdout) this.live.attach(ffmpeg.child.stdout, runStart);
     const stderrLog = new FfmpegStderrLog(this.logger, (level) => log.isEnabled(level));
     ffmpeg.onLines('stderr', (line) => {
+      if (output.progress.line(line)) return;
       // The tail for the failure message keeps the real lines, whatever the flood guard lets into the log.
-      if (stderrTail.push(line) > STDERR_TAIL_LINES) stderrTail.shift();
+      if (output.stderrTail.push(line) > STDERR_TAIL_LINES) output.stderrTail.shift();
+      if (classifyStderrLine(line) === 'error') output.errorLines++;
       stderrLog.line(line);
       this.options.onStderrLine(line);
     });
@@ -271,9 +287,17 @@ export class CaptureSupervisor {
   }
 }
 
+interface RunOutput {
+  stderrTail: string[];
+  progress: FfmpegProgress;
+  errorLines: number;
+}
+
 interface RunResult {
   exit: ProcessExit;
   stalled: boolean;
   stderrTail: string[];
+  progress: ProgressReport;
+  errorLines: number;
   listed: Set<string>;
 }

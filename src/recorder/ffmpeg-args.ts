@@ -65,6 +65,12 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
     // Each line tagged with ffmpeg's own severity (`[error] …`), which decides its log level (ffmpeg-stderr.ts).
     '-loglevel',
     'level+info',
+    // ffmpeg's own end-of-output report (`progress=end`, the time it reached), read by ffmpeg-progress.ts:
+    // how echolog knows a run reached `-t`. One block at start and one at the end, not one per 0.5 s.
+    '-progress',
+    'pipe:2',
+    '-stats_period',
+    '3600',
     ...(options.realtime && !isDeviceInput(input) ? ['-re'] : []),
     ...(input.format ? ['-f', input.format] : []),
     '-i',

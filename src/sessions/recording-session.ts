@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { overridesOf } from '../config/resolve-config.js';
-import { DeviceLostError, DiskLowError, EchologError, FfmpegExitError, StorageError, UsageError } from '../errors.js';
+import { DeviceLostError, DiskLowError, EchologError, FfmpegExitError, InputDamagedError, StorageError, UsageError } from '../errors.js';
 import type { LogFields } from '../logging/line-format.js';
 import { redactDevice } from '../logging/redact.js';
 import { SessionLog, type Logger } from '../logging/session-log.js';
@@ -326,10 +326,19 @@ export class RecordingSession {
       }
       case 'ffmpeg_exit': {
         if (outcome.kind !== 'ffmpeg_exit') return { stopFields: {}, failure: undefined };
-        const { exit, errorLines, noAudio, restarts } = outcome;
+        const { exit, errorLines, noAudio, restarts, hint } = outcome;
         return {
-          stopFields: { code: exit.code, signal: exit.signal ?? undefined, restarts, no_audio: noAudio || undefined, stderr_tail: errorLines.slice(-5).join(' | ') || undefined },
-          failure: new FfmpegExitError(exit.code, exit.signal, errorLines, restarts, noAudio),
+          stopFields: { code: exit.code, signal: exit.signal ?? undefined, restarts, no_audio: noAudio || undefined, stderr_tail: errorLines.slice(-5).join(' | ') || undefined, hint },
+          failure: new FfmpegExitError(exit.code, exit.signal, errorLines, restarts, noAudio, hint),
+        };
+      }
+      case 'input_damaged': {
+        if (outcome.kind !== 'input_damaged') return { stopFields: {}, failure: undefined };
+        const expected = outcome.expectedSeconds === undefined ? '' : ` of ${outcome.expectedSeconds.toFixed(1)} s`;
+        const what = `the input ended early, at ${outcome.reachedSeconds.toFixed(1)} s${expected}, with errors (a damaged file?)`;
+        return {
+          stopFields: { message: what, stderr_tail: outcome.errorLines.slice(-5).join(' | ') || undefined },
+          failure: new InputDamagedError(`recording stopped: ${what}:\n  ${outcome.errorLines.slice(-5).join('\n  ')}`),
         };
       }
       default:

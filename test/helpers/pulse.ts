@@ -31,3 +31,17 @@ export async function killPulse(server: ChildProcess): Promise<void> {
 export function killAllPulse(): void {
   for (const server of started) if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL');
 }
+
+/**
+ * A player on the server's null sink (`paplay` of a 440 Hz tone), so its monitor carries sound as
+ * a microphone would; killed with the servers in killAllPulse. Resolves once it plays.
+ */
+export async function startPlayer(box: Pick<Sandbox, 'env' | 'home' | 'root'>, seconds = 120): Promise<ChildProcess> {
+  const tone = `${box.root}/player-tone.wav`;
+  spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`, tone]);
+  const env = { PATH: process.env.PATH, XDG_RUNTIME_DIR: box.env.XDG_RUNTIME_DIR!, HOME: box.home, PULSE_SERVER: box.env.PULSE_SERVER };
+  const player = spawn('paplay', [tone], { env, stdio: 'ignore' });
+  started.push(player);
+  await waitFor(() => /^\d+\t/m.test(spawnSync('pactl', ['list', 'short', 'sink-inputs'], { env, encoding: 'utf8' }).stdout), 15_000, 'the player');
+  return player;
+}
