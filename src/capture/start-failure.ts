@@ -14,6 +14,8 @@ const PERMANENT_REASONS: readonly RegExp[] = [
   // ffmpeg's last word on an input it could not open (`junk.wav: Invalid argument`, `sine=frequency=abc: Invalid argument`).
   /: Invalid argument$/,
   /Is a directory/,
+  // An input without audio (a text file reads as ANSI art video; -vn leaves nothing to record).
+  /Output file #\d+ does not contain any stream/,
   /No such file or directory/,
   /Permission denied/,
   /Unknown input format/,

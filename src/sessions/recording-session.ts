@@ -336,9 +336,11 @@ export class RecordingSession {
         if (outcome.kind !== 'input_damaged') return { stopFields: {}, failure: undefined };
         const expected = outcome.expectedSeconds === undefined ? '' : ` of ${outcome.expectedSeconds.toFixed(1)} s`;
         const what = `the input ended early, at ${outcome.reachedSeconds.toFixed(1)} s${expected}, with errors (a damaged file?)`;
+        // A damaged file repeats its complaint for every frame: each different line once.
+        const errors = [...new Set(outcome.errorLines)].slice(-5);
         return {
-          stopFields: { message: what, stderr_tail: outcome.errorLines.slice(-5).join(' | ') || undefined },
-          failure: new InputDamagedError(`recording stopped: ${what}:\n  ${outcome.errorLines.slice(-5).join('\n  ')}`),
+          stopFields: { message: what, stderr_tail: errors.join(' | ') || undefined },
+          failure: new InputDamagedError(`recording stopped: ${what}:\n  ${errors.join('\n  ')}`),
         };
       }
       default:
