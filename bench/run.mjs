@@ -10,7 +10,7 @@ import { REPO, machineFacts, round } from './lib.mjs';
 
 const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'partials', 'daemon', 'sessions'];
 /** Run only when named: `frozen` is livelatency's part (b) alone, for side-by-side runs against a baseline. */
-const ON_REQUEST = ['frozen'];
+const ON_REQUEST = ['frozen', 'pulse'];
 const KNOWN = [...ALL, ...ON_REQUEST];
 
 function parseArgs(argv) {
@@ -226,6 +226,7 @@ async function main() {
     if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
     if (name === 'livelatency') await runOne(name, async () => (await import('./live-latency.mjs')).benchLiveLatency());
     if (name === 'partials') await runOne(name, async () => (await import('./partial-text.mjs')).benchPartialText({ repeats: options.repeats }));
+    if (name === 'pulse') await runOne(name, async () => (await import('./pulse.mjs')).benchPulse({ repeats: options.repeats }));
     if (name === 'frozen') await runOne(name, async () => (await import('./live-latency.mjs')).benchFrozen());
     if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ rounds: Math.max(11, options.repeats) }));
     if (name === 'daemon') await runOne(name, async () => (await import('./daemon.mjs')).benchDaemon());

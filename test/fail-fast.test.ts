@@ -27,6 +27,7 @@ async function failFast(box: Sandbox, id: string, args: string[]) {
   expect(log.filter((l) => l.message === 'ffmpeg_started')).toHaveLength(1);
   const stop = expectStopLast(log, 'ffmpeg_exit');
   expect(stop.fields).toMatchObject({ restarts: '0', exit_code: '1' });
+  expect(stop.level).toBe('ERROR');
   expect(readManifestSync(dir)).toMatchObject({ status: 'error', stop_reason: 'ffmpeg_exit', stats: { chunks: 0 } });
   return { result, stop };
 }
@@ -74,6 +75,20 @@ describe('fail fast', () => {
   });
 });
 
+describe('--log-level warning still says why a session failed', () => {
+  it.concurrent('session_stop reason=ffmpeg_exit is an ERROR line with ffmpeg\'s reason; a normal end stays INFO', async () => {
+    const box = pool.sandbox();
+    const failed = await runCli(['record', '--input-format', 'lavfi', '--input', 'sinee', '--log-level', 'warning', '--session-id', 'quiet-fail'], box);
+    expect(failed.code).toBe(1);
+    const stop = expectStopLast(readSessionLog(path.join(box.recordings, 'quiet-fail')), 'ffmpeg_exit');
+    expect(stop.level).toBe('ERROR');
+    expect(stop.fields.stderr_tail).toContain("No such filter: 'sinee'");
+    const ok = await runCli(['record', '--input-format', 'lavfi', '--input', 'sine', '--duration', '1', '--log-level', 'warning', '--session-id', 'quiet-ok'], box);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(expectStopLast(readSessionLog(path.join(box.recordings, 'quiet-ok')), 'duration_reached').level).toBe('INFO');
+  });
+});
+
 describe('a damaged input', () => {
   it.concurrent('an MP3 that turns to garbage at 40 %: input_damaged, exit 1, the chunks before it kept, no restart', async () => {
     const box = pool.sandbox();
@@ -92,6 +107,7 @@ describe('a damaged input', () => {
     const log = readSessionLog(path.join(box.recordings, 'damaged'));
     expect(log.filter((l) => l.message === 'capture_restart')).toEqual([]);
     const stop = expectStopLast(log, 'input_damaged');
+    expect(stop.level).toBe('ERROR');
     expect(Number(stop.fields.audio_duration_s)).toBeGreaterThan(5);
     expect(Number(stop.fields.audio_duration_s)).toBeLessThan(25);
     expect(stop.fields.stderr_tail).toMatch(/Error while decoding|Header missing/);

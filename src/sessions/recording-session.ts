@@ -19,7 +19,7 @@ import { recoverInterruptedSession } from './recover-session.js';
 import type { LiveAudioConsumer, RecordingEvent, SessionComponent } from './session-component.js';
 import { ManifestStore, manifestPath } from './session-manifest.js';
 import { DiskBallast } from './disk-ballast.js';
-import { decideStopReason, exitCodeFor, finalStatusFor, type StopReason, type StopRequest } from './stop-reason.js';
+import { decideStopReason, exitCodeFor, finalStatusFor, stopLevelFor, type StopReason, type StopRequest } from './stop-reason.js';
 import { classifyStorageError, isDiskFullLine, type StorageFault } from './storage-fault.js';
 import { folderBytes } from './session-files.js';
 import { formatMib } from '../format-bytes.js';
@@ -391,7 +391,7 @@ export class RecordingSession {
     } else {
       log.resumeAfterSpaceFreed();
     }
-    logger.info('session_stop', {
+    logger[stopLevelFor(reason)]('session_stop', {
       reason,
       signal: this.stopRequest?.signal,
       chunks: stats.chunks,

@@ -47,3 +47,13 @@ export function finalStatusFor(reason: StopReason): 'completed' | 'error' | 'int
   if (reason === 'interrupted') return 'interrupted';
   return reason === 'ffmpeg_exit' || reason === 'device_lost' || reason === 'input_damaged' || reason === 'disk_low' || reason === 'disk_full' || reason === 'error' ? 'error' : 'completed';
 }
+
+/**
+ * The level of `session_stop` for a stop reason: a session that failed ends with an ERROR line (so
+ * `--log-level warning` and `sessions show`'s warnings still say why), one that echolog did not see
+ * end (recovery) with a WARNING, a normal end (a duration, an input's end, Ctrl-C, a signal) INFO.
+ */
+export function stopLevelFor(reason: StopReason): 'info' | 'warning' | 'error' {
+  const status = finalStatusFor(reason);
+  return status === 'error' ? 'error' : status === 'interrupted' ? 'warning' : 'info';
+}
