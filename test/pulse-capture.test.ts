@@ -48,3 +48,40 @@ describe.skipIf(!hasPulse)('--duration from a PulseAudio source', () => {
     }
   });
 });
+
+describe.skipIf(!hasPulse)('a PulseAudio server started without XDG_RUNTIME_DIR', () => {
+  it('doctor, devices and record find it where libpulse does (~/.config/pulse/<machine-id>-runtime → /tmp/pulse-…) and print the real path', async () => {
+    const box = pool.sandbox();
+    delete box.env.XDG_RUNTIME_DIR;
+    await startPulse(box);
+    const link = fs.readdirSync(path.join(box.home, '.config', 'pulse')).find((name) => name.endsWith('-runtime'))!;
+    const socket = fs.realpathSync(path.join(box.home, '.config', 'pulse', link, 'native'));
+    expect(socket).toMatch(/^\/tmp\/pulse-[^/]+\/native$/);
+    try {
+      const doctor = await runCli(['doctor'], box);
+      expect(doctor.stdout).toContain(`ok    audio server: PulseAudio is running (${socket})`);
+      expect(doctor.stdout).not.toContain('$XDG_RUNTIME_DIR');
+      const devices = await runCli(['devices'], box);
+      expect(devices.code, devices.stderr).toBe(0);
+      expect(devices.stdout).toMatch(/^pulse:\n\* null\.monitor/m);
+      // No --input: the default device is PulseAudio's, as ffmpeg's libpulse finds it too.
+      const record = await runCli(['record', '--duration', '1', '--segment-time', '1', '--session-id', 'no-xdg'], box);
+      expect(record.code, record.stderr).toBe(0);
+      expect(record.stderr).not.toContain('PulseAudio is not running');
+      const log = readSessionLog(path.join(box.recordings, 'no-xdg'));
+      expect(log[0]!.fields.input_format).toBe('pulse');
+      expectStopLast(log, 'duration_reached');
+    } finally {
+      killAllPulse();
+      fs.rmSync(path.dirname(socket), { recursive: true, force: true });
+    }
+  });
+
+  it('without any server, the message names the real paths looked at, never a variable name', async () => {
+    const box = pool.sandbox();
+    delete box.env.XDG_RUNTIME_DIR;
+    const doctor = await runCli(['doctor'], box);
+    expect(doctor.stdout).toMatch(new RegExp(`audio server: PulseAudio is not running \\(no server at ${box.home}/\\.config/pulse/[^ ]+-runtime/native or /run/pulse/native\\)`));
+    expect(doctor.stdout).not.toContain('$XDG_RUNTIME_DIR');
+  });
+});

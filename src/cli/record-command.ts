@@ -1,3 +1,4 @@
+import { describePulseServer, locatePulseServer } from '../capture/pulse-server.js';
 import { UsageError } from '../errors.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
@@ -53,8 +54,8 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
   const { recording } = options.resolved.config;
   if (!recording.input && !recording.input_format && plan.input.format === 'alsa' && process.platform === 'linux') {
     // Said before ffmpeg's `ALSA lib` lines, which never name the real cause.
-    const socket = surroundings.env.XDG_RUNTIME_DIR ? `${surroundings.env.XDG_RUNTIME_DIR}/pulse/native` : '$XDG_RUNTIME_DIR/pulse/native';
-    surroundings.stderr.write(`echolog: warning: PulseAudio is not running (no server at ${socket}); recording from ALSA's default device (\`echolog doctor\` checks it)\n`);
+    const where = describePulseServer(locatePulseServer(surroundings.env));
+    surroundings.stderr.write(`echolog: warning: PulseAudio is not running (no server at ${where}); recording from ALSA's default device (\`echolog doctor\` checks it)\n`);
   }
   if (options.dryRun) {
     surroundings.stdout.write(formatDryRun(plan, options.resolved));
