@@ -1,5 +1,3 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger, SessionLog } from '../logging/session-log.js';
 import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
@@ -18,7 +16,7 @@ import { decideAfterRun, INITIAL_SUPERVISION, type RestartPolicy, type Supervisi
 import { classifyRunEnd, type RunEnd } from './run-end.js';
 import { permanentStartErrors, startFailureHint } from './start-failure.js';
 import { stallAfterMs, stallLevel } from './stall.js';
-import { chunkFilesFrom, fixTornChunk, nextChunkNumber, tornName } from './torn-chunk.js';
+import { nextChunkNumber, repairUnlistedChunks } from './torn-chunk.js';
 
 /** How capture ended, for session_stop. */
 export type CaptureOutcome =
@@ -268,22 +266,8 @@ export class CaptureSupervisor {
   private async fixTornChunks(runNumber: number, startNumber: number, listed: ReadonlySet<string>): Promise<void> {
     const { plan, ledger } = this.options;
     const logger = this.options.log.logger('echolog.recorder');
-    const files = (await chunkFilesFrom(plan.sessionDir, startNumber).catch(() => [])).filter((file) => !listed.has(file));
-    for (const file of files) {
-      const full = path.join(plan.sessionDir, file);
-      try {
-        const fix = await fixTornChunk(full);
-        if (fix.action === 'set_aside') {
-          logger.warning('chunk_set_aside', { file, renamed_to: tornName(full), reason: fix.reason });
-          continue;
-        }
-        logger.warning('chunk_repaired', { file, duration_s: fix.durationSeconds, size_bytes: fix.fileBytes, detail: 'header sizes rewritten from the audio present' });
-        await fs.appendFile(path.join(plan.sessionDir, segmentListName(runNumber)), `${file},0,${fix.durationSeconds}\n`);
-        ledger.add({ file, start: 0, end: fix.durationSeconds }, { repaired: true });
-      } catch (error) {
-        logger.error('chunk_unrepairable', { file, reason: (error as Error).message });
-      }
-    }
+    const rows = await repairUnlistedChunks(plan.sessionDir, { from: startNumber, listed, listName: segmentListName(runNumber), logger });
+    for (const row of rows) ledger.add(row, { repaired: true });
   }
 }
 

@@ -395,6 +395,7 @@ export class RecordingSession {
       reason,
       signal: this.stopRequest?.signal,
       chunks: stats.chunks,
+      incomplete: stats.incomplete_chunks || undefined,
       audio_duration_s: stats.audio_duration_seconds,
       elapsed_s: (endedAt.getTime() - new Date(manifest.value.started_at).getTime()) / 1000,
       // This process only (not ffmpeg, not an engine subprocess): what `npm run bench` checks against the CPU budget.

@@ -43,9 +43,14 @@ export interface SessionManifest {
   /** The session this one resumes (`record --resume`, seed 003's soft resume); null when it resumes none. */
   resumed_from?: string | null;
   stats: {
-    /** Chunks that are final on disk and logged as chunk_created. */
+    /** Chunks that are final on disk and logged as chunk_created (whole ones only). */
     chunks: number;
+    /** Listed chunks that were not whole (chunk_incomplete): not counted in `chunks`, but they keep their seq. Absent before issue 17. */
+    incomplete_chunks?: number;
+    /** From `audio_frames` (rounded to the ms for display only); older sessions summed per-chunk values. */
     audio_duration_seconds: number;
+    /** Sample frames in the whole chunks: durations are summed exactly, in samples. Absent before issue 17. */
+    audio_frames?: number;
     utterance_count: number;
     word_count: number;
     /** Bytes of the session's files: the chunks while recording, the whole folder from the stop on. Absent before issue 12. */
