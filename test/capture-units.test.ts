@@ -269,7 +269,7 @@ describe('chunk ledger and session.json', () => {
   /** A stand-in for ManifestStore whose writes finish when the test says: an fsync stuck behind other processes' writes. */
   const heldManifest = (write: () => Promise<void>) => {
     const value = { session_id: 's', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest;
-    return { value, update: (change: (m: SessionManifest) => void) => (change(value), write()) } as unknown as ManifestStore;
+    return { value, update: (change: (m: SessionManifest) => void) => (change(value), write()), flush: () => undefined } as unknown as ManifestStore;
   };
   const chunkLines = (logger: ReturnType<typeof recordingLogger>) => logger.lines.filter((l) => l.message === 'chunk_created');
 

@@ -110,3 +110,29 @@ describe('one torn-chunk repair, live and in recovery', () => {
     expect(Number(probe.stdout)).toBeCloseTo(5.365, 2);
   });
 });
+
+describe('session.json writes', () => {
+  it('a chunk count is written whole but held back to one write a second; a change of state writes at once; flush releases', async () => {
+    const dir = fs.mkdtempSync(path.join(pool.sandbox().root, 'store-'));
+    let now = 0;
+    const store = new ManifestStore(dir, { session_id: 's', status: 'recording', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest, undefined, () => now);
+    const onDisk = () => JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as SessionManifest;
+    await store.update((m) => (m.stats.chunks = 1), 'atomic');
+    expect(onDisk().stats.chunks).toBe(1);
+    now = 100;
+    let written = false;
+    const held = store.update((m) => (m.stats.chunks = 2), 'atomic').then(() => (written = true));
+    store.update((m) => (m.stats.chunks = 3), 'atomic');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect([written, onDisk().stats.chunks]).toEqual([false, 1]);
+    // A durable change does not wait, and takes the held counts with it.
+    await store.update((m) => (m.status = 'completed'));
+    await held;
+    expect(onDisk()).toMatchObject({ status: 'completed', stats: { chunks: 3 } });
+    now = 200;
+    const again = store.update((m) => (m.stats.chunks = 4), 'atomic');
+    store.flush();
+    await again;
+    expect(onDisk().stats.chunks).toBe(4);
+  });
+});

@@ -2,7 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger, SessionLog } from '../logging/session-log.js';
 import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
 import { formatCommandLine } from '../recorder/command-line.js';
-import { buildLiveAudioArgs, isDeviceInput, segmentListName } from '../recorder/ffmpeg-args.js';
+import { buildLiveAudioArgs, isDeviceInput, LEVEL_WINDOW_SECONDS, segmentListName } from '../recorder/ffmpeg-args.js';
+import { parseLevelReportLine } from '../recorder/ffmpeg-level-report.js';
 import { FfmpegProgress, type ProgressReport } from '../recorder/ffmpeg-progress.js';
 import { classifyStderrLine, failureTail } from '../recorder/ffmpeg-stderr.js';
 import { FfmpegStderrLog } from '../recorder/ffmpeg-stderr-log.js';
@@ -46,6 +47,8 @@ export interface CaptureSupervisorOptions {
   stopRequested: Promise<void>;
   /** Each stderr line of every run, after the supervisor's own use (disk-full detection). */
   onStderrLine: (line: string) => void;
+  /** The RMS level (dBFS) of each window of audio as ffmpeg measures it (LEVEL_WINDOW_SECONDS long). */
+  onLevel?: (db: number, seconds: number) => void;
   /**
    * Who takes the audio as it is captured (the live transcript), asked once when capture begins
    * (components are attached by then): each run gets a raw-PCM output on stdout for it.
@@ -189,22 +192,31 @@ export class CaptureSupervisor {
     const output: RunOutput = { stderrTail: [], progress: new FfmpegProgress(), errorLines: 0 };
     const stderrLog = this.wireRunOutputs(ffmpeg, output, runStart);
     let stalled = false;
-    const stallTimer = setInterval(() => {
+    // Wakes when a stall could first be due (a stall's threshold after the last chunk), not every
+    // second: a chunk that came meanwhile moves the next wake-up (issue 19: no polling when nothing changes).
+    let stallTimer: NodeJS.Timeout | undefined;
+    const checkStall = (): void => {
       // Stopping takes its own time (the stop ladder): that is no stall.
       if (this.options.isStopRequested()) return;
-      const level = stallLevel(lastProgress, Date.now(), this.options.segmentTime);
+      const now = Date.now();
+      const after = stallAfterMs(this.options.segmentTime);
+      const level = stallLevel(lastProgress, now, this.options.segmentTime);
       if (level === 'stalled' && !stallWarned) {
         stallWarned = true;
         const since = new Date(lastProgress).toISOString();
-        recorderLogger.warning('capture_stalled', { since, seconds: Math.round((Date.now() - lastProgress) / 1000), after_s: stallAfterMs(this.options.segmentTime) / 1000, detail: 'no new chunk; ffmpeg is restarted if this goes on' });
+        recorderLogger.warning('capture_stalled', { since, seconds: Math.round((now - lastProgress) / 1000), after_s: after / 1000, detail: 'no new chunk; ffmpeg is restarted if this goes on' });
         void manifest.update((m) => (m.capture = { ...captureStatus(m), stalled_since: since }));
       } else if (level === 'dead' && !stalled) {
         stalled = true;
         recorderLogger.warning('capture_dead', { since: new Date(lastProgress).toISOString(), detail: 'stopping ffmpeg to restart it' });
         ffmpeg.resume();
         void ffmpeg.stop(stopOptions);
+        return;
       }
-    }, STALL_CHECK_MS);
+      const due = lastProgress + (level === 'ok' ? after : 2 * after) - now;
+      stallTimer = setTimeout(checkStall, Math.max(STALL_CHECK_MS, due));
+    };
+    stallTimer = setTimeout(checkStall, stallAfterMs(this.options.segmentTime));
     try {
       // Its start time with its pid: recovery signals this pid only while both still match.
       const startTicks = readStartTicks(ffmpeg.pid) ?? null;
@@ -231,7 +243,7 @@ export class CaptureSupervisor {
       await watcher.drain().catch(() => undefined);
       throw error;
     } finally {
-      clearInterval(stallTimer);
+      clearTimeout(stallTimer);
       stderrLog.close();
       releaseWatchdog();
     }
@@ -249,6 +261,11 @@ export class CaptureSupervisor {
     if (this.live && ffmpeg.child.stdout) this.live.attach(ffmpeg.child.stdout, runStart);
     const stderrLog = new FfmpegStderrLog(this.logger, (level) => log.isEnabled(level));
     ffmpeg.onLines('stderr', (line) => {
+      const level = parseLevelReportLine(line);
+      if (level) {
+        if (level.kind === 'level') this.options.onLevel?.(level.db, LEVEL_WINDOW_SECONDS);
+        return;
+      }
       if (output.progress.line(line)) return;
       // The tail for the failure message keeps the real lines, whatever the flood guard lets into the log.
       if (output.stderrTail.push(line) > STDERR_TAIL_LINES) output.stderrTail.shift();

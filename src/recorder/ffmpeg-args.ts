@@ -77,6 +77,8 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
     input.input,
     ...(options.durationSeconds !== undefined ? ['-t', String(options.durationSeconds)] : []),
     '-vn',
+    '-af',
+    levelReportFilter(options.sampleRate),
     '-ac',
     String(options.channels),
     '-ar',
@@ -100,6 +102,28 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
     '1',
     options.chunkPattern,
   ];
+}
+
+/** The RMS level is reported for windows of this many seconds of audio. */
+export const LEVEL_WINDOW_SECONDS = 1;
+
+/**
+ * The chunk output's filter: ffmpeg measures the level (it does audio work better than a JS loop
+ * over every sample): `astats` takes the RMS of each window and `ametadata` prints it on stderr
+ * (`lavfi.astats.Overall.RMS_level=-20.5`, read by ffmpeg-level-report.ts), one line pair a second.
+ * The audio passes unchanged (`aresample` to the chunk rate is the resampler `-ar` inserts anyway);
+ * the last `asetnsamples` hands the muxer 20 ms packets again, so chunks still split finely.
+ * https://ffmpeg.org/ffmpeg-filters.html#astats-1, #metadata_002c-ametadata
+ */
+export function levelReportFilter(sampleRate: number): string {
+  const window = Math.round(sampleRate * LEVEL_WINDOW_SECONDS);
+  return [
+    `aresample=${sampleRate}`,
+    `asetnsamples=n=${window}:p=0`,
+    'astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level',
+    "ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file='pipe\\:2'",
+    `asetnsamples=n=${Math.round(sampleRate / 50)}:p=0`,
+  ].join(',');
 }
 
 export interface LiveAudioArgsOptions {

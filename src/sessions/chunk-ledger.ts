@@ -73,6 +73,7 @@ export class ChunkLedger {
   /** Resolves once every queued row is logged and counted in session.json. */
   async settled(): Promise<void> {
     await this.queue;
+    this.manifest.flush();
     await this.lastWrite;
   }
 
@@ -98,14 +99,14 @@ export class ChunkLedger {
     // chunk nor the next waits for session.json to reach the disk: an fsync behind other
     // processes' writes took 0.7–1.2 s, and the next row then waited for it to be logged
     // (issue 10). The writes stay in order (ManifestStore), and recovery counts chunk_created
-    // lines that are ahead of session.json.
+    // lines that are ahead of session.json, which is why this write need not be fsync'd either.
     const file = row.file;
     this.lastWrite = this.manifest
       .update((m) => {
         m.stats.chunks += 1;
         addAudio(m.stats, chunk.wav);
         m.stats.bytes_on_disk = (m.stats.bytes_on_disk ?? 0) + chunk.sizeBytes;
-      })
+      }, 'atomic')
       .catch((error: unknown) => this.log.error('chunk_ledger_error', { file, reason: (error as Error).message }));
     this.onChunk(chunk);
   }

@@ -211,6 +211,7 @@ export class RecordingSession {
       onStderrLine: (line) => {
         if (isDiskFullLine(line)) this.noteStorageFault({ kind: 'disk_full', code: 'ENOSPC', message: `ffmpeg cannot write to ${plan.sessionDir}: ${line.trim()}` });
       },
+      onLevel: (db, seconds) => monitor.onLevel(db, seconds),
       liveAudio: () => this.liveAudioConsumer(),
     });
     this.capture = capture;
