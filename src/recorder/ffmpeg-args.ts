@@ -104,13 +104,18 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
   ];
 }
 
-/** The RMS level is reported for windows of this many seconds of audio. */
-export const LEVEL_WINDOW_SECONDS = 1;
+/**
+ * The RMS level is reported for windows of this many seconds of audio. A window holds the chunk
+ * output's packets back until it is full, so it is short: a chunk is reported at most this much
+ * later (a 1 s window made healthy live captures log clock_drift).
+ */
+export const LEVEL_WINDOW_SECONDS = 0.25;
 
 /**
  * The chunk output's filter: ffmpeg measures the level (it does audio work better than a JS loop
  * over every sample): `astats` takes the RMS of each window and `ametadata` prints it on stderr
- * (`lavfi.astats.Overall.RMS_level=-20.5`, read by ffmpeg-level-report.ts), one line pair a second.
+ * (`lavfi.astats.Overall.RMS_level=-20.5`, read by ffmpeg-level-report.ts), one line pair a window,
+ * written at once (`direct=1`: unbuffered, or the lines would come when ffmpeg exits).
  * The audio passes unchanged (`aresample` to the chunk rate is the resampler `-ar` inserts anyway);
  * the last `asetnsamples` hands the muxer 20 ms packets again, so chunks still split finely.
  * https://ffmpeg.org/ffmpeg-filters.html#astats-1, #metadata_002c-ametadata
@@ -121,7 +126,7 @@ export function levelReportFilter(sampleRate: number): string {
     `aresample=${sampleRate}`,
     `asetnsamples=n=${window}:p=0`,
     'astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level',
-    "ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file='pipe\\:2'",
+    "ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file='pipe\\:2':direct=1",
     `asetnsamples=n=${Math.round(sampleRate / 50)}:p=0`,
   ].join(',');
 }
