@@ -45,6 +45,10 @@ describe('durations from samples', () => {
     expect(Number(stop.fields.chunks)).toBeGreaterThan(100);
     expect(stop.fields.audio_duration_s).toBe('10');
     expect(readManifestSync(dir)?.stats).toMatchObject({ audio_duration_seconds: 10, audio_frames: 441000 });
+    // One rule for a session's files (issue 17 §5): 0600 in the 0700 folder, ffmpeg's chunks and lists included.
+    expect(fs.statSync(dir).mode & 0o777).toBe(0o700);
+    const modes = new Set(fs.readdirSync(dir).map((name) => fs.statSync(path.join(dir, name)).mode & 0o777));
+    expect([...modes]).toEqual([0o600]);
   });
 });
 

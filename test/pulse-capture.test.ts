@@ -49,6 +49,20 @@ describe.skipIf(!hasPulse)('--duration from a PulseAudio source', () => {
   });
 });
 
+describe.skipIf(!hasPulse)('a bare --input naming a PulseAudio source', () => {
+  it('no such file, but a source `devices` lists: recorded from that source, and said so; an unknown name still fails as no such file', async () => {
+    const box = pool.sandbox();
+    await startPulse(box);
+    const result = await runCli(['record', '--input', 'null.monitor', '--duration', '1', '--segment-time', '1', '--session-id', 'bare-name'], box);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('echolog: --input null.monitor: no such file, but a pulse capture device of that name: recording from it (--input-format pulse)');
+    expect(readSessionLog(path.join(box.recordings, 'bare-name'))[0]!.fields).toMatchObject({ input_format: 'pulse', device: 'null.monitor' });
+    const unknown = await runCli(['record', '--input', 'nosuch.monitor', '--duration', '1', '--session-id', 'unknown-name'], box);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--input nosuch.monitor: no such file');
+  });
+});
+
 describe.skipIf(!hasPulse)('a PulseAudio server started without XDG_RUNTIME_DIR', () => {
   it('doctor, devices and record find it where libpulse does (~/.config/pulse/<machine-id>-runtime → /tmp/pulse-…) and print the real path', async () => {
     const box = pool.sandbox();

@@ -62,6 +62,12 @@ export async function listCaptureDevices(ffmpeg: string, env: NodeJS.ProcessEnv,
   }
 }
 
+/** The capture device named exactly `name` (as `--input` takes it), if the platform lists one. */
+export async function findCaptureDevice(ffmpeg: string, env: NodeJS.ProcessEnv, name: string, platform: NodeJS.Platform = process.platform): Promise<CaptureDevice | undefined> {
+  const sections = await listCaptureDevices(ffmpeg, env, platform);
+  return sections.flatMap((section) => section.devices).find((device) => device.name === name);
+}
+
 async function listPulse(ffmpeg: string, env: NodeJS.ProcessEnv): Promise<DeviceSection> {
   const state = await pulseState(env);
   if (!state.running) return { format: 'pulse', devices: [], problem: state.problem };

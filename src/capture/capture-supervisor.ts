@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger, SessionLog } from '../logging/session-log.js';
 import { ManagedProcess, startOrphanWatchdog, type ProcessExit } from '../process/managed-process.js';
 import { formatCommandLine } from '../recorder/command-line.js';
-import { buildLiveAudioArgs, isDeviceInput, LEVEL_WINDOW_SECONDS, segmentListName } from '../recorder/ffmpeg-args.js';
+import { buildLiveAudioArgs, isDeviceInput, levelWindowSeconds, segmentListName } from '../recorder/ffmpeg-args.js';
 import { parseLevelReportLine } from '../recorder/ffmpeg-level-report.js';
 import { FfmpegProgress, type ProgressReport } from '../recorder/ffmpeg-progress.js';
 import { classifyStderrLine, failureTail } from '../recorder/ffmpeg-stderr.js';
@@ -263,7 +263,7 @@ export class CaptureSupervisor {
     ffmpeg.onLines('stderr', (line) => {
       const level = parseLevelReportLine(line);
       if (level) {
-        if (level.kind === 'level') this.options.onLevel?.(level.db, LEVEL_WINDOW_SECONDS);
+        if (level.kind === 'level') this.options.onLevel?.(level.db, levelWindowSeconds(this.options.plan.realTime));
         return;
       }
       if (output.progress.line(line)) return;

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { describePulseServer, locatePulseServer } from '../capture/pulse-server.js';
+import type { EchologConfig } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
@@ -37,7 +40,7 @@ export async function planFromConfig(options: RecordCommandOptions, surroundings
   const recordingsDir = resolveRecordingsDir(config.recordings_dir, surroundings.cwd, surroundings.home);
   const resumedFrom = options.resume === undefined ? undefined : await checkResumable(recordingsDir, options.resume);
   return planRecording({
-    config: options.resolved.config,
+    config: await deviceForBareInput(config, ffmpeg.path, surroundings),
     sessionId,
     durationSeconds: options.durationSeconds,
     resumedFrom,
@@ -46,6 +49,21 @@ export async function planFromConfig(options: RecordCommandOptions, surroundings
     cwd: surroundings.cwd,
     home: surroundings.home,
   });
+}
+
+/**
+ * A bare `--input` that is no file but the name of a known capture device (what `echolog devices`
+ * lists, e.g. a PulseAudio source): that device, said on stderr, rather than "no such file".
+ */
+async function deviceForBareInput(config: EchologConfig, ffmpegPath: string, surroundings: Surroundings): Promise<EchologConfig> {
+  const { input, input_format: format } = config.recording;
+  if (!input || format || fs.existsSync(path.resolve(surroundings.cwd, input))) return config;
+  // Loaded only on this path: listing devices is no part of an ordinary start.
+  const { findCaptureDevice } = await import('../capture/capture-devices.js');
+  const device = await findCaptureDevice(ffmpegPath, surroundings.env, input).catch(() => undefined);
+  if (!device) return config;
+  surroundings.stderr.write(`echolog: --input ${input}: no such file, but a ${device.format} capture device of that name: recording from it (--input-format ${device.format})\n`);
+  return { ...config, recording: { ...config.recording, input_format: device.format } };
 }
 
 /** `echolog record`: returns the exit code; signals stop the session in order. */

@@ -78,7 +78,7 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
     ...(options.durationSeconds !== undefined ? ['-t', String(options.durationSeconds)] : []),
     '-vn',
     '-af',
-    levelReportFilter(options.sampleRate),
+    levelReportFilter(options.sampleRate, levelWindowSeconds(options.realtime || isDeviceInput(input))),
     '-ac',
     String(options.channels),
     '-ar',
@@ -106,10 +106,13 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
 
 /**
  * The RMS level is reported for windows of this many seconds of audio. A window holds the chunk
- * output's packets back until it is full, so it is short: a chunk is reported at most this much
- * later (a 1 s window made healthy live captures log clock_drift).
+ * output's packets back until it is full, so a live capture's is short: a chunk is reported at
+ * most this much later (the ledger's clock_drift check allows for it). At full speed
+ * nothing waits for the wall clock, and fewer, longer windows cost echolog less (issue 19).
  */
-export const LEVEL_WINDOW_SECONDS = 0.25;
+export function levelWindowSeconds(live: boolean): number {
+  return live ? 1 : 2;
+}
 
 /**
  * The chunk output's filter: ffmpeg measures the level (it does audio work better than a JS loop
@@ -120,8 +123,8 @@ export const LEVEL_WINDOW_SECONDS = 0.25;
  * the last `asetnsamples` hands the muxer 20 ms packets again, so chunks still split finely.
  * https://ffmpeg.org/ffmpeg-filters.html#astats-1, #metadata_002c-ametadata
  */
-export function levelReportFilter(sampleRate: number): string {
-  const window = Math.round(sampleRate * LEVEL_WINDOW_SECONDS);
+export function levelReportFilter(sampleRate: number, windowSeconds: number): string {
+  const window = Math.round(sampleRate * windowSeconds);
   return [
     `aresample=${sampleRate}`,
     `asetnsamples=n=${window}:p=0`,

@@ -4,6 +4,7 @@ import type { Logger } from '../logging/session-log.js';
 import type { ManifestStore, SessionManifest } from './session-manifest.js';
 import type { WavInfo } from '../recorder/wav-header.js';
 import { roundToMs } from '../transcription/round-seconds.js';
+import { levelWindowSeconds } from '../recorder/ffmpeg-args.js';
 
 /** Audio time and wall time may part by this much before the log says so (once). */
 const DRIFT_WARNING_SECONDS = 1;
@@ -116,7 +117,8 @@ export class ChunkLedger {
    * two chunks in a row (one late chunk is a busy machine, not drift).
    */
   private noteDrift(chunk: Chunk): void {
-    const driftSeconds = (Date.now() - chunk.endTime.getTime()) / 1000;
+    // The level window holds a live capture's chunk output back by up to its length (ffmpeg-args.ts): no drift.
+    const driftSeconds = (Date.now() - chunk.endTime.getTime()) / 1000 - levelWindowSeconds(true);
     const beyond = Math.abs(driftSeconds) > DRIFT_WARNING_SECONDS;
     const persists = beyond && this.driftSeen;
     this.driftSeen = beyond;

@@ -138,6 +138,9 @@ export class RecordingSession {
   private async record(prepared: Array<Awaited<ReturnType<SessionComponent['prepare']>>>, ballast: DiskBallast): Promise<RecordingResult> {
     const { plan, resolved, components } = this.options;
     const config = resolved.config;
+    // One rule for a session's files: private (0600 in the 0700 folder). ffmpeg inherits the mask,
+    // so its chunk WAVs and segment lists are 0600 too, not 0644 under the usual umask 022.
+    process.umask(process.umask() | 0o077);
     const sessionStart = this.now();
     const log = SessionLog.open({
       dir: plan.sessionDir,
