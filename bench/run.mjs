@@ -10,7 +10,7 @@ import { REPO, machineFacts, round } from './lib.mjs';
 
 const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'partials', 'daemon', 'sessions', 'bigchunks'];
 /** Run only when named: `frozen` is livelatency's part (b) alone, for side-by-side runs against a baseline. */
-const ON_REQUEST = ['frozen'];
+const ON_REQUEST = ['frozen', 'pulse'];
 const KNOWN = [...ALL, ...ON_REQUEST];
 
 function parseArgs(argv) {
@@ -140,6 +140,11 @@ function tableRows(results) {
     rows.push(['partials', `stream decoder / pocketsphinx_continuous, CPU decoding ${c.audio_s} s (median of ${c.repeats})`, `${fmt(c.cpu_ratio)}× (${c.stream.cpu_s} / ${c.cli.cpu_s} s)`, 'report', '']);
     rows.push(['partials', '  peak RSS', `${fmt(c.rss_ratio)}× (${c.stream.max_rss_mb} / ${c.cli.max_rss_mb} MB)`, 'report', '']);
   }
+  const pa = results.pulse;
+  if (pa) {
+    rows.push(['pulse', `record --duration ${pa.duration_s} from PulseAudio: audio / wall (median of ${pa.echolog.length}; restarts ${pa.echolog.map((r) => r.restarts).join(',')})`, `${fmt(pa.median.echolog_audio_s)} / ${fmt(pa.median.echolog_wall_s)} s`, `audio ≥ bare, wall ≤ ${pa.duration_s + 3} s`, verdict(pa.met)]);
+    rows.push(['pulse', `  bare ffmpeg -f pulse -t ${pa.duration_s}, same server, alternating`, `${fmt(pa.median.bare_audio_s)} / ${fmt(pa.median.bare_wall_s)} s`, '', '']);
+  }
   for (const r of results.frozen?.runs ?? []) {
     rows.push(['frozen', `${r.build} build, load ${r.load_avg_1m}: row → chunk_created, every decoder SIGSTOPped (${r.decoders_frozen}), n=${r.measured}`, `p50 ${fmt(r.p50_ms)} / p99 ${fmt(r.p99_ms)} ms (control p99 ${fmt(r.reference.p99_ms)})`, 'p99 ≤ 50 ms', r.build === 'this' ? verdict(r.met) : '']);
   }
@@ -235,6 +240,7 @@ async function main() {
     if (name === 'transcription') await runOne(name, async () => (await import('./transcription.mjs')).benchTranscription({ repeats: options.repeats }));
     if (name === 'livelatency') await runOne(name, async () => (await import('./live-latency.mjs')).benchLiveLatency());
     if (name === 'partials') await runOne(name, async () => (await import('./partial-text.mjs')).benchPartialText({ repeats: options.repeats }));
+    if (name === 'pulse') await runOne(name, async () => (await import('./pulse.mjs')).benchPulse({ repeats: options.repeats }));
     if (name === 'frozen') await runOne(name, async () => (await import('./live-latency.mjs')).benchFrozen());
     if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ rounds: Math.max(11, options.repeats) }));
     if (name === 'daemon') await runOne(name, async () => (await import('./daemon.mjs')).benchDaemon());

@@ -38,8 +38,10 @@ export class FfmpegExitError extends EchologError {
     readonly restarts = 0,
     /** It exited 0 without producing any audio. */
     readonly noAudio = false,
+    /** Where to look next, for a failure no retry can fix. */
+    readonly hint?: string,
   ) {
-    super(describeFfmpegExit(code, signal, stderrTail, restarts, noAudio));
+    super(describeFfmpegExit(code, signal, stderrTail, restarts, noAudio) + (hint ? `\nhint: ${hint}` : ''));
   }
 }
 
@@ -49,6 +51,9 @@ function describeFfmpegExit(code: number | null, signal: NodeJS.Signals | null, 
   const detail = tail.length > 0 ? `:\n  ${tail.join('\n  ')}` : ' (no error output)';
   return `ffmpeg ${how}${given}${detail}`;
 }
+
+/** The input ended early with errors (a damaged file): what was read is kept, the rest is not there. */
+export class InputDamagedError extends EchologError {}
 
 /** A capture device went away and did not come back within recording.reconnect_timeout. */
 export class DeviceLostError extends EchologError {}

@@ -10,6 +10,8 @@ import { stallLevel } from '../src/capture/stall.js';
 import { fixTornChunk, nextChunkNumber, planTornChunkFix } from '../src/capture/torn-chunk.js';
 import { segmentListName, segmentListRun } from '../src/recorder/ffmpeg-args.js';
 import { failureTail } from '../src/recorder/ffmpeg-stderr.js';
+import { FfmpegProgress } from '../src/recorder/ffmpeg-progress.js';
+import { permanentStartErrors } from '../src/capture/start-failure.js';
 import { readSessionSegmentLists } from '../src/recorder/segment-list-watcher.js';
 import { parseWavHeader, wavSizeMismatch } from '../src/recorder/wav-header.js';
 import { runArgs } from '../src/sessions/recording-plan.js';
@@ -24,7 +26,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-capture-units-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('classifyRunEnd', () => {
-  const facts = (over: Partial<RunFacts>): RunFacts => ({ stopRequested: false, stalled: false, exit: { code: 0, signal: null }, liveInput: false, chunks: 3, wantedSeconds: undefined, capturedSeconds: 3, ...over });
+  const noReport = { ended: false, outSeconds: undefined, inputSeconds: undefined };
+  const facts = (over: Partial<RunFacts>): RunFacts => ({ stopRequested: false, stalled: false, exit: { code: 0, signal: null }, liveInput: false, chunks: 3, wantedSeconds: undefined, capturedSeconds: 3, progress: noReport, errorLines: 0, permanentFailure: false, sessionHadAudio: false, ...over });
   it('asked to stop, whatever the exit', () => expect(classifyRunEnd(facts({ stopRequested: true, exit: { code: 255, signal: null } }))).toBe('stopped'));
   it('duration reached', () => expect(classifyRunEnd(facts({ wantedSeconds: 3 }))).toBe('duration_reached'));
   it('a file shorter than --duration ends with end_of_input', () => expect(classifyRunEnd(facts({ wantedSeconds: 10 }))).toBe('end_of_input'));
@@ -36,6 +39,24 @@ describe('classifyRunEnd', () => {
   it('a live input that cannot be opened again is still lost', () => expect(classifyRunEnd(facts({ liveInput: true, chunks: 0, exit: { code: 1, signal: null } }))).toBe('device_lost'));
   it('a live input that crashed after audio is a crash', () => expect(classifyRunEnd(facts({ liveInput: true, exit: { code: 1, signal: null } }))).toBe('crashed'));
   it('killed after all the audio asked for was finished: duration reached', () => expect(classifyRunEnd(facts({ wantedSeconds: 3, exit: { code: null, signal: 'SIGKILL' } }))).toBe('duration_reached'));
+  it('a device whose samples fall short of -t, but ffmpeg reports it reached -t: duration reached, not a lost device', () =>
+    expect(classifyRunEnd(facts({ liveInput: true, wantedSeconds: 10, capturedSeconds: 9.3, chunks: 2, progress: { ended: true, outSeconds: 10, inputSeconds: undefined } }))).toBe('duration_reached'));
+  it('a device that ended early by its own report is still lost', () =>
+    expect(classifyRunEnd(facts({ liveInput: true, wantedSeconds: 10, capturedSeconds: 4, chunks: 1, progress: { ended: true, outSeconds: 4.2, inputSeconds: undefined } }))).toBe('device_lost'));
+  it('an end report without exit 0 is no duration reached', () =>
+    expect(classifyRunEnd(facts({ liveInput: true, wantedSeconds: 10, capturedSeconds: 9.3, exit: { code: 1, signal: null }, progress: { ended: true, outSeconds: 10, inputSeconds: undefined } }))).toBe('crashed'));
+  it('a file that ends early with error lines is damaged, not a normal end', () => {
+    const early = { ended: true, outSeconds: 46.9, inputSeconds: 900 };
+    expect(classifyRunEnd(facts({ wantedSeconds: 60, capturedSeconds: 46.9, errorLines: 12, progress: early }))).toBe('input_damaged');
+    expect(classifyRunEnd(facts({ errorLines: 12, progress: early }))).toBe('input_damaged');
+    // Errors on the way, but read to its declared end: a normal end; and no errors: a normal end.
+    expect(classifyRunEnd(facts({ errorLines: 12, progress: { ended: true, outSeconds: 899.7, inputSeconds: 900 } }))).toBe('end_of_input');
+    expect(classifyRunEnd(facts({ errorLines: 0, progress: early }))).toBe('end_of_input');
+  });
+  it('a first start that no retry can fix; the same error after audio was captured is not', () => {
+    expect(classifyRunEnd(facts({ chunks: 0, capturedSeconds: 0, exit: { code: 1, signal: null }, permanentFailure: true }))).toBe('unrecoverable');
+    expect(classifyRunEnd(facts({ liveInput: true, chunks: 0, capturedSeconds: 0, exit: { code: 1, signal: null }, permanentFailure: true, sessionHadAudio: true }))).toBe('device_lost');
+  });
   it('a stall stopped by echolog', () => expect(classifyRunEnd(facts({ stalled: true, exit: { code: 255, signal: null } }))).toBe('stalled'));
 });
 
@@ -84,6 +105,10 @@ describe('decideAfterRun', () => {
     expect(first).toMatchObject({ action: 'restart', state: { deviceLostAtMs: undefined, attempts: 1 } });
     const second = decideAfterRun((first as { state: SupervisionState }).state, 'device_lost', 0, 0, policy);
     expect(decideAfterRun((second as { state: SupervisionState }).state, 'device_lost', 0, 0, policy)).toMatchObject({ action: 'give_up', reason: 'ffmpeg_exit' });
+  });
+  it('gives up at once on what no retry fixes', () => {
+    expect(decideAfterRun(INITIAL_SUPERVISION, 'unrecoverable', 0, 0, policy)).toMatchObject({ action: 'give_up', reason: 'ffmpeg_exit' });
+    expect(decideAfterRun(INITIAL_SUPERVISION, 'input_damaged', 3, 0, policy)).toMatchObject({ action: 'give_up', reason: 'input_damaged' });
   });
   it('backoff doubles to 5 s', () => expect([1, 2, 3, 4, 5, 6, 9].map(backoffMs)).toEqual([200, 400, 800, 1600, 3200, 5000, 5000]));
 });
@@ -244,7 +269,7 @@ describe('chunk ledger and session.json', () => {
   /** A stand-in for ManifestStore whose writes finish when the test says: an fsync stuck behind other processes' writes. */
   const heldManifest = (write: () => Promise<void>) => {
     const value = { session_id: 's', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest;
-    return { value, update: (change: (m: SessionManifest) => void) => (change(value), write()) } as unknown as ManifestStore;
+    return { value, update: (change: (m: SessionManifest) => void) => (change(value), write()), flush: () => undefined } as unknown as ManifestStore;
   };
   const chunkLines = (logger: ReturnType<typeof recordingLogger>) => logger.lines.filter((l) => l.message === 'chunk_created');
 
@@ -277,6 +302,27 @@ describe('chunk ledger and session.json', () => {
       { file: 'chunk_00001.wav', reason: 'EIO: i/o error, fsync' },
       { file: 'chunk_00002.wav', reason: 'EIO: i/o error, fsync' },
     ]);
+  });
+});
+
+describe("ffmpeg's progress report and what no retry can fix", () => {
+  const fixture = (name: string) => fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'ffmpeg-stderr', name), 'utf8').split('\n').filter(Boolean);
+  it('reads progress=end and out_time_us, takes the progress lines out of the log, and the input length from its dump', () => {
+    const progress = new FfmpegProgress();
+    const lines = ['[info]   Duration: 00:15:00.03, start: 0.025057, bitrate: 64 kb/s', 'out_time_us=48875', 'progress=continue', '[info] size=  75kB time=00:00:03.00', 'total_size=77002', 'out_time_us=3000000', 'out_time=00:00:03.000000', 'speed= 604x', 'progress=end'];
+    expect(lines.map((line) => progress.line(line))).toEqual([false, true, true, false, true, true, true, true, true]);
+    expect(progress.value).toEqual({ ended: true, outSeconds: 3, inputSeconds: 900.03 });
+    // A lavfi graph or a device has no length; a tagged log line is never a progress line.
+    const device = new FfmpegProgress();
+    expect(device.line('[info]   Duration: N/A, start: 0.000000, bitrate: 768 kb/s')).toBe(false);
+    expect(device.line('[info] frame=1')).toBe(false);
+    expect(device.value).toEqual({ ended: false, outSeconds: undefined, inputSeconds: undefined });
+  });
+  it('finds the permanent reasons in captured ffmpeg output, and not in a transient one', () => {
+    for (const name of ['no-such-filter.txt', 'invalid-data.txt', 'alsa-no-device.txt', 'missing-file.txt', 'unknown-format.txt', 'permission-denied.txt']) expect(permanentStartErrors(fixture(name)), name).not.toEqual([]);
+    expect(permanentStartErrors(['[error] /tmp/x: Is a directory'])).toEqual(['[error] /tmp/x: Is a directory']);
+    for (const name of ['pulse-no-server.txt', 'healthy-capture.txt', 'wav-input.txt']) expect(permanentStartErrors(fixture(name)), name).toEqual([]);
+    expect(permanentStartErrors(['[error] fake ffmpeg (a test stand-in): cannot open the input'])).toEqual([]);
   });
 });
 

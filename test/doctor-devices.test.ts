@@ -9,11 +9,23 @@ import {
   parsePactlSources,
 } from '../src/capture/device-list.js';
 import { formatDevices } from '../src/cli/devices-command.js';
+import { pulseSocketCandidates } from '../src/capture/pulse-server.js';
 import { formatDoctor } from '../src/cli/doctor-command.js';
 import { runCli, sandboxPool } from './helpers/cli.js';
 import { hasPulse, killAllPulse, startPulse } from './helpers/pulse.js';
 
 const fixture = (name: string): string => fs.readFileSync(new URL(`./fixtures/devices/${name}`, import.meta.url), 'utf8');
+
+describe("where libpulse looks for the server", () => {
+  const facts = { home: '/home/me', machineId: 'abc123' };
+  it('PULSE_RUNTIME_PATH, else $XDG_RUNTIME_DIR/pulse, else the runtime link in the config dir; then the system socket', () => {
+    expect(pulseSocketCandidates({ PULSE_RUNTIME_PATH: '/r', XDG_RUNTIME_DIR: '/run/user/1' }, facts)).toEqual(['/r/native', '/run/pulse/native']);
+    expect(pulseSocketCandidates({ XDG_RUNTIME_DIR: '/run/user/1' }, facts)).toEqual(['/run/user/1/pulse/native', '/run/pulse/native']);
+    expect(pulseSocketCandidates({}, facts)).toEqual(['/home/me/.config/pulse/abc123-runtime/native', '/run/pulse/native']);
+    expect(pulseSocketCandidates({ XDG_CONFIG_HOME: '/cfg' }, facts)[0]).toBe('/cfg/pulse/abc123-runtime/native');
+    expect(pulseSocketCandidates({ PULSE_CONFIG_PATH: '/pc' }, facts)[0]).toBe('/pc/abc123-runtime/native');
+  });
+});
 
 describe('device listings (captured output, see fixtures/devices/SOURCE.md)', () => {
   it('pactl: the sources, the default from pactl info', () => {
@@ -106,7 +118,7 @@ describe('echolog doctor and devices on this machine', () => {
     const box = pool.sandbox();
     await startPulse(box);
     const result = await runCli(['doctor'], box);
-    expect(line(result.stdout, 'audio server')).toBe('ok    audio server: PulseAudio is running');
+    expect(line(result.stdout, 'audio server')).toMatch(/^ok    audio server: PulseAudio is running \(.*\/pulse\/native\)$/);
     expect(line(result.stdout, 'input pulse default')).toMatch(/^warn {2}input pulse default: opens, but is silent \(-inf dBFS over [0-9.]+ s\) — fix: /);
     expect(result.code, result.stdout).toBe(0);
 

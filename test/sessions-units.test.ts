@@ -10,6 +10,7 @@ import type { SessionManifest } from '../src/sessions/session-manifest.js';
 import { parseManifest } from '../src/sessions/session-manifest.js';
 import { rebuildManifest, type LoggedChunk } from '../src/sessions/manifest-rebuild.js';
 import { pageSessions, resolveChain, selectByTime, summarize, type SessionKey, type SessionSummary } from '../src/sessions/session-query.js';
+import { STOP_REASONS, stopLevelFor, type StopReason } from '../src/sessions/stop-reason.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 
@@ -313,5 +314,15 @@ describe('sessions formatting', () => {
   });
   it('the delete question names the sessions and the space freed', () => {
     expect(formatDeleteQuestion([{ id: 'a', bytes: 1500 }, { id: 'b', bytes: 500 }])).toBe('Delete 2 sessions (a, b; 2.0 kB)? [y/N] ');
+  });
+});
+
+describe('session_stop level', () => {
+  it('a failure is ERROR, an end echolog did not see (recovery) WARNING, a normal end INFO', () => {
+    expect(['ffmpeg_exit', 'device_lost', 'input_damaged', 'disk_full', 'disk_low', 'error'].map((r) => stopLevelFor(r as StopReason))).toEqual(Array(6).fill('error'));
+    expect(stopLevelFor('interrupted')).toBe('warning');
+    expect(['duration_reached', 'end_of_input', 'user_interrupt', 'terminated'].map((r) => stopLevelFor(r as StopReason))).toEqual(Array(4).fill('info'));
+    // Every reason has a level that says whether it failed.
+    for (const reason of STOP_REASONS) expect(['info', 'warning', 'error']).toContain(stopLevelFor(reason));
   });
 });

@@ -1,3 +1,4 @@
+import { parseLevelReportLine } from '../src/recorder/ffmpeg-level-report.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -327,5 +328,22 @@ describe('locateFfmpeg', () => {
     expect(error?.message).toContain('ffmpeg-static');
     expect(error?.message).toContain(empty);
     expect(error?.message).toMatch(/apt-get install ffmpeg/);
+  });
+});
+
+describe('the level report (ffmpeg measures each window)', () => {
+  it('the chunk output carries the level filter: unbuffered, on stderr, windows of 1 s live and 2 s at full speed', () => {
+    const filter = after(args({}), '-af')!;
+    expect(filter).toContain('asetnsamples=n=16000:p=0,astats=metadata=1:reset=1');
+    expect(after(args({ realtime: false }), '-af')).toContain('asetnsamples=n=32000:p=0,astats');
+    expect(after(args({ realtime: false, input: { format: 'pulse', input: 'default' } }), '-af')).toContain('asetnsamples=n=16000:p=0,astats');
+    expect(filter).toContain("file='pipe\\:2':direct=1");
+  });
+  it('parses ametadata lines, and only those', () => {
+    expect(parseLevelReportLine('frame:3    pts:48000   pts_time:3')).toEqual({ kind: 'frame' });
+    expect(parseLevelReportLine('lavfi.astats.Overall.RMS_level=-27.094342')).toEqual({ kind: 'level', db: -27.094342 });
+    expect(parseLevelReportLine('lavfi.astats.Overall.RMS_level=-inf')).toEqual({ kind: 'level', db: -Infinity });
+    expect(parseLevelReportLine('[info] frame:3 pts:1')).toBeUndefined();
+    expect(parseLevelReportLine('progress=end')).toBeUndefined();
   });
 });

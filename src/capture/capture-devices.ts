@@ -1,5 +1,3 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { measureLevel, type AudioLevel } from '../audio/audio-level.js';
 import { runCommand } from '../process/managed-process.js';
 import { findOnPath } from '../process/find-executable.js';
@@ -14,6 +12,7 @@ import {
   parsePactlSources,
   type CaptureDevice,
 } from './device-list.js';
+import { describePulseServer, locatePulseServer } from './pulse-server.js';
 
 /** The capture devices of one input format, or why they could not be listed. */
 export interface DeviceSection {
@@ -24,29 +23,27 @@ export interface DeviceSection {
 
 const LIST_TIMEOUT_MS = 10_000;
 
-/** Where the PulseAudio client looks for the server, and whether it answers. */
+/** Whether the PulseAudio server answers, and where it is (found as libpulse finds it: pulse-server.ts). */
 export interface PulseState {
   running: boolean;
+  /** The socket (a real path) or PULSE_SERVER; for a server not found, every path looked at. */
+  server: string;
   /** Why not, in words a user can act on. */
   problem?: string;
 }
 
-function pulseSocket(env: NodeJS.ProcessEnv): string | undefined {
-  return env.XDG_RUNTIME_DIR ? path.join(env.XDG_RUNTIME_DIR, 'pulse', 'native') : undefined;
-}
-
 /**
- * Whether a PulseAudio (or PipeWire-pulse) server answers: its socket must exist (so that asking
- * never autospawns one), then `pactl info` must answer, if pactl is installed.
+ * Whether a PulseAudio (or PipeWire-pulse) server answers: found where libpulse looks (a socket
+ * that exists, so asking never autospawns one), then `pactl info` must answer, if pactl is installed.
  */
 export async function pulseState(env: NodeJS.ProcessEnv): Promise<PulseState> {
-  const where = env.PULSE_SERVER ?? pulseSocket(env) ?? '$XDG_RUNTIME_DIR/pulse/native';
-  const notRunning = { running: false, problem: `PulseAudio is not running (no server at ${where})` };
-  if (!env.PULSE_SERVER && !fs.existsSync(where)) return notRunning;
+  const lookup = locatePulseServer(env);
+  const server = describePulseServer(lookup);
+  if (lookup.kind === 'none') return { running: false, server, problem: `PulseAudio is not running (no server at ${server})` };
   const pactl = findOnPath('pactl', env);
-  if (!pactl) return { running: true };
+  if (!pactl) return { running: true, server };
   const info = await runCommand(pactl, ['info'], { env, timeoutMs: LIST_TIMEOUT_MS }).catch(() => undefined);
-  return info?.code === 0 ? { running: true } : { ...notRunning, problem: `PulseAudio is not running (${where} does not answer)` };
+  return info?.code === 0 ? { running: true, server } : { running: false, server, problem: `PulseAudio is not running (${server} does not answer)` };
 }
 
 /** The platform's capture devices by name, the default marked. */
@@ -63,6 +60,12 @@ export async function listCaptureDevices(ffmpeg: string, env: NodeJS.ProcessEnv,
     default:
       return [await listPulse(ffmpeg, env), await listFfmpegSources(ffmpeg, env, 'alsa')];
   }
+}
+
+/** The capture device named exactly `name` (as `--input` takes it), if the platform lists one. */
+export async function findCaptureDevice(ffmpeg: string, env: NodeJS.ProcessEnv, name: string, platform: NodeJS.Platform = process.platform): Promise<CaptureDevice | undefined> {
+  const sections = await listCaptureDevices(ffmpeg, env, platform);
+  return sections.flatMap((section) => section.devices).find((device) => device.name === name);
 }
 
 async function listPulse(ffmpeg: string, env: NodeJS.ProcessEnv): Promise<DeviceSection> {

@@ -1,11 +1,11 @@
-import fs from 'node:fs/promises';
-import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger, SessionLog } from '../logging/session-log.js';
 import { ManagedProcess, startOrphanWatchdog, STOP_DEADLINE_MS, type ProcessExit } from '../process/managed-process.js';
 import { formatCommandLine } from '../recorder/command-line.js';
-import { buildLiveAudioArgs, isDeviceInput, segmentListName } from '../recorder/ffmpeg-args.js';
-import { failureTail } from '../recorder/ffmpeg-stderr.js';
+import { buildLiveAudioArgs, isDeviceInput, levelWindowSeconds, segmentListName } from '../recorder/ffmpeg-args.js';
+import { parseLevelReportLine } from '../recorder/ffmpeg-level-report.js';
+import { FfmpegProgress, type ProgressReport } from '../recorder/ffmpeg-progress.js';
+import { classifyStderrLine, failureTail } from '../recorder/ffmpeg-stderr.js';
 import { FfmpegStderrLog } from '../recorder/ffmpeg-stderr-log.js';
 import { SegmentListWatcher } from '../recorder/segment-list-watcher.js';
 import { readStartTicks } from '../files/process-identity.js';
@@ -15,16 +15,19 @@ import type { LiveAudioConsumer } from '../sessions/session-component.js';
 import { captureStatus, type ManifestStore } from '../sessions/session-manifest.js';
 import { decideAfterRun, INITIAL_SUPERVISION, type RestartPolicy, type SupervisionState } from './restart-policy.js';
 import { classifyRunEnd, type RunEnd } from './run-end.js';
+import { permanentStartErrors, startFailureHint } from './start-failure.js';
 import { stallAfterMs, stallLevel } from './stall.js';
-import { chunkFilesFrom, fixTornChunk, nextChunkNumber, tornName } from './torn-chunk.js';
+import { nextChunkNumber, repairUnlistedChunks } from './torn-chunk.js';
 
 /** How capture ended, for session_stop. */
 export type CaptureOutcome =
   | { kind: 'stopped' }
   | { kind: 'duration_reached' }
   | { kind: 'end_of_input' }
-  /** Restarts used up: the last run's exit and its error lines. */
-  | { kind: 'ffmpeg_exit'; exit: ProcessExit; errorLines: string[]; noAudio: boolean; restarts: number }
+  /** Restarts used up, or a start no retry can fix (then with a hint): the last run's exit and its error lines. */
+  | { kind: 'ffmpeg_exit'; exit: ProcessExit; errorLines: string[]; noAudio: boolean; restarts: number; hint?: string }
+  /** The input ended early with errors (a damaged file): where it ended, and ffmpeg's error lines. */
+  | { kind: 'input_damaged'; reachedSeconds: number; expectedSeconds: number | undefined; errorLines: string[] }
   | { kind: 'device_lost'; lostForSeconds: number }
   /** The session folder went away: nothing to restart into. */
   | { kind: 'session_dir_gone' };
@@ -44,6 +47,8 @@ export interface CaptureSupervisorOptions {
   stopRequested: Promise<void>;
   /** Each stderr line of every run, after the supervisor's own use (disk-full detection). */
   onStderrLine: (line: string) => void;
+  /** The RMS level (dBFS) of each window of audio as ffmpeg measures it (LEVEL_WINDOW_SECONDS long). */
+  onLevel?: (db: number, seconds: number) => void;
   /**
    * Who takes the audio as it is captured (the live transcript), asked once when capture begins
    * (components are attached by then): each run gets a raw-PCM output on stdout for it.
@@ -115,6 +120,10 @@ export class CaptureSupervisor {
         chunks: runChunks,
         wantedSeconds: wanted,
         capturedSeconds: manifest.value.stats.audio_duration_seconds - audioBefore,
+        progress: result.progress,
+        errorLines: result.errorLines,
+        permanentFailure: permanentStartErrors(result.stderrTail).length > 0,
+        sessionHadAudio: state.hadAudio,
       });
       const decision = decideAfterRun(state, end, runChunks, Date.now(), policy);
       if (decision.action === 'finish') {
@@ -124,7 +133,12 @@ export class CaptureSupervisor {
       this.logger.warning('ffmpeg_run_ended', { run: runNumber, outcome: end, code: result.exit.code, signal: result.exit.signal ?? undefined, chunks: runChunks, errors: failureTail(result.stderrTail, 3).join(' | ') || undefined });
       if (decision.action === 'give_up') {
         if (decision.reason === 'device_lost') return { kind: 'device_lost', lostForSeconds: Math.round((Date.now() - (decision.state.deviceLostAtMs ?? Date.now())) / 1000) };
-        return { kind: 'ffmpeg_exit', exit: result.exit, errorLines: failureTail(result.stderrTail), noAudio: end === 'no_audio', restarts: state.restarts };
+        if (decision.reason === 'input_damaged') {
+          const expectedSeconds = Math.min(result.progress.inputSeconds ?? Infinity, wanted ?? Infinity);
+          return { kind: 'input_damaged', reachedSeconds: result.progress.outSeconds ?? 0, expectedSeconds: Number.isFinite(expectedSeconds) ? expectedSeconds : undefined, errorLines: failureTail(result.stderrTail) };
+        }
+        const hint = end === 'unrecoverable' ? startFailureHint(plan.input) : undefined;
+        return { kind: 'ffmpeg_exit', exit: result.exit, errorLines: failureTail(result.stderrTail), noAudio: end === 'no_audio', restarts: state.restarts, hint };
       }
       state = decision.state;
       restart = { reason: end, audioEnd: ledger.audioEndsAt() };
@@ -176,24 +190,33 @@ export class CaptureSupervisor {
     const runStart = ledger.beginRun(anchor);
     this.current = ffmpeg;
     const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
-    const stderrTail: string[] = [];
-    const stderrLog = this.wireRunOutputs(ffmpeg, stderrTail, runStart);
+    const output: RunOutput = { stderrTail: [], progress: new FfmpegProgress(), errorLines: 0 };
+    const stderrLog = this.wireRunOutputs(ffmpeg, output, runStart);
     let stalled = false;
-    const stallTimer = setInterval(() => {
+    // Wakes when a stall could first be due (a stall's threshold after the last chunk), not every
+    // second: a chunk that came meanwhile moves the next wake-up (issue 19: no polling when nothing changes).
+    let stallTimer: NodeJS.Timeout | undefined;
+    const checkStall = (): void => {
       // Stopping takes its own time (the stop ladder): that is no stall.
       if (this.options.isStopRequested()) return;
-      const level = stallLevel(lastProgress, Date.now(), this.options.segmentTime);
+      const now = Date.now();
+      const after = stallAfterMs(this.options.segmentTime);
+      const level = stallLevel(lastProgress, now, this.options.segmentTime);
       if (level === 'stalled' && !stallWarned) {
         stallWarned = true;
         const since = new Date(lastProgress).toISOString();
-        recorderLogger.warning('capture_stalled', { since, seconds: Math.round((Date.now() - lastProgress) / 1000), after_s: stallAfterMs(this.options.segmentTime) / 1000, detail: 'no new chunk; ffmpeg is restarted if this goes on' });
+        recorderLogger.warning('capture_stalled', { since, seconds: Math.round((now - lastProgress) / 1000), after_s: after / 1000, detail: 'no new chunk; ffmpeg is restarted if this goes on' });
         void manifest.update((m) => (m.capture = { ...captureStatus(m), stalled_since: since }));
       } else if (level === 'dead' && !stalled) {
         stalled = true;
         recorderLogger.warning('capture_dead', { since: new Date(lastProgress).toISOString(), detail: 'stopping ffmpeg to restart it' });
         void ffmpeg.stop(stopOptions);
+        return;
       }
-    }, STALL_CHECK_MS);
+      const due = lastProgress + (level === 'ok' ? after : 2 * after) - now;
+      stallTimer = setTimeout(checkStall, Math.max(STALL_CHECK_MS, due));
+    };
+    stallTimer = setTimeout(checkStall, stallAfterMs(this.options.segmentTime));
     try {
       // Its start time with its pid: recovery signals this pid only while both still match.
       const startTicks = readStartTicks(ffmpeg.pid) ?? null;
@@ -212,32 +235,40 @@ export class CaptureSupervisor {
       this.logger.info('ffmpeg_exited', { code: exit.code, signal: exit.signal ?? undefined, run: runNumber > 1 ? runNumber : undefined });
       await watcher.drain();
       if (stallWarned) void manifest.update((m) => (m.capture = { ...captureStatus(m), stalled_since: null }));
-      return { exit, stalled, stderrTail, listed };
+      return { exit, stalled, stderrTail: output.stderrTail, progress: output.progress.value, errorLines: output.errorLines, listed };
     } catch (error) {
       // Released only once ffmpeg is gone: a crash of echolog before that would orphan it.
       await ffmpeg.stop(stopOptions);
       await watcher.drain().catch(() => undefined);
       throw error;
     } finally {
-      clearInterval(stallTimer);
+      clearTimeout(stallTimer);
       stderrLog.close();
       releaseWatchdog();
     }
   }
 
   /**
-   * Everything one ffmpeg run's output streams feed, in one place per run: stderr to the log
-   * (through the flood guard), to the failure tail and to the session's own checks; stdout (the
+   * Everything one ffmpeg run's output streams feed, in one place per run: stderr's progress
+   * report to the run's FfmpegProgress, its other lines to the log (through the flood guard), to
+   * the failure tail, the error count and the session's own checks; stdout (the
    * live-audio output) to its consumer, which reads it always, so a slow or stopped engine never
    * blocks ffmpeg's writes, and places it from `runStart` (session seconds), as the run's chunks.
    */
-  private wireRunOutputs(ffmpeg: ManagedProcess, stderrTail: string[], runStart: number): FfmpegStderrLog {
+  private wireRunOutputs(ffmpeg: ManagedProcess, output: RunOutput, runStart: number): FfmpegStderrLog {
     const { log } = this.options;
     if (this.live && ffmpeg.child.stdout) this.live.attach(ffmpeg.child.stdout, runStart);
     const stderrLog = new FfmpegStderrLog(this.logger, (level) => log.isEnabled(level));
     ffmpeg.onLines('stderr', (line) => {
+      const level = parseLevelReportLine(line);
+      if (level) {
+        if (level.kind === 'level') this.options.onLevel?.(level.db, levelWindowSeconds(this.options.plan.realTime));
+        return;
+      }
+      if (output.progress.line(line)) return;
       // The tail for the failure message keeps the real lines, whatever the flood guard lets into the log.
-      if (stderrTail.push(line) > STDERR_TAIL_LINES) stderrTail.shift();
+      if (output.stderrTail.push(line) > STDERR_TAIL_LINES) output.stderrTail.shift();
+      if (classifyStderrLine(line) === 'error') output.errorLines++;
       stderrLog.line(line);
       this.options.onStderrLine(line);
     });
@@ -251,28 +282,22 @@ export class CaptureSupervisor {
   private async fixTornChunks(runNumber: number, startNumber: number, listed: ReadonlySet<string>): Promise<void> {
     const { plan, ledger } = this.options;
     const logger = this.options.log.logger('echolog.recorder');
-    const files = (await chunkFilesFrom(plan.sessionDir, startNumber).catch(() => [])).filter((file) => !listed.has(file));
-    for (const file of files) {
-      const full = path.join(plan.sessionDir, file);
-      try {
-        const fix = await fixTornChunk(full);
-        if (fix.action === 'set_aside') {
-          logger.warning('chunk_set_aside', { file, renamed_to: tornName(full), reason: fix.reason });
-          continue;
-        }
-        logger.warning('chunk_repaired', { file, duration_s: fix.durationSeconds, size_bytes: fix.fileBytes, detail: 'header sizes rewritten from the audio present' });
-        await fs.appendFile(path.join(plan.sessionDir, segmentListName(runNumber)), `${file},0,${fix.durationSeconds}\n`);
-        ledger.add({ file, start: 0, end: fix.durationSeconds }, { repaired: true });
-      } catch (error) {
-        logger.error('chunk_unrepairable', { file, reason: (error as Error).message });
-      }
-    }
+    const rows = await repairUnlistedChunks(plan.sessionDir, { from: startNumber, listed, listName: segmentListName(runNumber), logger });
+    for (const row of rows) ledger.add(row, { repaired: true });
   }
+}
+
+interface RunOutput {
+  stderrTail: string[];
+  progress: FfmpegProgress;
+  errorLines: number;
 }
 
 interface RunResult {
   exit: ProcessExit;
   stalled: boolean;
   stderrTail: string[];
+  progress: ProgressReport;
+  errorLines: number;
   listed: Set<string>;
 }

@@ -2,7 +2,7 @@ import type { RunEnd } from './run-end.js';
 
 /**
  * What the supervisor does after an ffmpeg run ends, as systemd's `Restart=on-failure` with a
- * start limit: a crash is restarted with backoff up to `maxRestarts` times in a row (a run that
+ * start limit: what no retry can fix (see run-end.ts) ends the session at once; a crash is restarted with backoff up to `maxRestarts` times in a row (a run that
  * finished a chunk resets the count); a lost device is retried, however often, until it has been
  * gone for `reconnectTimeoutMs`. Pure.
  */
@@ -27,7 +27,7 @@ export const INITIAL_SUPERVISION: SupervisionState = { attempts: 0, restarts: 0,
 export type SupervisionDecision =
   | { action: 'finish' }
   | { action: 'restart'; delayMs: number; state: SupervisionState }
-  | { action: 'give_up'; reason: 'ffmpeg_exit' | 'device_lost'; state: SupervisionState };
+  | { action: 'give_up'; reason: 'ffmpeg_exit' | 'device_lost' | 'input_damaged'; state: SupervisionState };
 
 const FIRST_DELAY_MS = 200;
 const MAX_DELAY_MS = 5000;
@@ -41,6 +41,9 @@ export function backoffMs(attempt: number): number {
 
 export function decideAfterRun(state: SupervisionState, end: RunEnd, runChunks: number, nowMs: number, policy: RestartPolicy): SupervisionDecision {
   if (end === 'stopped' || end === 'duration_reached' || end === 'end_of_input') return { action: 'finish' };
+  // No retry fixes these: a restart would fail the same way, or read a damaged file again from its start.
+  if (end === 'unrecoverable') return { action: 'give_up', reason: 'ffmpeg_exit', state };
+  if (end === 'input_damaged') return { action: 'give_up', reason: 'input_damaged', state };
   const progressed = runChunks > 0;
   const hadAudio = state.hadAudio || progressed;
   const attempts = progressed ? 1 : state.attempts + 1;

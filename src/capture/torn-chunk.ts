@@ -1,5 +1,8 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import type { Logger } from '../logging/session-log.js';
+import type { SegmentListRow } from '../recorder/segment-list.js';
+import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { readWavProbe } from '../recorder/wav-file.js';
 import { parseWavHeader, wavDurationSeconds, type WavInfo } from '../recorder/wav-header.js';
 import { chunkNumberOf } from '../recorder/chunk-name.js';
@@ -69,4 +72,46 @@ export async function fixTornChunk(file: string): Promise<TornChunkFix> {
 
 export function tornName(file: string): string {
   return `${path.basename(file)}.torn`;
+}
+
+export interface RepairOptions {
+  /** Chunk files numbered from here on are looked at (a run's first chunk; 1 for the whole session). */
+  from: number;
+  /** Files a segment list already names: final, not torn. */
+  listed: ReadonlySet<string>;
+  /** The segment list a repaired chunk's row is appended to (the run's own). */
+  listName: string;
+  logger: Logger;
+}
+
+/**
+ * The one repair of torn chunks, for the live path (after an ffmpeg run died) and for recovery
+ * (after echolog died with its ffmpeg): each chunk file no list names is repaired (logged
+ * `chunk_repaired`) and gets a row in `listName` — a row means final — placed right after the
+ * list's last row, so the stream's time runs on without a jump; or it is set aside. Returns the
+ * rows added, in order, for the chunk ledger.
+ */
+export async function repairUnlistedChunks(dir: string, options: RepairOptions): Promise<SegmentListRow[]> {
+  const { logger } = options;
+  const files = (await chunkFilesFrom(dir, options.from).catch(() => [])).filter((file) => !options.listed.has(file));
+  const rows: SegmentListRow[] = [];
+  for (const file of files) {
+    const full = path.join(dir, file);
+    try {
+      const fix = await fixTornChunk(full);
+      if (fix.action === 'set_aside') {
+        logger.warning('chunk_set_aside', { file, renamed_to: tornName(full), reason: fix.reason });
+        continue;
+      }
+      logger.warning('chunk_repaired', { file, duration_s: fix.durationSeconds, size_bytes: fix.fileBytes, detail: 'header sizes rewritten from the audio present' });
+      const list = path.join(dir, options.listName);
+      const start = (await readSegmentList(list)).at(-1)?.end ?? 0;
+      const row = { file, start, end: start + fix.durationSeconds };
+      await fs.appendFile(list, `${file},${row.start.toFixed(6)},${row.end.toFixed(6)}\n`, { mode: 0o600 });
+      rows.push(row);
+    } catch (error) {
+      logger.error('chunk_unrepairable', { file, reason: (error as Error).message });
+    }
+  }
+  return rows;
 }

@@ -45,7 +45,7 @@ export async function runDoctorChecks(resolved: ResolvedConfig, surroundings: Su
     const pulse = await pulseState(env);
     checks.push(
       pulse.running
-        ? { status: 'ok', what: 'audio server', detail: 'PulseAudio is running' }
+        ? { status: 'ok', what: 'audio server', detail: `PulseAudio is running (${pulse.server})` }
         : { status: 'warn', what: 'audio server', detail: `${pulse.problem}; the default input is ALSA's`, fix: 'start it (`pulseaudio --start`, or `systemctl --user start pipewire-pulse`)' },
     );
   }

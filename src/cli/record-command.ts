@@ -1,3 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describePulseServer, locatePulseServer } from '../capture/pulse-server.js';
+import type { EchologConfig } from '../config/schema.js';
 import { UsageError } from '../errors.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
@@ -36,7 +40,7 @@ export async function planFromConfig(options: RecordCommandOptions, surroundings
   const recordingsDir = resolveRecordingsDir(config.recordings_dir, surroundings.cwd, surroundings.home);
   const resumedFrom = options.resume === undefined ? undefined : await checkResumable(recordingsDir, options.resume);
   return planRecording({
-    config: options.resolved.config,
+    config: await deviceForBareInput(config, ffmpeg.path, surroundings),
     sessionId,
     durationSeconds: options.durationSeconds,
     resumedFrom,
@@ -47,14 +51,29 @@ export async function planFromConfig(options: RecordCommandOptions, surroundings
   });
 }
 
+/**
+ * A bare `--input` that is no file but the name of a known capture device (what `echolog devices`
+ * lists, e.g. a PulseAudio source): that device, said on stderr, rather than "no such file".
+ */
+async function deviceForBareInput(config: EchologConfig, ffmpegPath: string, surroundings: Surroundings): Promise<EchologConfig> {
+  const { input, input_format: format } = config.recording;
+  if (!input || format || fs.existsSync(path.resolve(surroundings.cwd, input))) return config;
+  // Loaded only on this path: listing devices is no part of an ordinary start.
+  const { findCaptureDevice } = await import('../capture/capture-devices.js');
+  const device = await findCaptureDevice(ffmpegPath, surroundings.env, input).catch(() => undefined);
+  if (!device) return config;
+  surroundings.stderr.write(`echolog: --input ${input}: no such file, but a ${device.format} capture device of that name: recording from it (--input-format ${device.format})\n`);
+  return { ...config, recording: { ...config.recording, input_format: device.format } };
+}
+
 /** `echolog record`: returns the exit code; signals stop the session in order. */
 export async function recordCommand(options: RecordCommandOptions, surroundings: Surroundings): Promise<number> {
   const plan = await planFromConfig(options, surroundings);
   const { recording } = options.resolved.config;
   if (!recording.input && !recording.input_format && plan.input.format === 'alsa' && process.platform === 'linux') {
     // Said before ffmpeg's `ALSA lib` lines, which never name the real cause.
-    const socket = surroundings.env.XDG_RUNTIME_DIR ? `${surroundings.env.XDG_RUNTIME_DIR}/pulse/native` : '$XDG_RUNTIME_DIR/pulse/native';
-    surroundings.stderr.write(`echolog: warning: PulseAudio is not running (no server at ${socket}); recording from ALSA's default device (\`echolog doctor\` checks it)\n`);
+    const where = describePulseServer(locatePulseServer(surroundings.env));
+    surroundings.stderr.write(`echolog: warning: PulseAudio is not running (no server at ${where}); recording from ALSA's default device (\`echolog doctor\` checks it)\n`);
   }
   if (options.dryRun) {
     surroundings.stdout.write(formatDryRun(plan, options.resolved));

@@ -65,12 +65,20 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
     // Each line tagged with ffmpeg's own severity (`[error] …`), which decides its log level (ffmpeg-stderr.ts).
     '-loglevel',
     'level+info',
+    // ffmpeg's own end-of-output report (`progress=end`, the time it reached), read by ffmpeg-progress.ts:
+    // how echolog knows a run reached `-t`. One block at start and one at the end, not one per 0.5 s.
+    '-progress',
+    'pipe:2',
+    '-stats_period',
+    '3600',
     ...(options.realtime && !isDeviceInput(input) ? ['-re'] : []),
     ...(input.format ? ['-f', input.format] : []),
     '-i',
     input.input,
     ...(options.durationSeconds !== undefined ? ['-t', String(options.durationSeconds)] : []),
     '-vn',
+    '-af',
+    levelReportFilter(options.sampleRate, levelWindowSeconds(options.realtime || isDeviceInput(input))),
     '-ac',
     String(options.channels),
     '-ar',
@@ -94,6 +102,36 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
     '1',
     options.chunkPattern,
   ];
+}
+
+/**
+ * The RMS level is reported for windows of this many seconds of audio. A window holds the chunk
+ * output's packets back until it is full, so a live capture's is short: a chunk is reported at
+ * most this much later (the ledger's clock_drift check allows for it). At full speed
+ * nothing waits for the wall clock, and fewer, longer windows cost echolog less (issue 19).
+ */
+export function levelWindowSeconds(live: boolean): number {
+  return live ? 1 : 2;
+}
+
+/**
+ * The chunk output's filter: ffmpeg measures the level (it does audio work better than a JS loop
+ * over every sample): `astats` takes the RMS of each window and `ametadata` prints it on stderr
+ * (`lavfi.astats.Overall.RMS_level=-20.5`, read by ffmpeg-level-report.ts), one line pair a window,
+ * written at once (`direct=1`: unbuffered, or the lines would come when ffmpeg exits).
+ * The audio passes unchanged (`aresample` to the chunk rate is the resampler `-ar` inserts anyway);
+ * the last `asetnsamples` hands the muxer 20 ms packets again, so chunks still split finely.
+ * https://ffmpeg.org/ffmpeg-filters.html#astats-1, #metadata_002c-ametadata
+ */
+export function levelReportFilter(sampleRate: number, windowSeconds: number): string {
+  const window = Math.round(sampleRate * windowSeconds);
+  return [
+    `aresample=${sampleRate}`,
+    `asetnsamples=n=${window}:p=0`,
+    'astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level',
+    "ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file='pipe\\:2':direct=1",
+    `asetnsamples=n=${Math.round(sampleRate / 50)}:p=0`,
+  ].join(',');
 }
 
 export interface LiveAudioArgsOptions {

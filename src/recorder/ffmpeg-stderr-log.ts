@@ -14,27 +14,38 @@ import { STDERR_CHATTER_LIMITS, StderrFloodGuard, type FloodGuardOutput } from '
 export class FfmpegStderrLog {
   private readonly problems = new StderrFloodGuard();
   private readonly chatter = new StderrFloodGuard(STDERR_CHATTER_LIMITS);
-  private readonly ticker: NodeJS.Timeout;
+  private ticker: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly logger: Logger,
     private readonly isEnabled: (level: LogLevel) => boolean,
     private readonly now: () => number = Date.now,
-  ) {
-    // Summaries come even when ffmpeg falls silent after a flood; the timer never keeps echolog alive.
-    this.ticker = setInterval(() => this.each((guard, dropLevel) => this.write(guard.tick(this.now()), dropLevel)), 1000).unref();
-  }
+  ) {}
 
   line(line: string): void {
     const level = classifyStderrLine(line);
     if (!this.isEnabled(level)) return;
     if (level === 'debug') this.write(this.chatter.push(line, this.now()), 'debug');
     else this.write(this.problems.push(line, this.now()), 'warning');
+    if (this.ticker === undefined && (this.problems.pending || this.chatter.pending)) {
+      // Summaries come even when ffmpeg falls silent after a flood. The timer runs only while
+      // something is held back (no polling while ffmpeg is quiet) and never keeps echolog alive.
+      this.ticker = setInterval(() => this.tick(), 1000).unref();
+    }
   }
 
   close(): void {
     clearInterval(this.ticker);
+    this.ticker = undefined;
     this.each((guard, dropLevel) => this.write(guard.flush(this.now()), dropLevel));
+  }
+
+  private tick(): void {
+    this.each((guard, dropLevel) => this.write(guard.tick(this.now()), dropLevel));
+    if (!this.problems.pending && !this.chatter.pending) {
+      clearInterval(this.ticker);
+      this.ticker = undefined;
+    }
   }
 
   private each(action: (guard: StderrFloodGuard, dropLevel: StderrLevel) => void): void {

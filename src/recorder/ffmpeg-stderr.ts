@@ -27,6 +27,16 @@ const SEVERITY_LEVEL: Readonly<Record<string, StderrLevel>> = {
   trace: 'debug',
 };
 
+/**
+ * Known-benign lines, DEBUG whatever their tag: they describe a healthy input, and at WARNING they
+ * would head `sessions show`'s "last warnings and errors" for every session.
+ * - `Guessed Channel Layout for Input Stream #0.0 : mono`: a WAV or a device without a channel
+ *   mask; ffmpeg takes the usual layout for the channel count, which is what echolog wants.
+ * - `Estimating duration from bitrate, this may be inaccurate`: an MP3 without an index; echolog
+ *   measures durations from the samples it writes, never from the input's estimate.
+ */
+const BENIGN_LINES: readonly RegExp[] = [/\bGuessed Channel Layout for Input Stream\b/, /\bEstimating duration from bitrate, this may be inaccurate/];
+
 /** ffmpeg's own severity of a line printed with `-loglevel level+…`; undefined for an untagged line. */
 export function ffmpegSeverity(line: string): StderrLevel | undefined {
   const tag = SEVERITY_TAG.exec(line)?.[1];
@@ -60,7 +70,6 @@ const WARNING_PATTERNS: readonly RegExp[] = [
   /Queue input is backward in time/i,
   /\b(?:dropped|dropping|late|overrun|underrun|xrun)\b/i,
   /Thread message queue blocking/i,
-  /Guessed Channel Layout/i,
   /discarding|Discontinuity/i,
   /^ALSA lib /,
   // A damaged input: the decoder skips data but goes on.
@@ -72,7 +81,8 @@ const WARNING_PATTERNS: readonly RegExp[] = [
 ];
 
 /**
- * The level for one stderr line: ffmpeg's severity tag if it has one, else only ffmpeg's own words count:
+ * The level for one stderr line: ffmpeg's severity tag if it has one (a known-benign warning is
+ * DEBUG), else only ffmpeg's own words count:
  * - indented lines are always DEBUG: ffmpeg indents only its dumps of streams and metadata,
  *   whose free text (a title tag, an encoder name) must not pass for a warning;
  * - text in single quotes is ignored: that is how ffmpeg quotes file names and arguments
@@ -80,6 +90,7 @@ const WARNING_PATTERNS: readonly RegExp[] = [
  */
 export function classifyStderrLine(line: string): StderrLevel {
   const severity = ffmpegSeverity(line);
+  if (severity === 'warning' && BENIGN_LINES.some((benign) => benign.test(line))) return 'debug';
   if (severity) return severity;
   if (/^\s/.test(line)) return 'debug';
   const words = line.replace(/'[^']*'/g, "''");

@@ -14,6 +14,9 @@ export class SegmentListWatcher {
   private offset = 0;
   private pending = '';
   private reading: Promise<void> = Promise.resolve();
+  private handle: fs.promises.FileHandle | undefined;
+  /** Rows are ~40 bytes: one read takes hundreds; a longer backlog is read in several. */
+  private readonly buffer = Buffer.alloc(16 * 1024);
 
   constructor(
     private readonly dir: string,
@@ -32,40 +35,45 @@ export class SegmentListWatcher {
     this.scheduleRead();
   }
 
-  /** Stops watching and reports the rows not yet reported. */
+  /** Stops watching, reports the rows not yet reported, and closes the list. */
   async drain(): Promise<void> {
     this.watcher?.close();
     this.watcher = undefined;
     this.scheduleRead();
     await this.reading;
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
   }
 
   private scheduleRead(): void {
     this.reading = this.reading.then(() => this.readNew());
   }
 
+  /**
+   * Reads what was appended since the last read. The list is opened once and read on from where
+   * the last read ended: a row costs one read, not an open, a stat and a close (issue 19).
+   */
   private async readNew(): Promise<void> {
-    let handle: fs.promises.FileHandle;
-    try {
-      handle = await fs.promises.open(this.file, 'r');
-    } catch {
-      return; // not created yet: ffmpeg writes it after the first chunk
+    if (!this.handle) {
+      try {
+        this.handle = await fs.promises.open(this.file, 'r');
+      } catch {
+        return; // not created yet: ffmpeg writes it after the first chunk
+      }
     }
-    try {
-      const { size } = await handle.stat();
-      if (size <= this.offset) return;
-      const buffer = Buffer.alloc(size - this.offset);
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, this.offset);
+    for (;;) {
+      const { bytesRead } = await this.handle.read(this.buffer, 0, this.buffer.length, this.offset);
+      if (bytesRead === 0) return;
       this.offset += bytesRead;
-      const { lines, rest } = splitCompleteLines(this.pending + buffer.toString('utf8', 0, bytesRead));
+      const { lines, rest } = splitCompleteLines(this.pending + this.buffer.toString('utf8', 0, bytesRead));
       this.pending = rest;
       for (const line of lines) {
         const row = parseSegmentListRow(line);
         if (row) this.onRow(row);
         else this.onBadRow(line);
       }
-    } finally {
-      await handle.close();
+      // A short read reached the end of what ffmpeg has written so far.
+      if (bytesRead < this.buffer.length) return;
     }
   }
 }

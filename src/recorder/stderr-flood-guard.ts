@@ -51,6 +51,11 @@ export class StderrFloodGuard {
     return out;
   }
 
+  /** Something is held back (a run of repeats, dropped lines): `tick` has a summary to come. */
+  get pending(): boolean {
+    return this.repeats > 0 || this.dropped > 0;
+  }
+
   /** The summaries that are due at `now`; call it about once a second so that they come even when ffmpeg falls silent. */
   tick(now: number): FloodGuardOutput[] {
     const out: FloodGuardOutput[] = [];

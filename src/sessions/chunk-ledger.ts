@@ -1,8 +1,10 @@
 import { chunkLogFields, IncompleteChunkError, readChunk, type Chunk } from '../recorder/chunk.js';
 import type { SegmentListRow } from '../recorder/segment-list.js';
 import type { Logger } from '../logging/session-log.js';
-import type { ManifestStore } from './session-manifest.js';
+import type { ManifestStore, SessionManifest } from './session-manifest.js';
+import type { WavInfo } from '../recorder/wav-header.js';
 import { roundToMs } from '../transcription/round-seconds.js';
+import { levelWindowSeconds } from '../recorder/ffmpeg-args.js';
 
 /** Audio time and wall time may part by this much before the log says so (once). */
 const DRIFT_WARNING_SECONDS = 1;
@@ -72,13 +74,15 @@ export class ChunkLedger {
   /** Resolves once every queued row is logged and counted in session.json. */
   async settled(): Promise<void> {
     await this.queue;
+    this.manifest.flush();
     await this.lastWrite;
   }
 
   private async record(row: SegmentListRow, extraFields: Record<string, string | boolean>, alreadyLogged: boolean): Promise<void> {
     const stats = this.manifest.value.stats;
     const offsetMs = this.runAnchor.getTime() - this.sessionStart.getTime() + (stats.audio_duration_seconds - this.audioBeforeRun) * 1000;
-    const place = { seq: stats.chunks + 1, offsetSeconds: Math.round(offsetMs) / 1000, sessionStart: this.sessionStart };
+    // A chunk that was not whole is not counted, but keeps its place in the sequence.
+    const place = { seq: stats.chunks + (stats.incomplete_chunks ?? 0) + 1, offsetSeconds: Math.round(offsetMs) / 1000, sessionStart: this.sessionStart };
     let chunk: Chunk;
     try {
       chunk = await readChunk(row, this.dir, place);
@@ -87,7 +91,7 @@ export class ChunkLedger {
       // and keep its place in the sequence.
       const event = error instanceof IncompleteChunkError ? 'chunk_incomplete' : 'chunk_unreadable';
       this.log.error(event, { file: row.file, seq: place.seq, reason: (error as Error).message });
-      await this.manifest.update((m) => (m.stats.chunks = place.seq));
+      await this.manifest.update((m) => (m.stats.incomplete_chunks = (m.stats.incomplete_chunks ?? 0) + 1));
       return;
     }
     if (!alreadyLogged) this.log.info('chunk_created', { ...chunkLogFields(chunk), ...extraFields });
@@ -96,14 +100,14 @@ export class ChunkLedger {
     // chunk nor the next waits for session.json to reach the disk: an fsync behind other
     // processes' writes took 0.7–1.2 s, and the next row then waited for it to be logged
     // (issue 10). The writes stay in order (ManifestStore), and recovery counts chunk_created
-    // lines that are ahead of session.json.
+    // lines that are ahead of session.json, which is why this write need not be fsync'd either.
     const file = row.file;
     this.lastWrite = this.manifest
       .update((m) => {
-        m.stats.chunks = chunk.seq;
-        m.stats.audio_duration_seconds = roundToMs(m.stats.audio_duration_seconds + chunk.durationSeconds);
+        m.stats.chunks += 1;
+        addAudio(m.stats, chunk.wav);
         m.stats.bytes_on_disk = (m.stats.bytes_on_disk ?? 0) + chunk.sizeBytes;
-      })
+      }, 'atomic')
       .catch((error: unknown) => this.log.error('chunk_ledger_error', { file, reason: (error as Error).message }));
     this.onChunk(chunk);
   }
@@ -113,7 +117,8 @@ export class ChunkLedger {
    * two chunks in a row (one late chunk is a busy machine, not drift).
    */
   private noteDrift(chunk: Chunk): void {
-    const driftSeconds = (Date.now() - chunk.endTime.getTime()) / 1000;
+    // The level window holds a live capture's chunk output back by up to its length (ffmpeg-args.ts): no drift.
+    const driftSeconds = (Date.now() - chunk.endTime.getTime()) / 1000 - levelWindowSeconds(true);
     const beyond = Math.abs(driftSeconds) > DRIFT_WARNING_SECONDS;
     const persists = beyond && this.driftSeen;
     this.driftSeen = beyond;
@@ -127,3 +132,14 @@ export class ChunkLedger {
   }
 }
 
+
+/**
+ * Adds a whole chunk's audio to the stats, in sample frames: a sum of per-chunk seconds rounded to
+ * the millisecond drifts (2585 chunks of 60 s reported as 59.432 s); the seconds are derived from
+ * the exact sum. A session from before audio_frames starts from its seconds.
+ */
+export function addAudio(stats: Pick<SessionManifest['stats'], 'audio_frames' | 'audio_duration_seconds'>, wav: WavInfo): void {
+  const frames = wav.dataBytes / (wav.channels * (wav.bitsPerSample / 8));
+  stats.audio_frames = (stats.audio_frames ?? Math.round(stats.audio_duration_seconds * wav.sampleRate)) + frames;
+  stats.audio_duration_seconds = roundToMs(stats.audio_frames / wav.sampleRate);
+}

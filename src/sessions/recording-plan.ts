@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
+import { locatePulseServer } from '../capture/pulse-server.js';
 import { UsageError } from '../errors.js';
 import {
   buildCaptureArgs,
@@ -127,8 +128,6 @@ function captureInputOf(config: EchologConfig, platform: PlatformFacts, cwd: str
 
 /** Whether a PulseAudio-compatible server is reachable, which picks pulse over ALSA on Linux. */
 export function detectPlatform(env: NodeJS.ProcessEnv): PlatformFacts {
-  const runtimeDir = env.XDG_RUNTIME_DIR;
-  const pulseAvailable =
-    Boolean(env.PULSE_SERVER) || (runtimeDir !== undefined && fs.existsSync(path.join(runtimeDir, 'pulse', 'native')));
-  return { platform: process.platform, pulseAvailable };
+  // Found where libpulse (ffmpeg's pulse input) looks for it.
+  return { platform: process.platform, pulseAvailable: locatePulseServer(env).kind !== 'none' };
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { overridesOf } from '../config/resolve-config.js';
-import { DeviceLostError, DiskLowError, EchologError, FfmpegExitError, StorageError, UsageError } from '../errors.js';
+import { DeviceLostError, DiskLowError, EchologError, FfmpegExitError, InputDamagedError, StorageError, UsageError } from '../errors.js';
 import type { LogFields } from '../logging/line-format.js';
 import { redactDevice } from '../logging/redact.js';
 import { SessionLog, type Logger } from '../logging/session-log.js';
@@ -19,7 +19,7 @@ import { recoverInterruptedSession, recoverOrphanedSessions } from './recover-se
 import type { LiveAudioConsumer, RecordingEvent, SessionComponent } from './session-component.js';
 import { ManifestStore, manifestPath } from './session-manifest.js';
 import { DiskBallast } from './disk-ballast.js';
-import { decideStopReason, exitCodeFor, finalStatusFor, SIGNALLED_STOP_BUDGET_MS, type StopReason, type StopRequest } from './stop-reason.js';
+import { decideStopReason, exitCodeFor, finalStatusFor, SIGNALLED_STOP_BUDGET_MS, stopLevelFor, type StopReason, type StopRequest } from './stop-reason.js';
 import { classifyStorageError, isDiskFullLine, type StorageFault } from './storage-fault.js';
 import { folderBytes } from './session-files.js';
 import { formatMib } from '../format-bytes.js';
@@ -158,6 +158,9 @@ export class RecordingSession {
   private async record(prepared: Array<Awaited<ReturnType<SessionComponent['prepare']>>>, ballast: DiskBallast): Promise<RecordingResult> {
     const { plan, resolved, components } = this.options;
     const config = resolved.config;
+    // One rule for a session's files: private (0600 in the 0700 folder). ffmpeg inherits the mask,
+    // so its chunk WAVs and segment lists are 0600 too, not 0644 under the usual umask 022.
+    process.umask(process.umask() | 0o077);
     const sessionStart = this.now();
     const log = SessionLog.open({
       dir: plan.sessionDir,
@@ -231,6 +234,7 @@ export class RecordingSession {
       onStderrLine: (line) => {
         if (isDiskFullLine(line)) this.noteStorageFault({ kind: 'disk_full', code: 'ENOSPC', message: `ffmpeg cannot write to ${plan.sessionDir}: ${line.trim()}` });
       },
+      onLevel: (db, seconds) => monitor.onLevel(db, seconds),
       liveAudio: () => this.liveAudioConsumer(),
     });
     this.capture = capture;
@@ -348,10 +352,21 @@ export class RecordingSession {
       }
       case 'ffmpeg_exit': {
         if (outcome.kind !== 'ffmpeg_exit') return { stopFields: {}, failure: undefined };
-        const { exit, errorLines, noAudio, restarts } = outcome;
+        const { exit, errorLines, noAudio, restarts, hint } = outcome;
         return {
-          stopFields: { code: exit.code, signal: exit.signal ?? undefined, restarts, no_audio: noAudio || undefined, stderr_tail: errorLines.slice(-5).join(' | ') || undefined },
-          failure: new FfmpegExitError(exit.code, exit.signal, errorLines, restarts, noAudio),
+          stopFields: { code: exit.code, signal: exit.signal ?? undefined, restarts, no_audio: noAudio || undefined, stderr_tail: errorLines.slice(-5).join(' | ') || undefined, hint },
+          failure: new FfmpegExitError(exit.code, exit.signal, errorLines, restarts, noAudio, hint),
+        };
+      }
+      case 'input_damaged': {
+        if (outcome.kind !== 'input_damaged') return { stopFields: {}, failure: undefined };
+        const expected = outcome.expectedSeconds === undefined ? '' : ` of ${outcome.expectedSeconds.toFixed(1)} s`;
+        const what = `the input ended early, at ${outcome.reachedSeconds.toFixed(1)} s${expected}, with errors (a damaged file?)`;
+        // A damaged file repeats its complaint for every frame: each different line once.
+        const errors = [...new Set(outcome.errorLines)].slice(-5);
+        return {
+          stopFields: { message: what, stderr_tail: errors.join(' | ') || undefined },
+          failure: new InputDamagedError(`recording stopped: ${what}:\n  ${errors.join('\n  ')}`),
         };
       }
       default:
@@ -402,10 +417,11 @@ export class RecordingSession {
     } else {
       log.resumeAfterSpaceFreed();
     }
-    logger.info('session_stop', {
+    logger[stopLevelFor(reason)]('session_stop', {
       reason,
       signal: this.stopRequest?.signal,
       chunks: stats.chunks,
+      incomplete: stats.incomplete_chunks || undefined,
       audio_duration_s: stats.audio_duration_seconds,
       elapsed_s: (endedAt.getTime() - new Date(manifest.value.started_at).getTime()) / 1000,
       // This process only (not ffmpeg, not an engine subprocess): what `npm run bench` checks against the CPU budget.

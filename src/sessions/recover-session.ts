@@ -5,7 +5,8 @@ import type { EchologConfig } from '../config/schema.js';
 import { SessionLog } from '../logging/session-log.js';
 import type { Logger } from '../logging/session-log.js';
 import { stopProcessByPid } from '../process/managed-process.js';
-import { chunkPatternIn } from '../recorder/ffmpeg-args.js';
+import { chunkPatternIn, segmentListName, segmentListRun } from '../recorder/ffmpeg-args.js';
+import { repairUnlistedChunks } from '../capture/torn-chunk.js';
 import { readSessionSegmentLists } from '../recorder/segment-list-watcher.js';
 import { isEchologAlive, isProcessAlive, judgeIdentity, observeProcess, readStartTicks } from '../files/process-identity.js';
 import { ManifestError } from '../errors.js';
@@ -119,14 +120,17 @@ async function recoverLocked(sessionDir: string, manifest: SessionManifest, opti
   // echolog may have died between a chunk_created line and the session.json write that counts it
   // (the line may have rotated into a backup since: all of the log's files count).
   const inLog = logged;
-  const alreadyLogged = manifest.stats.chunks;
-  const ledger = new ChunkLedger(sessionDir, new Date(manifest.started_at), log.logger('echolog.recorder'), store, () => undefined);
+  const alreadyLogged = manifest.stats.chunks + (manifest.stats.incomplete_chunks ?? 0);
+  const recorderLogger = log.logger('echolog.recorder');
+  const ledger = new ChunkLedger(sessionDir, new Date(manifest.started_at), recorderLogger, store, () => undefined);
+  // The chunk the dead ffmpeg was writing, as the live path repairs it after an ffmpeg run dies.
+  const repaired = new Set((await repairTornChunksOf(sessionDir, recorderLogger)).map((row) => row.file));
   const rows = await readSessionSegmentLists(sessionDir);
   let recovered = 0;
   for (const row of rows.slice(alreadyLogged)) {
     if (inLog.has(row.file)) ledger.add(row, {}, true);
     else {
-      ledger.add(row, { recovered: true });
+      ledger.add(row, { recovered: true, ...(repaired.has(row.file) ? { repaired: true } : {}) });
       recovered++;
     }
   }
@@ -165,3 +169,11 @@ async function stopOrphanedFfmpeg(pid: number, startTicks: number | null, sessio
   await stopProcessByPid(pid, stepMs, () => isProcessAlive(pid) && verdict().kind === first.kind, first.kind === 'proven');
 }
 
+
+/** Repairs a dead session's torn chunks into its last segment list (torn-chunk.ts: the live path's repair). */
+async function repairTornChunksOf(sessionDir: string, logger: Logger) {
+  const names = await fs.readdir(sessionDir);
+  const lastRun = Math.max(1, ...names.map((name) => segmentListRun(name) ?? 1));
+  const listed = new Set((await readSessionSegmentLists(sessionDir)).map((row) => row.file));
+  return repairUnlistedChunks(sessionDir, { from: 1, listed, listName: segmentListName(lastRun), logger });
+}

@@ -2,7 +2,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { TranscriberProgress } from '../transcription/chunk-transcriber.js';
-import { writeJsonDurable } from '../files/durable-write.js';
+import { writeFileAtomic, writeJsonDurable } from '../files/durable-write.js';
 import { isValidPid } from '../files/process-identity.js';
 import { LOG_LEVELS, type LogLevel } from '../config/choices.js';
 import { isValidSessionId } from './session-id.js';
@@ -43,9 +43,14 @@ export interface SessionManifest {
   /** The session this one resumes (`record --resume`, seed 003's soft resume); null when it resumes none. */
   resumed_from?: string | null;
   stats: {
-    /** Chunks that are final on disk and logged as chunk_created. */
+    /** Chunks that are final on disk and logged as chunk_created (whole ones only). */
     chunks: number;
+    /** Listed chunks that were not whole (chunk_incomplete): not counted in `chunks`, but they keep their seq. Absent before issue 17. */
+    incomplete_chunks?: number;
+    /** From `audio_frames` (rounded to the ms for display only); older sessions summed per-chunk values. */
     audio_duration_seconds: number;
+    /** Sample frames in the whole chunks: durations are summed exactly, in samples. Absent before issue 17. */
+    audio_frames?: number;
     utterance_count: number;
     word_count: number;
     /** Bytes of the session's files: the chunks while recording, the whole folder from the stop on. Absent before issue 12. */
@@ -172,32 +177,72 @@ export function writeManifest(sessionDir: string, manifest: SessionManifest): Pr
  * Holds a session's manifest in memory and writes it in order, one write at a time. Changes made
  * while a write is waiting join it (one file write for the chunk ledger's and the transcriber's
  * updates of the same moment). A failed write rejects its callers only: later ones still write.
+ *
+ * A change of state is written durably (fsync'd). A chunk count may be written `atomic`: whole
+ * (temp file + rename) but not fsync'd — after a power loss session.json may count fewer chunks,
+ * and recovery counts the chunk_created lines ahead of it anyway. One fsync per chunk was the
+ * largest part of echolog's own CPU at full speed (issue 19).
  */
+export type ManifestWrite = 'durable' | 'atomic';
+
+/** Atomic (chunk count) writes come at most this often; a durable one goes at once. */
+const ATOMIC_WRITE_INTERVAL_MS = 1000;
+
 export class ManifestStore {
   private writing: Promise<void> = Promise.resolve();
   private queued: Promise<void> | undefined;
+  private queuedDurable = false;
+  /** Starts a queued atomic write held back by ATOMIC_WRITE_INTERVAL_MS. */
+  private release: (() => void) | undefined;
+  private releaseTimer: NodeJS.Timeout | undefined;
+  private lastWriteMs = Number.NEGATIVE_INFINITY;
 
   /** `onWriteError` hears of every failed write (the session stops on a full disk); callers get the rejection too. */
   constructor(
     private readonly sessionDir: string,
     private current: SessionManifest,
     private readonly onWriteError?: (error: unknown) => void,
+    private readonly now: () => number = Date.now,
   ) {}
 
   get value(): Readonly<SessionManifest> {
     return this.current;
   }
 
-  /** Applies `change` now; resolves once a write that includes it is on disk. */
-  update(change: (manifest: SessionManifest) => void): Promise<void> {
+  /**
+   * Applies `change` now; resolves once a write that includes it is on disk (durably, unless
+   * `atomic`). Atomic writes are held back to one a second (a chunk count at full speed changes
+   * 30 times a second), joined by whatever changes meanwhile; a durable change writes at once.
+   */
+  update(change: (manifest: SessionManifest) => void, write: ManifestWrite = 'durable'): Promise<void> {
     change(this.current);
+    if (write === 'durable') {
+      this.queuedDurable = true;
+      this.flush();
+    }
     if (this.queued) return this.queued;
-    const write = this.writing.then(() => {
+    const wait = write === 'atomic' ? this.lastWriteMs + ATOMIC_WRITE_INTERVAL_MS - this.now() : 0;
+    const held = wait > 0 ? new Promise<void>((resolve) => {
+      this.release = resolve;
+      this.releaseTimer = setTimeout(() => this.flush(), wait);
+    }) : Promise.resolve();
+    const next = Promise.all([this.writing, held]).then(() => {
       this.queued = undefined;
-      return writeManifest(this.sessionDir, this.current);
+      this.lastWriteMs = this.now();
+      const durable = this.queuedDurable;
+      this.queuedDurable = false;
+      return durable ? writeManifest(this.sessionDir, this.current) : writeFileAtomic(manifestPath(this.sessionDir), `${JSON.stringify(this.current, null, 2)}\n`);
     });
-    this.queued = write;
-    this.writing = write.catch((error: unknown) => this.onWriteError?.(error));
-    return write;
+    this.queued = next;
+    this.writing = next.catch((error: unknown) => this.onWriteError?.(error));
+    return next;
+  }
+
+  /** Starts a held-back write now (the session is ending, or a durable change came). */
+  flush(): void {
+    clearTimeout(this.releaseTimer);
+    this.releaseTimer = undefined;
+    this.release?.();
+    this.release = undefined;
   }
 }
