@@ -49,6 +49,12 @@ export interface LiveTranscriberOptions {
  * words (a per-chunk transcribe would differ).
  */
 const QUIET_SECONDS = 1;
+/**
+ * The bound on an utterance before silence is added to end it. Long: a cut changes the words (a
+ * sentence read without a 0.5 s pause runs past 8 s easily), while the stream decoder's idle marks
+ * finalize tones and room tone without one, and its partials show the words meanwhile.
+ */
+const CUT_AFTER_SECONDS = 30;
 const TICK_MS = 200;
 const STALL_MS = 3000;
 
@@ -67,7 +73,7 @@ interface PendingChunk extends ChunkPlace {
  * everything before it final, and so does the stream decoder's word that it is between
  * utterances (an idle mark, which it gives in room tone too). Where neither comes (a tone, noise,
  * speech without pauses, or the CLI decoder in a room) echolog adds a second of silence once the
- * decoder has heard `cutAfterSeconds` without an utterance end, so every chunk is finalized live.
+ * decoder has heard `cutAfterSeconds` (30 s) without an utterance end, so every chunk is finalized live.
  * Added silence changes what the decoder hears after it, so it is the last resort: judged on what
  * the decoder has read, never on what was written to it (issue 18).
  */
@@ -121,7 +127,7 @@ export class LiveTranscriber {
   constructor(private readonly options: LiveTranscriberOptions) {
     this.now = options.now ?? Date.now;
     this.failed = new Promise((resolve) => (this.signalFailed = resolve));
-    this.cutAfterSeconds = options.cutAfterSeconds ?? 8;
+    this.cutAfterSeconds = options.cutAfterSeconds ?? CUT_AFTER_SECONDS;
     this.feed = new LiveAudioFeed({ sampleRate: options.engine.sampleRate, maxBufferedSeconds: options.maxBufferedSeconds ?? 30 });
     this.progress = startingProgress(options.engineName, 'running');
     this.started = (options.ready ?? Promise.resolve()).then(

@@ -64,7 +64,7 @@ async function main(argv: string[]): Promise<void> {
     fail(`cannot open ${input}: ${(error as Error).message}`);
   }
   const block = Buffer.alloc(BLOCK_SAMPLES * 2);
-  const sampleRate = library.configInt(config, '-samprate');
+  const sampleRate = library.configFloat(config, '-samprate');
   const lookback = (library.configInt(config, '-vad_prespeech') + library.configInt(config, '-vad_startspeech')) / frameRate;
   const splitter = new UtteranceSplitter(250, lookback);
   let samplesRead = 0;
