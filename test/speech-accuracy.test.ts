@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { wordErrorRate } from '../bench/accuracy-wer.mjs';
-import { execFileAsync, makeSandbox, onlySessionDir, readSessionLog, runCli } from './helpers/cli.js';
+import { execFileAsync, makeSandbox, onlySessionDir, readSessionLog, REPO, runCli } from './helpers/cli.js';
 
 /**
  * Issue 18: the live transcript is as accurate as pocketsphinx on the whole file, on recorded
@@ -10,7 +10,7 @@ import { execFileAsync, makeSandbox, onlySessionDir, readSessionLog, runCli } fr
  * from: test/fixtures/speech/librivox-sense-and-sensibility.README.md. The figures on a set this
  * was not tuned on are the `accuracy` benchmark's (bench/README.md).
  */
-const FIXTURE = path.resolve('test/fixtures/speech/librivox-sense-and-sensibility');
+const FIXTURE = path.join(REPO, 'test/fixtures/speech/librivox-sense-and-sensibility');
 const SLOW = 180_000;
 
 const box = makeSandbox();
