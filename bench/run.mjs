@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|partials|frozen|daemon|sessions|bigchunks ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|partials|frozen|daemon|sessions|bigchunks|accuracy|pulse ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
-const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'partials', 'daemon', 'sessions', 'bigchunks'];
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'partials', 'daemon', 'sessions', 'bigchunks', 'accuracy'];
 /** Run only when named: `frozen` is livelatency's part (b) alone, for side-by-side runs against a baseline. */
 const ON_REQUEST = ['frozen', 'pulse'];
 const KNOWN = [...ALL, ...ON_REQUEST];
@@ -183,6 +183,18 @@ function tableRows(results) {
     rows.push(['sessions', `  cold: no index yet (${sl.median_list_cold_ms} ms, builds it)`, fmt(sl.ratio_cold, '×'), '', '']);
     rows.push(['sessions', `  first listing after a new session (${sl.median_list_after_new_session_ms} ms, checks every folder)`, fmt(sl.ratio_after_new_session, '×'), '', '']);
   }
+  const ac = results.accuracy;
+  if (ac) {
+    if (ac.skipped) rows.push(['accuracy', `not run: ${ac.reason}`, '—', '', 'n/a']);
+    else {
+      const wer = (r) => `${fmt(r.wer_percent, ' %')} (${r.errors}/${r.words})`;
+      rows.push(['accuracy', `WER, ${ac.set}, ${ac.audio_s} s: whole file (pocketsphinx_continuous)`, wer(ac.whole_file), '', '']);
+      rows.push(['accuracy', '  per chunk (record --engine none, 10 s chunks, then echolog transcribe)', wer(ac.per_chunk), '', '']);
+      const path = `${ac.live_path.stream_decoder ? 'stream decoder' : 'CLI'}, cuts ${ac.live_path.cuts}${ac.live_path.fell_back ? ', FELL BACK to per chunk' : ''}`;
+      rows.push(['accuracy', `  live (real time, 10 s chunks; ${path})`, wer(ac.live), '', '']);
+      rows.push(['accuracy', '  live − whole file', fmt(ac.live_minus_whole_points, ' points'), '≤ 1 point', verdict(ac.met)]);
+    }
+  }
   return rows;
 }
 
@@ -245,6 +257,7 @@ async function main() {
     if (name === 'startup') await runOne(name, async () => (await import('./startup.mjs')).benchStartup({ rounds: Math.max(11, options.repeats) }));
     if (name === 'daemon') await runOne(name, async () => (await import('./daemon.mjs')).benchDaemon());
     if (name === 'bigchunks') await runOne(name, async () => (await import('./bigchunks.mjs')).benchBigChunks());
+    if (name === 'accuracy') await runOne(name, async () => (await import('./accuracy.mjs')).benchAccuracy());
     if (name === 'sessions') await runOne(name, async () => (await import('./sessions-list.mjs')).benchSessionsList({ repeats: options.repeats }));
   }
   facts.duration_s = round((Date.now() - started.getTime()) / 1000, 1);

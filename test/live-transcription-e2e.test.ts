@@ -248,12 +248,12 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
   );
 
   it.concurrent(
-    'a continuous tone: chunks are finalized while recording, never only at stop',
+    'a continuous tone: chunks are finalized while recording, never only at stop, with no silence added (the decoder says it is idle)',
     async () => {
       const box = sandbox();
       const child = startCli(['record', '--config', writeConfig(box), '--input-format', 'lavfi', '--input', 'sine=f=440:r=16000:d=20', '--segment-time', '2'], box);
       const dir = await waitFor(() => sessionDirOf(box), 40_000, 'the session folder');
-      // The utterance is cut after a bounded stretch without an end: chunk 1 settles long before the tone ends.
+      // The decoder hears no speech in a steady tone and says so (idle marks): chunk 1 settles long before the tone ends.
       const settled = await waitFor(() => readJsonl(dir).find((l) => l.chunk === 'transcribed' && l.seq === 1), 40_000, 'chunk 1 settled');
       expect(child.exitCode).toBeNull();
       expect(settled.end).toBeGreaterThan(1.9);
@@ -266,7 +266,7 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
       const created = expectChunksFinalAndLogged(dir, log);
       const live = log.filter((l) => l.message === 'chunk_transcribed' && l.fields.mode === 'live');
       expect(live.map((l) => l.fields.seq)).toEqual(created.map((c) => c.fields.seq));
-      expect(Number(log.find((l) => l.message === 'live_transcription_end')!.fields.cuts)).toBeGreaterThan(0);
+      expect(log.find((l) => l.message === 'live_transcription_end')!.fields.cuts).toBe('0');
     },
     SLOW,
   );

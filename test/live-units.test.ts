@@ -209,8 +209,10 @@ class ScriptedLiveEngine implements LiveEngine {
     this.writes.push({ sessionStart, seconds, sessionSeconds });
     this.read += seconds;
   }
+  /** What the decoder has read, at most: a decoder behind the writes (a loaded machine). */
+  readCap = Infinity;
   async streamSecondsRead(): Promise<number> {
-    return this.read;
+    return Math.min(this.read, this.readCap);
   }
   say(segment: TranscriptSegment): void {
     this.onSegment!(segment);
@@ -263,11 +265,40 @@ describe('LiveTranscriber', () => {
     const { engine, live, stdout, store } = setUp(3);
     stdout.write(tone(4));
     live.onChunk(placedChunk(1, 0, 2));
-    await settle();
+    await settle(1000);
     const cut = engine.writes.find((w) => w.sessionSeconds === 0);
     expect(cut).toMatchObject({ sessionStart: 4, seconds: 1 });
     expect((await store.read()).filter((l) => l.chunk === 'transcribed').map((l) => l.seq)).toEqual([1]);
     expect(await live.end(1000)).toEqual([]);
+  });
+
+  it('a decoder behind the writes gets no silence until it has itself heard the bound without an utterance end (issue 18)', async () => {
+    const { engine, live, stdout, store } = setUp(3);
+    engine.readCap = 2.5;
+    stdout.write(tone(4));
+    live.onChunk(placedChunk(1, 0, 2));
+    await settle();
+    // 4 s written, 2.5 s heard: a cut now would land where the decoder may yet find an utterance end.
+    expect(engine.writes.some((w) => w.sessionSeconds === 0)).toBe(false);
+    engine.readCap = Infinity;
+    await settle(1000);
+    expect(engine.writes.find((w) => w.sessionSeconds === 0)).toMatchObject({ sessionStart: 4, seconds: 1 });
+    expect((await store.read()).filter((l) => l.chunk === 'transcribed').map((l) => l.seq)).toEqual([1]);
+    await live.end(1000);
+  });
+
+  it("the stream decoder's idle mark (an utterance without text) settles the chunk: no silence added in room tone (issue 18)", async () => {
+    const { engine, live, stdout, store } = setUp(3);
+    // Room tone is sound to echolog's level gate; the decoder has heard 2.5 s of it, idle.
+    engine.readCap = 2.5;
+    stdout.write(tone(4));
+    live.onChunk(placedChunk(1, 0, 2));
+    await settle(100);
+    engine.say({ start: 2.2, end: 2.2, text: '' });
+    await settle(1000);
+    expect(engine.writes.some((w) => w.sessionSeconds === 0)).toBe(false);
+    expect((await store.read()).map((l) => [l.seq, l.chunk])).toEqual([[1, 'transcribed']]);
+    await live.end(1000);
   });
 
   it('a second of silence in the audio settles the chunk with no silence added', async () => {

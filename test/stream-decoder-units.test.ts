@@ -2,7 +2,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createProgressReporter } from '../src/cli/progress.js';
 import { formatPartialScreenLine } from '../src/cli/text-format.js';
-import { parseV5Line } from '../src/transcription/pocketsphinx-output.js';
+import { createOutputParser, formatIdleLine, parseIdleLine, parseV5Line } from '../src/transcription/pocketsphinx-output.js';
 import { formatPartialJsonLine, formatUtteranceLine, parsePartialLine, UtteranceSplitter } from '../src/transcription/stream-decoder-output.js';
 
 /** The pure parts of the stream decoder and of showing its partials. */
@@ -30,6 +30,31 @@ describe('stream decoder output', () => {
     expect(parsePartialLine('{"partial": 3}')).toBeUndefined();
     expect(parsePartialLine('{"partial":"cut off')).toBeUndefined();
     expect(parseV5Line(formatPartialJsonLine('we are'))).toEqual([]);
+  });
+});
+
+describe('idle marks', () => {
+  it('round-trip; the stream parser reads one as an utterance without text ending there, the other parsers ignore it', () => {
+    expect(parseIdleLine(formatIdleLine(12.3456))).toBe(12.346);
+    expect(parseIdleLine(formatPartialJsonLine('x'))).toBeUndefined();
+    expect(parseIdleLine('{"idle":"soon"}')).toBeUndefined();
+    expect(parseIdleLine('{"idle":1')).toBeUndefined();
+    expect(createOutputParser('stream').push(formatIdleLine(4.5))).toEqual([{ start: 4.5, end: 4.5, text: '' }]);
+    expect(createOutputParser('stream').push(formatUtteranceLine('we are', [{ word: 'we', startFrame: 10, endFrame: 20 }, { word: 'are', startFrame: 21, endFrame: 30 }], 100))).toHaveLength(1);
+    expect(createOutputParser('v5').push(formatIdleLine(4.5))).toEqual([]);
+  });
+
+  it('between utterances only, at most one per half second of stream, looking back over what the next utterance may take', () => {
+    const splitter = new UtteranceSplitter(250, 0.3);
+    splitter.afterBlock(false);
+    expect(splitter.idleMark(0.128)).toBeUndefined(); // nothing final yet once the lookback is taken off
+    expect(splitter.idleMark(0.512)).toBeCloseTo(0.212);
+    expect(splitter.idleMark(0.64)).toBeUndefined();
+    expect(splitter.idleMark(1.024)).toBeCloseTo(0.724);
+    splitter.afterBlock(true);
+    expect(splitter.idleMark(2.048)).toBeUndefined();
+    splitter.afterBlock(false);
+    expect(splitter.idleMark(2.176)).toBeCloseTo(1.876);
   });
 });
 

@@ -250,6 +250,31 @@ describe('live transcription with pocketsphinx', () => {
     expect(fs.existsSync(box.recordings) ? fs.readdirSync(box.recordings).filter((f) => !f.startsWith('.')) : []).toEqual([]);
   }, SLOW);
 
+  it.concurrent('transcription.required with an engine that fails to start: the session stops, and session.log says why at ERROR (sessions show lists it)', async () => {
+    const box = sandbox();
+    const config = writeConfig(box, { required: true, live: false, ready_timeout: 10 });
+    fs.copyFileSync(speech, path.join(box.home, 'x.wav'));
+    const marker = path.join(box.root, 'crashed');
+    // The fake engine refuses to start once its marker exists: an engine that cannot load (issue 18 §4).
+    fs.writeFileSync(marker, 'crashed');
+    const result = await runCli(['record', '--config', config, '--input', 'x.wav', '--no-realtime', '--log-level', 'warning'], box, { PATH: fakeBin(box), FAKE_MARKER: marker });
+    expect(result.code).toBe(1);
+    const dir = onlySessionDir(box.recordings);
+    const log = readSessionLog(dir);
+    const why = log.find((l) => l.message === 'transcription_unavailable');
+    expect(why).toMatchObject({ level: 'ERROR', fields: { engine: 'pocketsphinx', required: 'true', reason: expect.stringMatching(/FATAL: fake engine: crashed before/) } });
+    const show = await runCli(['sessions', 'show', path.basename(dir)], box);
+    expect(show.stdout).toMatch(/ERROR echolog\.transcriber: transcription_unavailable engine=pocketsphinx .*FATAL: fake engine/);
+  }, SLOW);
+
+  it.concurrent('--engine whisper with no model downloaded: refused before recording, exit 2, naming `echolog models pull`', async () => {
+    const box = sandbox();
+    const result = await runCli(['record', '--engine', 'whisper', '--input-format', 'lavfi', '--input', 'sine=frequency=440', '--duration', '1'], box);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^echolog: transcription engine whisper cannot run: whisper model tiny\.en not found at .*; download it with `echolog models pull tiny\.en`\n$/);
+    expect(fs.existsSync(box.recordings) ? fs.readdirSync(box.recordings).filter((f) => !f.startsWith('.')) : []).toEqual([]);
+  }, SLOW);
+
   it.concurrent('per chunk (live: false), engine crashing mid-session: retried, then each chunk logged as failed; echolog transcribe completes it', async () => {
     const box = sandbox();
     fs.copyFileSync(speech, path.join(box.home, 'x.wav'));

@@ -258,7 +258,8 @@ describe('resolveEngine', () => {
   it('none is off; a named engine that is absent is missing, with the reason', async () => {
     expect(await resolveEngine(config({ engine: 'none' }), {}, deps(true, true))).toMatchObject({ kind: 'off' });
     expect(await resolveEngine(config({ engine: 'pocketsphinx' }), {}, deps(true, false))).toMatchObject({ kind: 'missing', name: 'pocketsphinx', reason: expect.stringMatching(/not installed/) });
-    expect(await resolveEngine(config({ engine: 'whisper' }), {}, deps(false, true))).toMatchObject({ kind: 'missing', name: 'whisper', reason: expect.stringMatching(/not found at \/cache/) });
+    // Named and not runnable: refused before recording (issue 18 §4), unlike a named pocketsphinx that is not installed.
+    expect(await resolveEngine(config({ engine: 'whisper' }), {}, deps(false, true))).toMatchObject({ kind: 'missing', name: 'whisper', reason: expect.stringMatching(/not found at \/cache/), refuse: true });
   });
 });
 

@@ -49,6 +49,12 @@ export interface LiveTranscriberOptions {
  * words (a per-chunk transcribe would differ).
  */
 const QUIET_SECONDS = 1;
+/**
+ * The bound on an utterance before silence is added to end it. Long: a cut changes the words (a
+ * sentence read without a 0.5 s pause runs past 8 s easily), while the stream decoder's idle marks
+ * finalize tones and room tone without one, and its partials show the words meanwhile.
+ */
+const CUT_AFTER_SECONDS = 30;
 const TICK_MS = 200;
 const STALL_MS = 3000;
 
@@ -64,9 +70,12 @@ interface PendingChunk extends ChunkPlace {
  * engine died) is handed back by `end` to be transcribed per chunk.
  *
  * Silence reaches the decoder, which is what ends an utterance; a second of it in the audio makes
- * everything before it final. Where none comes (a tone, noise, speech without pauses) echolog
- * adds a second of silence after `cutAfterSeconds` without an utterance end, so every chunk is
- * finalized live.
+ * everything before it final, and so does the stream decoder's word that it is between
+ * utterances (an idle mark, which it gives in room tone too). Where neither comes (a tone, noise,
+ * speech without pauses, or the CLI decoder in a room) echolog adds a second of silence once the
+ * decoder has heard `cutAfterSeconds` (30 s) without an utterance end, so every chunk is finalized live.
+ * Added silence changes what the decoder hears after it, so it is the last resort: judged on what
+ * the decoder has read, never on what was written to it (issue 18).
  */
 export class LiveTranscriber {
   readonly feed: LiveAudioFeed;
@@ -103,6 +112,8 @@ export class LiveTranscriber {
   /** Stall watch: stream seconds the decoder had read, and when that last changed. */
   private lastRead: number | undefined;
   private lastReadChange = 0;
+  /** The engine cannot tell what its decoder has read (no /proc): cuts are judged on what was written. */
+  private readUnknown = false;
   private ending = false;
   private pumping: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -116,7 +127,7 @@ export class LiveTranscriber {
   constructor(private readonly options: LiveTranscriberOptions) {
     this.now = options.now ?? Date.now;
     this.failed = new Promise((resolve) => (this.signalFailed = resolve));
-    this.cutAfterSeconds = options.cutAfterSeconds ?? 8;
+    this.cutAfterSeconds = options.cutAfterSeconds ?? CUT_AFTER_SECONDS;
     this.feed = new LiveAudioFeed({ sampleRate: options.engine.sampleRate, maxBufferedSeconds: options.maxBufferedSeconds ?? 30 });
     this.progress = startingProgress(options.engineName, 'running');
     this.started = (options.ready ?? Promise.resolve()).then(
@@ -218,6 +229,11 @@ export class LiveTranscriber {
       const block = this.feed.take();
       if (!block) {
         if (this.ending) return;
+        // The decoder, catching up, may have read past the bound since the last block (tick wakes us).
+        if (this.cutDue()) {
+          await this.cutUtterance().catch((error: Error) => this.fail(error));
+          continue;
+        }
         await new Promise<void>((resolve) => (this.wake = resolve));
         this.wake = undefined;
         continue;
@@ -237,13 +253,30 @@ export class LiveTranscriber {
         if (this.mark) continue;
         if (this.quietSince !== undefined && this.fedSession - this.quietSince >= QUIET_SECONDS) {
           this.mark = { streamEnd: this.fedStream, session: this.fedSession, readSeen: false };
-        } else if (this.fedSession - this.finalized >= this.cutAfterSeconds) {
+        } else if (this.cutDue()) {
           await this.cutUtterance();
         }
       } catch (error) {
         this.fail(error as Error);
       }
     }
+  }
+
+  /**
+   * Session seconds of captured audio the decoder has read (as of the last tick), which is what
+   * "no utterance end for cutAfterSeconds" is judged on: judged on the audio written instead, a
+   * decoder running a few seconds behind (a loaded machine) would get silence added between
+   * sentences it had not yet heard end, and each second of it changes the words (issue 18).
+   * Breaks still unread count as unread audio: the estimate errs late, never early.
+   */
+  private decoderHeardUntil(): number {
+    if (this.readUnknown) return this.fedSession;
+    return Math.max(0, this.fedSession - Math.max(0, this.fedStream - (this.lastRead ?? 0)));
+  }
+
+  /** No utterance end (nor a quiet second) for cutAfterSeconds of what the decoder has heard. */
+  private cutDue(): boolean {
+    return !this.mark && this.decoderHeardUntil() - this.finalized >= this.cutAfterSeconds;
   }
 
   /**
@@ -255,6 +288,7 @@ export class LiveTranscriber {
    */
   private async cutUtterance(resumesAt?: number): Promise<void> {
     this.fedStream += await this.options.engine.writeBreak(this.fedSession);
+    this.options.logger.debug('live_utterance_cut', { at_s: roundToMs(this.fedSession), finalized_s: roundToMs(this.finalized), ...(resumesAt === undefined ? {} : { resumes_at_s: roundToMs(resumesAt) }) });
     if (resumesAt === undefined) this.cuts++;
     else {
       this.fedSession = Math.max(this.fedSession, resumesAt);
@@ -275,9 +309,11 @@ export class LiveTranscriber {
       // One look at /proc per tick serves the stall watch and the mark.
       const read = this.failure ? undefined : await this.options.engine.streamSecondsRead();
       if (!this.failure) {
+        this.readUnknown = read === undefined;
         if (read !== this.lastRead || this.feed.bufferedSeconds === 0) {
           this.lastRead = read;
           this.lastReadChange = this.now();
+          this.wake?.();
         } else if (this.now() - this.lastReadChange > STALL_MS) {
           this.fail(new Error(`the decoder read no audio for ${STALL_MS / 1000} s`));
         }

@@ -21,6 +21,8 @@ export interface PocketsphinxLibrary {
   /** `cmd_ln_parse_r(NULL, ps_args(), argv, strict)` then `ps_default_search_args`: null on bad arguments. */
   parseConfig(argv: readonly string[]): Pointer | null;
   configInt(config: Pointer, name: string): number;
+  /** For float options (`-samprate`): cmd_ln_int_r would read their bits as an integer. */
+  configFloat(config: Pointer, name: string): number;
   init(config: Pointer): Pointer | null;
   startUtterance(decoder: Pointer): number;
   endUtterance(decoder: Pointer): number;
@@ -50,6 +52,7 @@ export async function loadPocketsphinxLibrary(): Promise<PocketsphinxLibrary> {
   const strdup = koffi.load(LIBC).func('void *strdup(const char *s)');
   const cmdLnParse = sb.func('void *cmd_ln_parse_r(void *inout, void *defn, int argc, void **argv, int strict)');
   const cmdLnInt = sb.func('long cmd_ln_int_r(void *cmdln, const char *name)');
+  const cmdLnFloat = sb.func('double cmd_ln_float_r(void *cmdln, const char *name)');
   const psArgs = ps.func('void *ps_args()');
   const defaultSearchArgs = ps.func('void ps_default_search_args(void *config)');
   const init = ps.func('void *ps_init(void *config)');
@@ -72,6 +75,7 @@ export async function loadPocketsphinxLibrary(): Promise<PocketsphinxLibrary> {
       return config;
     },
     configInt: (config, name) => Number(cmdLnInt(config, name)),
+    configFloat: (config, name) => Number(cmdLnFloat(config, name)),
     init: (config) => init(config) as Pointer | null,
     startUtterance: (decoder) => startUtt(decoder) as number,
     endUtterance: (decoder) => endUtt(decoder) as number,

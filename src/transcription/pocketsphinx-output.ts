@@ -89,9 +89,35 @@ export interface OutputParser {
   end(): StreamUtterance[];
 }
 
-/** `stream` prints 5.x's shape (see stream-decoder-output.ts). */
+/** The stream decoder's idle mark: nothing before stream second `streamSeconds` is still to come. */
+export function formatIdleLine(streamSeconds: number): string {
+  return JSON.stringify({ idle: roundToMs(streamSeconds) });
+}
+
+/** The stream second of an `{"idle":…}` line; undefined for any other line. */
+export function parseIdleLine(line: string): number | undefined {
+  if (!line.startsWith('{"idle"')) return undefined;
+  try {
+    const parsed = JSON.parse(line) as { idle?: unknown };
+    return typeof parsed.idle === 'number' && Number.isFinite(parsed.idle) ? parsed.idle : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * echolog's stream decoder: 5.x's shape, plus idle marks (see stream-decoder-output.ts), each an
+ * utterance without text that ends there: whoever takes utterances learns from its end that all
+ * before it is final, and writes no line for it.
+ */
+export function parseStreamDecoderLine(line: string): StreamUtterance[] {
+  const idle = parseIdleLine(line);
+  return idle === undefined ? parseV5Line(line) : [{ start: idle, end: idle, text: '' }];
+}
+
 export function createOutputParser(variant: 'continuous' | 'v5' | 'stream'): OutputParser {
-  return variant === 'continuous' ? new ContinuousOutputParser() : { push: parseV5Line, end: () => [] };
+  if (variant === 'continuous') return new ContinuousOutputParser();
+  return { push: variant === 'stream' ? parseStreamDecoderLine : parseV5Line, end: () => [] };
 }
 
 /**

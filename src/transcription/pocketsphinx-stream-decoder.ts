@@ -1,13 +1,14 @@
 import fs from 'node:fs';
 import { loadPocketsphinxLibrary } from './pocketsphinx-library.js';
+import { formatIdleLine } from './pocketsphinx-output.js';
 import { formatPartialJsonLine, formatUtteranceLine, UtteranceSplitter } from './stream-decoder-output.js';
 
 /**
  * echolog's streaming decoder, a program of its own (`node pocketsphinx-stream-decoder.js -infile
  * FIFO [pocketsphinx options]`): pocketsphinx_continuous's `-infile` loop on the same library,
  * with the same 2048-sample blocks and the same utterance rule, so its utterances are the CLI's
- * word for word; it also prints the partial hypothesis while an utterance is under way, which
- * the CLI cannot. It runs in its own process so that a decoder that hangs, is stopped or crashes
+ * word for word; it also prints the partial hypothesis while an utterance is under way, and
+ * between utterances how far everything is final (idle marks), which the CLI cannot. It runs in its own process so that a decoder that hangs, is stopped or crashes
  * never touches the recording.
  *
  * Like the CLI it loads the model first and opens the FIFO after (the writer's open succeeding
@@ -63,7 +64,10 @@ async function main(argv: string[]): Promise<void> {
     fail(`cannot open ${input}: ${(error as Error).message}`);
   }
   const block = Buffer.alloc(BLOCK_SAMPLES * 2);
-  const splitter = new UtteranceSplitter();
+  const sampleRate = library.configFloat(config, '-samprate');
+  const lookback = (library.configInt(config, '-vad_prespeech') + library.configInt(config, '-vad_startspeech')) / frameRate;
+  const splitter = new UtteranceSplitter(250, lookback);
+  let samplesRead = 0;
   const printUtterance = (): void => {
     const hypothesis = library.hypothesis(decoder);
     if (hypothesis) printLine(formatUtteranceLine(hypothesis, library.segments(decoder), frameRate));
@@ -73,6 +77,7 @@ async function main(argv: string[]): Promise<void> {
     const bytes = readBlock(fd, block);
     if (bytes < 2) break;
     library.processRaw(decoder, new Int16Array(block.buffer, block.byteOffset, bytes >> 1));
+    samplesRead += bytes >> 1;
     const state = splitter.afterBlock(library.inSpeech(decoder));
     const now = performance.now();
     if (state === 'speech' && splitter.partialDue(now)) {
@@ -83,6 +88,9 @@ async function main(argv: string[]): Promise<void> {
       printLine(formatPartialJsonLine(''));
       printUtterance();
       library.startUtterance(decoder);
+    } else {
+      const mark = splitter.idleMark(samplesRead / sampleRate);
+      if (mark !== undefined) printLine(formatIdleLine(mark));
     }
     if (bytes < block.length) break;
   }

@@ -15,7 +15,9 @@ import { findPocketsphinx, POCKETSPHINX_INSTALL_HINT, streamDecoderBinary, type 
  * Which engine a session uses. `auto`: a live, ready session daemon (its model is already
  * loaded), else whisper if its model is present, else pocketsphinx if
  * installed, else none (with a hint how to enable one). A named engine that is not available is
- * `missing`: the session records without it (a WARNING) unless transcription.required refuses.
+ * `missing`: the session records without it (a WARNING) unless transcription.required refuses,
+ * or the engine says `refuse`: named whisper without its model (or binding) is refused before
+ * recording, since the one command that fixes it is known and a session without text is no use.
  */
 export type EngineResolution =
   /** `startFields`: what session_start says of the engine before it has loaded (a daemon's pid, device, model). */
@@ -31,7 +33,7 @@ export type EngineResolution =
        */
       createPerChunk?: () => TranscriptionEngine;
     }
-  | { kind: 'missing'; name: string; reason: string }
+  | { kind: 'missing'; name: string; reason: string; refuse?: boolean }
   | { kind: 'off'; reason: string; hint?: string };
 
 /** What this module needs of src/transcription/whisper-engine.ts (loaded lazily). */
@@ -98,7 +100,7 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
     const module = await deps.loadWhisper();
     if (!module) return { kind: 'missing', name: 'whisper', reason: 'the whisper engine is not available on this platform' };
     const availability = await module.whisperAvailability(config, env);
-    if (!availability.available) return { kind: 'missing', name: 'whisper', reason: availability.reason ?? `whisper model ${t.model} is not available` };
+    if (!availability.available) return { kind: 'missing', name: 'whisper', reason: availability.reason ?? `whisper model ${t.model} is not available`, refuse: true };
     return { kind: 'engine', name: 'whisper', model: t.model, create: () => module.createWhisperEngine(config, env) };
   };
   const paths = daemonPaths(config, env);

@@ -1,5 +1,5 @@
 import type { EchologConfig } from '../config/schema.js';
-import { TranscriptionError } from '../errors.js';
+import { TranscriptionError, UsageError } from '../errors.js';
 import type { LogFields } from '../logging/line-format.js';
 import type { Chunk } from '../recorder/chunk.js';
 import type { DeferredLogLine, LiveAudioConsumer, Logger, SessionComponent, SessionContext } from '../sessions/session-component.js';
@@ -76,6 +76,7 @@ export class TranscriptionComponent implements SessionComponent {
     this.engineName = resolution.name;
     if (resolution.kind === 'missing') {
       if (t.required) throw new TranscriptionError(`transcription.required is set, but ${resolution.reason}`);
+      if (resolution.refuse) throw new UsageError(`transcription engine ${resolution.name} cannot run: ${resolution.reason}`);
       this.startWarning = `recording without transcription: ${resolution.reason}`;
       deferred.push({ level: 'warning', message: 'transcription_unavailable', fields: { engine: resolution.name, reason: resolution.reason, detail: 'recording without transcription; run `echolog transcribe` afterwards' } });
       return { startFields: { transcription_engine: resolution.name, transcription_model: '', transcription_ready: false }, deferred };
@@ -111,7 +112,11 @@ export class TranscriptionComponent implements SessionComponent {
         context.notify({ type: 'warning', message: `no live transcript: the live decoder did not start (${reason}); transcribing per chunk` });
         return;
       }
-      if (t.required) throw new TranscriptionError(`transcription.required is set, but the ${resolution.name} engine failed to start within ${t.ready_timeout} s: ${reason}`);
+      if (t.required) {
+        // Said at its level in the log too: the session stops for it, and `sessions show` lists only WARNING/ERROR lines.
+        logger.error('transcription_unavailable', { engine: resolution.name, reason, ready_timeout: t.ready_timeout, required: true, detail: 'transcription.required is set: the session stops' });
+        throw new TranscriptionError(`transcription.required is set, but the ${resolution.name} engine failed to start within ${t.ready_timeout} s: ${reason}`);
+      }
       logger.warning('transcription_unavailable', { engine: resolution.name, reason, ready_timeout: t.ready_timeout, detail: 'recording without transcription; run `echolog transcribe` afterwards' });
       context.notify({ type: 'warning', message: `recording without transcription: the ${resolution.name} engine did not start (${reason}); run \`echolog transcribe\` afterwards` });
     } finally {

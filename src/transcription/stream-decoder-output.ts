@@ -7,7 +7,11 @@ import { roundToMs } from './round-seconds.js';
  * - an utterance: pocketsphinx 5.x's `live` shape, `{"b","d","t","w":[{"b","d","t"}]}`, times in
  *   seconds from the start of the stream, so parseV5Line reads both;
  * - a partial hypothesis: `{"partial":"…"}`, and `{"partial":""}` when an utterance ends (the
- *   screen drops it, whether or not the utterance had words).
+ *   screen drops it, whether or not the utterance had words);
+ * - between utterances, `{"idle":S}` (formatIdleLine in pocketsphinx-output.ts, beside its
+ *   parser): no utterance can still hold audio before stream second S, so everything before it is final. This is what lets echolog finalize chunks in a room whose
+ *   pauses are room tone, not silence, without adding silence of its own (which changes what the
+ *   decoder hears, and with it the words; issue 18).
  */
 export interface DecodedWord {
   word: string;
@@ -54,8 +58,18 @@ export class UtteranceSplitter {
   private inUtterance = false;
   private lastPartial = '';
   private lastPartialAt = -Infinity;
+  private lastIdleMark = -Infinity;
 
-  constructor(private readonly partialEveryMs = 250) {}
+  /**
+   * `lookbackSeconds`: how far before the decoder's first "speech" an utterance can begin (its
+   * `-vad_startspeech` frames to say speech plus the `-vad_prespeech` frames it keeps), so an
+   * idle mark never claims audio the next utterance may still take.
+   */
+  constructor(
+    private readonly partialEveryMs = 250,
+    private readonly lookbackSeconds = 0,
+    private readonly idleEverySeconds = 0.5,
+  ) {}
 
   /** After a block: `end` closes the utterance, `speech` means one is under way. */
   afterBlock(inSpeech: boolean): 'end' | 'speech' | 'idle' {
@@ -68,6 +82,18 @@ export class UtteranceSplitter {
     this.lastPartial = '';
     this.lastPartialAt = -Infinity;
     return 'end';
+  }
+
+  /**
+   * After an idle block ending at stream second `blockEnd`: the idle mark to print, at most one
+   * per `idleEverySeconds` of stream (stream time, not the clock: the same audio gives the same marks).
+   */
+  idleMark(blockEnd: number): number | undefined {
+    if (this.inUtterance) return undefined;
+    const mark = blockEnd - this.lookbackSeconds;
+    if (mark <= 0 || mark - this.lastIdleMark < this.idleEverySeconds) return undefined;
+    this.lastIdleMark = mark;
+    return mark;
   }
 
   get speaking(): boolean {
