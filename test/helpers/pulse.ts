@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { exitOf, waitFor, type Sandbox } from './cli.js';
+import { MARK } from './processes.js';
 
 /** Whether this machine can run a private PulseAudio server (package `pulseaudio`). */
 export const hasPulse = spawnSync('pulseaudio', ['--version']).status === 0;
@@ -13,7 +14,7 @@ const started: ChildProcess[] = [];
  * Resolves once `pactl info` answers.
  */
 export async function startPulse(box: Pick<Sandbox, 'env' | 'home'>): Promise<ChildProcess> {
-  const env = { PATH: process.env.PATH, XDG_RUNTIME_DIR: box.env.XDG_RUNTIME_DIR!, HOME: box.home };
+  const env = { PATH: process.env.PATH, XDG_RUNTIME_DIR: box.env.XDG_RUNTIME_DIR!, HOME: box.home, [MARK]: process.env[MARK] };
   fs.mkdirSync(env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
   const server = spawn('pulseaudio', ['-n', '--load=module-native-protocol-unix', '--load=module-null-sink', '--daemonize=no', '--exit-idle-time=-1'], { env, stdio: 'ignore' });
   started.push(server);
