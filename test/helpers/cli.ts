@@ -59,8 +59,11 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Where a CLI run happens: the sandbox, and optionally a cwd other than its home. */
-export type RunPlace = Pick<Sandbox, 'env' | 'home'> & { cwd?: string };
+/**
+ * Where a CLI run happens: the sandbox, optionally a cwd other than its home, and optionally a
+ * command that runs echolog (`via`, e.g. the `nsenter …` of a private /tmp).
+ */
+export type RunPlace = Pick<Sandbox, 'env' | 'home'> & { cwd?: string; via?: string[] };
 
 /** A run that outlives this is killed, its whole process group with it. */
 const RUN_TIMEOUT_MS = 120_000;
@@ -82,7 +85,8 @@ export function runCli(args: string[], sandbox: RunPlace, extraEnv: NodeJS.Proce
  * leads its own process group (killed with everything in it when the test file ends).
  */
 export function startCli(args: string[], sandbox: RunPlace, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => { stdout: string; stderr: string } } {
-  const child = spawn(BIN, args, { cwd: sandbox.cwd ?? sandbox.home, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const [command, ...argv] = [...(sandbox.via ?? []), BIN, ...args];
+  const child = spawn(command!, argv, { cwd: sandbox.cwd ?? sandbox.home, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   trackGroup(child.pid);
   let stdout = '';
   let stderr = '';
@@ -148,7 +152,7 @@ export async function makeSpeech(text: string, out: string): Promise<string> {
 
 export function execFileAsync(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stderr })) : resolve({ stdout, stderr })));
+    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stdout, stderr })) : resolve({ stdout, stderr })));
   });
 }
 
