@@ -23,7 +23,8 @@ export default defineConfig({
   test: {
     projects: [
       { test: { ...shared, name: 'parallel', include: ['test/**/*.test.ts'], exclude: REAL_TIME, maxWorkers: 2 } },
-      { test: { ...shared, name: 'real-time', include: REAL_TIME, maxWorkers: 1 } },
+      // At most three real-time tests at once (each runs ffmpeg and a decoder at the pace of audio).
+      { test: { ...shared, name: 'real-time', include: REAL_TIME, maxWorkers: 1, maxConcurrency: 3 } },
     ],
   },
 });

@@ -110,6 +110,26 @@ export function exitOf(child: ChildProcess): Promise<{ code: number | null; sign
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
+/**
+ * The child's exit, or a failure after `timeoutMs` that says what it was doing (the tail of its
+ * stderr and of `logFile`, if given): a hang reads as a finding, not as a bare test timeout.
+ */
+export async function exitWithin(child: ChildProcess & { output?: () => { stdout: string; stderr: string } }, timeoutMs: number, logFile?: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const tail = (text: string) => text.split('\n').slice(-15).join('\n');
+      const log = logFile && fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
+      reject(new Error(`pid ${child.pid} still running after ${timeoutMs} ms\nstderr:\n${tail(child.output?.().stderr ?? '')}\n${logFile ?? 'log'}:\n${tail(log)}`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([exitOf(child), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Polls until `check` returns a value (not undefined/false), or fails after `timeoutMs`. */
 export async function waitFor<T>(check: () => T | undefined | false, timeoutMs = 20_000, what = 'condition'): Promise<T> {
   const deadline = Date.now() + timeoutMs;
