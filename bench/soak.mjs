@@ -3,8 +3,8 @@
 // (b) live pace: 2 h of flite speech looped (amovie loop=0), 10 s chunks, pocketsphinx live.
 // At each audio hour (from session.json's chunk count) it reads echolog's RSS and threads
 // (/proc/<pid>/status), its open fds (/proc/<pid>/fd) and the size of session.log with its rotated
-// files. Flat means: the last period within +10 % of the second (the first holds start-up), for RSS,
-// fds, threads and the log bytes written in the period. Chunks are deleted once finished (an archiver's
+// files. Flat means: the last period sampled while recording (the 24th hour ends with the exit) within
+// +10 % of the second (the first holds start-up), for RSS, fds, threads and the log bytes written in the period. Chunks are deleted once finished (an archiver's
 // job), so 24 h take ~3 GB of disk at no point.
 // BENCH_SOAK_FULL_S / BENCH_SOAK_LIVE_S shorten the runs (seconds of audio; 0 skips that part); runs under
 // 6 h are sampled in sixths instead of hours.
@@ -75,7 +75,10 @@ async function soak(label, seconds, args, env) {
       const next = (samples.length + 1) * chunksPerPeriod;
       if (chunks >= next && !done) {
         try {
-          samples.push({ audio_h: round((next * SEGMENT_S) / 3600, 3), chunks, wall_s: round((Date.now() - t0) / 1000, 1), ...procStatus(child.pid), fds: fs.readdirSync(`/proc/${child.pid}/fd`).length, log_bytes: logBytes(dir) });
+          const status = procStatus(child.pid);
+          // At the last chunk echolog is ending (its memory already released): that is no sample.
+          if (Number.isNaN(status.rss_mb)) continue;
+          samples.push({ audio_h: round((next * SEGMENT_S) / 3600, 3), chunks, wall_s: round((Date.now() - t0) / 1000, 1), ...status, fds: fs.readdirSync(`/proc/${child.pid}/fd`).length, log_bytes: logBytes(dir) });
           const s = samples.at(-1);
           console.log(`  ${label} ${s.audio_h} h audio (${s.wall_s} s): rss ${s.rss_mb} MB, fds ${s.fds}, threads ${s.threads}, session.log ${s.log_bytes} B`);
         } catch {
