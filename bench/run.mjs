@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|partials|frozen|daemon|sessions|bigchunks|accuracy|pulse ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|partials|frozen|daemon|sessions|bigchunks|accuracy|pulse|soak ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -9,8 +9,12 @@ import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
 const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'partials', 'daemon', 'sessions', 'bigchunks', 'accuracy'];
-/** Run only when named: `frozen` is livelatency's part (b) alone, for side-by-side runs against a baseline. */
-const ON_REQUEST = ['frozen', 'pulse'];
+/**
+ * Run only when named: `frozen` is livelatency's part (b) alone, for side-by-side runs against a baseline;
+ * `pulse` needs a PulseAudio server of its own; `soak` takes hours (24 h of audio at full speed, 2 h at
+ * live pace; BENCH_SOAK_FULL_S/BENCH_SOAK_LIVE_S shorten it).
+ */
+const ON_REQUEST = ['frozen', 'pulse', 'soak'];
 const KNOWN = [...ALL, ...ON_REQUEST];
 
 function parseArgs(argv) {
@@ -53,6 +57,11 @@ function verdict(met) {
 
 function tableRows(results) {
   const rows = [];
+  for (const [part, soak] of Object.entries(results.soak ?? {})) {
+    const r = soak.last_vs_second;
+    const period = soak.period_s >= 3600 ? 'hour' : `${round(soak.period_s / 60, 1)} min`;
+    rows.push(['soak', `${part}: ${round(soak.audio_s / 3600, 2)} h of audio in ${soak.wall_s} s; last ${period} / second: rss, fds, threads, log bytes`, `${fmt(r.rss)}, ${fmt(r.fds)}, ${fmt(r.threads)}, ${fmt(r.log_bytes_in_period)}`, `≤ ${soak.target}`, verdict(soak.met)]);
+  }
   const o = results.overhead;
   if (o) {
     const m = o.median;
@@ -258,6 +267,7 @@ async function main() {
     if (name === 'daemon') await runOne(name, async () => (await import('./daemon.mjs')).benchDaemon());
     if (name === 'bigchunks') await runOne(name, async () => (await import('./bigchunks.mjs')).benchBigChunks());
     if (name === 'accuracy') await runOne(name, async () => (await import('./accuracy.mjs')).benchAccuracy());
+    if (name === 'soak') await runOne(name, async () => (await import('./soak.mjs')).benchSoak());
     if (name === 'sessions') await runOne(name, async () => (await import('./sessions-list.mjs')).benchSessionsList({ repeats: options.repeats }));
   }
   facts.duration_s = round((Date.now() - started.getTime()) / 1000, 1);

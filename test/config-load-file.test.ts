@@ -1,9 +1,11 @@
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { foldersUpwards, loadConfigFile, userConfigPath, type LoadConfigFileOptions } from '../src/config/load-config-file.js';
 import { ConfigError } from '../src/errors.js';
+import { BIN } from './helpers/cli.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'config');
 
@@ -155,11 +157,22 @@ describe('--config', () => {
     expect((await loadError({ explicitPath: 'package.json' })).message).toBe(`--config package.json: ${file} has no "echolog" key`);
   });
 
-  // root reads any file, whatever its mode.
-  it.skipIf(process.getuid?.() === 0)('is an error when it cannot be read', async () => {
+  it('is an error when it cannot be read', async () => {
     const file = write(path.join(sub, 'locked.conf'), 'a: 1\n');
     fs.chmodSync(file, 0o000);
-    expect((await loadError({ explicitPath: file })).message).toMatch(new RegExp(`^cannot read config file ${escape(file)}: EACCES`));
+    const expected = `cannot read config file ${escape(file)}: EACCES`;
+    if (process.getuid?.() !== 0) {
+      expect((await loadError({ explicitPath: file })).message).toMatch(new RegExp(`^${expected}`));
+      return;
+    }
+    // root reads any file, whatever its mode (and CI runs as root): the built CLI loads it as a
+    // second account, `nobody`, for whom the folders are open and the file is not.
+    fs.chmodSync(root, 0o755);
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile('su', ['nobody', '-s', '/bin/sh', '-c', 'cd "$1" && exec "$0" config --config "$2"', BIN, sub, file], { timeout: 30_000 }, (_error, _stdout, stderr) => resolve({ code: child.exitCode, stderr }));
+    });
+    expect(result.stderr).toMatch(new RegExp(`^echolog: ${expected}`));
+    expect(result.code).toBe(2);
   });
 
   it('refuses code: a .js or .ts config would be executed', async () => {

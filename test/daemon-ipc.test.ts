@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, processesMatching } from './helpers/chunks.js';
 import { execFileAsync, makeSandbox, makeSpeech, readSessionLog, runCli, waitFor } from './helpers/cli.js';
-import { killDaemons, readJsonFile, runSeedBash, runSeedPython, seedPaths, seedRequest, startDaemon, track } from './helpers/daemon.js';
+import { killDaemons, privateTmp, readJsonFile, runSeedBash, runSeedPython, seedPaths, seedRequest, startDaemon, track, type PrivateTmp } from './helpers/daemon.js';
 
 /**
  * A real `echolog daemon` with pocketsphinx, driven by clients independent of echolog's: the
@@ -311,24 +311,27 @@ describe('inactivity', () => {
 });
 
 /**
- * The seed's clients unmodified need its exact paths, so this one runs a daemon on the real
- * /tmp; it is skipped if any of those names is already there (another daemon, or someone's
- * files), and removes exactly what it created.
+ * The seed's clients unmodified need its exact /tmp paths. They and the daemon run in a private
+ * /tmp (a tmpfs in a mount namespace of their own; see privateTmp), so this runs whatever other
+ * suites or daemons have in the real /tmp, and leaves nothing there. Rewriting the paths in a copy
+ * of the clients would test a client the seed never printed; this runs its text as it is.
  */
-const TMP_NAMES = ['speech_session_requests', 'speech_session_responses', 'session_daemon_status.json', 'session_daemon_active', 'session_daemon.log'];
-const tmpFree = TMP_NAMES.every((name) => !fs.existsSync(path.join('/tmp', name)));
-describe.skipIf(!tmpFree)('on the real /tmp, the seed clients unmodified', () => {
+describe('on /tmp, the seed clients unmodified (a private /tmp)', () => {
+  let tmp: PrivateTmp | undefined;
   afterAll(async () => {
-    await runCli(['daemon', 'stop', '--ipc-root', '/tmp'], box);
     await killDaemons(box.root);
-    for (const name of TMP_NAMES) fs.rmSync(path.join('/tmp', name), { recursive: true, force: true });
+    await tmp?.close();
   });
 
   it('bash and Python clients as the seed prints them', async () => {
-    const started = await startDaemon(box, '/tmp', ['--timeout', '60']);
+    tmp = await privateTmp([hello, weather]);
+    const inTmp = { ...box, via: tmp.enter };
+    const started = await startDaemon(inTmp, '/tmp', ['--timeout', '60']);
+    expect(started.stderr).toBe('');
     expect(started.code).toBe(0);
-    const bash = JSON.parse(await runSeedBash('/tmp', hello)) as { results: string[] };
+    const bash = JSON.parse(await runSeedBash('/tmp', '/tmp/hello.wav', tmp.enter)) as { results: string[] };
     expect(said(bash.results, 'hello', 'world')).toBe(2);
-    expect(said(await runSeedPython('/tmp', weather), 'sunny', 'afternoon')).toBe(2);
+    expect(said(await runSeedPython('/tmp', '/tmp/weather.wav', tmp.enter), 'sunny', 'afternoon')).toBe(2);
+    expect((await runCli(['daemon', 'stop', '--ipc-root', '/tmp'], inTmp)).code).toBe(0);
   });
 });

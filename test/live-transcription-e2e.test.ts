@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWavHeader, wavDurationSeconds } from '../src/recorder/wav-header.js';
 import { expectChunksFinalAndLogged, expectStopLast, readManifestSync, segmentRows } from './helpers/chunks.js';
-import { execFileAsync, exitOf, makeSandbox, makeSpeech, readSessionLog, runCli, startCli, waitFor } from './helpers/cli.js';
+import { execFileAsync, exitOf, exitWithin, makeSandbox, makeSpeech, readSessionLog, runCli, startCli, waitFor } from './helpers/cli.js';
 import { runInPty } from './helpers/pty.js';
 
 /**
@@ -226,7 +226,8 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
       const pid = await waitFor(() => readingDecoderPid(child.pid!), 40_000, 'the decoder reading audio');
       process.kill(pid, 'SIGSTOP');
       const dir = await waitFor(() => sessionDirOf(box), 40_000, 'the session folder');
-      const exit = await exitOf(child);
+      // 11 s of audio, then each chunk through a fresh decoder: bounded, and a hang says where it was.
+      const exit = await exitWithin(child, 80_000, path.join(dir, 'session.log'));
       expect(exit.code).toBe(0);
       const log = readSessionLog(dir);
       const created = expectChunksFinalAndLogged(dir, log);

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../src/logging/session-log.js';
 import type { Chunk } from '../src/recorder/chunk.js';
 import { buildLiveAudioArgs } from '../src/recorder/ffmpeg-args.js';
@@ -259,16 +259,19 @@ describe('LiveTranscriber', () => {
     live.attach(stdout, 0);
     return { engine, live, stdout, store, fallback, logger };
   }
-  const settle = (ms = 700): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  /** Waits for what the transcriber's ticker does next: `check` passes, or it fails after 5 s (no fixed sleeps). */
+  const until = (check: () => unknown): Promise<unknown> => vi.waitFor(check, { timeout: 5000, interval: 20 });
+  /** Only to show that something does not happen; every positive wait is `until`. */
+  const quiet = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const transcribedSeqs = async (store: TranscriptStore) => (await store.read()).filter((l) => l.chunk === 'transcribed').map((l) => l.seq);
 
   it('sound without an utterance end: silence is added after the bound (stream time only), then the chunk settles', async () => {
     const { engine, live, stdout, store } = setUp(3);
     stdout.write(tone(4));
     live.onChunk(placedChunk(1, 0, 2));
-    await settle(1000);
+    await until(async () => expect(await transcribedSeqs(store)).toEqual([1]));
     const cut = engine.writes.find((w) => w.sessionSeconds === 0);
     expect(cut).toMatchObject({ sessionStart: 4, seconds: 1 });
-    expect((await store.read()).filter((l) => l.chunk === 'transcribed').map((l) => l.seq)).toEqual([1]);
     expect(await live.end(1000)).toEqual([]);
   });
 
@@ -277,13 +280,13 @@ describe('LiveTranscriber', () => {
     engine.readCap = 2.5;
     stdout.write(tone(4));
     live.onChunk(placedChunk(1, 0, 2));
-    await settle();
     // 4 s written, 2.5 s heard: a cut now would land where the decoder may yet find an utterance end.
+    // A negative can only be seen over time: several of the transcriber's 200 ms ticks.
+    await quiet(700);
     expect(engine.writes.some((w) => w.sessionSeconds === 0)).toBe(false);
     engine.readCap = Infinity;
-    await settle(1000);
-    expect(engine.writes.find((w) => w.sessionSeconds === 0)).toMatchObject({ sessionStart: 4, seconds: 1 });
-    expect((await store.read()).filter((l) => l.chunk === 'transcribed').map((l) => l.seq)).toEqual([1]);
+    await until(() => expect(engine.writes.find((w) => w.sessionSeconds === 0)).toMatchObject({ sessionStart: 4, seconds: 1 }));
+    await until(async () => expect(await transcribedSeqs(store)).toEqual([1]));
     await live.end(1000);
   });
 
@@ -293,11 +296,11 @@ describe('LiveTranscriber', () => {
     engine.readCap = 2.5;
     stdout.write(tone(4));
     live.onChunk(placedChunk(1, 0, 2));
-    await settle(100);
+    // Once the decoder has the audio it can say something about it.
+    await until(() => expect(engine.writes.length).toBeGreaterThan(0));
     engine.say({ start: 2.2, end: 2.2, text: '' });
-    await settle(1000);
+    await until(async () => expect((await store.read()).map((l) => [l.seq, l.chunk])).toEqual([[1, 'transcribed']]));
     expect(engine.writes.some((w) => w.sessionSeconds === 0)).toBe(false);
-    expect((await store.read()).map((l) => [l.seq, l.chunk])).toEqual([[1, 'transcribed']]);
     await live.end(1000);
   });
 
@@ -306,7 +309,7 @@ describe('LiveTranscriber', () => {
     stdout.write(tone(0.5));
     stdout.write(bytes(1.5));
     live.onChunk(placedChunk(1, 0, 2));
-    await settle();
+    await until(async () => expect(await transcribedSeqs(store)).toEqual([1]));
     expect(engine.writes.some((w) => w.sessionSeconds === 0)).toBe(false);
     expect((await store.read()).map((l) => [l.seq, l.chunk])).toEqual([[1, 'transcribed']]);
     await live.end(1000);
@@ -315,10 +318,10 @@ describe('LiveTranscriber', () => {
   it('an utterance is written at once, named by the chunks it spans, with what each chunk contributed', async () => {
     const { engine, live, stdout, store, logger } = setUp(30);
     stdout.write(tone(3));
-    await settle(100);
+    await until(() => expect(engine.read).toBe(3));
     live.onChunk(placedChunk(1, 0, 2));
     engine.say({ start: 1.5, end: 2.6, text: 'across the boundary', words: [{ word: 'across', start: 1.5, end: 1.9 }, { word: 'the', start: 1.9, end: 2.1 }, { word: 'boundary', start: 2.1, end: 2.6 }] });
-    await settle(300);
+    await until(async () => expect(await transcribedSeqs(store)).toEqual([1]));
     const lines = await store.read();
     expect(lines[0]).toMatchObject({ seq: 1, seqs: [1, 2], text: 'across the boundary' });
     expect(lines[0]!.latency_ms).toBeGreaterThanOrEqual(0);
@@ -334,11 +337,11 @@ describe('LiveTranscriber', () => {
     live.onChunk(placedChunk(1, 0, 1));
     // Run 1's last chunk (repaired after the kill) holds a little more than its live output did.
     live.onChunk(placedChunk(2, 1, 0.6));
-    await settle(100);
+    await until(() => expect(engine.read).toBe(1.5));
     const run2 = new PassThrough();
     live.attach(run2, 4);
     run2.write(tone(0.5));
-    await settle();
+    await until(async () => expect(await transcribedSeqs(store)).toEqual([1, 2]));
     expect(engine.writes).toEqual([
       { sessionStart: 0, seconds: 1.5, sessionSeconds: undefined },
       { sessionStart: 1.5, seconds: 1, sessionSeconds: 0 },
@@ -355,12 +358,12 @@ describe('LiveTranscriber', () => {
     engine.failWrites = true;
     live.onChunk(placedChunk(1, 0, 2));
     stdout.write(tone(1));
-    await settle(300);
+    await until(() => expect(fallback.map((c) => c.seq)).toEqual([1]));
     expect(logger.messages).toContain('live_transcription_stopped');
     expect(engine.closed).toBe(1);
     expect(fallback.map((c) => c.seq)).toEqual([1]);
     live.onChunk(placedChunk(2, 2, 2));
-    await settle(300);
+    await until(() => expect(fallback.map((c) => c.seq)).toEqual([1, 2]));
     expect(fallback.map((c) => c.seq)).toEqual([1, 2]);
     expect(await live.end(1000)).toEqual([]);
   });

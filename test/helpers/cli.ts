@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseLogLine, type ParsedLogLine } from '../../src/logging/line-format.js';
+import { MARK, trackGroup } from './processes.js';
 
 /** The built CLI, as a user runs it. `npm test` builds first. */
 export const BIN = fileURLToPath(new URL('../../bin/echolog', import.meta.url));
@@ -32,6 +33,8 @@ export function makeSandbox(): Sandbox & { cleanup: () => void } {
     ECHOLOG_RECORDINGS_DIR: recordings,
     ECHOLOG_ENGINE: 'none',
     LANG: 'C',
+    // Marks every process started with this env as this test file's (test/helpers/processes.ts).
+    [MARK]: process.env[MARK],
   };
   return { root, home, recordings, env, cleanup: () => fs.rmSync(root, { recursive: true, force: true }) };
 }
@@ -56,22 +59,35 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `echolog <args>` to completion, in the sandbox home (so the config search stays inside it). */
-/** Where a CLI run happens: the sandbox, and optionally a cwd other than its home. */
-export type RunPlace = Pick<Sandbox, 'env' | 'home'> & { cwd?: string };
+/**
+ * Where a CLI run happens: the sandbox, optionally a cwd other than its home, and optionally a
+ * command that runs echolog (`via`, e.g. the `nsenter …` of a private /tmp).
+ */
+export type RunPlace = Pick<Sandbox, 'env' | 'home'> & { cwd?: string; via?: string[] };
 
+/** A run that outlives this is killed, its whole process group with it. */
+const RUN_TIMEOUT_MS = 120_000;
+
+/** Runs `echolog <args>` to completion, in the sandbox home (so the config search stays inside it). */
 export function runCli(args: string[], sandbox: RunPlace, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve) => {
-    execFile(BIN, args, { cwd: sandbox.cwd ?? sandbox.home, env: { ...sandbox.env, ...extraEnv }, timeout: 120_000 }, (error, stdout, stderr) => {
-      const code = error ? ((error as NodeJS.ErrnoException & { code?: number }).code as unknown as number) ?? null : 0;
-      resolve({ code: typeof code === 'number' ? code : null, signal: (error as { signal?: NodeJS.Signals } | null)?.signal ?? null, stdout, stderr });
-    });
+  const child = startCli(args, sandbox, extraEnv);
+  const timer = setTimeout(() => killGroup(child), RUN_TIMEOUT_MS);
+  return exitOf(child).then(async ({ code, signal }) => {
+    clearTimeout(timer);
+    // 'exit' can come before the pipes are drained: wait for 'close' (bounded by the pipes' end).
+    if (child.stdout?.readable || child.stderr?.readable) await new Promise((r) => child.once('close', r));
+    return { code, signal, ...child.output() };
   });
 }
 
-/** Starts `echolog <args>` and returns the child, for tests that signal it while it records. */
+/**
+ * Starts `echolog <args>` and returns the child, for tests that signal it while it records. It
+ * leads its own process group (killed with everything in it when the test file ends).
+ */
 export function startCli(args: string[], sandbox: RunPlace, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => { stdout: string; stderr: string } } {
-  const child = spawn(BIN, args, { cwd: sandbox.cwd ?? sandbox.home, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...argv] = [...(sandbox.via ?? []), BIN, ...args];
+  const child = spawn(command!, argv, { cwd: sandbox.cwd ?? sandbox.home, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  trackGroup(child.pid);
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -79,9 +95,39 @@ export function startCli(args: string[], sandbox: RunPlace, extraEnv: NodeJS.Pro
   return Object.assign(child, { output: () => ({ stdout, stderr }) });
 }
 
+/** SIGKILLs a child's process group (it leads one: see startCli), or the child alone if it does not. */
+export function killGroup(child: ChildProcess): void {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  try {
+    process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    child.kill('SIGKILL');
+  }
+}
+
 export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode as NodeJS.Signals | null });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+}
+
+/**
+ * The child's exit, or a failure after `timeoutMs` that says what it was doing (the tail of its
+ * stderr and of `logFile`, if given): a hang reads as a finding, not as a bare test timeout.
+ */
+export async function exitWithin(child: ChildProcess & { output?: () => { stdout: string; stderr: string } }, timeoutMs: number, logFile?: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const tail = (text: string) => text.split('\n').slice(-15).join('\n');
+      const log = logFile && fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
+      reject(new Error(`pid ${child.pid} still running after ${timeoutMs} ms\nstderr:\n${tail(child.output?.().stderr ?? '')}\n${logFile ?? 'log'}:\n${tail(log)}`));
+    }, timeoutMs);
+  });
+  try {
+    return await Promise.race([exitOf(child), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Polls until `check` returns a value (not undefined/false), or fails after `timeoutMs`. */
@@ -126,7 +172,7 @@ export async function makeSpeech(text: string, out: string): Promise<string> {
 
 export function execFileAsync(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stderr })) : resolve({ stdout, stderr })));
+    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stdout, stderr })) : resolve({ stdout, stderr })));
   });
 }
 

@@ -1,6 +1,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { exitOf, waitFor, type Sandbox } from './cli.js';
+import { MARK } from './processes.js';
 
 /** Whether this machine can run a private PulseAudio server (package `pulseaudio`). */
 export const hasPulse = spawnSync('pulseaudio', ['--version']).status === 0;
@@ -15,7 +16,7 @@ const started: ChildProcess[] = [];
 export async function startPulse(box: Pick<Sandbox, 'env' | 'home'>): Promise<ChildProcess> {
   // A box without XDG_RUNTIME_DIR gets a server as libpulse makes one then: its socket in /tmp/pulse-…,
   // linked from ~/.config/pulse/<machine-id>-runtime.
-  const env = { PATH: process.env.PATH, HOME: box.home, ...(box.env.XDG_RUNTIME_DIR ? { XDG_RUNTIME_DIR: box.env.XDG_RUNTIME_DIR } : {}) };
+  const env = { PATH: process.env.PATH, HOME: box.home, [MARK]: process.env[MARK], ...(box.env.XDG_RUNTIME_DIR ? { XDG_RUNTIME_DIR: box.env.XDG_RUNTIME_DIR } : {}) };
   if (env.XDG_RUNTIME_DIR) fs.mkdirSync(env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
   const server = spawn('pulseaudio', ['-n', '--load=module-native-protocol-unix', '--load=module-null-sink', '--daemonize=no', '--exit-idle-time=-1'], { env, stdio: 'ignore' });
   started.push(server);
