@@ -69,8 +69,8 @@ export const configSchema = z
         /** Engine `openai`: any server of `POST /v1/audio/transcriptions`. The key is read from the environment only. */
         openai: z
           .object({
-            /** Empty: $OPENAI_BASE_URL, else https://api.openai.com/v1. */
-            base_url: z.union([z.literal(''), z.url({ protocol: /^https?$/ })]).default(''),
+            /** Empty: $OPENAI_BASE_URL, else https://api.openai.com/v1 (checked as a URL where the engine is chosen). */
+            base_url: z.string().default(''),
             model: z.string().min(1).default('whisper-1'),
             /** The name of the variable that holds the key (never the key itself). */
             api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('OPENAI_API_KEY'),
