@@ -4,7 +4,7 @@ import type { TranscriptionEngine } from '../transcription/engine.js';
 import { resolveEngine, type EngineDeps, defaultEngineDeps } from '../transcription/resolve-engine.js';
 import { ENGINE_SAMPLE_RATE } from './audio-input.js';
 
-export const HOSTED_ENGINES = ['pocketsphinx', 'whisper'] as const;
+export const HOSTED_ENGINES = ['pocketsphinx', 'whisper', 'openai'] as const;
 export type HostedEngineName = (typeof HOSTED_ENGINES)[number];
 
 /** `--engine` of `echolog daemon start`: one of HOSTED_ENGINES, or undefined for the config's choice. Pure. */
@@ -16,7 +16,8 @@ export function parseHostedEngine(value: string | undefined): HostedEngineName |
 
 /**
  * The engine the daemon keeps loaded: the one asked for, else the config's if it is one the
- * daemon can host, else whisper when its model is present, else pocketsphinx. It always gets
+ * daemon can host, else whisper when its model is present, else pocketsphinx (never openai unasked:
+ * it sends the audio off this machine). It always gets
  * 16 kHz mono (the daemon converts every request's audio to that). Rejects with why not.
  */
 export async function createHostedEngine(config: EchologConfig, env: NodeJS.ProcessEnv, asked: HostedEngineName | undefined, model: string | undefined, deps: EngineDeps = defaultEngineDeps): Promise<TranscriptionEngine> {
@@ -27,7 +28,11 @@ export async function createHostedEngine(config: EchologConfig, env: NodeJS.Proc
     const hosted: EchologConfig = {
       ...config,
       recording: { ...config.recording, sample_rate: ENGINE_SAMPLE_RATE, channels: 1 },
-      transcription: { ...config.transcription, engine: name, model: model ?? config.transcription.model },
+      // --model names a whisper model, or for openai the server's model.
+      transcription:
+        name === 'openai'
+          ? { ...config.transcription, engine: name, openai: { ...config.transcription.openai, model: model ?? config.transcription.openai.model } }
+          : { ...config.transcription, engine: name, model: model ?? config.transcription.model },
     };
     const resolution = await resolveEngine(hosted, env, deps);
     if (resolution.kind === 'engine') return resolution.create();
