@@ -21,6 +21,8 @@ export interface OpenAiServerOptions {
   verboseJson?: boolean;
   /** Word timestamps when asked for (verbose_json + timestamp_granularities[]=word). */
   words?: boolean;
+  /** false: no `GET /v1/models` route (whisper.cpp's server has none): 404. */
+  modelsRoute?: boolean;
   /** Fixed time before every answer. */
   delayMs?: number;
   /** Text of an upload (a 16 kHz mono WAV on disk). Default: pocketsphinx_continuous, so the words are real. */
@@ -88,7 +90,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}, port 
       sendError(res, 401, req.headers.authorization ? 'Incorrect API key provided.' : "You didn't provide an API key.");
       return;
     }
-    if (req.method === 'GET' && url.pathname === '/v1/models') {
+    if (req.method === 'GET' && url.pathname === '/v1/models' && options.modelsRoute !== false) {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'test' })) }));
       return;
