@@ -66,10 +66,11 @@ async function speechFile(dir, seconds) {
   return out;
 }
 
-function writeConfig(sandbox, name, { engine, concurrency = 2, timeout = 60, live = true, drain = 120 }) {
+/** A config file and the flags that use it (the sandbox's ECHOLOG_ENGINE=none would win over the file). */
+function configArgs(sandbox, name, { engine, concurrency = 2, timeout = 60, live = true, drain = 120 }) {
   const file = path.join(sandbox.root, `${name}.conf`);
-  fs.writeFileSync(file, `transcription:\n  engine: ${engine}\n  live: ${live}\n  ready_timeout: 30\n  drain_timeout: ${drain}\n  openai:\n    concurrency: ${concurrency}\n    timeout: ${timeout}\n`);
-  return file;
+  fs.writeFileSync(file, `transcription:\n  live: ${live}\n  ready_timeout: 30\n  drain_timeout: ${drain}\n  openai:\n    concurrency: ${concurrency}\n    timeout: ${timeout}\n`);
+  return ['--config', file, '--engine', engine];
 }
 
 /** Runs a session, following segments.csv and transcript.jsonl; resolves with their stamped lines and the wall time. */
@@ -115,8 +116,8 @@ async function followSession(sandbox, id, args, env = {}, { onChunk } = {}) {
 async function realtimeLag(sandbox, speech, seconds, log) {
   const server = await startServer(ANSWER_MS);
   try {
-    const config = writeConfig(sandbox, 'rt-openai', { engine: 'openai' });
-    const s = await followSession(sandbox, 'rt-openai', ['--config', config, '--input', speech, '--segment-time', '10', '--duration', String(seconds)], { OPENAI_BASE_URL: server.url });
+    const config = configArgs(sandbox, 'rt-openai', { engine: 'openai' });
+    const s = await followSession(sandbox, 'rt-openai', [...config, '--input', speech, '--segment-time', '10', '--duration', String(seconds)], { OPENAI_BASE_URL: server.url });
     if (s.code !== 0) throw new Error(`record (openai, real time) exited ${s.code}: ${s.stderr}`);
     const own = [];
     const closeToLine = [];
@@ -137,8 +138,8 @@ async function realtimeLag(sandbox, speech, seconds, log) {
 }
 
 async function pocketsphinxLag(sandbox, speech, seconds, log) {
-  const config = writeConfig(sandbox, 'rt-ps', { engine: 'pocketsphinx', live: false });
-  const s = await followSession(sandbox, 'rt-ps', ['--config', config, '--input', speech, '--segment-time', '10', '--duration', String(seconds)]);
+  const config = configArgs(sandbox, 'rt-ps', { engine: 'pocketsphinx', live: false });
+  const s = await followSession(sandbox, 'rt-ps', [...config, '--input', speech, '--segment-time', '10', '--duration', String(seconds)]);
   if (s.code !== 0) throw new Error(`record (pocketsphinx, real time) exited ${s.code}: ${s.stderr}`);
   const closeToLine = s.closed.map((t, i) => s.transcribed.get(i + 1) - t).filter((v) => Number.isFinite(v));
   const result = { chunks: s.closed.length, close_to_line: stats(closeToLine) };
@@ -151,8 +152,8 @@ async function throughput(sandbox, speech, seconds, log) {
   const runs = {};
   try {
     for (const [name, engine, concurrency] of [['openai_c1', 'openai', 1], ['openai_c2', 'openai', 2], ['pocketsphinx', 'pocketsphinx', 1]]) {
-      const config = writeConfig(sandbox, name, { engine, concurrency, live: false });
-      const s = await followSession(sandbox, `tp-${name}`, ['--config', config, '--input', speech, '--segment-time', '10', '--no-realtime'], { OPENAI_BASE_URL: server.url });
+      const config = configArgs(sandbox, name, { engine, concurrency, live: false });
+      const s = await followSession(sandbox, `tp-${name}`, [...config, '--input', speech, '--segment-time', '10', '--no-realtime'], { OPENAI_BASE_URL: server.url });
       if (s.code !== 0) throw new Error(`record (${name}, --no-realtime) exited ${s.code}: ${s.stderr}`);
       const seqs = [...s.transcribed.keys()];
       runs[name] = {
@@ -176,9 +177,9 @@ function vmHwmMb(pid) {
 
 /** Peak RSS of echolog once `chunks` chunks are queued (or, for engine none, written), then SIGINT. */
 async function rssWhenQueued(sandbox, speech, name, engine, chunks, env) {
-  const config = writeConfig(sandbox, name, { engine, concurrency: 2, timeout: 3600, drain: 0 });
+  const config = configArgs(sandbox, name, { engine, concurrency: 2, timeout: 3600, drain: 0 });
   let peak;
-  const s = await followSession(sandbox, name, ['--config', config, '--input', speech, '--segment-time', '10', '--no-realtime'], env, {
+  const s = await followSession(sandbox, name, [...config, '--input', speech, '--segment-time', '10', '--no-realtime'], env, {
     onChunk: (count, child) => {
       if (count !== chunks) return;
       // Let the queue take the last chunk, then read the high-water mark and stop.

@@ -139,6 +139,8 @@ describe('openai settings (pure)', () => {
     expect(openAiSettingsProblem(s, { OPENAI_BASE_URL: 'gpu:8000' })).toMatch(/^\$OPENAI_BASE_URL "gpu:8000" is not an http\(s\) URL/);
     expect(openAiSettingsProblem(openAiSettings(config({}), {}), {})).toBeUndefined();
     expect(displayUrl('https://user:secret@host/v1/')).toBe('https://host/v1');
+    const pasted = openAiSettingsProblem(openAiSettings(config({ api_key_env: 'sk-proj-abc123' }), {}), {});
+    expect(pasted).toBe('transcription.openai.api_key_env must be the name of an environment variable (letters, digits, _), not the key itself');
   });
 });
 

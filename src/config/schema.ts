@@ -73,7 +73,7 @@ export const configSchema = z
             base_url: z.string().default(''),
             model: z.string().min(1).default('whisper-1'),
             /** The name of the variable that holds the key (never the key itself). */
-            api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).default('OPENAI_API_KEY'),
+            api_key_env: z.string().default('OPENAI_API_KEY'),
             concurrency: z.number().int().min(1).max(16).default(2),
             /** Seconds one request may take before it is a failed attempt. */
             timeout: positiveSeconds.max(3600).default(60),

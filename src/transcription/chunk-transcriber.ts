@@ -222,9 +222,9 @@ export class ChunkTranscriber {
         if (attempt > 0 && !engine.concurrency) await withTimeout(engine.start(), this.options.config.ready_timeout * 1000, 'restarting the engine');
         await this.options.dump?.write(pcm);
         const segments = await withTimeout(engine.transcribe(engineChunk), attemptTimeoutMs, `transcribing chunk ${chunk.seq}`);
+        const computeMs = this.now() - started;
         await turn.ready();
         if (this.abandoned) return;
-        const computeMs = this.now() - started;
         this.fedAny = true;
         const fed = { seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds), enqueuedAt: item.enqueuedAt };
         this.open.push(fed);

@@ -49,8 +49,10 @@ export function displayUrl(url: string): string {
   }
 }
 
-/** Why these settings cannot work (a base URL that is not http(s)), or undefined. Pure. */
+/** Why these settings cannot work (a base URL that is not http(s), a variable name that is not one), or undefined. Pure. */
 export function openAiSettingsProblem(settings: OpenAiSettings, env: NodeJS.ProcessEnv): string | undefined {
+  // Not echoed: a key pasted here by mistake must not reach the screen or a log.
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(settings.apiKeyEnv)) return 'transcription.openai.api_key_env must be the name of an environment variable (letters, digits, _), not the key itself';
   let protocol = '';
   try {
     protocol = new URL(settings.baseUrl).protocol;
