@@ -39,9 +39,11 @@ export class OpenAiEngine implements TranscriptionEngine {
     this.client = new OpenAiClient(options.settings);
   }
 
-  /** Nothing to load: a server that is down costs a failed chunk, never the recording. */
+  /** Nothing to load but Node's own fetch: a server that is down costs a failed chunk, never the recording. */
   async start(): Promise<void> {
     if (this.stopping.signal.aborted) this.stopping = new AbortController();
+    // Node loads fetch (undici) on first use; paid here, beside the capture, not on the first chunk's way.
+    await fetch('data:,').catch(() => undefined);
   }
 
   async transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]> {
