@@ -120,6 +120,8 @@ async function realtimeLag(sandbox, speech, seconds, log) {
     const s = await followSession(sandbox, 'rt-openai', [...config, '--input', speech, '--segment-time', '10', '--duration', String(seconds)], { OPENAI_BASE_URL: server.url });
     if (s.code !== 0) throw new Error(`record (openai, real time) exited ${s.code}: ${s.stderr}`);
     const own = [];
+    const toRequest = [];
+    const toLine = [];
     const closeToLine = [];
     s.closed.forEach((closedAt, i) => {
       const seq = i + 1;
@@ -128,8 +130,10 @@ async function realtimeLag(sandbox, speech, seconds, log) {
       if (!request?.answered || line === undefined) return;
       closeToLine.push(line - closedAt);
       own.push(request.arrived - closedAt + (line - request.answered));
+      toRequest.push(round(request.arrived - closedAt, 1));
+      toLine.push(round(line - request.answered, 1));
     });
-    const result = { chunks: s.closed.length, requests: server.requests.length, own_part: stats(own), close_to_line: stats(closeToLine), own_part_by_chunk_ms: own.map((v) => round(v, 1)) };
+    const result = { chunks: s.closed.length, requests: server.requests.length, own_part: stats(own), close_to_line: stats(closeToLine), own_part_by_chunk_ms: own.map((v) => round(v, 1)), close_to_request_by_chunk_ms: toRequest, answer_to_line_by_chunk_ms: toLine };
     log(`  openai real time: ${result.chunks} chunks; own part p50 ${result.own_part.p50_ms} / p95 ${result.own_part.p95_ms} ms; close → line p95 ${result.close_to_line.p95_ms} ms`);
     return result;
   } finally {
