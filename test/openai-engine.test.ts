@@ -245,8 +245,8 @@ describe('the queue with the openai engine', () => {
   const transcription = (over: Partial<EchologConfig['transcription']> = {}) => ({ ...DEFAULT_CONFIG.transcription, ...over });
 
   it('concurrency 2: two requests in flight, the transcript in chunk order although the answers come out of order', async () => {
-    // The first chunk's answer is the slowest: 1 s chunk waits 600 ms, 1.5 s waits 300 ms, 2 s none.
-    const s = await server({ transcribe: async (_f, u) => (await new Promise((r) => setTimeout(r, (2 - u.durationSeconds) * 600)), `chunk of ${u.durationSeconds} s`) });
+    // The first chunk's answer is the slowest: the 1 s chunk waits 1.5 s, the 1.5 s one 0.75 s, the 2 s one none.
+    const s = await server({ transcribe: async (_f, u) => (await new Promise((r) => setTimeout(r, (2 - u.durationSeconds) * 1500)), `chunk of ${u.durationSeconds} s`) });
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const store = new TranscriptStore(dir);
     const q = new ChunkTranscriber({ engine: engineFor(s.url), engineName: 'openai', config: transcription(), store, logger: recordingLogger() });
@@ -256,8 +256,9 @@ describe('the queue with the openai engine', () => {
     expect(await q.drain(20_000)).toEqual([]);
     expect(s.maxInFlight).toBe(2);
     // The server answered chunk 2 before chunk 1; the transcript does not show it.
-    expect(s.uploads.map((u) => u.durationSeconds)).toEqual([1, 1.5, 2]);
-    expect(s.uploads[1]!.answeredAt!).toBeLessThan(s.uploads[0]!.answeredAt!);
+    const upload = (seconds: number) => s.uploads.find((u) => u.durationSeconds === seconds)!;
+    expect(s.uploads.map((u) => u.durationSeconds).sort()).toEqual([1, 1.5, 2]);
+    expect(upload(1.5).answeredAt!).toBeLessThan(upload(1).answeredAt!);
     const lines = await store.read();
     expect(lines.map((l) => [l.seq, l.text, l.chunk])).toEqual([
       [1, 'chunk of 1 s', undefined],
