@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|partials|frozen|daemon|sessions|bigchunks|accuracy|pulse|soak ...]`.
+// `npm run bench` (builds first), or `node bench/run.mjs [overhead|logvolume|live|latency|rotation|flood|logwriter|startup|transcription|livelatency|partials|frozen|daemon|sessions|bigchunks|accuracy|pulse|soak|openai ...]`.
 // Every figure that depends on the machine's speed is a ratio of two processes measured in the same run.
 // Prints a table and writes bench/results/bench-<time>.json (and latest.json). See bench/README.md.
 import { execFileSync } from 'node:child_process';
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { REPO, machineFacts, round } from './lib.mjs';
 
-const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'partials', 'daemon', 'sessions', 'bigchunks', 'accuracy'];
+const ALL = ['overhead', 'logvolume', 'live', 'latency', 'rotation', 'flood', 'logwriter', 'startup', 'transcription', 'livelatency', 'partials', 'daemon', 'sessions', 'bigchunks', 'accuracy', 'openai'];
 /**
  * Run only when named: `frozen` is livelatency's part (b) alone, for side-by-side runs against a baseline;
  * `pulse` needs a PulseAudio server of its own; `soak` takes hours (24 h of audio at full speed, 2 h at
@@ -204,6 +204,20 @@ function tableRows(results) {
       rows.push(['accuracy', '  live − whole file', fmt(ac.live_minus_whole_points, ' points'), '≤ 1 point', verdict(ac.met)]);
     }
   }
+  const oa = results.openai;
+  if (oa) {
+    const l = oa.lag;
+    rows.push(['openai', `echolog's own part (chunk close → request, answer → transcript line), server ${oa.answer_ms} ms, 10 s chunks, real time, n=${l.own_part.n}`, `p50 ${fmt(l.own_part.p50_ms)} / p95 ${fmt(l.own_part.p95_ms)} ms`, `p95 ≤ ${oa.targets.own_p95_ms} ms`, verdict(l.own_part.p95_ms <= oa.targets.own_p95_ms)]);
+    rows.push(['openai', '  chunk close → transcript line', `p50 ${fmt(l.close_to_line.p50_ms)} / p95 ${fmt(l.close_to_line.p95_ms)} ms`, `p95 ≤ ${oa.targets.close_to_line_p95_ms} ms`, verdict(l.close_to_line.p95_ms <= oa.targets.close_to_line_p95_ms)]);
+    if (!oa.throughput) return rows;
+    rows.push(['openai', '  side by side: local pocketsphinx per chunk, same audio', `p50 ${fmt(oa.pocketsphinx_lag.close_to_line.p50_ms)} / p95 ${fmt(oa.pocketsphinx_lag.close_to_line.p95_ms)} ms`, '', '']);
+    const t = oa.throughput;
+    rows.push(['openai', `--no-realtime ${t.audio_seconds} s: concurrency 2 / 1 (${t.runs.openai_c2.wall_s} / ${t.runs.openai_c1.wall_s} s wall), in chunk order ${t.runs.openai_c1.in_chunk_order && t.runs.openai_c2.in_chunk_order}`, fmt(t.ratio_c2_to_c1, '×'), `≥ ${oa.targets.concurrency_ratio}×`, verdict(t.ratio_c2_to_c1 >= oa.targets.concurrency_ratio && t.runs.openai_c1.in_chunk_order && t.runs.openai_c2.in_chunk_order)]);
+    rows.push(['openai', `  side by side: transcribed audio s per wall s, pocketsphinx (${t.runs.pocketsphinx.chunks_transcribed} chunks) / openai c1 / c2`, `${fmt(t.runs.pocketsphinx.transcribed_audio_per_wall)} / ${fmt(t.runs.openai_c1.transcribed_audio_per_wall)} / ${fmt(t.runs.openai_c2.transcribed_audio_per_wall)}`, '', '']);
+    const r = oa.outage_rss;
+    rows.push(['openai', `peak RSS, ${r.chunks} chunks queued, server never answering (pending at stop ${r.openai.pending_at_stop})`, fmt(r.openai.peak_rss_mb, ' MB'), `≤ ${oa.targets.rss_mb} MB`, verdict(r.openai.peak_rss_mb <= oa.targets.rss_mb)]);
+    rows.push(['openai', '  same input, --engine none', fmt(r.none.peak_rss_mb, ' MB'), '', '']);
+  }
   return rows;
 }
 
@@ -268,6 +282,7 @@ async function main() {
     if (name === 'bigchunks') await runOne(name, async () => (await import('./bigchunks.mjs')).benchBigChunks());
     if (name === 'accuracy') await runOne(name, async () => (await import('./accuracy.mjs')).benchAccuracy());
     if (name === 'soak') await runOne(name, async () => (await import('./soak.mjs')).benchSoak());
+    if (name === 'openai') await runOne(name, async () => (await import('./openai.mjs')).benchOpenAi());
     if (name === 'sessions') await runOne(name, async () => (await import('./sessions-list.mjs')).benchSessionsList({ repeats: options.repeats }));
   }
   facts.duration_s = round((Date.now() - started.getTime()) / 1000, 1);

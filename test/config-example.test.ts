@@ -34,18 +34,20 @@ describe('echolog.conf.example', async () => {
 
   it('has a one-line comment right above every key, and keys grouped by section', () => {
     const lines = fs.readFileSync(EXAMPLE, 'utf8').split('\n');
-    const sections = Object.keys(DEFAULT_CONFIG).filter((key) => typeof DEFAULT_CONFIG[key as keyof typeof DEFAULT_CONFIG] === 'object');
-    let section = '';
+    // Sections nest by indentation (transcription.openai); a key's section is the path of the sections above it.
+    const isSection = (dotted: string) => dotted.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], DEFAULT_CONFIG) instanceof Object;
+    const path: Array<{ indent: number; key: string }> = [];
     for (const [index, line] of lines.entries()) {
       const match = /^(\s*)([a-z_]+):/.exec(line);
       if (!match) continue;
       const [, indent, key] = match;
-      if (!indent && sections.includes(key!)) {
-        section = key!;
+      while (path.length > 0 && path.at(-1)!.indent >= indent!.length) path.pop();
+      const dotted = [...path.map((p) => p.key), key!].join('.');
+      if (isSection(dotted)) {
+        path.push({ indent: indent!.length, key: key! });
+        if (dotted.includes('.')) expect(lines[index - 1], `comment above ${dotted}`).toMatch(/^\s*# \S/);
         continue;
       }
-      if (!indent) section = '';
-      const dotted = section ? `${section}.${key}` : key!;
       expect(Object.keys(defaults), `line ${index + 1}`).toContain(dotted);
       expect(lines[index - 1], `comment above ${dotted}`).toMatch(/^\s*# \S/);
     }

@@ -92,7 +92,7 @@ describe('config file errors name the file, the key, the bad value and what is a
     ['boolean', { logging: { utc: 'yes' } }, 'logging.utc: "yes" is not allowed: expected true or false'],
     ['string', { transcription: { model: 1 } }, 'transcription.model: 1 is not allowed: expected a string'],
     ['empty string', { recordings_dir: '' }, 'recordings_dir: "" is not allowed: expected a non-empty string'],
-    ['section not a mapping', { transcription: 'whisper' }, 'transcription: "whisper" is not allowed: expected a mapping with the keys engine, model, language, ready_timeout, drain_timeout, required, live, silence_threshold_db, max_retries, daemon_timeout, daemon_ipc_root'],
+    ['section not a mapping', { transcription: 'whisper' }, 'transcription: "whisper" is not allowed: expected a mapping with the keys engine, model, language, ready_timeout, drain_timeout, required, live, silence_threshold_db, max_retries, daemon_timeout, daemon_ipc_root, openai'],
     ['file not a mapping', ['logging'], 'the whole file: ["logging"] is not allowed: expected a mapping with the keys recordings_dir, ffmpeg, recording, logging, transcription'],
     ['file a scalar', 'hello', 'the whole file: "hello" is not allowed: expected a mapping with the keys recordings_dir, ffmpeg, recording, logging, transcription'],
   ])('%s', (_kind, values, expected) => {
@@ -127,7 +127,7 @@ describe('config file errors name the file, the key, the bad value and what is a
         'unknown key logging.levl: did you mean logging.level? (keys of logging: level, rotation, max_bytes, backup_count, time_when, utc, redact_device)',
         'logging.level: "verbose" is not allowed: expected one of debug, info, warning, error',
         'logging.backup_count: 5000 is not allowed: expected a whole number from 0 to 1000',
-        'transcription: "whisper" is not allowed: expected a mapping with the keys engine, model, language, ready_timeout, drain_timeout, required, live, silence_threshold_db, max_retries, daemon_timeout, daemon_ipc_root',
+        'transcription: "whisper" is not allowed: expected a mapping with the keys engine, model, language, ready_timeout, drain_timeout, required, live, silence_threshold_db, max_retries, daemon_timeout, daemon_ipc_root, openai',
       ].sort(),
     );
   });
@@ -167,7 +167,7 @@ describe('flag errors name the flag and its value', () => {
     ['logging.max_bytes', '--log-max-bytes', 100, 'expected a whole number >= 1024'],
     ['recording.segment_time', '--segment-time', 0, 'expected a number > 0 and <= 86400'],
     ['recording.sample_rate', '--sample-rate', 1_000_000, 'expected a whole number from 8000 to 192000'],
-    ['transcription.engine', '--engine', 'vosk', 'expected one of auto, pocketsphinx, whisper, daemon, none'],
+    ['transcription.engine', '--engine', 'vosk', 'expected one of auto, pocketsphinx, whisper, daemon, openai, none'],
   ])('%s (%s %s)', (key, flag, value, allowed) => {
     const error = flagError(key, flag, value);
     expect(error).toBeInstanceOf(UsageError);
@@ -184,7 +184,7 @@ describe('flag errors name the flag and its value', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect(error.message.split('\n')).toEqual([
       `config file ${FILE}: logging.rotation: "weekly" is not allowed: expected one of size, time, off`,
-      'environment: ECHOLOG_ENGINE=vosk is not allowed: expected one of auto, pocketsphinx, whisper, daemon, none',
+      'environment: ECHOLOG_ENGINE=vosk is not allowed: expected one of auto, pocketsphinx, whisper, daemon, openai, none',
       'option --channels 9 is not allowed: expected a whole number from 1 to 8',
     ]);
   });

@@ -176,7 +176,7 @@ describe('the daemon, pure parts', () => {
     expect(() => parseSessionTimeout(0)).toThrow(/--timeout 0 is not allowed: expected seconds of inactivity > 0/);
     expect(parseHostedEngine('whisper')).toBe('whisper');
     expect(parseHostedEngine(undefined)).toBeUndefined();
-    expect(() => parseHostedEngine('daemon')).toThrow(/--engine "daemon" is not allowed for the daemon: expected one of pocketsphinx, whisper/);
+    expect(() => parseHostedEngine('daemon')).toThrow(/--engine "daemon" is not allowed for the daemon: expected one of pocketsphinx, whisper, openai/);
   });
 
   it('a zombie (exited, not reaped by a container init) is not a running daemon', () => {

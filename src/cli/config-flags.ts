@@ -43,8 +43,8 @@ export const COMMON_FLAGS: readonly ConfigFlag[] = [
 ];
 
 export const TRANSCRIPTION_FLAGS: readonly ConfigFlag[] = [
-  { flags: '--engine <name>', description: 'transcription engine: auto, pocketsphinx, whisper, daemon, none (default auto)', attribute: 'engine', key: 'transcription.engine' },
-  { flags: '--model <name>', description: 'whisper model name or path (default tiny.en)', attribute: 'model', key: 'transcription.model' },
+  { flags: '--engine <name>', description: 'transcription engine: auto, pocketsphinx, whisper, daemon, openai, none (default auto)', attribute: 'engine', key: 'transcription.engine' },
+  { flags: '--model <name>', description: 'whisper model name or path (default tiny.en); with --engine openai the server\'s model (default whisper-1)', attribute: 'model', key: 'transcription.model' },
   { flags: '--no-transcribe', description: 'record without transcribing (same as --engine none)', attribute: 'transcribe', key: 'transcription.engine', negatedValue: 'none' },
 ];
 

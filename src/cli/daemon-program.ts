@@ -18,8 +18,8 @@ export function registerDaemonCommands(program: Command, withConfig: WithConfig,
     .command('start')
     .description('start the daemon; returns once it is ready (model loaded), or fails with the reason')
     .option('--timeout <seconds>', 'stop after this many seconds without a request (default 600)', parseNumber)
-    .option('--engine <name>', 'engine to keep loaded: pocketsphinx or whisper (default: the configured one, else whisper if its model is present, else pocketsphinx)')
-    .option('--model <name>', 'whisper model name or path (default transcription.model)')
+    .option('--engine <name>', 'engine to keep loaded: pocketsphinx, whisper or openai (a server of the OpenAI transcription API, in front of one GPU server) (default: the configured one, else whisper if its model is present, else pocketsphinx)')
+    .option('--model <name>', 'whisper model name or path (default transcription.model); for openai the server\'s model (default transcription.openai.model)')
     .option('--foreground', 'run in this process instead of detached (Ctrl-C stops it)')
     .option('--ipc-root <dir>', ipcRootHelp);
   const daemonStartConfig = withConfig(daemonStart, []);

@@ -49,7 +49,9 @@ export async function runDoctorChecks(resolved: ResolvedConfig, surroundings: Su
         : { status: 'warn', what: 'audio server', detail: `${pulse.problem}; the default input is ALSA's`, fix: 'start it (`pulseaudio --start`, or `systemctl --user start pipewire-pulse`)' },
     );
   }
-  checks.push(await checkInput(resolved, env, ffmpeg.location), await checkEngine(resolved, env), await checkRecordingsFolder(resolved, surroundings), checkConfigFile(resolved));
+  checks.push(await checkInput(resolved, env, ffmpeg.location), await checkEngine(resolved, env));
+  if (resolved.config.transcription.engine === 'openai') checks.push(await checkOpenAiEndpoint(resolved, env));
+  checks.push(await checkRecordingsFolder(resolved, surroundings), checkConfigFile(resolved));
   return checks;
 }
 
@@ -103,6 +105,19 @@ async function checkEngine(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): Pr
   const status: CheckStatus = t.required ? 'fail' : 'warn';
   if (resolution.kind === 'missing') return { status, what, detail: `${resolution.name} unavailable: ${resolution.reason}`, fix: 'install it, or record with --no-transcribe' };
   return t.engine === 'none' ? { status: 'ok', what, detail: 'off (transcription.engine is none)' } : { status, what, detail: `off: ${resolution.reason}`, fix: resolution.hint };
+}
+
+/** Engine openai: the server is reachable, takes the key and knows the model (which failed, if one did). */
+async function checkOpenAiEndpoint(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<DoctorCheck> {
+  const { openAiSettings, openAiSettingsProblem } = await import('../transcription/openai-settings.js');
+  const settings = openAiSettings(resolved.config, env);
+  const status: CheckStatus = resolved.config.transcription.required ? 'fail' : 'warn';
+  const what = 'openai endpoint';
+  const problem = openAiSettingsProblem(settings, env);
+  if (problem) return { status, what, detail: problem };
+  const { checkEndpoint } = await import('../transcription/openai-check.js');
+  const check = await checkEndpoint(settings);
+  return check.ok ? { status: 'ok', what, detail: check.detail } : { status, what, detail: check.detail, ...(check.fix ? { fix: check.fix } : {}) };
 }
 
 async function checkRecordingsFolder(resolved: ResolvedConfig, surroundings: Surroundings): Promise<DoctorCheck> {

@@ -5,7 +5,7 @@
 export const LOG_LEVELS = ['debug', 'info', 'warning', 'error'] as const;
 export const LOG_ROTATIONS = ['size', 'time', 'off'] as const;
 export const TIME_WHENS = ['S', 'M', 'H', 'D', 'midnight', 'W0', 'W1', 'W2', 'W3', 'W4', 'W5', 'W6'] as const;
-export const ENGINES = ['auto', 'pocketsphinx', 'whisper', 'daemon', 'none'] as const;
+export const ENGINES = ['auto', 'pocketsphinx', 'whisper', 'daemon', 'openai', 'none'] as const;
 
 export type LogLevel = (typeof LOG_LEVELS)[number];
 export type TimeWhen = (typeof TIME_WHENS)[number];

@@ -66,6 +66,20 @@ export const configSchema = z
         daemon_timeout: positiveSeconds.max(3600).default(30),
         /** The session daemon's IPC root; empty: $XDG_RUNTIME_DIR/echolog, else ~/.cache/echolog/run. */
         daemon_ipc_root: z.string().default(''),
+        /** Engine `openai`: any server of `POST /v1/audio/transcriptions`. The key is read from the environment only. */
+        openai: z
+          .object({
+            /** Empty: $OPENAI_BASE_URL, else https://api.openai.com/v1 (checked as a URL where the engine is chosen). */
+            base_url: z.string().default(''),
+            model: z.string().min(1).default('whisper-1'),
+            /** The name of the variable that holds the key (never the key itself). */
+            api_key_env: z.string().default('OPENAI_API_KEY'),
+            concurrency: z.number().int().min(1).max(16).default(2),
+            /** Seconds one request may take before it is a failed attempt. */
+            timeout: positiveSeconds.max(3600).default(60),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

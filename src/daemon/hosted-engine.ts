@@ -3,7 +3,7 @@ import { TranscriptionError, UsageError } from '../errors.js';
 import type { TranscriptionEngine } from '../transcription/engine.js';
 import { resolveEngine, type EngineDeps, defaultEngineDeps } from '../transcription/resolve-engine.js';
 
-export const HOSTED_ENGINES = ['pocketsphinx', 'whisper'] as const;
+export const HOSTED_ENGINES = ['pocketsphinx', 'whisper', 'openai'] as const;
 export type HostedEngineName = (typeof HOSTED_ENGINES)[number];
 
 /** `--engine` of `echolog daemon start`: one of HOSTED_ENGINES, or undefined for the config's choice. Pure. */
@@ -15,8 +15,9 @@ export function parseHostedEngine(value: string | undefined): HostedEngineName |
 
 /**
  * The engine the daemon keeps loaded: the one asked for, else the config's if it is one the
- * daemon can host, else whisper when its model is present, else pocketsphinx. It gets each
- * request's audio in its own format (the daemon converts it). Rejects with why not.
+ * daemon can host, else whisper when its model is present, else pocketsphinx (never openai unasked:
+ * it sends the audio off this machine). It gets each request's audio in its own format (the daemon
+ * converts it). Rejects with why not.
  */
 export async function createHostedEngine(config: EchologConfig, env: NodeJS.ProcessEnv, asked: HostedEngineName | undefined, model: string | undefined, deps: EngineDeps = defaultEngineDeps): Promise<TranscriptionEngine> {
   const fromConfig = parseHostedEngineOrUndefined(config.transcription.engine);
@@ -25,7 +26,11 @@ export async function createHostedEngine(config: EchologConfig, env: NodeJS.Proc
   for (const name of candidates) {
     const hosted: EchologConfig = {
       ...config,
-      transcription: { ...config.transcription, engine: name, model: model ?? config.transcription.model },
+      // --model names a whisper model, or for openai the server's model.
+      transcription:
+        name === 'openai'
+          ? { ...config.transcription, engine: name, openai: { ...config.transcription.openai, model: model ?? config.transcription.openai.model } }
+          : { ...config.transcription, engine: name, model: model ?? config.transcription.model },
     };
     const resolution = await resolveEngine(hosted, env, deps);
     if (resolution.kind === 'engine') return resolution.create();

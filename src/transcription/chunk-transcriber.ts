@@ -4,7 +4,8 @@ import type { Chunk } from '../recorder/chunk.js';
 import { formatDb, isSilent } from '../audio/audio-level.js';
 import { engineAudioPieces, measureFileLevel, type EngineAudioFormat } from '../audio/engine-audio.js';
 import type { DebugAudioDump } from './debug-audio-dump.js';
-import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
+import type { EngineChunk, EngineFault, TranscriptionEngine, TranscriptSegment } from './engine.js';
+import { CommitOrder, type CommitTurn } from './ordered-commits.js';
 import { countWords, type TranscriptLine } from './transcript-formats.js';
 import type { TranscriptStore } from './transcript-store.js';
 import { roundToMs } from './round-seconds.js';
@@ -84,7 +85,9 @@ export class ChunkTranscriber {
   private open: OpenChunk[] = [];
   /** Chunks fed to an engine run that stopped before finalizing them: their text in progress is gone. */
   private readonly lost: number[] = [];
-  private current: QueuedChunk | undefined;
+  /** Chunks being transcribed: one, or up to the engine's `concurrency`. */
+  private readonly inFlight = new Set<QueuedChunk>();
+  private wake: (() => void) | undefined;
   private fedAny = false;
   /** Ends the current chunk's audio (and its decoder) when the queue is abandoned. */
   private readonly stopAudio = new AbortController();
@@ -102,6 +105,7 @@ export class ChunkTranscriber {
   enqueue(chunk: Chunk): void {
     this.queue.push({ chunk, enqueuedAt: this.now() });
     this.report();
+    this.wake?.();
     this.working ??= this.work().finally(() => (this.working = undefined));
   }
 
@@ -135,7 +139,7 @@ export class ChunkTranscriber {
       ...this.failed,
       ...this.lost,
       ...this.open.map((o) => o.seq),
-      ...(this.current ? [this.current.chunk.seq] : []),
+      ...[...this.inFlight].map((q) => q.chunk.seq),
       ...this.queue.map((q) => q.chunk.seq),
     ].sort((a, b) => a - b);
     this.report();
@@ -154,23 +158,44 @@ export class ChunkTranscriber {
     }
   }
 
+  /** Takes chunks in order, up to the engine's concurrency at once; their text is written in order. */
   private async work(): Promise<void> {
-    while (this.queue.length > 0 && !this.abandoned) {
-      this.current = this.queue.shift()!;
-      try {
-        await this.handle(this.current);
-        // Stopped mid-chunk by the drain timeout: the chunk is left, like those never reached.
-        if (this.abandoned) this.lost.push(this.current.chunk.seq);
-      } catch (error) {
-        this.options.logger.error('transcription_error', { seq: this.current.chunk.seq, reason: (error as Error).message });
-        this.failed.push(this.current.chunk.seq);
+    const limit = Math.max(1, this.options.engine?.concurrency ?? 1);
+    const order = new CommitOrder();
+    const running = new Set<Promise<void>>();
+    while (!this.abandoned) {
+      while (running.size < limit && this.queue.length > 0 && !this.abandoned) {
+        const item = this.queue.shift()!;
+        this.inFlight.add(item);
+        const turn = order.take();
+        const job: Promise<void> = this.run(item, turn).finally(() => {
+          turn.release();
+          this.inFlight.delete(item);
+          running.delete(job);
+          this.report();
+        });
+        running.add(job);
       }
-      this.current = undefined;
-      this.report();
+      if (running.size === 0) break;
+      // A slot frees, or a chunk arrives while a slot is free.
+      const woken = new Promise<void>((resolve) => (this.wake = resolve));
+      await Promise.race([...running, ...(running.size < limit ? [woken] : [])]);
+      this.wake = undefined;
     }
   }
 
-  private async handle(item: QueuedChunk): Promise<void> {
+  private async run(item: QueuedChunk, turn: CommitTurn): Promise<void> {
+    try {
+      await this.handle(item, turn);
+      // Stopped mid-chunk by the drain timeout: the chunk is left, like those never reached.
+      if (this.abandoned) this.lost.push(item.chunk.seq);
+    } catch (error) {
+      this.options.logger.error('transcription_error', { seq: item.chunk.seq, reason: (error as Error).message });
+      this.failed.push(item.chunk.seq);
+    }
+  }
+
+  private async handle(item: QueuedChunk, turn: CommitTurn): Promise<void> {
     const { chunk } = item;
     const { engine, logger, config } = this.options;
     if (!engine) {
@@ -181,6 +206,7 @@ export class ChunkTranscriber {
     const level = engine.needsSilence ? undefined : await measureFileLevel(chunk.path, chunk.wav, { signal: this.stopAudio.signal });
     if (level && isSilent(level, config.silence_threshold_db)) {
       logger.info('chunk_silent', { seq: chunk.seq, level_db: formatDb(level.levelDb), peak_db: formatDb(level.peakDb), threshold_db: config.silence_threshold_db });
+      await turn.ready();
       this.progress.silent_chunks++;
       await this.options.store.append([{ seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds), text: '', engine: this.options.engineName, latency_ms: 0, chunk: 'silent' }]);
       return;
@@ -198,10 +224,11 @@ export class ChunkTranscriber {
       if (this.abandoned) return;
       const started = this.now();
       try {
-        if (attempt > 0) await withTimeout(engine.start(), this.options.config.ready_timeout * 1000, 'restarting the engine');
+        if (attempt > 0 && !engine.concurrency) await withTimeout(engine.start(), this.options.config.ready_timeout * 1000, 'restarting the engine');
         const segments = await withTimeout(engine.transcribe(engineChunk), attemptTimeoutMs, `transcribing chunk ${chunk.seq}`);
-        if (this.abandoned) return;
         const computeMs = this.now() - started;
+        await turn.ready();
+        if (this.abandoned) return;
         this.fedAny = true;
         const fed = { seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds), enqueuedAt: item.enqueuedAt };
         this.open.push(fed);
@@ -222,7 +249,9 @@ export class ChunkTranscriber {
       } catch (error) {
         if (this.abandoned) return;
         const reason = (error as Error).message;
-        if (attempt >= config.max_retries) {
+        const fault = error as EngineFault;
+        if (attempt >= config.max_retries || fault.retryable === false) {
+          await turn.ready();
           logger.warning('chunk_transcription_failed', {
             seq: chunk.seq,
             engine: this.options.engineName,
@@ -234,9 +263,11 @@ export class ChunkTranscriber {
           this.loseOpen(reason);
           return;
         }
-        const backoffMs = Math.min((this.options.retryBaseMs ?? 500) * 2 ** attempt, 8000);
-        logger.warning('chunk_transcription_retry', { seq: chunk.seq, engine: this.options.engineName, attempt: attempt + 1, retry_in_ms: backoffMs, reason });
-        await engine.close().catch(() => undefined);
+        // The server's Retry-After, when it gave one (the engine bounds it), else exponential.
+        const backoffMs = Math.max(fault.retryAfterMs ?? 0, Math.min((this.options.retryBaseMs ?? 500) * 2 ** attempt, 8000));
+        logger.warning('chunk_transcription_retry', { seq: chunk.seq, engine: this.options.engineName, attempt: attempt + 1, retry_in_ms: backoffMs, ...(fault.status ? { status: fault.status } : {}), reason });
+        // An engine with state restarts; a stateless one (concurrency) has nothing to restart and other chunks in flight.
+        if (!engine.concurrency) await engine.close().catch(() => undefined);
         this.loseOpen(reason);
         for (const until = this.now() + backoffMs; this.now() < until && !this.abandoned; ) await sleep(Math.min(100, backoffMs));
       }
@@ -298,7 +329,7 @@ export class ChunkTranscriber {
   /** The fed chunk an utterance starts in (else the nearest fed before it). */
   private seqAt(start: number): number {
     const before = this.recent.filter((o) => o.start <= start + 0.001);
-    return (before.at(-1) ?? this.recent[0])?.seq ?? this.current?.chunk.seq ?? 0;
+    return (before.at(-1) ?? this.recent[0])?.seq ?? [...this.inFlight][0]?.chunk.seq ?? 0;
   }
 
   private noteSpeed(computeMs: number, audioSeconds: number): void {
@@ -321,7 +352,7 @@ export class ChunkTranscriber {
   }
 
   private report(): void {
-    const pending = [...(this.current ? [this.current] : []), ...this.queue];
+    const pending = [...this.inFlight, ...this.queue];
     this.progress.pending_chunks = pending.length;
     this.progress.lag_seconds = roundToMs(pending.reduce((sum, q) => sum + q.chunk.durationSeconds, 0));
     this.progress.failed_chunks = this.failed.length + this.lost.length;

@@ -27,6 +27,16 @@ export interface EngineChunk {
   audio(): AsyncIterable<Buffer>;
 }
 
+/** What a rejection of `transcribe` may say about retrying it (a network engine knows; others say nothing). */
+export interface EngineFault {
+  /** false: no retry can fix it (a refused key, a wrong URL); the chunk fails at once. */
+  retryable?: boolean;
+  /** How long the server asked to wait before the next attempt. */
+  retryAfterMs?: number;
+  /** The HTTP status, for the log. */
+  status?: number;
+}
+
 export interface TranscriptWord {
   start: number;
   end: number;
@@ -66,7 +76,13 @@ export interface TranscriptionEngine {
    * transcription.daemon_timeout); the caller's bound on an attempt is never shorter.
    */
   readonly attemptTimeoutMs?: number;
-  /** Transcribes one chunk; rejects on failure (the caller retries with backoff). */
+  /**
+   * Optional: the engine keeps no state between chunks (a network server) and takes up to this many
+   * at once; the queue commits their text in chunk order, and a failed attempt needs no restart.
+   * Unset: one chunk at a time.
+   */
+  readonly concurrency?: number;
+  /** Transcribes one chunk; rejects on failure (the caller retries with backoff; see EngineFault). */
   transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]>;
   /**
    * Optional (streaming engines): session seconds up to which every piece of text has been

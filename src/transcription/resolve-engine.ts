@@ -8,6 +8,7 @@ import { ipcPathsFor, type IpcPaths } from '../daemon/ipc-paths.js';
 import { resolveBuiltScript } from '../process/built-script.js';
 import { DaemonEngine } from './daemon-engine.js';
 import type { TranscriptionEngine } from './engine.js';
+import { displayUrl, openAiSettings, openAiSettingsProblem } from './openai-settings.js';
 import { PocketsphinxEngine } from './pocketsphinx-engine.js';
 import { findPocketsphinx, POCKETSPHINX_INSTALL_HINT, streamDecoderBinary, type PocketsphinxBinary } from './pocketsphinx-command.js';
 
@@ -118,6 +119,8 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
     };
   };
   switch (t.engine) {
+    case 'openai':
+      return openAi(config, env);
     case 'daemon':
       return daemon();
     case 'none':
@@ -141,6 +144,21 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
       };
     }
   }
+}
+
+/** Engine `openai`: its module is loaded only here, so other engines and `status` never load it. */
+async function openAi(config: EchologConfig, env: NodeJS.ProcessEnv): Promise<EngineResolution> {
+  const settings = openAiSettings(config, env);
+  const problem = openAiSettingsProblem(settings, env);
+  if (problem) return { kind: 'missing', name: 'openai', reason: problem };
+  const { createOpenAiEngine } = await import('./openai-engine.js');
+  return {
+    kind: 'engine',
+    name: 'openai',
+    model: settings.model,
+    create: () => createOpenAiEngine(config, env),
+    startFields: { openai_url: displayUrl(settings.baseUrl), openai_concurrency: settings.concurrency },
+  };
 }
 
 /** The IPC root of the session daemon this config talks to. */

@@ -1,0 +1,79 @@
+import { OpenAiClient, OpenAiRequestError } from './openai-client.js';
+import { displayUrl, type OpenAiSettings } from './openai-settings.js';
+
+/** What `echolog doctor` found of the endpoint: each step, and the first that failed. */
+export interface EndpointCheck {
+  ok: boolean;
+  /** e.g. "reachable, key accepted, model whisper-1 served" or the step that failed, with why. */
+  detail: string;
+  fix?: string;
+}
+
+/** How long doctor waits for each request. */
+const CHECK_TIMEOUT_MS = 10_000;
+
+/**
+ * Checks the server as the engine will use it: reachable, key accepted, model known. `GET /models`
+ * first; a server without that route (whisper.cpp's) is asked to transcribe 0.5 s of silence.
+ */
+export async function checkEndpoint(settings: OpenAiSettings): Promise<EndpointCheck> {
+  const client = new OpenAiClient({ ...settings, timeoutMs: Math.min(settings.timeoutMs, CHECK_TIMEOUT_MS) });
+  const url = displayUrl(settings.baseUrl);
+  const model = settings.model;
+  try {
+    const models = await client.models();
+    if (models.includes(model)) return { ok: true, detail: `${url}: reachable, key accepted, model ${model} served` };
+    const list = models.length > 0 ? models.slice(0, 10).join(', ') : 'none';
+    return { ok: false, detail: `${url}: reachable, key accepted, but model ${model} is not among its models (${list})`, fix: 'set transcription.openai.model (or --model) to one the server serves' };
+  } catch (error) {
+    const failed = failure(error, url, settings);
+    if (failed || (error as OpenAiRequestError).status !== 404) return failed ?? unexpected(error, url);
+  }
+  try {
+    await client.transcribe({ audio: silence(), format: 'json', prompt: '' });
+    return { ok: true, detail: `${url}: reachable, key accepted, model ${model} transcribed 0.5 s of silence (the server lists no models)` };
+  } catch (error) {
+    const failed = failure(error, url, settings);
+    if (failed) return failed;
+    const status = (error as OpenAiRequestError).status;
+    if (status === 404 || status === 400) {
+      return { ok: false, detail: `${url}: reachable, key accepted, but a 0.5 s transcription with model ${model} was refused: ${(error as Error).message}`, fix: 'check transcription.openai.model and that the base URL ends where /audio/transcriptions is served (usually /v1)' };
+    }
+    return unexpected(error, url);
+  }
+}
+
+/** Unreachable or key refused: the steps before the model. */
+function failure(error: unknown, url: string, settings: OpenAiSettings): EndpointCheck | undefined {
+  if (!(error instanceof OpenAiRequestError)) return undefined;
+  if (error.status === undefined) {
+    return { ok: false, detail: `${url}: not reachable: ${error.message}`, fix: 'start the server, or point transcription.openai.base_url / $OPENAI_BASE_URL at it' };
+  }
+  if (error.status === 401 || error.status === 403) {
+    return { ok: false, detail: `${url}: reachable, but the key was refused (HTTP ${error.status})`, fix: settings.apiKey ? `check the key in $${settings.apiKeyEnv}` : `set $${settings.apiKeyEnv} (or name another variable in transcription.openai.api_key_env)` };
+  }
+  return undefined;
+}
+
+function unexpected(error: unknown, url: string): EndpointCheck {
+  return { ok: false, detail: `${url}: reachable, but it answered: ${(error as Error).message}` };
+}
+
+/** 0.5 s of 16 kHz mono silence as a WAV (16 KB in memory). */
+function silence() {
+  const samples = 8000;
+  const wav = Buffer.alloc(44 + samples * 2);
+  wav.write('RIFF', 0, 'ascii');
+  wav.writeUInt32LE(36 + samples * 2, 4);
+  wav.write('WAVEfmt ', 8, 'ascii');
+  wav.writeUInt32LE(16, 16);
+  wav.writeUInt16LE(1, 20);
+  wav.writeUInt16LE(1, 22);
+  wav.writeUInt32LE(16000, 24);
+  wav.writeUInt32LE(32000, 28);
+  wav.writeUInt16LE(2, 32);
+  wav.writeUInt16LE(16, 34);
+  wav.write('data', 36, 'ascii');
+  wav.writeUInt32LE(samples * 2, 40);
+  return { blob: new Blob([wav], { type: 'audio/wav' }), filename: 'silence.wav', dispose: async () => undefined };
+}

@@ -1,0 +1,33 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeSandbox } from './helpers/cli.js';
+import { killDaemons, readJsonFile, runSeedPython, seedPaths, startDaemon } from './helpers/daemon.js';
+import { startOpenAiServer } from './helpers/openai-server.js';
+
+const SPEECH = fileURLToPath(new URL('./fixtures/speech/sense_and_sensibility_01_austen_64kb-0920.wav', import.meta.url));
+const box = makeSandbox();
+const servers: Array<{ close(): Promise<void> }> = [];
+
+afterAll(async () => {
+  await killDaemons(box.root);
+  await Promise.all(servers.map((s) => s.close()));
+  box.cleanup();
+});
+
+describe('echolog daemon start --engine openai', () => {
+  it("one daemon in front of one server: the seed's Python client gets the server's words", async () => {
+    const server = await startOpenAiServer({ apiKey: 'sk-daemon-key-1234' });
+    servers.push(server);
+    const root = path.join(box.root, 'ipc');
+    const place = { home: box.home, env: { ...box.env, OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-daemon-key-1234' } };
+    const started = await startDaemon(place, root, ['--engine', 'openai', '--model', 'whisper-1', '--timeout', '60']);
+    expect(started.code, started.stderr).toBe(0);
+    expect(readJsonFile(seedPaths(root).status)).toMatchObject({ active: true, model_loaded: true, model_size: 'whisper-1' });
+    const results = await runSeedPython(root, SPEECH);
+    // Reference: "had he married a more a amiable woman he might have been made still more respectable than he was".
+    expect(results.join(' ')).toMatch(/married .*woman/);
+    expect(server.uploads).toHaveLength(1);
+    expect(server.uploads[0]).toMatchObject({ sampleRate: 16000, channels: 1, authorization: 'Bearer sk-daemon-key-1234' });
+  }, 120_000);
+});

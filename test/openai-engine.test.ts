@@ -1,0 +1,301 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_CONFIG, type EchologConfig } from '../src/config/schema.js';
+import type { Chunk } from '../src/recorder/chunk.js';
+import { parseWavHeader } from '../src/recorder/wav-header.js';
+import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
+import { OpenAiRequestError } from '../src/transcription/openai-client.js';
+import { OpenAiEngine } from '../src/transcription/openai-engine.js';
+import type { EngineChunk } from '../src/transcription/engine.js';
+import { errorMessage, MAX_RETRY_AFTER_MS, parseTranscription, promptTail, retryAfterMs } from '../src/transcription/openai-response.js';
+import { displayUrl, openAiSettings, openAiSettingsProblem, type OpenAiSettings } from '../src/transcription/openai-settings.js';
+import { TranscriptStore } from '../src/transcription/transcript-store.js';
+import { recordingLogger } from './helpers/logger.js';
+import { refusedPort, startOpenAiServer, type OpenAiServer, type OpenAiServerOptions } from './helpers/openai-server.js';
+
+const SPEECH = fileURLToPath(new URL('./fixtures/speech/sense_and_sensibility_01_austen_64kb-0870.wav', import.meta.url));
+const KEY = 'sk-test-0123456789abcdef';
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-openai-engine-'));
+// The engine's temp files go to os.tmpdir(): a private one shows that each is removed.
+const privateTmp = path.join(tmp, 'tmpdir');
+const servers: OpenAiServer[] = [];
+let savedTmpdir: string | undefined;
+
+beforeAll(() => {
+  fs.mkdirSync(privateTmp);
+  savedTmpdir = process.env.TMPDIR;
+  process.env.TMPDIR = privateTmp;
+});
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => s.close()));
+});
+afterAll(() => {
+  if (savedTmpdir === undefined) delete process.env.TMPDIR;
+  else process.env.TMPDIR = savedTmpdir;
+  fs.rmSync(tmp, { recursive: true, force: true });
+});
+
+async function server(options: OpenAiServerOptions = {}): Promise<OpenAiServer> {
+  const s = await startOpenAiServer({ apiKey: KEY, transcribe: async (_file, upload) => `words of ${upload.durationSeconds} seconds`, ...options });
+  servers.push(s);
+  return s;
+}
+
+function settings(baseUrl: string, over: Partial<OpenAiSettings> = {}): OpenAiSettings {
+  return { baseUrl, model: 'whisper-1', language: 'en', apiKey: KEY, apiKeyEnv: 'OPENAI_API_KEY', concurrency: 2, timeoutMs: 5000, ...over };
+}
+
+function engineFor(baseUrl: string, over: Partial<OpenAiSettings> = {}): OpenAiEngine {
+  return new OpenAiEngine({ settings: settings(baseUrl, over), ffmpegPath: async () => 'ffmpeg' });
+}
+
+let made = 0;
+/** A chunk cut from the recorded speech by ffmpeg: `seconds` long from `from`, at the given format. */
+function speechChunk(seq: number, offsetSeconds: number, seconds: number, format = { rate: 16000, channels: 1 }): Chunk {
+  const file = path.join(tmp, `chunk_${++made}.wav`);
+  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-ss', String(offsetSeconds % 5), '-t', String(seconds), '-i', SPEECH, '-ar', String(format.rate), '-ac', String(format.channels), '-c:a', 'pcm_s16le', file]);
+  const wav = parseWavHeader(fs.readFileSync(file).subarray(0, 4096));
+  const start = new Date(Date.UTC(2026, 0, 1) + offsetSeconds * 1000);
+  return { seq, file: path.basename(file), path: file, sizeBytes: fs.statSync(file).size, durationSeconds: seconds, offsetSeconds, startTime: start, endTime: new Date(start.getTime() + seconds * 1000), wav };
+}
+
+// The openai engine reads `path` itself (it sets no audioFormat): it never asks for the PCM pieces.
+const engineChunk = (c: Chunk): EngineChunk => ({
+  seq: c.seq,
+  path: c.path,
+  offsetSeconds: c.offsetSeconds,
+  durationSeconds: c.durationSeconds,
+  audio: () => {
+    throw new Error('the openai engine must not read engine-format audio');
+  },
+});
+
+const failure = (promise: Promise<unknown>) => promise.then(() => undefined as never, (error: unknown) => error as OpenAiRequestError);
+
+describe('openai response parsing (pure)', () => {
+  const span = { offsetSeconds: 20, durationSeconds: 10 };
+
+  it('verbose_json: a segment per utterance in session time, words from the top level or the segment, clamped into the chunk', () => {
+    const body = JSON.stringify({
+      text: 'hello there. again',
+      segments: [
+        { start: 0.5, end: 2.25, text: ' hello there.' },
+        { start: 3, end: 12, text: ' again', words: [{ word: ' again', start: 3, end: 11.5 }] },
+        { start: 5, end: 6, text: '  ' },
+      ],
+      words: [
+        { word: 'hello', start: 0.5, end: 1 },
+        { word: 'there.', start: 1.1, end: 2.25 },
+      ],
+    });
+    expect(parseTranscription(body, 'application/json', span)).toEqual([
+      { start: 20.5, end: 22.25, text: 'hello there.', words: [{ start: 20.5, end: 21, word: 'hello' }, { start: 21.1, end: 22.25, word: 'there.' }] },
+      { start: 23, end: 30, text: 'again', words: [{ start: 23, end: 30, word: 'again' }] },
+    ]);
+  });
+
+  it('json and text: one utterance spanning the chunk; empty text: none; a body without text is refused', () => {
+    expect(parseTranscription('{"text":" hi "}', 'application/json; charset=utf-8', span)).toEqual([{ start: 20, end: 30, text: 'hi' }]);
+    expect(parseTranscription('hi there\n', 'text/plain', span)).toEqual([{ start: 20, end: 30, text: 'hi there' }]);
+    expect(parseTranscription('{"text":""}', 'application/json', span)).toEqual([]);
+    expect(() => parseTranscription('{"segments":[]}', 'application/json', span)).toThrow(/no "text"/);
+    expect(() => parseTranscription('{"text":', 'application/json', span)).toThrow(/does not parse/);
+  });
+
+  it('error bodies: OpenAI, FastAPI and plain text', () => {
+    expect(errorMessage('{"error":{"message":"Invalid file format."}}')).toBe('Invalid file format.');
+    expect(errorMessage('{"detail":"Model not found"}')).toBe('Model not found');
+    expect(errorMessage('Bad Gateway')).toBe('Bad Gateway');
+    expect(errorMessage('')).toBe('(empty body)');
+  });
+
+  it('Retry-After: seconds, an HTTP date, retry-after-ms; bounded; unreadable is none', () => {
+    const h = (headers: Record<string, string>) => new Headers(headers);
+    const now = Date.parse('2026-01-01T00:00:00Z');
+    expect(retryAfterMs(h({ 'retry-after': '2' }), now)).toBe(2000);
+    expect(retryAfterMs(h({ 'retry-after': 'Thu, 01 Jan 2026 00:00:05 GMT' }), now)).toBe(5000);
+    expect(retryAfterMs(h({ 'retry-after-ms': '250', 'retry-after': '9' }), now)).toBe(250);
+    expect(retryAfterMs(h({ 'retry-after': '86400' }), now)).toBe(MAX_RETRY_AFTER_MS);
+    expect(retryAfterMs(h({ 'retry-after': 'soon' }), now)).toBeUndefined();
+    expect(retryAfterMs(h({}), now)).toBeUndefined();
+  });
+
+  it('the prompt is the tail of the text, cut at a word', () => {
+    expect(promptTail('  a  short\ntext ')).toBe('a short text');
+    const long = Array.from({ length: 100 }, (_, i) => `word${i}`).join(' ');
+    const tail = promptTail(long, 40);
+    expect(tail.length).toBeLessThanOrEqual(40);
+    expect(long.endsWith(tail)).toBe(true);
+    expect(tail.startsWith('word')).toBe(true);
+  });
+});
+
+describe('openai settings (pure)', () => {
+  const config = (openai: Partial<EchologConfig['transcription']['openai']>): EchologConfig => ({ ...DEFAULT_CONFIG, transcription: { ...DEFAULT_CONFIG.transcription, openai: { ...DEFAULT_CONFIG.transcription.openai, ...openai } } });
+
+  it('config base_url, else $OPENAI_BASE_URL, else OpenAI; the key from the variable api_key_env names', () => {
+    expect(openAiSettings(config({}), {})).toMatchObject({ baseUrl: 'https://api.openai.com/v1', model: 'whisper-1', apiKey: '', concurrency: 2, timeoutMs: 60_000 });
+    expect(openAiSettings(config({}), { OPENAI_BASE_URL: 'http://gpu:8000/v1/', OPENAI_API_KEY: 'k1' })).toMatchObject({ baseUrl: 'http://gpu:8000/v1', apiKey: 'k1' });
+    const own = openAiSettings(config({ base_url: 'http://lb:9000/v1', api_key_env: 'GROQ_API_KEY' }), { OPENAI_BASE_URL: 'http://gpu:8000/v1', OPENAI_API_KEY: 'k1', GROQ_API_KEY: 'k2' });
+    expect(own).toMatchObject({ baseUrl: 'http://lb:9000/v1', apiKey: 'k2', apiKeyEnv: 'GROQ_API_KEY' });
+  });
+
+  it('a base URL that is not http(s) is refused naming where it came from; credentials in a URL are never shown', () => {
+    const s = openAiSettings(config({}), { OPENAI_BASE_URL: 'gpu:8000' });
+    expect(openAiSettingsProblem(s, { OPENAI_BASE_URL: 'gpu:8000' })).toMatch(/^\$OPENAI_BASE_URL "gpu:8000" is not an http\(s\) URL/);
+    expect(openAiSettingsProblem(openAiSettings(config({}), {}), {})).toBeUndefined();
+    expect(displayUrl('https://user:secret@host/v1/')).toBe('https://host/v1');
+    const pasted = openAiSettingsProblem(openAiSettings(config({ api_key_env: 'sk-proj-abc123' }), {}), {});
+    expect(pasted).toBe('transcription.openai.api_key_env must be the name of an environment variable (letters, digits, _), not the key itself');
+  });
+});
+
+describe('OpenAiEngine against a local server of the API', () => {
+  it('posts the chunk as multipart (file, model, language, verbose_json with word timestamps, prompt = the previous text), with the bearer key', async () => {
+    const s = await server();
+    const engine = engineFor(s.url);
+    await engine.start();
+    const first = speechChunk(1, 0, 1.5);
+    const second = speechChunk(2, 1.5, 2);
+    expect(await engine.transcribe(engineChunk(first))).toEqual([
+      { start: 0, end: 1.5, text: 'words of 1.5 seconds', words: [{ start: 0, end: 0.375, word: 'words' }, { start: 0.375, end: 0.75, word: 'of' }, { start: 0.75, end: 1.125, word: '1.5' }, { start: 1.125, end: 1.5, word: 'seconds' }] },
+    ]);
+    const [segment] = await engine.transcribe(engineChunk(second));
+    expect(segment).toMatchObject({ start: 1.5, end: 3.5, text: 'words of 2 seconds' });
+    expect(s.uploads).toHaveLength(2);
+    const [a, b] = s.uploads;
+    expect(a!.authorization).toBe(`Bearer ${KEY}`);
+    expect(a!.fields).toEqual({ model: ['whisper-1'], language: ['en'], response_format: ['verbose_json'], 'timestamp_granularities[]': ['segment', 'word'] });
+    expect(b!.fields.prompt).toEqual(['words of 1.5 seconds']);
+    // A 16 kHz mono chunk is sent as it is, byte for byte.
+    expect([a!.fileBytes, a!.sampleRate, a!.channels, a!.fileName]).toEqual([first.sizeBytes, 16000, 1, path.basename(first.path)]);
+    await engine.close();
+  });
+
+  it('a chunk in another format is converted by ffmpeg to 16 kHz mono in a private temp file, removed after', async () => {
+    const engineTemps = () => fs.readdirSync(privateTmp).filter((name) => /^echolog-openai-(?!server)/.test(name));
+    const modes: string[] = [];
+    const s = await server({
+      transcribe: async () => {
+        // While the request is on the wire: the converted file, private to this account.
+        for (const dir of engineTemps()) {
+          modes.push((fs.statSync(path.join(privateTmp, dir)).mode & 0o777).toString(8), (fs.statSync(path.join(privateTmp, dir, 'chunk.wav')).mode & 0o777).toString(8));
+        }
+        return 'converted';
+      },
+    });
+    const engine = engineFor(s.url);
+    const chunk = speechChunk(1, 0, 2, { rate: 44100, channels: 2 });
+    expect(await engine.transcribe(engineChunk(chunk))).toHaveLength(1);
+    expect(s.uploads[0]).toMatchObject({ sampleRate: 16000, channels: 1, durationSeconds: 2, fileName: 'chunk.wav' });
+    expect(modes).toEqual(['700', '600']);
+    expect(engineTemps()).toEqual([]);
+  });
+
+  it('a server that refuses verbose_json gets json: one utterance per chunk, and json from then on', async () => {
+    const s = await server({ verboseJson: false });
+    const engine = engineFor(s.url);
+    expect(await engine.transcribe(engineChunk(speechChunk(1, 10, 1)))).toEqual([{ start: 10, end: 11, text: 'words of 1 seconds' }]);
+    await engine.transcribe(engineChunk(speechChunk(2, 11, 1)));
+    // The refused requests are not counted as uploads; the second chunk asks json at once.
+    expect(s.uploads.map((u) => u.fields.response_format?.[0])).toEqual(['json', 'json']);
+  });
+
+  it('401, 403-like and 404 fail at once, naming the URL and what to check, never the key', async () => {
+    const s = await server();
+    const wrongKey = await failure(engineFor(s.url, { apiKey: 'sk-wrong-key-987654' }).transcribe(engineChunk(speechChunk(1, 0, 1))));
+    expect(wrongKey).toBeInstanceOf(OpenAiRequestError);
+    expect(wrongKey).toMatchObject({ retryable: false, status: 401 });
+    expect(wrongKey.message).toBe(`HTTP 401 from POST ${s.url}/audio/transcriptions: Incorrect API key provided.; check the key in $OPENAI_API_KEY`);
+    const noKey = await failure(engineFor(s.url, { apiKey: '' }).transcribe(engineChunk(speechChunk(1, 0, 1))));
+    expect(noKey.message).toMatch(/the server wants a key: set \$OPENAI_API_KEY/);
+    const model = await failure(engineFor(s.url, { model: 'whisper-9' }).transcribe(engineChunk(speechChunk(1, 0, 1))));
+    expect(model).toMatchObject({ retryable: false, status: 404 });
+    expect(model.message).toMatch(/The model `whisper-9` does not exist.*check transcription.openai.base_url .* and transcription.openai.model \(whisper-9\)/);
+    const path404 = await failure(engineFor(s.url.replace(/\/v1$/, '')).transcribe(engineChunk(speechChunk(1, 0, 1))));
+    expect(path404).toMatchObject({ retryable: false, status: 404 });
+    for (const error of [wrongKey, noKey, model, path404]) expect(error.message).not.toContain(KEY);
+  });
+
+  it('429 with Retry-After and 500 are retryable with the status; a hang past the timeout and a refused port too', async () => {
+    const s = await server();
+    s.fail({ status: 429, headers: { 'retry-after': '3' }, body: '{"error":{"message":"Rate limit reached"}}' }, { status: 500 }, { hang: true });
+    const engine = engineFor(s.url, { timeoutMs: 500 });
+    const limited = await failure(engine.transcribe(engineChunk(speechChunk(1, 0, 1))));
+    expect(limited).toMatchObject({ retryable: true, status: 429, retryAfterMs: 3000, message: `HTTP 429 from POST ${s.url}/audio/transcriptions: Rate limit reached` });
+    expect(await failure(engine.transcribe(engineChunk(speechChunk(1, 0, 1))))).toMatchObject({ retryable: true, status: 500 });
+    const hung = await failure(engine.transcribe(engineChunk(speechChunk(1, 0, 1))));
+    expect(hung).toMatchObject({ retryable: true, message: `no answer from ${s.url}/audio/transcriptions within 1 s (transcription.openai.timeout)` });
+    const port = await refusedPort();
+    const refused = await failure(engineFor(`http://127.0.0.1:${port}/v1`).transcribe(engineChunk(speechChunk(1, 0, 1))));
+    expect(refused).toMatchObject({ retryable: true, message: `cannot reach http://127.0.0.1:${port}/v1/audio/transcriptions: ECONNREFUSED` });
+    // And then the server answers again.
+    expect(await engine.transcribe(engineChunk(speechChunk(1, 0, 1)))).toHaveLength(1);
+  });
+
+  it('a slow answer within the timeout is an answer', async () => {
+    const s = await server({ delayMs: 800 });
+    expect(await engineFor(s.url, { timeoutMs: 5000 }).transcribe(engineChunk(speechChunk(1, 0, 1)))).toHaveLength(1);
+  });
+
+  it('real words: the server transcribes the recorded speech with pocketsphinx', async () => {
+    const s = await server({ transcribe: undefined });
+    const [segment] = await engineFor(s.url, { timeoutMs: 60_000 }).transcribe(engineChunk(speechChunk(1, 0, 7)));
+    // Reference: "and mister john dashwood had then leisure to consider how much there might be prudently in his power …"
+    expect(segment!.text).toMatch(/leisure to consider how much there might be/);
+    expect(segment!.words!.length).toBeGreaterThan(10);
+  }, 90_000);
+});
+
+describe('the queue with the openai engine', () => {
+  const transcription = (over: Partial<EchologConfig['transcription']> = {}) => ({ ...DEFAULT_CONFIG.transcription, ...over });
+
+  it('concurrency 2: two requests in flight, the transcript in chunk order although the answers come out of order', async () => {
+    // The first chunk's answer is the slowest: the 1 s chunk waits 1.5 s, the 1.5 s one 0.75 s, the 2 s one none.
+    const s = await server({ transcribe: async (_f, u) => (await new Promise((r) => setTimeout(r, (2 - u.durationSeconds) * 1500)), `chunk of ${u.durationSeconds} s`) });
+    const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
+    const store = new TranscriptStore(dir);
+    const q = new ChunkTranscriber({ engine: engineFor(s.url), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store, logger: recordingLogger() });
+    q.enqueue(speechChunk(1, 0, 1));
+    q.enqueue(speechChunk(2, 1, 1.5));
+    q.enqueue(speechChunk(3, 2.5, 2));
+    expect(await q.drain(20_000)).toEqual([]);
+    expect(s.maxInFlight).toBe(2);
+    // The server answered chunk 2 before chunk 1; the transcript does not show it.
+    const upload = (seconds: number) => s.uploads.find((u) => u.durationSeconds === seconds)!;
+    expect(s.uploads.map((u) => u.durationSeconds).sort()).toEqual([1, 1.5, 2]);
+    expect(upload(1.5).answeredAt!).toBeLessThan(upload(1).answeredAt!);
+    const lines = await store.read();
+    expect(lines.map((l) => [l.seq, l.text, l.chunk])).toEqual([
+      [1, 'chunk of 1 s', undefined],
+      [1, '', 'transcribed'],
+      [2, 'chunk of 1.5 s', undefined],
+      [2, '', 'transcribed'],
+      [3, 'chunk of 2 s', undefined],
+      [3, '', 'transcribed'],
+    ]);
+  });
+
+  it('429 with Retry-After: the retry waits as asked and the log line has the status; 401 fails the chunk at once', async () => {
+    const s = await server();
+    s.fail({ status: 429, headers: { 'retry-after': '1' } });
+    const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
+    const logger = recordingLogger();
+    const q = new ChunkTranscriber({ engine: engineFor(s.url, { concurrency: 1 }), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store: new TranscriptStore(dir), logger, retryBaseMs: 10 });
+    q.enqueue(speechChunk(1, 0, 1));
+    expect(await q.drain(20_000)).toEqual([]);
+    expect(logger.lines.find((l) => l.message === 'chunk_transcription_retry')).toMatchObject({ level: 'warning', fields: { seq: 1, status: 429, retry_in_ms: 1000 } });
+    expect(s.uploads[1]!.receivedAt - s.uploads[0]!.receivedAt).toBeGreaterThanOrEqual(950);
+
+    const denied = recordingLogger();
+    const q2 = new ChunkTranscriber({ engine: engineFor(s.url, { apiKey: 'sk-wrong' }), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store: new TranscriptStore(dir), logger: denied, retryBaseMs: 10 });
+    q2.enqueue(speechChunk(2, 1, 1));
+    expect(await q2.drain(20_000)).toEqual([2]);
+    expect(denied.lines.map((l) => l.message)).toEqual(['chunk_transcription_failed']);
+    expect(denied.lines[0]!.fields).toMatchObject({ attempts: 1, reason: expect.stringContaining('check the key in $OPENAI_API_KEY') });
+  });
+});
