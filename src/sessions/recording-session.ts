@@ -120,14 +120,26 @@ export class RecordingSession {
         throw error;
       }
       const result = await this.record(prepared, ballast);
-      await orphans;
+      await this.awaitOrphans(orphans);
       await releaseActiveLock(plan.recordingsDir, plan.sessionId);
       lockHeld = false;
       return result;
     } finally {
-      await orphans;
+      await this.awaitOrphans(orphans);
       if (lockHeld) await releaseActiveLock(plan.recordingsDir, plan.sessionId);
     }
+  }
+
+  /**
+   * Other sessions' recovery runs beside this one. A signalled stop waits for it only to the end of
+   * its budget: recovery is resumable, and the next status or record finishes it.
+   */
+  private async awaitOrphans(orphans: Promise<void> | undefined): Promise<void> {
+    if (!orphans || !this.stopRequest?.signal) return orphans;
+    const leftMs = Math.max(0, SIGNALLED_STOP_BUDGET_MS - (performance.now() - this.stopRequestedAt));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([orphans, new Promise<void>((resolve) => (timer = setTimeout(resolve, leftMs)))]);
+    clearTimeout(timer);
   }
 
   private async prepareComponents(): Promise<Array<Awaited<ReturnType<SessionComponent['prepare']>>>> {

@@ -118,8 +118,10 @@ export class ChunkTranscriber {
   /**
    * Waits for the queue up to `timeoutMs`, then stops taking chunks; flushes the engine's held
    * text if everything was fed. Returns the seqs left untranscribed (failed or never reached).
+   * `graceMs`: what stopping the worker and the final flush may add beyond `timeoutMs` (0 for a
+   * signalled stop, whose bound is the whole budget).
    */
-  async drain(timeoutMs: number): Promise<number[]> {
+  async drain(timeoutMs: number, graceMs = 2000): Promise<number[]> {
     const deadline = this.now() + timeoutMs;
     const done = await withTimeout(this.idle(), timeoutMs, 'draining').then(
       () => true,
@@ -129,9 +131,9 @@ export class ChunkTranscriber {
       this.abandoned = true;
       this.stopAudio.abort(new Error('the transcription queue was stopped'));
       await this.options.engine?.close().catch(() => undefined);
-      await withTimeout(this.idle(), 2000, 'stopping').catch(() => undefined);
+      await withTimeout(this.idle(), graceMs, 'stopping').catch(() => undefined);
     } else if (this.options.engine && this.fedAny) {
-      await this.flush(Math.max(deadline - this.now(), 2000));
+      await this.flush(Math.max(deadline - this.now(), graceMs));
     }
     await this.options.engine?.close().catch(() => undefined);
     this.progress.state = 'stopped';

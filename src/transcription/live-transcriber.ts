@@ -185,7 +185,7 @@ export class LiveTranscriber {
   }
 
   /**
-   * Capture is over: writes what is buffered (within `timeoutMs`), ends the stream so the decoder
+   * Capture is over: writes what is buffered and ends the stream (within `timeoutMs` in all) so the decoder
    * prints what it holds, settles every chunk. Returns the chunks whose audio was dropped (after a
    * failure, everything unfinished has gone to `onFallback` instead).
    */
@@ -193,10 +193,12 @@ export class LiveTranscriber {
     this.ending = true;
     this.wake?.();
     const { engine, logger, engineName } = this.options;
+    // One deadline for both steps: a signalled stop gives this all the time it has.
+    const deadline = performance.now() + timeoutMs;
     try {
       if (!this.failure) await withTimeout(Promise.race([this.pumping, this.failed]), timeoutMs, 'writing the buffered live audio');
       if (!this.failure) {
-        const held = await withTimeout(engine.flush(), timeoutMs, 'flushing the engine');
+        const held = await withTimeout(engine.flush(), Math.max(0, deadline - performance.now()), 'flushing the engine');
         for (const segment of held) this.onSegment(segment);
         this.finalized = Infinity;
       }

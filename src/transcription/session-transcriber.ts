@@ -223,7 +223,7 @@ export class TranscriptionComponent implements SessionComponent {
     const stepMs = (): number => (budgetMs === undefined ? Math.max(left(), 2000) : left());
     if (this.live) this.transcribePerChunk(await this.live.end(stepMs()));
     await withTimeout(this.perChunk, stepMs(), 'restarting the engine').catch(() => undefined);
-    const unsent = await transcriber.drain(stepMs());
+    const unsent = await transcriber.drain(stepMs(), budgetMs === undefined ? 2000 : 0);
     await this.dump?.close();
     const progress = this.progress();
     const duration = context.manifest().stats.audio_duration_seconds;
