@@ -8,7 +8,7 @@ import { defineConfig } from 'vitest/config';
  * sequential group). Every process a test starts is killed when its file ends, and the run fails if
  * one is still alive at the end (test/setup, test/helpers/processes.ts).
  */
-const REAL_TIME = ['test/live-transcription-e2e.test.ts', 'test/daemon-ipc.test.ts'];
+const REAL_TIME = ['test/live-transcription-e2e.test.ts', 'test/daemon-ipc.test.ts', 'test/speech-accuracy.test.ts', 'test/readme-setup.test.ts'];
 
 const shared = {
   // Real ffmpeg runs in real time with short segments: give such tests room.

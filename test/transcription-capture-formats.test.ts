@@ -9,7 +9,7 @@ import { execFileAsync, exitOf, makeSandbox, onlySessionDir, readSessionLog, run
 /**
  * Every capture format is transcribed (issue 18 §1): pocketsphinx takes 16 kHz mono, which the
  * capture's live output and ffmpeg's decode of each chunk give it; the chunks stay as recorded.
- * Real read speech: two LibriVox utterances (test/fixtures/speech/README.austen-sense.md).
+ * Real read speech: two LibriVox utterances (test/fixtures/speech/SOURCE.md).
  */
 const SPEECH = fileURLToPath(new URL('./fixtures/speech/', import.meta.url));
 const REFERENCE = 'had he married a more a amiable woman he might have been made still more respectable than he was he might even have been made amiable himself'.split(' ');
@@ -28,7 +28,7 @@ beforeAll(async () => {
   const box = sandbox();
   speech = path.join(box.root, 'austen.wav');
   const silence = ['-f', 'lavfi', '-t', '1.5', '-i', 'anullsrc=r=16000:cl=mono'];
-  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', path.join(SPEECH, 'austen-sense-0920.wav'), ...silence, '-i', path.join(SPEECH, 'austen-sense-0930.wav'), ...silence, '-filter_complex', '[0][1][2][3]concat=n=4:v=0:a=1', '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', speech]);
+  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', path.join(SPEECH, 'sense_and_sensibility_01_austen_64kb-0920.wav'), ...silence, '-i', path.join(SPEECH, 'sense_and_sensibility_01_austen_64kb-0930.wav'), ...silence, '-filter_complex', '[0][1][2][3]concat=n=4:v=0:a=1', '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', speech]);
 });
 
 function recall(text: string): number {
