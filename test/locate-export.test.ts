@@ -144,6 +144,7 @@ describe('a session left `recording` whose lock was removed by hand after its ec
   it.concurrent.each([
     ['status', ['status']],
     ['sessions list', ['sessions', 'list', '--json']],
+    ['sessions show', ['sessions', 'show', 'orphan', '--json']],
     ['record', ['record', ...LAVFI, '--duration', '1', '--no-realtime', '--session-id', 'later']],
   ])('is recovered by %s: interrupted, session_stop last', async (who, command) => {
     const box = pool.sandbox();
@@ -160,6 +161,7 @@ describe('a session left `recording` whose lock was removed by hand after its ec
       const listed = JSON.parse(result.stdout) as { sessions: Array<{ id: string; status: string }> };
       expect(listed.sessions.find((s) => s.id === 'orphan')?.status).toBe('interrupted');
     }
+    if (who === 'sessions show') expect(JSON.parse(result.stdout)).toMatchObject({ status: 'interrupted' });
   });
 });
 

@@ -233,11 +233,14 @@ function registerSessionsCommands(
     .command('show <id>')
     .description('all metadata and stats, paths, chunk continuity, last warnings/errors, resume chain')
     .option('--json', 'print JSON');
-  const showConfig = withPeekedConfig(show);
+  // The whole config only to recover the session if its echolog died, as for list.
+  const showFullConfig = withConfig(show, RECORDINGS_DIR_FLAG);
+  const showConfig = peekedConfig(show);
   show.action(async (id: string, _options, command: Command) => {
     const recordingsDir = (await showConfig()).recordings_dir.value;
     const { sessionsShowCommand } = await import('./sessions-command.js');
-    result.exitCode = await sessionsShowCommand({ recordingsDir, id, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
+    const loadConfig = async () => (await showFullConfig()).config;
+    result.exitCode = await sessionsShowCommand({ recordingsDir, id, json: Boolean(command.opts<{ json?: boolean }>().json), loadConfig }, surroundings);
   });
   const remove = sessions
     .command('delete [ids...]')

@@ -115,10 +115,22 @@ export async function sessionsListCommand(options: ListOptions, surroundings: Su
 
 const PROBLEM_LINES = 10;
 
-export async function showSession(options: SessionsOptions & { id: string }, surroundings: Surroundings): Promise<SessionDetails> {
+export interface ShowOptions extends SessionsOptions {
+  id: string;
+  /** The whole config, loaded only to recover the session if its echolog died. */
+  loadConfig: () => Promise<EchologConfig>;
+}
+
+export async function showSession(options: ShowOptions, surroundings: Surroundings): Promise<SessionDetails> {
   const recordingsDir = await recordingsDirOf(options, surroundings);
   const dir = await locateSessionFolder(recordingsDir, options.id);
-  const manifest = await requireManifest(dir, surroundings);
+  let manifest = await requireManifest(dir, surroundings);
+  // `recording` with its echolog gone (its lock removed by hand): recovered, never shown as recording.
+  if (isSessionOrphaned(manifest, await liveLock(recordingsDir))) {
+    const { recoverInterruptedSession } = await import('../sessions/recover-session.js');
+    await recoverInterruptedSession({ recordingsDir, sessionId: options.id, config: await options.loadConfig(), stderr: surroundings.stderr });
+    manifest = await requireManifest(dir, surroundings);
+  }
   const names = await fs.readdir(dir);
   // Oldest log file first whatever the rotation named them: a backup is older than what replaced it.
   // session.log and its backups (SESSION_LOG_NAME is not imported: its module loads the logger library).
@@ -145,7 +157,7 @@ export async function showSession(options: SessionsOptions & { id: string }, sur
   };
 }
 
-export async function sessionsShowCommand(options: SessionsOptions & { id: string }, surroundings: Surroundings): Promise<number> {
+export async function sessionsShowCommand(options: ShowOptions, surroundings: Surroundings): Promise<number> {
   const details = await showSession(options, surroundings);
   surroundings.stdout.write(options.json ? formatShowJson(details) : formatShow(details));
   return 0;
