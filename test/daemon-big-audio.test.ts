@@ -66,7 +66,8 @@ describe('the daemon and a multi-GiB request', () => {
       // Seconds of streaming: at pocketsphinx's pace that is hundreds of MB read, far less than the file.
       await new Promise((resolve) => setTimeout(resolve, 3000));
       expect(readJsonFile(files.status).processing).toBe(true);
-      if (how === 'ffmpeg') expect(processesMatching('ffmpeg', wav)).toHaveLength(1);
+      // ffmpeg reads the daemon's open descriptor of the request's file (/proc/<daemon pid>/fd/<n>), not its path.
+      if (how === 'ffmpeg') expect(decodersOf(pid, wav)).toHaveLength(1);
       const rss = peakRssKb(pid);
       expect(rss).toBeLessThan(RSS_BOUND_KB);
 
@@ -78,9 +79,19 @@ describe('the daemon and a multi-GiB request', () => {
       expect(stopMs).toBeLessThan(5000);
       const response = readJsonFile(path.join(files.responses, `${id}.json`));
       expect(response).toMatchObject({ id, results: [], error: expect.stringMatching(/daemon is stopping \(SIG(TERM|INT)\) before this request was finished; send it again/) });
-      expect(processesMatching('ffmpeg', wav)).toEqual([]);
+      expect(processesMatching('ffmpeg', `/proc/${pid}/fd/`)).toEqual([]);
       expect(fs.existsSync(files.marker)).toBe(false);
       console.log(`daemon ${name}: VmHWM ${Math.round(rss / 1024)} MB after 3 s of a 5 GiB request; daemon stop took ${stopMs} ms`);
     }, 60_000);
   }
 });
+
+/** The ffmpeg processes decoding `file` through the daemon `pid`'s open descriptor of it. */
+function decodersOf(pid: number, file: string): number[] {
+  return processesMatching('ffmpeg', `/proc/${pid}/fd/`).filter((decoder) =>
+    fs
+      .readFileSync(`/proc/${decoder}/cmdline`, 'utf8')
+      .split('\0')
+      .some((arg) => arg.startsWith(`/proc/${pid}/fd/`) && fs.readlinkSync(arg) === file),
+  );
+}

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSessionTimeout } from '../src/cli/daemon-command.js';
 import { looksLikeSessionDaemon } from '../src/daemon/daemon-state.js';
-import { engineFormatSpan } from '../src/daemon/audio-input.js';
+import { execFileSync } from 'node:child_process';
+import { engineFormatSpan, openEngineAudio } from '../src/daemon/audio-input.js';
 import { startFailureOf } from '../src/daemon/daemon-log.js';
 import { formatDaemonStatus } from '../src/daemon/daemon-report.js';
 import { parseHostedEngine } from '../src/daemon/hosted-engine.js';
@@ -244,6 +245,66 @@ describe('request watcher and status writer, on real files', () => {
     expect(Math.abs(status!.timestamp - Date.now() / 1000)).toBeLessThan(5);
     expect(errors).toEqual([]);
     expect(fs.readdirSync(dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  });
+});
+
+describe('request audio is read from the one file that was judged, on real files', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-daemon-audio-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const format = { sampleRate: 16000 };
+
+  /** A real WAV made by ffmpeg: `source` is a lavfi source (a tone, or digital silence). */
+  function wav(name: string, source: string, rate: number, seconds: number): string {
+    const file = path.join(dir, name);
+    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `${source}:sample_rate=${rate}`, '-t', String(seconds), '-ac', '1', '-c:a', 'pcm_s16le', file]);
+    return file;
+  }
+
+  async function all(pieces: AsyncIterable<Buffer>): Promise<Buffer> {
+    const read: Buffer[] = [];
+    for await (const piece of pieces) read.push(piece);
+    return Buffer.concat(read);
+  }
+
+  /** Whether this process still holds a descriptor on `file`'s (now replaced) inode. */
+  function holds(file: string): boolean {
+    return fs.readdirSync('/proc/self/fd').some((fd) => {
+      try {
+        return fs.readlinkSync(`/proc/self/fd/${fd}`).startsWith(file);
+      } catch {
+        return false;
+      }
+    });
+  }
+
+  it('a WAV in the engine format: the samples of the file opened, not of one renamed over it afterwards', async () => {
+    const file = wav('request.wav', 'sine=frequency=440', 16000, 1);
+    const judged = fs.readFileSync(file).subarray(-32000); // the samples: 1 s at 16 kHz, after the header
+    const pieces = await openEngineAudio(file, 'ffmpeg', format);
+    // Another file (digital silence, same size) takes the path between the judging and the reading.
+    fs.renameSync(wav('swapped.wav', 'anullsrc=channel_layout=mono', 16000, 1), file);
+    const read = await all(pieces);
+    expect(read.length).toBe(32000);
+    expect(read.equals(judged)).toBe(true);
+    expect(holds(file)).toBe(false);
+  });
+
+  it('a WAV ffmpeg converts: ffmpeg decodes the file opened (through /proc/<pid>/fd), not the one renamed over it', async () => {
+    const file = wav('other-rate.wav', 'sine=frequency=440', 8000, 1);
+    const pieces = await openEngineAudio(file, 'ffmpeg', format);
+    fs.renameSync(wav('swapped-3s.wav', 'anullsrc=channel_layout=mono', 8000, 3), file);
+    const read = await all(pieces);
+    // 1 s at 16 kHz of a tone (the swapped file is 3 s of silence).
+    expect(read.length).toBe(32000);
+    expect(read.some((byte) => byte !== 0)).toBe(true);
+    expect(holds(file)).toBe(false);
+  });
+
+  it('a FIFO is answered at once, without waiting for a writer', async () => {
+    const fifo = path.join(dir, 'request.fifo');
+    execFileSync('mkfifo', [fifo]);
+    await expect(openEngineAudio(fifo, 'ffmpeg', format)).rejects.toThrow(`Audio file is not a regular file: ${fifo}`);
+    expect(holds(fifo)).toBe(false);
   });
 });
 

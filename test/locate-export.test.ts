@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readStartTicks } from '../src/files/process-identity.js';
+import { readChunks } from '../src/sessions/session-chunks.js';
+import { checkExportTarget, exportAudio, mergeTranscripts, writeTranscriptExport } from '../src/sessions/session-export.js';
 import { expectStopLast, isAlive, readManifestSync } from './helpers/chunks.js';
 import { readSessionLog, runCli, sandboxPool, SINE, type Sandbox } from './helpers/cli.js';
 
@@ -183,6 +185,31 @@ describe('sessions export never writes into the recordings dir, and fails in one
     expect(sha(chunk)).toBe(before);
     expect(fs.readdirSync(dir).filter((name) => /\.tmp$|new\.wav/.test(name))).toEqual([]);
     expect(fs.existsSync(path.join(box.recordings, 'all.wav'))).toBe(false);
+  });
+
+  it.concurrent('the folder judged is the folder written: a symlink to the session folder swapped in on the path after the check gets nothing', async () => {
+    const box = pool.sandbox();
+    const dir = await record(box, 'keep');
+    const listing = fs.readdirSync(dir);
+    const out = path.join(box.root, 'out');
+    fs.mkdirSync(out);
+    const audio = await checkExportTarget(path.join(out, 'all.wav'), box.recordings, false);
+    const transcript = await checkExportTarget(path.join(out, 'all.txt'), box.recordings, false);
+    try {
+      // Between the check and the writes, `out` becomes a symlink into the session folder.
+      const judged = path.join(box.root, 'judged');
+      fs.renameSync(out, judged);
+      fs.symlinkSync(dir, out);
+      const chunks = await readChunks(dir, new Date((JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as { started_at: string }).started_at));
+      expect(chunks.length).toBeGreaterThan(0);
+      await exportAudio({ ffmpegPath: 'ffmpeg', chunks, format: 'wav', target: audio });
+      await writeTranscriptExport(transcript, mergeTranscripts([{ lines: [], offsetSeconds: 0 }], { sessionId: 'keep', language: 'en', duration: 2 }), 'txt');
+      expect(fs.readdirSync(dir)).toEqual(listing);
+      expect(fs.readdirSync(judged).sort()).toEqual(['all.txt', 'all.wav']);
+    } finally {
+      await audio.close();
+      await transcript.close();
+    }
   });
 
   it.concurrent('the output is a folder, or its folder is missing: one line, exit 1, nothing written', async () => {

@@ -1,4 +1,4 @@
-import fs from 'node:fs/promises';
+import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import { ManagedProcess } from '../process/managed-process.js';
@@ -50,11 +50,15 @@ export function isEngineFormat(layout: Pick<PcmLayout, 'sampleRate' | 'channels'
   return layout.sampleRate === format.sampleRate && layout.channels === 1 && layout.bitsPerSample === 16;
 }
 
-/** The bytes [start, end) of `file`, read in pieces of at most `pieceBytes`, whole samples only. */
-export async function* readFilePieces(file: string, start: number, end: number, options: PieceOptions = {}): AsyncGenerator<Buffer> {
+/**
+ * The bytes [start, end) of `file`, read in pieces of at most `pieceBytes`, whole samples only.
+ * An open FileHandle (a file already judged on its descriptor) is read as it is and left open:
+ * its opener closes it.
+ */
+export async function* readFilePieces(file: string | FileHandle, start: number, end: number, options: PieceOptions = {}): AsyncGenerator<Buffer> {
   const pieceBytes = evenPieceBytes(options.pieceBytes);
   const last = end - ((end - start) % 2);
-  const handle = await fs.open(file, 'r');
+  const handle = typeof file === 'string' ? await fs.open(file, 'r') : file;
   try {
     for (let at = start; at < last; ) {
       options.signal?.throwIfAborted();
@@ -68,8 +72,13 @@ export async function* readFilePieces(file: string, start: number, end: number, 
       if (whole < piece.length) return;
     }
   } finally {
-    await handle.close();
+    if (handle !== file) await handle.close();
   }
+}
+
+export interface DecodeOptions extends PieceOptions {
+  /** What ffmpeg opens, when not `file` itself (an open descriptor's `/proc/<pid>/fd/<n>`); errors still name `file`. */
+  inputPath?: string;
 }
 
 /**
@@ -86,9 +95,9 @@ export function engineDecodeArgs(file: string, format: EngineAudioFormat): strin
  * `pieceBytes`. ffmpeg writes only as fast as we read (the pipe fills), so memory stays at one
  * piece. Stopping early (a `break`, an abort) ends ffmpeg; a failed decode throws AudioDecodeError.
  */
-export async function* decodePieces(ffmpegPath: string, file: string, format: EngineAudioFormat, options: PieceOptions = {}): AsyncGenerator<Buffer> {
+export async function* decodePieces(ffmpegPath: string, file: string, format: EngineAudioFormat, options: DecodeOptions = {}): AsyncGenerator<Buffer> {
   const pieceBytes = evenPieceBytes(options.pieceBytes);
-  const child = await ManagedProcess.start(ffmpegPath, engineDecodeArgs(file, format));
+  const child = await ManagedProcess.start(ffmpegPath, engineDecodeArgs(options.inputPath ?? file, format));
   const stderr: string[] = [];
   child.onLines('stderr', (line) => {
     if (stderr.push(line) > 3) stderr.shift();

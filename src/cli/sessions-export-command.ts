@@ -4,7 +4,7 @@ import { UsageError } from '../errors.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { liveLock } from '../sessions/active-lock.js';
 import { readChunks } from '../sessions/session-chunks.js';
-import { AUDIO_FORMATS, checkExportTarget, exportAudio, exportWriteError, formatOfFile, mergeTranscripts, TRANSCRIPT_FORMATS, writeTranscriptExport, type TranscriptPart } from '../sessions/session-export.js';
+import { AUDIO_FORMATS, checkExportTarget, exportAudio, exportWriteError, formatOfFile, mergeTranscripts, TRANSCRIPT_FORMATS, writeTranscriptExport, type AudioFormat, type ExportTarget, type TranscriptFormat, type TranscriptPart } from '../sessions/session-export.js';
 import { locateSessionFolder } from '../sessions/session-locate.js';
 import type { SessionManifest } from '../sessions/session-manifest.js';
 import { resolveChain, type SessionChain } from '../sessions/session-query.js';
@@ -35,7 +35,24 @@ export async function exportSession(options: ExportOptions, surroundings: Surrou
   const audioFormat = options.audio === undefined ? undefined : formatOfFile(options.audio, AUDIO_FORMATS, '--audio');
   const transcriptFormat = options.transcript === undefined ? undefined : formatOfFile(options.transcript, TRANSCRIPT_FORMATS, '--transcript');
   const recordingsDir = await recordingsDirOf(options, surroundings);
-  for (const file of outputs) await checkExportTarget(file, recordingsDir, options.force);
+  const targets: ExportTarget[] = [];
+  try {
+    for (const file of outputs) targets.push(await checkExportTarget(file, recordingsDir, options.force));
+    const audio = audioFormat && { target: targets[0]!, format: audioFormat };
+    const transcript = transcriptFormat && { target: targets.at(-1)!, format: transcriptFormat };
+    return await exportInto({ audio, transcript }, recordingsDir, options, surroundings);
+  } finally {
+    for (const target of targets) await target.close();
+  }
+}
+
+/** The export, once its targets' folders are open and judged (checkExportTarget). */
+async function exportInto(
+  outputs: { audio: { target: ExportTarget; format: AudioFormat } | undefined; transcript: { target: ExportTarget; format: TranscriptFormat } | undefined },
+  recordingsDir: string,
+  options: ExportOptions,
+  surroundings: Surroundings,
+): Promise<ExportResult> {
   await locateSessionFolder(recordingsDir, options.id);
   const ids = options.followChain ? chainIds(resolveChain(await indexOf(recordingsDir, surroundings), options.id), options.id, surroundings) : [options.id];
   const live = await liveLock(recordingsDir);
@@ -53,19 +70,19 @@ export async function exportSession(options: ExportOptions, surroundings: Surrou
     offsetSeconds += own.reduce((sum, c) => sum + c.durationSeconds, 0);
   }
   const result: ExportResult = { ids };
-  if (options.audio !== undefined && audioFormat) {
+  if (outputs.audio) {
     const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);
-    const file = path.resolve(surroundings.cwd, options.audio);
-    const seconds = await exportAudio({ ffmpegPath: ffmpeg.path, chunks, format: audioFormat, output: file }).catch((error: unknown) => {
+    const file = outputs.audio.target.file;
+    const seconds = await exportAudio({ ffmpegPath: ffmpeg.path, chunks, format: outputs.audio.format, target: outputs.audio.target }).catch((error: unknown) => {
       throw exportWriteError(file, error);
     });
     result.audio = { file, chunks: chunks.length, seconds };
   }
-  if (options.transcript !== undefined && transcriptFormat) {
+  if (outputs.transcript) {
     const last = parts.at(-1)!.manifest;
     const doc = mergeTranscripts(parts, { sessionId: options.id, language: last.language ?? options.resolved.config.transcription.language, duration: offsetSeconds });
-    const file = path.resolve(surroundings.cwd, options.transcript);
-    await writeTranscriptExport(file, doc, transcriptFormat).catch((error: unknown) => {
+    const file = outputs.transcript.target.file;
+    await writeTranscriptExport(outputs.transcript.target, doc, outputs.transcript.format).catch((error: unknown) => {
       const also = result.audio ? ` (the audio was exported to ${result.audio.file})` : '';
       throw exportWriteError(file, error, also);
     });

@@ -1,4 +1,5 @@
-import fs from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
+import fs, { type FileHandle } from 'node:fs/promises';
 import { AudioDecodeError, decodePieces, isEngineFormat, readFilePieces, type EngineAudioFormat } from '../audio/engine-audio.js';
 import { readWavProbe } from '../recorder/wav-file.js';
 import { parseWavHeader, type WavInfo } from '../recorder/wav-header.js';
@@ -30,36 +31,50 @@ export class AudioInputError extends Error {}
 
 /**
  * The request's audio in the engine's format, in bounded pieces (any size: nothing holds more
- * than a piece). The file must be a regular file (a FIFO would block the daemon, a device never
- * ends); a missing or unreadable one is an AudioInputError whose message goes into the
- * response's `error`. A WAV already in the engine's format is read as it is; anything else is
- * decoded by ffmpeg as it is read (a file ffmpeg cannot read fails with AudioDecodeError).
+ * than a piece). The file is opened once and judged on that descriptor, which is then all that
+ * is read: a file or FIFO swapped in under the path later is never seen. It must be a regular
+ * file (a FIFO would block the daemon, a device never ends); O_NONBLOCK keeps the open itself
+ * from waiting for a FIFO's writer. A symlinked path is followed on purpose: the seed's clients
+ * may name their audio through one, and the daemon only reads it. A missing or unreadable file
+ * is an AudioInputError whose message goes into the response's `error`. A WAV already in the
+ * engine's format is read as it is; anything else is decoded by ffmpeg from the same open file
+ * (`/proc/<pid>/fd/<n>`: that inode, whatever the path names by then), and a file ffmpeg
+ * cannot read fails with AudioDecodeError. The file stays open until the pieces end or are
+ * closed: iterate them (readAhead does at once).
  */
 export async function openEngineAudio(file: string, ffmpegPath: string, format: EngineAudioFormat, signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
-  let stat;
+  let handle;
   try {
-    stat = await fs.stat(file);
+    handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new AudioInputError(code === 'ENOENT' || code === 'ENOTDIR' ? `Audio file not found: ${file}` : `Audio file not readable: ${file} (${code ?? (error as Error).message})`);
   }
-  if (!stat.isFile()) throw new AudioInputError(`Audio file is not a regular file: ${file}`);
-  let handle;
   try {
-    handle = await fs.open(file, 'r');
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new AudioInputError(`Audio file is not a regular file: ${file}`);
+    let span: { start: number; end: number } | undefined;
+    try {
+      const { probe } = await readWavProbe(handle, stat.size);
+      span = engineFormatSpan(parseWavHeader(probe), stat.size, format);
+    } catch {
+      span = undefined; // not a plain WAV: ffmpeg reads it
+    }
+    const pieces = span ? readFilePieces(handle, span.start, span.end, { signal }) : decodePieces(ffmpegPath, file, format, { signal, inputPath: `/proc/${process.pid}/fd/${handle.fd}` });
+    return closingWhenDone(pieces, handle);
   } catch (error) {
-    throw new AudioInputError(`Audio file not readable: ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    await handle.close();
+    throw error;
   }
-  let span: { start: number; end: number } | undefined;
+}
+
+/** `pieces`, then `handle` closed (at their end, a failure, or a `return`). */
+async function* closingWhenDone(pieces: AsyncIterable<Buffer>, handle: FileHandle): AsyncGenerator<Buffer> {
   try {
-    const { probe } = await readWavProbe(handle, stat.size);
-    span = engineFormatSpan(parseWavHeader(probe), stat.size, format);
-  } catch {
-    span = undefined; // not a plain WAV: ffmpeg reads it
+    yield* pieces;
   } finally {
     await handle.close();
   }
-  return span ? readFilePieces(file, span.start, span.end, { signal }) : decodePieces(ffmpegPath, file, format, { signal });
 }
 
 export interface AudioAhead {

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { EchologError, ExitCode, FfmpegExitError, UsageError } from '../errors.js';
@@ -64,14 +65,20 @@ export interface ExportAudioOptions {
   ffmpegPath: string;
   chunks: readonly Chunk[];
   format: AudioFormat;
-  output: string;
+  target: ExportTarget;
 }
 
-/** Joins the chunks into `output`; resolves with the audio's length (the sum of the chunks'). */
+/**
+ * Joins the chunks into the target; resolves with the audio's length (the sum of the chunks').
+ * The temp file, its concat list and the rename all go through the judged folder's descriptor
+ * (ffmpeg, a child, writes `/proc/<echolog pid>/fd/<n>/<temp>`: that same folder).
+ */
 export async function exportAudio(options: ExportAudioOptions): Promise<number> {
-  if (options.chunks.length === 0) throw new UsageError(`nothing to export to ${options.output}: the session has no finished chunks`);
+  const output = options.target.file;
+  if (options.chunks.length === 0) throw new UsageError(`nothing to export to ${output}: the session has no finished chunks`);
   checkSameLayout(options.chunks);
-  const temporary = `${options.output}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const name = path.basename(output);
+  const temporary = options.target.inFolder(`${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const listFile = `${temporary}.ffconcat`;
   try {
     await fs.writeFile(listFile, formatConcatList(options.chunks.map((c) => c.path)), { mode: 0o600 });
@@ -79,14 +86,14 @@ export async function exportAudio(options: ExportAudioOptions): Promise<number> 
     const stderr: string[] = [];
     ffmpeg.onLines('stderr', (line) => stderr.push(line));
     const stopped = await untilExitOrSignal(ffmpeg);
-    if (stopped.signal) throw new ExportInterruptedError(stopped.signal, options.output);
+    if (stopped.signal) throw new ExportInterruptedError(stopped.signal, output);
     const exit = stopped.exit;
     if (exit.code !== 0) throw new FfmpegExitError(exit.code, exit.signal, stderr.slice(-ERROR_LINES));
     // ffmpeg 5 exits 0 when it cannot write a file's trailer (a full disk), saying so only on
     // stderr — and for a copied WAV not even there: at -loglevel error any line is a failure,
     // and a WAV is checked against the chunks.
-    if (stderr.length > 0) throw new ExportError(`ffmpeg could not write ${options.output}:\n  ${stderr.slice(-ERROR_LINES).join('\n  ')}`);
-    if (options.format === 'wav') await checkJoinedWav(temporary, options.chunks, options.output);
+    if (stderr.length > 0) throw new ExportError(`ffmpeg could not write ${output}:\n  ${stderr.slice(-ERROR_LINES).join('\n  ')}`);
+    if (options.format === 'wav') await checkJoinedWav(temporary, options.chunks, output);
     // ffmpeg does not fsync: the file is on disk before its name is.
     const handle = await fs.open(temporary, 'r');
     try {
@@ -94,8 +101,8 @@ export async function exportAudio(options: ExportAudioOptions): Promise<number> 
     } finally {
       await handle.close();
     }
-    await fs.rename(temporary, options.output);
-    await syncDir(path.dirname(options.output));
+    await fs.rename(temporary, options.target.inFolder(name));
+    await syncDir(options.target.inFolder('.'));
   } finally {
     await fs.rm(temporary, { force: true });
     await fs.rm(listFile, { force: true });
@@ -126,25 +133,48 @@ export async function checkJoinedWav(file: string, chunks: readonly Chunk[], out
 export class ExportError extends EchologError {}
 
 /**
+ * An export file's folder, opened once and judged on that descriptor: everything the export
+ * writes reaches the folder through it, so a folder swapped in on the path afterwards (a symlink
+ * into a session folder) is never written.
+ */
+export interface ExportTarget {
+  /** The file as the user named it (messages). */
+  file: string;
+  /** `name` in the judged folder, for echolog and its children: `/proc/<echolog pid>/fd/<n>/<name>`. */
+  inFolder(name: string): string;
+  close(): Promise<void>;
+}
+
+/**
  * Refuses an export target before anything is written: a folder, a folder that does not exist
  * (exit 1: the export cannot happen there), an existing file without `force`, and — even with
  * `force` — any place inside the recordings dir (exit 2): an export never writes into a session
- * folder, where `--force` onto a chunk would destroy the recording. The folder is compared by its
- * real path, so a symlink on the way does not hide where the file would land.
+ * folder, where `--force` onto a chunk would destroy the recording. The open folder is judged by
+ * its real path (the kernel's, of the descriptor), so a symlink on the way does not hide where
+ * the file would land. The caller closes the target.
  */
-export async function checkExportTarget(file: string, recordingsDir: string, force: boolean): Promise<void> {
+export async function checkExportTarget(file: string, recordingsDir: string, force: boolean): Promise<ExportTarget> {
   const parent = path.dirname(file);
-  const realParent = await fs.realpath(parent).catch((error: NodeJS.ErrnoException) => {
+  const handle = await fs.open(parent, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY).catch((error: NodeJS.ErrnoException) => {
     const why = error.code === 'ENOENT' ? 'does not exist' : error.code === 'ENOTDIR' ? 'is not a folder' : `cannot be used (${error.code ?? error.message})`;
     throw new ExportError(`cannot export to ${file}: its folder ${parent} ${why}; nothing was exported`);
   });
-  const realRecordings = await fs.realpath(recordingsDir).catch(() => path.resolve(recordingsDir));
-  if (realParent === realRecordings || realParent.startsWith(`${realRecordings}${path.sep}`)) {
-    throw new UsageError(`${file} is inside the recordings dir ${recordingsDir}: an export never writes into a session folder or the recordings dir (not even with --force); choose a file elsewhere`);
+  const folder = `/proc/${process.pid}/fd/${handle.fd}`;
+  const target: ExportTarget = { file, inFolder: (name) => `${folder}/${name}`, close: () => handle.close() };
+  try {
+    const realParent = await fs.readlink(folder);
+    const realRecordings = await fs.realpath(recordingsDir).catch(() => path.resolve(recordingsDir));
+    if (realParent === realRecordings || realParent.startsWith(`${realRecordings}${path.sep}`)) {
+      throw new UsageError(`${file} is inside the recordings dir ${recordingsDir}: an export never writes into a session folder or the recordings dir (not even with --force); choose a file elsewhere`);
+    }
+    const stat = await fs.lstat(target.inFolder(path.basename(file))).catch(() => undefined);
+    if (stat?.isDirectory()) throw new ExportError(`cannot export to ${file}: it is a folder; name a file in it; nothing was exported`);
+    if (stat && !force) throw new UsageError(`${file} exists; pass --force to replace it`);
+    return target;
+  } catch (error) {
+    await handle.close();
+    throw error;
   }
-  const stat = await fs.lstat(file).catch(() => undefined);
-  if (stat?.isDirectory()) throw new ExportError(`cannot export to ${file}: it is a folder; name a file in it; nothing was exported`);
-  if (stat && !force) throw new UsageError(`${file} exists; pass --force to replace it`);
 }
 
 /** What a user can act on: a failed write becomes one line naming the file (no stack); echolog's own errors pass through. */
@@ -212,6 +242,7 @@ export function formatTranscript(doc: TranscriptDocument, format: TranscriptForm
   return { json: formatJson, txt: formatTxt, srt: formatSrt, vtt: formatVtt }[format](doc);
 }
 
-export function writeTranscriptExport(output: string, doc: TranscriptDocument, format: TranscriptFormat): Promise<void> {
-  return writeFileDurable(output, formatTranscript(doc, format));
+/** The transcript written (temp file, rename) through the target's judged folder. */
+export function writeTranscriptExport(target: ExportTarget, doc: TranscriptDocument, format: TranscriptFormat): Promise<void> {
+  return writeFileDurable(target.inFolder(path.basename(target.file)), formatTranscript(doc, format));
 }
