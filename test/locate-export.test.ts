@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readStartTicks } from '../src/files/process-identity.js';
+import { parseWavHeader, wavDurationSeconds } from '../src/recorder/wav-header.js';
 import { readChunks } from '../src/sessions/session-chunks.js';
 import { checkExportTarget, exportAudio, mergeTranscripts, writeTranscriptExport } from '../src/sessions/session-export.js';
 import { expectStopLast, isAlive, readManifestSync } from './helpers/chunks.js';
@@ -168,6 +169,18 @@ describe('a session left `recording` whose lock was removed by hand after its ec
 });
 
 describe('sessions export never writes into the recordings dir, and fails in one line', () => {
+  it.concurrent('a recordings dir whose path holds a newline: the chunks are joined whole (the concat list names them through the folder descriptor)', async () => {
+    const box = pool.sandbox();
+    const odd = path.join(box.root, 'rec\nordings');
+    const result = await runCli(['record', ...LAVFI, '--duration', '2', '--segment-time', '1', '--no-realtime', '--session-id', 'nl', '--recordings-dir', odd], box);
+    expect(result.code, result.stderr).toBe(0);
+    const out = path.join(box.home, 'all.wav');
+    const exported = await runCli(['sessions', 'export', 'nl', '--audio', out, '--recordings-dir', odd], box);
+    expect(exported.code, exported.stderr).toBe(0);
+    // Export checks a joined WAV against its chunks; here, all 2 s of them are in it.
+    expect(wavDurationSeconds(parseWavHeader(fs.readFileSync(out)))).toBeCloseTo(2, 2);
+  });
+
   it.concurrent('--force onto the session\'s own chunk, into its folder, into the recordings dir, or there through a symlink: exit 2, the recording untouched', async () => {
     const box = pool.sandbox();
     const dir = await record(box, 'keep');

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { EchologError, ExitCode, FfmpegExitError, UsageError } from '../errors.js';
 import { syncDir, writeFileDurable } from '../files/durable-write.js';
@@ -80,8 +81,13 @@ export async function exportAudio(options: ExportAudioOptions): Promise<number> 
   const name = path.basename(output);
   const temporary = options.target.inFolder(`${name}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const listFile = `${temporary}.ffconcat`;
+  // The concat list is read line by line: a folder whose path holds a newline could not be named
+  // in it. Each session folder is opened once and its chunks named through the descriptor.
+  const folders = new Map<string, FileHandle>();
   try {
-    await fs.writeFile(listFile, formatConcatList(options.chunks.map((c) => c.path)), { mode: 0o600 });
+    for (const dir of new Set(options.chunks.map((c) => path.dirname(c.path)))) folders.set(dir, await fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY));
+    const listed = options.chunks.map((c) => `/proc/${process.pid}/fd/${folders.get(path.dirname(c.path))!.fd}/${path.basename(c.path)}`);
+    await fs.writeFile(listFile, formatConcatList(listed), { mode: 0o600 });
     const ffmpeg = await ManagedProcess.start(options.ffmpegPath, buildExportArgs(listFile, options.format, temporary));
     const stderr: string[] = [];
     ffmpeg.onLines('stderr', (line) => stderr.push(line));
@@ -106,6 +112,7 @@ export async function exportAudio(options: ExportAudioOptions): Promise<number> 
   } finally {
     await fs.rm(temporary, { force: true });
     await fs.rm(listFile, { force: true });
+    for (const folder of folders.values()) await folder.close();
   }
   return options.chunks.reduce((sum, c) => sum + c.durationSeconds, 0);
 }
