@@ -236,7 +236,8 @@ describe('clock drift', () => {
     await ledger.settled();
     const drift = logger.lines.filter((l) => l.message === 'clock_drift');
     expect(drift).toEqual([{ level: 'warning', message: 'clock_drift', fields: expect.objectContaining({ seq: 2, detail: expect.stringMatching(/wall clock ran ahead/) }) }]);
-    expect(Number(drift[0]!.fields.drift_s)).toBeGreaterThan(7);
+    // 8 s late less the 1 s level window, less the 3 s a device may take to start delivering.
+    expect(Number(drift[0]!.fields.drift_s)).toBeGreaterThan(3.5);
     // Placed on the run's clock: chunk 2 starts 1 s after the anchor, whatever the wall clock says now.
     expect(logger.lines.filter((l) => l.message === 'chunk_created').map((l) => l.fields.offset_s)).toEqual([0, 1, 2]);
   });

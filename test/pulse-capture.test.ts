@@ -38,7 +38,8 @@ describe.skipIf(!hasPulse)('--duration from a PulseAudio source', () => {
       const log = readSessionLog(dir);
       const stop = expectStopLast(log, 'duration_reached');
       expect(log.filter((l) => ['capture_restart', 'ffmpeg_run_ended', 'ffmpeg_started'].includes(l.message)).map((l) => l.message)).toEqual(['ffmpeg_started']);
-      expect(log.filter((l) => l.level === 'WARNING' || l.level === 'ERROR').filter((l) => l.message !== 'clock_drift')).toEqual([]);
+      // Not even clock_drift: the ~2 s PulseAudio takes to deliver its first samples is start-up, not drift.
+      expect(log.filter((l) => l.level === 'WARNING' || l.level === 'ERROR')).toEqual([]);
       expectChunksFinalAndLogged(dir, log);
       // The samples may be fewer than -t (PulseAudio delivers late), but no fewer than ffmpeg alone gets.
       expect(Number(stop.fields.audio_duration_s)).toBeGreaterThan(bareSeconds - 0.5);

@@ -8,6 +8,11 @@ import { levelWindowSeconds } from '../recorder/ffmpeg-args.js';
 
 /** Audio time and wall time may part by this much before the log says so (once). */
 const DRIFT_WARNING_SECONDS = 1;
+/**
+ * A device delivers its first samples a moment after ffmpeg starts (PulseAudio: 1.5–2.2 s here):
+ * a constant lateness up to this much, set by a run's first chunk, is start-up, not drift.
+ */
+const START_LATENCY_SECONDS = 3;
 
 /**
  * Turns segment-list rows into chunks, in order: logs `chunk_created` and counts the chunk in
@@ -27,6 +32,8 @@ export class ChunkLedger {
   private driftChecked = false;
   /** The previous chunk was already past the drift limit. */
   private driftSeen = false;
+  /** The current run's start-up lateness (its first chunk's, up to START_LATENCY_SECONDS). */
+  private startLatency: number | undefined;
 
   constructor(
     private readonly dir: string,
@@ -48,6 +55,7 @@ export class ChunkLedger {
   beginRun(anchor: Date): number {
     this.queue = this.queue.then(() => {
       this.runAnchor = anchor;
+      this.startLatency = undefined;
       this.audioBeforeRun = this.manifest.value.stats.audio_duration_seconds;
     });
     return (anchor.getTime() - this.sessionStart.getTime()) / 1000;
@@ -118,7 +126,9 @@ export class ChunkLedger {
    */
   private noteDrift(chunk: Chunk): void {
     // The level window holds a live capture's chunk output back by up to its length (ffmpeg-args.ts): no drift.
-    const driftSeconds = (Date.now() - chunk.endTime.getTime()) / 1000 - levelWindowSeconds(true);
+    const lateness = (Date.now() - chunk.endTime.getTime()) / 1000 - levelWindowSeconds(true);
+    this.startLatency ??= Math.min(Math.max(lateness, 0), START_LATENCY_SECONDS);
+    const driftSeconds = lateness - this.startLatency;
     const beyond = Math.abs(driftSeconds) > DRIFT_WARNING_SECONDS;
     const persists = beyond && this.driftSeen;
     this.driftSeen = beyond;
