@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pcmWavHeader } from '../src/recorder/wav-header.js';
 import { isAlive, processesMatching } from './helpers/chunks.js';
 import { makeSandbox, runCli, waitFor } from './helpers/cli.js';
 import { killDaemons, readJsonFile, seedPaths, startDaemon } from './helpers/daemon.js';
@@ -23,18 +24,8 @@ const RSS_BOUND_KB = 200 * 1024;
 
 /** A WAV header as a streaming writer leaves it (sizes unknown: 0xFFFFFFFF), then a sparse file of `bytes`. */
 function sparseWav(file: string, bytes: number, sampleRate: number, channels: number): string {
-  const header = Buffer.alloc(44);
-  header.write('RIFF', 0, 'ascii');
+  const header = pcmWavHeader(sampleRate, channels, 0);
   header.writeUInt32LE(0xffffffff, 4);
-  header.write('WAVEfmt ', 8, 'ascii');
-  header.writeUInt32LE(16, 16);
-  header.writeUInt16LE(1, 20);
-  header.writeUInt16LE(channels, 22);
-  header.writeUInt32LE(sampleRate, 24);
-  header.writeUInt32LE(sampleRate * channels * 2, 28);
-  header.writeUInt16LE(channels * 2, 32);
-  header.writeUInt16LE(16, 34);
-  header.write('data', 36, 'ascii');
   header.writeUInt32LE(0xffffffff, 40);
   fs.writeFileSync(file, header);
   fs.truncateSync(file, bytes);

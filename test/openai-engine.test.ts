@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type EchologConfig } from '../src/config/schema.js';
 import type { Chunk } from '../src/recorder/chunk.js';
+import { engineAudioPieces } from '../src/audio/engine-audio.js';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
 import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
 import { OpenAiRequestError } from '../src/transcription/openai-client.js';
@@ -50,7 +51,7 @@ function settings(baseUrl: string, over: Partial<OpenAiSettings> = {}): OpenAiSe
 }
 
 function engineFor(baseUrl: string, over: Partial<OpenAiSettings> = {}): OpenAiEngine {
-  return new OpenAiEngine({ settings: settings(baseUrl, over), ffmpegPath: async () => 'ffmpeg' });
+  return new OpenAiEngine({ settings: settings(baseUrl, over) });
 }
 
 let made = 0;
@@ -63,16 +64,15 @@ function speechChunk(seq: number, offsetSeconds: number, seconds: number, format
   return { seq, file: path.basename(file), path: file, sizeBytes: fs.statSync(file).size, durationSeconds: seconds, offsetSeconds, startTime: start, endTime: new Date(start.getTime() + seconds * 1000), wav };
 }
 
-// The openai engine reads `path` itself (it sets no audioFormat): it never asks for the PCM pieces.
-const engineChunk = (c: Chunk): EngineChunk => ({
+// As the queue gives it: the chunk's pieces in the engine's format, read or decoded by the real ffmpeg.
+const engineChunk = (c: Chunk, audio = () => engineAudioPieces(c.path, c.wav, { sampleRate: 16000 }, 'ffmpeg')): EngineChunk => ({
   seq: c.seq,
   path: c.path,
   offsetSeconds: c.offsetSeconds,
   durationSeconds: c.durationSeconds,
-  audio: () => {
-    throw new Error('the openai engine must not read engine-format audio');
-  },
+  audio,
 });
+const engineTemps = () => fs.readdirSync(privateTmp).filter((name) => /^echolog-openai-(?!server)/.test(name));
 
 const failure = (promise: Promise<unknown>) => promise.then(() => undefined as never, (error: unknown) => error as OpenAiRequestError);
 
@@ -156,7 +156,13 @@ describe('openai settings (pure)', () => {
 
 describe('OpenAiEngine against a local server of the API', () => {
   it('posts the chunk as multipart (file, model, language, verbose_json with word timestamps, prompt = the previous text), with the bearer key', async () => {
-    const s = await server();
+    const sent: Buffer[] = [];
+    const s = await server({
+      transcribe: async (file, upload) => {
+        sent.push(fs.readFileSync(file));
+        return `words of ${upload.durationSeconds} seconds`;
+      },
+    });
     const engine = engineFor(s.url);
     await engine.start();
     const first = speechChunk(1, 0, 1.5);
@@ -171,13 +177,16 @@ describe('OpenAiEngine against a local server of the API', () => {
     expect(a!.authorization).toBe(`Bearer ${KEY}`);
     expect(a!.fields).toEqual({ model: ['whisper-1'], language: ['en'], response_format: ['verbose_json'], 'timestamp_granularities[]': ['segment', 'word'] });
     expect(b!.fields.prompt).toEqual(['words of 1.5 seconds']);
-    // A 16 kHz mono chunk is sent as it is, byte for byte.
-    expect([a!.fileBytes, a!.sampleRate, a!.channels, a!.fileName]).toEqual([first.sizeBytes, 16000, 1, path.basename(first.path)]);
+    // A 16 kHz mono chunk's samples are sent as they are, byte for byte, behind a plain 44-byte header.
+    const samples = fs.readFileSync(first.path).subarray(first.wav.dataOffset, first.wav.dataOffset + first.wav.dataBytes);
+    expect([a!.fileBytes, a!.sampleRate, a!.channels, a!.fileName]).toEqual([44 + samples.length, 16000, 1, path.basename(first.path)]);
+    expect(sent[0]!.subarray(44).equals(samples)).toBe(true);
+    expect(parseWavHeader(sent[0]!)).toMatchObject({ dataOffset: 44, dataBytes: samples.length, riffFileBytes: 44 + samples.length });
+    expect(engineTemps()).toEqual([]);
     await engine.close();
   });
 
-  it('a chunk in another format is converted by ffmpeg to 16 kHz mono in a private temp file, removed after', async () => {
-    const engineTemps = () => fs.readdirSync(privateTmp).filter((name) => /^echolog-openai-(?!server)/.test(name));
+  it('a 44.1 kHz stereo chunk is uploaded as 16 kHz mono from a private temp file, removed after', async () => {
     const modes: string[] = [];
     const s = await server({
       transcribe: async () => {
@@ -191,9 +200,26 @@ describe('OpenAiEngine against a local server of the API', () => {
     const engine = engineFor(s.url);
     const chunk = speechChunk(1, 0, 2, { rate: 44100, channels: 2 });
     expect(await engine.transcribe(engineChunk(chunk))).toHaveLength(1);
-    expect(s.uploads[0]).toMatchObject({ sampleRate: 16000, channels: 1, durationSeconds: 2, fileName: 'chunk.wav' });
+    expect(s.uploads[0]).toMatchObject({ sampleRate: 16000, channels: 1, durationSeconds: 2, fileName: path.basename(chunk.path) });
     expect(modes).toEqual(['700', '600']);
     expect(engineTemps()).toEqual([]);
+  });
+
+  it('the temp file is removed when the request fails and when the audio stops between pieces (the queue stopping)', async () => {
+    const s = await server();
+    s.fail({ status: 401 });
+    const engine = engineFor(s.url);
+    const chunk = speechChunk(1, 0, 2);
+    expect(await failure(engine.transcribe(engineChunk(chunk)))).toBeInstanceOf(OpenAiRequestError);
+    expect(engineTemps()).toEqual([]);
+    // Injected fault: the queue's abort between pieces, which only a stop produces on demand.
+    async function* stopped(): AsyncGenerator<Buffer> {
+      yield Buffer.alloc(64 * 1024);
+      throw new Error('the transcription queue was stopped');
+    }
+    await expect(engine.transcribe(engineChunk(chunk, stopped))).rejects.toThrow('the transcription queue was stopped');
+    expect(engineTemps()).toEqual([]);
+    expect(s.uploads).toHaveLength(1);
   });
 
   it('a server that refuses verbose_json gets json: one utterance per chunk, and json from then on', async () => {

@@ -14,6 +14,27 @@ export interface WavInfo {
 /** How many leading bytes to read to be sure to find `fmt ` and `data` (ffmpeg writes LIST/INFO in between). */
 export const WAV_HEADER_PROBE_BYTES = 4096;
 
+/** Bytes of the plain header `pcmWavHeader` writes: RIFF, a 16-byte `fmt `, and the `data` chunk's head. */
+export const PCM_WAV_HEADER_BYTES = 44;
+
+/** A plain 16-bit PCM WAV header for `dataBytes` of samples (the sizes a reader trusts). */
+export function pcmWavHeader(sampleRate: number, channels: number, dataBytes: number): Buffer {
+  const header = Buffer.alloc(PCM_WAV_HEADER_BYTES);
+  header.write('RIFF', 0, 'ascii');
+  header.writeUInt32LE(PCM_WAV_HEADER_BYTES - 8 + dataBytes, 4);
+  header.write('WAVEfmt ', 8, 'ascii');
+  header.writeUInt32LE(16, 16);
+  header.writeUInt16LE(1, 20); // PCM
+  header.writeUInt16LE(channels, 22);
+  header.writeUInt32LE(sampleRate, 24);
+  header.writeUInt32LE(sampleRate * channels * 2, 28);
+  header.writeUInt16LE(channels * 2, 32);
+  header.writeUInt16LE(16, 34);
+  header.write('data', 36, 'ascii');
+  header.writeUInt32LE(dataBytes, 40);
+  return header;
+}
+
 export function parseWavHeader(buffer: Buffer): WavInfo {
   if (buffer.length < 12 || buffer.toString('ascii', 0, 4) !== 'RIFF' || buffer.toString('ascii', 8, 12) !== 'WAVE') {
     throw new Error('not a RIFF/WAVE file');

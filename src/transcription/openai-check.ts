@@ -1,3 +1,4 @@
+import { pcmWavHeader } from '../recorder/wav-header.js';
 import { OpenAiClient, OpenAiRequestError } from './openai-client.js';
 import { displayUrl, type OpenAiSettings } from './openai-settings.js';
 
@@ -62,18 +63,6 @@ function unexpected(error: unknown, url: string): EndpointCheck {
 /** 0.5 s of 16 kHz mono silence as a WAV (16 KB in memory). */
 function silence() {
   const samples = 8000;
-  const wav = Buffer.alloc(44 + samples * 2);
-  wav.write('RIFF', 0, 'ascii');
-  wav.writeUInt32LE(36 + samples * 2, 4);
-  wav.write('WAVEfmt ', 8, 'ascii');
-  wav.writeUInt32LE(16, 16);
-  wav.writeUInt16LE(1, 20);
-  wav.writeUInt16LE(1, 22);
-  wav.writeUInt32LE(16000, 24);
-  wav.writeUInt32LE(32000, 28);
-  wav.writeUInt16LE(2, 32);
-  wav.writeUInt16LE(16, 34);
-  wav.write('data', 36, 'ascii');
-  wav.writeUInt32LE(samples * 2, 40);
+  const wav = Buffer.concat([pcmWavHeader(16000, 1, samples * 2), Buffer.alloc(samples * 2)]);
   return { blob: new Blob([wav], { type: 'audio/wav' }), filename: 'silence.wav', dispose: async () => undefined };
 }

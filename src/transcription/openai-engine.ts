@@ -1,18 +1,16 @@
+import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
-import { configuredFfmpeg, locateConfiguredFfmpeg } from '../recorder/ffmpeg-locator.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
-import { chunkUploadAudio, type UploadAudio } from './openai-audio.js';
+import { uploadAudioOf, type UploadAudio } from './openai-audio.js';
 import { OpenAiClient, OpenAiRequestError } from './openai-client.js';
 import { parseTranscription, promptTail, RESPONSE_FORMATS } from './openai-response.js';
 import { openAiSettings, type OpenAiSettings } from './openai-settings.js';
 
 export interface OpenAiEngineOptions {
   settings: OpenAiSettings;
-  /** Where ffmpeg is, asked only when a chunk must be converted. */
-  ffmpegPath: () => Promise<string>;
 }
 
-/** Head room for the conversion of a chunk that is not 16 kHz mono already. */
+/** Head room for reading (or ffmpeg decoding) the chunk's audio into the upload file. */
 const AUDIO_PREPARE_MS = 5000;
 
 /**
@@ -23,6 +21,8 @@ const AUDIO_PREPARE_MS = 5000;
  */
 export class OpenAiEngine implements TranscriptionEngine {
   readonly name = 'openai';
+  /** What every server of the API reads; the queue decodes other recordings to it. */
+  readonly audioFormat = { sampleRate: 16000 };
   readonly model: string;
   readonly concurrency: number;
   readonly attemptTimeoutMs: number;
@@ -32,7 +32,7 @@ export class OpenAiEngine implements TranscriptionEngine {
   private prompt = { seq: -1, text: '' };
   private stopping = new AbortController();
 
-  constructor(private readonly options: OpenAiEngineOptions) {
+  constructor(options: OpenAiEngineOptions) {
     this.model = options.settings.model;
     this.concurrency = options.settings.concurrency;
     this.attemptTimeoutMs = options.settings.timeoutMs + AUDIO_PREPARE_MS;
@@ -69,9 +69,9 @@ export class OpenAiEngine implements TranscriptionEngine {
     }
   }
 
-  /** The chunk as the request's `file`. To send a streamed source instead, change only this. */
+  /** The chunk's 16 kHz mono pieces as the request's `file`, named after the chunk for the server's logs. */
   private audioOf(chunk: EngineChunk): Promise<UploadAudio> {
-    return chunkUploadAudio(chunk.path, this.options.ffmpegPath);
+    return uploadAudioOf(chunk.audio(), this.audioFormat.sampleRate, `${path.parse(chunk.path).name}.wav`);
   }
 
   private notePrompt(seq: number, segments: readonly TranscriptSegment[]): void {
@@ -89,10 +89,7 @@ export class OpenAiEngine implements TranscriptionEngine {
   }
 }
 
-/** The engine for a config: its settings, and ffmpeg as `record` locates it (for chunks to convert). */
+/** The engine for a config: its settings. */
 export function createOpenAiEngine(config: EchologConfig, env: NodeJS.ProcessEnv): OpenAiEngine {
-  return new OpenAiEngine({
-    settings: openAiSettings(config, env),
-    ffmpegPath: async () => (await locateConfiguredFfmpeg(configuredFfmpeg(config.ffmpeg.path, 'file'), env)).path,
-  });
+  return new OpenAiEngine({ settings: openAiSettings(config, env) });
 }
