@@ -1,7 +1,8 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeSandbox } from './helpers/cli.js';
+import { makeSandbox, runCli, waitFor } from './helpers/cli.js';
 import { killDaemons, readJsonFile, runSeedPython, seedPaths, startDaemon } from './helpers/daemon.js';
 import { startOpenAiServer } from './helpers/openai-server.js';
 
@@ -29,5 +30,24 @@ describe('echolog daemon start --engine openai', () => {
     expect(results.join(' ')).toMatch(/married .*woman/);
     expect(server.uploads).toHaveLength(1);
     expect(server.uploads[0]).toMatchObject({ sampleRate: 16000, channels: 1, authorization: 'Bearer sk-daemon-key-1234' });
+  }, 120_000);
+
+  it('daemon stop while the server holds a request: the daemon ends within 5 s, not at the request timeout', async () => {
+    const server = await startOpenAiServer();
+    servers.push(server);
+    server.fail({ hang: true });
+    const root = path.join(box.root, 'ipc-hang');
+    const place = { home: box.home, env: { ...box.env, OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-unused' } };
+    const started = await startDaemon(place, root, ['--engine', 'openai', '--timeout', '60']);
+    expect(started.code, started.stderr).toBe(0);
+    const paths = seedPaths(root);
+    fs.writeFileSync(path.join(paths.requests, 'held.json'), JSON.stringify({ id: 'held', audio_file: SPEECH, timestamp: Date.now() / 1000 }));
+    await waitFor(() => server.maxInFlight > 0, 30_000, 'the upload to reach the server');
+    const asked = performance.now();
+    const stopped = await runCli(['daemon', 'stop', '--ipc-root', root], place);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    await waitFor(() => !fs.existsSync(paths.marker), 10_000, 'the marker to go');
+    // Before, the stop waited for the request's own timeout (transcription.openai.timeout, 60 s by default).
+    expect(performance.now() - asked).toBeLessThan(5_000);
   }, 120_000);
 });

@@ -33,6 +33,14 @@ export class EngineHost {
     return this.engine.audioFormat ?? { sampleRate: ENGINE_SAMPLE_RATE };
   }
 
+  /**
+   * A stateless engine (one that takes chunks concurrently: openai, an HTTP request per chunk) can be
+   * closed mid-request, which is what ends a request already sent; a decoder is closed after it.
+   */
+  get closesMidRequest(): boolean {
+    return this.engine.concurrency !== undefined;
+  }
+
   async start(): Promise<void> {
     await this.engine.start();
     this.broken = false;

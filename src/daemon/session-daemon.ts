@@ -119,9 +119,8 @@ export class SessionDaemon {
     this.watcher?.close();
     // A request of hours of audio would hold the stop for as long: it is answered with an error now.
     this.requestAbort?.abort(new Error(`the daemon is stopping (${reason})`));
-    // An engine that reads the request's file itself (openai: an HTTP upload) never sees that
-    // abort between audio pieces: closing it is what ends its request.
-    const closing = this.options.engine.audioFormat ? undefined : this.options.engine.close().catch(() => undefined);
+    // An upload already sent (openai) sees no abort between audio pieces: closing the engine ends it.
+    const closing = this.options.engine.closesMidRequest ? this.options.engine.close().catch(() => undefined) : undefined;
     await this.serving;
     await (closing ?? this.options.engine.close().catch(() => undefined));
     this.status?.update({ active: false, model_loaded: false, processing: false });
