@@ -177,7 +177,7 @@ describe('StreamTimeline with live audio', () => {
 class ScriptedLiveEngine implements LiveEngine {
   readonly name = 'scripted';
   readonly model = 'm';
-  readonly sampleRate = RATE;
+  readonly audioFormat = { sampleRate: RATE };
   readonly writes: Array<{ sessionStart: number; seconds: number; sessionSeconds: number | undefined }> = [];
   read = 0;
   failWrites = false;

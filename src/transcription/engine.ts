@@ -100,8 +100,8 @@ export interface TranscriptionEngine {
  * only per finished chunk. Utterances then come pushed, as the decoder ends them.
  */
 export interface LiveEngine extends TranscriptionEngine {
-  /** The PCM rate it takes (mono s16le): what the capture's live output is resampled to. */
-  readonly sampleRate: number;
+  /** What it takes (mono s16le at this rate): the capture's live output is resampled to it. */
+  readonly audioFormat: EngineAudioFormat;
   /** `onPartial`: the hypothesis of the utterance being spoken, where the decoder tells it ('' when it ends). */
   beginLive(onSegment: (segment: TranscriptSegment) => void, onPartial?: (text: string) => void): void;
   /** Audio captured from session second `sessionStart`. */

@@ -128,7 +128,7 @@ export class LiveTranscriber {
     this.now = options.now ?? Date.now;
     this.failed = new Promise((resolve) => (this.signalFailed = resolve));
     this.cutAfterSeconds = options.cutAfterSeconds ?? CUT_AFTER_SECONDS;
-    this.feed = new LiveAudioFeed({ sampleRate: options.engine.sampleRate, maxBufferedSeconds: options.maxBufferedSeconds ?? 30 });
+    this.feed = new LiveAudioFeed({ sampleRate: options.engine.audioFormat.sampleRate, maxBufferedSeconds: options.maxBufferedSeconds ?? 30 });
     this.progress = startingProgress(options.engineName, 'running');
     this.started = (options.ready ?? Promise.resolve()).then(
       () => {
@@ -245,12 +245,12 @@ export class LiveTranscriber {
           await this.cutUtterance(block.resumesAt);
           continue;
         }
-        const seconds = block.pcm.length / 2 / engine.sampleRate;
+        const seconds = block.pcm.length / 2 / engine.audioFormat.sampleRate;
         await this.options.dump?.write(block.pcm);
         await engine.writeLive(block.pcm, block.sessionStart);
         this.fedSession = block.sessionStart + seconds;
         this.fedStream += seconds;
-        const silent = isSilent(measureLevel(block.pcm, engine.sampleRate), this.options.silenceThresholdDb);
+        const silent = isSilent(measureLevel(block.pcm, engine.audioFormat.sampleRate), this.options.silenceThresholdDb);
         this.quietSince = silent ? (this.quietSince ?? block.sessionStart) : undefined;
         if (this.mark) continue;
         if (this.quietSince !== undefined && this.fedSession - this.quietSince >= QUIET_SECONDS) {

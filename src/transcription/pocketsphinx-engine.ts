@@ -104,10 +104,6 @@ export class PocketsphinxEngine implements LiveEngine {
     this.pollMs = options.pollMs ?? 25;
   }
 
-  get sampleRate(): number {
-    return this.options.sampleRate;
-  }
-
   get audioFormat(): EngineAudioFormat {
     return { sampleRate: this.options.sampleRate };
   }

@@ -191,7 +191,7 @@ export class TranscriptionComponent implements SessionComponent {
       onFallback: (chunks) => this.transcribePerChunk(chunks),
     });
     this.live = live;
-    return { sampleRate: engine.sampleRate, attach: (stdout, sessionStart) => live.attach(stdout, sessionStart) };
+    return { sampleRate: engine.audioFormat.sampleRate, attach: (stdout, sessionStart) => live.attach(stdout, sessionStart) };
   }
 
   onChunk(chunk: Chunk): void {
