@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { foldersUpwards, loadConfigFile, userConfigPath, type LoadConfigFileOptions } from '../src/config/load-config-file.js';
 import { ConfigError } from '../src/errors.js';
-import { BIN } from './helpers/cli.js';
+import { runCliAsNobody } from './helpers/second-account.js';
 
 const FIXTURES = path.join(import.meta.dirname, 'fixtures', 'config');
 
@@ -168,9 +167,7 @@ describe('--config', () => {
     // root reads any file, whatever its mode (and CI runs as root): the built CLI loads it as a
     // second account, `nobody`, for whom the folders are open and the file is not.
     fs.chmodSync(root, 0o755);
-    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = execFile('su', ['nobody', '-s', '/bin/sh', '-c', 'cd "$1" && exec "$0" config --config "$2"', BIN, sub, file], { timeout: 30_000 }, (_error, _stdout, stderr) => resolve({ code: child.exitCode, stderr }));
-    });
+    const result = await runCliAsNobody(root, sub, ['config', '--config', file]);
     expect(result.stderr).toMatch(new RegExp(`^echolog: ${expected}`));
     expect(result.code).toBe(2);
   });

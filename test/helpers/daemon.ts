@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isAlive, processesMatching } from './chunks.js';
-import { execFileAsync, runCli, waitFor, type CliResult, type RunPlace } from './cli.js';
+import { execFileAsync, REPO, runCli, waitFor, type CliResult, type RunPlace } from './cli.js';
 
 /**
  * Helpers for tests of the session daemon: starting real `echolog daemon`s and making sure none
@@ -122,12 +122,25 @@ export interface PrivateTmp {
  * hardcode /tmp/speech_session_*, run there unmodified, whatever daemons or files other suites have
  * in the real /tmp, and nothing is left in it. The holder is a `cat` on a pipe from this process, so
  * the namespace also ends if the test process dies.
+ *
+ * The tmpfs is filled where it is first mounted (a folder beside `files`) and only then laid over
+ * /tmp, so a project cloned under /tmp (as CI clones it) is bound back in at its own path first.
  */
 export async function privateTmp(files: string[]): Promise<PrivateTmp> {
   const folder = path.dirname(files[0]!);
-  // The holder's working directory keeps the real folder reachable after /tmp is covered.
-  const script = 'mount -t tmpfs -o size=64m,mode=1777 echolog-test-tmp /tmp && cp -- "$@" /tmp/ && echo ready && exec cat';
-  const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', ...files.map((f) => path.relative(folder, f))], { cwd: folder, stdio: ['pipe', 'pipe', 'pipe'] });
+  const staging = fs.mkdtempSync(path.join(folder, 'private-tmp-'));
+  const project = path.resolve(REPO);
+  const script = [
+    'set -e',
+    'staging=$1 project=$2; shift 2',
+    'mount -t tmpfs -o size=64m,mode=1777 echolog-test-tmp "$staging"',
+    'cp -- "$@" "$staging/"',
+    'case "$project" in /tmp/*) mkdir -p "$staging${project#/tmp}" && mount --bind "$project" "$staging${project#/tmp}" ;; esac',
+    'mount --rbind "$staging" /tmp',
+    'echo ready',
+    'exec cat',
+  ].join('\n');
+  const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', staging, project, ...files], { stdio: ['pipe', 'pipe', 'pipe'] });
   let said = '';
   holder.stdout.on('data', (d: Buffer) => (said += d.toString()));
   holder.stderr.on('data', (d: Buffer) => (said += d.toString()));
