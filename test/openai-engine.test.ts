@@ -98,6 +98,30 @@ describe('openai response parsing (pure)', () => {
     ]);
   });
 
+  it("whisper.cpp's verbose_json: a segment cut mid-word and token \"words\" are joined back into words", () => {
+    // As whisper.cpp's examples/server/server.cpp answers: segments cut at 60 characters on a token boundary.
+    const body = JSON.stringify({
+      text: ' and mister john dash\nwood had then. Again\n',
+      segments: [
+        { id: 0, text: ' and mister john dash', start: 0, end: 2, words: [{ word: ' and', start: 0, end: 0.5 }, { word: ' mister', start: 0.5, end: 1 }, { word: ' john', start: 1, end: 1.5 }, { word: ' dash', start: 1.5, end: 2 }] },
+        { id: 1, text: 'wood had then.', start: 2, end: 4, words: [{ word: 'wood', start: 2, end: 2.5 }, { word: ' had', start: 2.5, end: 3 }, { word: ' th', start: 3, end: 3.4 }, { word: 'en', start: 3.4, end: 3.8 }, { word: '.', start: 3.8, end: 4 }] },
+        { id: 2, text: ' Again', start: 4, end: 5, words: [{ word: ' Again', start: 4, end: 5 }] },
+      ],
+    });
+    expect(parseTranscription(body, 'application/json', span)).toEqual([
+      { start: 20, end: 24, text: 'and mister john dashwood had then.', words: [{ start: 20, end: 20.5, word: 'and' }, { start: 20.5, end: 21, word: 'mister' }, { start: 21, end: 21.5, word: 'john' }, { start: 21.5, end: 22.5, word: 'dashwood' }, { start: 22.5, end: 23, word: 'had' }, { start: 23, end: 24, word: 'then.' }] },
+      { start: 24, end: 25, text: 'Again', words: [{ start: 24, end: 25, word: 'Again' }] },
+    ]);
+    // OpenAI's own words carry no spaces: nothing is joined.
+    const openai = JSON.stringify({ text: 'a b', segments: [{ start: 0, end: 1, text: 'a' }, { start: 1.5, end: 2, text: 'b' }], words: [{ word: 'a', start: 0, end: 0.9 }, { word: 'b', start: 1.5, end: 2 }] });
+    expect(parseTranscription(openai, 'application/json', span).map((u) => [u.text, u.words!.map((w) => w.word)])).toEqual([['a', ['a']], ['b', ['b']]]);
+  });
+
+  it("LocalAI's words name their text `text`", () => {
+    const body = JSON.stringify({ text: 'hello there', segments: [{ id: 0, start: 0, end: 2, text: ' hello there', tokens: [], words: [{ start: 0, end: 1, text: ' hello' }, { start: 1, end: 2, text: ' there' }] }] });
+    expect(parseTranscription(body, 'application/json', span)).toEqual([{ start: 20, end: 22, text: 'hello there', words: [{ start: 20, end: 21, word: 'hello' }, { start: 21, end: 22, word: 'there' }] }]);
+  });
+
   it('json and text: one utterance spanning the chunk; empty text: none; a body without text is refused', () => {
     expect(parseTranscription('{"text":" hi "}', 'application/json; charset=utf-8', span)).toEqual([{ start: 20, end: 30, text: 'hi' }]);
     expect(parseTranscription('hi there\n', 'text/plain', span)).toEqual([{ start: 20, end: 30, text: 'hi there' }]);
@@ -261,6 +285,24 @@ describe('OpenAiEngine against a local server of the API', () => {
     expect(refused).toMatchObject({ retryable: true, message: `cannot reach http://127.0.0.1:${port}/v1/audio/transcriptions: ECONNREFUSED` });
     // And then the server answers again.
     expect(await engine.transcribe(engineChunk(speechChunk(1, 0, 1)))).toHaveLength(1);
+  });
+
+  it("whisper.cpp's server (no model read, segments cut mid-word, tokens as words): whole words, in order", async () => {
+    const sentence = 'and mister john dashwood had then leisure to consider prudently how much there might be in his power to do for them';
+    const s = await server({ dialect: 'whisper.cpp', transcribe: async () => sentence });
+    const segments = await engineFor(s.url, { model: 'ignored-by-whisper-cpp' }).transcribe(engineChunk(speechChunk(1, 0, 4)));
+    // The quirk happened: the server cut a segment inside a word.
+    const answer = JSON.parse(s.uploads[0]!.answer!) as { segments: Array<{ text: string }> };
+    expect(answer.segments.length).toBeGreaterThan(1);
+    expect(answer.segments.slice(1).some((seg) => !seg.text.startsWith(' '))).toBe(true);
+    expect(segments.map((u) => u.text).join(' ')).toBe(sentence);
+    expect(segments.flatMap((u) => u.words!.map((w) => w.word))).toEqual(sentence.split(' '));
+  });
+
+  it("LocalAI's server: words inside segments, named `text`", async () => {
+    const s = await server({ dialect: 'localai', transcribe: async () => 'hello there' });
+    const [segment] = await engineFor(s.url).transcribe(engineChunk(speechChunk(1, 0, 2)));
+    expect(segment).toEqual({ start: 0, end: 2, text: 'hello there', words: [{ start: 0, end: 1, word: 'hello' }, { start: 1, end: 2, word: 'there' }] });
   });
 
   it('a slow answer within the timeout is an answer', async () => {
