@@ -21,6 +21,12 @@ export interface OpenAiServerOptions {
   verboseJson?: boolean;
   /** Word timestamps when asked for (verbose_json + timestamp_granularities[]=word). */
   words?: boolean;
+  /**
+   * Model names it transcribes with but does not list in `GET /v1/models`: speaches maps `whisper-1`
+   * to a model of its own (speaches-ai/speaches model_aliases.json) and lists only local models
+   * (src/speaches/routers/models.py, "TODO: should model aliases be listed?").
+   */
+  aliases?: string[];
   /** false: no `GET /v1/models` route (whisper.cpp's server has none): 404. */
   modelsRoute?: boolean;
   /** Fixed time before every answer. */
@@ -145,7 +151,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}, port 
       if (!fileSeen) return sendError(res, 400, "Missing required parameter: 'file'.");
       const model = fields.model?.[0];
       if (!model && options.dialect !== 'whisper.cpp') return sendError(res, 400, "Missing required parameter: 'model'.");
-      if (model && !models.includes(model) && options.dialect !== 'whisper.cpp') return sendError(res, 404, `The model \`${model}\` does not exist or you do not have access to it.`);
+      if (model && !models.includes(model) && !options.aliases?.includes(model) && options.dialect !== 'whisper.cpp') return sendError(res, 404, `The model \`${model}\` does not exist or you do not have access to it.`);
       const format = fields.response_format?.[0] ?? 'json';
       if (!['json', 'text', 'verbose_json'].includes(format) || (format === 'verbose_json' && options.verboseJson === false)) {
         return sendError(res, 400, `response_format '${format}' is not supported`);
