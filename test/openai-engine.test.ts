@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, type EchologConfig } from '../src/config/schema.js';
 import type { Chunk } from '../src/recorder/chunk.js';
 import { engineAudioPieces } from '../src/audio/engine-audio.js';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
+import { SharedBusyTime } from '../src/transcription/busy-time.js';
 import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
 import { OpenAiRequestError } from '../src/transcription/openai-client.js';
 import { OpenAiEngine } from '../src/transcription/openai-engine.js';
@@ -319,6 +320,30 @@ describe('OpenAiEngine against a local server of the API', () => {
   }, 90_000);
 });
 
+describe('busy time of chunks in flight (pure, an injected clock)', () => {
+  it('two 6 s requests side by side are 3 s each, 6 s in all: for 10 s of audio 0.6, not 1.2', () => {
+    const busy = new SharedBusyTime();
+    const [a, b] = [{}, {}];
+    busy.begin(a, 1000);
+    busy.begin(b, 1000);
+    expect([busy.end(a, 7000), busy.end(b, 7000)]).toEqual([3, 3]);
+  });
+
+  it('staggered: each moment is shared among the chunks then in flight; one at a time a share is the compute time', () => {
+    const busy = new SharedBusyTime();
+    const [a, b, c] = [{}, {}, {}];
+    busy.begin(a, 0); // a alone 0–2 s, a and b 2–6 s, b alone 6–8 s
+    busy.begin(b, 2000);
+    expect(busy.end(a, 6000)).toBe(4);
+    expect(busy.end(b, 8000)).toBe(4);
+    busy.begin(c, 20_000); // idle time between is nobody's
+    expect(busy.end(c, 25_000)).toBe(5);
+    // A clock stepping back adds nothing.
+    busy.begin(a, 30_000);
+    expect(busy.end(a, 29_000)).toBe(0);
+  });
+});
+
 describe('the queue with the openai engine', () => {
   const transcription = (over: Partial<EchologConfig['transcription']> = {}) => ({ ...DEFAULT_CONFIG.transcription, ...over });
 
@@ -346,6 +371,21 @@ describe('the queue with the openai engine', () => {
       [3, 'chunk of 2 s', undefined],
       [3, '', 'transcribed'],
     ]);
+  });
+
+  it('concurrency 2 with a server that takes 1.5× real time per request keeps up: no slower-than-real-time warning', async () => {
+    // 2 s chunks, 3 s per answer, two at a time: 1.5 s of wall clock per 2 s of audio (0.75), while the
+    // compute times summed say 1.5. Overheads would need to add 1 s per pair to cross 1.
+    const s = await server({ delayMs: 3000 });
+    const logger = recordingLogger();
+    const q = new ChunkTranscriber({ engine: engineFor(s.url), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store: new TranscriptStore(fs.mkdtempSync(path.join(tmp, 'q-'))), logger });
+    for (let seq = 1; seq <= 4; seq++) q.enqueue(speechChunk(seq, (seq - 1) * 2, 2));
+    expect(await q.drain(30_000)).toEqual([]);
+    expect(s.maxInFlight).toBe(2);
+    const computed = logger.lines.filter((l) => l.message === 'chunk_transcribed').map((l) => Number(l.fields.compute_ms));
+    expect(computed.reduce((a, b) => a + b, 0) / 1000 / 8).toBeGreaterThan(1);
+    expect(q.progress.realtime_factor).toBeLessThan(1);
+    expect(logger.lines.filter((l) => l.message === 'transcription_behind')).toEqual([]);
   });
 
   it('429 with Retry-After: the retry waits as asked and the log line has the status; 401 fails the chunk at once', async () => {
