@@ -352,15 +352,21 @@ describe('the queue with the openai engine', () => {
     const s = await server({ transcribe: async (_f, u) => (await new Promise((r) => setTimeout(r, (2 - u.durationSeconds) * 1500)), `chunk of ${u.durationSeconds} s`) });
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const store = new TranscriptStore(dir);
-    const q = new ChunkTranscriber({ engine: engineFor(s.url), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store, logger: recordingLogger() });
+    const logger = recordingLogger();
+    const q = new ChunkTranscriber({ engine: engineFor(s.url), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store, logger });
     q.enqueue(speechChunk(1, 0, 1));
     q.enqueue(speechChunk(2, 1, 1.5));
     q.enqueue(speechChunk(3, 2.5, 2));
     expect(await q.drain(20_000)).toEqual([]);
     expect(s.maxInFlight).toBe(2);
+    // Chunks 1 and 2 went together, with no text before them; chunk 3 went when chunk 2 was answered
+    // (chunk 1's answer was 0.75 s away): its prompt is chunk 2's text, and the log says so.
+    const promptFrom = logger.lines.filter((l) => l.message === 'chunk_transcribed').map((l) => [l.fields.seq, l.fields.prompt_from]);
+    expect(promptFrom).toEqual([[1, undefined], [2, undefined], [3, 2]]);
     // The server answered chunk 2 before chunk 1; the transcript does not show it.
     const upload = (seconds: number) => s.uploads.find((u) => u.durationSeconds === seconds)!;
     expect(s.uploads.map((u) => u.durationSeconds).sort()).toEqual([1, 1.5, 2]);
+    expect([upload(1).fields.prompt, upload(1.5).fields.prompt, upload(2).fields.prompt]).toEqual([undefined, undefined, ['chunk of 1.5 s']]);
     expect(upload(1.5).answeredAt!).toBeLessThan(upload(1).answeredAt!);
     const lines = await store.read();
     expect(lines.map((l) => [l.seq, l.text, l.chunk])).toEqual([
@@ -371,6 +377,19 @@ describe('the queue with the openai engine', () => {
       [3, 'chunk of 2 s', undefined],
       [3, '', 'transcribed'],
     ]);
+  });
+
+  it("concurrency 1: each chunk's prompt is exactly the previous chunk's text (prompt_from on chunk_transcribed)", async () => {
+    const s = await server({ transcribe: async (_f, u) => `chunk of ${u.durationSeconds} s` });
+    const logger = recordingLogger();
+    const q = new ChunkTranscriber({ engine: engineFor(s.url, { concurrency: 1 }), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store: new TranscriptStore(fs.mkdtempSync(path.join(tmp, 'q-'))), logger });
+    q.enqueue(speechChunk(1, 0, 1));
+    q.enqueue(speechChunk(2, 1, 1.5));
+    q.enqueue(speechChunk(3, 2.5, 2));
+    expect(await q.drain(20_000)).toEqual([]);
+    expect(s.maxInFlight).toBe(1);
+    expect(s.uploads.map((u) => u.fields.prompt)).toEqual([undefined, ['chunk of 1 s'], ['chunk of 1.5 s']]);
+    expect(logger.lines.filter((l) => l.message === 'chunk_transcribed').map((l) => l.fields.prompt_from)).toEqual([undefined, 1, 2]);
   });
 
   it('concurrency 2 with a server that takes 1.5× real time per request keeps up: no slower-than-real-time warning', async () => {

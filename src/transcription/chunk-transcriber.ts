@@ -249,6 +249,7 @@ export class ChunkTranscriber {
           chars,
           utterances: segments.length,
           attempts: attempt + 1,
+          ...engine.chunkFields?.(chunk.seq),
         });
         this.noteSpeed(busySeconds, chunk.durationSeconds);
         return;

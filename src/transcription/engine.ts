@@ -82,6 +82,8 @@ export interface TranscriptionEngine {
    * Unset: one chunk at a time.
    */
   readonly concurrency?: number;
+  /** Optional: more about a chunk just transcribed, for its chunk_transcribed line (openai: which chunk's text was its prompt). */
+  chunkFields?(seq: number): LogFields;
   /** Transcribes one chunk; rejects on failure (the caller retries with backoff; see EngineFault). */
   transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]>;
   /**
