@@ -131,9 +131,12 @@ describe('openai response parsing (pure)', () => {
     expect(() => parseTranscription('{"text":', 'application/json', span)).toThrow(/does not parse/);
   });
 
-  it('error bodies: OpenAI, FastAPI and plain text', () => {
+  it('error bodies: OpenAI, FastAPI, whisper.cpp, older vLLM and plain text', () => {
     expect(errorMessage('{"error":{"message":"Invalid file format."}}')).toBe('Invalid file format.');
     expect(errorMessage('{"detail":"Model not found"}')).toBe('Model not found');
+    // whisper.cpp's server (examples/server/server.cpp) and vLLM before its error object.
+    expect(errorMessage('{"error":"failed to read audio data"}')).toBe('failed to read audio data');
+    expect(errorMessage('{"object":"error","message":"Currently only support response_format `text` or `json`","type":"BadRequestError","param":null,"code":400}')).toBe('Currently only support response_format `text` or `json`');
     expect(errorMessage('Bad Gateway')).toBe('Bad Gateway');
     expect(errorMessage('')).toBe('(empty body)');
   });
