@@ -30,6 +30,10 @@ describe('echolog daemon start --engine openai', () => {
     expect(results.join(' ')).toMatch(/married .*woman/);
     expect(server.uploads).toHaveLength(1);
     expect(server.uploads[0]).toMatchObject({ sampleRate: 16000, channels: 1, authorization: 'Bearer sk-daemon-key-1234' });
+    // A second request (any client's) goes without the first one's text as its prompt.
+    expect((await runSeedPython(root, SPEECH)).join(' ')).toMatch(/married .*woman/);
+    expect(server.uploads).toHaveLength(2);
+    expect(server.uploads[1]!.fields.prompt).toBeUndefined();
   }, 120_000);
 
   it('daemon stop while the server holds a request: the daemon ends within 5 s, not at the request timeout', async () => {

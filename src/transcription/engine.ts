@@ -25,6 +25,11 @@ export interface EngineChunk {
    * decode. It throws when the caller gives up on the chunk (a stopping daemon) or the decode fails.
    */
   audio(): AsyncIterable<Buffer>;
+  /**
+   * The audio does not follow the chunk before it (a session daemon's requests come from unrelated
+   * clients): no text of another chunk may go with it (openai: no prompt), nor its text with another.
+   */
+  standalone?: boolean;
 }
 
 /** What a rejection of `transcribe` may say about retrying it (a network engine knows; others say nothing). */

@@ -61,7 +61,7 @@ export class OpenAiEngine implements TranscriptionEngine {
   async transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]> {
     const audio = await this.audioOf(chunk);
     try {
-      const source = this.promptSource(chunk.seq);
+      const source = chunk.standalone ? undefined : this.promptSource(chunk.seq);
       const prompt = source === undefined ? '' : this.tails.get(source)!;
       for (let index = this.formatIndex; ; index++) {
         const format = RESPONSE_FORMATS[index]!;
@@ -69,7 +69,7 @@ export class OpenAiEngine implements TranscriptionEngine {
           const answer = await this.client.transcribe({ audio, format, prompt, signal: this.stopping.signal });
           this.formatIndex = Math.max(this.formatIndex, index);
           const segments = parseTranscription(answer.body, answer.contentType, chunk);
-          keep(this.tails, chunk.seq, promptTail(segments.map((s) => s.text).join(' ')));
+          if (!chunk.standalone) keep(this.tails, chunk.seq, promptTail(segments.map((s) => s.text).join(' ')));
           if (source !== undefined) keep(this.promptSources, chunk.seq, source);
           return segments;
         } catch (error) {
