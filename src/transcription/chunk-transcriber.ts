@@ -231,8 +231,9 @@ export class ChunkTranscriber {
       try {
         if (attempt > 0 && !engine.concurrency) await withTimeout(engine.start(), this.options.config.ready_timeout * 1000, 'restarting the engine');
         const segments = await withTimeout(engine.transcribe(engineChunk), attemptTimeoutMs, `transcribing chunk ${chunk.seq}`);
-        const computeMs = this.now() - started;
-        const busySeconds = this.busyTime.end(item, this.now());
+        const finished = this.now();
+        const computeMs = finished - started;
+        const busySeconds = this.busyTime.end(item, finished);
         await turn.ready();
         if (this.abandoned) return;
         this.fedAny = true;
