@@ -49,6 +49,11 @@ describe('the endpoint check (echolog doctor)', () => {
     expect(refused).toMatchObject({ ok: false, detail: expect.stringContaining('a 0.5 s transcription with model whisper-1 was refused: HTTP 404') });
   });
 
+  it("whisper.cpp's server (a plain-text 404 for /v1/models, no model read): reachable and transcribing is enough", async () => {
+    const s = await server({ dialect: 'whisper.cpp', models: [] });
+    expect(await checkEndpoint(settings(s.url, { model: 'anything' }))).toEqual({ ok: true, detail: `${s.url}: reachable, key accepted, model anything transcribed 0.5 s of silence (the server lists no models)` });
+  });
+
   it('`echolog doctor` prints the endpoint line, never the key', async () => {
     const s = await server({ models: ['whisper-large-v3'] });
     const box = pool.sandbox();
