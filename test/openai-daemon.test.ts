@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeSandbox, runCli, waitFor } from './helpers/cli.js';
 import { killDaemons, readJsonFile, runSeedPython, seedPaths, startDaemon } from './helpers/daemon.js';
-import { startOpenAiServer } from './helpers/openai-server.js';
+import { pocketsphinxText, startOpenAiServer } from './helpers/openai-server.js';
 
 const SPEECH = fileURLToPath(new URL('./fixtures/speech/sense_and_sensibility_01_austen_64kb-0920.wav', import.meta.url));
 const box = makeSandbox();
@@ -18,7 +18,9 @@ afterAll(async () => {
 
 describe('echolog daemon start --engine openai', () => {
   it("one daemon in front of one server: the seed's Python client gets the server's words", async () => {
-    const server = await startOpenAiServer({ apiKey: 'sk-daemon-key-1234' });
+    // Real words for the first request; the second's text is fixed, so the seed client's 15 s wait is not spent twice on pocketsphinx.
+    let requests = 0;
+    const server = await startOpenAiServer({ apiKey: 'sk-daemon-key-1234', transcribe: async (file) => (++requests === 1 ? pocketsphinxText(file) : 'the second request') });
     servers.push(server);
     const root = path.join(box.root, 'ipc');
     const place = { home: box.home, env: { ...box.env, OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-daemon-key-1234' } };
@@ -30,6 +32,10 @@ describe('echolog daemon start --engine openai', () => {
     expect(results.join(' ')).toMatch(/married .*woman/);
     expect(server.uploads).toHaveLength(1);
     expect(server.uploads[0]).toMatchObject({ sampleRate: 16000, channels: 1, authorization: 'Bearer sk-daemon-key-1234' });
+    // A second request (any client's) goes without the first one's text as its prompt.
+    expect(await runSeedPython(root, SPEECH)).toEqual(['the second request']);
+    expect(server.uploads).toHaveLength(2);
+    expect(server.uploads[1]!.fields.prompt).toBeUndefined();
   }, 120_000);
 
   it('daemon stop while the server holds a request: the daemon ends within 5 s, not at the request timeout', async () => {

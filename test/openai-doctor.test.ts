@@ -35,12 +35,23 @@ describe('the endpoint check (echolog doctor)', () => {
     expect(await checkEndpoint(settings(s.url))).toMatchObject({ ok: false, detail: `${s.url}: reachable, key accepted, but model whisper-1 is not among its models (whisper-large-v3, distil-whisper)` });
   });
 
+  it('a model the server takes but does not list (speaches: whisper-1 is an alias): 0.5 s of silence decides', async () => {
+    const s = await server({ models: ['Systran/faster-whisper-large-v3'], aliases: ['whisper-1'] });
+    expect(await checkEndpoint(settings(s.url))).toEqual({ ok: true, detail: `${s.url}: reachable, key accepted, model whisper-1 is not among the models it lists (an alias?), but it transcribed 0.5 s of silence` });
+    expect(s.uploads.map((u) => u.fields.model)).toEqual([['whisper-1']]);
+  });
+
   it('a server without GET /models: 0.5 s of silence is transcribed with the model instead', async () => {
     const s = await server({ modelsRoute: false, models: ['ggml-base.en'] });
     expect(await checkEndpoint(settings(s.url, { model: 'ggml-base.en' }))).toMatchObject({ ok: true, detail: expect.stringContaining('model ggml-base.en transcribed 0.5 s of silence') });
     expect(s.uploads[0]).toMatchObject({ sampleRate: 16000, channels: 1, durationSeconds: 0.5 });
     const refused = await checkEndpoint(settings(s.url, { model: 'whisper-1' }));
     expect(refused).toMatchObject({ ok: false, detail: expect.stringContaining('a 0.5 s transcription with model whisper-1 was refused: HTTP 404') });
+  });
+
+  it("whisper.cpp's server (a plain-text 404 for /v1/models, no model read): reachable and transcribing is enough", async () => {
+    const s = await server({ dialect: 'whisper.cpp', models: [] });
+    expect(await checkEndpoint(settings(s.url, { model: 'anything' }))).toEqual({ ok: true, detail: `${s.url}: reachable, key accepted, model anything transcribed 0.5 s of silence (the server lists no models)` });
   });
 
   it('`echolog doctor` prints the endpoint line, never the key', async () => {

@@ -8,6 +8,7 @@ import { DEFAULT_CONFIG, type EchologConfig } from '../src/config/schema.js';
 import type { Chunk } from '../src/recorder/chunk.js';
 import { engineAudioPieces } from '../src/audio/engine-audio.js';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
+import { SharedBusyTime } from '../src/transcription/busy-time.js';
 import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
 import { OpenAiRequestError } from '../src/transcription/openai-client.js';
 import { OpenAiEngine } from '../src/transcription/openai-engine.js';
@@ -98,6 +99,30 @@ describe('openai response parsing (pure)', () => {
     ]);
   });
 
+  it("whisper.cpp's verbose_json: a segment cut mid-word and token \"words\" are joined back into words", () => {
+    // As whisper.cpp's examples/server/server.cpp answers: segments cut at 60 characters on a token boundary.
+    const body = JSON.stringify({
+      text: ' and mister john dash\nwood had then. Again\n',
+      segments: [
+        { id: 0, text: ' and mister john dash', start: 0, end: 2, words: [{ word: ' and', start: 0, end: 0.5 }, { word: ' mister', start: 0.5, end: 1 }, { word: ' john', start: 1, end: 1.5 }, { word: ' dash', start: 1.5, end: 2 }] },
+        { id: 1, text: 'wood had then.', start: 2, end: 4, words: [{ word: 'wood', start: 2, end: 2.5 }, { word: ' had', start: 2.5, end: 3 }, { word: ' th', start: 3, end: 3.4 }, { word: 'en', start: 3.4, end: 3.8 }, { word: '.', start: 3.8, end: 4 }] },
+        { id: 2, text: ' Again', start: 4, end: 5, words: [{ word: ' Again', start: 4, end: 5 }] },
+      ],
+    });
+    expect(parseTranscription(body, 'application/json', span)).toEqual([
+      { start: 20, end: 24, text: 'and mister john dashwood had then.', words: [{ start: 20, end: 20.5, word: 'and' }, { start: 20.5, end: 21, word: 'mister' }, { start: 21, end: 21.5, word: 'john' }, { start: 21.5, end: 22.5, word: 'dashwood' }, { start: 22.5, end: 23, word: 'had' }, { start: 23, end: 24, word: 'then.' }] },
+      { start: 24, end: 25, text: 'Again', words: [{ start: 24, end: 25, word: 'Again' }] },
+    ]);
+    // OpenAI's own words carry no spaces: nothing is joined.
+    const openai = JSON.stringify({ text: 'a b', segments: [{ start: 0, end: 1, text: 'a' }, { start: 1.5, end: 2, text: 'b' }], words: [{ word: 'a', start: 0, end: 0.9 }, { word: 'b', start: 1.5, end: 2 }] });
+    expect(parseTranscription(openai, 'application/json', span).map((u) => [u.text, u.words!.map((w) => w.word)])).toEqual([['a', ['a']], ['b', ['b']]]);
+  });
+
+  it("LocalAI's words name their text `text`", () => {
+    const body = JSON.stringify({ text: 'hello there', segments: [{ id: 0, start: 0, end: 2, text: ' hello there', tokens: [], words: [{ start: 0, end: 1, text: ' hello' }, { start: 1, end: 2, text: ' there' }] }] });
+    expect(parseTranscription(body, 'application/json', span)).toEqual([{ start: 20, end: 22, text: 'hello there', words: [{ start: 20, end: 21, word: 'hello' }, { start: 21, end: 22, word: 'there' }] }]);
+  });
+
   it('json and text: one utterance spanning the chunk; empty text: none; a body without text is refused', () => {
     expect(parseTranscription('{"text":" hi "}', 'application/json; charset=utf-8', span)).toEqual([{ start: 20, end: 30, text: 'hi' }]);
     expect(parseTranscription('hi there\n', 'text/plain', span)).toEqual([{ start: 20, end: 30, text: 'hi there' }]);
@@ -106,9 +131,12 @@ describe('openai response parsing (pure)', () => {
     expect(() => parseTranscription('{"text":', 'application/json', span)).toThrow(/does not parse/);
   });
 
-  it('error bodies: OpenAI, FastAPI and plain text', () => {
+  it('error bodies: OpenAI, FastAPI, whisper.cpp, older vLLM and plain text', () => {
     expect(errorMessage('{"error":{"message":"Invalid file format."}}')).toBe('Invalid file format.');
     expect(errorMessage('{"detail":"Model not found"}')).toBe('Model not found');
+    // whisper.cpp's server (examples/server/server.cpp) and vLLM before its error object.
+    expect(errorMessage('{"error":"failed to read audio data"}')).toBe('failed to read audio data');
+    expect(errorMessage('{"object":"error","message":"Currently only support response_format `text` or `json`","type":"BadRequestError","param":null,"code":400}')).toBe('Currently only support response_format `text` or `json`');
     expect(errorMessage('Bad Gateway')).toBe('Bad Gateway');
     expect(errorMessage('')).toBe('(empty body)');
   });
@@ -263,6 +291,24 @@ describe('OpenAiEngine against a local server of the API', () => {
     expect(await engine.transcribe(engineChunk(speechChunk(1, 0, 1)))).toHaveLength(1);
   });
 
+  it("whisper.cpp's server (no model read, segments cut mid-word, tokens as words): whole words, in order", async () => {
+    const sentence = 'and mister john dashwood had then leisure to consider prudently how much there might be in his power to do for them';
+    const s = await server({ dialect: 'whisper.cpp', transcribe: async () => sentence });
+    const segments = await engineFor(s.url, { model: 'ignored-by-whisper-cpp' }).transcribe(engineChunk(speechChunk(1, 0, 4)));
+    // The quirk happened: the server cut a segment inside a word.
+    const answer = JSON.parse(s.uploads[0]!.answer!) as { segments: Array<{ text: string }> };
+    expect(answer.segments.length).toBeGreaterThan(1);
+    expect(answer.segments.slice(1).some((seg) => !seg.text.startsWith(' '))).toBe(true);
+    expect(segments.map((u) => u.text).join(' ')).toBe(sentence);
+    expect(segments.flatMap((u) => u.words!.map((w) => w.word))).toEqual(sentence.split(' '));
+  });
+
+  it("LocalAI's server: words inside segments, named `text`", async () => {
+    const s = await server({ dialect: 'localai', transcribe: async () => 'hello there' });
+    const [segment] = await engineFor(s.url).transcribe(engineChunk(speechChunk(1, 0, 2)));
+    expect(segment).toEqual({ start: 0, end: 2, text: 'hello there', words: [{ start: 0, end: 1, word: 'hello' }, { start: 1, end: 2, word: 'there' }] });
+  });
+
   it('a slow answer within the timeout is an answer', async () => {
     const s = await server({ delayMs: 800 });
     expect(await engineFor(s.url, { timeoutMs: 5000 }).transcribe(engineChunk(speechChunk(1, 0, 1)))).toHaveLength(1);
@@ -277,6 +323,30 @@ describe('OpenAiEngine against a local server of the API', () => {
   }, 90_000);
 });
 
+describe('busy time of chunks in flight (pure, an injected clock)', () => {
+  it('two 6 s requests side by side are 3 s each, 6 s in all: for 10 s of audio 0.6, not 1.2', () => {
+    const busy = new SharedBusyTime();
+    const [a, b] = [{}, {}];
+    busy.begin(a, 1000);
+    busy.begin(b, 1000);
+    expect([busy.end(a, 7000), busy.end(b, 7000)]).toEqual([3, 3]);
+  });
+
+  it('staggered: each moment is shared among the chunks then in flight; one at a time a share is the compute time', () => {
+    const busy = new SharedBusyTime();
+    const [a, b, c] = [{}, {}, {}];
+    busy.begin(a, 0); // a alone 0–2 s, a and b 2–6 s, b alone 6–8 s
+    busy.begin(b, 2000);
+    expect(busy.end(a, 6000)).toBe(4);
+    expect(busy.end(b, 8000)).toBe(4);
+    busy.begin(c, 20_000); // idle time between is nobody's
+    expect(busy.end(c, 25_000)).toBe(5);
+    // A clock stepping back adds nothing.
+    busy.begin(a, 30_000);
+    expect(busy.end(a, 29_000)).toBe(0);
+  });
+});
+
 describe('the queue with the openai engine', () => {
   const transcription = (over: Partial<EchologConfig['transcription']> = {}) => ({ ...DEFAULT_CONFIG.transcription, ...over });
 
@@ -285,15 +355,21 @@ describe('the queue with the openai engine', () => {
     const s = await server({ transcribe: async (_f, u) => (await new Promise((r) => setTimeout(r, (2 - u.durationSeconds) * 1500)), `chunk of ${u.durationSeconds} s`) });
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const store = new TranscriptStore(dir);
-    const q = new ChunkTranscriber({ engine: engineFor(s.url), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store, logger: recordingLogger() });
+    const logger = recordingLogger();
+    const q = new ChunkTranscriber({ engine: engineFor(s.url), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store, logger });
     q.enqueue(speechChunk(1, 0, 1));
     q.enqueue(speechChunk(2, 1, 1.5));
     q.enqueue(speechChunk(3, 2.5, 2));
     expect(await q.drain(20_000)).toEqual([]);
     expect(s.maxInFlight).toBe(2);
+    // Chunks 1 and 2 went together, with no text before them; chunk 3 went when chunk 2 was answered
+    // (chunk 1's answer was 0.75 s away): its prompt is chunk 2's text, and the log says so.
+    const promptFrom = logger.lines.filter((l) => l.message === 'chunk_transcribed').map((l) => [l.fields.seq, l.fields.prompt_from]);
+    expect(promptFrom).toEqual([[1, undefined], [2, undefined], [3, 2]]);
     // The server answered chunk 2 before chunk 1; the transcript does not show it.
     const upload = (seconds: number) => s.uploads.find((u) => u.durationSeconds === seconds)!;
     expect(s.uploads.map((u) => u.durationSeconds).sort()).toEqual([1, 1.5, 2]);
+    expect([upload(1).fields.prompt, upload(1.5).fields.prompt, upload(2).fields.prompt]).toEqual([undefined, undefined, ['chunk of 1.5 s']]);
     expect(upload(1.5).answeredAt!).toBeLessThan(upload(1).answeredAt!);
     const lines = await store.read();
     expect(lines.map((l) => [l.seq, l.text, l.chunk])).toEqual([
@@ -304,6 +380,34 @@ describe('the queue with the openai engine', () => {
       [3, 'chunk of 2 s', undefined],
       [3, '', 'transcribed'],
     ]);
+  });
+
+  it("concurrency 1: each chunk's prompt is exactly the previous chunk's text (prompt_from on chunk_transcribed)", async () => {
+    const s = await server({ transcribe: async (_f, u) => `chunk of ${u.durationSeconds} s` });
+    const logger = recordingLogger();
+    const q = new ChunkTranscriber({ engine: engineFor(s.url, { concurrency: 1 }), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store: new TranscriptStore(fs.mkdtempSync(path.join(tmp, 'q-'))), logger });
+    q.enqueue(speechChunk(1, 0, 1));
+    q.enqueue(speechChunk(2, 1, 1.5));
+    q.enqueue(speechChunk(3, 2.5, 2));
+    expect(await q.drain(20_000)).toEqual([]);
+    expect(s.maxInFlight).toBe(1);
+    expect(s.uploads.map((u) => u.fields.prompt)).toEqual([undefined, ['chunk of 1 s'], ['chunk of 1.5 s']]);
+    expect(logger.lines.filter((l) => l.message === 'chunk_transcribed').map((l) => l.fields.prompt_from)).toEqual([undefined, 1, 2]);
+  });
+
+  it('concurrency 2 with a server that takes 1.5× real time per request keeps up: no slower-than-real-time warning', async () => {
+    // 2 s chunks, 3 s per answer, two at a time: 1.5 s of wall clock per 2 s of audio (0.75), while the
+    // compute times summed say 1.5. Overheads would need to add 1 s per pair to cross 1.
+    const s = await server({ delayMs: 3000 });
+    const logger = recordingLogger();
+    const q = new ChunkTranscriber({ engine: engineFor(s.url), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store: new TranscriptStore(fs.mkdtempSync(path.join(tmp, 'q-'))), logger });
+    for (let seq = 1; seq <= 4; seq++) q.enqueue(speechChunk(seq, (seq - 1) * 2, 2));
+    expect(await q.drain(30_000)).toEqual([]);
+    expect(s.maxInFlight).toBe(2);
+    const computed = logger.lines.filter((l) => l.message === 'chunk_transcribed').map((l) => Number(l.fields.compute_ms));
+    expect(computed.reduce((a, b) => a + b, 0) / 1000 / 8).toBeGreaterThan(1);
+    expect(q.progress.realtime_factor).toBeLessThan(1);
+    expect(logger.lines.filter((l) => l.message === 'transcription_behind')).toEqual([]);
   });
 
   it('429 with Retry-After: the retry waits as asked and the log line has the status; 401 fails the chunk at once', async () => {

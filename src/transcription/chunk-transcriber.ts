@@ -5,6 +5,7 @@ import { formatDb, isSilent } from '../audio/audio-level.js';
 import { engineAudioPieces, measureFileLevel, type EngineAudioFormat } from '../audio/engine-audio.js';
 import type { DebugAudioDump } from './debug-audio-dump.js';
 import type { EngineChunk, EngineFault, TranscriptionEngine, TranscriptSegment } from './engine.js';
+import { SharedBusyTime } from './busy-time.js';
 import { CommitOrder, type CommitTurn } from './ordered-commits.js';
 import { countWords, type TranscriptLine } from './transcript-formats.js';
 import type { TranscriptStore } from './transcript-store.js';
@@ -22,7 +23,7 @@ export interface TranscriberProgress {
   pending_chunks: number;
   /** Seconds of recorded audio not transcribed yet. */
   lag_seconds: number;
-  /** Compute time / audio time over the last chunks; above 1 the engine falls behind. */
+  /** Busy time (wall clock with at least one chunk in flight) / audio time over the last chunks; above 1 the engine falls behind. */
   realtime_factor: number | null;
   utterance_count: number;
   word_count: number;
@@ -79,7 +80,8 @@ export class ChunkTranscriber {
   private working: Promise<void> | undefined;
   private abandoned = false;
   private lagWarned = false;
-  private readonly window: Array<{ computeMs: number; audioSeconds: number }> = [];
+  private readonly window: Array<{ busySeconds: number; audioSeconds: number }> = [];
+  private readonly busyTime = new SharedBusyTime();
   private readonly failed: number[] = [];
   /** Chunks fed whose text may still be in progress in a streaming engine (see finalizedThrough). */
   private open: OpenChunk[] = [];
@@ -225,10 +227,13 @@ export class ChunkTranscriber {
     for (let attempt = 0; ; attempt++) {
       if (this.abandoned) return;
       const started = this.now();
+      this.busyTime.begin(item, started);
       try {
         if (attempt > 0 && !engine.concurrency) await withTimeout(engine.start(), this.options.config.ready_timeout * 1000, 'restarting the engine');
         const segments = await withTimeout(engine.transcribe(engineChunk), attemptTimeoutMs, `transcribing chunk ${chunk.seq}`);
-        const computeMs = this.now() - started;
+        const finished = this.now();
+        const computeMs = finished - started;
+        const busySeconds = this.busyTime.end(item, finished);
         await turn.ready();
         if (this.abandoned) return;
         this.fedAny = true;
@@ -245,10 +250,12 @@ export class ChunkTranscriber {
           chars,
           utterances: segments.length,
           attempts: attempt + 1,
+          ...engine.chunkFields?.(chunk.seq),
         });
-        this.noteSpeed(computeMs, chunk.durationSeconds);
+        this.noteSpeed(busySeconds, chunk.durationSeconds);
         return;
       } catch (error) {
+        this.busyTime.end(item, this.now());
         if (this.abandoned) return;
         const reason = (error as Error).message;
         const fault = error as EngineFault;
@@ -334,11 +341,12 @@ export class ChunkTranscriber {
     return (before.at(-1) ?? this.recent[0])?.seq ?? [...this.inFlight][0]?.chunk.seq ?? 0;
   }
 
-  private noteSpeed(computeMs: number, audioSeconds: number): void {
-    this.window.push({ computeMs, audioSeconds });
+  /** Chunks in flight together share the wall clock (SharedBusyTime): time they overlap is counted once. */
+  private noteSpeed(busySeconds: number, audioSeconds: number): void {
+    this.window.push({ busySeconds, audioSeconds });
     if (this.window.length > LAG_WINDOW_CHUNKS) this.window.shift();
     const audio = this.window.reduce((sum, w) => sum + w.audioSeconds, 0);
-    const ratio = audio > 0 ? this.window.reduce((sum, w) => sum + w.computeMs, 0) / 1000 / audio : 0;
+    const ratio = audio > 0 ? this.window.reduce((sum, w) => sum + w.busySeconds, 0) / audio : 0;
     this.progress.realtime_factor = Math.round(ratio * 100) / 100;
     if (!this.lagWarned && this.options.realtime !== false && this.window.length >= LAG_MIN_CHUNKS && ratio > 1) {
       this.lagWarned = true;

@@ -25,6 +25,11 @@ export interface EngineChunk {
    * decode. It throws when the caller gives up on the chunk (a stopping daemon) or the decode fails.
    */
   audio(): AsyncIterable<Buffer>;
+  /**
+   * The audio does not follow the chunk before it (a session daemon's requests come from unrelated
+   * clients): no text of another chunk may go with it (openai: no prompt), nor its text with another.
+   */
+  standalone?: boolean;
 }
 
 /** What a rejection of `transcribe` may say about retrying it (a network engine knows; others say nothing). */
@@ -82,6 +87,8 @@ export interface TranscriptionEngine {
    * Unset: one chunk at a time.
    */
   readonly concurrency?: number;
+  /** Optional: more about a chunk just transcribed, for its chunk_transcribed line (openai: which chunk's text was its prompt). */
+  chunkFields?(seq: number): LogFields;
   /** Transcribes one chunk; rejects on failure (the caller retries with backoff; see EngineFault). */
   transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]>;
   /**

@@ -15,28 +15,34 @@ const CHECK_TIMEOUT_MS = 10_000;
 
 /**
  * Checks the server as the engine will use it: reachable, key accepted, model known. `GET /models`
- * first; a server without that route (whisper.cpp's) is asked to transcribe 0.5 s of silence.
+ * first; a model it does not list, or a server without that route (whisper.cpp's), is asked to
+ * transcribe 0.5 s of silence: speaches takes `whisper-1` as an alias it never lists
+ * (speaches-ai/speaches model_aliases.json; src/speaches/routers/models.py lists local models only).
  */
 export async function checkEndpoint(settings: OpenAiSettings): Promise<EndpointCheck> {
   const client = new OpenAiClient({ ...settings, timeoutMs: Math.min(settings.timeoutMs, CHECK_TIMEOUT_MS) });
   const url = displayUrl(settings.baseUrl);
   const model = settings.model;
+  let listed: string[] | undefined;
   try {
-    const models = await client.models();
-    if (models.includes(model)) return { ok: true, detail: `${url}: reachable, key accepted, model ${model} served` };
-    const list = models.length > 0 ? models.slice(0, 10).join(', ') : 'none';
-    return { ok: false, detail: `${url}: reachable, key accepted, but model ${model} is not among its models (${list})`, fix: 'set transcription.openai.model (or --model) to one the server serves' };
+    listed = await client.models();
+    if (listed.includes(model)) return { ok: true, detail: `${url}: reachable, key accepted, model ${model} served` };
   } catch (error) {
     const failed = failure(error, url, settings);
     if (failed || (error as OpenAiRequestError).status !== 404) return failed ?? unexpected(error, url);
   }
   try {
     await client.transcribe({ audio: silence(), format: 'json', prompt: '' });
-    return { ok: true, detail: `${url}: reachable, key accepted, model ${model} transcribed 0.5 s of silence (the server lists no models)` };
+    const found = listed ? `model ${model} is not among the models it lists (an alias?), but it transcribed 0.5 s of silence` : `model ${model} transcribed 0.5 s of silence (the server lists no models)`;
+    return { ok: true, detail: `${url}: reachable, key accepted, ${found}` };
   } catch (error) {
     const failed = failure(error, url, settings);
     if (failed) return failed;
     const status = (error as OpenAiRequestError).status;
+    if (listed && (status === 404 || status === 400)) {
+      const list = listed.length > 0 ? listed.slice(0, 10).join(', ') : 'none';
+      return { ok: false, detail: `${url}: reachable, key accepted, but model ${model} is not among its models (${list})`, fix: 'set transcription.openai.model (or --model) to one the server serves' };
+    }
     if (status === 404 || status === 400) {
       return { ok: false, detail: `${url}: reachable, key accepted, but a 0.5 s transcription with model ${model} was refused: ${(error as Error).message}`, fix: 'check transcription.openai.model and that the base URL ends where /audio/transcriptions is served (usually /v1)' };
     }

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
+import type { LogFields } from '../logging/line-format.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
 import { uploadAudioOf, type UploadAudio } from './openai-audio.js';
 import { OpenAiClient, OpenAiRequestError } from './openai-client.js';
@@ -12,12 +13,20 @@ export interface OpenAiEngineOptions {
 
 /** Head room for reading (or ffmpeg decoding) the chunk's audio into the upload file. */
 const AUDIO_PREPARE_MS = 5000;
+/** Chunk texts kept for prompts (and prompt sources for the log): more than the most in flight (16). */
+const KEPT_CHUNKS = 32;
 
 /**
  * Engine `openai`: each chunk is one `POST {base_url}/audio/transcriptions` to any server of that
  * API (vLLM, speaches, whisper.cpp's server, LocalAI, OpenAI, Groq). Stateless per chunk, so the
- * queue keeps `concurrency` chunks in flight; the prompt is the tail of the latest earlier
- * chunk's text, so a sentence cut at a chunk boundary reads on.
+ * queue keeps `concurrency` chunks in flight.
+ *
+ * The prompt is the tail of the latest earlier chunk's text already back, so a sentence cut at a
+ * chunk boundary reads on. One at a time, or recording at real time (a 10 s chunk closes long
+ * after the one before was answered), that is the previous chunk's. Only with a backlog several in
+ * flight (--no-realtime, `echolog transcribe`, catching up after an outage) may a prompt come from
+ * an earlier chunk: waiting for the previous text would send the requests one by one and lose
+ * what concurrency is for. chunk_transcribed says which chunk it was (`prompt_from`).
  */
 export class OpenAiEngine implements TranscriptionEngine {
   readonly name = 'openai';
@@ -29,7 +38,10 @@ export class OpenAiEngine implements TranscriptionEngine {
   private readonly client: OpenAiClient;
   /** The best response format this server accepted (a server that refuses one is not asked again). */
   private formatIndex = 0;
-  private prompt = { seq: -1, text: '' };
+  /** Prompt tails of the latest chunks answered, by seq. */
+  private readonly tails = new Map<number, string>();
+  /** Which chunk's tail each chunk was sent with, until its chunk_transcribed line asks. */
+  private readonly promptSources = new Map<number, number>();
   private stopping = new AbortController();
 
   constructor(options: OpenAiEngineOptions) {
@@ -49,14 +61,16 @@ export class OpenAiEngine implements TranscriptionEngine {
   async transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]> {
     const audio = await this.audioOf(chunk);
     try {
-      const prompt = chunk.seq > this.prompt.seq ? this.prompt.text : '';
+      const source = chunk.standalone ? undefined : this.promptSource(chunk.seq);
+      const prompt = source === undefined ? '' : this.tails.get(source)!;
       for (let index = this.formatIndex; ; index++) {
         const format = RESPONSE_FORMATS[index]!;
         try {
           const answer = await this.client.transcribe({ audio, format, prompt, signal: this.stopping.signal });
           this.formatIndex = Math.max(this.formatIndex, index);
           const segments = parseTranscription(answer.body, answer.contentType, chunk);
-          this.notePrompt(chunk.seq, segments);
+          if (!chunk.standalone) keep(this.tails, chunk.seq, promptTail(segments.map((s) => s.text).join(' ')));
+          if (source !== undefined) keep(this.promptSources, chunk.seq, source);
           return segments;
         } catch (error) {
           // A server that does not know verbose_json (or word timestamps) refuses the request: ask for less.
@@ -74,9 +88,18 @@ export class OpenAiEngine implements TranscriptionEngine {
     return uploadAudioOf(chunk.audio(), this.audioFormat.sampleRate, `${path.parse(chunk.path).name}.wav`);
   }
 
-  private notePrompt(seq: number, segments: readonly TranscriptSegment[]): void {
-    if (seq <= this.prompt.seq) return;
-    this.prompt = { seq, text: promptTail(segments.map((s) => s.text).join(' ')) };
+  /** The latest chunk before `seq` whose text is back (and not empty): its tail is the prompt. */
+  private promptSource(seq: number): number | undefined {
+    let best: number | undefined;
+    for (const [earlier, tail] of this.tails) if (earlier < seq && tail && (best === undefined || earlier > best)) best = earlier;
+    return best;
+  }
+
+  /** `prompt_from`: the chunk whose text was this chunk's prompt (none: no earlier text). */
+  chunkFields(seq: number): LogFields {
+    const source = this.promptSources.get(seq);
+    this.promptSources.delete(seq);
+    return source === undefined ? {} : { prompt_from: source };
   }
 
   async flush(): Promise<TranscriptSegment[]> {
@@ -87,6 +110,12 @@ export class OpenAiEngine implements TranscriptionEngine {
   async close(): Promise<void> {
     this.stopping.abort();
   }
+}
+
+/** Sets `key` in a map that keeps only the KEPT_CHUNKS highest keys. */
+function keep<V>(map: Map<number, V>, key: number, value: V): void {
+  map.set(key, value);
+  if (map.size > KEPT_CHUNKS) map.delete(Math.min(...map.keys()));
 }
 
 /** The engine for a config: its settings. */

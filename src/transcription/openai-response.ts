@@ -13,6 +13,8 @@ export interface ChunkSpan {
 
 interface RawWord {
   word?: unknown;
+  /** LocalAI names a word's text `text` (core/schema/transcription.go, TranscriptionWordSeconds). */
+  text?: unknown;
   start?: unknown;
   end?: unknown;
 }
@@ -31,6 +33,11 @@ export class MalformedResponseError extends Error {}
  * A transcription response as utterances in session time. `verbose_json`: one per segment, with
  * its words (given at the top level, as OpenAI does, or per segment, as faster-whisper does);
  * `json` and `text`: one spanning the chunk. Times are clamped into the chunk. Pure.
+ *
+ * whisper.cpp's server (examples/server/server.cpp) cuts verbose_json segments at 60 characters
+ * on a token boundary, mid-word (its max_len default with token timestamps on), and lists tokens
+ * as its segments' "words" (" Dash", "wood"). Where pieces begin with a space, a piece that does
+ * not (a segment or a word) continues the one before it, so words are never cut in two.
  */
 export function parseTranscription(body: string, contentType: string, span: ChunkSpan): TranscriptSegment[] {
   const whole = (text: string): TranscriptSegment[] =>
@@ -48,19 +55,62 @@ export function parseTranscription(body: string, contentType: string, span: Chun
   const { text, segments, words } = parsed as { text: string; segments?: unknown; words?: unknown };
   if (!Array.isArray(segments) || segments.length === 0) return whole(text);
   const at = (value: unknown): number => roundToMs(span.offsetSeconds + Math.min(Math.max(Number(value) || 0, 0), span.durationSeconds));
-  const toWords = (raw: unknown): TranscriptWord[] =>
-    Array.isArray(raw) ? (raw as RawWord[]).filter((w) => typeof w.word === 'string' && w.word.trim()).map((w) => ({ start: at(w.start), end: at(w.end), word: String(w.word).trim() })) : [];
-  const topWords = toWords(words);
+  const topWords = joinPieces(piecesOf(words), at);
   const out: TranscriptSegment[] = [];
-  for (const raw of segments as RawSegment[]) {
-    if (typeof raw.text !== 'string' || !raw.text.trim()) continue;
-    const start = at(raw.start);
-    const end = Math.max(start, at(raw.end));
-    const own = toWords(raw.words);
+  for (const group of continuedGroups((segments as RawSegment[]).filter((s) => typeof s.text === 'string' && s.text.trim()))) {
+    const start = at(group[0]!.start);
+    const end = Math.max(start, at(group.at(-1)!.end));
+    const own = joinPieces(group.flatMap((s) => piecesOf(s.words)), at);
     const inside = own.length > 0 ? own : topWords.filter((w) => w.start >= start - 0.001 && w.start < end + 0.001);
-    out.push({ start, end, text: raw.text.trim(), ...(inside.length > 0 ? { words: inside } : {}) });
+    const joined = group.map((s) => s.text as string).join('').replace(/\s+/g, ' ').trim();
+    out.push({ start, end, text: joined, ...(inside.length > 0 ? { words: inside } : {}) });
   }
   return out;
+}
+
+interface Piece {
+  text: string;
+  start: unknown;
+  end: unknown;
+}
+
+/** A response's word list as pieces of text with their times (`word`, or LocalAI's `text`). */
+function piecesOf(raw: unknown): Piece[] {
+  if (!Array.isArray(raw)) return [];
+  return (raw as RawWord[]).flatMap((w) => {
+    const text = typeof w.word === 'string' ? w.word : typeof w.text === 'string' ? w.text : '';
+    return text.trim() ? [{ text, start: w.start, end: w.end }] : [];
+  });
+}
+
+const startsSpaced = (text: string): boolean => /^\s/.test(text);
+
+/** Words from pieces: where some piece begins with a space, one that does not continues the word before. */
+function joinPieces(pieces: Piece[], at: (value: unknown) => number): TranscriptWord[] {
+  const spaced = pieces.some((p) => startsSpaced(p.text));
+  const out: TranscriptWord[] = [];
+  for (const piece of pieces) {
+    const last = out.at(-1);
+    if (last && spaced && !startsSpaced(piece.text)) {
+      last.word += piece.text.trim();
+      last.end = Math.max(last.end, at(piece.end));
+    } else {
+      out.push({ start: at(piece.start), end: at(piece.end), word: piece.text.trim() });
+    }
+  }
+  return out;
+}
+
+/** Segments grouped into utterances: where some segment text begins with a space, one that does not continues the one before. */
+function continuedGroups(segments: RawSegment[]): RawSegment[][] {
+  const spaced = segments.some((s) => startsSpaced(s.text as string));
+  const groups: RawSegment[][] = [];
+  for (const segment of segments) {
+    const last = groups.at(-1);
+    if (last && spaced && !startsSpaced(segment.text as string)) last.push(segment);
+    else groups.push([segment]);
+  }
+  return groups;
 }
 
 /** The message of an error body: `{"error":{"message":…}}` (OpenAI), `{"detail":…}` (FastAPI servers), else the text. Pure. */

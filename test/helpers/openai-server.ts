@@ -21,12 +21,29 @@ export interface OpenAiServerOptions {
   verboseJson?: boolean;
   /** Word timestamps when asked for (verbose_json + timestamp_granularities[]=word). */
   words?: boolean;
+  /**
+   * Model names it transcribes with but does not list in `GET /v1/models`: speaches maps `whisper-1`
+   * to a model of its own (speaches-ai/speaches model_aliases.json) and lists only local models
+   * (src/speaches/routers/models.py, "TODO: should model aliases be listed?").
+   */
+  aliases?: string[];
   /** false: no `GET /v1/models` route (whisper.cpp's server has none): 404. */
   modelsRoute?: boolean;
   /** Fixed time before every answer. */
   delayMs?: number;
   /** Text of an upload (a 16 kHz mono WAV on disk). Default: pocketsphinx_continuous, so the words are real. */
   transcribe?: (file: string, upload: ReceivedUpload) => Promise<string>;
+  /**
+   * The verbose_json of a real server other than OpenAI's, read from its source:
+   * - `whisper.cpp`: whisper.cpp's examples/server/server.cpp (ggml-org/whisper.cpp 233fe1f). It reads
+   *   no `model` and no `timestamp_granularities[]`; with verbose_json it turns token timestamps on,
+   *   so whisper_full wraps segments at its default max_len of 60 characters on a token boundary,
+   *   mid-word (src/whisper.cpp, whisper_wrap_segment, split_on_word false), and lists each
+   *   segment's tokens as its "words" (" leis", "ure"). Errors are `{"error":"…"}`.
+   * - `localai`: LocalAI's core/http/endpoints/openai/transcription.go with core/schema/transcription.go
+   *   (mudler/LocalAI 82c191a): words inside their segment, each with its text under `text`, not `word`.
+   */
+  dialect?: 'whisper.cpp' | 'localai';
 }
 
 /** A scripted answer for the next request(s): a status with headers and body, or no answer at all. */
@@ -43,6 +60,8 @@ export interface ReceivedUpload {
   /** Milliseconds since the server started, when the request arrived and when it was answered. */
   receivedAt: number;
   answeredAt?: number;
+  /** The body of a 200 answer. */
+  answer?: string;
 }
 
 export interface OpenAiServer {
@@ -80,7 +99,7 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}, port 
 
   const sendError = (res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify({ error: { message, type: 'invalid_request_error', param: null, code: null } }));
+    res.end(JSON.stringify(options.dialect === 'whisper.cpp' ? { error: message } : { error: { message, type: 'invalid_request_error', param: null, code: null } }));
   };
 
   const server = http.createServer((req, res) => {
@@ -90,13 +109,15 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}, port 
       sendError(res, 401, req.headers.authorization ? 'Incorrect API key provided.' : "You didn't provide an API key.");
       return;
     }
-    if (req.method === 'GET' && url.pathname === '/v1/models' && options.modelsRoute !== false) {
+    if (req.method === 'GET' && url.pathname === '/v1/models' && options.modelsRoute !== false && options.dialect !== 'whisper.cpp') {
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ object: 'list', data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'test' })) }));
       return;
     }
     if (req.method !== 'POST' || url.pathname !== '/v1/audio/transcriptions') {
       req.resume();
+      // whisper.cpp's error handler: a plain-text 404 for any other route (server.cpp, set_error_handler).
+      if (options.dialect === 'whisper.cpp') return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`File Not Found (${url.pathname})`);
       sendError(res, 404, `Not found: ${req.method} ${url.pathname}`);
       return;
     }
@@ -129,8 +150,8 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}, port 
       const upload: ReceivedUpload = { fields, authorization: req.headers.authorization, fileName, fileBytes: 0, sampleRate: 0, channels: 0, durationSeconds: 0, receivedAt: Date.now() - started };
       if (!fileSeen) return sendError(res, 400, "Missing required parameter: 'file'.");
       const model = fields.model?.[0];
-      if (!model) return sendError(res, 400, "Missing required parameter: 'model'.");
-      if (!models.includes(model)) return sendError(res, 404, `The model \`${model}\` does not exist or you do not have access to it.`);
+      if (!model && options.dialect !== 'whisper.cpp') return sendError(res, 400, "Missing required parameter: 'model'.");
+      if (model && !models.includes(model) && !options.aliases?.includes(model) && options.dialect !== 'whisper.cpp') return sendError(res, 404, `The model \`${model}\` does not exist or you do not have access to it.`);
       const format = fields.response_format?.[0] ?? 'json';
       if (!['json', 'text', 'verbose_json'].includes(format) || (format === 'verbose_json' && options.verboseJson === false)) {
         return sendError(res, 400, `response_format '${format}' is not supported`);
@@ -160,10 +181,16 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}, port 
       if (format === 'json') return void res.end(JSON.stringify({ text }));
       const wantWords = options.words !== false && (fields['timestamp_granularities[]'] ?? []).includes('word');
       const d = upload.durationSeconds;
-      const segments = text ? [{ id: 0, seek: 0, start: 0, end: d, text: ` ${text}`, tokens: [], temperature: 0, avg_logprob: -0.2, compression_ratio: 1, no_speech_prob: 0.01 }] : [];
       const list = text ? text.split(/\s+/) : [];
       const words = list.map((word, i) => ({ word, start: (i * d) / list.length, end: ((i + 1) * d) / list.length }));
-      res.end(JSON.stringify({ task: 'transcribe', language: fields.language?.[0] ?? 'english', duration: d, text, segments, ...(wantWords ? { words } : {}) }));
+      upload.answer = JSON.stringify(
+        options.dialect === 'whisper.cpp'
+          ? { task: 'transcribe', language: 'english', duration: d, text: ` ${text}\n`, segments: whisperCppSegments(words) }
+          : options.dialect === 'localai'
+            ? { text, language: fields.language?.[0] ?? '', duration: d, segments: [{ id: 0, start: 0, end: d, text: ` ${text}`, tokens: [], ...(wantWords ? { words: words.map((w) => ({ start: w.start, end: w.end, text: ` ${w.word}` })) } : {}) }] }
+            : { task: 'transcribe', language: fields.language?.[0] ?? 'english', duration: d, text, segments: text ? [{ id: 0, seek: 0, start: 0, end: d, text: ` ${text}`, tokens: [], temperature: 0, avg_logprob: -0.2, compression_ratio: 1, no_speech_prob: 0.01 }] : [], ...(wantWords ? { words } : {}) },
+      );
+      res.end(upload.answer);
     }
   });
   server.on('connection', (socket) => {
@@ -189,6 +216,30 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}, port 
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * whisper.cpp's verbose_json segments for these words: each word as tokens (pieces of 3 letters, the
+ * first led by a space), segments cut once the next token would pass 60 characters.
+ */
+function whisperCppSegments(words: Array<{ word: string; start: number; end: number }>) {
+  const tokens = words.flatMap((w) => {
+    const pieces = Array.from({ length: Math.ceil(w.word.length / 3) }, (_, i) => w.word.slice(i * 3, i * 3 + 3));
+    const step = (w.end - w.start) / pieces.length;
+    return pieces.map((piece, i) => ({ word: i === 0 ? ` ${piece}` : piece, start: w.start + i * step, end: w.start + (i + 1) * step }));
+  });
+  const segments: Array<{ id: number; text: string; start: number; end: number; words: typeof tokens }> = [];
+  for (const token of tokens) {
+    const last = segments.at(-1);
+    if (last && last.text.length + token.word.length <= 60) {
+      last.text += token.word;
+      last.end = token.end;
+      last.words.push(token);
+    } else {
+      segments.push({ id: segments.length, text: token.word, start: token.start, end: token.end, words: [token] });
+    }
+  }
+  return segments;
 }
 
 /** A port nothing listens on (bound, then released): connections to it are refused. */
