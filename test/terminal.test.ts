@@ -112,7 +112,7 @@ describe('warnings while the spinner runs', () => {
     for (const tool of ['node', 'ffmpeg', 'stty', 'timeout']) fs.symlinkSync(fs.realpathSync(`/usr/bin/${tool}`), `${bin}/${tool}`);
     const out = await runInPty([...RECORD_2S, '--engine', 'pocketsphinx'], box, { TERM: 'xterm', PATH: bin });
     expect(out).toMatch(SPINNER_FRAME);
-    const at = out.indexOf('warning: recording without transcription');
+    const at = out.indexOf('echolog: warning: recording without transcription');
     expect(at).toBeGreaterThan(0);
     // What precedes it on the terminal: a line clear (ESC[0K, then maybe a cursor move), not the spinner's text.
     expect(out.slice(0, at)).toMatch(/\x1b\[0K(\x1b\[1G)?$/);
@@ -128,7 +128,7 @@ describe('streams', () => {
     for (const tool of ['node', 'ffmpeg']) fs.symlinkSync(fs.realpathSync(`/usr/bin/${tool}`), `${bin}/${tool}`);
     const result = await runCli([...RECORD_2S, '--no-realtime', '--engine', 'pocketsphinx'], box, { PATH: bin });
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/^warning: recording without transcription: pocketsphinx is not installed/m);
+    expect(result.stderr).toMatch(/^echolog: warning: recording without transcription: pocketsphinx is not installed/m);
     expect(result.stdout).not.toContain('warning');
     expect(result.stdout).toMatch(/^Logging to /);
     expect(result.stdout).toContain(`ffmpeg: ${bin}/ffmpeg (PATH)\n`);

@@ -131,7 +131,7 @@ export async function modelsPathCommand(options: { spec: string }, surroundings:
   surroundings.stdout.write(`${location.path}\n`);
   if (location.exists) return 0;
   surroundings.stderr.write(
-    location.kind === 'name' ? `not downloaded yet: run \`echolog models pull ${location.spec}\`\n` : `no such file: ${location.path}\n`,
+    location.kind === 'name' ? `echolog: ${location.spec} is not downloaded yet: run \`echolog models pull ${location.spec}\`\n` : `echolog: no such file: ${location.path}\n`,
   );
   return 1;
 }

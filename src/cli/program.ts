@@ -26,7 +26,12 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
     .version(VERSION, '-v, --version', 'print the version')
     .option('--no-color', 'no colour in any output (NO_COLOR=1 and FORCE_COLOR=0 do the same)')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => surroundings.stdout.write(s), writeErr: (s) => surroundings.stderr.write(s) })
+    .configureOutput({
+      writeOut: (s) => surroundings.stdout.write(s),
+      writeErr: (s) => surroundings.stderr.write(s),
+      // One prefix for every error, commander's own usage errors included.
+      outputError: (s, write) => write(s.replace(/^error: /, 'echolog: ')),
+    })
     .showHelpAfterError('(run with --help for usage)')
     .addHelpText('after', formatProgramHelp())
     // Flag values are parsed when commander dispatches to a command: their error texts need the schema.

@@ -92,7 +92,7 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
           spinner.render();
           return;
         case 'warning':
-          lineTo(stderr, `warning: ${event.message}`);
+          lineTo(stderr, `echolog: warning: ${event.message}`);
           return;
         case 'stopping':
           partial = '';
