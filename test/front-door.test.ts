@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { exitWithin, runCli, sandboxPool, startCli, waitFor } from './helpers/cli.js';
+import { devicesJson, levelNumber } from '../src/cli/json-output.js';
+import { exitWithin, runCli, sandboxPool, SINE, startCli, waitFor } from './helpers/cli.js';
 
 // The CLI surface as a new user meets it (issue 21 §2): one error style, exit codes as README's table says.
 const pool = sandboxPool();
@@ -41,5 +42,63 @@ describe('daemon start --foreground', () => {
       expect(await exitWithin(child, 15_000)).toEqual({ code, signal: null });
       expect(child.output().stdout).toContain(`session daemon stopped: ${signal}`);
     }
+  });
+});
+
+/** Every key of a JSON document, at any depth. */
+function keysOf(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(keysOf);
+  if (typeof value !== 'object' || value === null) return [];
+  return Object.entries(value).flatMap(([key, inner]) => [key, ...keysOf(inner)]);
+}
+
+const SNAKE = /^[a-z0-9]+(_[a-z0-9]+)*$/;
+
+describe('--json: snake_case keys and real numbers', () => {
+  it('record, status, sessions show/list/export, transcribe, models list, devices', async () => {
+    const box = pool.sandbox();
+    const record = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '2s', '--segment-time', '1', '--no-realtime', '--session-id', 'j1', '--json'], box);
+    expect(record.code, record.stderr).toBe(0);
+    // stdout is the summary alone; progress went to stderr.
+    const summary = JSON.parse(record.stdout) as Record<string, unknown>;
+    expect(summary).toEqual({ session_id: 'j1', session_dir: path.join(box.recordings, 'j1'), chunks: 2, audio_seconds: 2, stop_reason: 'duration_reached', exit_code: 0 });
+    expect(record.stderr).toContain('Stopped (duration_reached): 2 chunks');
+
+    const documents: Record<string, unknown> = { record: summary };
+    for (const [name, args] of [
+      ['status', ['status', '--json']],
+      ['sessions show', ['sessions', 'show', 'j1', '--json']],
+      ['sessions list', ['sessions', 'list', '--json']],
+      ['sessions export', ['sessions', 'export', 'j1', '--audio', path.join(box.root, 'out.wav'), '--json']],
+      ['transcribe', ['transcribe', 'j1', '--engine', 'pocketsphinx', '--json']],
+      ['models list', ['models', 'list', '--json']],
+      ['devices', ['devices', '--json']],
+    ] as const) {
+      const result = await runCli([...args], box);
+      // devices exits 1 when the machine has none; its JSON is printed either way.
+      if (name !== 'devices') expect(result.code, `${name}: ${result.stderr}`).toBe(0);
+      documents[name] = JSON.parse(result.stdout);
+    }
+    for (const [name, document] of Object.entries(documents)) {
+      // Keys are snake_case (session.json's own keys and the config's dotted keys included).
+      expect(keysOf(document).filter((key) => !SNAKE.test(key)), name).toEqual([]);
+    }
+    const show = documents['sessions show'] as Record<string, unknown>;
+    expect(show).not.toHaveProperty('id');
+    expect(show.session_id).toBe('j1');
+    expect(typeof (show.capture as { last_level_db: unknown }).last_level_db).toBe('number');
+    expect(documents['sessions export']).toMatchObject({ session_ids: ['j1'], audio: { file: path.join(box.root, 'out.wav'), chunks: 2, seconds: 2 }, transcript: null });
+    expect(documents.transcribe).toMatchObject({ session_id: 'j1', engine: 'pocketsphinx', covered: 0, transcribed: [1, 2], failed: [] });
+    expect((documents['models list'] as { models: Array<{ size_bytes: unknown }> }).models[0]!.size_bytes).toEqual(expect.any(Number));
+  });
+});
+
+describe('JSON conversions (pure)', () => {
+  it('devices: is_default, not isDefault', () => {
+    const sections = [{ format: 'pulse' as const, devices: [{ format: 'pulse' as const, name: 'null.monitor', description: 'Monitor', isDefault: true }] }];
+    expect(devicesJson(sections)).toEqual([{ format: 'pulse', devices: [{ format: 'pulse', name: 'null.monitor', description: 'Monitor', is_default: true }] }]);
+  });
+  it('levels: numbers; none yet and digital silence (-inf) are null', () => {
+    expect([levelNumber('-23.1'), levelNumber('0'), levelNumber('-inf'), levelNumber(null)]).toEqual([-23.1, 0, null, null]);
   });
 });

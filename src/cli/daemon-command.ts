@@ -15,6 +15,7 @@ import { checkIpcRoot } from '../daemon/ipc-root.js';
 import { ipcPathsFor, type IpcPaths } from '../daemon/ipc-paths.js';
 import { daemonStatusReport, formatDaemonStatus } from '../daemon/daemon-report.js';
 import { busyError, SessionDaemon, type ShutdownReason } from '../daemon/session-daemon.js';
+import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 
 /** The built CLI: `daemon start` runs `daemon start --foreground` of the same echolog, detached. */
@@ -159,6 +160,6 @@ export async function daemonStopCommand(options: { resolved: ResolvedConfig; ipc
 
 export async function daemonStatusCommand(options: { resolved: ResolvedConfig; ipcRoot: string | undefined; json: boolean }, surroundings: Surroundings): Promise<number> {
   const report = await daemonStatusReport(daemonIpcPaths(options.resolved, options.ipcRoot, surroundings));
-  surroundings.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDaemonStatus(report, surroundings.now().getTime())}\n`);
+  surroundings.stdout.write(options.json ? formatJson(report) : `${formatDaemonStatus(report, surroundings.now().getTime())}\n`);
   return report.state === 'ready' ? 0 : 1;
 }

@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { PeekedConfig } from '../config/peek-config.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { VERSION } from '../version.js';
-import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parseNumber, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
+import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parseSeconds, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
 import { formatCommandHelp, formatProgramHelp, HELP } from './help-text.js';
 import { registerDaemonCommands } from './daemon-program.js';
 import type { Surroundings } from './surroundings.js';
@@ -88,19 +88,20 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
   const record = program
     .command('record')
     .description('record from a device, file or lavfi graph into ~/recordings/<session_id>/')
-    .option('--duration <seconds>', 'stop by itself after this much audio', parseNumber)
+    .option('--duration <duration>', 'stop by itself after this much audio: seconds, or 90s, 5m, 1h30m', parseSeconds)
     .option('--session-id <id>', 'name the session instead of a generated id')
     .option('--resume <id>', 'a new session linked to session <id> (resumed_from in session.json and session_start)')
     .option('--dry-run', 'print the effective settings and the exact ffmpeg command, record nothing')
     .option('-q, --quiet', 'print only the essentials')
+    .option('--json', 'at the end, print a summary as JSON on stdout (session_id, chunks, audio_seconds, stop_reason, exit_code); progress goes to stderr')
     .addHelpText('after', formatCommandHelp(HELP.record));
   const recordConfig = withConfig(record, ALL_FLAGS, 'use this config file instead of searching for echolog.conf');
   record.action(async (_options, command: Command) => {
-    const opts = command.optsWithGlobals<{ duration?: number; sessionId?: string; resume?: string; dryRun?: boolean; quiet?: boolean; color: boolean }>();
+    const opts = command.optsWithGlobals<{ duration?: number; sessionId?: string; resume?: string; dryRun?: boolean; quiet?: boolean; json?: boolean; color: boolean }>();
     const resolved = await recordConfig();
     const { recordCommand } = await import('./record-command.js');
     result.exitCode = await recordCommand(
-      { resolved, durationSeconds: opts.duration, sessionId: opts.sessionId, resume: opts.resume, dryRun: Boolean(opts.dryRun), quiet: Boolean(opts.quiet), noColor: opts.color === false },
+      { resolved, durationSeconds: opts.duration, sessionId: opts.sessionId, resume: opts.resume, dryRun: Boolean(opts.dryRun), quiet: Boolean(opts.quiet), json: Boolean(opts.json), noColor: opts.color === false },
       surroundings,
     );
   });
@@ -122,12 +123,13 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
   const transcribe = program
     .command('transcribe <session>')
     .description("transcribe the chunks a session's transcript lacks (engine failure, --no-transcribe), then rewrite transcript.*")
+    .option('--json', 'print the result as JSON')
     .addHelpText('after', formatCommandHelp(HELP.transcribe));
   const transcribeConfig = withConfig(transcribe, [...RECORDINGS_DIR_FLAG, ...ENGINE_FLAG, ...MODEL_FLAG]);
-  transcribe.action(async (session: string) => {
+  transcribe.action(async (session: string, _options, command: Command) => {
     const resolved = await transcribeConfig();
     const { transcribeCommand } = await import('./transcribe-command.js');
-    result.exitCode = await transcribeCommand({ resolved, session }, surroundings);
+    result.exitCode = await transcribeCommand({ resolved, session, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
 
   const config = program
@@ -175,9 +177,10 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
   models
     .command('list')
     .description('the models echolog can download, and which are downloaded')
-    .action(async () => {
+    .option('--json', 'print as JSON')
+    .action(async (options: { json?: boolean }) => {
       const { modelsListCommand } = await import('./models-command.js');
-      result.exitCode = await modelsListCommand(surroundings);
+      result.exitCode = await modelsListCommand({ json: Boolean(options.json) }, surroundings);
     });
   models
     .command('pull <name>')
@@ -218,8 +221,8 @@ function registerSessionsCommands(
     .command('list')
     .description('sessions, newest first by start time')
     .option('--status <status>', 'only sessions with this status: active (= recording), completed, error, interrupted')
-    .option('--since <time>', 'only sessions started at or after: a UTC date/date-time, or a duration ago (2h, 7d)')
-    .option('--until <time>', 'only sessions started before: a UTC date/date-time, or a duration ago')
+    .option('--since <time>', 'only sessions started at or after: a UTC date/date-time, or how long ago (90s, 2h, 7d, 1h30m)')
+    .option('--until <time>', 'only sessions started before: a UTC date/date-time, or how long ago')
     .option('--limit <n>', 'at most this many (default 50)', '50')
     .option('--offset <n>', 'skip this many first', '0')
     .option('--json', "print JSON (seed 003's list response)");
@@ -250,7 +253,7 @@ function registerSessionsCommands(
   const remove = sessions
     .command('delete [ids...]')
     .description('delete sessions that are not recording (asks first on a terminal)')
-    .option('--older-than <duration>', 'delete the sessions started longer ago than this (30d, 12h, 1w)')
+    .option('--older-than <duration>', 'delete the sessions started longer ago than this (30d, 12h, 1w, 1h30m)')
     .option('-y, --yes', 'do not ask')
     .option('--json', 'print JSON');
   const removeConfig = withPeekedConfig(remove);
@@ -278,14 +281,15 @@ function registerSessionsCommands(
     .option('--audio <file>', 'out.wav, out.flac or out.mp3 (sample-exact for wav and flac)')
     .option('--transcript <file>', 'out.srt, out.vtt, out.txt or out.json')
     .option('--follow-chain', 'merge the whole resume chain the session is part of, oldest first')
-    .option('--force', 'replace output files that exist');
+    .option('--force', 'replace output files that exist')
+    .option('--json', 'print what was written as JSON');
   const exportConfig = withConfig(exportCommand, RECORDINGS_DIR_FLAG);
   exportCommand.action(async (id: string, _options, command: Command) => {
-    const o = command.opts<{ audio?: string; transcript?: string; followChain?: boolean; force?: boolean }>();
+    const o = command.opts<{ audio?: string; transcript?: string; followChain?: boolean; force?: boolean; json?: boolean }>();
     const resolved = await exportConfig();
     const { sessionsExportCommand } = await import('./sessions-export-command.js');
     result.exitCode = await sessionsExportCommand(
-      { resolved, recordingsDir: resolved.config.recordings_dir, id, audio: o.audio, transcript: o.transcript, followChain: Boolean(o.followChain), force: Boolean(o.force) },
+      { resolved, recordingsDir: resolved.config.recordings_dir, id, audio: o.audio, transcript: o.transcript, followChain: Boolean(o.followChain), force: Boolean(o.force), json: Boolean(o.json) },
       surroundings,
     );
   });

@@ -15,6 +15,7 @@ import { defaultEngineDeps, resolveEngine, type EngineDeps } from '../transcript
 import { countWords, coveredSeqs } from '../transcription/transcript-formats.js';
 import { TranscriptStore } from '../transcription/transcript-store.js';
 import { formatSeqs } from '../transcription/session-transcriber.js';
+import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 import { plural } from './text-format.js';
 
@@ -23,6 +24,8 @@ export interface TranscribeCommandOptions {
   /** A session id: the name of a session folder directly inside the recordings dir. */
   session: string;
   engineDeps?: EngineDeps;
+  /** `--json`: the result as JSON on stdout (transcribeJson). */
+  json?: boolean;
 }
 
 export interface TranscribeResult {
@@ -119,11 +122,17 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
 
 export async function transcribeCommand(options: TranscribeCommandOptions, surroundings: Surroundings): Promise<number> {
   const result = await transcribeSession(options, surroundings);
-  surroundings.stdout.write(formatTranscribeResult(result));
+  surroundings.stdout.write(options.json ? formatJson(transcribeJson(result)) : formatTranscribeResult(result));
   if (result.failed.length > 0) {
     throw new TranscriptionError(`${plural(result.failed.length, 'chunk')} could not be transcribed (seq ${formatSeqs(result.failed)}); run echolog transcribe ${result.sessionId} again`);
   }
   return 0;
+}
+
+/** `transcribe --json`: snake_case, chunk lists as seq numbers. */
+export function transcribeJson(result: TranscribeResult): Record<string, unknown> {
+  const { sessionId, sessionDir, ...counts } = result;
+  return { session_id: sessionId, session_dir: sessionDir, ...counts, transcript: path.join(sessionDir, 'transcript.txt') };
 }
 
 export function formatTranscribeResult(result: TranscribeResult): string {
