@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { HELP } from '../src/cli/help-text.js';
 import { devicesJson, levelNumber } from '../src/cli/json-output.js';
 import { exitWithin, runCli, sandboxPool, SINE, startCli, waitFor } from './helpers/cli.js';
 
@@ -100,5 +101,39 @@ describe('JSON conversions (pure)', () => {
   });
   it('levels: numbers; none yet and digital silence (-inf) are null', () => {
     expect([levelNumber('-23.1'), levelNumber('0'), levelNumber('-inf'), levelNumber(null)]).toEqual([-23.1, 0, null, null]);
+  });
+});
+
+describe('help', () => {
+  const leaves = Object.keys(HELP).filter((path) => !Object.keys(HELP).some((other) => other.startsWith(`${path} `)));
+  it('every leaf command has its own help sections, and every command of the program has some', async () => {
+    expect(leaves).toEqual(expect.arrayContaining(['sessions list', 'sessions show', 'sessions export', 'sessions delete', 'daemon start', 'daemon stop', 'daemon status', 'models list', 'models pull', 'models path']));
+    const program = await runCli(['--help'], pool.sandbox());
+    const commands = program.stdout.slice(program.stdout.indexOf('\nCommands:\n'), program.stdout.indexOf('\nExit codes:\n'));
+    const listed = [...commands.matchAll(/^  (\w+) /gm)].map((m) => m[1]).filter((name) => name !== 'help');
+    expect(listed).toContain('sessions');
+    for (const name of listed) expect(HELP, name).toHaveProperty([name!]);
+  });
+
+  it.concurrent.each(['', ...Object.keys(HELP)])('%j --help at COLUMNS=80: lines ≤ 100 columns, no internal words', async (command) => {
+    const result = await runCli([...command.split(' ').filter(Boolean), '--help'], pool.sandbox(), { COLUMNS: '80' });
+    expect(result.code).toBe(0);
+    const wide = result.stdout.split('\n').filter((line) => line.length > 100);
+    expect(wide).toEqual([]);
+    // Where a requirement came from is no help to a user: say what it is.
+    expect(result.stdout).not.toMatch(/\bseeds?\b/i);
+    expect(result.stdout).toMatch(command === '' ? /\nExit codes:\n/ : /\nExamples:\n[^]*\nEnvironment:\n/);
+  });
+
+  it.concurrent('the width follows $COLUMNS off a terminal', async () => {
+    const widest = async (columns: string) => {
+      const help = await runCli(['record', '--help'], pool.sandbox(), { COLUMNS: columns });
+      // Example commands are never wrapped (they paste into a shell).
+      return Math.max(...help.stdout.split('\n').filter((line) => !line.startsWith('  $ ')).map((line) => line.length));
+    };
+    expect(await widest('80')).toBeLessThanOrEqual(80);
+    const wide = await widest('140');
+    expect(wide).toBeGreaterThan(100);
+    expect(wide).toBeLessThanOrEqual(140);
   });
 });

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { parseSeconds } from './config-flags.js';
-import { formatCommandHelp, HELP } from './help-text.js';
 import type { WithConfig } from './program.js';
 import type { Surroundings } from './surroundings.js';
 
@@ -11,9 +10,8 @@ import type { Surroundings } from './surroundings.js';
 export function registerDaemonCommands(program: Command, withConfig: WithConfig, surroundings: Surroundings, result: { exitCode: number }): void {
   const daemon = program
     .command('daemon')
-    .description('the transcription session daemon (seed 004): keeps a model loaded and answers file requests; record --engine daemon uses it')
-    .addHelpText('after', formatCommandHelp(HELP.daemon));
-  const ipcRootHelp = 'IPC root (default $XDG_RUNTIME_DIR/echolog, else ~/.cache/echolog/run; /tmp for the seed\'s exact paths)';
+    .description('the transcription session daemon: keeps a model loaded and answers requests of the file-IPC protocol; record --engine daemon uses it');
+  const ipcRootHelp = 'IPC root (default $XDG_RUNTIME_DIR/echolog, else ~/.cache/echolog/run; /tmp for the paths other file-IPC clients expect)';
   const daemonStart = daemon
     .command('start')
     .description('start the daemon; returns once it is ready (model loaded), or fails with the reason')
