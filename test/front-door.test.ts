@@ -1,6 +1,10 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HELP } from '../src/cli/help-text.js';
+import { CONFIG_KEYS, unknownConfigKeys } from '../src/config/config-keys.js';
+import { flattenToDotted } from '../src/config/dotted-keys.js';
+import { DEFAULT_CONFIG } from '../src/config/schema.js';
 import { devicesJson, levelNumber } from '../src/cli/json-output.js';
 import { exitWithin, runCli, sandboxPool, SINE, startCli, waitFor } from './helpers/cli.js';
 
@@ -135,5 +139,29 @@ describe('help', () => {
     const wide = await widest('140');
     expect(wide).toBeGreaterThan(100);
     expect(wide).toBeLessThanOrEqual(140);
+  });
+});
+
+describe('a config file with an unknown key', () => {
+  it.concurrent('status and sessions list warn in one line and exit as usual; record and config refuse it (exit 2)', async () => {
+    const box = pool.sandbox();
+    const file = path.join(box.home, 'echolog.conf');
+    fs.writeFileSync(file, 'logging:\n  levle: debug\nrecording:\n  segment_time: 2\n', { mode: 0o600 });
+    const warning = `echolog: warning: config file ${file}: unknown key logging.levle (echolog config names the keys; record refuses this file)\n`;
+    for (const args of [['status'], ['sessions', 'list']]) {
+      const result = await runCli(args, box);
+      expect(result.code, args.join(' ')).toBe(0);
+      expect(result.stderr, args.join(' ')).toBe(warning);
+    }
+    for (const args of [['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1'], ['config']]) {
+      const result = await runCli(args, box);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toMatch(/^echolog: config file .*: unknown key logging\.levle: did you mean logging\.level\?/);
+    }
+  });
+
+  it('the quick commands know every key of the schema (config-keys.ts is kept equal to it)', () => {
+    expect([...CONFIG_KEYS].sort()).toEqual(Object.keys(flattenToDotted(DEFAULT_CONFIG)).sort());
+    expect(unknownConfigKeys(['logging', 'logging.level', 'transcription.openai', 'logging.levle', 'nope.deep'])).toEqual(['logging.levle', 'nope.deep']);
   });
 });
