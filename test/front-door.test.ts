@@ -2,11 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HELP } from '../src/cli/help-text.js';
+import { formatEngineLine } from '../src/cli/progress.js';
 import { CONFIG_KEYS, unknownConfigKeys } from '../src/config/config-keys.js';
 import { flattenToDotted } from '../src/config/dotted-keys.js';
 import { DEFAULT_CONFIG } from '../src/config/schema.js';
 import { devicesJson, levelNumber } from '../src/cli/json-output.js';
-import { exitWithin, runCli, sandboxPool, SINE, startCli, waitFor } from './helpers/cli.js';
+import { exitWithin, readSessionLog, runCli, sandboxPool, SINE, startCli, waitFor } from './helpers/cli.js';
 
 // The CLI surface as a new user meets it (issue 21 §2): one error style, exit codes as README's table says.
 const pool = sandboxPool();
@@ -163,5 +164,34 @@ describe('a config file with an unknown key', () => {
   it('the quick commands know every key of the schema (config-keys.ts is kept equal to it)', () => {
     expect([...CONFIG_KEYS].sort()).toEqual(Object.keys(flattenToDotted(DEFAULT_CONFIG)).sort());
     expect(unknownConfigKeys(['logging', 'logging.level', 'transcription.openai', 'logging.levle', 'nope.deep'])).toEqual(['logging.levle', 'nope.deep']);
+  });
+});
+
+describe('record says which engine it uses and which session it resumes', () => {
+  it('pure: the engine line', () => {
+    expect(formatEngineLine('pocketsphinx', { transcription_engine: 'pocketsphinx', transcription_model: 'en-us' })).toBe('transcription: pocketsphinx (en-us)');
+    expect(formatEngineLine('auto', { transcription_engine: 'pocketsphinx', transcription_model: 'en-us' })).toBe('transcription: pocketsphinx (en-us); chosen by --engine auto');
+    expect(formatEngineLine('none', { transcription_engine: 'none' })).toBe('transcription: off');
+  });
+
+  it('a running session daemon taking over auto, and a resume, are said on screen and in session_start', async () => {
+    const box = pool.sandbox();
+    const auto = { ECHOLOG_ENGINE: 'auto' };
+    const LAVFI = ['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'];
+    const first = await runCli([...LAVFI, '--session-id', 'before'], box);
+    expect(first.stdout).toContain('\ntranscription: off\n');
+    const daemon = await runCli(['daemon', 'start', '--engine', 'pocketsphinx'], box, auto);
+    expect(daemon.code, daemon.stderr).toBe(0);
+    try {
+      const pid = /pid (\d+)/.exec(daemon.stdout)![1];
+      const result = await runCli([...LAVFI, '--session-id', 'after', '--resume', 'before'], box, auto);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toMatch(new RegExp(`\\ntranscription: daemon \\(en-us\\), the session daemon pid ${pid} on \\S+; chosen by --engine auto because a session daemon is ready\\n`));
+      expect(result.stdout).toContain('\nresuming before: this is a new session linked to it (resumed_from)\n');
+      const start = readSessionLog(path.join(box.recordings, 'after')).find((line) => line.message === 'session_start')!;
+      expect(start.fields).toMatchObject({ transcription_engine: 'daemon', daemon_pid: pid, resumed_from: 'before' });
+    } finally {
+      expect((await runCli(['daemon', 'stop'], box)).code).toBe(0);
+    }
   });
 });

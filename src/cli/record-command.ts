@@ -102,6 +102,7 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     style: terminalStyle({ env: surroundings.env, isTTY: Boolean(screen.isTTY), columns: (screen as Surroundings['stdout']).columns, noColorFlag: Boolean(options.noColor) }),
     quiet: options.quiet,
     ffmpeg: plan.ffmpeg,
+    engine: options.resolved.config.transcription.engine,
     now: surroundings.now,
   });
   const session = new RecordingSession({
