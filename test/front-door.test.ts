@@ -7,7 +7,7 @@ import { CONFIG_KEYS, unknownConfigKeys } from '../src/config/config-keys.js';
 import { flattenToDotted } from '../src/config/dotted-keys.js';
 import { DEFAULT_CONFIG } from '../src/config/schema.js';
 import { devicesJson, levelNumber } from '../src/cli/json-output.js';
-import { exitWithin, readSessionLog, runCli, sandboxPool, SINE, startCli, waitFor } from './helpers/cli.js';
+import { execFileAsync, exitWithin, readSessionLog, runCli, sandboxPool, SINE, startCli, waitFor } from './helpers/cli.js';
 
 // The CLI surface as a new user meets it (issue 21 §2): one error style, exit codes as README's table says.
 const pool = sandboxPool();
@@ -193,5 +193,64 @@ describe('record says which engine it uses and which session it resumes', () => 
     } finally {
       expect((await runCli(['daemon', 'stop'], box)).code).toBe(0);
     }
+  });
+});
+
+describe('shell completion and the man page, made from the help', () => {
+  /** What the bash completion offers for a command line whose last word is being completed. */
+  async function bashOffers(script: string, line: string[]): Promise<string[]> {
+    const words = ['echolog', ...line].map((w) => `'${w}'`).join(' ');
+    const program = `${script}\nCOMP_WORDS=(${words}); COMP_CWORD=${line.length}; _echolog; printf '%s\\n' "\${COMPREPLY[@]}"`;
+    const { stdout } = await execFileAsync('bash', ['--norc', '--noprofile', '-c', program]);
+    return stdout.split('\n').filter(Boolean);
+  }
+
+  it('bash: sourced in a real bash, it completes commands, subcommands and options, skipping option values', async () => {
+    const box = pool.sandbox();
+    const result = await runCli(['completion', 'bash'], box);
+    expect(result.code, result.stderr).toBe(0);
+    const script = result.stdout;
+    expect(await bashOffers(script, ['se'])).toEqual(['sessions']);
+    expect(await bashOffers(script, [''])).toEqual(expect.arrayContaining(['record', 'status', 'sessions', 'completion', 'man']));
+    expect(await bashOffers(script, ['sessions', ''])).toEqual(['list', 'show', 'delete', 'export']);
+    expect(await bashOffers(script, ['sessions', 'list', '--s'])).toEqual(['--status', '--since']);
+    // --input takes a value (here the word "sessions"), which is not taken for a command.
+    expect(await bashOffers(script, ['record', '--input', 'sessions', '--dur'])).toEqual(['--duration']);
+    expect(await bashOffers(script, ['daemon', 'start', '--fo'])).toEqual(['--foreground']);
+    // An argument (a session id, a file): nothing offered, bash falls back to file names.
+    expect(await bashOffers(script, ['sessions', 'show', ''])).toEqual([]);
+  });
+
+  it('zsh and fish: scripts of the same commands; an unknown shell exits 2', async () => {
+    const box = pool.sandbox();
+    const zsh = await runCli(['completion', 'zsh'], box);
+    expect(zsh.stdout).toMatch(/^#compdef echolog\n/);
+    expect(zsh.stdout).toContain('bashcompinit');
+    expect(zsh.stdout).toContain('complete -o default -F _echolog echolog');
+    const fish = (await runCli(['completion', 'fish'], box)).stdout;
+    expect(fish).toContain("complete -c echolog -n '__fish_use_subcommand' -a sessions -d 'find, inspect, export, resume and clean up recorded sessions'");
+    expect(fish).toContain("complete -c echolog -n '__fish_seen_subcommand_from sessions; and not __fish_seen_subcommand_from list show delete export' -a list");
+    expect(fish).toMatch(/^complete -c echolog -n '__fish_seen_subcommand_from record' -l duration -r -F -d /m);
+    const bad = await runCli(['completion', 'tcsh'], box);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('echolog: completion "tcsh" is not allowed: give bash, zsh, fish\n');
+  });
+
+  it('man: roff that man(1) renders without warnings, with every command, option, example and exit code', async () => {
+    const box = pool.sandbox();
+    const result = await runCli(['man'], box);
+    expect(result.code, result.stderr).toBe(0);
+    const file = path.join(box.root, 'echolog.1');
+    fs.writeFileSync(file, result.stdout);
+    expect(result.stdout).toMatch(/^\.TH ECHOLOG 1 "\d{4}-\d{2}-\d{2}" "echolog [\d.]+" "User Commands"\n/);
+    // groff's own check: -ww turns every warning on, -z renders without output.
+    const check = await execFileAsync('groff', ['-man', '-ww', '-z', file]);
+    expect(check.stderr).toBe('');
+    const { stdout: page } = await execFileAsync('sh', ['-c', `MANWIDTH=80 man -l ${file} | col -b`]);
+    for (const heading of ['NAME', 'SYNOPSIS', 'COMMANDS', 'EXIT STATUS']) expect(page).toMatch(new RegExp(`^${heading}$`, 'm'));
+    for (const command of ['echolog record [options]', 'echolog sessions export [options] <id>', 'echolog daemon start [options]']) expect(page).toContain(command);
+    expect(page).toMatch(/^ {7}--segment-time <duration>$/m);
+    expect(page).toContain('echolog sessions delete --older-than 30d --yes');
+    expect(page).toMatch(/^ {7}130 +stopped by Ctrl-C \(SIGINT\)$/m);
   });
 });

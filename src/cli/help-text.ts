@@ -189,6 +189,23 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
     configKeys: ['recordings_dir', 'ffmpeg.path'],
     otherEnv: [CONFIG_FILE_ENV, ['PATH', 'where ffmpeg is found']],
   },
+  completion: {
+    examples: [
+      ['source <(echolog completion bash)', 'complete echolog commands and options in this bash'],
+      ['echolog completion bash > ~/.local/share/bash-completion/completions/echolog', 'for every new bash'],
+      ['echolog completion fish > ~/.config/fish/completions/echolog.fish', 'for fish'],
+    ],
+    configKeys: [],
+    otherEnv: [['(none)', 'it reads no environment variable']],
+  },
+  man: {
+    examples: [
+      ['echolog man > echolog.1 && man -l echolog.1', 'read it'],
+      ['echolog man > ~/.local/share/man/man1/echolog.1', 'install it for `man echolog`'],
+    ],
+    configKeys: [],
+    otherEnv: [['(none)', 'it reads no environment variable']],
+  },
   'sessions delete': {
     examples: [
       ['echolog sessions delete my-talk', 'asks first on a terminal'],

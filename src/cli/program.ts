@@ -38,7 +38,12 @@ const COMMANDS: Readonly<Record<string, (context: ProgramContext) => void>> = {
   daemon: (c) => registerDaemonCommands(c.program, c.withConfig, c.surroundings, c.result),
   models: registerModels,
   sessions: registerSessionsCommands,
+  completion: registerCompletion,
+  man: registerMan,
 };
+
+/** Commands made from the whole program: it is registered in full for them. */
+const WHOLE_PROGRAM = new Set(['completion', 'man']);
 
 /**
  * The command a command line runs, when it is one of echolog's: the first word that is not an
@@ -46,7 +51,7 @@ const COMMANDS: Readonly<Record<string, (context: ProgramContext) => void>> = {
  */
 export function commandOf(args: readonly string[]): string | undefined {
   const word = args.find((arg) => !arg.startsWith('-'));
-  return word !== undefined && Object.hasOwn(COMMANDS, word) ? word : undefined;
+  return word !== undefined && Object.hasOwn(COMMANDS, word) && !WHOLE_PROGRAM.has(word) ? word : undefined;
 }
 
 /**
@@ -259,6 +264,26 @@ function registerModels({ program, surroundings, result, withConfig }: ProgramCo
     result.exitCode = await modelsPathCommand({ spec }, surroundings);
   });
 
+}
+
+function registerCompletion({ program, surroundings }: ProgramContext): void {
+  program
+    .command('completion <shell>')
+    .description('print a shell completion script: bash, zsh or fish')
+    .action(async (shell: string) => {
+      const [{ completionScript }, { commandTree }] = await Promise.all([import('./completion.js'), import('./command-tree.js')]);
+      surroundings.stdout.write(completionScript(shell, commandTree(program)));
+    });
+}
+
+function registerMan({ program, surroundings }: ProgramContext): void {
+  program
+    .command('man')
+    .description('print the man page (roff), made from the help of every command')
+    .action(async () => {
+      const [{ manPage }, { commandTree }] = await Promise.all([import('./man-page.js'), import('./command-tree.js')]);
+      surroundings.stdout.write(manPage(commandTree(program), VERSION, surroundings.now().toISOString().slice(0, 10)));
+    });
 }
 
 /** `echolog sessions list|show|delete|export`; the module (and its parsers) loads only when one runs. */
