@@ -23,7 +23,7 @@ export function parseNumber(value: string): number {
 /** Seconds, written as seconds (`90`) or with units (`5s`, `1m`, `1h30m`): src/config/duration.ts. */
 export function parseSeconds(value: string): number {
   const seconds = parseDurationSeconds(value);
-  if (seconds === undefined) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a duration (${DURATION_SYNTAX}).`);
+  if (seconds === undefined) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a duration: give ${DURATION_SYNTAX}.`);
   return seconds;
 }
 

@@ -9,7 +9,7 @@ const WITH_UNITS = /^(?:\d+(?:\.\d+)?[smhdw])+$/;
 const PLAIN_SECONDS = /^\d+(?:\.\d+)?$/;
 
 /** What the syntax allows, in words, for error messages. */
-export const DURATION_SYNTAX = 'seconds (90, 2.5) or a duration such as 5s, 1m, 1h30m, 7d, 2w';
+export const DURATION_SYNTAX = 'seconds (90, 2.5) or amounts of s, m, h, d, w (5s, 1m, 1h30m, 7d)';
 
 /** True when `text` is written with units (`1h30m`), as opposed to a plain number of seconds or anything else. */
 export function hasDurationUnits(text: string): boolean {
