@@ -70,7 +70,10 @@ describe('--json: snake_case keys and real numbers', () => {
     expect(summary).toEqual({ session_id: 'j1', session_dir: path.join(box.recordings, 'j1'), chunks: 2, audio_seconds: 2, stop_reason: 'duration_reached', exit_code: 0 });
     expect(record.stderr).toContain('Stopped (duration_reached): 2 chunks');
 
-    const documents: Record<string, unknown> = { record: summary };
+    const dryRun = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1m', '--dry-run', '--json'], box);
+    expect(JSON.parse(dryRun.stdout)).toMatchObject({ input_format: 'lavfi', input: SINE, duration_seconds: 60, ffmpeg_args: expect.arrayContaining(['-t', '60']) });
+
+    const documents: Record<string, unknown> = { record: summary, 'record --dry-run': JSON.parse(dryRun.stdout) };
     for (const [name, args] of [
       ['status', ['status', '--json']],
       ['sessions show', ['sessions', 'show', 'j1', '--json']],

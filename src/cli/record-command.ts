@@ -90,7 +90,7 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     surroundings.stderr.write(`echolog: warning: PulseAudio is not running (no server at ${where}); recording from ALSA's default device (\`echolog doctor\` checks it)\n`);
   }
   if (options.dryRun) {
-    surroundings.stdout.write(formatDryRun(plan, options.resolved));
+    surroundings.stdout.write(options.json ? formatJson(dryRunJson(plan, options.resolved)) : formatDryRun(plan, options.resolved));
     return 0;
   }
   const components: SessionComponent[] = createTranscriptionComponents(options.resolved.config, surroundings.env, { realTime: plan.realTime, ffmpegPath: plan.ffmpeg.path });
@@ -174,6 +174,25 @@ function installStopHandlers(session: RecordingSession, stderr: Surroundings['st
     process.off('SIGHUP', onSighup);
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
+  };
+}
+
+/** `record --dry-run --json`: the same facts, the ffmpeg command as its argv. */
+function dryRunJson(plan: RecordingPlan, resolved: ResolvedConfig): Record<string, unknown> {
+  const { config } = resolved;
+  return {
+    session_id: plan.sessionId,
+    session_dir: plan.sessionDir,
+    input_format: plan.input.format || 'file',
+    input: plan.input.input,
+    duration_seconds: plan.durationSeconds ?? null,
+    segment_time: config.recording.segment_time,
+    sample_rate: config.recording.sample_rate,
+    channels: config.recording.channels,
+    transcription_engine: config.transcription.engine,
+    config_file: resolved.filePath ?? null,
+    ffmpeg: { path: plan.ffmpeg.path, source: plan.ffmpeg.source },
+    ffmpeg_args: plan.args,
   };
 }
 
