@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { HELP } from '../src/cli/help-text.js';
+import { commandOf, mayPrintHelp } from '../src/cli/program.js';
 import { formatEngineLine } from '../src/cli/progress.js';
 import { CONFIG_KEYS, unknownConfigKeys } from '../src/config/config-keys.js';
 import { flattenToDotted } from '../src/config/dotted-keys.js';
@@ -255,5 +256,22 @@ describe('shell completion and the man page, made from the help', () => {
     expect(page).toMatch(/^ {7}--segment-time <duration>$/m);
     expect(page).toContain('echolog sessions delete --older-than 30d --yes');
     expect(page).toMatch(/^ {7}130 +stopped by Ctrl-C \(SIGINT\)$/m);
+  });
+});
+
+describe('what the program registers and loads for a command line (pure)', () => {
+  it.each([
+    [['status'], 'status', false],
+    [['--no-color', 'sessions', 'list', '--json'], 'sessions', false],
+    [['sessions'], 'sessions', true],
+    [['sessions', 'list', '--help'], 'sessions', true],
+    [['status', '-h'], 'status', true],
+    [[], undefined, true],
+    [['help', 'record'], undefined, true],
+    [['recrd'], undefined, true],
+    [['completion', 'bash'], undefined, true],
+  ] as const)('%j: registers %s, help layout %s', (args, only, help) => {
+    expect(commandOf(args)).toBe(only);
+    expect(mayPrintHelp(args)).toBe(help);
   });
 });

@@ -3,8 +3,6 @@ import type { PeekedConfig } from '../config/peek-config.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { VERSION } from '../version.js';
 import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parseSeconds, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
-import { formatHelpWithSections } from './help-layout.js';
-import { registerDaemonCommands } from './daemon-program.js';
 import type { Surroundings } from './surroundings.js';
 
 const ALL_FLAGS: readonly ConfigFlag[] = [...RECORDING_FLAGS, ...COMMON_FLAGS, ...TRANSCRIPTION_FLAGS];
@@ -27,15 +25,15 @@ export interface ProgramContext {
   withPeekedConfig: (command: Command) => () => Promise<PeekedConfig>;
 }
 
-/** The top-level commands, each registered by its own function (its subcommands with it). */
-const COMMANDS: Readonly<Record<string, (context: ProgramContext) => void>> = {
+/** The top-level commands, each registered by its own function (its subcommands with it); a module of its own is loaded first. */
+const COMMANDS: Readonly<Record<string, (context: ProgramContext) => void | Promise<void>>> = {
   record: registerRecord,
   status: registerStatus,
   transcribe: registerTranscribe,
   config: registerConfig,
   doctor: registerDoctor,
   devices: registerDevices,
-  daemon: (c) => registerDaemonCommands(c.program, c.withConfig, c.surroundings, c.result),
+  daemon: async (c) => (await import('./daemon-program.js')).registerDaemonCommands(c.program, c.withConfig, c.surroundings, c.result),
   models: registerModels,
   sessions: registerSessionsCommands,
   completion: registerCompletion,
@@ -54,14 +52,26 @@ export function commandOf(args: readonly string[]): string | undefined {
   return word !== undefined && Object.hasOwn(COMMANDS, word) && !WHOLE_PROGRAM.has(word) ? word : undefined;
 }
 
+/** Commands whose bare name prints their help (they only group subcommands). */
+const GROUPS = new Set(['daemon', 'models', 'sessions']);
+
 /**
- * The commander program. Only the command being run is registered (start-up time: commander's
- * registration of every command cost as much as the command itself); help, completion and an
- * unknown command get them all. Each command's module, and the config loader (zod, js-yaml), is
+ * Whether this command line may print help: `--help`/`-h`, no command or one echolog does not know
+ * (`help`), or a group without its subcommand. Only then is the help layout loaded (start-up time).
+ */
+export function mayPrintHelp(args: readonly string[]): boolean {
+  const words = args.filter((arg) => !arg.startsWith('-'));
+  const only = commandOf(args);
+  return args.includes('--help') || args.includes('-h') || only === undefined || (GROUPS.has(only) && words.length < 2);
+}
+
+/**
+ * The commander program. Only the command being run is registered (`only`; help, completion and an
+ * unknown command get them all), and the help layout only when help may be printed (`withHelp`). Each command's module, and the config loader (zod, js-yaml), is
  * loaded only when a command runs: `--version` and `--help` load neither.
  * Actions store their exit code in `result`; errors propagate to `main`.
  */
-export function buildProgram(surroundings: Surroundings, result: { exitCode: number }, only?: string): Command {
+export async function buildProgram(surroundings: Surroundings, result: { exitCode: number }, only?: string, withHelp = true): Promise<Command> {
   const program = new Command('echolog')
     .description('Record audio in chunks with ffmpeg, log every session to session.log, transcribe while recording.')
     .version(VERSION, '-v, --version', 'print the version')
@@ -75,8 +85,6 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
       getOutHelpWidth: () => helpWidth(surroundings.stdout, surroundings.env),
       getErrHelpWidth: () => helpWidth(surroundings.stderr, surroundings.env),
     })
-    // Every command's help ends with its Examples and Environment (help-layout.ts); inherited by subcommands.
-    .configureHelp({ formatHelp: formatHelpWithSections })
     .showHelpAfterError('(run with --help for usage)')
     // Flag values are parsed when commander dispatches to a command: their error texts need the schema.
     .hook('preSubcommand', (_program, command) => (parsesConfigValues(command) ? loadAllowedValues() : undefined));
@@ -129,7 +137,13 @@ export function buildProgram(surroundings: Surroundings, result: { exitCode: num
   };
 
   const context: ProgramContext = { program, surroundings, result, withConfig, peekedConfig, withPeekedConfig };
-  for (const [name, register] of Object.entries(COMMANDS)) if (only === undefined || name === only) register(context);
+  if (withHelp) {
+    // Every command's help ends with its Examples and Environment (help-layout.ts); inherited by subcommands.
+    const { formatHelpWithSections } = await import('./help-layout.js');
+    program.configureHelp({ formatHelp: formatHelpWithSections });
+  }
+  // In order, one at a time: the program's help lists them as registered.
+  for (const [name, register] of Object.entries(COMMANDS)) if (only === undefined || name === only) await register(context);
   return program;
 }
 
