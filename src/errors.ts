@@ -21,8 +21,6 @@ export class FfmpegNotFoundError extends EchologError {}
 
 export class SessionBusyError extends EchologError {}
 
-export class SessionNotFoundError extends EchologError {}
-
 /** The session's storage failed under it (full disk, deleted folder, I/O error): the session stopped. */
 export class StorageError extends EchologError {}
 

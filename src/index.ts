@@ -14,10 +14,11 @@ export async function run(argv: readonly string[], surroundings: Surroundings): 
     surroundings.stdout.write(`${VERSION}\n`);
     return ExitCode.ok;
   }
-  const [{ CommanderError }, { buildProgram }] = await Promise.all([import('commander'), import('./cli/program.js')]);
+  const [{ CommanderError }, { buildProgram, commandOf, mayPrintHelp }] = await Promise.all([import('commander'), import('./cli/program.js')]);
   const result = { exitCode: ExitCode.ok as number };
   try {
-    await buildProgram(surroundings, result).parseAsync([...argv]);
+    const program = await buildProgram(surroundings, result, commandOf(args), mayPrintHelp(args));
+    await program.parseAsync([...argv]);
     return result.exitCode;
   } catch (error) {
     if (error instanceof CommanderError) {

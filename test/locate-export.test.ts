@@ -102,15 +102,15 @@ describe('one rule for a session folder: a real folder of yours directly inside 
     expect(bait.listing()).toEqual(['session.json']);
     expect(fs.existsSync(path.join(box.root, 'out.txt'))).toBe(false);
 
-    // A folder's path works by the same rule: the folder of that name directly inside its parent, not a symlink.
-    const byPath = await runCli(['transcribe', path.join(box.recordings, 'first'), '--engine', 'pocketsphinx'], box);
-    expect(byPath.code, byPath.stderr).toBe(0);
-    expect(byPath.stdout).toMatch(/^first: transcribed 2 chunks with pocketsphinx/);
-    const around = path.join(box.root, 'around');
-    fs.symlinkSync(path.join(box.recordings, 'first'), around);
-    const viaLink = await runCli(['transcribe', around, '--engine', 'pocketsphinx'], box);
-    expect(viaLink.code).toBe(2);
-    expect(viaLink.stderr).toBe(`echolog: ${around} is not a session folder (it is a symlink)\n`);
+    // transcribe takes an id as its siblings do: a path (even to a real session) and an unknown id exit 2.
+    for (const session of [path.join(box.recordings, 'first'), 'nosuch']) {
+      const refused = await runCli(['transcribe', session, '--engine', 'pocketsphinx'], box);
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toMatch(session === 'nosuch' ? /^echolog: no session nosuch in / : /^echolog: ".*" is not a session id/);
+    }
+    const byId = await runCli(['transcribe', 'first', '--engine', 'pocketsphinx'], box);
+    expect(byId.code, byId.stderr).toBe(0);
+    expect(byId.stdout).toMatch(/^first: transcribed 2 chunks with pocketsphinx/);
 
     const owned = path.join(box.recordings, 'owned');
     fs.cpSync(path.join(box.recordings, 'first'), owned, { recursive: true });

@@ -165,11 +165,11 @@ describe('echolog record with the real ffmpeg', () => {
 describe('refused before anything is created', () => {
   const cases: Array<[string, string[], RegExp[]]> = [
     ['unknown --log-level', [...LAVFI, '--log-level', 'loud'], [/loud/, /debug.*info.*warning.*error/]],
-    ['non-numeric --segment-time', [...LAVFI, '--segment-time', 'ten'], [/--segment-time/, /ten/, /not a number/]],
+    ['non-numeric --segment-time', [...LAVFI, '--segment-time', 'ten'], [/--segment-time/, /ten/, /not a duration/]],
     ['missing input file', ['--input', 'missing.wav'], [/missing\.wav/, /no such file/, /--input-format/]],
     ['bad --session-id', [...LAVFI, '--session-id', '../escape'], [/\.\.\/escape/, /letters, digits/]],
     ['zero --duration', [...LAVFI, '--duration', '0'], [/--duration 0/, /greater than 0/]],
-    ['non-numeric --duration', [...LAVFI, '--duration', 'soon'], [/--duration/, /soon/, /not a number/]],
+    ['non-numeric --duration', [...LAVFI, '--duration', 'soon'], [/--duration/, /soon/, /not a duration/]],
   ];
   it.concurrent.each(cases)('%s → exit 2, names the value and what is allowed, no session folder', async (_name, args, messages) => {
     const box = sandbox();

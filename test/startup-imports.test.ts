@@ -44,6 +44,16 @@ describe('quick commands load only what they use', () => {
     const pureLogging = new Set(['logging/line-format', 'logging/log-names']);
     expect(modules.filter((m) => m.startsWith('transcription/') || (m.startsWith('logging/') && !pureLogging.has(m)))).toEqual([]);
     expect(modules).toContain('cli/status-command');
+    // Not recording: no session.json to rebuild, and no completion or man page to make.
+    for (const unused of ['sessions/manifest-rebuild', 'cli/command-tree', 'cli/completion', 'cli/man-page', 'config/schema', 'cli/help-layout', 'cli/help-text', 'cli/daemon-program']) expect(modules).not.toContain(unused);
+  });
+
+  it.concurrent('completion and man load their generators; --help does not', async () => {
+    expect((await loadedBy(['completion', 'bash'])).modules).toEqual(expect.arrayContaining(['cli/command-tree', 'cli/completion']));
+    expect((await loadedBy(['man'])).modules).toEqual(expect.arrayContaining(['cli/command-tree', 'cli/man-page']));
+    const help = await loadedBy(['sessions', 'list', '--help']);
+    expect(help.packages).toEqual(['commander']);
+    for (const unused of ['cli/command-tree', 'cli/sessions-command', 'config/peek-config']) expect(help.modules).not.toContain(unused);
   });
 
   it.concurrent('sessions list loads no schema (zod), config loader, spinner or log writer', async () => {

@@ -100,7 +100,7 @@ describe('partials and the progress reporter', () => {
     const stderr = new PassThrough();
     let out = '';
     stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const progress = createProgressReporter({ stdout, stderr, style: { color: false, animate: false }, quiet: false, ffmpeg: { path: '/usr/bin/ffmpeg', source: 'PATH' }, now: () => new Date(0) });
+    const progress = createProgressReporter({ stdout, stderr, style: { color: false, animate: false }, quiet: false, ffmpeg: { path: '/usr/bin/ffmpeg', source: 'PATH' }, engine: 'auto', now: () => new Date(0) });
     progress.onEvent({ type: 'partial', text: 'we are the' });
     progress.onEvent({ type: 'partial', text: 'we are going to' });
     progress.onEvent({ type: 'partial', text: '' });
@@ -125,11 +125,11 @@ function fakeTerminal(): { stream: PassThrough & { isTTY: boolean; columns: numb
 }
 
 describe('partials under a spinner', () => {
-  const started = { type: 'started' as const, sessionId: 's1', logPath: '/r/s1/session.log', level: 'info' as const, sessionDir: '/r/s1', pid: 1 };
+  const started = { type: 'started' as const, sessionId: 's1', logPath: '/r/s1/session.log', level: 'info' as const, sessionDir: '/r/s1', pid: 1, startFields: {} };
 
   it('drawn dim under the spinner, replaced by the final line, never drawn once stopping or stopped', async () => {
     const terminal = fakeTerminal();
-    const progress = createProgressReporter({ stdout: terminal.stream, stderr: new PassThrough(), style: { color: true, animate: true }, quiet: false, ffmpeg: { path: '/usr/bin/ffmpeg', source: 'PATH' }, now: () => new Date(0) });
+    const progress = createProgressReporter({ stdout: terminal.stream, stderr: new PassThrough(), style: { color: true, animate: true }, quiet: false, ffmpeg: { path: '/usr/bin/ffmpeg', source: 'PATH' }, engine: 'auto', now: () => new Date(0) });
     progress.onEvent(started);
     progress.onEvent({ type: 'partial', text: 'we are going' });
     const withPartial = terminal.output();

@@ -233,9 +233,9 @@ describe('live transcription with pocketsphinx', () => {
     expect(result.stdout).toMatch(/^Logging to \S+session\.log \(level=info\)\n/);
     expect(result.stdout).not.toContain('warning:');
     // Said at once, not only in the end-of-session summary.
-    const warnings = result.stderr.split('\n').filter((line) => line.startsWith('warning: '));
-    expect(warnings[0]).toMatch(/^warning: recording without transcription: pocketsphinx is not installed/);
-    expect(warnings.at(-1)).toMatch(/^warning: \d+ chunks not transcribed \(seq 1-\d+\); run `echolog transcribe/);
+    const warnings = result.stderr.split('\n').filter((line) => line.startsWith('echolog: warning: '));
+    expect(warnings[0]).toMatch(/^echolog: warning: recording without transcription: pocketsphinx is not installed/);
+    expect(warnings.at(-1)).toMatch(/^echolog: warning: \d+ chunks not transcribed \(seq 1-\d+\); run `echolog transcribe/);
     expect(readJsonl(dir)).toEqual([]);
     await completeWithTranscribe(box, dir);
   }, SLOW);

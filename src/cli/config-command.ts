@@ -1,5 +1,6 @@
 import { flattenToDotted } from '../config/dotted-keys.js';
 import type { ConfigSource, ResolvedConfig, Setting } from '../config/resolve-config.js';
+import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 
 export interface ConfigCommandOptions {
@@ -31,7 +32,7 @@ export function describeConfig(resolved: ResolvedConfig): { config_file: string 
 /** `echolog config`: every key, its effective value and where it came from (default, file, env, flag). */
 export function configCommand(options: ConfigCommandOptions, surroundings: Surroundings): number {
   const description = describeConfig(options.resolved);
-  surroundings.stdout.write(options.json ? `${JSON.stringify(description, null, 2)}\n` : formatConfig(description));
+  surroundings.stdout.write(options.json ? formatJson(description) : formatConfig(description));
   return 0;
 }
 

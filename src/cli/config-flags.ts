@@ -1,5 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { DottedValues } from '../config/dotted-keys.js';
+import { DURATION_SYNTAX, parseDurationSeconds } from '../config/duration.js';
 
 /** A command-line flag that sets a config key. One table, so every command parses flags alike. */
 export interface ConfigFlag {
@@ -19,6 +20,13 @@ export function parseNumber(value: string): number {
   return number;
 }
 
+/** Seconds, written as seconds (`90`) or with units (`5s`, `1m`, `1h30m`): src/config/duration.ts. */
+export function parseSeconds(value: string): number {
+  const seconds = parseDurationSeconds(value);
+  if (seconds === undefined) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a duration: give ${DURATION_SYNTAX}.`);
+  return seconds;
+}
+
 export function parseInteger(value: string): number {
   const number = parseNumber(value);
   if (!Number.isInteger(number)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a whole number.`);
@@ -28,7 +36,7 @@ export function parseInteger(value: string): number {
 export const RECORDING_FLAGS: readonly ConfigFlag[] = [
   { flags: '--input <source>', description: 'device, audio file or lavfi graph to record (default: the system default device)', attribute: 'input', key: 'recording.input' },
   { flags: '--input-format <format>', description: 'ffmpeg input format: pulse, alsa, avfoundation, dshow, lavfi, … (empty for a file)', attribute: 'inputFormat', key: 'recording.input_format' },
-  { flags: '--segment-time <seconds>', description: 'length of each chunk (default 10)', attribute: 'segmentTime', key: 'recording.segment_time', parse: parseNumber },
+  { flags: '--segment-time <duration>', description: 'length of each chunk: seconds, or 30s, 5m, 1h (default 10)', attribute: 'segmentTime', key: 'recording.segment_time', parse: parseSeconds },
   { flags: '--sample-rate <hz>', description: 'sample rate of the chunks (default 16000)', attribute: 'sampleRate', key: 'recording.sample_rate', parse: parseInteger },
   { flags: '--channels <n>', description: 'channels of the chunks (default 1)', attribute: 'channels', key: 'recording.channels', parse: parseInteger },
   { flags: '--no-realtime', description: 'read a file or lavfi input as fast as possible instead of at its own pace', attribute: 'realtime', key: 'recording.realtime', negatedValue: false },

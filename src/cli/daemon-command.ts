@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ResolvedConfig } from '../config/resolve-config.js';
-import { EchologError, UsageError } from '../errors.js';
+import { EchologError, ExitCode, UsageError } from '../errors.js';
 import { isRunning, readCmdline } from '../files/process-identity.js';
 import { ManagedProcess, stopProcessByPid } from '../process/managed-process.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
@@ -14,7 +14,8 @@ import { createHostedEngine, type HostedEngineName } from '../daemon/hosted-engi
 import { checkIpcRoot } from '../daemon/ipc-root.js';
 import { ipcPathsFor, type IpcPaths } from '../daemon/ipc-paths.js';
 import { daemonStatusReport, formatDaemonStatus } from '../daemon/daemon-report.js';
-import { busyError, SessionDaemon } from '../daemon/session-daemon.js';
+import { busyError, SessionDaemon, type ShutdownReason } from '../daemon/session-daemon.js';
+import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 
 /** The built CLI: `daemon start` runs `daemon start --foreground` of the same echolog, detached. */
@@ -84,7 +85,12 @@ async function runForeground(paths: IpcPaths, options: DaemonStartOptions, surro
   process.off('SIGTERM', handlers.SIGTERM).off('SIGINT', handlers.SIGINT);
   log.close();
   surroundings.stdout.write(`session daemon stopped: ${reason}\n`);
-  return 0;
+  return exitCodeOfShutdown(reason);
+}
+
+/** Stopped by a signal: 128 + its number, as README's exit-code table says; idle or `daemon stop` is 0. */
+export function exitCodeOfShutdown(reason: ShutdownReason): number {
+  return reason === 'SIGINT' ? ExitCode.interrupted : reason === 'SIGTERM' ? ExitCode.terminated : ExitCode.ok;
 }
 
 /**
@@ -154,6 +160,6 @@ export async function daemonStopCommand(options: { resolved: ResolvedConfig; ipc
 
 export async function daemonStatusCommand(options: { resolved: ResolvedConfig; ipcRoot: string | undefined; json: boolean }, surroundings: Surroundings): Promise<number> {
   const report = await daemonStatusReport(daemonIpcPaths(options.resolved, options.ipcRoot, surroundings));
-  surroundings.stdout.write(options.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDaemonStatus(report, surroundings.now().getTime())}\n`);
+  surroundings.stdout.write(options.json ? formatJson(report) : `${formatDaemonStatus(report, surroundings.now().getTime())}\n`);
   return report.state === 'ready' ? 0 : 1;
 }

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { parseNumber } from './config-flags.js';
-import { formatCommandHelp, HELP } from './help-text.js';
+import { parseSeconds } from './config-flags.js';
 import type { WithConfig } from './program.js';
 import type { Surroundings } from './surroundings.js';
 
@@ -11,13 +10,12 @@ import type { Surroundings } from './surroundings.js';
 export function registerDaemonCommands(program: Command, withConfig: WithConfig, surroundings: Surroundings, result: { exitCode: number }): void {
   const daemon = program
     .command('daemon')
-    .description('the transcription session daemon (seed 004): keeps a model loaded and answers file requests; record --engine daemon uses it')
-    .addHelpText('after', formatCommandHelp(HELP.daemon));
-  const ipcRootHelp = 'IPC root (default $XDG_RUNTIME_DIR/echolog, else ~/.cache/echolog/run; /tmp for the seed\'s exact paths)';
+    .description('the transcription session daemon: keeps a model loaded and answers requests of the file-IPC protocol; record --engine daemon uses it');
+  const ipcRootHelp = 'IPC root (default $XDG_RUNTIME_DIR/echolog, else ~/.cache/echolog/run; /tmp for the paths other file-IPC clients expect)';
   const daemonStart = daemon
     .command('start')
     .description('start the daemon; returns once it is ready (model loaded), or fails with the reason')
-    .option('--timeout <seconds>', 'stop after this many seconds without a request (default 600)', parseNumber)
+    .option('--timeout <duration>', 'stop after this long without a request: seconds, or 90s, 10m, 1h (default 600)', parseSeconds)
     .option('--engine <name>', 'engine to keep loaded: pocketsphinx, whisper or openai (a server of the OpenAI transcription API, in front of one GPU server) (default: the configured one, else whisper if its model is present, else pocketsphinx)')
     .option('--model <name>', 'whisper model name or path (default transcription.model); for openai the server\'s model (default transcription.openai.model)')
     .option('--foreground', 'run in this process instead of detached (Ctrl-C stops it)')

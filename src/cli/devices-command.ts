@@ -1,6 +1,7 @@
 import { listCaptureDevices, type DeviceSection } from '../capture/capture-devices.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { configuredFfmpeg, locateConfiguredFfmpeg } from '../recorder/ffmpeg-locator.js';
+import { devicesJson, formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 
 export interface DevicesCommandOptions {
@@ -13,7 +14,7 @@ export async function devicesCommand(options: DevicesCommandOptions, surrounding
   const { config, settings } = options.resolved;
   const ffmpeg = await locateConfiguredFfmpeg(configuredFfmpeg(config.ffmpeg.path, settings['ffmpeg.path']?.[0]?.source), surroundings.env);
   const sections = await listCaptureDevices(ffmpeg.path, surroundings.env);
-  surroundings.stdout.write(options.json ? `${JSON.stringify(sections, null, 2)}\n` : formatDevices(sections));
+  surroundings.stdout.write(options.json ? formatJson(devicesJson(sections)) : formatDevices(sections));
   for (const section of sections) if (section.problem) surroundings.stderr.write(`echolog: ${section.format}: ${section.problem}\n`);
   return sections.some((s) => s.devices.length > 0) ? 0 : 1;
 }

@@ -12,6 +12,7 @@ import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '.
 import { detectPlatform } from '../sessions/recording-plan.js';
 import { checkRecordingsDir, expandHome } from '../sessions/recordings-dir.js';
 import { resolveEngine } from '../transcription/resolve-engine.js';
+import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 import { formatMib } from '../format-bytes.js';
 
@@ -33,7 +34,7 @@ export interface DoctorCommandOptions {
 /** `echolog doctor`: checks what a recording needs, one line each; exit 1 if any check fails. */
 export async function doctorCommand(options: DoctorCommandOptions, surroundings: Surroundings): Promise<number> {
   const checks = await runDoctorChecks(options.resolved, surroundings);
-  surroundings.stdout.write(options.json ? `${JSON.stringify(checks, null, 2)}\n` : formatDoctor(checks));
+  surroundings.stdout.write(options.json ? formatJson(checks) : formatDoctor(checks));
   return checks.some((c) => c.status === 'fail') ? 1 : 0;
 }
 

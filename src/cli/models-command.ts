@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { modelUrl, requireModel } from '../models/catalog.js';
 import { downloadVerified, type DownloadProgress } from '../models/download.js';
 import { listCachedModels, locateModel, modelsCacheDir, type CachedModelRow } from '../models/model-cache.js';
+import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 import { formatMib } from '../format-bytes.js';
 
@@ -49,6 +50,14 @@ export async function pullModel(options: PullModelOptions, surroundings: ModelsS
     signal: options.signal,
   });
   return { name: entry.name, path: result.path, url, bytes: result.bytes, alreadyPresent: false, resumedFromBytes: result.resumedFromBytes };
+}
+
+/** `models list --json`: snake_case keys. */
+export function modelsListJson(result: ModelsListResult): unknown {
+  return {
+    cache_dir: result.cacheDir,
+    models: result.models.map((m) => ({ name: m.name, file: m.file, size_bytes: m.sizeBytes, english_only: m.englishOnly, installed: m.installed, path: m.path })),
+  };
 }
 
 export function formatModelsList(result: ModelsListResult): string {
@@ -107,8 +116,9 @@ export function createDownloadProgress(
   };
 }
 
-export async function modelsListCommand(surroundings: Surroundings): Promise<number> {
-  surroundings.stdout.write(formatModelsList(listModels(surroundings)));
+export async function modelsListCommand(options: { json?: boolean }, surroundings: Surroundings): Promise<number> {
+  const result = listModels(surroundings);
+  surroundings.stdout.write(options.json ? formatJson(modelsListJson(result)) : formatModelsList(result));
   return 0;
 }
 
@@ -131,7 +141,7 @@ export async function modelsPathCommand(options: { spec: string }, surroundings:
   surroundings.stdout.write(`${location.path}\n`);
   if (location.exists) return 0;
   surroundings.stderr.write(
-    location.kind === 'name' ? `not downloaded yet: run \`echolog models pull ${location.spec}\`\n` : `no such file: ${location.path}\n`,
+    location.kind === 'name' ? `echolog: ${location.spec} is not downloaded yet: run \`echolog models pull ${location.spec}\`\n` : `echolog: no such file: ${location.path}\n`,
   );
   return 1;
 }

@@ -1,6 +1,7 @@
 import ora, { type Ora } from 'ora';
 import type { Writable } from 'node:stream';
 import type { FfmpegLocation } from '../recorder/ffmpeg-locator.js';
+import type { LogFields } from '../logging/line-format.js';
 import type { RecordingEvent } from '../sessions/session-component.js';
 import type { TerminalStyle } from './terminal.js';
 import { formatElapsed, formatPartialScreenLine, plural } from './text-format.js';
@@ -14,6 +15,8 @@ export interface ProgressOptions {
   quiet: boolean;
   /** The ffmpeg in use, said once at the start. */
   ffmpeg: FfmpegLocation;
+  /** transcription.engine as configured (`auto` may become a running daemon): said with the engine in use. */
+  engine: string;
   now: () => Date;
 }
 
@@ -63,6 +66,8 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
           stdout.write(`Logging to ${event.logPath} (level=${event.level})\n`);
           if (options.quiet) return;
           stdout.write(`ffmpeg: ${options.ffmpeg.path} (${options.ffmpeg.source})\n`);
+          stdout.write(`${formatEngineLine(options.engine, event.startFields)}\n`);
+          if (event.resumedFrom) stdout.write(`resuming ${event.resumedFrom}: this is a new session linked to it (resumed_from)\n`);
           if (options.style.animate) {
             // ora's own colour check ignores NO_COLOR: say it explicitly.
             spinner = ora({ text: spinnerText(), stream: stdout, discardStdin: false, isEnabled: true, color: options.style.color ? 'cyan' : false }).start();
@@ -92,7 +97,7 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
           spinner.render();
           return;
         case 'warning':
-          lineTo(stderr, `warning: ${event.message}`);
+          lineTo(stderr, `echolog: warning: ${event.message}`);
           return;
         case 'stopping':
           partial = '';
@@ -107,4 +112,17 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
       spinner?.stop();
     },
   };
+}
+
+/**
+ * `transcription: pocketsphinx (en-us)`, and why when `auto` chose it; a running session daemon
+ * taking over `auto` is said with its pid. Pure, from session_start's fields.
+ */
+export function formatEngineLine(configured: string, fields: LogFields): string {
+  const engine = String(fields.transcription_engine ?? configured);
+  if (engine === 'none') return 'transcription: off';
+  const model = fields.transcription_model ? ` (${String(fields.transcription_model)})` : '';
+  const daemon = engine === 'daemon' && fields.daemon_pid !== undefined ? `, the session daemon pid ${String(fields.daemon_pid)} on ${String(fields.daemon_root)}` : '';
+  const why = configured !== 'auto' ? '' : engine === 'daemon' ? '; chosen by --engine auto because a session daemon is ready' : '; chosen by --engine auto';
+  return `transcription: ${engine}${model}${daemon}${why}`;
 }

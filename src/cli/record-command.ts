@@ -11,7 +11,9 @@ import { resolveRecordingsDir } from '../sessions/recordings-dir.js';
 import { newSessionId, validateSessionId } from '../sessions/session-id.js';
 import { checkResumable } from '../sessions/session-resume.js';
 import type { SessionComponent } from '../sessions/session-component.js';
+import { readManifest } from '../sessions/session-manifest.js';
 import { createTranscriptionComponents } from '../transcription/session-transcriber.js';
+import { formatJson } from './json-output.js';
 import { createProgressReporter } from './progress.js';
 import type { Surroundings } from './surroundings.js';
 import { terminalStyle } from './terminal.js';
@@ -27,6 +29,18 @@ export interface RecordCommandOptions {
   quiet: boolean;
   /** `--no-color` */
   noColor?: boolean;
+  /** `--json`: progress goes to stderr, and stdout gets only the final summary (RecordSummary). */
+  json?: boolean;
+}
+
+/** `record --json`: the one document on stdout when the session ends, whatever the reason. */
+export interface RecordSummary {
+  session_id: string;
+  session_dir: string;
+  chunks: number;
+  audio_seconds: number;
+  stop_reason: string;
+  exit_code: number;
 }
 
 /** Plans a recording from the effective config; creates nothing. */
@@ -76,16 +90,19 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     surroundings.stderr.write(`echolog: warning: PulseAudio is not running (no server at ${where}); recording from ALSA's default device (\`echolog doctor\` checks it)\n`);
   }
   if (options.dryRun) {
-    surroundings.stdout.write(formatDryRun(plan, options.resolved));
+    surroundings.stdout.write(options.json ? formatJson(dryRunJson(plan, options.resolved)) : formatDryRun(plan, options.resolved));
     return 0;
   }
   const components: SessionComponent[] = createTranscriptionComponents(options.resolved.config, surroundings.env, { realTime: plan.realTime, ffmpegPath: plan.ffmpeg.path });
+  // With --json, stdout carries the summary alone: progress goes to the screen on stderr.
+  const screen = options.json ? surroundings.stderr : surroundings.stdout;
   const progress = createProgressReporter({
-    stdout: surroundings.stdout,
+    stdout: screen,
     stderr: surroundings.stderr,
-    style: terminalStyle({ env: surroundings.env, isTTY: Boolean(surroundings.stdout.isTTY), columns: surroundings.stdout.columns, noColorFlag: Boolean(options.noColor) }),
+    style: terminalStyle({ env: surroundings.env, isTTY: Boolean(screen.isTTY), columns: (screen as Surroundings['stdout']).columns, noColorFlag: Boolean(options.noColor) }),
     quiet: options.quiet,
     ffmpeg: plan.ffmpeg,
+    engine: options.resolved.config.transcription.engine,
     now: surroundings.now,
   });
   const session = new RecordingSession({
@@ -114,11 +131,23 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     unwatch?.();
     progress.stop();
   }
-  surroundings.stdout.write(
-    `Stopped (${result.reason}): ${plural(result.chunks, 'chunk')} in ${result.sessionDir}\n`,
-  );
+  screen.write(`Stopped (${result.reason}): ${plural(result.chunks, 'chunk')} in ${result.sessionDir}\n`);
+  if (options.json) surroundings.stdout.write(formatJson(await summarize(result)));
   if (result.error) throw result.error;
   return result.exitCode;
+}
+
+async function summarize(result: RecordingResult): Promise<RecordSummary> {
+  // The audio length is the final session.json's (the sum of whole chunks' samples, as session_stop says).
+  const manifest = await readManifest(result.sessionDir).catch(() => undefined);
+  return {
+    session_id: result.sessionId,
+    session_dir: result.sessionDir,
+    chunks: result.chunks,
+    audio_seconds: manifest?.stats.audio_duration_seconds ?? 0,
+    stop_reason: result.reason,
+    exit_code: result.error?.exitCode ?? result.exitCode,
+  };
 }
 
 /** SIGINT/SIGTERM/SIGHUP stop the session cleanly; a crash inside echolog ends it with reason=error. */
@@ -145,6 +174,25 @@ function installStopHandlers(session: RecordingSession, stderr: Surroundings['st
     process.off('SIGHUP', onSighup);
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
+  };
+}
+
+/** `record --dry-run --json`: the same facts, the ffmpeg command as its argv. */
+function dryRunJson(plan: RecordingPlan, resolved: ResolvedConfig): Record<string, unknown> {
+  const { config } = resolved;
+  return {
+    session_id: plan.sessionId,
+    session_dir: plan.sessionDir,
+    input_format: plan.input.format || 'file',
+    input: plan.input.input,
+    duration_seconds: plan.durationSeconds ?? null,
+    segment_time: config.recording.segment_time,
+    sample_rate: config.recording.sample_rate,
+    channels: config.recording.channels,
+    transcription_engine: config.transcription.engine,
+    config_file: resolved.filePath ?? null,
+    ffmpeg: { path: plan.ffmpeg.path, source: plan.ffmpeg.source },
+    ffmpeg_args: plan.args,
   };
 }
 

@@ -17,6 +17,7 @@ import { pageSessions, resolveChain, selectByTime, summarize, type SessionKey, t
 import { TRANSCRIPT_FILES } from '../transcription/transcript-formats.js';
 import type { Confirmer } from './confirm.js';
 import { formatDeleteQuestion, formatListJson, formatListTable, formatShow, formatShowJson, type SessionDetails } from './sessions-format.js';
+import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 import { chunkNumberOf } from '../recorder/chunk-name.js';
 
@@ -227,7 +228,7 @@ function activeSession(id: string, pid: number): SessionBusyError {
 
 export async function sessionsDeleteCommand(options: DeleteOptions, surroundings: Surroundings): Promise<number> {
   const deleted = await deleteSessions(options, surroundings);
-  if (options.json) surroundings.stdout.write(`${JSON.stringify(deleted.map((id) => ({ deleted: true, session_id: id })), null, 2)}\n`);
+  if (options.json) surroundings.stdout.write(formatJson(deleted.map((id) => ({ deleted: true, session_id: id }))));
   else surroundings.stdout.write(deleted.length === 0 ? 'nothing deleted\n' : deleted.map((id) => `deleted ${id}\n`).join(''));
   return 0;
 }

@@ -10,6 +10,7 @@ import type { SessionManifest } from '../sessions/session-manifest.js';
 import { resolveChain, type SessionChain } from '../sessions/session-query.js';
 import { TranscriptStore } from '../transcription/transcript-store.js';
 import { indexOf, recordingsDirOf, requireManifest, type SessionsOptions } from './sessions-command.js';
+import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 
 /** `echolog sessions export`: a session's (or its resume chain's) audio in one file, and its transcript in another format. */
@@ -21,6 +22,8 @@ export interface ExportOptions extends SessionsOptions {
   transcript?: string;
   followChain: boolean;
   force: boolean;
+  /** `--json`: what was written, as JSON on stdout. */
+  json?: boolean;
 }
 
 export interface ExportResult {
@@ -101,6 +104,10 @@ function chainIds(chain: SessionChain, id: string, surroundings: Surroundings): 
 
 export async function sessionsExportCommand(options: ExportOptions, surroundings: Surroundings): Promise<number> {
   const result = await exportSession(options, surroundings);
+  if (options.json) {
+    surroundings.stdout.write(formatJson({ session_ids: result.ids, audio: result.audio ?? null, transcript: result.transcript ?? null }));
+    return 0;
+  }
   const what = result.ids.join(' → ');
   if (result.audio) surroundings.stdout.write(`audio: ${result.audio.chunks} chunks of ${what} (${result.audio.seconds.toFixed(3)} s) → ${result.audio.file}\n`);
   if (result.transcript) surroundings.stdout.write(`transcript: ${result.transcript.utterances} utterances of ${what} → ${result.transcript.file}\n`);

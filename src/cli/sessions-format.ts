@@ -1,6 +1,7 @@
 import type { SessionManifest } from '../sessions/session-manifest.js';
 import type { Continuity } from '../sessions/session-continuity.js';
 import type { SessionChain, SessionPage } from '../sessions/session-query.js';
+import { formatJson, manifestJson } from './json-output.js';
 
 /** What `echolog sessions` prints, as pure functions of what the commands return. */
 
@@ -55,7 +56,7 @@ export function formatListTable(page: SessionPage): string {
 
 /** Seed 003's list response: `{sessions: [...], pagination: {...}}`. */
 export function formatListJson(page: SessionPage): string {
-  return `${JSON.stringify({ sessions: page.sessions, pagination: { total: page.total, limit: page.limit, offset: page.offset, returned: page.sessions.length } }, null, 2)}\n`;
+  return formatJson({ sessions: page.sessions, pagination: { total: page.total, limit: page.limit, offset: page.offset, returned: page.sessions.length } });
 }
 
 export interface SessionDetails {
@@ -128,8 +129,9 @@ export function formatShow(d: SessionDetails): string {
 }
 
 export function formatShowJson(d: SessionDetails): string {
-  const { manifest, ...rest } = d;
-  return `${JSON.stringify({ ...manifest, ...rest }, null, 2)}\n`;
+  // The session API's name for the id (session_id, as in session.json) once, not `id` beside it.
+  const { manifest, id: _id, ...rest } = d;
+  return formatJson({ ...manifestJson(manifest), ...rest });
 }
 
 export function formatDeleteQuestion(targets: ReadonlyArray<{ id: string; bytes: number }>): string {

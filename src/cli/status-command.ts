@@ -6,6 +6,7 @@ import { expandHome } from '../sessions/recordings-dir.js';
 import { sessionStatus, type StatusReport } from '../sessions/session-catalog.js';
 import type { CaptureStatus, SessionManifest } from '../sessions/session-manifest.js';
 import { daemonStatusFor, type DaemonStatusSummary } from '../daemon/daemon-report.js';
+import { formatJson, manifestJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 import { formatElapsed, plural } from './text-format.js';
 import path from 'node:path';
@@ -33,8 +34,13 @@ export async function statusCommand(options: StatusCommandOptions, surroundings:
   });
   const daemon = await daemonStatusFor(config['transcription.daemon_ipc_root'].value, { env: surroundings.env, home: surroundings.home, cwd: surroundings.cwd, nowMs: surroundings.now().getTime() });
   const output: StatusOutput = { ...report, ffmpeg, daemon: daemon.report };
-  surroundings.stdout.write(options.json ? `${JSON.stringify(output, null, 2)}\n` : `${formatStatus(output)}${daemon.line}\n`);
+  surroundings.stdout.write(options.json ? formatJson(statusJson(output)) : `${formatStatus(output)}${daemon.line}\n`);
   return 0;
+}
+
+/** `status --json`: the sessions' levels as numbers. */
+function statusJson(output: StatusOutput): unknown {
+  return { ...output, active: output.active && manifestJson(output.active), last: output.last && manifestJson(output.last) };
 }
 
 export function formatStatus(report: StatusOutput): string {

@@ -1,28 +1,31 @@
 import path from 'node:path';
 import type { ResolvedConfig } from '../config/resolve-config.js';
-import { SessionBusyError, SessionNotFoundError, TranscriptionError, UsageError } from '../errors.js';
+import { SessionBusyError, TranscriptionError, UsageError } from '../errors.js';
 import { formatLogLine, type LogFields } from '../logging/line-format.js';
 import type { Logger } from '../logging/session-log.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { liveLock } from '../sessions/active-lock.js';
-import { expandHome } from '../sessions/recordings-dir.js';
+import { resolveRecordingsDir } from '../sessions/recordings-dir.js';
 import { loadManifest } from '../sessions/manifest-rebuild.js';
 import { readChunks } from '../sessions/session-chunks.js';
-import { judgeSessionFolder } from '../sessions/session-locate.js';
-import { MANIFEST_NAME, writeManifest } from '../sessions/session-manifest.js';
+import { locateSessionFolder } from '../sessions/session-locate.js';
+import { writeManifest } from '../sessions/session-manifest.js';
 import { ChunkTranscriber, withTimeout } from '../transcription/chunk-transcriber.js';
 import { defaultEngineDeps, resolveEngine, type EngineDeps } from '../transcription/resolve-engine.js';
 import { countWords, coveredSeqs } from '../transcription/transcript-formats.js';
 import { TranscriptStore } from '../transcription/transcript-store.js';
 import { formatSeqs } from '../transcription/session-transcriber.js';
+import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 import { plural } from './text-format.js';
 
 export interface TranscribeCommandOptions {
   resolved: ResolvedConfig;
-  /** A session id in the recordings dir, or a session folder's path. */
+  /** A session id: the name of a session folder directly inside the recordings dir. */
   session: string;
   engineDeps?: EngineDeps;
+  /** `--json`: the result as JSON on stdout (transcribeJson). */
+  json?: boolean;
 }
 
 export interface TranscribeResult {
@@ -46,9 +49,10 @@ export interface TranscribeResult {
  */
 export async function transcribeSession(options: TranscribeCommandOptions, surroundings: Surroundings): Promise<TranscribeResult> {
   const config = options.resolved.config;
-  const sessionDir = await locateSession(options.session, config.recordings_dir, surroundings);
+  // By the one rule every session command applies: an id, a folder directly inside the recordings dir.
+  const sessionDir = await locateSessionFolder(resolveRecordingsDir(config.recordings_dir, surroundings.cwd, surroundings.home), options.session);
   const loaded = await loadManifest(sessionDir);
-  if (!loaded) throw new SessionNotFoundError(`${sessionDir} is not an echolog session folder (no session.json)`);
+  if (!loaded) throw new UsageError(`${sessionDir} is not an echolog session folder (no session.json)`);
   if (loaded.rebuilt) surroundings.stderr.write(`echolog: ${loaded.rebuilt}\n`);
   const manifest = loaded.manifest;
   const live = await liveLock(path.dirname(sessionDir));
@@ -118,11 +122,17 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
 
 export async function transcribeCommand(options: TranscribeCommandOptions, surroundings: Surroundings): Promise<number> {
   const result = await transcribeSession(options, surroundings);
-  surroundings.stdout.write(formatTranscribeResult(result));
+  surroundings.stdout.write(options.json ? formatJson(transcribeJson(result)) : formatTranscribeResult(result));
   if (result.failed.length > 0) {
     throw new TranscriptionError(`${plural(result.failed.length, 'chunk')} could not be transcribed (seq ${formatSeqs(result.failed)}); run echolog transcribe ${result.sessionId} again`);
   }
   return 0;
+}
+
+/** `transcribe --json`: snake_case, chunk lists as seq numbers. */
+export function transcribeJson(result: TranscribeResult): Record<string, unknown> {
+  const { sessionId, sessionDir, ...counts } = result;
+  return { session_id: sessionId, session_dir: sessionDir, ...counts, transcript: path.join(sessionDir, 'transcript.txt') };
 }
 
 export function formatTranscribeResult(result: TranscribeResult): string {
@@ -135,27 +145,6 @@ export function formatTranscribeResult(result: TranscribeResult): string {
     `${plural(result.utterances, 'utterance')}, ${plural(result.words, 'word')}: ${path.join(result.sessionDir, 'transcript.txt')}`,
   ];
   return `${lines.join('\n')}\n`;
-}
-
-/**
- * The session folder `session` names: an id in the recordings dir, else a folder's path (taken as
- * the folder of that name directly inside its parent). Both by judgeSessionFolder's one rule: a
- * real folder of the user's, not a symlink, with a session.json.
- */
-async function locateSession(session: string, recordingsDir: string, surroundings: Surroundings): Promise<string> {
-  const dir = path.resolve(surroundings.cwd, expandHome(recordingsDir, surroundings.home));
-  const byPath = path.resolve(surroundings.cwd, expandHome(session, surroundings.home));
-  const candidates: Array<[string, string]> = [[path.dirname(byPath), path.basename(byPath)]];
-  if (!session.includes('/')) candidates.unshift([dir, session]);
-  let why = `no session ${session} in ${dir}`;
-  for (const [parent, name] of candidates) {
-    const folder = await judgeSessionFolder(parent, name);
-    if (folder.ok) return folder.dir;
-    if (!folder.missing) throw new UsageError(folder.why);
-    // A folder without session.json says more than "no such session".
-    if (folder.why.endsWith(`(no ${MANIFEST_NAME})`)) why = folder.why;
-  }
-  throw new SessionNotFoundError(why);
 }
 
 /** Warnings and errors of the transcriber go to stderr; `observe` sees every line. */

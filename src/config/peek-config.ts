@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { unknownConfigKeys } from './config-keys.js';
 import { flattenToDotted } from './dotted-keys.js';
 import type { EffectiveConfigOptions } from './effective-config.js';
 import { envOverrides } from './env-overrides.js';
@@ -23,6 +24,11 @@ export type PeekedConfig = Record<PeekableKey, PeekedValue>;
 
 export async function peekConfig(options: EffectiveConfigOptions): Promise<PeekedConfig> {
   const file = await loadConfigFile({ explicitPath: options.configPath, cwd: options.cwd, home: options.home, env: options.env, warn: options.warn });
+  // Only the peeked keys are used here, but a misspelt key is said (record, config and doctor refuse it).
+  const unknown = file ? unknownConfigKeys(Object.keys(flattenToDotted(file.values))) : [];
+  if (file && unknown.length > 0) {
+    options.warn?.(`config file ${file.path}: unknown key${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} (echolog config names the keys; record refuses this file)`);
+  }
   return peekLayers({ file, env: envOverrides(options.env), flags: options.flags });
 }
 

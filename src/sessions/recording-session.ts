@@ -284,7 +284,8 @@ export class RecordingSession {
       if (this.stopRequest) this.logStopRequest(this.stopRequest, false); // asked before the log was open
       for (const { stream, code } of this.closedOutputs.splice(0)) this.noteOutputClosed(stream, code);
       // The user hears where the log is first; components may say things on attach.
-      notify({ type: 'started', sessionId: plan.sessionId, logPath: log.path, level: config.logging.level, sessionDir: plan.sessionDir, pid: process.pid });
+      const startFields: LogFields = Object.assign({}, ...prepared.map((p) => p.startFields));
+      notify({ type: 'started', sessionId: plan.sessionId, logPath: log.path, level: config.logging.level, sessionDir: plan.sessionDir, pid: process.pid, resumedFrom: plan.resumedFrom, startFields });
       prepared.forEach((p, i) => {
         for (const line of p.deferred) log.write(line.level, `echolog.${components[i]!.name}`, line.message, line.fields);
       });

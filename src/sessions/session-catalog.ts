@@ -3,7 +3,6 @@ import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
 import { discardInvalidLock, isLockHeld, isSessionOrphaned, lockPath, readActiveLock } from './active-lock.js';
-import { loadManifest } from './manifest-rebuild.js';
 import { checkRecordingsDir, recordingsDirError } from './recordings-dir.js';
 import { readManifest, type SessionManifest } from './session-manifest.js';
 
@@ -70,6 +69,8 @@ export async function sessionStatus(recordingsDir: string, loadConfig: () => Pro
     if (current?.session_id === lock.session_id && current.pid === lock.pid) await fs.rm(lockPath(recordingsDir), { force: true });
   }
   if (live) {
+    // Loaded only while a session records: the rebuild brings the log parser and segment lists with it (start-up time).
+    const { loadManifest } = await import('./manifest-rebuild.js');
     const loaded = await loadManifest(path.join(recordingsDir, live.session_id));
     if (loaded?.rebuilt) stderr.write(`echolog: ${loaded.rebuilt}\n`);
     const manifest = loaded?.manifest;

@@ -62,7 +62,18 @@ export interface LiveAudioConsumer {
 }
 
 export type RecordingEvent =
-  | { type: 'started'; sessionId: string; logPath: string; level: LogLevel; sessionDir: string; pid: number }
+  | {
+      type: 'started';
+      sessionId: string;
+      logPath: string;
+      level: LogLevel;
+      sessionDir: string;
+      pid: number;
+      /** The session this one resumes (`--resume`). */
+      resumedFrom?: string;
+      /** What session_start says of the components (transcription_engine, transcription_model, daemon_pid, …). */
+      startFields: LogFields;
+    }
   | { type: 'chunk'; chunk: Chunk }
   | { type: 'text'; seq: number; text: string; startSeconds: number }
   /** What the engine hears in the utterance under way (screen only; '' when it ended). */
