@@ -291,10 +291,15 @@ function sampleProcessCpu(sessionDir) {
     try {
       const tasks = fs.readdirSync(`/proc/${pid}/task`);
       let ns = 0;
-      for (const tid of tasks) ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+      let mainNs = 0;
+      for (const tid of tasks) {
+        const run = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        ns += run;
+        if (tid === String(pid)) mainNs = run;
+      }
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return { t: performance.now() / 1000, ns, ticks: Number(fields[11]) + Number(fields[12]) };
+      return { t: performance.now() / 1000, ns, mainNs, ticks: Number(fields[11]) + Number(fields[12]) };
     } catch {
       return undefined; // exited (or not yet there)
     }
@@ -338,6 +343,8 @@ function steadyRate(samples) {
   const perInterval = samples.slice(1).map((s, i) => ((s.ns - samples[i].ns) / 1e9 / (s.t - samples[i].t)) * 3600);
   return {
     cpu_s_per_audio_hour: round(((last.ns - first.ns) / 1e9 / window) * 3600, 3),
+    // The JavaScript thread's share; the rest is libuv's pool (file I/O) and V8's workers (GC, compiling).
+    main_thread_cpu_s_per_audio_hour: round(((last.mainNs - first.mainNs) / 1e9 / window) * 3600, 3),
     ticks_cpu_s_per_audio_hour: round(((last.ticks - first.ticks) / 100 / window) * 3600, 3),
     window_s: round(window, 1),
     intervals: perInterval.length,
