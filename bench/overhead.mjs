@@ -8,6 +8,7 @@
 //   bare ffmpeg   = GNU time around ffmpeg with the identical argv (from the ffmpeg_command line), another folder
 import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseShell } from 'shell-quote';
 import {
   BIN,
@@ -27,14 +28,15 @@ import {
   writeTimedFfmpegWrapper,
 } from './lib.mjs';
 
-export const TARGET_OWN_CPU_PER_HOUR = 3.6;
+/** Issue 19 §2: 2 h at full speed, 10 s chunks, no engine (it was 0.6 s/h before supervision grew). */
+export const TARGET_OWN_CPU_PER_HOUR = 0.6;
 export const TARGET_LOG_BYTES_PER_HOUR = 100 * 1024;
 
 /** One echolog recording under GNU time, its ffmpeg timed by the wrapper. */
-async function runEcholog(sandbox, realFfmpeg, sessionId, audioSeconds) {
+async function runEcholog(sandbox, realFfmpeg, sessionId, audioSeconds, bin = BIN) {
   const ffTime = path.join(sandbox.root, `${sessionId}.ffmpeg.time`);
   const wrapper = writeTimedFfmpegWrapper(sandbox.root, realFfmpeg, ffTime);
-  const result = await runTimed(BIN, sineRecordArgs({ sessionId, audioSeconds }), { cwd: sandbox.root, env: { ...sandbox.env, ECHOLOG_FFMPEG: wrapper } });
+  const result = await runTimed(bin, sineRecordArgs({ sessionId, audioSeconds }), { cwd: sandbox.root, env: { ...sandbox.env, ECHOLOG_FFMPEG: wrapper } });
   if (result.code !== 0) throw new Error(`echolog record exited ${result.code}: ${result.stderr}`);
   const sessionDir = path.join(sandbox.recordings, sessionId);
   const lines = logFiles(sessionDir).ordered.flatMap((file) => readLogFile(file).lines);
@@ -86,6 +88,15 @@ export async function benchOverhead({ repeats = 3, audioSeconds = TWO_HOURS, log
   const hours = audioSeconds / 3600;
   const runs = [];
   const startup = [];
+  // BENCH_BASELINE=<checkout with dist/ built>: that build's own CPU too, in the same repeats (order alternated).
+  const baselineBin = process.env.BENCH_BASELINE ? path.join(path.resolve(process.env.BENCH_BASELINE), 'bin', 'echolog') : undefined;
+  const baselineOwn = [];
+  const runBaseline = async (i) => {
+    if (!baselineBin) return;
+    const result = await runEcholog(sandbox, realFfmpeg, `baseline-${i}`, audioSeconds, baselineBin);
+    baselineOwn.push(result.tree.cpu - result.ffmpeg.cpu);
+    log(`  overhead baseline run ${i + 1}/${repeats}: echolog own ${round(result.tree.cpu - result.ffmpeg.cpu)} s`);
+  };
   try {
     for (let i = 0; i < repeats; i++) {
       const sessionId = `overhead-${i}`;
@@ -100,7 +111,9 @@ export async function benchOverhead({ repeats = 3, audioSeconds = TWO_HOURS, log
       let echolog;
       let bare;
       if (i % 2 === 1) bare = await runBare(sandbox, realFfmpeg, argv, sessionDir, `bare-${i}`);
+      if (i % 2 === 1) await runBaseline(i);
       echolog = await runEcholog(sandbox, realFfmpeg, sessionId, audioSeconds);
+      if (i % 2 === 0) await runBaseline(i);
       if (i % 2 === 0) bare = await runBare(sandbox, realFfmpeg, argv, sessionDir, `bare-${i}`);
       if (JSON.stringify(echolog.argv) !== JSON.stringify(argv)) {
         throw new Error(`ffmpeg_command differs from --dry-run:\n${echolog.argv.join(' ')}\n${argv.join(' ')}`);
@@ -147,8 +160,9 @@ export async function benchOverhead({ repeats = 3, audioSeconds = TWO_HOURS, log
       log_bytes: med('log_bytes'),
       log_bytes_per_audio_hour: Math.round(med('log_bytes') / hours),
     },
+    baseline: baselineBin ? { bin: baselineBin, own_cpu_s: baselineOwn.map((v) => round(v)), own_cpu_s_per_audio_hour: round(median(baselineOwn) / hours) } : undefined,
     target_own_cpu_s_per_audio_hour: TARGET_OWN_CPU_PER_HOUR,
-    met: ownPerHour < TARGET_OWN_CPU_PER_HOUR,
+    met: ownPerHour <= TARGET_OWN_CPU_PER_HOUR,
   };
 }
 
@@ -190,50 +204,157 @@ export async function benchLogVolume({ overhead, audioSeconds = TWO_HOURS, log =
 }
 
 /**
- * echolog's CPU at live pace: a real-time (-re) lavfi recording with 10 s chunks against a 1 s one
- * (which is all start-up and stop), both under GNU time with the timed ffmpeg wrapper. The difference
- * of echolog's own CPU over the difference in audio is its steady cost per hour when recording live:
- * per-chunk work done cold every 10 s, plus whatever wakes it in between.
+ * echolog's CPU at live pace (issue 19 §2). Each build records a real-time (-re) lavfi sine with 10 s
+ * chunks for BENCH_LIVE_SECONDS (600 by default). Two measures, side by side:
+ *   steady  = the CPU of the echolog node process (every thread: main, libuv pool, V8's GC and compiler
+ *             workers; /proc/<pid>/task/<tid>/schedstat, ns) sampled every LIVE_SAMPLE_S from LIVE_SKIP_S in
+ *             to the last sample before the stop: no start-up, no stop, only what an hour of recording
+ *             repeats (per-chunk work, wake-ups, the GCs it causes). The per-interval rates show the noise.
+ *   difference = session_stop's self-reported CPU of the long run minus a 1 s run's (start-up and stop),
+ *             over the difference in audio: the earlier measure, kept as a cross-check.
+ * BENCH_BASELINE=<checkout with dist/ built> records that build at the same time (in parallel: the same
+ * machine load for both; CPU time is per process, so neither is charged for the other).
  */
-export async function benchLive({ seconds = 120, log = console.log } = {}) {
+export const TARGET_LIVE_CPU_PER_HOUR = 2.0;
+const LIVE_SAMPLE_S = 30;
+/**
+ * The steady window starts this long after echolog wrote its pid: past start-up and past V8's memory
+ * reducer, which once after start-up runs one or two full GCs of the start-up heap (~50 ms of CPU,
+ * seen 16–81 s in). That is the session's cost, not the hour's; the difference measure keeps it.
+ */
+const LIVE_SKIP_S = 120;
+
+export async function benchLive({ seconds = Number(process.env.BENCH_LIVE_SECONDS ?? 600), log = console.log } = {}) {
   const realFfmpeg = requireTool('ffmpeg', 'install ffmpeg');
+  const builds = [{ label: 'this build', bin: BIN }];
+  if (process.env.BENCH_BASELINE) builds.push({ label: `baseline ${process.env.BENCH_BASELINE}`, bin: path.join(path.resolve(process.env.BENCH_BASELINE), 'bin', 'echolog') });
+  const results = await Promise.all(builds.map((build) => measureLiveBuild(build, realFfmpeg, seconds, log)));
+  const [self, baseline] = results;
+  return {
+    mode: 'realtime (-re), 10 s chunks',
+    seconds,
+    ...self,
+    baseline,
+    target_own_cpu_s_per_audio_hour: TARGET_LIVE_CPU_PER_HOUR,
+    met: self.steady.cpu_s_per_audio_hour <= TARGET_LIVE_CPU_PER_HOUR,
+  };
+}
+
+async function measureLiveBuild(build, realFfmpeg, seconds, log) {
   const sandbox = makeSandbox('live');
-  const measure = async (sessionId, audioSeconds) => {
+  const measure = async (sessionId, audioSeconds, sample) => {
     const ffTime = path.join(sandbox.root, `${sessionId}.ffmpeg.time`);
     const wrapper = writeTimedFfmpegWrapper(sandbox.root, realFfmpeg, ffTime);
     const args = sineRecordArgs({ sessionId, audioSeconds, realtime: true });
-    const result = await runTimed(BIN, args, { cwd: sandbox.root, env: { ...sandbox.env, ECHOLOG_FFMPEG: wrapper } });
-    if (result.code !== 0) throw new Error(`echolog record exited ${result.code}: ${result.stderr}`);
-    const stop = readLogFile(path.join(sandbox.recordings, sessionId, 'session.log')).lines.at(-1);
+    const sessionDir = path.join(sandbox.recordings, sessionId);
+    const sampling = sample ? sampleProcessCpu(sessionDir) : undefined;
+    const result = await runTimed(build.bin, args, { cwd: sandbox.root, env: { ...sandbox.env, ECHOLOG_FFMPEG: wrapper } });
+    if (result.code !== 0) throw new Error(`${build.label}: echolog record exited ${result.code}: ${result.stderr}`);
+    const stop = readLogFile(path.join(sessionDir, 'session.log')).lines.at(-1);
     const ffmpeg = readTimeFile(ffTime);
+    removeChunks(sessionDir);
     return {
       audio_s: Number(stop.fields.audio_duration_s),
       own_cpu_s: round(result.rusage.cpu - ffmpeg.cpu),
       self_cpu_s: round(Number(stop.fields.cpu_user_s) + Number(stop.fields.cpu_system_s)),
       ffmpeg_cpu_s: round(ffmpeg.cpu),
       wall_s: round(result.rusage.elapsed, 2),
+      samples: sampling ? await sampling.done() : undefined,
     };
   };
   try {
-    const short = await measure('live-1s', 1);
-    const long = await measure(`live-${seconds}s`, seconds);
+    const short = await measure('live-1s', 1, false);
+    const long = await measure(`live-${seconds}s`, seconds, true);
     const span = long.audio_s - short.audio_s;
     const perHour = ((long.own_cpu_s - short.own_cpu_s) / span) * 3600;
     const selfPerHour = ((long.self_cpu_s - short.self_cpu_s) / span) * 3600;
     const ffmpegPerHour = ((long.ffmpeg_cpu_s - short.ffmpeg_cpu_s) / span) * 3600;
-    log(`  live: ${seconds} s real time, 10 s chunks: echolog own ${long.own_cpu_s} s vs ${short.own_cpu_s} s for 1 s → ${round(perHour, 2)} s/h (self-reported ${round(selfPerHour, 2)} s/h), ffmpeg ${round(ffmpegPerHour, 2)} s/h`);
+    const steady = steadyRate(long.samples);
+    log(`  live (${build.label}): ${seconds} s real time, 10 s chunks: steady ${steady.cpu_s_per_audio_hour} s/h over ${steady.window_s} s (per ${LIVE_SAMPLE_S} s: min ${steady.interval_min} / median ${steady.interval_median} / max ${steady.interval_max} s/h); difference: self-reported ${round(selfPerHour, 2)} s/h, own ${round(perHour, 2)} s/h; ffmpeg ${round(ffmpegPerHour, 2)} s/h`);
     return {
-      mode: 'realtime (-re), 10 s chunks',
-      runs: { short, long },
+      build: build.label,
+      runs: { short: { ...short, samples: undefined }, long: { ...long, samples: undefined } },
+      steady,
       echolog_own_cpu_s_per_audio_hour: round(perHour, 3),
       echolog_self_reported_cpu_s_per_audio_hour: round(selfPerHour, 3),
       ffmpeg_cpu_s_per_audio_hour: round(ffmpegPerHour, 3),
-      target_own_cpu_s_per_audio_hour: TARGET_OWN_CPU_PER_HOUR,
-      // The difference of two short runs is ~0.1 s: the self-reported figure (µs resolution, no watchdog
-      // start-up in it) is the steadier of the two, so the verdict uses it.
-      met: selfPerHour < TARGET_OWN_CPU_PER_HOUR,
     };
   } finally {
     sandbox.cleanup();
   }
+}
+
+/**
+ * Samples the CPU of the echolog process recording into `sessionDir` (its pid from session.json) every
+ * LIVE_SAMPLE_S until it exits: the sum of its threads' run time (schedstat, ns) and utime + stime
+ * (/proc/<pid>/stat, clock ticks, which keeps the time of threads that ended) — both, to cross-check.
+ */
+function sampleProcessCpu(sessionDir) {
+  const samples = [];
+  let stopped = false;
+  const read = (pid) => {
+    try {
+      const tasks = fs.readdirSync(`/proc/${pid}/task`);
+      let ns = 0;
+      let mainNs = 0;
+      for (const tid of tasks) {
+        const run = Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+        ns += run;
+        if (tid === String(pid)) mainNs = run;
+      }
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return { t: performance.now() / 1000, ns, mainNs, ticks: Number(fields[11]) + Number(fields[12]) };
+    } catch {
+      return undefined; // exited (or not yet there)
+    }
+  };
+  const loop = (async () => {
+    let pid;
+    for (let i = 0; i < 600 && pid === undefined && !stopped; i++) {
+      try {
+        pid = JSON.parse(fs.readFileSync(path.join(sessionDir, 'session.json'), 'utf8')).pid;
+      } catch {
+        await sleep(100);
+      }
+    }
+    if (pid === undefined) return;
+    const started = performance.now() / 1000;
+    let next = started + LIVE_SKIP_S;
+    for (;;) {
+      await sleep(Math.max(0, (next - performance.now() / 1000) * 1000));
+      const sample = read(pid);
+      if (!sample || stopped) return;
+      samples.push(sample);
+      next += LIVE_SAMPLE_S;
+    }
+  })();
+  return {
+    done: async () => {
+      stopped = true;
+      await loop;
+      // The last sample may be taken while echolog stops (session_stop, the final session.json): dropped.
+      return samples.slice(0, -1);
+    },
+  };
+}
+
+/** CPU seconds per audio hour between the first and the last sample (audio = wall at live pace), and per interval. */
+function steadyRate(samples) {
+  if (!samples || samples.length < 2) return { cpu_s_per_audio_hour: NaN, window_s: 0 };
+  const first = samples[0];
+  const last = samples.at(-1);
+  const window = last.t - first.t;
+  const perInterval = samples.slice(1).map((s, i) => ((s.ns - samples[i].ns) / 1e9 / (s.t - samples[i].t)) * 3600);
+  return {
+    cpu_s_per_audio_hour: round(((last.ns - first.ns) / 1e9 / window) * 3600, 3),
+    // The JavaScript thread's share; the rest is libuv's pool (file I/O) and V8's workers (GC, compiling).
+    main_thread_cpu_s_per_audio_hour: round(((last.mainNs - first.mainNs) / 1e9 / window) * 3600, 3),
+    ticks_cpu_s_per_audio_hour: round(((last.ticks - first.ticks) / 100 / window) * 3600, 3),
+    window_s: round(window, 1),
+    intervals: perInterval.length,
+    interval_min: round(Math.min(...perInterval), 2),
+    interval_median: round(median(perInterval), 2),
+    interval_max: round(Math.max(...perInterval), 2),
+  };
 }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import fsCallbacks from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 
@@ -38,12 +39,19 @@ async function viaTempFile(file: string, text: string, publish: (temporary: stri
   // Unique per call: two writers of one file (two lock takers in one process) never share a temp file.
   const temporary = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   try {
-    const handle = await fs.open(temporary, 'w', 0o600);
-    try {
-      await handle.writeFile(text);
-      if (sync) await handle.sync();
-    } finally {
-      await handle.close();
+    if (sync) {
+      const handle = await fs.open(temporary, 'w', 0o600);
+      try {
+        await handle.writeFile(text);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    } else {
+      // Nothing to fsync: the callback writeFile (open, write, close on a plain descriptor) spares a
+      // FileHandle and its promises. session.json's chunk counts are written so, every chunk at live
+      // pace (issue 19).
+      await new Promise<void>((resolve, reject) => fsCallbacks.writeFile(temporary, text, { mode: 0o600 }, (error) => (error ? reject(error) : resolve())));
     }
     await publish(temporary);
   } catch (error) {

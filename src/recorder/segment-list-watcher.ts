@@ -5,8 +5,11 @@ import { parseSegmentListRow, splitCompleteLines, type SegmentListRow } from './
 
 /**
  * Follows ffmpeg's segment list as it grows and reports each new row once, in order.
- * It watches the folder (inotify on Linux) rather than polling: a row is reported within
- * milliseconds of ffmpeg writing it. `drain()` reads whatever is left after ffmpeg exits.
+ * It watches (inotify on Linux) rather than polling: a row is reported within milliseconds of
+ * ffmpeg writing it. The folder is watched only until the list exists, then the list itself: the
+ * folder hears every write of every chunk, of session.log and of session.json (~15 events per
+ * chunk at full speed, each a wake-up and a callback), the list one per row (issue 19).
+ * `drain()` reads whatever is left after ffmpeg exits.
  */
 export class SegmentListWatcher {
   private readonly file: string;
@@ -15,6 +18,8 @@ export class SegmentListWatcher {
   private pending = '';
   private reading: Promise<void> = Promise.resolve();
   private handle: fs.promises.FileHandle | undefined;
+  /** drain() was called: no watcher may be started any more. */
+  private draining = false;
   /** Rows are ~40 bytes: one read takes hundreds; a longer backlog is read in several. */
   private readonly buffer = Buffer.alloc(16 * 1024);
 
@@ -37,6 +42,7 @@ export class SegmentListWatcher {
 
   /** Stops watching, reports the rows not yet reported, and closes the list. */
   async drain(): Promise<void> {
+    this.draining = true;
     this.watcher?.close();
     this.watcher = undefined;
     this.scheduleRead();
@@ -58,8 +64,9 @@ export class SegmentListWatcher {
       try {
         this.handle = await fs.promises.open(this.file, 'r');
       } catch {
-        return; // not created yet: ffmpeg writes it after the first chunk
+        return; // not created yet: ffmpeg creates it as it starts
       }
+      this.watchListOnly();
     }
     for (;;) {
       const { bytesRead } = await this.handle.read(this.buffer, 0, this.buffer.length, this.offset);
@@ -75,6 +82,23 @@ export class SegmentListWatcher {
       // A short read reached the end of what ffmpeg has written so far.
       if (bytesRead < this.buffer.length) return;
     }
+  }
+
+  /**
+   * The list exists: from now on only its own changes wake the watcher. ffmpeg appends to the list
+   * it opened (truncated) at start and never replaces it. The read that follows this call sees any
+   * row written before the new watch began, so none is missed.
+   */
+  private watchListOnly(): void {
+    if (this.draining || !this.watcher) return;
+    let listWatcher: fs.FSWatcher;
+    try {
+      listWatcher = fs.watch(this.file, () => this.scheduleRead());
+    } catch {
+      return; // the list went away again (the folder deleted): the folder watch stays
+    }
+    this.watcher.close();
+    this.watcher = listWatcher;
   }
 }
 
