@@ -44,8 +44,8 @@ describe('config flags', () => {
   it.each([
     [['--sample-rate', 'abc'], `option '--sample-rate <hz>' argument 'abc' is invalid. "abc" is not a number: expected a whole number from 8000 to 192000.`],
     [['--channels', '1.5'], `option '--channels <n>' argument '1.5' is invalid. "1.5" is not a whole number: expected a whole number from 1 to 8.`],
-    [['--segment-time', ''], `option '--segment-time <duration>' argument '' is invalid. "" is not a duration: give seconds (90, 2.5) or amounts of s, m, h, d, w (5s, 1m, 1h30m, 7d): expected a number > 0 and <= 86400.`],
-    [['--segment-time', '5x'], `option '--segment-time <duration>' argument '5x' is invalid. "5x" is not a duration: give seconds (90, 2.5) or amounts of s, m, h, d, w (5s, 1m, 1h30m, 7d): expected a number > 0 and <= 86400.`],
+    [['--segment-time', ''], `option '--segment-time <duration>' argument '' is invalid. "" is not a duration: give seconds (90, 2.5) or amounts of s, m, h, d, w (5s, 1m, 1h30m, 7d), up to 3650d: expected a number > 0 and <= 86400.`],
+    [['--segment-time', '5x'], `option '--segment-time <duration>' argument '5x' is invalid. "5x" is not a duration: give seconds (90, 2.5) or amounts of s, m, h, d, w (5s, 1m, 1h30m, 7d), up to 3650d: expected a number > 0 and <= 86400.`],
   ])('a value that does not parse says what the key allows: %j', (argv, message) => {
     expect(parseError(argv)).toBe(`error: ${message}`);
   });

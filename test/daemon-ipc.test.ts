@@ -308,6 +308,18 @@ describe('inactivity', () => {
     expect(readSessionLog(root, 'session_daemon.log').at(-1)).toMatchObject({ message: 'daemon_stop', fields: { reason: 'inactivity_timeout' } });
     track(started.pid);
   });
+
+  it('a --timeout longer than a timer holds (5w) is waited for: the daemon still answers after it started', async () => {
+    const root = path.join(box.root, 'long-idle');
+    const started = await startDaemon(box, root, ['--timeout', '5w']);
+    expect(started.code).toBe(0);
+    track(started.pid);
+    // Node fires a timer of more than 2^31 - 1 ms after 1 ms: the daemon would have stopped by now.
+    await seedRequest(root, path.join(root, 'nothing.wav'));
+    expect(isAlive(started.pid)).toBe(true);
+    expect(fs.existsSync(seedPaths(root).marker)).toBe(true);
+    expect((await runCli(['daemon', 'stop', '--ipc-root', root], box)).code).toBe(0);
+  });
 });
 
 /**

@@ -266,6 +266,9 @@ describe('what the program registers and loads for a command line (pure)', () =>
     [['sessions'], 'sessions', true],
     [['sessions', 'list', '--help'], 'sessions', true],
     [['status', '-h'], 'status', true],
+    // --help before the command asks for the program's help: every command is listed.
+    [['--help', 'record'], undefined, true],
+    [['-h', 'status'], undefined, true],
     [[], undefined, true],
     [['help', 'record'], undefined, true],
     [['recrd'], undefined, true],

@@ -168,7 +168,8 @@ describe('refused before anything is created', () => {
     ['non-numeric --segment-time', [...LAVFI, '--segment-time', 'ten'], [/--segment-time/, /ten/, /not a duration/]],
     ['missing input file', ['--input', 'missing.wav'], [/missing\.wav/, /no such file/, /--input-format/]],
     ['bad --session-id', [...LAVFI, '--session-id', '../escape'], [/\.\.\/escape/, /letters, digits/]],
-    ['zero --duration', [...LAVFI, '--duration', '0'], [/--duration 0/, /greater than 0/]],
+    ['zero --duration', [...LAVFI, '--duration', '0s'], [/--duration/, /"0s"/, /greater than 0/]],
+    ['--duration beyond any recording', [...LAVFI, '--duration', '99999999999999w'], [/--duration/, /99999999999999w/, /not a duration/, /up to 3650d/]],
     ['non-numeric --duration', [...LAVFI, '--duration', 'soon'], [/--duration/, /soon/, /not a duration/]],
   ];
   it.concurrent.each(cases)('%s → exit 2, names the value and what is allowed, no session folder', async (_name, args, messages) => {

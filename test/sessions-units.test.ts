@@ -45,11 +45,11 @@ describe('time flags', () => {
     expect(parseDuration('7d', '--older-than')).toBe(7 * 86_400_000);
     expect(parseDuration('2w', '--older-than')).toBe(14 * 86_400_000);
     expect(parseDuration('0.5h', '--older-than')).toBe(1_800_000);
-    // Plain numbers are seconds, as everywhere in echolog.
-    expect(parseDuration('7', '--older-than')).toBe(7_000);
-    expect(parseDuration('2.5', '--older-than')).toBe(2_500);
+    expect(parseDuration('30m1h', '--older-than')).toBe(5_400_000);
   });
-  it.each(['', 'd', '7x', '-1d', '7 d', '1h 30m', 'P7D'])('refuses the duration %j, naming the flag and the value', (bad) => {
+  // A bare number would be seconds elsewhere in echolog; here `--older-than 30` meant as days would
+  // delete every session, so a unit is required. Repeated units and more than ten years are no durations.
+  it.each(['', 'd', '7x', '-1d', '7 d', '1h 30m', 'P7D', '30', '2.5', '1m1m', '3651d', `1${'0'.repeat(400)}s`, '99999999999999w'])('refuses the duration %j, naming the flag and the value', (bad) => {
     expect(() => parseDuration(bad, '--older-than')).toThrow(UsageError);
     expect(() => parseDuration(bad, '--older-than')).toThrow(`--older-than ${JSON.stringify(bad)} is not allowed`);
   });
@@ -58,9 +58,9 @@ describe('time flags', () => {
     expect(parseTimeBound('2026-11-20T03:04:05', '--since', NOW).toISOString()).toBe('2026-11-20T03:04:05.000Z');
     expect(parseTimeBound('2026-11-20T03:04:05+01:00', '--since', NOW).toISOString()).toBe('2026-11-20T02:04:05.000Z');
     expect(parseTimeBound('2h', '--since', NOW).toISOString()).toBe('2026-11-22T10:00:00.000Z');
-    expect(parseTimeBound('90', '--since', NOW).toISOString()).toBe('2026-11-22T11:58:30.000Z');
+    expect(parseTimeBound('90s', '--since', NOW).toISOString()).toBe('2026-11-22T11:58:30.000Z');
   });
-  it.each(['yesterday', '2026-13-40', '2026-11-20T', 'now'])('refuses the time %j', (bad) => {
+  it.each(['yesterday', '2026-13-40', '2026-11-20T', 'now', '2026', '90', '99999999999999w'])('refuses the time %j', (bad) => {
     expect(() => parseTimeBound(bad, '--until', NOW)).toThrow(`--until ${JSON.stringify(bad)} is not allowed`);
   });
   it('counts are whole numbers from a minimum', () => {

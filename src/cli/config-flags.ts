@@ -27,6 +27,13 @@ export function parseSeconds(value: string): number {
   return seconds;
 }
 
+/** A duration that must be more than nothing (`--duration`, `--timeout`). */
+export function parsePositiveSeconds(value: string): number {
+  const seconds = parseSeconds(value);
+  if (!(seconds > 0)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not allowed: give a duration greater than 0: ${DURATION_SYNTAX}.`);
+  return seconds;
+}
+
 export function parseInteger(value: string): number {
   const number = parseNumber(value);
   if (!Number.isInteger(number)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not a whole number.`);

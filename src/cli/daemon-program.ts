@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseSeconds } from './config-flags.js';
+import { parsePositiveSeconds } from './config-flags.js';
 import type { WithConfig } from './program.js';
 import type { Surroundings } from './surroundings.js';
 
@@ -15,7 +15,7 @@ export function registerDaemonCommands(program: Command, withConfig: WithConfig,
   const daemonStart = daemon
     .command('start')
     .description('start the daemon; returns once it is ready (model loaded), or fails with the reason')
-    .option('--timeout <duration>', 'stop after this long without a request: seconds, or 90s, 10m, 1h (default 600)', parseSeconds)
+    .option('--timeout <duration>', 'stop after this long without a request: seconds, or 90s, 10m, 1h (default 600)', parsePositiveSeconds)
     .option('--engine <name>', 'engine to keep loaded: pocketsphinx, whisper or openai (a server of the OpenAI transcription API, in front of one GPU server) (default: the configured one, else whisper if its model is present, else pocketsphinx)')
     .option('--model <name>', 'whisper model name or path (default transcription.model); for openai the server\'s model (default transcription.openai.model)')
     .option('--foreground', 'run in this process instead of detached (Ctrl-C stops it)')

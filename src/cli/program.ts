@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import type { PeekedConfig } from '../config/peek-config.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { VERSION } from '../version.js';
-import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parseSeconds, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
+import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parsePositiveSeconds, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
 import type { Surroundings } from './surroundings.js';
 
 const ALL_FLAGS: readonly ConfigFlag[] = [...RECORDING_FLAGS, ...COMMON_FLAGS, ...TRANSCRIPTION_FLAGS];
@@ -45,11 +45,14 @@ const WHOLE_PROGRAM = new Set(['completion', 'man']);
 
 /**
  * The command a command line runs, when it is one of echolog's: the first word that is not an
- * option (the program's only option before a command, --no-color, takes no value).
+ * option (the program's only option before a command, --no-color, takes no value). `--help`
+ * before it asks for the program's help, which lists every command.
  */
 export function commandOf(args: readonly string[]): string | undefined {
-  const word = args.find((arg) => !arg.startsWith('-'));
-  return word !== undefined && Object.hasOwn(COMMANDS, word) && !WHOLE_PROGRAM.has(word) ? word : undefined;
+  const at = args.findIndex((arg) => !arg.startsWith('-'));
+  if (at < 0 || args.slice(0, at).some((arg) => arg === '--help' || arg === '-h')) return undefined;
+  const word = args[at]!;
+  return Object.hasOwn(COMMANDS, word) && !WHOLE_PROGRAM.has(word) ? word : undefined;
 }
 
 /** Commands whose bare name prints their help (they only group subcommands). */
@@ -158,7 +161,7 @@ function registerRecord({ program, surroundings, result, withConfig }: ProgramCo
   const record = program
     .command('record')
     .description('record from a device, file or lavfi graph into ~/recordings/<session_id>/')
-    .option('--duration <duration>', 'stop by itself after this much audio: seconds, or 90s, 5m, 1h30m', parseSeconds)
+    .option('--duration <duration>', 'stop by itself after this much audio: seconds, or 90s, 5m, 1h30m', parsePositiveSeconds)
     .option('--session-id <id>', 'name the session instead of a generated id')
     .option('--resume <id>', 'a new session linked to session <id> (resumed_from in session.json and session_start)')
     .option('--dry-run', 'print the effective settings and the exact ffmpeg command, record nothing')

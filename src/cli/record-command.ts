@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describePulseServer, locatePulseServer } from '../capture/pulse-server.js';
 import type { EchologConfig } from '../config/schema.js';
-import { UsageError } from '../errors.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { detectPlatform, planRecording, type RecordingPlan } from '../sessions/recording-plan.js';
@@ -45,9 +44,6 @@ export interface RecordSummary {
 
 /** Plans a recording from the effective config; creates nothing. */
 export async function planFromConfig(options: RecordCommandOptions, surroundings: Surroundings): Promise<RecordingPlan> {
-  if (options.durationSeconds !== undefined && !(options.durationSeconds > 0)) {
-    throw new UsageError(`--duration ${options.durationSeconds} is not allowed: give a number of seconds greater than 0`);
-  }
   const sessionId = options.sessionId !== undefined ? validateSessionId(options.sessionId) : newSessionId(surroundings.now());
   const { config } = options.resolved;
   const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);

@@ -14,6 +14,9 @@ import { RequestWatcher } from './request-watcher.js';
 import { StatusWriter } from './status-writer.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** The longest delay setTimeout keeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export class DaemonBusyError extends EchologError {}
 
 /**
@@ -163,10 +166,12 @@ export class SessionDaemon {
     // A request that ends because the daemon stops must not keep it alive until the timeout.
     if (this.stopping) return;
     const dueMs = this.lastActivityMs + this.options.sessionTimeoutSeconds * 1000 - Date.now();
+    // setTimeout fires at once for more than 2^31 - 1 ms (~24.8 days): a longer timeout waits in pieces.
     this.idleTimer = setTimeout(() => {
       if (this.serving) return; // busy: the request's end re-arms it
+      if (dueMs > MAX_TIMER_MS) return this.armIdleTimer();
       void this.stop('inactivity_timeout');
-    }, Math.max(0, dueMs));
+    }, Math.min(Math.max(0, dueMs), MAX_TIMER_MS));
   }
 
   private touch(): void {
