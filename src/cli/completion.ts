@@ -6,7 +6,6 @@ import { allCommands, type CommandTree } from './command-tree.js';
  * options (command-tree.ts), so it never lags behind them. Pure: each returns the script's text.
  */
 export const SHELLS = ['bash', 'zsh', 'fish'] as const;
-export type Shell = (typeof SHELLS)[number];
 
 export function completionScript(shell: string, tree: CommandTree): string {
   if (shell === 'bash') return bashCompletion(tree);

@@ -1,7 +1,7 @@
-import fs from 'node:fs';
 import path from 'node:path';
 import type { SegmentListRow } from './segment-list.js';
-import { parseWavHeader, WAV_HEADER_PROBE_BYTES, wavDurationSeconds, wavSizeMismatch, type WavInfo } from './wav-header.js';
+import { parseWavHeader, wavDurationSeconds, wavSizeMismatch, type WavInfo } from './wav-header.js';
+import { readWavProbeOfFile } from './wav-file.js';
 
 /** A finished chunk: final on disk (its segment-list row is written), with its true place in time. */
 export interface Chunk {
@@ -46,37 +46,13 @@ export class IncompleteChunkError extends Error {}
 
 /** Reads a finished chunk's header and size from disk; rejects a chunk that is not whole. */
 export async function readChunk(row: SegmentListRow, dir: string, place: ChunkPlacement): Promise<Chunk> {
-  const { probe, size } = await readHeaderProbe(path.join(dir, row.file));
+  const { probe, size } = await readWavProbeOfFile(path.join(dir, row.file));
   const wav = parseWavHeader(probe);
   const mismatch = wavSizeMismatch(wav, size);
   if (mismatch) throw new IncompleteChunkError(mismatch);
   return describeChunk(row, dir, wav, size, place);
 }
 
-/**
- * A file's leading bytes (for parseWavHeader) and its size, judged on one open descriptor: open,
- * fstat, read, close with plain callbacks under one promise. This runs for every chunk, and a
- * FileHandle (an event emitter) with a promise per step cost more than the four calls themselves
- * (issue 19).
- */
-function readHeaderProbe(file: string): Promise<{ probe: Buffer; size: number }> {
-  return new Promise((resolve, reject) => {
-    fs.open(file, 'r', (openError, fd) => {
-      if (openError) return reject(openError);
-      const finish = (error: Error | null, result?: { probe: Buffer; size: number }): void =>
-        fs.close(fd, (closeError) => {
-          const failure = error ?? closeError;
-          if (failure) reject(failure);
-          else resolve(result!);
-        });
-      fs.fstat(fd, (statError, stat) => {
-        if (statError) return finish(statError);
-        const probe = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, stat.size));
-        fs.read(fd, probe, 0, probe.length, 0, (readError, bytesRead) => finish(readError, { probe: probe.subarray(0, bytesRead), size: stat.size }));
-      });
-    });
-  });
-}
 
 export function chunkLogFields(chunk: Chunk): Record<string, string | number> {
   return {
