@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
+import { byteDifference } from './helpers/bytes.js';
 import { chunkFiles, expectStopLast } from './helpers/chunks.js';
 import { execFileAsync, exitOf, makeSandbox, onlySessionDir, readSessionLog, runCli, startCli, waitFor } from './helpers/cli.js';
 
@@ -91,7 +92,9 @@ describe('pocketsphinx at any capture format', () => {
       expect(result.code).toBe(0);
       expect(result.stdout).toMatch(/transcribed 2 chunks with pocketsphinx/);
       // The chunks are left exactly as recorded.
-      expect(chunkFiles(dir).map((f) => fs.readFileSync(path.join(dir, f)))).toEqual(before);
+      const after = chunkFiles(dir).map((f) => fs.readFileSync(path.join(dir, f)));
+      expect(after).toHaveLength(before.length);
+      after.forEach((bytes, i) => expect(byteDifference(bytes, before[i]!), chunkFiles(dir)[i]).toBe('same'));
       texts[`${rate}/${channels}`] = transcriptText(dir);
     }
     console.log(`transcribe 44.1 kHz stereo: ${texts['44100/2']}\ntranscribe 16 kHz mono:     ${texts['16000/1']}`);
