@@ -174,7 +174,7 @@ describe('a config file with an unknown key', () => {
 describe('record says which engine it uses and which session it resumes', () => {
   it('pure: the engine line', () => {
     expect(formatEngineLine('pocketsphinx', { transcription_engine: 'pocketsphinx', transcription_model: 'en-us' })).toBe('transcription: pocketsphinx (en-us)');
-    expect(formatEngineLine('auto', { transcription_engine: 'pocketsphinx', transcription_model: 'en-us' })).toBe('transcription: pocketsphinx (en-us); chosen by --engine auto');
+    expect(formatEngineLine('auto', { transcription_engine: 'pocketsphinx', transcription_model: 'en-us' })).toBe('transcription: pocketsphinx (en-us); chosen automatically');
     expect(formatEngineLine('none', { transcription_engine: 'none' })).toBe('transcription: off');
   });
 
@@ -190,8 +190,8 @@ describe('record says which engine it uses and which session it resumes', () => 
       const pid = /pid (\d+)/.exec(daemon.stdout)![1];
       const result = await runCli([...LAVFI, '--session-id', 'after', '--resume', 'before'], box, auto);
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toMatch(new RegExp(`\\ntranscription: daemon \\(en-us\\), the session daemon pid ${pid} on \\S+; chosen by --engine auto because a session daemon is ready\\n`));
-      expect(result.stdout).toContain('\nresuming before: this is a new session linked to it (resumed_from)\n');
+      expect(result.stdout).toMatch(new RegExp(`\\ntranscription: daemon \\(en-us\\), the session daemon pid ${pid} on \\S+; chosen automatically: a session daemon is ready\\n`));
+      expect(result.stdout).toContain('\nresuming before: recording into a new session that continues it\n');
       const start = readSessionLog(path.join(box.recordings, 'after')).find((line) => line.message === 'session_start')!;
       expect(start.fields).toMatchObject({ transcription_engine: 'daemon', daemon_pid: pid, resumed_from: 'before' });
     } finally {

@@ -316,7 +316,7 @@ function registerSessionsCommands({ program, surroundings, result, withConfig, p
     .option('--until <time>', 'only sessions started before: a UTC date/date-time, or how long ago')
     .option('--limit <n>', 'at most this many', '50')
     .option('--offset <n>', 'skip this many first', '0')
-    .option('--json', 'print JSON: {"sessions": [...], "pagination": {...}}, with the session API\'s field names');
+    .option('--json', 'print JSON: {"sessions": [{"id", "status", "start_time", …}], "pagination": {…}}');
   // The whole config only to recover a session whose echolog died, as for status.
   const listFullConfig = withConfig(list, RECORDINGS_DIR_FLAG);
   const listConfig = peekedConfig(list);

@@ -67,7 +67,7 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
           if (options.quiet) return;
           stdout.write(`ffmpeg: ${options.ffmpeg.path} (${options.ffmpeg.source})\n`);
           stdout.write(`${formatEngineLine(options.engine, event.startFields)}\n`);
-          if (event.resumedFrom) stdout.write(`resuming ${event.resumedFrom}: this is a new session linked to it (resumed_from)\n`);
+          if (event.resumedFrom) stdout.write(`resuming ${event.resumedFrom}: recording into a new session that continues it\n`);
           if (options.style.animate) {
             // ora's own colour check ignores NO_COLOR: say it explicitly.
             spinner = ora({ text: spinnerText(), stream: stdout, discardStdin: false, isEnabled: true, color: options.style.color ? 'cyan' : false }).start();
@@ -123,6 +123,6 @@ export function formatEngineLine(configured: string, fields: LogFields): string 
   if (engine === 'none') return 'transcription: off';
   const model = fields.transcription_model ? ` (${String(fields.transcription_model)})` : '';
   const daemon = engine === 'daemon' && fields.daemon_pid !== undefined ? `, the session daemon pid ${String(fields.daemon_pid)} on ${String(fields.daemon_root)}` : '';
-  const why = configured !== 'auto' ? '' : engine === 'daemon' ? '; chosen by --engine auto because a session daemon is ready' : '; chosen by --engine auto';
+  const why = configured !== 'auto' ? '' : engine === 'daemon' ? '; chosen automatically: a session daemon is ready' : '; chosen automatically';
   return `transcription: ${engine}${model}${daemon}${why}`;
 }
