@@ -110,13 +110,15 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     now: surroundings.now,
   });
   const detach = installStopHandlers(session, surroundings.stderr);
-  // The screen going away is logged and ends the progress output; the recording goes on.
+  // The screen (stdout, or stderr under --json) going away is logged and ends the progress
+  // output; the recording goes on.
+  const screenStream = options.json ? 'stderr' : 'stdout';
   const unwatch = surroundings.outputs?.onClosed((closed) => {
     session.noteOutputClosed(closed.stream, closed.code);
-    if (closed.stream === 'stdout') progress.stop();
+    if (closed.stream === screenStream) progress.stop();
     // A closed pipe is expected and silent; any other write error is said once on stderr.
     if (closed.stream === 'stdout' && closed.code !== 'EPIPE') {
-      surroundings.stderr.write(`echolog: cannot write progress to stdout (${closed.code}); recording continues\n`);
+      surroundings.stderr.write(`echolog: cannot write ${options.json ? 'the summary' : 'progress'} to stdout (${closed.code}); recording continues\n`);
     }
   });
   let result: RecordingResult;
