@@ -4,8 +4,9 @@
 // At each audio hour (from session.json's chunk count) it reads echolog's RSS and threads
 // (/proc/<pid>/status), its open fds (/proc/<pid>/fd) and the size of session.log with its rotated
 // files. Flat means: the last period sampled while recording (the 24th hour ends with the exit) within
-// +10 % of the second (the first holds start-up), for RSS, fds, threads and the log bytes written in the period. Chunks are deleted once finished (an archiver's
-// job), so 24 h take ~3 GB of disk at no point.
+// +10 % of the second (the first holds start-up), for RSS, fds, threads and the log bytes written in the period. At full
+// speed chunks are deleted once echolog has counted them (an archiver's job), so 24 h take ~3 GB of disk at no point; the
+// live run keeps its chunks (115 MB an hour): what the live path missed is transcribed from them at the stop.
 // BENCH_SOAK_FULL_S / BENCH_SOAK_LIVE_S shorten the runs (seconds of audio; 0 skips that part); runs under
 // 6 h are sampled in sixths instead of hours. BENCH_SOAK_HEAP=1 runs echolog's node with --expose-gc and
 // bench/soak-heap-probe.mjs, and adds to each sample the JS heap used after a forced full GC (what is kept,
@@ -28,23 +29,27 @@ function logBytes(dir) {
   return fs.readdirSync(dir).filter((f) => /^session\.log/.test(f)).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 }
 
-function chunksDone(dir) {
+/** session.json's stats (the chunks echolog has counted), or undefined while it is being replaced. */
+function sessionStats(dir) {
   try {
-    return JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')).stats.chunks;
+    return JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')).stats;
   } catch {
     return undefined; // being replaced
   }
 }
 
-/** Deletes finished chunks (those listed in segments.csv), keeping the one being written. */
-function pruneChunks(dir) {
-  let listed;
-  try {
-    listed = fs.readFileSync(path.join(dir, 'segments.csv'), 'utf8').split('\n').filter(Boolean).map((row) => row.split(',')[0]);
-  } catch {
-    return;
+/**
+ * Deletes the chunks echolog is done with: those it has counted in session.json (finished or
+ * incomplete), never one whose row just appeared — echolog reads its header after the row, and a
+ * chunk deleted under it is logged `chunk_unreadable` (ERROR) and counted incomplete: the log and
+ * the counts would measure the bench. One run numbers its chunks from 1, so seq = chunk number.
+ */
+function pruneChunks(dir, stats) {
+  const handled = stats.chunks + (stats.incomplete_chunks ?? 0);
+  for (const file of fs.readdirSync(dir)) {
+    const n = /^chunk_(\d+)\.wav$/.exec(file)?.[1];
+    if (n !== undefined && Number(n) <= handled) fs.rmSync(path.join(dir, file), { force: true });
   }
-  for (const file of listed) fs.rmSync(path.join(dir, file), { force: true });
 }
 
 /** Asks the probe for the heap after a full GC; waits for its line (bounded: 5 s). */
@@ -60,7 +65,7 @@ async function heapAfterGc(child, file) {
 }
 
 /** Records `seconds` of audio with `args`, sampling every `periodS` of audio; returns the samples and verdict. */
-async function soak(label, seconds, args, env) {
+async function soak(label, seconds, args, env, { prune }) {
   const box = makeSandbox(`soak-${label}`);
   try {
     const periodS = seconds >= 6 * 3600 ? 3600 : seconds / 6;
@@ -85,9 +90,10 @@ async function soak(label, seconds, args, env) {
         throw new Error(`${label}: still running after ${round((Date.now() - t0) / 1000)} s`);
       }
       await new Promise((r) => setTimeout(r, 100));
-      const chunks = fs.existsSync(dir) ? chunksDone(dir) : undefined;
-      if (chunks === undefined) continue;
-      pruneChunks(dir);
+      const stats = fs.existsSync(dir) ? sessionStats(dir) : undefined;
+      if (stats === undefined) continue;
+      const chunks = stats.chunks;
+      if (prune) pruneChunks(dir, stats);
       const next = (samples.length + 1) * chunksPerPeriod;
       if (chunks >= next && !done) {
         try {
@@ -123,13 +129,13 @@ export async function benchSoak() {
   const liveS = Number(process.env.BENCH_SOAK_LIVE_S ?? 2 * 3600);
   const result = {};
   if (fullS > 0) {
-    result.full_speed = await soak('full', fullS, ['--input-format', 'lavfi', '--input', 'sine=frequency=440:sample_rate=16000', '--sample-rate', '16000', '--channels', '1', '--no-realtime', '--engine', 'none'], {});
+    result.full_speed = await soak('full', fullS, ['--input-format', 'lavfi', '--input', 'sine=frequency=440:sample_rate=16000', '--sample-rate', '16000', '--channels', '1', '--no-realtime', '--engine', 'none'], {}, { prune: true });
   }
   if (liveS > 0) {
     const box = makeSandbox('soak-speech');
     try {
       const speech = await makeSpeech(box.root, 120);
-      result.live = await soak('live', liveS, ['--input-format', 'lavfi', '--input', `amovie=${speech.file}:loop=0,asetpts=N/SR/TB`, '--sample-rate', '16000', '--channels', '1', '--engine', 'pocketsphinx'], { ECHOLOG_ENGINE: 'pocketsphinx' });
+      result.live = await soak('live', liveS, ['--input-format', 'lavfi', '--input', `amovie=${speech.file}:loop=0,asetpts=N/SR/TB`, '--sample-rate', '16000', '--channels', '1', '--engine', 'pocketsphinx'], { ECHOLOG_ENGINE: 'pocketsphinx' }, { prune: false });
     } finally {
       box.cleanup();
     }
