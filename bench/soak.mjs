@@ -95,7 +95,8 @@ async function soak(label, seconds, args, env, { prune }) {
       const chunks = stats.chunks;
       if (prune) pruneChunks(dir, stats);
       const next = (samples.length + 1) * chunksPerPeriod;
-      if (chunks >= next && !done) {
+      // The last period ends with the exit (its sample would catch echolog closing its files): none is taken.
+      if (chunks >= next && next * SEGMENT_S < seconds && !done) {
         try {
           const status = procStatus(child.pid);
           // At the last chunk echolog is ending (its memory already released): that is no sample.
