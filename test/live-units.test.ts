@@ -9,7 +9,7 @@ import { buildLiveAudioArgs } from '../src/recorder/ffmpeg-args.js';
 import type { LiveEngine, TranscriptSegment } from '../src/transcription/engine.js';
 import { LiveAudioFeed, type LiveBlock } from '../src/transcription/live-audio-feed.js';
 import { LiveTranscriber } from '../src/transcription/live-transcriber.js';
-import { chunkContribution, seqAtTime } from '../src/transcription/live-timeline.js';
+import { chunkContribution, forgetSettledPlaces, seqAtTime } from '../src/transcription/live-timeline.js';
 import { StreamTimeline } from '../src/transcription/pocketsphinx-output.js';
 import type { TranscriptLine } from '../src/transcription/transcript-formats.js';
 import { TranscriptStore } from '../src/transcription/transcript-store.js';
@@ -128,6 +128,26 @@ describe('seqAtTime', () => {
     expect(seqAtTime(places, 20.1, 10)).toBe(3);
     expect(seqAtTime(places, 30.2, 10)).toBe(4);
     expect(seqAtTime([], 12, 10)).toBe(2);
+  });
+});
+
+describe('forgetSettledPlaces: the live places hold the unsettled chunks, not the session (issue 19 §3)', () => {
+  const day = (): Array<{ seq: number; start: number; end: number }> => Array.from({ length: 8640 }, (_, i) => ({ seq: i + 1, start: i * 10, end: (i + 1) * 10 }));
+  it('keeps the last settled chunk and those after it; text there is still placed as before', () => {
+    const places = day();
+    forgetSettledPlaces(places, 86_000);
+    expect(places.map((p) => p.seq)).toEqual([8600, ...Array.from({ length: 40 }, (_, i) => 8601 + i)]);
+    expect(seqAtTime(places, 85_999.99, 10)).toBe(8600);
+    expect(seqAtTime(places, 86_000, 10)).toBe(8601);
+    expect(seqAtTime(places, 86_400, 10)).toBe(8641);
+  });
+  it('settled to the last chunk known: one place left; before the first chunk ends, none dropped', () => {
+    const places = day();
+    forgetSettledPlaces(places, 86_400);
+    expect(places).toEqual([{ seq: 8640, start: 86_390, end: 86_400 }]);
+    const early = day().slice(0, 3);
+    forgetSettledPlaces(early, 9.5);
+    expect(early.map((p) => p.seq)).toEqual([1, 2, 3]);
   });
 });
 

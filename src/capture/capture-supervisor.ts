@@ -8,6 +8,7 @@ import { FfmpegProgress, type ProgressReport } from '../recorder/ffmpeg-progress
 import { classifyStderrLine, failureTail } from '../recorder/ffmpeg-stderr.js';
 import { FfmpegStderrLog } from '../recorder/ffmpeg-stderr-log.js';
 import { SegmentListWatcher } from '../recorder/segment-list-watcher.js';
+import { ListedChunks, type ListedFiles } from '../recorder/listed-chunks.js';
 import { readStartTicks } from '../files/process-identity.js';
 import type { ChunkLedger } from '../sessions/chunk-ledger.js';
 import { runArgs, type RecordingPlan } from '../sessions/recording-plan.js';
@@ -153,7 +154,7 @@ export class CaptureSupervisor {
   /** One ffmpeg run, start to exit: its segment list, stall watch, stderr, pid in session.json. */
   private async runOnce(runNumber: number, args: string[], command: string, onSpawned: (anchor: Date) => void): Promise<RunResult> {
     const { plan, manifest, ledger, stopTimeoutSeconds } = this.options;
-    const listed = new Set<string>();
+    const listed = new ListedChunks();
     let lastProgress = Date.now();
     let stallWarned = false;
     const recorderLogger = this.options.log.logger('echolog.recorder');
@@ -279,7 +280,7 @@ export class CaptureSupervisor {
    * The chunk files of a run that its list does not name: the one it was writing when it died.
    * A repaired one gets a row in the run's list (a row means final) and goes to the ledger.
    */
-  private async fixTornChunks(runNumber: number, startNumber: number, listed: ReadonlySet<string>): Promise<void> {
+  private async fixTornChunks(runNumber: number, startNumber: number, listed: ListedFiles): Promise<void> {
     const { plan, ledger } = this.options;
     const logger = this.options.log.logger('echolog.recorder');
     const rows = await repairUnlistedChunks(plan.sessionDir, { from: startNumber, listed, listName: segmentListName(runNumber), logger });
@@ -299,5 +300,5 @@ interface RunResult {
   stderrTail: string[];
   progress: ProgressReport;
   errorLines: number;
-  listed: Set<string>;
+  listed: ListedChunks;
 }

@@ -6,6 +6,7 @@ import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { readWavProbe } from '../recorder/wav-file.js';
 import { parseWavHeader, wavDurationSeconds, type WavInfo } from '../recorder/wav-header.js';
 import { chunkNumberOf } from '../recorder/chunk-name.js';
+import type { ListedFiles } from '../recorder/listed-chunks.js';
 
 /**
  * The chunk an ffmpeg run was writing when it died (kill -9, a crash): its header still holds
@@ -78,7 +79,7 @@ export interface RepairOptions {
   /** Chunk files numbered from here on are looked at (a run's first chunk; 1 for the whole session). */
   from: number;
   /** Files a segment list already names: final, not torn. */
-  listed: ReadonlySet<string>;
+  listed: ListedFiles;
   /** The segment list a repaired chunk's row is appended to (the run's own). */
   listName: string;
   logger: Logger;

@@ -20,6 +20,18 @@ export function seqAtTime(places: readonly ChunkPlace[], t: number, segmentTime:
   return places[0]!.seq;
 }
 
+/**
+ * Drops the places no text can fall in any more: those before the last chunk settled (ending at
+ * `settledTo`). The decoder's text comes in stream order, after what is settled; the last settled
+ * chunk is kept for an utterance starting a rounding error early. So the list holds the chunks
+ * not yet settled, not the whole session (issue 19 §3). Mutates `places`.
+ */
+export function forgetSettledPlaces(places: ChunkPlace[], settledTo: number): void {
+  let n = 0;
+  while (n < places.length - 1 && places[n + 1]!.end <= settledTo + 1e-6) n++;
+  if (n > 0) places.splice(0, n);
+}
+
 export interface ChunkContribution {
   utterances: number;
   words: number;

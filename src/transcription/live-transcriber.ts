@@ -9,7 +9,7 @@ import { LiveAudioFeed } from './live-audio-feed.js';
 import { roundToMs } from './round-seconds.js';
 import { countWords, type TranscriptLine } from './transcript-formats.js';
 import type { TranscriptStore } from './transcript-store.js';
-import { chunkContribution, seqAtTime, type ChunkPlace } from './live-timeline.js';
+import { chunkContribution, forgetSettledPlaces, seqAtTime, type ChunkPlace } from './live-timeline.js';
 
 export interface LiveTranscriberOptions {
   engine: LiveEngine;
@@ -413,6 +413,7 @@ export class LiveTranscriber {
     const settledTo = done.at(-1)?.end;
     if (settledTo !== undefined) {
       while (this.recentLines.length > 0 && this.recentLines[0]!.end <= settledTo) this.recentLines.shift();
+      forgetSettledPlaces(this.places, settledTo);
       this.feed.forgetBefore(settledTo);
     }
     this.writing = this.writing.then(() => this.options.store.append(done)).catch((error: Error) => {
