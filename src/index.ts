@@ -38,4 +38,14 @@ export async function main(argv: readonly string[]): Promise<void> {
   // First of all: a closed stdout/stderr must never reach the uncaught-exception path.
   const outputs = guardOutputStreams({ stdout: process.stdout, stderr: process.stderr });
   process.exitCode = await run(argv, processSurroundings(outputs));
+  // Everything is written and closed by now, so Node should exit as its loop empties. Should a
+  // stray child or timer hold it, the command still ends, and says so (a bug to report): a stop
+  // asked for by a signal must end echolog within seconds, whatever was left open.
+  setTimeout(() => {
+    process.stderr.write('echolog: work was still open 3 s after the command ended (this is a bug, please report it); exiting\n');
+    process.exit();
+  }, EXIT_GRACE_MS).unref();
 }
+
+/** How long the loop may take to empty after the command ended. */
+const EXIT_GRACE_MS = 3000;

@@ -379,6 +379,21 @@ describe('ChunkTranscriber (the queue)', () => {
     expect(logger.lines.filter((l) => l.message === 'chunk_transcribed').map((l) => l.fields.seq)).toEqual([2]);
   });
 
+  // Seen in a live soak stopped by SIGTERM: chunks the live path handed back reached the queue after
+  // it was drained, and their retry started a fresh decoder that kept echolog running for minutes.
+  it('a chunk enqueued after drain is left and said so: the closed engine is never started again', async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
+    const logger = recordingLogger();
+    const engine = new ScriptedEngine(0);
+    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger, retryBaseMs: 10 });
+    expect(await q.drain(1000)).toEqual([]);
+    q.enqueue(writeChunk(dir, 1, 0.5, 3000));
+    await q.idle();
+    expect(engine.starts).toBe(0);
+    expect(engine.fed).toEqual([]);
+    expect(logger.lines.find((l) => l.message === 'chunk_transcription_failed')).toMatchObject({ level: 'warning', fields: { seq: 1, reason: 'the transcription queue had stopped' } });
+  });
+
   it('an engine slower than real time: one WARNING with the ratio; drain gives up after its timeout and names what is left', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const logger = recordingLogger();

@@ -79,6 +79,8 @@ export class ChunkTranscriber {
   private readonly queue: QueuedChunk[] = [];
   private working: Promise<void> | undefined;
   private abandoned = false;
+  /** drain() was called: chunks enqueued later are left, never started. */
+  private drained = false;
   private lagWarned = false;
   private readonly window: Array<{ busySeconds: number; audioSeconds: number }> = [];
   private readonly busyTime = new SharedBusyTime();
@@ -105,6 +107,11 @@ export class ChunkTranscriber {
 
   /** Never blocks: queues the chunk and makes sure the worker runs. */
   enqueue(chunk: Chunk): void {
+    // After drain() nothing may restart the engine it closed: a late chunk is left, and said so.
+    if (this.drained) {
+      this.options.logger.warning('chunk_transcription_failed', { seq: chunk.seq, engine: this.options.engineName, attempts: 0, reason: 'the transcription queue had stopped', detail: 'left for `echolog transcribe`' });
+      return;
+    }
     this.queue.push({ chunk, enqueuedAt: this.now() });
     this.report();
     this.wake?.();
@@ -124,6 +131,7 @@ export class ChunkTranscriber {
    * signalled stop, whose bound is the whole budget).
    */
   async drain(timeoutMs: number, graceMs = 2000): Promise<number[]> {
+    this.drained = true;
     const deadline = this.now() + timeoutMs;
     const done = await withTimeout(this.idle(), timeoutMs, 'draining').then(
       () => true,
@@ -137,6 +145,8 @@ export class ChunkTranscriber {
     } else if (this.options.engine && this.fedAny) {
       await this.flush(Math.max(deadline - this.now(), graceMs));
     }
+    // A retry still waiting out its backoff must not start the closed engine again.
+    this.abandoned = true;
     await this.options.engine?.close().catch(() => undefined);
     this.progress.state = 'stopped';
     const left = [

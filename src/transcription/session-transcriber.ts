@@ -45,6 +45,10 @@ export class TranscriptionComponent implements SessionComponent {
   private live: LiveTranscriber | undefined;
   /** Chunks on their way to the per-chunk queue after the live path missed them. */
   private perChunk: Promise<void> = Promise.resolve();
+  /** Of those, the ones not in the queue yet: named as untranscribed if the stop comes first. */
+  private readonly handingOver = new Set<Chunk>();
+  /** Set once finish() drains the queue: nothing may start an engine or enqueue after that. */
+  private finishing = false;
   private store: TranscriptStore | undefined;
   private dump: DebugAudioDump | undefined;
   /** The engine prepare() chose, and its instance, loaded by start(). */
@@ -223,7 +227,9 @@ export class TranscriptionComponent implements SessionComponent {
     const stepMs = (): number => (budgetMs === undefined ? Math.max(left(), 2000) : left());
     if (this.live) this.transcribePerChunk(await this.live.end(stepMs()));
     await withTimeout(this.perChunk, stepMs(), 'restarting the engine').catch(() => undefined);
-    const unsent = await transcriber.drain(stepMs(), budgetMs === undefined ? 2000 : 0);
+    // A hand-over still starting its engine is too late: its chunks are left for `echolog transcribe`.
+    this.finishing = true;
+    const unsent = [...new Set([...(await transcriber.drain(stepMs(), budgetMs === undefined ? 2000 : 0)), ...[...this.handingOver].map((c) => c.seq)])].sort((a, b) => a - b);
     await this.dump?.close();
     const progress = this.progress();
     const duration = context.manifest().stats.audio_duration_seconds;
@@ -252,11 +258,21 @@ export class TranscriptionComponent implements SessionComponent {
   private transcribePerChunk(chunks: Chunk[]): void {
     if (chunks.length === 0) return;
     const engine = this.queueEngine;
+    for (const chunk of chunks) this.handingOver.add(chunk);
     this.perChunk = this.perChunk.then(async () => {
       // A failed start is retried with backoff by the queue, as for any chunk; with no engine at all
       // the queue leaves them for `echolog transcribe`.
-      if (engine) await withTimeout(engine.start(), this.config.transcription.ready_timeout * 1000, 'restarting the engine').catch(() => undefined);
-      for (const chunk of chunks) this.enqueue(chunk);
+      if (engine && !this.finishing) await withTimeout(engine.start(), this.config.transcription.ready_timeout * 1000, 'restarting the engine').catch(() => undefined);
+      // The stop drained the queue and closed the engine meanwhile: a decoder started now would
+      // outlive the session (and keep echolog running), so it is closed and nothing is enqueued.
+      if (this.finishing) {
+        await engine?.close().catch(() => undefined);
+        return;
+      }
+      for (const chunk of chunks) {
+        this.handingOver.delete(chunk);
+        this.enqueue(chunk);
+      }
     });
   }
 
