@@ -1,7 +1,6 @@
 // Bundles the CLI into dist/bundle/ (issue 19 §5, start-up). Node 20's ESM loader reads, compiles and links every
-// module file one by one: `status` loaded commander and ~37 files of tsc's dist/ for ~10 KB of work. Here it loads
-// five: the entry, `core` (what src/index.ts imports statically, all that `--version` needs), `quick` (the program
-// and status with everything they import statically), commander, and the bundler's runtime helpers. Every other
+// module file one by one: `status` loaded commander and ~37 files of tsc's dist/. Here it loads six: the entry,
+// `core`, `program`, `status` (see GROUPS), commander, and the bundler's runtime helpers. Every other
 // lazy `import()` stays a chunk of its own, so heavy modules (zod, ora, the recorder, transcription) load only for
 // the commands that run them. tsc still writes dist/: the type check, the worker scripts and the orphan watchdog
 // (started by path, not start-up bound) and the modules tests and benches import. The optional peers stay external.
@@ -15,8 +14,17 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SRC = path.join(ROOT, 'src');
 const OUT = path.join(ROOT, 'dist', 'bundle');
 const OPTIONAL_PEERS = ['@napi-rs/whisper', 'koffi', 'ffmpeg-static'];
-/** The modules whose static imports make the `quick` chunk: the program and `status`'s command. */
-const QUICK_ROOTS = ['cli/program.ts', 'config/peek-config.ts', 'cli/status-command.ts'];
+/**
+ * Chunks made of what their roots import statically, each less the chunks before it: what every command loads
+ * (`core`: all `--version` needs), the program (every other command line), and `status` (its command and config
+ * peek). A chunk is loaded whole by whoever imports any module in it: the table of environment variables, which
+ * the help text and status's config peek both import, is in `core` (1 KB) so that neither loads the other's chunk.
+ */
+const GROUPS = [
+  ['core', ['index.ts', 'config/env-overrides.ts']],
+  ['program', ['cli/program.ts']],
+  ['status', ['config/peek-config.ts', 'cli/status-command.ts']],
+];
 
 /**
  * Each bundled module keeps the `import.meta.url` of its tsc twin (src/a/b.ts → dist/a/b.js), relative to the
@@ -46,19 +54,19 @@ function staticClosure(ctx, roots) {
   return seen;
 }
 
-let groups;
+let members;
 /** The chunk a module is put in by name, or null for rolldown's own splitting (by which entries reach it). */
 function chunkOf(id, ctx) {
   if (/[\\/]node_modules[\\/]commander[\\/]/.test(id)) return 'commander';
-  if (!groups) {
-    const core = staticClosure(ctx, ['index.ts']);
-    const quick = staticClosure(ctx, QUICK_ROOTS);
-    for (const module of core) quick.delete(module);
-    groups = { core, quick };
+  if (!members) {
+    const taken = new Set();
+    members = GROUPS.map(([name, roots]) => {
+      const modules = [...staticClosure(ctx, roots)].filter((module) => !taken.has(module));
+      for (const module of modules) taken.add(module);
+      return [name, new Set(modules)];
+    });
   }
-  if (groups.core.has(id)) return 'core';
-  if (groups.quick.has(id)) return 'quick';
-  return null;
+  return members.find(([, modules]) => modules.has(id))?.[0] ?? null;
 }
 
 await fs.rm(OUT, { recursive: true, force: true });
