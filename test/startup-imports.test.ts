@@ -7,15 +7,29 @@ import { runCli, SINE, sandboxPool } from './helpers/cli.js';
 const pool = sandboxPool();
 afterAll(pool.cleanup);
 const TRACE = fileURLToPath(new URL('./helpers/trace-imports.mjs', import.meta.url));
+/** Which source modules and packages each chunk of the CLI's bundle holds (scripts/bundle.mjs writes it). */
+const CHUNKS = JSON.parse(fs.readFileSync(fileURLToPath(new URL('../dist/bundle-modules.json', import.meta.url)), 'utf8')) as Record<string, string[]>;
 
-/** The packages and echolog modules a command loads, from a module-resolution trace of the built CLI. */
+/** The package a node_modules path belongs to (`node_modules/@scope/name/…` → `@scope/name`). */
+const packageOf = (file: string): string[] => file.match(/node_modules\/((@[^/]+\/)?[^/]+)/)?.slice(1, 2) ?? [];
+
+/**
+ * The packages and echolog modules a command loads, from a module-resolution trace of the built CLI: each bundle
+ * chunk it loads stands for the modules in it (a module is loaded, whole, when its chunk is).
+ */
 async function loadedBy(args: string[], box = pool.sandbox()): Promise<{ packages: string[]; modules: string[] }> {
   const out = path.join(box.root, 'trace.txt');
   const result = await runCli(args, box, { ECHOLOG_TRACE_IMPORTS: out, NODE_OPTIONS: `--import ${TRACE}` });
   expect(result.code, result.stderr).toBe(0);
   const urls = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
-  const packages = [...new Set(urls.flatMap((url) => url.match(/node_modules\/((@[^/]+\/)?[^/]+)/)?.[1] ?? []))];
-  const modules = [...new Set(urls.flatMap((url) => url.match(/\/dist\/(.+)\.js$/)?.[1] ?? []))];
+  const files = urls.flatMap((url) => {
+    const chunk = url.match(/\/dist\/bundle\/([^/]+\.js)$/)?.[1];
+    if (chunk === undefined) return url.includes('/node_modules/') ? [url] : [];
+    expect(CHUNKS[chunk], `${chunk} is not in dist/bundle-modules.json: rebuild`).toBeDefined();
+    return CHUNKS[chunk]!;
+  });
+  const packages = [...new Set(files.flatMap(packageOf))];
+  const modules = [...new Set(files.flatMap((file) => file.match(/^src\/(.+)\.ts$/)?.[1] ?? []))];
   return { packages, modules };
 }
 

@@ -1,0 +1,87 @@
+// Bundles the CLI into dist/bundle/ (issue 19 §5, start-up). Node 20's ESM loader reads, compiles and links every
+// module file one by one: `status` loaded commander and ~37 files of tsc's dist/. Here it loads six: the entry,
+// `core`, `program`, `status` (see GROUPS), commander, and the bundler's runtime helpers. Every other
+// lazy `import()` stays a chunk of its own, so heavy modules (zod, ora, the recorder, transcription) load only for
+// the commands that run them. tsc still writes dist/: the type check, the worker scripts and the orphan watchdog
+// (started by path, not start-up bound) and the modules tests and benches import. The optional peers stay external.
+// Writes dist/bundle-modules.json (chunk → the source modules in it) for test/startup-imports.test.ts; not shipped.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { rolldown } from 'rolldown';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SRC = path.join(ROOT, 'src');
+const OUT = path.join(ROOT, 'dist', 'bundle');
+const OPTIONAL_PEERS = ['@napi-rs/whisper', 'koffi', 'ffmpeg-static'];
+/**
+ * Chunks made of what their roots import statically, each less the chunks before it: what every command loads
+ * (`core`: all `--version` needs), the program (every other command line), and `status` (its command and config
+ * peek). A chunk is loaded whole by whoever imports any module in it: the table of environment variables, which
+ * the help text and status's config peek both import, is in `core` (1 KB) so that neither loads the other's chunk.
+ */
+const GROUPS = [
+  ['core', ['index.ts', 'config/env-overrides.ts']],
+  ['program', ['cli/program.ts']],
+  ['status', ['config/peek-config.ts', 'cli/status-command.ts']],
+];
+
+/**
+ * Each bundled module keeps the `import.meta.url` of its tsc twin (src/a/b.ts → dist/a/b.js), relative to the
+ * chunk it lands in (all in dist/bundle/), so what is found beside a module stays found: package.json,
+ * bin/echolog, the worker scripts and the orphan watchdog.
+ */
+const twinImportMetaUrl = {
+  name: 'twin-import-meta-url',
+  transform(code, id) {
+    if (!id.startsWith(SRC + path.sep) || !code.includes('import.meta.url')) return null;
+    const twin = path.relative(OUT, path.join(ROOT, 'dist', path.relative(SRC, id))).replace(/\.ts$/, '.js').split(path.sep).join('/');
+    return { code: code.replaceAll('import.meta.url', `new URL(${JSON.stringify(twin)}, import.meta.url).href`) };
+  },
+};
+
+/** The modules `roots` import statically, transitively (their own chunk's worth), from the bundler's graph. */
+function staticClosure(ctx, roots) {
+  const seen = new Set();
+  const pending = roots.map((root) => path.join(SRC, root));
+  while (pending.length > 0) {
+    const id = pending.pop();
+    const info = seen.has(id) ? null : ctx.getModuleInfo(id);
+    if (!info) continue;
+    seen.add(id);
+    pending.push(...info.importedIds);
+  }
+  return seen;
+}
+
+let members;
+/** The chunk a module is put in by name, or null for rolldown's own splitting (by which entries reach it). */
+function chunkOf(id, ctx) {
+  if (/[\\/]node_modules[\\/]commander[\\/]/.test(id)) return 'commander';
+  if (!members) {
+    const taken = new Set();
+    members = GROUPS.map(([name, roots]) => {
+      const modules = [...staticClosure(ctx, roots)].filter((module) => !taken.has(module));
+      for (const module of modules) taken.add(module);
+      return [name, new Set(modules)];
+    });
+  }
+  return members.find(([, modules]) => modules.has(id))?.[0] ?? null;
+}
+
+await fs.rm(OUT, { recursive: true, force: true });
+const bundle = await rolldown({
+  input: { index: path.join(SRC, 'index.ts') },
+  platform: 'node',
+  external: [/^node:/, ...OPTIONAL_PEERS.map((name) => new RegExp(`^${name}(/|$)`))],
+  plugins: [twinImportMetaUrl],
+  logLevel: 'warn',
+});
+const { output } = await bundle.write({
+  dir: OUT,
+  format: 'esm',
+  codeSplitting: { groups: [{ name: chunkOf, debugName: 'echolog' }] },
+});
+await bundle.close();
+const modules = Object.fromEntries(output.filter((o) => o.type === 'chunk').map((chunk) => [chunk.fileName, chunk.moduleIds.filter((id) => path.isAbsolute(id)).map((id) => path.relative(ROOT, id).split(path.sep).join('/'))]));
+await fs.writeFile(path.join(ROOT, 'dist', 'bundle-modules.json'), `${JSON.stringify(modules, null, 1)}\n`);
