@@ -34,7 +34,8 @@ describe('the published package', () => {
 
   it('runs no script when installed from the tarball: the build happens in prepack', () => {
     for (const script of ['preinstall', 'install', 'postinstall', 'prepare']) expect(manifest.scripts[script], script).toBeUndefined();
-    expect(manifest.scripts.prepack).toMatch(/tsc/);
+    expect(manifest.scripts.prepack).toBe('npm run build');
+    expect(manifest.scripts.build).toMatch(/^tsc -p tsconfig\.json && node scripts\/bundle\.mjs$/);
   });
 
   it('keeps whisper, ffmpeg-static and koffi out of the default install: optional peers the user adds', () => {
