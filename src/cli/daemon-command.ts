@@ -130,7 +130,7 @@ async function startDetached(paths: IpcPaths, options: DaemonStartOptions, surro
   const marker = await readMarker(paths);
   if (isMarker(marker) && marker.pid === child.pid) await fs.rm(paths.marker, { force: true });
   const reason = startFailureOf(await fs.readFile(paths.log, 'utf8').catch(() => ''), child.pid);
-  const how = timedOut ? `did not become ready within ${readyTimeoutMs / 1000} s (transcription.ready_timeout)` : `exited with code ${exit.code ?? exit.signal}`;
+  const how = timedOut ? `did not become ready within ${readyTimeoutMs / 1000} s (transcription.ready_timeout)` : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
   throw new DaemonError(`the session daemon ${how}${reason ? `: ${reason}` : ''}; see ${paths.log}`);
 }
 
