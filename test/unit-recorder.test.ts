@@ -12,7 +12,7 @@ import { parseSegmentListRow, splitCompleteLines } from '../src/recorder/segment
 import { StderrFloodGuard, type FloodGuardOutput } from '../src/recorder/stderr-flood-guard.js';
 import { parseWavHeader, wavDurationSeconds, wavSizeMismatch } from '../src/recorder/wav-header.js';
 import { newSessionId, validateSessionId } from '../src/sessions/session-id.js';
-import { decideStopReason, exitCodeFor } from '../src/sessions/stop-reason.js';
+import { decideStopReason, exitCodeFor } from '../src/sessions/stop-decision.js';
 import { execFileAsync } from './helpers/cli.js';
 
 const base: CaptureArgsOptions = {

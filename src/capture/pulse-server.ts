@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
+import { homeDirectory } from '../files/paths.js';
 import path from 'node:path';
 
 /**
@@ -38,7 +39,7 @@ export function pulseSocketCandidates(env: NodeJS.ProcessEnv, facts: PulseLookup
 /** Where the PulseAudio server is, looked up as libpulse does (see above). */
 export function locatePulseServer(env: NodeJS.ProcessEnv): PulseServerLookup {
   if (env.PULSE_SERVER) return { kind: 'named', server: env.PULSE_SERVER };
-  const tried = pulseSocketCandidates(env, { home: env.HOME || os.homedir(), machineId: readMachineId() });
+  const tried = pulseSocketCandidates(env, { home: homeDirectory(env), machineId: readMachineId() });
   for (const candidate of tried) {
     const socket = realSocket(candidate);
     if (socket) return { kind: 'socket', socket };

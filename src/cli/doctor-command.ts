@@ -10,7 +10,8 @@ import { runCommand } from '../process/managed-process.js';
 import { defaultCaptureInput, type CaptureInput } from '../recorder/ffmpeg-args.js';
 import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '../recorder/ffmpeg-locator.js';
 import { detectPlatform } from '../sessions/recording-plan.js';
-import { checkRecordingsDir, expandHome } from '../sessions/recordings-dir.js';
+import { resolveUserPath } from '../files/paths.js';
+import { checkRecordingsDir } from '../sessions/recordings-dir.js';
 import { resolveEngine } from '../transcription/resolve-engine.js';
 import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
@@ -122,7 +123,7 @@ async function checkOpenAiEndpoint(resolved: ResolvedConfig, env: NodeJS.Process
 }
 
 async function checkRecordingsFolder(resolved: ResolvedConfig, surroundings: Surroundings): Promise<DoctorCheck> {
-  const dir = path.resolve(surroundings.cwd, expandHome(resolved.config.recordings_dir, surroundings.home));
+  const dir = resolveUserPath(resolved.config.recordings_dir, surroundings);
   const what = `recordings dir ${dir}`;
   let exists: boolean;
   try {

@@ -6,7 +6,7 @@ import type { ResolvedConfig } from '../config/resolve-config.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { detectPlatform, planRecording, type RecordingPlan } from '../sessions/recording-plan.js';
 import { RecordingSession, type RecordingResult } from '../sessions/recording-session.js';
-import { resolveRecordingsDir } from '../sessions/recordings-dir.js';
+import { resolveUserPath } from '../files/paths.js';
 import { newSessionId, validateSessionId } from '../sessions/session-id.js';
 import { checkResumable } from '../sessions/session-resume.js';
 import type { SessionComponent } from '../sessions/session-component.js';
@@ -47,7 +47,7 @@ export async function planFromConfig(options: RecordCommandOptions, surroundings
   const sessionId = options.sessionId !== undefined ? validateSessionId(options.sessionId) : newSessionId(surroundings.now());
   const { config } = options.resolved;
   const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);
-  const recordingsDir = resolveRecordingsDir(config.recordings_dir, surroundings.cwd, surroundings.home);
+  const recordingsDir = resolveUserPath(config.recordings_dir, surroundings);
   const resumedFrom = options.resume === undefined ? undefined : await checkResumable(recordingsDir, options.resume);
   return planRecording({
     config: await deviceForBareInput(config, ffmpeg.path, surroundings),

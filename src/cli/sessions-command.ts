@@ -7,7 +7,8 @@ import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { parseLogLine } from '../logging/line-format.js';
 import type { EchologConfig } from '../config/schema.js';
 import { isSessionOrphaned, liveLock } from '../sessions/active-lock.js';
-import { checkRecordingsDir, resolveRecordingsDir } from '../sessions/recordings-dir.js';
+import { resolveUserPath } from '../files/paths.js';
+import { checkRecordingsDir } from '../sessions/recordings-dir.js';
 import { analyzeContinuity, lastProblems } from '../sessions/session-continuity.js';
 import { folderBytes } from '../sessions/session-files.js';
 import { indexSessions } from '../sessions/session-index.js';
@@ -34,7 +35,7 @@ export interface SessionsOptions {
 
 /** The recordings dir, refused (exit 2) if another account could write it, as `record` and `status` do. */
 export async function recordingsDirOf(options: SessionsOptions, surroundings: Surroundings): Promise<string> {
-  const dir = resolveRecordingsDir(options.recordingsDir, surroundings.cwd, surroundings.home);
+  const dir = resolveUserPath(options.recordingsDir, surroundings);
   await checkRecordingsDir(dir);
   return dir;
 }

@@ -2,7 +2,7 @@ import type { PeekedConfig } from '../config/peek-config.js';
 import type { EchologConfig } from '../config/schema.js';
 import { EchologError } from '../errors.js';
 import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '../recorder/ffmpeg-locator.js';
-import { expandHome } from '../sessions/recordings-dir.js';
+import { resolveUserPath } from '../files/paths.js';
 import { sessionStatus, type StatusReport } from '../sessions/session-catalog.js';
 import type { CaptureStatus, SessionManifest } from '../sessions/session-manifest.js';
 import { daemonStatusFor, type DaemonStatusSummary } from '../daemon/daemon-report.js';
@@ -24,7 +24,7 @@ export interface StatusCommandOptions {
 
 export async function statusCommand(options: StatusCommandOptions, surroundings: Surroundings): Promise<number> {
   const { config } = options;
-  const recordingsDir = path.resolve(surroundings.cwd, expandHome(config.recordings_dir.value, surroundings.home));
+  const recordingsDir = resolveUserPath(config.recordings_dir.value, surroundings);
   const report = await sessionStatus(recordingsDir, options.loadConfig, surroundings.stderr, surroundings.now());
   const configured = configuredFfmpeg(config['ffmpeg.path'].value, config['ffmpeg.path'].source);
   const ffmpeg = await locateConfiguredFfmpeg(configured, surroundings.env).catch((error: unknown) => {

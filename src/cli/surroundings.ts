@@ -1,4 +1,4 @@
-import os from 'node:os';
+import { homeDirectory } from '../files/paths.js';
 import type { Writable } from 'node:stream';
 import type { OutputWatch } from './output-guard.js';
 
@@ -18,7 +18,7 @@ export function processSurroundings(outputs?: OutputWatch): Surroundings {
   return {
     cwd: process.cwd(),
     env: process.env,
-    home: process.env.HOME || os.homedir(),
+    home: homeDirectory(process.env),
     stdout: process.stdout,
     stderr: process.stderr,
     now: () => new Date(),

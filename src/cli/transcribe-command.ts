@@ -5,7 +5,7 @@ import { formatLogLine, type LogFields } from '../logging/line-format.js';
 import type { Logger } from '../logging/session-log.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { liveLock } from '../sessions/active-lock.js';
-import { resolveRecordingsDir } from '../sessions/recordings-dir.js';
+import { resolveUserPath } from '../files/paths.js';
 import { loadManifest } from '../sessions/manifest-rebuild.js';
 import { readChunks } from '../sessions/session-chunks.js';
 import { locateSessionFolder } from '../sessions/session-locate.js';
@@ -50,7 +50,7 @@ export interface TranscribeResult {
 export async function transcribeSession(options: TranscribeCommandOptions, surroundings: Surroundings): Promise<TranscribeResult> {
   const config = options.resolved.config;
   // By the one rule every session command applies: an id, a folder directly inside the recordings dir.
-  const sessionDir = await locateSessionFolder(resolveRecordingsDir(config.recordings_dir, surroundings.cwd, surroundings.home), options.session);
+  const sessionDir = await locateSessionFolder(resolveUserPath(config.recordings_dir, surroundings), options.session);
   const loaded = await loadManifest(sessionDir);
   if (!loaded) throw new UsageError(`${sessionDir} is not an echolog session folder (no session.json)`);
   if (loaded.rebuilt) surroundings.stderr.write(`echolog: ${loaded.rebuilt}\n`);

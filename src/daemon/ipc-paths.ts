@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { expandHome } from '../sessions/recordings-dir.js';
+import { resolveUserPath } from '../files/paths.js';
 
 /**
  * Where the seed-004 session daemon and its clients meet. Every name below is the seed's, so
@@ -42,5 +42,5 @@ export function defaultIpcRoot(env: NodeJS.ProcessEnv, home: string): string {
 
 /** The paths under the configured root (`--ipc-root`, `transcription.daemon_ipc_root`; `~` expanded), else the default. */
 export function ipcPathsFor(configured: string, where: { env: NodeJS.ProcessEnv; home: string; cwd: string }): IpcPaths {
-  return ipcPaths(configured ? path.resolve(where.cwd, expandHome(configured, where.home)) : defaultIpcRoot(where.env, where.home));
+  return ipcPaths(configured ? resolveUserPath(configured, where) : defaultIpcRoot(where.env, where.home));
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { expandHome } from '../sessions/recordings-dir.js';
+import { resolveUserPath } from '../files/paths.js';
 import { findModel, MODEL_CATALOG, type ModelEntry } from './catalog.js';
 
 /**
@@ -43,7 +43,7 @@ export function isModelPath(spec: string): boolean {
 /** Resolves `transcription.model` (a catalog name or a path) to a file, and says whether it is there. */
 export function locateModel(spec: string, options: ModelLocationOptions): ModelLocation {
   if (isModelPath(spec)) {
-    const file = path.resolve(options.cwd, expandHome(spec, options.home));
+    const file = resolveUserPath(spec, options);
     return { spec, kind: 'path', path: file, exists: isFile(file) };
   }
   const file = cachedModelPath(spec, modelsCacheDir(options.env, options.home));

@@ -1,5 +1,6 @@
 import { chunkLogFields, IncompleteChunkError, readChunk, type Chunk } from '../recorder/chunk.js';
 import type { SegmentListRow } from '../recorder/segment-list.js';
+import type { ChunkSink } from '../capture/chunk-sink.js';
 import type { Logger } from '../logging/session-log.js';
 import type { ManifestStore, SessionManifest } from './session-manifest.js';
 import type { WavInfo } from '../recorder/wav-header.js';
@@ -22,7 +23,7 @@ const START_LATENCY_SECONDS = 3;
  * audio that run captured before it: a restart, a stall or a lost chunk never shifts the chunks
  * after it. Without `beginRun` (recovery) the session start is the anchor.
  */
-export class ChunkLedger {
+export class ChunkLedger implements ChunkSink {
   private queue: Promise<void> = Promise.resolve();
   /** The session.json write counting the last chunk; never rejects (a failure is logged). */
   private lastWrite: Promise<void> = Promise.resolve();

@@ -15,7 +15,7 @@ import {
 } from '../recorder/ffmpeg-args.js';
 import { formatCommandLine } from '../recorder/command-line.js';
 import type { FfmpegLocation } from '../recorder/ffmpeg-locator.js';
-import { expandHome } from './recordings-dir.js';
+import { resolveUserPath } from '../files/paths.js';
 
 /** Everything a recording will do, decided before anything is created; `--dry-run` prints it. */
 export interface RecordingPlan {
@@ -72,7 +72,7 @@ export interface PlanRecordingOptions {
 
 export function planRecording(options: PlanRecordingOptions): RecordingPlan {
   const { config } = options;
-  const recordingsDir = path.resolve(options.cwd, expandHome(config.recordings_dir, options.home));
+  const recordingsDir = resolveUserPath(config.recordings_dir, options);
   const sessionDir = path.join(recordingsDir, options.sessionId);
   const input = captureInputOf(config, options.platform, options.cwd);
   const capture: CaptureArgsOptions = {

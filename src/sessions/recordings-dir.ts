@@ -1,20 +1,7 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { currentUid, trustProblem, unusablePathReason } from '../files/file-trust.js';
 import { CannotCreateHereError, makeDirectories } from '../files/make-directories.js';
-
-/** Expands a leading `~` the way a shell would, so config files can say `~/recordings`. */
-export function expandHome(dir: string, home: string): string {
-  if (dir === '~') return home;
-  if (dir.startsWith('~/')) return path.join(home, dir.slice(2));
-  return dir;
-}
-
-/** The recordings dir as an absolute path: `~` expanded, relative to the working folder. */
-export function resolveRecordingsDir(dir: string, cwd: string, home: string): string {
-  return path.resolve(cwd, expandHome(dir, home));
-}
 
 /**
  * The error to show for a failed operation on the recordings dir: a usage error naming the dir

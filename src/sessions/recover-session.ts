@@ -12,7 +12,7 @@ import { isEchologAlive, isProcessAlive, judgeIdentity, observeProcess, readStar
 import { ManifestError } from '../errors.js';
 import { isSessionOrphaned, type ActiveLock } from './active-lock.js';
 import { ChunkLedger } from './chunk-ledger.js';
-import { listSessions } from './session-catalog.js';
+import { listSessions } from './session-list.js';
 import { BALLAST_NAME } from './disk-ballast.js';
 import { finalStatusFor, STOP_REASONS, type StopReason } from './stop-reason.js';
 import { recordingsDirError } from './recordings-dir.js';

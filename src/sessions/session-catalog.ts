@@ -3,41 +3,9 @@ import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
 import { discardInvalidLock, isLockHeld, isSessionOrphaned, lockPath, readActiveLock } from './active-lock.js';
-import { checkRecordingsDir, recordingsDirError } from './recordings-dir.js';
-import { readManifest, type SessionManifest } from './session-manifest.js';
-
-/**
- * Every session folder's manifest, oldest first by `started_at`. Folder names are no order: a
- * `--session-id` is any name, and two generated ids of the same second differ only in random hex.
- */
-export async function listSessions(recordingsDir: string): Promise<SessionManifest[]> {
-  let names: string[];
-  try {
-    // Dot folders are echolog's own (the sessions index), never sessions.
-    names = (await fs.readdir(recordingsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw recordingsDirError(recordingsDir, error);
-  }
-  const manifests = await Promise.all(names.map((name) => readManifest(path.join(recordingsDir, name)).catch(() => undefined)));
-  // A folder whose session.json is not a session's (hand-edited, another tool's) is no session.
-  return manifests.filter((m): m is SessionManifest => typeof m?.session_id === 'string').sort(compareByStart);
-}
-
-/**
- * Oldest first by `started_at`, ties (the same millisecond) by session id, so the order never
- * depends on the file system. A manifest from disk is untrusted: an unreadable time sorts first.
- */
-export function compareByStart(a: Pick<SessionManifest, 'started_at' | 'session_id'>, b: Pick<SessionManifest, 'started_at' | 'session_id'>): number {
-  const time = (m: Pick<SessionManifest, 'started_at'>): number => {
-    const t = typeof m.started_at === 'string' ? Date.parse(m.started_at) : NaN;
-    return Number.isNaN(t) ? -Infinity : t;
-  };
-  const ta = time(a);
-  const tb = time(b);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  return a.session_id < b.session_id ? -1 : a.session_id > b.session_id ? 1 : 0;
-}
+import { checkRecordingsDir } from './recordings-dir.js';
+import type { SessionManifest } from './session-manifest.js';
+import { listSessions } from './session-list.js';
 
 /** What `status --json` prints: snake_case keys, as session.json has them. */
 export interface StatusReport {

@@ -1,9 +1,9 @@
-import type { Readable } from 'node:stream';
 import type { Chunk } from '../recorder/chunk.js';
 import type { LogFields } from '../logging/line-format.js';
 import type { Logger, SessionLog } from '../logging/session-log.js';
 import type { LogLevel } from '../config/schema.js';
 import type { SessionManifest } from './session-manifest.js';
+import type { LiveAudioConsumer } from '../capture/chunk-sink.js';
 
 /** Something said before the session log exists; written right after `session_start`. */
 export interface DeferredLogLine {
@@ -52,13 +52,6 @@ export interface SessionComponent {
    * finish by then it leaves, and says so in the fields.
    */
   finish(budgetMs?: number): Promise<LogFields>;
-}
-
-/** Takes ffmpeg's live output (mono s16le at `sampleRate`); must read it always, never pause it. */
-export interface LiveAudioConsumer {
-  sampleRate: number;
-  /** One ffmpeg run's output; its first sample is at session second `sessionStart` (the run's chunk anchor). */
-  attach(stdout: Readable, sessionStart: number): void;
 }
 
 export type RecordingEvent =

@@ -1,11 +1,27 @@
 import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import type { TranscriberProgress } from '../transcription/chunk-transcriber.js';
 import { writeFileAtomic, writeJsonDurable } from '../files/durable-write.js';
 import { isValidPid } from '../files/process-identity.js';
 import { LOG_LEVELS, type LogLevel } from '../config/choices.js';
 import { isValidSessionId } from './session-id.js';
+
+/** What `session.json` (its `transcription`, with the model) and `echolog status` show of the transcriber. */
+export interface TranscriberProgress {
+  engine: string;
+  state: 'running' | 'unavailable' | 'stopped';
+  /** Chunks whose text is final in transcript.jsonl. */
+  transcribed_chunks: number;
+  silent_chunks: number;
+  failed_chunks: number;
+  pending_chunks: number;
+  /** Seconds of recorded audio not transcribed yet. */
+  lag_seconds: number;
+  /** Busy time (wall clock with at least one chunk in flight) / audio time over the last chunks; above 1 the engine falls behind. */
+  realtime_factor: number | null;
+  utterance_count: number;
+  word_count: number;
+}
 
 /**
  * `session.json` in the session folder: what a session is and how it went (seed 003's

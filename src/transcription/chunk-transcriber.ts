@@ -1,3 +1,4 @@
+import type { TranscriberProgress } from '../sessions/session-manifest.js';
 import type { EchologConfig } from '../config/schema.js';
 import type { Logger } from '../logging/session-log.js';
 import type { Chunk } from '../recorder/chunk.js';
@@ -11,23 +12,6 @@ import { countWords, type TranscriptLine } from './transcript-formats.js';
 import type { TranscriptStore } from './transcript-store.js';
 import { roundToMs } from './round-seconds.js';
 import { setTimeout as sleep } from 'node:timers/promises';
-
-/** What `session.json` (its `transcription`, with the model) and `echolog status` show of the transcriber. */
-export interface TranscriberProgress {
-  engine: string;
-  state: 'running' | 'unavailable' | 'stopped';
-  /** Chunks whose text is final in transcript.jsonl. */
-  transcribed_chunks: number;
-  silent_chunks: number;
-  failed_chunks: number;
-  pending_chunks: number;
-  /** Seconds of recorded audio not transcribed yet. */
-  lag_seconds: number;
-  /** Busy time (wall clock with at least one chunk in flight) / audio time over the last chunks; above 1 the engine falls behind. */
-  realtime_factor: number | null;
-  utterance_count: number;
-  word_count: number;
-}
 
 /** Zero counts, before any chunk. */
 export function startingProgress(engine: string, state: TranscriberProgress['state']): TranscriberProgress {

@@ -1,5 +1,5 @@
 import type { LogFields } from '../logging/line-format.js';
-import os from 'node:os';
+import { homeDirectory } from '../files/paths.js';
 import { fileURLToPath } from 'node:url';
 import type { EchologConfig } from '../config/schema.js';
 import { readLiveness } from '../daemon/daemon-state.js';
@@ -163,7 +163,7 @@ async function openAi(config: EchologConfig, env: NodeJS.ProcessEnv): Promise<En
 
 /** The IPC root of the session daemon this config talks to. */
 export function daemonPaths(config: EchologConfig, env: NodeJS.ProcessEnv): IpcPaths {
-  return ipcPathsFor(config.transcription.daemon_ipc_root, { env, home: env.HOME || os.homedir(), cwd: process.cwd() });
+  return ipcPathsFor(config.transcription.daemon_ipc_root, { env, home: homeDirectory(env), cwd: process.cwd() });
 }
 
 /** A ready daemon on a root we trust; an untrusted root is not used silently by `auto`. */

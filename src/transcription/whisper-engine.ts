@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { homeDirectory } from '../files/paths.js';
 import { Worker } from 'node:worker_threads';
 import type { EchologConfig } from '../config/schema.js';
 import { resolveBuiltScript } from '../process/built-script.js';
@@ -271,7 +272,7 @@ export async function whisperAvailability(
 ): Promise<WhisperAvailability> {
   const location = locateModel(config.transcription.model, {
     env,
-    home: where.home ?? (env.HOME || os.homedir()),
+    home: where.home ?? homeDirectory(env),
     cwd: where.cwd ?? process.cwd(),
   });
   if (!location.exists) {
@@ -296,6 +297,6 @@ export function loadWhisperBinding(): Promise<{ ok: true } | { ok: false; messag
 
 /** For resolve-engine.ts: the engine for the configured model; start() reports a missing or corrupt file. */
 export function createWhisperEngine(config: EchologConfig, env: NodeJS.ProcessEnv): WhisperEngine {
-  const location = locateModel(config.transcription.model, { env, home: env.HOME || os.homedir(), cwd: process.cwd() });
+  const location = locateModel(config.transcription.model, { env, home: homeDirectory(env), cwd: process.cwd() });
   return new WhisperEngine({ modelPath: location.path, model: config.transcription.model, language: config.transcription.language });
 }
