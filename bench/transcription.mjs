@@ -128,7 +128,7 @@ async function engineMissing(sandbox, speech) {
   });
   if (probe.code !== 0) return `echolog record --engine pocketsphinx exited ${probe.code}: ${probe.stderr.trim().split('\n').slice(-3).join(' | ')}`;
   const lines = readJsonl(path.join(sandbox.recordings, id, 'transcript.jsonl'));
-  if (!lines) return 'echolog record --engine pocketsphinx wrote no transcript.jsonl (is src/transcription/pocketsphinx-engine.ts wired into createTranscriptionComponents?)';
+  if (!lines) return 'echolog record --engine pocketsphinx wrote no transcript.jsonl (is src/transcription/engines/pocketsphinx-engine.ts wired into createTranscriptionComponents?)';
   if (!lines.some((l) => typeof l.text === 'string' && l.text.trim())) return 'transcript.jsonl has no text for 12 s of clear speech';
   return undefined;
 }

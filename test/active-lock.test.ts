@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionBusyError } from '../src/errors.js';
-import { acquireActiveLock, lockPath, readActiveLock } from '../src/sessions/active-lock.js';
+import { acquireActiveLock, lockPath, readActiveLock } from '../src/store/active-lock.js';
 
 /** A pid that certainly belonged to a process that has exited (and was reaped). */
 function deadPid(): number {

@@ -14,11 +14,11 @@ import { FfmpegProgress } from '../src/recorder/ffmpeg-progress.js';
 import { permanentStartErrors } from '../src/capture/start-failure.js';
 import { readSessionSegmentLists } from '../src/recorder/segment-list-watcher.js';
 import { parseWavHeader, wavSizeMismatch } from '../src/recorder/wav-header.js';
-import { runArgs } from '../src/sessions/recording-plan.js';
-import { ManifestStore, parseManifest, type SessionManifest } from '../src/sessions/session-manifest.js';
-import { ChunkLedger } from '../src/sessions/chunk-ledger.js';
+import { runArgs } from '../src/capture/recording-plan.js';
+import { ManifestStore, parseManifest, type SessionManifest } from '../src/store/session-manifest.js';
+import { ChunkLedger } from '../src/recording/chunk-ledger.js';
 import { recordingLogger } from './helpers/logger.js';
-import { gatherManifestEvidence } from '../src/sessions/manifest-rebuild.js';
+import { gatherManifestEvidence } from '../src/store/manifest-rebuild.js';
 import { formatLogLine } from '../src/logging/line-format.js';
 import { execFileAsync } from './helpers/cli.js';
 

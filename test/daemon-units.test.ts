@@ -3,19 +3,19 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseSessionTimeout } from '../src/cli/daemon-command.js';
-import { looksLikeSessionDaemon } from '../src/daemon/daemon-state.js';
+import { looksLikeSessionDaemon } from '../src/ipc/daemon-state.js';
 import { execFileSync } from 'node:child_process';
 import { engineFormatSpan, openEngineAudio } from '../src/daemon/audio-input.js';
 import { startFailureOf } from '../src/daemon/daemon-log.js';
-import { formatDaemonStatus } from '../src/daemon/daemon-report.js';
+import { formatDaemonStatus } from '../src/ipc/daemon-report.js';
 import { parseHostedEngine } from '../src/daemon/hosted-engine.js';
-import { judgeRoot, judgeSubdir } from '../src/daemon/ipc-root.js';
+import { judgeRoot, judgeSubdir } from '../src/ipc/ipc-root.js';
 import { RequestWatcher } from '../src/daemon/request-watcher.js';
 import { StatusWriter } from '../src/daemon/status-writer.js';
-import { defaultIpcRoot, ipcPaths, ipcPathsFor } from '../src/daemon/ipc-paths.js';
-import { buildResponse, judgeLiveness, parseMarker, parseRequest, parseResponse, parseStatus, requestIdOfFile, type DaemonStatus } from '../src/daemon/protocol.js';
+import { defaultIpcRoot, ipcPaths, ipcPathsFor } from '../src/ipc/ipc-paths.js';
+import { buildResponse, judgeLiveness, parseMarker, parseRequest, parseResponse, parseStatus, requestIdOfFile, type DaemonStatus } from '../src/ipc/protocol.js';
 import { formatLogLine } from '../src/logging/line-format.js';
-import { parseState } from '../src/files/process-identity.js';
+import { parseState } from '../src/process/process-identity.js';
 
 describe('IPC paths', () => {
   it('are the seed-004 names under the root, so --ipc-root /tmp gives its exact paths', () => {

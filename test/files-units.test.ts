@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { trustProblem, unusablePathReason } from '../src/files/file-trust.js';
-import { judgeIdentity, parseCmdline, parseStartTicks } from '../src/files/process-identity.js';
+import { judgeIdentity, parseCmdline, parseStartTicks } from '../src/process/process-identity.js';
 import { formatLogLine, parseLogLine } from '../src/logging/line-format.js';
 import { formatCommandLine, quoteWord } from '../src/recorder/command-line.js';
-import { parseActiveLock } from '../src/sessions/active-lock.js';
-import { rebuildManifest, type ManifestEvidence } from '../src/sessions/manifest-rebuild.js';
-import { parseManifest } from '../src/sessions/session-manifest.js';
+import { parseActiveLock } from '../src/store/active-lock.js';
+import { rebuildManifest, type ManifestEvidence } from '../src/store/manifest-rebuild.js';
+import { parseManifest } from '../src/store/session-manifest.js';
 
 describe('parseStartTicks (/proc/<pid>/stat field 22)', () => {
   const tail = 'S 1 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10 18446744073709551615';

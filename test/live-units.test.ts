@@ -6,13 +6,13 @@ import { afterAll, describe, expect, it, vi } from 'vitest';
 import type { Logger } from '../src/logging/session-log.js';
 import type { Chunk } from '../src/recorder/chunk.js';
 import { buildLiveAudioArgs } from '../src/recorder/ffmpeg-args.js';
-import type { LiveEngine, TranscriptSegment } from '../src/transcription/engine.js';
+import type { LiveEngine, TranscriptSegment } from '../src/transcription/engines/engine.js';
 import { LiveAudioFeed, type LiveBlock } from '../src/transcription/live-audio-feed.js';
 import { LiveTranscriber } from '../src/transcription/live-transcriber.js';
 import { chunkContribution, forgetSettledPlaces, seqAtTime } from '../src/transcription/live-timeline.js';
-import { StreamTimeline } from '../src/transcription/pocketsphinx-output.js';
-import type { TranscriptLine } from '../src/transcription/transcript-formats.js';
-import { TranscriptStore } from '../src/transcription/transcript-store.js';
+import { StreamTimeline } from '../src/transcription/engines/pocketsphinx-output.js';
+import type { TranscriptLine } from '../src/transcription/transcript/transcript-formats.js';
+import { TranscriptStore } from '../src/transcription/transcript/transcript-store.js';
 
 /** 8 kHz mono s16le in these tests: 16000 bytes a second. */
 const RATE = 8000;

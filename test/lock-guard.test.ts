@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readStartTicks, runsEcholog } from '../src/files/process-identity.js';
+import { readStartTicks, runsEcholog } from '../src/process/process-identity.js';
 import { isAlive } from './helpers/chunks.js';
 import { readSessionLog, runCli, sandboxPool, SINE, waitFor, type Sandbox } from './helpers/cli.js';
 

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { checkEndpoint } from '../src/transcription/openai-check.js';
-import type { OpenAiSettings } from '../src/transcription/openai-settings.js';
+import { checkEndpoint } from '../src/transcription/engines/openai-check.js';
+import type { OpenAiSettings } from '../src/transcription/engines/openai-settings.js';
 import { runCli, sandboxPool } from './helpers/cli.js';
 import { refusedPort, startOpenAiServer, type OpenAiServer, type OpenAiServerOptions } from './helpers/openai-server.js';
 

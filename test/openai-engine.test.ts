@@ -10,12 +10,12 @@ import { engineAudioPieces } from '../src/audio/engine-audio.js';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
 import { SharedBusyTime } from '../src/transcription/busy-time.js';
 import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
-import { OpenAiRequestError } from '../src/transcription/openai-client.js';
-import { OpenAiEngine } from '../src/transcription/openai-engine.js';
-import type { EngineChunk } from '../src/transcription/engine.js';
-import { errorMessage, MAX_RETRY_AFTER_MS, parseTranscription, promptTail, retryAfterMs } from '../src/transcription/openai-response.js';
-import { displayUrl, openAiSettings, openAiSettingsProblem, type OpenAiSettings } from '../src/transcription/openai-settings.js';
-import { TranscriptStore } from '../src/transcription/transcript-store.js';
+import { OpenAiRequestError } from '../src/transcription/engines/openai-client.js';
+import { OpenAiEngine } from '../src/transcription/engines/openai-engine.js';
+import type { EngineChunk } from '../src/transcription/engines/engine.js';
+import { errorMessage, MAX_RETRY_AFTER_MS, parseTranscription, promptTail, retryAfterMs } from '../src/transcription/engines/openai-response.js';
+import { displayUrl, openAiSettings, openAiSettingsProblem, type OpenAiSettings } from '../src/transcription/engines/openai-settings.js';
+import { TranscriptStore } from '../src/transcription/transcript/transcript-store.js';
 import { recordingLogger } from './helpers/logger.js';
 import { refusedPort, startOpenAiServer, type OpenAiServer, type OpenAiServerOptions } from './helpers/openai-server.js';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
-import { readChunks } from '../src/sessions/session-chunks.js';
+import { readChunks } from '../src/store/session-chunks.js';
 import { checkJoinedWav } from '../src/sessions/session-export.js';
 import { chunkFiles, processesMatching, readManifestSync } from './helpers/chunks.js';
 import { execFileAsync, exitOf, makeSandbox, readSessionLog, runCli, startCli, waitFor, BIN, type Sandbox } from './helpers/cli.js';

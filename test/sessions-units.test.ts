@@ -4,13 +4,13 @@ import { parseLogLine, type ParsedLogLine } from '../src/logging/line-format.js'
 import { formatBytes, formatChain, formatClock, formatContinuity, formatDeleteQuestion, formatListJson, formatListTable } from '../src/cli/sessions-format.js';
 import { parseListQuery } from '../src/cli/sessions-flags.js';
 import { parseCount, parseDuration, parseTimeBound } from '../src/cli/time-flags.js';
-import { analyzeContinuity, lastProblems } from '../src/sessions/session-continuity.js';
+import { analyzeContinuity, lastProblems } from '../src/recording/session-continuity.js';
 import { AUDIO_FORMATS, buildExportArgs, formatConcatList, formatOfFile, formatTranscript, mergeTranscripts, TRANSCRIPT_FORMATS } from '../src/sessions/session-export.js';
-import type { SessionManifest } from '../src/sessions/session-manifest.js';
-import { parseManifest } from '../src/sessions/session-manifest.js';
-import { rebuildManifest, type LoggedChunk } from '../src/sessions/manifest-rebuild.js';
+import type { SessionManifest } from '../src/store/session-manifest.js';
+import { parseManifest } from '../src/store/session-manifest.js';
+import { rebuildManifest, type LoggedChunk } from '../src/store/manifest-rebuild.js';
 import { pageSessions, resolveChain, selectByTime, summarize, type SessionKey, type SessionSummary } from '../src/sessions/session-query.js';
-import { STOP_REASONS, stopLevelFor, type StopReason } from '../src/sessions/stop-reason.js';
+import { STOP_REASONS, stopLevelFor, type StopReason } from '../src/store/stop-reason.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
 

@@ -59,7 +59,7 @@ describe('quick commands load only what they use', () => {
     expect(modules.filter((m) => m.startsWith('transcription/') || (m.startsWith('logging/') && !pureLogging.has(m)))).toEqual([]);
     expect(modules).toContain('cli/status-command');
     // Not recording: no session.json to rebuild, and no completion or man page to make.
-    for (const unused of ['sessions/manifest-rebuild', 'cli/command-tree', 'cli/completion', 'cli/man-page', 'config/schema', 'cli/help-layout', 'cli/help-text', 'cli/daemon-program']) expect(modules).not.toContain(unused);
+    for (const unused of ['store/manifest-rebuild', 'cli/command-tree', 'cli/completion', 'cli/man-page', 'config/schema', 'cli/help-layout', 'cli/help-text', 'cli/daemon-program']) expect(modules).not.toContain(unused);
   });
 
   it.concurrent('completion and man load their generators; --help does not', async () => {

@@ -2,8 +2,8 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createProgressReporter } from '../src/cli/progress.js';
 import { formatPartialScreenLine } from '../src/cli/text-format.js';
-import { createOutputParser, formatIdleLine, parseIdleLine, parseV5Line } from '../src/transcription/pocketsphinx-output.js';
-import { formatPartialJsonLine, formatUtteranceLine, parsePartialLine, UtteranceSplitter } from '../src/transcription/stream-decoder-output.js';
+import { createOutputParser, formatIdleLine, parseIdleLine, parseV5Line } from '../src/transcription/engines/pocketsphinx-output.js';
+import { formatPartialJsonLine, formatUtteranceLine, parsePartialLine, UtteranceSplitter } from '../src/transcription/engines/stream-decoder-output.js';
 
 /** The pure parts of the stream decoder and of showing its partials. */
 describe('stream decoder output', () => {

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
 import { byteDifference } from './helpers/bytes.js';
 import { chunkFiles, expectStopLast } from './helpers/chunks.js';
-import { execFileAsync, exitOf, makeSandbox, onlySessionDir, readSessionLog, runCli, startCli, waitFor } from './helpers/cli.js';
+import { execFileAsync, exitOf, makeSandbox, onlySessionDir, readSessionLog, runCli, startCli } from './helpers/cli.js';
 
 /**
  * Every capture format is transcribed (issue 18 §1): pocketsphinx takes 16 kHz mono, which the

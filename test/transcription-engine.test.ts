@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { EngineChunk } from '../src/transcription/engine.js';
-import { PocketsphinxEngine } from '../src/transcription/pocketsphinx-engine.js';
+import type { EngineChunk } from '../src/transcription/engines/engine.js';
+import { PocketsphinxEngine } from '../src/transcription/engines/pocketsphinx-engine.js';
 import { execFileAsync, makeSandbox, makeSpeech } from './helpers/cli.js';
 import { engineChunkOf } from './helpers/engine-chunk.js';
 
@@ -62,7 +62,7 @@ describe('PocketsphinxEngine with the real decoder', () => {
  * the same audio, fed the way the live path feeds it (small writes at no particular boundary).
  */
 describe('the stream decoder', () => {
-  const stream = { variant: 'stream' as const, path: process.execPath, script: path.resolve('dist/transcription/pocketsphinx-stream-decoder.js') };
+  const stream = { variant: 'stream' as const, path: process.execPath, script: path.resolve('dist/transcription/engines/pocketsphinx-stream-decoder.js') };
   const cli = { variant: 'continuous' as const, path: '/usr/bin/pocketsphinx_continuous' };
 
   async function decodeLive(binary: typeof stream | typeof cli, pcm: Buffer): Promise<{ segments: Array<{ text: string; start: number; end: number }>; partials: string[]; order: string[] }> {

@@ -4,10 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, type EchologConfig } from '../src/config/schema.js';
-import type { Logger } from '../src/logging/session-log.js';
 import type { Chunk } from '../src/recorder/chunk.js';
-import type { SessionContext } from '../src/sessions/session-component.js';
-import type { SessionManifest } from '../src/sessions/session-manifest.js';
+import type { SessionContext } from '../src/transcription/session-component.js';
+import type { SessionManifest } from '../src/store/session-manifest.js';
 import { formatTranscriptionStatus } from '../src/cli/status-command.js';
 import { formatDb, isSilent, LevelMeter, measureLevel } from '../src/audio/audio-level.js';
 import { AudioDecodeError, decodePieces, engineAudioPieces, measureFileLevel, PIECE_BYTES } from '../src/audio/engine-audio.js';
@@ -15,16 +14,16 @@ import { parseWavHeader, pcmWavHeader } from '../src/recorder/wav-header.js';
 import { processesMatching } from './helpers/chunks.js';
 import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
 import { dumpFileName } from '../src/transcription/debug-audio-dump.js';
-import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from '../src/transcription/engine.js';
-import { buildPocketsphinxArgs, findPocketsphinx } from '../src/transcription/pocketsphinx-command.js';
-import { describeEngineExit, parseRchar, PocketsphinxEngine } from '../src/transcription/pocketsphinx-engine.js';
-import { ContinuousOutputParser, normalizeWord, parseV5Line, StreamTimeline } from '../src/transcription/pocketsphinx-output.js';
-import { resolveEngine, type EngineDeps } from '../src/transcription/resolve-engine.js';
+import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from '../src/transcription/engines/engine.js';
+import { buildPocketsphinxArgs, findPocketsphinx } from '../src/transcription/engines/pocketsphinx-command.js';
+import { describeEngineExit, parseRchar, PocketsphinxEngine } from '../src/transcription/engines/pocketsphinx-engine.js';
+import { ContinuousOutputParser, normalizeWord, parseV5Line, StreamTimeline } from '../src/transcription/engines/pocketsphinx-output.js';
+import { resolveEngine, type EngineDeps } from '../src/transcription/engines/resolve-engine.js';
 import { formatSeqs, TranscriptionComponent } from '../src/transcription/session-transcriber.js';
 import { DebugAudioDump } from '../src/transcription/debug-audio-dump.js';
 import { TranscriptionError } from '../src/errors.js';
-import { buildTranscript, formatCueTime, formatSrt, formatTxt, formatVtt, parseTranscriptJsonl, type TranscriptLine } from '../src/transcription/transcript-formats.js';
-import { TranscriptStore } from '../src/transcription/transcript-store.js';
+import { buildTranscript, formatCueTime, formatSrt, formatTxt, formatVtt, parseTranscriptJsonl, type TranscriptLine } from '../src/transcription/transcript/transcript-formats.js';
+import { TranscriptStore } from '../src/transcription/transcript/transcript-store.js';
 import { byteDifference } from './helpers/bytes.js';
 import { recordingLogger } from './helpers/logger.js';
 
@@ -212,7 +211,7 @@ const config = (over: Partial<EchologConfig['transcription']> = {}): EchologConf
 const fakeEngine = { start: async () => undefined, transcribe: async () => [], flush: async () => [], close: async () => undefined, name: 'whisper', model: 'tiny.en' };
 
 describe('resolveEngine', () => {
-  const streamDecoder = { variant: 'stream' as const, path: '/usr/bin/node', script: '/app/dist/transcription/pocketsphinx-stream-decoder.js' };
+  const streamDecoder = { variant: 'stream' as const, path: '/usr/bin/node', script: '/app/dist/transcription/engines/pocketsphinx-stream-decoder.js' };
   const deps = (whisper: boolean | 'unloadable', pocketsphinx: boolean, stream: boolean = true): EngineDeps => ({
     loadWhisper: async () => (whisper === 'unloadable' ? undefined : { whisperAvailability: async () => (whisper ? { available: true } : { available: false, reason: 'whisper model tiny.en not found at /cache/ggml-tiny.en.bin' }), createWhisperEngine: () => fakeEngine }),
     findPocketsphinx: () => (pocketsphinx ? { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' } : undefined),
@@ -514,7 +513,7 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
 
 describe('transcript times', () => {
   it('are written rounded to the millisecond, words included, whatever float sums the callers pass', async () => {
-    const { formatTranscriptLine } = await import('../src/transcription/transcript-formats.js');
+    const { formatTranscriptLine } = await import('../src/transcription/transcript/transcript-formats.js');
     const line = JSON.parse(
       formatTranscriptLine({ seq: 4, start: 6.0129375000000005, end: 8.017937500000001, text: 'hi', engine: 'e', latency_ms: 3, words: [{ word: 'hi', start: 6.1000000000000005, end: 6.3999999 }] }),
     );

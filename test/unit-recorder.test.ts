@@ -11,8 +11,8 @@ import { configuredFfmpeg, locateFfmpeg } from '../src/recorder/ffmpeg-locator.j
 import { parseSegmentListRow, splitCompleteLines } from '../src/recorder/segment-list.js';
 import { StderrFloodGuard, type FloodGuardOutput } from '../src/recorder/stderr-flood-guard.js';
 import { parseWavHeader, wavDurationSeconds, wavSizeMismatch } from '../src/recorder/wav-header.js';
-import { newSessionId, validateSessionId } from '../src/sessions/session-id.js';
-import { decideStopReason, exitCodeFor } from '../src/sessions/stop-decision.js';
+import { newSessionId, validateSessionId } from '../src/store/session-id.js';
+import { decideStopReason, exitCodeFor } from '../src/recording/stop-decision.js';
 import { execFileAsync } from './helpers/cli.js';
 
 const base: CaptureArgsOptions = {
@@ -44,7 +44,7 @@ describe('buildCaptureArgs', () => {
   it('-t carries the duration', () => expect(after(args({ durationSeconds: 2.5 }), '-t')).toBe('2.5'));
   it('-t is an output option (after -i)', () => expect(args({ durationSeconds: 3 }).indexOf('-t')).toBeGreaterThan(args({ durationSeconds: 3 }).indexOf('-i')));
   it('segment time', () => expect(after(args({ segmentTime: 1 }), '-segment_time')).toBe('1'));
-  it('segment muxer', () => expect(args({}).filter((a, i, all) => all[i - 1] === '-f')).toEqual(['lavfi', 'segment']));
+  it('segment muxer', () => expect(args({}).filter((_, i, all) => all[i - 1] === '-f')).toEqual(['lavfi', 'segment']));
   it('segment list path', () => expect(after(args({}), '-segment_list')).toBe('/s/segments.csv'));
   it('segment list is csv', () => expect(after(args({}), '-segment_list_type')).toBe('csv'));
   it('resets timestamps per chunk', () => expect(after(args({}), '-reset_timestamps')).toBe('1'));

@@ -8,11 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG } from '../src/config/schema.js';
 import { TranscriptionError } from '../src/errors.js';
 import { parseWavHeader } from '../src/recorder/wav-header.js';
-import type { EngineChunk } from '../src/transcription/engine.js';
+import type { EngineChunk } from '../src/transcription/engines/engine.js';
 import { tensorRecord } from './helpers/ggml.js';
 import { engineChunkOf } from './helpers/engine-chunk.js';
 import { engineAudioPieces } from '../src/audio/engine-audio.js';
-import { loadWhisperBinding, whisperAvailability, WhisperEngine } from '../src/transcription/whisper-engine.js';
+import { loadWhisperBinding, whisperAvailability, WhisperEngine } from '../src/transcription/engines/whisper-engine.js';
 
 /**
  * whisper plumbing with whisper.cpp's weightless test model (test/fixtures/models/SOURCE.md): it

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkGgmlModelFile, ggmlHeaderProblem } from '../src/models/ggml-file.js';
-import { effectiveLanguage, placeSegments, s16leToFloat32 } from '../src/transcription/whisper-engine.js';
+import { effectiveLanguage, placeSegments, s16leToFloat32 } from '../src/transcription/engines/whisper-engine.js';
 import { resolveBuiltScript } from '../src/process/built-script.js';
 import { tensorRecord } from './helpers/ggml.js';
 

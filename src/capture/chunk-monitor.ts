@@ -1,7 +1,7 @@
 import { formatDb } from '../audio/audio-level.js';
 import type { Logger } from '../logging/session-log.js';
 import type { Chunk } from '../recorder/chunk.js';
-import { captureStatus, type ManifestStore } from '../sessions/session-manifest.js';
+import { captureStatus, type ManifestStore } from '../store/session-manifest.js';
 import { diskVerdict, freeBytes, WARN_FACTOR } from './disk-guard.js';
 import { SilenceAlarm, SILENT_INPUT_DB } from './silence-alarm.js';
 import { formatMib, MIB } from '../format-bytes.js';

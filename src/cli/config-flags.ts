@@ -1,6 +1,10 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import type { DottedValues } from '../config/dotted-keys.js';
 import { DURATION_SYNTAX, parseDurationSeconds } from '../config/duration.js';
+import type { ResolvedConfig } from '../config/resolve-config.js';
+
+/** Adds `--config` and the config flags of a table to a command; returns how to read the effective config. */
+export type WithConfig = (command: Command, table: readonly ConfigFlag[], configHelp?: string) => () => Promise<ResolvedConfig>;
 
 /** A command-line flag that sets a config key. One table, so every command parses flags alike. */
 export interface ConfigFlag {

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { parsePositiveSeconds } from './config-flags.js';
-import type { WithConfig } from './program.js';
+import type { WithConfig } from './config-flags.js';
 import type { Surroundings } from './surroundings.js';
 
 /**

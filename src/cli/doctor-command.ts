@@ -1,5 +1,4 @@
 import fs from 'node:fs/promises';
-import path from 'node:path';
 import { formatDb } from '../audio/audio-level.js';
 import { probeInput, pulseState } from '../capture/capture-devices.js';
 import { diskVerdict, freeBytes, WARN_FACTOR } from '../capture/disk-guard.js';
@@ -9,10 +8,10 @@ import { EchologError } from '../errors.js';
 import { runCommand } from '../process/managed-process.js';
 import { defaultCaptureInput, type CaptureInput } from '../recorder/ffmpeg-args.js';
 import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '../recorder/ffmpeg-locator.js';
-import { detectPlatform } from '../sessions/recording-plan.js';
+import { detectPlatform } from '../capture/recording-plan.js';
 import { resolveUserPath } from '../files/paths.js';
-import { checkRecordingsDir } from '../sessions/recordings-dir.js';
-import { resolveEngine } from '../transcription/resolve-engine.js';
+import { checkRecordingsDir } from '../store/recordings-dir.js';
+import { resolveEngine } from '../transcription/engines/resolve-engine.js';
 import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 import { formatMib } from '../format-bytes.js';
@@ -111,13 +110,13 @@ async function checkEngine(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): Pr
 
 /** Engine openai: the server is reachable, takes the key and knows the model (which failed, if one did). */
 async function checkOpenAiEndpoint(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): Promise<DoctorCheck> {
-  const { openAiSettings, openAiSettingsProblem } = await import('../transcription/openai-settings.js');
+  const { openAiSettings, openAiSettingsProblem } = await import('../transcription/engines/openai-settings.js');
   const settings = openAiSettings(resolved.config, env);
   const status: CheckStatus = resolved.config.transcription.required ? 'fail' : 'warn';
   const what = 'openai endpoint';
   const problem = openAiSettingsProblem(settings, env);
   if (problem) return { status, what, detail: problem };
-  const { checkEndpoint } = await import('../transcription/openai-check.js');
+  const { checkEndpoint } = await import('../transcription/engines/openai-check.js');
   const check = await checkEndpoint(settings);
   return check.ok ? { status: 'ok', what, detail: check.detail } : { status, what, detail: check.detail, ...(check.fix ? { fix: check.fix } : {}) };
 }

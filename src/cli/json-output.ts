@@ -1,5 +1,5 @@
 import type { DeviceSection } from '../capture/capture-devices.js';
-import type { CaptureStatus } from '../sessions/session-manifest.js';
+import type { CaptureStatus } from '../store/session-manifest.js';
 
 /**
  * What every `--json` prints: snake_case keys and numbers as JSON numbers, two-space indented, one

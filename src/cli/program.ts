@@ -1,17 +1,13 @@
 import { Command } from 'commander';
 import type { PeekedConfig } from '../config/peek-config.js';
-import type { ResolvedConfig } from '../config/resolve-config.js';
 import { VERSION } from '../version.js';
-import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parsePositiveSeconds, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag } from './config-flags.js';
+import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parsePositiveSeconds, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag, type WithConfig } from './config-flags.js';
 import type { Surroundings } from './surroundings.js';
 
 const ALL_FLAGS: readonly ConfigFlag[] = [...RECORDING_FLAGS, ...COMMON_FLAGS, ...TRANSCRIPTION_FLAGS];
 const RECORDINGS_DIR_FLAG = COMMON_FLAGS.filter((flag) => flag.key === 'recordings_dir');
 const ENGINE_FLAG = TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'engine');
 const MODEL_FLAG = TRANSCRIPTION_FLAGS.filter((flag) => flag.attribute === 'model');
-
-/** Adds `--config` and the config flags of a table to a command; returns how to read the effective config. */
-export type WithConfig = (command: Command, table: readonly ConfigFlag[], configHelp?: string) => () => Promise<ResolvedConfig>;
 
 /** What each command's registration needs: the program, the outside world, and the config helpers. */
 export interface ProgramContext {

@@ -2,7 +2,7 @@ import ora, { type Ora } from 'ora';
 import type { Writable } from 'node:stream';
 import type { FfmpegLocation } from '../recorder/ffmpeg-locator.js';
 import type { LogFields } from '../logging/line-format.js';
-import type { RecordingEvent } from '../sessions/session-component.js';
+import type { RecordingEvent } from '../transcription/session-component.js';
 import type { TerminalStyle } from './terminal.js';
 import { formatElapsed, formatPartialScreenLine, plural } from './text-format.js';
 

@@ -4,13 +4,13 @@ import { describePulseServer, locatePulseServer } from '../capture/pulse-server.
 import type { EchologConfig } from '../config/schema.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
-import { detectPlatform, planRecording, type RecordingPlan } from '../sessions/recording-plan.js';
-import { RecordingSession, type RecordingResult } from '../sessions/recording-session.js';
+import { detectPlatform, planRecording, type RecordingPlan } from '../capture/recording-plan.js';
+import { RecordingSession, type RecordingResult } from '../recording/recording-session.js';
 import { resolveUserPath } from '../files/paths.js';
-import { newSessionId, validateSessionId } from '../sessions/session-id.js';
+import { newSessionId, validateSessionId } from '../store/session-id.js';
 import { checkResumable } from '../sessions/session-resume.js';
-import type { SessionComponent } from '../sessions/session-component.js';
-import { readManifest } from '../sessions/session-manifest.js';
+import type { SessionComponent } from '../transcription/session-component.js';
+import { readManifest } from '../store/session-manifest.js';
 import { createTranscriptionComponents } from '../transcription/session-transcriber.js';
 import { formatJson } from './json-output.js';
 import { createProgressReporter } from './progress.js';

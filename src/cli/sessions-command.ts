@@ -6,16 +6,16 @@ import { SEGMENT_LIST_NAME } from '../recorder/ffmpeg-args.js';
 import { readSegmentList } from '../recorder/segment-list-watcher.js';
 import { parseLogLine } from '../logging/line-format.js';
 import type { EchologConfig } from '../config/schema.js';
-import { isSessionOrphaned, liveLock } from '../sessions/active-lock.js';
+import { isSessionOrphaned, liveLock } from '../store/active-lock.js';
 import { resolveUserPath } from '../files/paths.js';
-import { checkRecordingsDir } from '../sessions/recordings-dir.js';
-import { analyzeContinuity, lastProblems } from '../sessions/session-continuity.js';
-import { folderBytes } from '../sessions/session-files.js';
+import { checkRecordingsDir } from '../store/recordings-dir.js';
+import { analyzeContinuity, lastProblems } from '../recording/session-continuity.js';
+import { folderBytes } from '../store/session-files.js';
 import { indexSessions } from '../sessions/session-index.js';
-import { locateSessionFolder } from '../sessions/session-locate.js';
-import { readManifestOrProblemSync, type SessionManifest } from '../sessions/session-manifest.js';
+import { locateSessionFolder } from '../store/session-locate.js';
+import { readManifestOrProblemSync, type SessionManifest } from '../store/session-manifest.js';
 import { pageSessions, resolveChain, selectByTime, summarize, type SessionKey, type SessionPage, type SessionQuery } from '../sessions/session-query.js';
-import { TRANSCRIPT_FILES } from '../transcription/transcript-formats.js';
+import { TRANSCRIPT_FILES } from '../transcription/transcript/transcript-formats.js';
 import type { Confirmer } from './confirm.js';
 import { formatDeleteQuestion, formatListJson, formatListTable, formatShow, formatShowJson, type SessionDetails } from './sessions-format.js';
 import { formatJson } from './json-output.js';
@@ -57,7 +57,7 @@ function warn(surroundings: Surroundings, message: string): void {
  * the log module, whose logger library alone costs more start-up than a whole `sessions list`.
  */
 async function manifestOrRebuilt(dir: string, surroundings: Surroundings): Promise<SessionManifest | undefined> {
-  const { loadManifest } = await import('../sessions/manifest-rebuild.js');
+  const { loadManifest } = await import('../store/manifest-rebuild.js');
   try {
     const loaded = await loadManifest(dir);
     if (loaded?.rebuilt) warn(surroundings, loaded.rebuilt);
@@ -92,7 +92,7 @@ export async function listSessionPage(options: ListOptions, surroundings: Surrou
     let manifest = await read(id);
     // `recording` with its echolog gone (its lock removed by hand): recovered, never listed as recording.
     if (manifest && isSessionOrphaned(manifest, live)) {
-      const { recoverInterruptedSession } = await import('../sessions/recover-session.js');
+      const { recoverInterruptedSession } = await import('../recording/recover-session.js');
       await recoverInterruptedSession({ recordingsDir, sessionId: id, config: await options.loadConfig(), stderr: surroundings.stderr });
       manifest = await read(id);
     }
@@ -129,7 +129,7 @@ export async function showSession(options: ShowOptions, surroundings: Surroundin
   let manifest = await requireManifest(dir, surroundings);
   // `recording` with its echolog gone (its lock removed by hand): recovered, never shown as recording.
   if (isSessionOrphaned(manifest, await liveLock(recordingsDir))) {
-    const { recoverInterruptedSession } = await import('../sessions/recover-session.js');
+    const { recoverInterruptedSession } = await import('../recording/recover-session.js');
     await recoverInterruptedSession({ recordingsDir, sessionId: options.id, config: await options.loadConfig(), stderr: surroundings.stderr });
     manifest = await requireManifest(dir, surroundings);
   }
@@ -171,7 +171,7 @@ async function sortByMtime(dir: string, names: string[]): Promise<string[]> {
 }
 
 export async function requireManifest(dir: string, surroundings: Surroundings): Promise<SessionManifest> {
-  const { loadManifest } = await import('../sessions/manifest-rebuild.js');
+  const { loadManifest } = await import('../store/manifest-rebuild.js');
   const loaded = await loadManifest(dir);
   if (!loaded) throw new UsageError(`${dir} has no session.json: not a session echolog can show`);
   if (loaded.rebuilt) surroundings.stderr.write(`echolog: ${loaded.rebuilt}\n`);

@@ -3,13 +3,12 @@ import type { EchologConfig } from '../config/schema.js';
 import { EchologError } from '../errors.js';
 import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '../recorder/ffmpeg-locator.js';
 import { resolveUserPath } from '../files/paths.js';
-import { sessionStatus, type StatusReport } from '../sessions/session-catalog.js';
-import type { CaptureStatus, SessionManifest } from '../sessions/session-manifest.js';
-import { daemonStatusFor, type DaemonStatusSummary } from '../daemon/daemon-report.js';
+import { sessionStatus, type StatusReport } from '../sessions/session-status.js';
+import type { CaptureStatus, SessionManifest } from '../store/session-manifest.js';
+import { daemonStatusFor, type DaemonStatusSummary } from '../ipc/daemon-report.js';
 import { formatJson, manifestJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 import { formatElapsed, plural } from './text-format.js';
-import path from 'node:path';
 
 /** `status` as printed: the sessions, and the ffmpeg `record` would run (or why there is none). */
 export type StatusOutput = StatusReport & { ffmpeg: FfmpegLocation | { error: string }; daemon?: DaemonStatusSummary };

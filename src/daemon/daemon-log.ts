@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { currentUid } from '../files/file-trust.js';
-import { IpcRootError } from './ipc-root.js';
+import { IpcRootError } from '../ipc/ipc-root.js';
 import { formatLogLine, parseLogLine, type LevelName, type LogFields } from '../logging/line-format.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { EngineAudioFormat, TranscriptionEngine } from '../transcription/engine.js';
+import type { EngineAudioFormat, TranscriptionEngine } from '../transcription/engines/engine.js';
 import { ENGINE_SAMPLE_RATE, pcmSeconds } from './audio-input.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { EchologConfig } from '../config/schema.js';
 import { TranscriptionError, UsageError } from '../errors.js';
-import type { TranscriptionEngine } from '../transcription/engine.js';
-import { resolveEngine, type EngineDeps, defaultEngineDeps } from '../transcription/resolve-engine.js';
+import type { TranscriptionEngine } from '../transcription/engines/engine.js';
+import { resolveEngine, type EngineDeps, defaultEngineDeps } from '../transcription/engines/resolve-engine.js';
 
 export const HOSTED_ENGINES = ['pocketsphinx', 'whisper', 'openai'] as const;
 export type HostedEngineName = (typeof HOSTED_ENGINES)[number];

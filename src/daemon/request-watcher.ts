@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { requestIdOfFile } from './protocol.js';
+import { requestIdOfFile } from '../ipc/protocol.js';
 
 /** How often the dir is listed when no inotify event came: the fallback for file systems without events. */
 export const FALLBACK_POLL_MS = 5000;

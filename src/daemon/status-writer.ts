@@ -1,5 +1,5 @@
 import { writeFileAtomic } from '../files/durable-write.js';
-import { STATUS_HEARTBEAT_MS, unixSeconds, type DaemonStatus } from './protocol.js';
+import { STATUS_HEARTBEAT_MS, unixSeconds, type DaemonStatus } from '../ipc/protocol.js';
 
 export type StatusState = Omit<DaemonStatus, 'timestamp'>;
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isProcessAlive, parseState } from '../files/process-identity.js';
+import { isProcessAlive, parseState } from './process-identity.js';
 
 /**
  * The only module that starts processes. It owns the stop ladder: ask politely
@@ -226,7 +226,7 @@ export function startOrphanWatchdog(childPid: number, stepTimeoutMs: number): ()
  * Stops a process we did not start (an orphaned ffmpeg): SIGINT first, which finalizes
  * ffmpeg's open chunk, then SIGTERM and SIGKILL, waiting `stepMs` between steps.
  * `isTarget` is asked before every signal: a pid from disk may be reused at any moment
- * (see files/process-identity.ts). `sigkill: false` stops before the last rung, for a pid
+ * (see process-identity.ts). `sigkill: false` stops before the last rung, for a pid
  * whose identity could not be proven.
  */
 export async function stopProcessByPid(pid: number, stepMs: number, isTarget: () => boolean = () => isProcessAlive(pid), sigkill = true): Promise<void> {

@@ -4,7 +4,7 @@
  * ends normally, echolog ends this process instead of hanging up.
  * argv: <ffmpeg pid> <ms between steps>
  */
-import { isSameProcessAlive, procAvailable, readStartTicks } from '../files/process-identity.js';
+import { isSameProcessAlive, procAvailable, readStartTicks } from './process-identity.js';
 import { stopProcessByPid } from './managed-process.js';
 
 const childPid = Number(process.argv[2]);

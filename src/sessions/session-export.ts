@@ -9,8 +9,8 @@ import { ManagedProcess, type ProcessExit } from '../process/managed-process.js'
 import type { Chunk } from '../recorder/chunk.js';
 import { readWavProbe } from '../recorder/wav-file.js';
 import { parseWavHeader, wavSizeMismatch } from '../recorder/wav-header.js';
-import { roundToMs } from '../transcription/round-seconds.js';
-import { buildTranscript, formatJson, formatSrt, formatTxt, formatVtt, type TranscriptDocument, type TranscriptLine } from '../transcription/transcript-formats.js';
+import { roundToMs } from '../round-seconds.js';
+import { buildTranscript, formatJson, formatSrt, formatTxt, formatVtt, type TranscriptDocument, type TranscriptLine } from '../transcription/transcript/transcript-formats.js';
 
 /**
  * `echolog sessions export`: a session's chunks (or a resume chain's) joined into one audio file

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { writeFileDurable } from '../files/durable-write.js';
-import { recordingsDirError } from './recordings-dir.js';
-import { isValidSessionId } from './session-id.js';
-import { readManifestOrProblem, type SessionManifest } from './session-manifest.js';
+import { recordingsDirError } from '../store/recordings-dir.js';
+import { isValidSessionId } from '../store/session-id.js';
+import { readManifestOrProblem, type SessionManifest } from '../store/session-manifest.js';
 import type { SessionKey } from './session-query.js';
 
 /**

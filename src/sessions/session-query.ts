@@ -1,5 +1,5 @@
-import type { SessionManifest, SessionStatus } from './session-manifest.js';
-import { isValidSessionId } from './session-id.js';
+import type { SessionManifest, SessionStatus } from '../store/session-manifest.js';
+import { isValidSessionId } from '../store/session-id.js';
 
 /**
  * What `sessions list` shows and filters on: seed 003's list fields, from a session.json. Also

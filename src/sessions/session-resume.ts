@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { SessionBusyError, UsageError } from '../errors.js';
-import { isLockHeld, readActiveLock } from './active-lock.js';
-import { loadManifest } from './manifest-rebuild.js';
-import { locateSessionFolder } from './session-locate.js';
+import { isLockHeld, readActiveLock } from '../store/active-lock.js';
+import { loadManifest } from '../store/manifest-rebuild.js';
+import { locateSessionFolder } from '../store/session-locate.js';
 
 /**
  * `record --resume <id>` (seed 003's soft resume): a new session linked to `id`, which must be a

@@ -1,16 +1,16 @@
-import type { TranscriberProgress } from '../sessions/session-manifest.js';
+import type { TranscriberProgress } from '../store/session-manifest.js';
 import type { EchologConfig } from '../config/schema.js';
 import type { Logger } from '../logging/session-log.js';
 import type { Chunk } from '../recorder/chunk.js';
 import { formatDb, isSilent } from '../audio/audio-level.js';
 import { engineAudioPieces, measureFileLevel, type EngineAudioFormat } from '../audio/engine-audio.js';
 import type { DebugAudioDump } from './debug-audio-dump.js';
-import type { EngineChunk, EngineFault, TranscriptionEngine, TranscriptSegment } from './engine.js';
+import type { EngineChunk, EngineFault, TranscriptionEngine, TranscriptSegment } from './engines/engine.js';
 import { SharedBusyTime } from './busy-time.js';
-import { CommitOrder, type CommitTurn } from './ordered-commits.js';
-import { countWords, type TranscriptLine } from './transcript-formats.js';
-import type { TranscriptStore } from './transcript-store.js';
-import { roundToMs } from './round-seconds.js';
+import { CommitOrder, type CommitTurn } from './transcript/ordered-commits.js';
+import { countWords, type TranscriptLine } from './transcript/transcript-formats.js';
+import type { TranscriptStore } from './transcript/transcript-store.js';
+import { roundToMs } from '../round-seconds.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 /** Zero counts, before any chunk. */

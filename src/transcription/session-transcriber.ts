@@ -2,15 +2,15 @@ import type { EchologConfig } from '../config/schema.js';
 import { TranscriptionError, UsageError } from '../errors.js';
 import type { LogFields } from '../logging/line-format.js';
 import type { Chunk } from '../recorder/chunk.js';
-import type { DeferredLogLine, Logger, SessionComponent, SessionContext } from '../sessions/session-component.js';
+import type { DeferredLogLine, Logger, SessionComponent, SessionContext } from './session-component.js';
 import type { LiveAudioConsumer } from '../capture/chunk-sink.js';
 import { ChunkTranscriber, startingProgress, withTimeout } from './chunk-transcriber.js';
-import type { TranscriberProgress } from '../sessions/session-manifest.js';
+import type { TranscriberProgress } from '../store/session-manifest.js';
 import { DebugAudioDump } from './debug-audio-dump.js';
-import { isLiveEngine, type TranscriptionEngine } from './engine.js';
+import { isLiveEngine, type TranscriptionEngine } from './engines/engine.js';
 import { LiveTranscriber } from './live-transcriber.js';
-import { defaultEngineDeps, resolveEngine, type EngineDeps, type EngineResolution } from './resolve-engine.js';
-import { TranscriptStore } from './transcript-store.js';
+import { defaultEngineDeps, resolveEngine, type EngineDeps, type EngineResolution } from './engines/resolve-engine.js';
+import { TranscriptStore } from './transcript/transcript-store.js';
 
 /** The transcription part of a recording session: one component, whatever the engine. */
 export function createTranscriptionComponents(config: EchologConfig, env: NodeJS.ProcessEnv, capture: CaptureFacts, deps: EngineDeps = defaultEngineDeps): SessionComponent[] {

@@ -1,4 +1,4 @@
-import type { EngineChunk } from '../../src/transcription/engine.js';
+import type { EngineChunk } from '../../src/transcription/engines/engine.js';
 import { PIECE_BYTES } from '../../src/audio/engine-audio.js';
 
 /** An EngineChunk whose audio is `pcm` (already in the engine's format), handed over in bounded pieces as the transcriber does. */

@@ -1,5 +1,5 @@
 import { readOwnFile } from '../files/own-file.js';
-import { isRunning, procAvailable, readCmdline, runsEcholog } from '../files/process-identity.js';
+import { isRunning, procAvailable, readCmdline, runsEcholog } from '../process/process-identity.js';
 import type { IpcPaths } from './ipc-paths.js';
 import { isMarker, judgeLiveness, parseMarker, parseStatus, type DaemonStatus, type Liveness, type MarkerProcess, type MarkerRead, type Untrusted } from './protocol.js';
 

@@ -1,6 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { writeFileDurable } from '../files/durable-write.js';
+import { writeFileDurable } from '../../files/durable-write.js';
 import {
   buildTranscript,
   formatJson,

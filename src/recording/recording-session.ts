@@ -10,20 +10,20 @@ import { CaptureSupervisor, type CaptureOutcome } from '../capture/capture-super
 import { ChunkMonitor } from '../capture/chunk-monitor.js';
 import { canWriteIn, diskVerdict, freeBytes } from '../capture/disk-guard.js';
 import { VERSION } from '../version.js';
-import { readStartTicks } from '../files/process-identity.js';
-import { acquireActiveLock, releaseActiveLock } from './active-lock.js';
+import { readStartTicks } from '../process/process-identity.js';
+import { acquireActiveLock, releaseActiveLock } from '../store/active-lock.js';
 import { ChunkLedger } from './chunk-ledger.js';
-import type { RecordingPlan } from './recording-plan.js';
-import { ensureRecordingsDir } from './recordings-dir.js';
+import type { RecordingPlan } from '../capture/recording-plan.js';
+import { ensureRecordingsDir } from '../store/recordings-dir.js';
 import { recoverInterruptedSession, recoverOrphanedSessions } from './recover-session.js';
-import type { RecordingEvent, SessionComponent } from './session-component.js';
+import type { RecordingEvent, SessionComponent } from '../transcription/session-component.js';
 import type { LiveAudioConsumer } from '../capture/chunk-sink.js';
-import { ManifestStore, manifestPath } from './session-manifest.js';
+import { ManifestStore, manifestPath } from '../store/session-manifest.js';
 import { DiskBallast } from './disk-ballast.js';
-import { finalStatusFor, stopLevelFor, type StopReason } from './stop-reason.js';
+import { finalStatusFor, stopLevelFor, type StopReason } from '../store/stop-reason.js';
 import { decideStopReason, exitCodeFor, SIGNALLED_STOP_BUDGET_MS, type StopRequest } from './stop-decision.js';
 import { classifyStorageError, isDiskFullLine, type StorageFault } from './storage-fault.js';
-import { folderBytes } from './session-files.js';
+import { folderBytes } from '../store/session-files.js';
 import { formatMib } from '../format-bytes.js';
 
 export interface RecordingSessionOptions {

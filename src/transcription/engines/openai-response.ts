@@ -1,5 +1,5 @@
 import type { TranscriptSegment, TranscriptWord } from './engine.js';
-import { roundToMs } from './round-seconds.js';
+import { roundToMs } from '../../round-seconds.js';
 
 /** The formats asked for, best first: segments with words, segments, one text. */
 export type ResponseFormat = 'verbose_json+words' | 'verbose_json' | 'json';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
-import { locatePulseServer } from '../capture/pulse-server.js';
+import { locatePulseServer } from './pulse-server.js';
 import { UsageError } from '../errors.js';
 import {
   buildCaptureArgs,

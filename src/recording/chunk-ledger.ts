@@ -2,9 +2,9 @@ import { chunkLogFields, IncompleteChunkError, readChunk, type Chunk } from '../
 import type { SegmentListRow } from '../recorder/segment-list.js';
 import type { ChunkSink } from '../capture/chunk-sink.js';
 import type { Logger } from '../logging/session-log.js';
-import type { ManifestStore, SessionManifest } from './session-manifest.js';
+import type { ManifestStore, SessionManifest } from '../store/session-manifest.js';
 import type { WavInfo } from '../recorder/wav-header.js';
-import { roundToMs } from '../transcription/round-seconds.js';
+import { roundToMs } from '../round-seconds.js';
 import { levelWindowSeconds } from '../recorder/ffmpeg-args.js';
 
 /** Audio time and wall time may part by this much before the log says so (once). */

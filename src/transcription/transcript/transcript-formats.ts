@@ -1,5 +1,5 @@
-import type { TranscriptWord } from './engine.js';
-import { roundToMs } from './round-seconds.js';
+import type { TranscriptWord } from '../engines/engine.js';
+import { roundToMs } from '../../round-seconds.js';
 
 /**
  * The transcript files of a session folder, as pure functions of the transcript.jsonl lines.

@@ -8,17 +8,17 @@ import { stopProcessByPid } from '../process/managed-process.js';
 import { chunkPatternIn, segmentListName, segmentListRun } from '../recorder/ffmpeg-args.js';
 import { repairUnlistedChunks } from '../capture/torn-chunk.js';
 import { readSessionSegmentLists } from '../recorder/segment-list-watcher.js';
-import { isEchologAlive, isProcessAlive, judgeIdentity, observeProcess, readStartTicks } from '../files/process-identity.js';
+import { isEchologAlive, isProcessAlive, judgeIdentity, observeProcess, readStartTicks } from '../process/process-identity.js';
 import { ManifestError } from '../errors.js';
-import { isSessionOrphaned, type ActiveLock } from './active-lock.js';
+import { isSessionOrphaned, type ActiveLock } from '../store/active-lock.js';
 import { ChunkLedger } from './chunk-ledger.js';
-import { listSessions } from './session-list.js';
+import { listSessions } from '../store/session-list.js';
 import { BALLAST_NAME } from './disk-ballast.js';
-import { finalStatusFor, STOP_REASONS, type StopReason } from './stop-reason.js';
-import { recordingsDirError } from './recordings-dir.js';
-import { gatherManifestEvidence, loadManifest } from './manifest-rebuild.js';
-import { judgeSessionFolder } from './session-locate.js';
-import { ManifestStore, type SessionManifest } from './session-manifest.js';
+import { finalStatusFor, STOP_REASONS, type StopReason } from '../store/stop-reason.js';
+import { recordingsDirError } from '../store/recordings-dir.js';
+import { gatherManifestEvidence, loadManifest } from '../store/manifest-rebuild.js';
+import { judgeSessionFolder } from '../store/session-locate.js';
+import { ManifestStore, type SessionManifest } from '../store/session-manifest.js';
 
 export interface RecoverOptions {
   recordingsDir: string;

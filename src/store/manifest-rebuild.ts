@@ -7,7 +7,7 @@ import { SESSION_LOG_NAME } from '../logging/log-names.js';
 import type { SegmentListRow } from '../recorder/segment-list.js';
 import { finalStatusFor, STOP_REASONS, type StopReason } from './stop-reason.js';
 import { readSessionSegmentLists } from '../recorder/segment-list-watcher.js';
-import { isValidPid } from '../files/process-identity.js';
+import { isValidPid } from '../process/process-identity.js';
 import { manifestPath, parseManifest, readManifestOrProblem, type SessionManifest, type SessionStatus } from './session-manifest.js';
 
 /**

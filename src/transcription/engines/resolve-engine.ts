@@ -1,11 +1,11 @@
-import type { LogFields } from '../logging/line-format.js';
-import { homeDirectory } from '../files/paths.js';
+import type { LogFields } from '../../logging/line-format.js';
+import { homeDirectory } from '../../files/paths.js';
 import { fileURLToPath } from 'node:url';
-import type { EchologConfig } from '../config/schema.js';
-import { readLiveness } from '../daemon/daemon-state.js';
-import { checkIpcRoot } from '../daemon/ipc-root.js';
-import { ipcPathsFor, type IpcPaths } from '../daemon/ipc-paths.js';
-import { resolveBuiltScript } from '../process/built-script.js';
+import type { EchologConfig } from '../../config/schema.js';
+import { readLiveness } from '../../ipc/daemon-state.js';
+import { checkIpcRoot } from '../../ipc/ipc-root.js';
+import { ipcPathsFor, type IpcPaths } from '../../ipc/ipc-paths.js';
+import { resolveBuiltScript } from '../../process/built-script.js';
 import { DaemonEngine } from './daemon-engine.js';
 import type { TranscriptionEngine } from './engine.js';
 import { displayUrl, openAiSettings, openAiSettingsProblem } from './openai-settings.js';
@@ -37,7 +37,7 @@ export type EngineResolution =
   | { kind: 'missing'; name: string; reason: string; refuse?: boolean }
   | { kind: 'off'; reason: string; hint?: string };
 
-/** What this module needs of src/transcription/whisper-engine.ts (loaded lazily). */
+/** What this module needs of whisper-engine.ts (loaded lazily). */
 export interface WhisperModule {
   /** Whether whisper can run with the configured model here, and if not, why. */
   whisperAvailability(config: EchologConfig, env: NodeJS.ProcessEnv): Promise<{ available: boolean; reason?: string }>;

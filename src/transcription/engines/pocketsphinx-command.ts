@@ -1,4 +1,4 @@
-import { findOnPath } from '../process/find-executable.js';
+import { findOnPath } from '../../process/find-executable.js';
 
 /**
  * Which pocketsphinx CLI is installed, and its argv.

@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { writeFileAtomic } from '../files/durable-write.js';
-import { readLiveness } from '../daemon/daemon-state.js';
-import { checkIpcRoot } from '../daemon/ipc-root.js';
-import type { IpcPaths } from '../daemon/ipc-paths.js';
-import { parseResponse, unixSeconds, type DaemonRequest, type DaemonResponse, type DaemonStatus } from '../daemon/protocol.js';
-import type { LogFields } from '../logging/line-format.js';
+import { writeFileAtomic } from '../../files/durable-write.js';
+import { readLiveness } from '../../ipc/daemon-state.js';
+import { checkIpcRoot } from '../../ipc/ipc-root.js';
+import type { IpcPaths } from '../../ipc/ipc-paths.js';
+import { parseResponse, unixSeconds, type DaemonRequest, type DaemonResponse, type DaemonStatus } from '../../ipc/protocol.js';
+import type { LogFields } from '../../logging/line-format.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
 
 export interface DaemonEngineOptions {

@@ -1,4 +1,4 @@
-import { pcmWavHeader } from '../recorder/wav-header.js';
+import { pcmWavHeader } from '../../recorder/wav-header.js';
 import { OpenAiClient, OpenAiRequestError } from './openai-client.js';
 import { displayUrl, type OpenAiSettings } from './openai-settings.js';
 

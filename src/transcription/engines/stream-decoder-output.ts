@@ -1,5 +1,5 @@
 import { normalizeWord } from './pocketsphinx-output.js';
-import { roundToMs } from './round-seconds.js';
+import { roundToMs } from '../../round-seconds.js';
 
 /**
  * What the stream decoder (pocketsphinx-stream-decoder.ts) prints, one JSON object per line, and

@@ -1,6 +1,6 @@
 import { ExitCode } from '../errors.js';
 import type { CaptureOutcome } from '../capture/capture-supervisor.js';
-import type { StopReason } from './stop-reason.js';
+import type { StopReason } from '../store/stop-reason.js';
 
 /** A stop that echolog was asked for, by a signal or a caller. */
 export interface StopRequest {

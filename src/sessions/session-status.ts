@@ -2,10 +2,10 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
-import { discardInvalidLock, isLockHeld, isSessionOrphaned, lockPath, readActiveLock } from './active-lock.js';
-import { checkRecordingsDir } from './recordings-dir.js';
-import type { SessionManifest } from './session-manifest.js';
-import { listSessions } from './session-list.js';
+import { discardInvalidLock, isLockHeld, isSessionOrphaned, lockPath, readActiveLock } from '../store/active-lock.js';
+import { checkRecordingsDir } from '../store/recordings-dir.js';
+import type { SessionManifest } from '../store/session-manifest.js';
+import { listSessions } from '../store/session-list.js';
 
 /** What `status --json` prints: snake_case keys, as session.json has them. */
 export interface StatusReport {
@@ -27,7 +27,7 @@ export async function sessionStatus(recordingsDir: string, loadConfig: () => Pro
   const live = lock && isLockHeld(lock) ? lock : undefined;
   const recover = async (sessionId: string): Promise<void> => {
     // Loaded only for a dead session: recovery writes its log, which a plain status never needs.
-    const { recoverInterruptedSession } = await import('./recover-session.js');
+    const { recoverInterruptedSession } = await import('../recording/recover-session.js');
     await recoverInterruptedSession({ recordingsDir, sessionId, config: await loadConfig(), stderr });
   };
   if (lock && !live) {
@@ -38,7 +38,7 @@ export async function sessionStatus(recordingsDir: string, loadConfig: () => Pro
   }
   if (live) {
     // Loaded only while a session records: the rebuild brings the log parser and segment lists with it (start-up time).
-    const { loadManifest } = await import('./manifest-rebuild.js');
+    const { loadManifest } = await import('../store/manifest-rebuild.js');
     const loaded = await loadManifest(path.join(recordingsDir, live.session_id));
     if (loaded?.rebuilt) stderr.write(`echolog: ${loaded.rebuilt}\n`);
     const manifest = loaded?.manifest;

@@ -1,7 +1,7 @@
-import type { EngineAudioFormat } from '../audio/engine-audio.js';
-import type { LogFields } from '../logging/line-format.js';
+import type { EngineAudioFormat } from '../../audio/engine-audio.js';
+import type { LogFields } from '../../logging/line-format.js';
 
-export type { EngineAudioFormat } from '../audio/engine-audio.js';
+export type { EngineAudioFormat } from '../../audio/engine-audio.js';
 
 /**
  * One interface for every transcription engine: in-process (whisper), subprocess (pocketsphinx)

@@ -1,6 +1,6 @@
 import path from 'node:path';
-import type { EchologConfig } from '../config/schema.js';
-import type { LogFields } from '../logging/line-format.js';
+import type { EchologConfig } from '../../config/schema.js';
+import type { LogFields } from '../../logging/line-format.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
 import { uploadAudioOf, type UploadAudio } from './openai-audio.js';
 import { OpenAiClient, OpenAiRequestError } from './openai-client.js';

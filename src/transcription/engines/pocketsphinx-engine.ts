@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ManagedProcess, type ProcessExit } from '../process/managed-process.js';
+import { ManagedProcess, type ProcessExit } from '../../process/managed-process.js';
 import type { EngineAudioFormat, EngineChunk, LiveEngine, TranscriptSegment } from './engine.js';
 import { buildPocketsphinxArgs, type PocketsphinxBinary } from './pocketsphinx-command.js';
 import { parsePartialLine } from './stream-decoder-output.js';

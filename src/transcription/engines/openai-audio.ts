@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { PCM_WAV_HEADER_BYTES, pcmWavHeader } from '../recorder/wav-header.js';
+import { PCM_WAV_HEADER_BYTES, pcmWavHeader } from '../../recorder/wav-header.js';
 
 /** A chunk's audio ready to upload: a file-backed Blob, so memory never holds the audio. */
 export interface UploadAudio {

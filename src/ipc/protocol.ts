@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { isValidPid } from '../files/process-identity.js';
+import { isValidPid } from '../process/process-identity.js';
 
 /**
  * The seed-004 IPC contract as data: requests, responses, the status file and the marker, with

@@ -1,14 +1,14 @@
 import os from 'node:os';
-import { homeDirectory } from '../files/paths.js';
+import { homeDirectory } from '../../files/paths.js';
 import { Worker } from 'node:worker_threads';
-import type { EchologConfig } from '../config/schema.js';
-import { resolveBuiltScript } from '../process/built-script.js';
-import { TranscriptionError } from '../errors.js';
-import { checkGgmlModelFile } from '../models/ggml-file.js';
-import { locateModel, type ModelLocationOptions } from '../models/model-cache.js';
+import type { EchologConfig } from '../../config/schema.js';
+import { resolveBuiltScript } from '../../process/built-script.js';
+import { TranscriptionError } from '../../errors.js';
+import { checkGgmlModelFile } from '../../models/ggml-file.js';
+import { locateModel, type ModelLocationOptions } from '../../models/model-cache.js';
 import type { EngineAudioFormat, EngineChunk, TranscriptionEngine, TranscriptSegment } from './engine.js';
 import type { RawSegment, WhisperWorkerData, WorkerReply } from './whisper-worker.js';
-import { roundToMs } from './round-seconds.js';
+import { roundToMs } from '../../round-seconds.js';
 
 /**
  * whisper.cpp in-process through @napi-rs/whisper (an optional peer the user adds, with prebuilt binaries

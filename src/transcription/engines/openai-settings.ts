@@ -1,4 +1,4 @@
-import type { EchologConfig } from '../config/schema.js';
+import type { EchologConfig } from '../../config/schema.js';
 
 /** Where the official SDK looks when no base URL is given. */
 export const OPENAI_DEFAULT_BASE_URL = 'https://api.openai.com/v1';

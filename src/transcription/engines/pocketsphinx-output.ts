@@ -1,5 +1,5 @@
 import type { TranscriptSegment, TranscriptWord } from './engine.js';
-import { roundToMs } from './round-seconds.js';
+import { roundToMs } from '../../round-seconds.js';
 
 /**
  * Parsers of pocketsphinx's stdout, pure and fed one line at a time. They return utterances

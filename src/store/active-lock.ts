@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { SessionBusyError } from '../errors.js';
 import { createFileDurable, readJson } from '../files/durable-write.js';
-import { isEchologAlive, isValidPid, readStartTicks } from '../files/process-identity.js';
+import { isEchologAlive, isValidPid, readStartTicks } from '../process/process-identity.js';
 import { recordingsDirError } from './recordings-dir.js';
 import { isValidSessionId } from './session-id.js';
 import { setTimeout as sleep } from 'node:timers/promises';

@@ -2,7 +2,7 @@ import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { writeFileAtomic, writeJsonDurable } from '../files/durable-write.js';
-import { isValidPid } from '../files/process-identity.js';
+import { isValidPid } from '../process/process-identity.js';
 import { LOG_LEVELS, type LogLevel } from '../config/choices.js';
 import { isValidSessionId } from './session-id.js';
 

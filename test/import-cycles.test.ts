@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+// The house's rule (issue 21): lower layers never import higher ones, so no two folders of src/ import each
+// other, even through others, and no two files do. Type-only and lazy imports count too: a cycle of types is
+// still two folders that cannot be understood one without the other.
+const SRC = path.resolve('src');
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g;
+
+function sourceFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const file = path.join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(file);
+    return entry.name.endsWith('.ts') ? [file] : [];
+  });
+}
+
+/** src-relative file → the src-relative files it imports. */
+function importGraph(): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  for (const file of sourceFiles(SRC)) {
+    const text = fs.readFileSync(file, 'utf8');
+    const targets = [...text.matchAll(IMPORT)].map((m) => path.relative(SRC, path.resolve(path.dirname(file), (m[1] ?? m[2] ?? '').replace(/\.js$/, '.ts'))));
+    graph.set(path.relative(SRC, file), targets);
+  }
+  return graph;
+}
+
+/** The strongly connected components of more than one node (Tarjan), each sorted: the cycles. */
+export function cyclesOf(graph: Map<string, Set<string>>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const visit = (node: string): void => {
+    index.set(node, index.size);
+    low.set(node, index.get(node)!);
+    stack.push(node);
+    onStack.add(node);
+    for (const next of graph.get(node) ?? []) {
+      if (!index.has(next)) {
+        visit(next);
+        low.set(node, Math.min(low.get(node)!, low.get(next)!));
+      } else if (onStack.has(next)) low.set(node, Math.min(low.get(node)!, index.get(next)!));
+    }
+    if (low.get(node) === index.get(node)) {
+      const component: string[] = [];
+      let member: string;
+      do {
+        member = stack.pop()!;
+        onStack.delete(member);
+        component.push(member);
+      } while (member !== node);
+      if (component.length > 1) cycles.push(component.sort());
+    }
+  };
+  for (const node of graph.keys()) if (!index.has(node)) visit(node);
+  return cycles;
+}
+
+/** A file's folder; a file directly in src/ (the entry, errors, version) is a node of its own. */
+function folderOf(file: string): string {
+  return path.dirname(file) === '.' ? file : path.dirname(file);
+}
+
+describe('the house: imports run one way', () => {
+  const files = importGraph();
+
+  it('no import cycle between folders of src/ (sub-folders are folders of their own)', () => {
+    const folders = new Map<string, Set<string>>();
+    const edges: Array<[string, string]> = [];
+    for (const [file, targets] of files) {
+      for (const target of targets) {
+        const [from, to] = [folderOf(file), folderOf(target)];
+        if (from === to) continue;
+        if (!folders.has(from)) folders.set(from, new Set());
+        folders.get(from)!.add(to);
+        edges.push([file, target]);
+      }
+    }
+    const cycles = cyclesOf(folders);
+    // Name the imports that make each cycle, so the failure says what to move.
+    const culprits = cycles.map((cycle) => ({ folders: cycle, imports: edges.filter(([from, to]) => cycle.includes(folderOf(from)) && cycle.includes(folderOf(to))) }));
+    expect(culprits).toEqual([]);
+  });
+
+  it('no import cycle between files', () => {
+    expect(cyclesOf(new Map([...files].map(([file, targets]) => [file, new Set(targets)])))).toEqual([]);
+  });
+
+  it('sees a cycle when there is one (the check itself)', () => {
+    const graph = new Map([['a', new Set(['b'])], ['b', new Set(['c'])], ['c', new Set(['a'])], ['d', new Set(['a'])]]);
+    expect(cyclesOf(graph)).toEqual([['a', 'b', 'c']]);
+    expect(files.get('index.ts')?.length).toBeGreaterThan(0);
+  });
+});
