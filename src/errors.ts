@@ -26,30 +26,6 @@ export class StorageError extends EchologError {}
 
 export class TranscriptionError extends EchologError {}
 
-/** ffmpeg ended on its own with a failure; carries what a user needs to triage it. */
-export class FfmpegExitError extends EchologError {
-  constructor(
-    readonly code: number | null,
-    readonly signal: NodeJS.Signals | null,
-    readonly stderrTail: readonly string[],
-    /** After how many restarts echolog gave up, if it restarted at all. */
-    readonly restarts = 0,
-    /** It exited 0 without producing any audio. */
-    readonly noAudio = false,
-    /** Where to look next, for a failure no retry can fix. */
-    readonly hint?: string,
-  ) {
-    super(describeFfmpegExit(code, signal, stderrTail, restarts, noAudio) + (hint ? `\nhint: ${hint}` : ''));
-  }
-}
-
-function describeFfmpegExit(code: number | null, signal: NodeJS.Signals | null, tail: readonly string[], restarts: number, noAudio: boolean): string {
-  const how = signal ? `was killed by ${signal}` : noAudio ? `exited with code ${code} without producing any audio` : `exited with code ${code}`;
-  const given = restarts > 0 ? ` (gave up after ${restarts} restart${restarts === 1 ? '' : 's'})` : '';
-  const detail = tail.length > 0 ? `:\n  ${tail.join('\n  ')}` : ' (no error output)';
-  return `ffmpeg ${how}${given}${detail}`;
-}
-
 /** The input ended early with errors (a damaged file): what was read is kept, the rest is not there. */
 export class InputDamagedError extends EchologError {}
 

@@ -9,7 +9,6 @@ import { SilenceAlarm } from '../src/capture/silence-alarm.js';
 import { stallLevel } from '../src/capture/stall.js';
 import { fixTornChunk, nextChunkNumber, planTornChunkFix } from '../src/capture/torn-chunk.js';
 import { segmentListName, segmentListRun } from '../src/recorder/ffmpeg-args.js';
-import { failureTail } from '../src/recorder/ffmpeg-stderr.js';
 import { FfmpegProgress } from '../src/recorder/ffmpeg-progress.js';
 import { permanentStartErrors } from '../src/capture/start-failure.js';
 import { readSessionSegmentLists } from '../src/recorder/segment-list-watcher.js';
@@ -324,14 +323,6 @@ describe("ffmpeg's progress report and what no retry can fix", () => {
     expect(permanentStartErrors(['[error] /tmp/x: Is a directory'])).toEqual(['[error] /tmp/x: Is a directory']);
     for (const name of ['pulse-no-server.txt', 'healthy-capture.txt', 'wav-input.txt']) expect(permanentStartErrors(fixture(name)), name).toEqual([]);
     expect(permanentStartErrors(['[error] fake ffmpeg (a test stand-in): cannot open the input'])).toEqual([]);
-  });
-});
-
-describe('failureTail', () => {
-  it('quotes error lines only: a warning explains nothing about a kill', () => {
-    const lines = ['[info] Press [q] to stop', '[warning] Guessed Channel Layout for Input Stream #0.0 : mono', '[error] default: Connection refused'];
-    expect(failureTail(lines)).toEqual(['[error] default: Connection refused']);
-    expect(failureTail(lines.slice(0, 2))).toEqual([]);
   });
 });
 

@@ -2,6 +2,7 @@ import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal } from 'node:stream';
 import { ManagedProcess } from '../process/managed-process.js';
+import { describeExit } from '../process/describe-exit.js';
 import { LevelMeter, type AudioLevel } from './audio-level.js';
 
 /**
@@ -40,9 +41,10 @@ export class AudioDecodeError extends Error {
   constructor(
     readonly program: string,
     readonly file: string,
+    /** How the decoder ended, in describeExit's words. */
     readonly detail: string,
   ) {
-    super(`${program} could not decode ${file}: ${detail}`);
+    super(`could not decode ${file}: ${detail}`);
   }
 }
 
@@ -124,7 +126,7 @@ export async function* decodePieces(ffmpegPath: string, file: string, format: En
     const exit = await child.exited;
     finished = true;
     if (exit.code !== 0) {
-      throw new AudioDecodeError(path.basename(ffmpegPath), file, stderr.length > 0 ? stderr.join(' | ') : `exit ${exit.code ?? exit.signal}`);
+      throw new AudioDecodeError(path.basename(ffmpegPath), file, describeExit(ffmpegPath, exit, stderr));
     }
   } finally {
     if (!finished) {

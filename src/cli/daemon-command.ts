@@ -5,6 +5,8 @@ import type { ResolvedConfig } from '../config/resolve-config.js';
 import { EchologError, ExitCode, UsageError } from '../errors.js';
 import { isRunning, readCmdline } from '../process/process-identity.js';
 import { ManagedProcess, stopProcessByPid } from '../process/managed-process.js';
+import { howExited } from '../process/describe-exit.js';
+import { takeStopSignals } from '../process/stop-signals.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { DaemonLog, startFailureOf } from '../daemon/daemon-log.js';
 import { looksLikeSessionDaemon, readLiveness, readMarker } from '../ipc/daemon-state.js';
@@ -77,12 +79,10 @@ async function runForeground(paths: IpcPaths, options: DaemonStartOptions, surro
     throw error;
   }
   const running = daemon;
-  const onSignal = (signal: 'SIGTERM' | 'SIGINT') => () => void running.stop(signal);
-  const handlers = { SIGTERM: onSignal('SIGTERM'), SIGINT: onSignal('SIGINT') };
-  process.on('SIGTERM', handlers.SIGTERM).on('SIGINT', handlers.SIGINT);
+  const giveBackSignals = takeStopSignals(['SIGTERM', 'SIGINT'], (signal) => void running.stop(signal));
   surroundings.stdout.write(`session daemon ready: pid ${process.pid}, ${host.name} ${host.model} on ${DEVICE}, root ${paths.root}\n`);
   const reason = await running.stopped;
-  process.off('SIGTERM', handlers.SIGTERM).off('SIGINT', handlers.SIGINT);
+  giveBackSignals();
   log.close();
   surroundings.stdout.write(`session daemon stopped: ${reason}\n`);
   return exitCodeOfShutdown(reason);
@@ -130,7 +130,7 @@ async function startDetached(paths: IpcPaths, options: DaemonStartOptions, surro
   const marker = await readMarker(paths);
   if (isMarker(marker) && marker.pid === child.pid) await fs.rm(paths.marker, { force: true });
   const reason = startFailureOf(await fs.readFile(paths.log, 'utf8').catch(() => ''), child.pid);
-  const how = timedOut ? `did not become ready within ${readyTimeoutMs / 1000} s (transcription.ready_timeout)` : exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+  const how = timedOut ? `did not become ready within ${readyTimeoutMs / 1000} s (transcription.ready_timeout)` : howExited(exit);
   throw new DaemonError(`the session daemon ${how}${reason ? `: ${reason}` : ''}; see ${paths.log}`);
 }
 

@@ -6,6 +6,7 @@ import { SILENT_INPUT_DB } from '../capture/silence-alarm.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
 import { EchologError } from '../errors.js';
 import { runCommand } from '../process/managed-process.js';
+import { describeExit } from '../process/describe-exit.js';
 import { defaultCaptureInput, type CaptureInput } from '../recorder/ffmpeg-args.js';
 import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '../recorder/ffmpeg-locator.js';
 import { detectPlatform } from '../capture/recording-plan.js';
@@ -73,7 +74,7 @@ async function checkFfmpeg(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): Pr
   const where = `${location.path} (${location.source})`;
   const out = await runCommand(location.path, ['-hide_banner', '-version'], { env, timeoutMs: 10_000 }).catch((error: Error) => error);
   if (out instanceof Error || out.code !== 0) {
-    const why = out instanceof Error ? out.message : `\`-version\` exited with code ${out.code}`;
+    const why = out instanceof Error ? out.message : describeExit(`${location.path} -version`, out, out.stderr.split('\n'));
     return { check: { status: 'fail', what, detail: `${where} does not run: ${why}`, fix: 'point ffmpeg.path or ECHOLOG_FFMPEG at a working ffmpeg, or unset them to use the one on PATH' } };
   }
   const version = /^ffmpeg version (\S+)/m.exec(out.stdout.toString())?.[1];

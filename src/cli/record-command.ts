@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { takeStopSignals } from '../process/stop-signals.js';
 import { describePulseServer, locatePulseServer } from '../capture/pulse-server.js';
 import type { EchologConfig } from '../config/schema.js';
 import type { ResolvedConfig } from '../config/resolve-config.js';
@@ -150,9 +151,6 @@ async function summarize(result: RecordingResult): Promise<RecordSummary> {
 
 /** SIGINT/SIGTERM/SIGHUP stop the session cleanly; a crash inside echolog ends it with reason=error. */
 function installStopHandlers(session: RecordingSession, stderr: Surroundings['stderr']): () => void {
-  const onSigint = (): void => session.stop({ reason: 'user_interrupt', signal: 'SIGINT' });
-  const onSigterm = (): void => session.stop({ reason: 'terminated', signal: 'SIGTERM' });
-  const onSighup = (): void => session.stop({ reason: 'terminated', signal: 'SIGHUP' });
   let fatal = false;
   const onFatal = (error: unknown): void => {
     // Said and acted on once: whatever fails while the session stops must not come back through here.
@@ -161,15 +159,11 @@ function installStopHandlers(session: RecordingSession, stderr: Surroundings['st
     stderr.write(`echolog: internal error, stopping the session: ${(error as Error)?.stack ?? String(error)}\n`);
     session.stop({ reason: 'error', message: (error as Error)?.message ?? String(error) });
   };
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
-  process.on('SIGHUP', onSighup);
+  const giveBackSignals = takeStopSignals(['SIGINT', 'SIGTERM', 'SIGHUP'], (signal) => session.stop({ reason: signal === 'SIGINT' ? 'user_interrupt' : 'terminated', signal }));
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
   return () => {
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
-    process.off('SIGHUP', onSighup);
+    giveBackSignals();
     process.off('uncaughtException', onFatal);
     process.off('unhandledRejection', onFatal);
   };

@@ -1,3 +1,5 @@
+import type { TailOptions } from '../process/describe-exit.js';
+
 /**
  * Maps ffmpeg's stderr lines to log levels. echolog runs ffmpeg with `-loglevel level+info`, so
  * ffmpeg tags each line with its own severity after the context of whoever logged it:
@@ -100,10 +102,8 @@ export function classifyStderrLine(line: string): StderrLevel {
 }
 
 /**
- * Lines worth showing when ffmpeg fails: its error lines, at most `max`. Warnings are no reason
- * (a `Guessed Channel Layout` line explains nothing about a kill), so a run without error lines
- * shows none and the message says there was no error output.
+ * How ffmpeg's failures are told (describeExit, failureTail): by its error lines only. Warnings are no reason (a
+ * `Guessed Channel Layout` line explains nothing about a kill), so a run without error lines shows none and the
+ * message says there was no error output.
  */
-export function failureTail(lines: readonly string[], max = 20): string[] {
-  return lines.filter((line) => classifyStderrLine(line) === 'error').slice(-max);
-}
+export const FFMPEG_TAIL: TailOptions = { isFailureLine: (line) => classifyStderrLine(line) === 'error', fallBackToLastLines: false };

@@ -3,7 +3,9 @@ import { constants as fsConstants } from 'node:fs';
 import fs from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
-import { EchologError, ExitCode, FfmpegExitError, UsageError } from '../errors.js';
+import { EchologError, ExitCode, UsageError } from '../errors.js';
+import { FfmpegExitError } from '../recorder/ffmpeg-exit-error.js';
+import { takeStopSignals } from '../process/stop-signals.js';
 import { syncDir, writeFileDurable } from '../files/durable-write.js';
 import { ManagedProcess, type ProcessExit } from '../process/managed-process.js';
 import type { Chunk } from '../recorder/chunk.js';
@@ -90,15 +92,17 @@ export async function exportAudio(options: ExportAudioOptions): Promise<number> 
     await fs.writeFile(listFile, formatConcatList(listed), { mode: 0o600 });
     const ffmpeg = await ManagedProcess.start(options.ffmpegPath, buildExportArgs(listFile, options.format, temporary));
     const stderr: string[] = [];
-    ffmpeg.onLines('stderr', (line) => stderr.push(line));
+    ffmpeg.onLines('stderr', (line) => {
+      if (stderr.push(line) > ERROR_LINES) stderr.shift();
+    });
     const stopped = await untilExitOrSignal(ffmpeg);
     if (stopped.signal) throw new ExportInterruptedError(stopped.signal, output);
     const exit = stopped.exit;
-    if (exit.code !== 0) throw new FfmpegExitError(exit.code, exit.signal, stderr.slice(-ERROR_LINES));
+    if (exit.code !== 0) throw new FfmpegExitError(exit.code, exit.signal, stderr);
     // ffmpeg 5 exits 0 when it cannot write a file's trailer (a full disk), saying so only on
     // stderr — and for a copied WAV not even there: at -loglevel error any line is a failure,
     // and a WAV is checked against the chunks.
-    if (stderr.length > 0) throw new ExportError(`ffmpeg could not write ${output}:\n  ${stderr.slice(-ERROR_LINES).join('\n  ')}`);
+    if (stderr.length > 0) throw new ExportError(`ffmpeg could not write ${output}:\n  ${stderr.join('\n  ')}`);
     if (options.format === 'wav') await checkJoinedWav(temporary, options.chunks, output);
     // ffmpeg does not fsync: the file is on disk before its name is.
     const handle = await fs.open(temporary, 'r');
@@ -208,19 +212,16 @@ export class ExportInterruptedError extends EchologError {
  */
 async function untilExitOrSignal(ffmpeg: ManagedProcess): Promise<{ exit: ProcessExit; signal?: 'SIGINT' | 'SIGTERM' }> {
   let signal: 'SIGINT' | 'SIGTERM' | undefined;
-  const onSignal = (received: 'SIGINT' | 'SIGTERM'): void => {
+  const giveBack = takeStopSignals(['SIGINT', 'SIGTERM'], (received) => {
     signal ??= received;
     // -nostdin: no `q`; SIGINT first (a Ctrl-C in the terminal has sent it to ffmpeg too).
     void ffmpeg.stop({ stepTimeoutMs: 2000 });
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   try {
     const exit = await ffmpeg.exited;
     return signal ? { exit, signal } : { exit };
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    giveBack();
   }
 }
 

@@ -3,7 +3,8 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ManagedProcess, type ProcessExit } from '../../process/managed-process.js';
+import { ManagedProcess } from '../../process/managed-process.js';
+import { describeExit } from '../../process/describe-exit.js';
 import type { EngineAudioFormat, EngineChunk, LiveEngine, TranscriptSegment } from './engine.js';
 import { buildPocketsphinxArgs, type PocketsphinxBinary } from './pocketsphinx-command.js';
 import { parsePartialLine } from './stream-decoder-output.js';
@@ -48,18 +49,6 @@ export async function procBytesRead(pid: number): Promise<number | undefined> {
   } catch {
     return undefined;
   }
-}
-
-/** The lines of a failed engine's stderr worth showing: errors first, else the last lines. */
-export function engineFailureTail(lines: readonly string[], max = 3): string[] {
-  const errors = lines.filter((line) => /error|fatal|fail|cannot|no such/i.test(line));
-  return (errors.length > 0 ? errors : lines).slice(-max);
-}
-
-export function describeEngineExit(command: string, exit: ProcessExit, stderrTail: readonly string[]): string {
-  const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-  const tail = engineFailureTail(stderrTail);
-  return `${path.basename(command)} ${how}${tail.length > 0 ? `: ${tail.join(' | ')}` : ''}`;
 }
 
 /**
@@ -171,7 +160,7 @@ export class PocketsphinxEngine implements LiveEngine {
       if (this.stderrTail.push(line) > STDERR_TAIL) this.stderrTail.shift();
     });
     void child.exited.then((exit) => {
-      if (!this.closing) this.failure = new Error(describeEngineExit(decoderName(this.options.binary), exit, this.stderrTail));
+      if (!this.closing) this.failure = new Error(describeExit(decoderName(this.options.binary), exit, this.stderrTail, { maxLines: 3 }));
       this.writer?.destroy();
     });
     this.writer = await this.openFifo(fifo, child);
@@ -366,5 +355,5 @@ async function makeFifo(file: string): Promise<void> {
   // Node has no mkfifo(3); coreutils' mkfifo is everywhere pocketsphinx is.
   const mkfifo = await ManagedProcess.start('mkfifo', ['-m', '600', file]);
   const exit = await mkfifo.exited;
-  if (exit.code !== 0) throw new Error(`mkfifo ${file} failed (code ${exit.code})`);
+  if (exit.code !== 0) throw new Error(`could not make the FIFO ${file}: ${describeExit('mkfifo', exit)}`);
 }

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { homeDirectory } from '../../files/paths.js';
+import { howExited } from '../../process/describe-exit.js';
 import { Worker } from 'node:worker_threads';
 import type { EchologConfig } from '../../config/schema.js';
 import { resolveBuiltScript } from '../../process/built-script.js';
@@ -87,7 +88,7 @@ export class WhisperEngine implements TranscriptionEngine, AsyncDisposable {
       };
       const onExit = (code: number): void => {
         cleanup();
-        reject(new TranscriptionError(`the whisper worker exited with code ${code} while loading ${this.options.modelPath}`));
+        reject(new TranscriptionError(`the whisper worker ${howExited({ code, signal: null })} while loading ${this.options.modelPath}`));
       };
       const cleanup = (): void => {
         worker.off('message', onMessage).off('error', onError).off('exit', onExit);
@@ -180,7 +181,7 @@ export class WhisperEngine implements TranscriptionEngine, AsyncDisposable {
       this.failPending(new TranscriptionError(`the whisper worker ${why}`));
     };
     worker.on('error', (error) => lost(`failed: ${error.message}`));
-    worker.on('exit', (code) => lost(`exited with code ${code}`));
+    worker.on('exit', (code) => lost(howExited({ code, signal: null })));
   }
 
   private failPending(error: Error): void {

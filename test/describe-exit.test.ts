@@ -1,0 +1,44 @@
+import { describe, expect, it } from 'vitest';
+import { describeExit, failureTail, howExited, MAX_TAIL_LINES } from '../src/process/describe-exit.js';
+import { FfmpegExitError } from '../src/recorder/ffmpeg-exit-error.js';
+import { FFMPEG_TAIL } from '../src/recorder/ffmpeg-stderr.js';
+
+describe('describeExit: every child failure in the same words', () => {
+  it('says the code, what a shell code means, or the signal — never "exited with code SIGKILL"', () => {
+    expect(howExited({ code: 1, signal: null })).toBe('exited with code 1');
+    expect(howExited({ code: null, signal: 'SIGKILL' })).toBe('was killed by SIGKILL');
+    expect(howExited({ code: 127, signal: null })).toBe('exited with code 127 (command not found)');
+    expect(howExited({ code: 126, signal: null })).toBe('exited with code 126 (found but not executable)');
+    expect(howExited({ code: 137, signal: null })).toBe("exited with code 137 (a shell's way of saying killed by SIGKILL)");
+  });
+
+  it('quotes the failure lines of an engine, else its last lines, on one line', () => {
+    const tail = ['INFO: x', 'ERROR: "acmod.c", line 79: Folder does not contain acoustic model definition', 'INFO: y'];
+    expect(describeExit('/usr/bin/pocketsphinx_continuous', { code: 1, signal: null }, tail, { maxLines: 3 })).toBe(
+      'pocketsphinx_continuous exited with code 1: ERROR: "acmod.c", line 79: Folder does not contain acoustic model definition',
+    );
+    expect(describeExit('/x/ps', { code: null, signal: 'SIGKILL' }, [])).toBe('ps was killed by SIGKILL');
+    expect(describeExit('/x/decoder', { code: 2, signal: null }, ['reading a.raw', 'half a line'])).toBe('decoder exited with code 2: reading a.raw | half a line');
+  });
+
+  it('never quotes more than 20 lines, the newest kept', () => {
+    const lines = Array.from({ length: 50 }, (_, i) => `error ${i}`);
+    expect(failureTail(lines)).toHaveLength(MAX_TAIL_LINES);
+    expect(failureTail(lines).at(-1)).toBe('error 49');
+    expect(failureTail(lines, { maxLines: 500 })).toHaveLength(MAX_TAIL_LINES);
+  });
+
+  it("ffmpeg's failures are told by its error lines only: a warning explains nothing about a kill", () => {
+    const lines = ['[info] Press [q] to stop', '[warning] Guessed Channel Layout for Input Stream #0.0 : mono', '[error] default: Connection refused'];
+    expect(failureTail(lines, FFMPEG_TAIL)).toEqual(['[error] default: Connection refused']);
+    expect(failureTail(lines.slice(0, 2), FFMPEG_TAIL)).toEqual([]);
+    expect(describeExit('/usr/bin/ffmpeg', { code: 1, signal: null }, lines, { ...FFMPEG_TAIL, layout: 'block' })).toBe('ffmpeg exited with code 1:\n  [error] default: Connection refused');
+    expect(describeExit('/usr/bin/ffmpeg', { code: 1, signal: null }, lines.slice(0, 2), { ...FFMPEG_TAIL, layout: 'block' })).toBe('ffmpeg exited with code 1 (no error output)');
+  });
+
+  it("FfmpegExitError says restarts, no audio and the hint in the same words", () => {
+    expect(new FfmpegExitError(1, null, ['[error] cannot open'], 2).message).toBe('ffmpeg exited with code 1 (gave up after 2 restarts):\n  [error] cannot open');
+    expect(new FfmpegExitError(0, null, [], 0, true, 'check the device').message).toBe('ffmpeg exited with code 0 without producing any audio (no error output)\nhint: check the device');
+    expect(new FfmpegExitError(null, 'SIGKILL', []).message).toBe('ffmpeg was killed by SIGKILL (no error output)');
+  });
+});
