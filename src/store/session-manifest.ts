@@ -23,6 +23,11 @@ export interface TranscriberProgress {
   word_count: number;
 }
 
+/** Zero counts, before any chunk. */
+export function startingProgress(engine: string, state: TranscriberProgress['state']): TranscriberProgress {
+  return { engine, state, transcribed_chunks: 0, silent_chunks: 0, failed_chunks: 0, pending_chunks: 0, lag_seconds: 0, realtime_factor: null, utterance_count: 0, word_count: 0 };
+}
+
 /**
  * `session.json` in the session folder: what a session is and how it went (seed 003's
  * session record, as a file). Rewritten atomically on every change of state and every chunk,

@@ -1,4 +1,5 @@
-import type { TranscriberProgress } from '../store/session-manifest.js';
+import { startingProgress, type TranscriberProgress } from '../store/session-manifest.js';
+import { withTimeout } from '../with-timeout.js';
 import type { EchologConfig } from '../config/schema.js';
 import type { Logger } from '../logging/session-log.js';
 import type { Chunk } from '../recorder/chunk.js';
@@ -13,10 +14,6 @@ import type { TranscriptStore } from './transcript/transcript-store.js';
 import { roundToMs } from '../round-seconds.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** Zero counts, before any chunk. */
-export function startingProgress(engine: string, state: TranscriberProgress['state']): TranscriberProgress {
-  return { engine, state, transcribed_chunks: 0, silent_chunks: 0, failed_chunks: 0, pending_chunks: 0, lag_seconds: 0, realtime_factor: null, utterance_count: 0, word_count: 0 };
-}
 
 export interface ChunkTranscriberOptions {
   /** Undefined: the engine could not start; chunks are only counted as left for `echolog transcribe`. */
@@ -361,15 +358,5 @@ export class ChunkTranscriber {
     this.progress.lag_seconds = roundToMs(pending.reduce((sum, q) => sum + q.chunk.durationSeconds, 0));
     this.progress.failed_chunks = this.failed.length + this.lost.length;
     this.options.onProgress?.(this.progress);
-  }
-}
-
-export async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${Math.round(ms)} ms`)), ms)));
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }
