@@ -13,14 +13,14 @@ import { AudioDecodeError, decodePieces, engineAudioPieces, measureFileLevel, PI
 import { parseWavHeader, pcmWavHeader } from '../src/recorder/wav-header.js';
 import { processesMatching } from './helpers/chunks.js';
 import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
-import { dumpFileName } from '../src/transcription/debug-audio-dump.js';
+import { dumpFileName } from '../src/audio/debug-audio-dump.js';
 import type { EngineChunk, TranscriptionEngine, TranscriptSegment } from '../src/transcription/engines/engine.js';
 import { buildPocketsphinxArgs, findPocketsphinx } from '../src/transcription/engines/pocketsphinx-command.js';
 import { parseRchar, PocketsphinxEngine } from '../src/transcription/engines/pocketsphinx-engine.js';
 import { ContinuousOutputParser, normalizeWord, parseV5Line, StreamTimeline } from '../src/transcription/engines/pocketsphinx-output.js';
 import { resolveEngine, type EngineDeps } from '../src/transcription/engines/resolve-engine.js';
 import { formatSeqs, TranscriptionComponent } from '../src/transcription/session-transcriber.js';
-import { DebugAudioDump } from '../src/transcription/debug-audio-dump.js';
+import { DebugAudioDump } from '../src/audio/debug-audio-dump.js';
 import { TranscriptionError } from '../src/errors.js';
 import { buildTranscript, formatCueTime, formatSrt, formatTxt, formatVtt, parseTranscriptJsonl, type TranscriptLine } from '../src/transcription/transcript/transcript-formats.js';
 import { TranscriptStore } from '../src/transcription/transcript/transcript-store.js';

@@ -5,7 +5,7 @@ import type { Logger } from '../logging/session-log.js';
 import type { Chunk } from '../recorder/chunk.js';
 import { formatDb, isSilent } from '../audio/audio-level.js';
 import { engineAudioPieces, measureFileLevel, type EngineAudioFormat } from '../audio/engine-audio.js';
-import type { DebugAudioDump } from './debug-audio-dump.js';
+import type { DebugAudioDump } from '../audio/debug-audio-dump.js';
 import type { EngineChunk, EngineFault, TranscriptionEngine, TranscriptSegment } from './engines/engine.js';
 import { SharedBusyTime } from './busy-time.js';
 import { CommitOrder, type CommitTurn } from './transcript/ordered-commits.js';

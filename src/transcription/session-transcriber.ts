@@ -7,9 +7,9 @@ import type { LiveAudioConsumer } from '../capture/chunk-sink.js';
 import { ChunkTranscriber } from './chunk-transcriber.js';
 import { withTimeout } from '../with-timeout.js';
 import { startingProgress, type TranscriberProgress } from '../store/session-manifest.js';
-import { DebugAudioDump } from './debug-audio-dump.js';
+import { DebugAudioDump } from '../audio/debug-audio-dump.js';
 import { isLiveEngine, type TranscriptionEngine } from './engines/engine.js';
-import { LiveTranscriber } from './live-transcriber.js';
+import { LiveTranscriber } from './live/live-transcriber.js';
 import { defaultEngineDeps, resolveEngine, type EngineDeps, type EngineResolution } from './engines/resolve-engine.js';
 import { TranscriptStore } from './transcript/transcript-store.js';
 

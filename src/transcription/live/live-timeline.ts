@@ -1,4 +1,4 @@
-import type { TranscriptLine } from './transcript/transcript-formats.js';
+import type { TranscriptLine } from '../transcript/transcript-formats.js';
 
 /**
  * Pure placement of live text among chunks. A live utterance may be written before the chunk it

@@ -1,4 +1,4 @@
-import { roundToMs } from '../round-seconds.js';
+import { roundToMs } from '../../round-seconds.js';
 
 /**
  * The audio ffmpeg streams on stdout while it records, on its way to a streaming engine. Pure:

@@ -1,15 +1,15 @@
 import type { Readable } from 'node:stream';
-import type { Logger } from '../logging/session-log.js';
-import type { Chunk } from '../recorder/chunk.js';
-import type { DebugAudioDump } from './debug-audio-dump.js';
-import { withTimeout } from '../with-timeout.js';
-import { startingProgress, type TranscriberProgress } from '../store/session-manifest.js';
-import type { LiveEngine, TranscriptSegment } from './engines/engine.js';
-import { isSilent, measureLevel } from '../audio/audio-level.js';
+import type { Logger } from '../../logging/session-log.js';
+import type { Chunk } from '../../recorder/chunk.js';
+import type { DebugAudioDump } from '../../audio/debug-audio-dump.js';
+import { withTimeout } from '../../with-timeout.js';
+import { startingProgress, type TranscriberProgress } from '../../store/session-manifest.js';
+import type { LiveEngine, TranscriptSegment } from '../engines/engine.js';
+import { isSilent, measureLevel } from '../../audio/audio-level.js';
 import { LiveAudioFeed } from './live-audio-feed.js';
-import { roundToMs } from '../round-seconds.js';
-import { countWords, type TranscriptLine } from './transcript/transcript-formats.js';
-import type { TranscriptStore } from './transcript/transcript-store.js';
+import { roundToMs } from '../../round-seconds.js';
+import { countWords, type TranscriptLine } from '../transcript/transcript-formats.js';
+import type { TranscriptStore } from '../transcript/transcript-store.js';
 import { chunkContribution, forgetSettledPlaces, seqAtTime, type ChunkPlace } from './live-timeline.js';
 
 export interface LiveTranscriberOptions {
