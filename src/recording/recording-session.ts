@@ -27,6 +27,21 @@ import { classifyStorageError, isDiskFullLine, type StorageFault } from './stora
 import { folderBytes } from '../store/session-files.js';
 import { formatMib } from '../format-bytes.js';
 
+/**
+ * recording/ is one run of `echolog record`, and this is its spine. The flow, in order:
+ *
+ * 1. plan (capture/recording-plan.ts): the config as one ffmpeg argv, the session folder, the input.
+ * 2. claim: the active lock (store/active-lock.ts), the session folder, its disk ballast, session.json and
+ *    session.log (`session_start`); a session left recording by an echolog that died is finished first (recover-session.ts).
+ * 3. capture (capture/capture-supervisor.ts): ffmpeg runs, restarts, stalls, device loss; each finished chunk
+ *    goes to the chunk ledger (chunk-ledger.ts, capture's ChunkSink), which logs `chunk_created` and counts it
+ *    in session.json, then to the chunk monitor (levels, silence, disk) and the components.
+ * 4. consumers: the transcriber (transcription/session-transcriber.ts, a SessionComponent) takes chunks, and
+ *    ffmpeg's live output when it asks for it (capture's LiveAudioConsumer).
+ * 5. stop (stop-decision.ts): a signal, the duration, the end of input or a fault; capture ends, the last chunk
+ *    is logged, the components finish within their budget, and `session_stop` is written last with the final
+ *    session.json.
+ */
 export interface RecordingSessionOptions {
   plan: RecordingPlan;
   resolved: ResolvedConfig;
