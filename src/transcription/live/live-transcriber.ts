@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { DecoderPosition, STALL_MS } from './decoder-position.js';
 import type { Logger } from '../../logging/session-log.js';
 import type { Chunk } from '../../recorder/chunk.js';
 import type { DebugAudioDump } from '../../audio/debug-audio-dump.js';
@@ -57,7 +58,6 @@ const QUIET_SECONDS = 1;
  */
 const CUT_AFTER_SECONDS = 30;
 const TICK_MS = 200;
-const STALL_MS = 3000;
 
 interface PendingChunk extends ChunkPlace {
   chunk: Chunk;
@@ -89,10 +89,8 @@ export class LiveTranscriber {
   private readonly missed: Chunk[] = [];
   /** Session seconds before which all text is in transcript.jsonl. */
   private finalized = 0;
-  /** Session seconds of captured audio written to the decoder. */
-  private fedSession = 0;
-  /** Stream seconds written (captured audio and added silence). */
-  private fedStream = 0;
+  /** What was written to the decoder and what it has read. */
+  private readonly position = new DecoderPosition();
   /**
    * A point of the stream where the decoder cannot be inside an utterance: after a second of
    * silence in the audio, or after silence echolog added (a cut). Once the decoder has read it,
@@ -110,11 +108,6 @@ export class LiveTranscriber {
   private engineReady = false;
   private signalFailed!: () => void;
   private closing: Promise<void> = Promise.resolve();
-  /** Stall watch: stream seconds the decoder had read, and when that last changed. */
-  private lastRead: number | undefined;
-  private lastReadChange = 0;
-  /** The engine cannot tell what its decoder has read (no /proc): cuts are judged on what was written. */
-  private readUnknown = false;
   private ending = false;
   private pumping: Promise<void> | undefined;
   private wake: (() => void) | undefined;
@@ -249,13 +242,12 @@ export class LiveTranscriber {
         const seconds = block.pcm.length / 2 / engine.audioFormat.sampleRate;
         await this.options.dump?.write(block.pcm);
         await engine.writeLive(block.pcm, block.sessionStart);
-        this.fedSession = block.sessionStart + seconds;
-        this.fedStream += seconds;
+        this.position.wroteAudio(block.sessionStart + seconds, seconds);
         const silent = isSilent(measureLevel(block.pcm, engine.audioFormat.sampleRate), this.options.silenceThresholdDb);
         this.quietSince = silent ? (this.quietSince ?? block.sessionStart) : undefined;
         if (this.mark) continue;
-        if (this.quietSince !== undefined && this.fedSession - this.quietSince >= QUIET_SECONDS) {
-          this.mark = { streamEnd: this.fedStream, session: this.fedSession, readSeen: false };
+        if (this.quietSince !== undefined && this.position.session - this.quietSince >= QUIET_SECONDS) {
+          this.mark = { streamEnd: this.position.stream, session: this.position.session, readSeen: false };
         } else if (this.cutDue()) {
           await this.cutUtterance();
         }
@@ -265,21 +257,9 @@ export class LiveTranscriber {
     }
   }
 
-  /**
-   * Session seconds of captured audio the decoder has read (as of the last tick), which is what
-   * "no utterance end for cutAfterSeconds" is judged on: judged on the audio written instead, a
-   * decoder running a few seconds behind (a loaded machine) would get silence added between
-   * sentences it had not yet heard end, and each second of it changes the words (issue 18).
-   * Breaks still unread count as unread audio: the estimate errs late, never early.
-   */
-  private decoderHeardUntil(): number {
-    if (this.readUnknown) return this.fedSession;
-    return Math.max(0, this.fedSession - Math.max(0, this.fedStream - (this.lastRead ?? 0)));
-  }
-
   /** No utterance end (nor a quiet second) for cutAfterSeconds of what the decoder has heard. */
   private cutDue(): boolean {
-    return !this.mark && this.decoderHeardUntil() - this.finalized >= this.cutAfterSeconds;
+    return !this.mark && this.position.heardUntil() - this.finalized >= this.cutAfterSeconds;
   }
 
   /**
@@ -290,14 +270,12 @@ export class LiveTranscriber {
    * gap, so once the decoder has read this silence, everything before `resumesAt` is final.
    */
   private async cutUtterance(resumesAt?: number): Promise<void> {
-    this.fedStream += await this.options.engine.writeBreak(this.fedSession);
-    this.options.logger.debug('live_utterance_cut', { at_s: roundToMs(this.fedSession), finalized_s: roundToMs(this.finalized), ...(resumesAt === undefined ? {} : { resumes_at_s: roundToMs(resumesAt) }) });
+    const at = this.position.session;
+    this.position.wroteBreak(await this.options.engine.writeBreak(at), resumesAt);
+    this.options.logger.debug('live_utterance_cut', { at_s: roundToMs(at), finalized_s: roundToMs(this.finalized), ...(resumesAt === undefined ? {} : { resumes_at_s: roundToMs(resumesAt) }) });
     if (resumesAt === undefined) this.cuts++;
-    else {
-      this.fedSession = Math.max(this.fedSession, resumesAt);
-      this.quietSince = undefined;
-    }
-    this.mark = { streamEnd: this.fedStream, session: this.fedSession, readSeen: false };
+    else this.quietSince = undefined;
+    this.mark = { streamEnd: this.position.stream, session: this.position.session, readSeen: false };
   }
 
   /**
@@ -312,21 +290,16 @@ export class LiveTranscriber {
       // One look at /proc per tick serves the stall watch and the mark.
       const read = this.failure ? undefined : await this.options.engine.streamSecondsRead();
       if (!this.failure) {
-        this.readUnknown = read === undefined;
-        if (read !== this.lastRead || this.feed.bufferedSeconds === 0) {
-          this.lastRead = read;
-          this.lastReadChange = this.now();
-          this.wake?.();
-        } else if (this.now() - this.lastReadChange > STALL_MS) {
-          this.fail(new Error(`the decoder read no audio for ${STALL_MS / 1000} s`));
-        }
+        const progress = this.position.observe(read, this.now(), this.feed.bufferedSeconds === 0);
+        if (progress === 'moved') this.wake?.();
+        else if (progress === 'stalled') this.fail(new Error(`the decoder read no audio for ${STALL_MS / 1000} s`));
       }
       const mark = this.mark;
       if (mark && !this.failure) {
         if (mark.readSeen) {
           this.finalized = Math.max(this.finalized, mark.session);
           this.mark = undefined;
-        } else if (read !== undefined && read >= mark.streamEnd - 1e-6) {
+        } else if (this.position.hasRead(mark.streamEnd)) {
           mark.readSeen = true;
         }
       }
