@@ -65,7 +65,7 @@ function folderOf(file: string): string {
   return path.dirname(file) === '.' ? file : path.dirname(file);
 }
 
-describe('the house: imports run one way', () => {
+describe('the house: imports run one way, and each job has one place', () => {
   const files = importGraph();
 
   it('no import cycle between folders of src/ (sub-folders are folders of their own)', () => {
@@ -88,6 +88,14 @@ describe('the house: imports run one way', () => {
 
   it('no import cycle between files', () => {
     expect(cyclesOf(new Map([...files].map(([file, targets]) => [file, new Set(targets)])))).toEqual([]);
+  });
+
+  it('only process/ starts processes and takes the stop signals; only files/paths.ts asks for the home folder', () => {
+    const texts = new Map(sourceFiles(SRC).map((file) => [path.relative(SRC, file), fs.readFileSync(file, 'utf8')]));
+    const offenders = (pattern: RegExp, allowed: (file: string) => boolean): string[] => [...texts].filter(([file, text]) => pattern.test(text) && !allowed(file)).map(([file]) => file);
+    expect(offenders(/from 'node:child_process'/, (file) => file.startsWith('process/'))).toEqual([]);
+    expect(offenders(/process\.(on|once)\('SIG/, (file) => file === 'process/stop-signals.ts')).toEqual([]);
+    expect(offenders(/os\.homedir\(\)|env\.HOME\b/, (file) => file === 'files/paths.ts')).toEqual([]);
   });
 
   it('sees a cycle when there is one (the check itself)', () => {
