@@ -108,7 +108,7 @@ async function measureCost(speech, repeats, log) {
     await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', speech.file, '-f', 's16le', '-ar', '16000', '-ac', '1', raw]);
     const decoders = {
       cli: [findOnPath('pocketsphinx_continuous'), (fifo) => ['-infile', fifo, '-time', 'yes', '-samprate', '16000']],
-      stream: [process.execPath, (fifo) => [path.join(REPO, 'dist', 'transcription', 'pocketsphinx-stream-decoder.js'), '-infile', fifo, '-samprate', '16000']],
+      stream: [process.execPath, (fifo) => [path.join(REPO, 'dist', 'transcription', 'engines', 'pocketsphinx-stream-decoder.js'), '-infile', fifo, '-samprate', '16000']],
     };
     const runs = { cli: [], stream: [] };
     let partialLines = 0;

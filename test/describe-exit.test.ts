@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { describeExit, failureTail, howExited, MAX_TAIL_LINES } from '../src/process/describe-exit.js';
 import { FfmpegExitError } from '../src/recorder/ffmpeg-exit-error.js';
-import { FFMPEG_TAIL } from '../src/recorder/ffmpeg-stderr.js';
+import { FFMPEG_FAILURE_LINES } from '../src/recorder/ffmpeg-stderr.js';
 
 describe('describeExit: every child failure in the same words', () => {
   it('says the code, what a shell code means, or the signal — never "exited with code SIGKILL"', () => {
@@ -30,10 +30,10 @@ describe('describeExit: every child failure in the same words', () => {
 
   it("ffmpeg's failures are told by its error lines only: a warning explains nothing about a kill", () => {
     const lines = ['[info] Press [q] to stop', '[warning] Guessed Channel Layout for Input Stream #0.0 : mono', '[error] default: Connection refused'];
-    expect(failureTail(lines, FFMPEG_TAIL)).toEqual(['[error] default: Connection refused']);
-    expect(failureTail(lines.slice(0, 2), FFMPEG_TAIL)).toEqual([]);
-    expect(describeExit('/usr/bin/ffmpeg', { code: 1, signal: null }, lines, { ...FFMPEG_TAIL, layout: 'block' })).toBe('ffmpeg exited with code 1:\n  [error] default: Connection refused');
-    expect(describeExit('/usr/bin/ffmpeg', { code: 1, signal: null }, lines.slice(0, 2), { ...FFMPEG_TAIL, layout: 'block' })).toBe('ffmpeg exited with code 1 (no error output)');
+    expect(failureTail(lines, FFMPEG_FAILURE_LINES)).toEqual(['[error] default: Connection refused']);
+    expect(failureTail(lines.slice(0, 2), FFMPEG_FAILURE_LINES)).toEqual([]);
+    expect(describeExit('/usr/bin/ffmpeg', { code: 1, signal: null }, lines, { ...FFMPEG_FAILURE_LINES, layout: 'block' })).toBe('ffmpeg exited with code 1:\n  [error] default: Connection refused');
+    expect(describeExit('/usr/bin/ffmpeg', { code: 1, signal: null }, lines.slice(0, 2), { ...FFMPEG_FAILURE_LINES, layout: 'block' })).toBe('ffmpeg exited with code 1 (no error output)');
   });
 
   it("FfmpegExitError says restarts, no audio and the hint in the same words", () => {

@@ -6,7 +6,28 @@ import { describe, expect, it } from 'vitest';
 // other, even through others, and no two files do. Type-only and lazy imports count too: a cycle of types is
 // still two folders that cannot be understood one without the other.
 const SRC = path.resolve('src');
-const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*'(\.[^']+)'|import\(\s*'(\.[^']+)'\s*\)/g;
+const IMPORT = /(?:^|\n)\s*(?:import|export)\s[^;]*?from\s*['"](\.[^'"]+)['"]|import\(\s*['"](\.[^'"]+)['"]\s*\)/g;
+
+/**
+ * The floors of the house, bottom up, as README.md's layout table gives them: a file may import its own floor
+ * and those below, never one above (a folder's sub-folders are on its floor). Files directly in src/ are the
+ * ground, except the entry, which is the roof.
+ */
+const FLOORS: readonly (readonly string[])[] = [
+  ['(src)'],
+  ['files'],
+  ['config', 'process'],
+  ['logging'],
+  ['audio', 'recorder'],
+  ['store'],
+  ['capture'],
+  ['models', 'ipc'],
+  ['transcription'],
+  ['daemon', 'recording'],
+  ['sessions'],
+  ['cli'],
+  ['index.ts'],
+];
 
 function sourceFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -86,6 +107,17 @@ describe('the house: imports run one way, and each job has one place', () => {
     expect(culprits).toEqual([]);
   });
 
+  it("every import goes to the same floor or one below (README.md's layout)", () => {
+    const floorOf = (file: string): number => {
+      const top = file === 'index.ts' ? 'index.ts' : path.dirname(file) === '.' ? '(src)' : file.split(path.sep)[0]!;
+      const floor = FLOORS.findIndex((folders) => folders.includes(top));
+      if (floor < 0) throw new Error(`${file}: its folder is on no floor of FLOORS (add it there and to README.md's layout)`);
+      return floor;
+    };
+    const upward = [...files].flatMap(([file, targets]) => targets.filter((target) => floorOf(target) > floorOf(file)).map((target) => `${file} → ${target}`));
+    expect(upward).toEqual([]);
+  });
+
   it('no import cycle between files', () => {
     expect(cyclesOf(new Map([...files].map(([file, targets]) => [file, new Set(targets)])))).toEqual([]);
   });
@@ -93,9 +125,9 @@ describe('the house: imports run one way, and each job has one place', () => {
   it('only process/ starts processes and takes the stop signals; only files/paths.ts asks for the home folder', () => {
     const texts = new Map(sourceFiles(SRC).map((file) => [path.relative(SRC, file), fs.readFileSync(file, 'utf8')]));
     const offenders = (pattern: RegExp, allowed: (file: string) => boolean): string[] => [...texts].filter(([file, text]) => pattern.test(text) && !allowed(file)).map(([file]) => file);
-    expect(offenders(/from 'node:child_process'/, (file) => file.startsWith('process/'))).toEqual([]);
-    expect(offenders(/process\.(on|once)\('SIG/, (file) => file === 'process/stop-signals.ts')).toEqual([]);
-    expect(offenders(/os\.homedir\(\)|env\.HOME\b/, (file) => file === 'files/paths.ts')).toEqual([]);
+    expect(offenders(/['"](node:)?child_process['"]/, (file) => file.startsWith('process/'))).toEqual([]);
+    expect(offenders(/process\.(on|once|addListener|prependListener)\(\s*['"]SIG/, (file) => file === 'process/stop-signals.ts')).toEqual([]);
+    expect(offenders(/\bhomedir\b|env\.HOME\b/, (file) => file === 'files/paths.ts')).toEqual([]);
   });
 
   it('sees a cycle when there is one (the check itself)', () => {

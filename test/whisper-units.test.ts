@@ -69,9 +69,9 @@ describe('model file checks', () => {
   });
 
   it('finds the built worker in dist/ when running from the TypeScript source', () => {
-    expect(resolveBuiltScript('file:///app/dist/transcription/whisper-engine.js', 'whisper-worker.js', 'the whisper worker').href).toBe('file:///app/dist/transcription/whisper-worker.js');
-    expect(() => resolveBuiltScript('file:///nowhere/src/transcription/whisper-engine.ts', 'whisper-worker.js', 'the whisper worker')).toThrow(
-      'the whisper worker is not built (/nowhere/dist/transcription/whisper-worker.js is missing): run `npm run build` first',
+    expect(resolveBuiltScript('file:///app/dist/transcription/engines/whisper-engine.js', 'whisper-worker.js', 'the whisper worker').href).toBe('file:///app/dist/transcription/engines/whisper-worker.js');
+    expect(() => resolveBuiltScript('file:///nowhere/src/transcription/engines/whisper-engine.ts', 'whisper-worker.js', 'the whisper worker')).toThrow(
+      'the whisper worker is not built (/nowhere/dist/transcription/engines/whisper-worker.js is missing): run `npm run build` first',
     );
   });
 });

@@ -1,8 +1,9 @@
 import fs, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { addAbortSignal } from 'node:stream';
-import { ManagedProcess } from '../process/managed-process.js';
+import { ManagedProcess, type ProcessExit } from '../process/managed-process.js';
 import { describeExit } from '../process/describe-exit.js';
+import { FFMPEG_EXIT_MEANINGS } from '../recorder/ffmpeg-stderr.js';
 import { LevelMeter, type AudioLevel } from './audio-level.js';
 
 /**
@@ -41,10 +42,11 @@ export class AudioDecodeError extends Error {
   constructor(
     readonly program: string,
     readonly file: string,
-    /** How the decoder ended, in describeExit's words. */
-    readonly detail: string,
+    readonly exit: ProcessExit,
+    /** Its last stderr lines: at `-loglevel error` each one is an error. */
+    readonly errorLines: readonly string[],
   ) {
-    super(`could not decode ${file}: ${detail}`);
+    super(`could not decode ${file}: ${describeExit(program, exit, errorLines, { isFailureLine: () => true, meanings: FFMPEG_EXIT_MEANINGS })}`);
   }
 }
 
@@ -126,7 +128,7 @@ export async function* decodePieces(ffmpegPath: string, file: string, format: En
     const exit = await child.exited;
     finished = true;
     if (exit.code !== 0) {
-      throw new AudioDecodeError(path.basename(ffmpegPath), file, describeExit(ffmpegPath, exit, stderr));
+      throw new AudioDecodeError(path.basename(ffmpegPath), file, exit, stderr);
     }
   } finally {
     if (!finished) {

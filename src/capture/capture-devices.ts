@@ -1,7 +1,7 @@
 import { measureLevel, type AudioLevel } from '../audio/audio-level.js';
 import { runCommand } from '../process/managed-process.js';
 import { findOnPath } from '../process/find-executable.js';
-import { FFMPEG_TAIL } from '../recorder/ffmpeg-stderr.js';
+import { FFMPEG_EXIT_MEANINGS, FFMPEG_FAILURE_LINES } from '../recorder/ffmpeg-stderr.js';
 import { describeExit } from '../process/describe-exit.js';
 import type { CaptureInput } from '../recorder/ffmpeg-args.js';
 import {
@@ -101,7 +101,7 @@ export async function probeInput(ffmpeg: string, input: CaptureInput, env: NodeJ
   const seconds = out.stdout.length / 2 / rate;
   if (out.code !== 0 || seconds === 0) {
     const stderr = out.stderr.split('\n').filter(Boolean);
-    const why = out.timedOut ? 'no audio within 8 s' : describeExit(ffmpeg, out, stderr, { ...FFMPEG_TAIL, maxLines: 3, context: out.code === 0 ? ' without audio' : '' });
+    const why = out.timedOut ? 'no audio within 8 s' : describeExit(ffmpeg, out, stderr, { ...FFMPEG_FAILURE_LINES, maxLines: 3, meanings: FFMPEG_EXIT_MEANINGS, context: out.code === 0 ? ' without audio' : '' });
     return { ok: false, error: why };
   }
   return { ok: true, level: measureLevel(out.stdout, rate, 1), seconds };

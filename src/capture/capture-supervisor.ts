@@ -5,7 +5,7 @@ import { formatCommandLine } from '../recorder/command-line.js';
 import { buildLiveAudioArgs, isDeviceInput, levelWindowSeconds, segmentListName } from '../recorder/ffmpeg-args.js';
 import { parseLevelReportLine } from '../recorder/ffmpeg-level-report.js';
 import { FfmpegProgress, type ProgressReport } from '../recorder/ffmpeg-progress.js';
-import { classifyStderrLine, FFMPEG_TAIL } from '../recorder/ffmpeg-stderr.js';
+import { classifyStderrLine, FFMPEG_FAILURE_LINES } from '../recorder/ffmpeg-stderr.js';
 import { failureTail } from '../process/describe-exit.js';
 import { FfmpegStderrLog } from '../recorder/ffmpeg-stderr-log.js';
 import { SegmentListWatcher } from '../recorder/segment-list-watcher.js';
@@ -131,15 +131,15 @@ export class CaptureSupervisor {
         if (end === 'stopped') return { kind: 'stopped' };
         return { kind: end === 'duration_reached' ? 'duration_reached' : 'end_of_input' };
       }
-      this.logger.warning('ffmpeg_run_ended', { run: runNumber, outcome: end, code: result.exit.code, signal: result.exit.signal ?? undefined, chunks: runChunks, errors: failureTail(result.stderrTail, { ...FFMPEG_TAIL, maxLines: 3 }).join(' | ') || undefined });
+      this.logger.warning('ffmpeg_run_ended', { run: runNumber, outcome: end, code: result.exit.code, signal: result.exit.signal ?? undefined, chunks: runChunks, errors: failureTail(result.stderrTail, { ...FFMPEG_FAILURE_LINES, maxLines: 3 }).join(' | ') || undefined });
       if (decision.action === 'give_up') {
         if (decision.reason === 'device_lost') return { kind: 'device_lost', lostForSeconds: Math.round((Date.now() - (decision.state.deviceLostAtMs ?? Date.now())) / 1000) };
         if (decision.reason === 'input_damaged') {
           const expectedSeconds = Math.min(result.progress.inputSeconds ?? Infinity, wanted ?? Infinity);
-          return { kind: 'input_damaged', reachedSeconds: result.progress.outSeconds ?? 0, expectedSeconds: Number.isFinite(expectedSeconds) ? expectedSeconds : undefined, errorLines: failureTail(result.stderrTail, FFMPEG_TAIL) };
+          return { kind: 'input_damaged', reachedSeconds: result.progress.outSeconds ?? 0, expectedSeconds: Number.isFinite(expectedSeconds) ? expectedSeconds : undefined, errorLines: failureTail(result.stderrTail, FFMPEG_FAILURE_LINES) };
         }
         const hint = end === 'unrecoverable' ? startFailureHint(plan.input) : undefined;
-        return { kind: 'ffmpeg_exit', exit: result.exit, errorLines: failureTail(result.stderrTail, FFMPEG_TAIL), noAudio: end === 'no_audio', restarts: state.restarts, hint };
+        return { kind: 'ffmpeg_exit', exit: result.exit, errorLines: failureTail(result.stderrTail, FFMPEG_FAILURE_LINES), noAudio: end === 'no_audio', restarts: state.restarts, hint };
       }
       state = decision.state;
       restart = { reason: end, audioEnd: ledger.audioEndsAt() };

@@ -7,6 +7,7 @@ import type { ResolvedConfig } from '../config/resolve-config.js';
 import { EchologError } from '../errors.js';
 import { runCommand } from '../process/managed-process.js';
 import { describeExit } from '../process/describe-exit.js';
+import { FFMPEG_EXIT_MEANINGS } from '../recorder/ffmpeg-stderr.js';
 import { defaultCaptureInput, type CaptureInput } from '../recorder/ffmpeg-args.js';
 import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '../recorder/ffmpeg-locator.js';
 import { detectPlatform } from '../capture/recording-plan.js';
@@ -74,7 +75,7 @@ async function checkFfmpeg(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): Pr
   const where = `${location.path} (${location.source})`;
   const out = await runCommand(location.path, ['-hide_banner', '-version'], { env, timeoutMs: 10_000 }).catch((error: Error) => error);
   if (out instanceof Error || out.code !== 0) {
-    const why = out instanceof Error ? out.message : describeExit(`${location.path} -version`, out, out.stderr.split('\n'));
+    const why = out instanceof Error ? out.message : describeExit(`${location.path} -version`, out, out.stderr.split('\n'), { meanings: FFMPEG_EXIT_MEANINGS });
     return { check: { status: 'fail', what, detail: `${where} does not run: ${why}`, fix: 'point ffmpeg.path or ECHOLOG_FFMPEG at a working ffmpeg, or unset them to use the one on PATH' } };
   }
   const version = /^ffmpeg version (\S+)/m.exec(out.stdout.toString())?.[1];

@@ -1,4 +1,5 @@
 import { constants as fsConstants } from 'node:fs';
+import { howExited } from '../process/describe-exit.js';
 import fs, { type FileHandle } from 'node:fs/promises';
 import { AudioDecodeError, decodePieces, isEngineFormat, readFilePieces, type EngineAudioFormat } from '../audio/engine-audio.js';
 import { readWavProbe } from '../recorder/wav-file.js';
@@ -101,7 +102,7 @@ export async function readAhead(source: AsyncIterable<Buffer>, bytes: number): P
     try {
       next = await iterator.next();
     } catch (error) {
-      if (error instanceof AudioDecodeError) throw new AudioInputError(`Audio file not readable by ${error.program}: ${error.file} (${error.detail})`);
+      if (error instanceof AudioDecodeError) throw new AudioInputError(`Audio file not readable by ${error.program}: ${error.file} (${error.errorLines.join(' | ') || howExited(error.exit)})`);
       throw error;
     }
     if (next.done) {

@@ -7,7 +7,7 @@ export function homeDirectory(env: NodeJS.ProcessEnv): string {
 }
 
 /** Expands a leading `~` the way a shell would, so config files can say `~/recordings`. */
-export function expandHome(spec: string, home: string): string {
+function expandHome(spec: string, home: string): string {
   if (spec === '~') return home;
   if (spec.startsWith('~/')) return path.join(home, spec.slice(2));
   return spec;

@@ -2,7 +2,6 @@ import path from 'node:path';
 import { constants } from 'node:os';
 import type { ProcessExit } from './managed-process.js';
 
-
 /** At most this many stderr lines in any failure message: enough to triage, never a screenful of noise. */
 export const MAX_TAIL_LINES = 20;
 
@@ -11,18 +10,24 @@ const FAILURE_WORDS = /error|fatal|fail|cannot|can't|no such|denied|invalid|not 
 
 const SIGNAL_NAMES = new Map(Object.entries(constants.signals).map(([name, number]) => [number, name]));
 
-/** What an exit code means beyond "failed", where it means the same for every program (the shell's codes). */
-function meaningOf(code: number): string | undefined {
-  if (code === 126) return 'found but not executable';
-  if (code === 127) return 'command not found';
+/**
+ * What a code means when the program does not say: the codes shells use. echolog starts programs without a
+ * shell, so these are what a wrapper script (a configured ffmpeg that is a script, say) would have meant.
+ */
+function shellMeaningOf(code: number): string | undefined {
+  if (code === 126) return 'as a shell says: found but not executable';
+  if (code === 127) return 'as a shell says: command not found';
   const signal = code > 128 ? SIGNAL_NAMES.get(code - 128) : undefined;
-  return signal && `a shell's way of saying killed by ${signal}`;
+  return signal && `as a shell says 128 + ${code - 128}: killed by ${signal}`;
 }
 
-/** "was killed by SIGKILL", "exited with code 127 (command not found)", "exited with code 1". */
-export function howExited(exit: ProcessExit): string {
+/**
+ * "was killed by SIGKILL", "exited with code 255 (interrupted by a signal it caught)", "exited with code 1".
+ * `meanings`: what the program's own codes mean, where they mean more than "failed".
+ */
+export function howExited(exit: ProcessExit, meanings: Readonly<Record<number, string>> = {}): string {
   if (exit.signal) return `was killed by ${exit.signal}`;
-  const meaning = exit.code === null ? undefined : meaningOf(exit.code);
+  const meaning = exit.code === null ? undefined : (meanings[exit.code] ?? shellMeaningOf(exit.code));
   return `exited with code ${exit.code}${meaning ? ` (${meaning})` : ''}`;
 }
 
@@ -35,11 +40,12 @@ export interface TailOptions {
   fallBackToLastLines?: boolean;
 }
 
-/** Pure: the stderr lines worth showing: the failure lines, else (by default) the last lines; the newest kept. */
+/** Pure: the stderr lines worth showing: the failure lines, else (by default) the last lines; the newest kept, blank ones never. */
 export function failureTail(lines: readonly string[], options: TailOptions = {}): string[] {
   const max = Math.min(options.maxLines ?? MAX_TAIL_LINES, MAX_TAIL_LINES);
-  const failures = lines.filter(options.isFailureLine ?? ((line) => FAILURE_WORDS.test(line)));
-  const shown = failures.length > 0 || options.fallBackToLastLines === false ? failures : lines;
+  const written = lines.filter((line) => line.trim() !== '');
+  const failures = written.filter(options.isFailureLine ?? ((line) => FAILURE_WORDS.test(line)));
+  const shown = failures.length > 0 || options.fallBackToLastLines === false ? failures : written;
   return shown.slice(-max);
 }
 
@@ -48,6 +54,8 @@ export interface ExitDescription extends TailOptions {
   context?: string;
   /** `line` (default) joins the tail with " | " for a log field or a one-line error; `block` indents one per line. */
   layout?: 'line' | 'block';
+  /** What the program's own exit codes mean (see howExited). */
+  meanings?: Readonly<Record<number, string>>;
 }
 
 /**
@@ -55,7 +63,7 @@ export interface ExitDescription extends TailOptions {
  * signal), then the filtered tail of its stderr (≤ 20 lines).
  */
 export function describeExit(command: string, exit: ProcessExit, stderr: readonly string[] = [], options: ExitDescription = {}): string {
-  const head = `${path.basename(command)} ${howExited(exit)}${options.context ?? ''}`;
+  const head = `${path.basename(command)} ${howExited(exit, options.meanings)}${options.context ?? ''}`;
   const tail = failureTail(stderr, options);
   if (options.layout === 'block') return tail.length > 0 ? `${head}:\n  ${tail.join('\n  ')}` : `${head} (no error output)`;
   return tail.length > 0 ? `${head}: ${tail.join(' | ')}` : head;

@@ -1,5 +1,6 @@
 import { EchologError } from '../errors.js';
 import { describeExit } from '../process/describe-exit.js';
+import { FFMPEG_EXIT_MEANINGS } from './ffmpeg-stderr.js';
 
 /** ffmpeg ended on its own with a failure; carries what a user needs to triage it. */
 export class FfmpegExitError extends EchologError {
@@ -16,6 +17,6 @@ export class FfmpegExitError extends EchologError {
     readonly hint?: string,
   ) {
     const context = (noAudio ? ' without producing any audio' : '') + (restarts > 0 ? ` (gave up after ${restarts} restart${restarts === 1 ? '' : 's'})` : '');
-    super(describeExit('ffmpeg', { code, signal }, errorLines, { isFailureLine: () => true, context, layout: 'block' }) + (hint ? `\nhint: ${hint}` : ''));
+    super(describeExit('ffmpeg', { code, signal }, errorLines, { isFailureLine: () => true, context, layout: 'block', meanings: FFMPEG_EXIT_MEANINGS }) + (hint ? `\nhint: ${hint}` : ''));
   }
 }

@@ -106,4 +106,7 @@ export function classifyStderrLine(line: string): StderrLevel {
  * `Guessed Channel Layout` line explains nothing about a kill), so a run without error lines shows none and the
  * message says there was no error output.
  */
-export const FFMPEG_TAIL: TailOptions = { isFailureLine: (line) => classifyStderrLine(line) === 'error', fallBackToLastLines: false };
+export const FFMPEG_FAILURE_LINES: TailOptions = { isFailureLine: (line) => classifyStderrLine(line) === 'error', fallBackToLastLines: false };
+
+/** ffmpeg's own exit codes: 255 is a run ended by a signal it caught (it finishes its files first). */
+export const FFMPEG_EXIT_MEANINGS: Readonly<Record<number, string>> = { 255: 'stopped by a signal it caught' };
