@@ -124,7 +124,7 @@ describe('on the default private root ($XDG_RUNTIME_DIR/echolog)', () => {
     expect((await seedRequest(root, fifo)).response).toMatchObject({ results: [], error: `Audio file is not a regular file: ${fifo}` });
     const garbage = path.join(box.root, 'garbage.wav');
     fs.writeFileSync(garbage, 'not audio at all');
-    expect((await seedRequest(root, garbage)).response.error).toMatch(/^Audio file not readable by ffmpeg: .*garbage\.wav/);
+    expect((await seedRequest(root, garbage)).response.error).toMatch(/^Audio file not readable by ffmpeg: \S*garbage\.wav \(\S+: Invalid data found when processing input\)$/);
   });
 
   it('malformed JSON: after a moment (a client may still be writing), an error response under the file name id; the file is taken', async () => {

@@ -7,7 +7,7 @@ describe('DecoderPosition: how far the live decoder has got (pure)', () => {
     position.wroteAudio(10, 10);
     position.wroteBreak(1);
     position.wroteAudio(12, 2);
-    expect([position.session, position.stream]).toEqual([12, 13]);
+    expect([position.sessionWritten, position.streamWritten]).toEqual([12, 13]);
     // Before the first look nothing is taken as heard.
     expect(position.heardUntil()).toBe(0);
     expect(position.observe(4, 0, false)).toBe('moved');
@@ -23,9 +23,9 @@ describe('DecoderPosition: how far the live decoder has got (pure)', () => {
     const position = new DecoderPosition();
     position.wroteAudio(5, 5);
     position.wroteBreak(0.5, 9);
-    expect([position.session, position.stream]).toEqual([9, 5.5]);
+    expect([position.sessionWritten, position.streamWritten]).toEqual([9, 5.5]);
     position.wroteBreak(0.5, 7);
-    expect(position.session).toBe(9);
+    expect(position.sessionWritten).toBe(9);
   });
 
   it('a decoder whose reads cannot be told has heard what was written', () => {

@@ -1,15 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { describeExit, failureTail, howExited, MAX_TAIL_LINES } from '../src/process/describe-exit.js';
 import { FfmpegExitError } from '../src/recorder/ffmpeg-exit-error.js';
-import { FFMPEG_FAILURE_LINES } from '../src/recorder/ffmpeg-stderr.js';
+import { FFMPEG_EXIT_MEANINGS, FFMPEG_FAILURE_LINES } from '../src/recorder/ffmpeg-stderr.js';
 
 describe('describeExit: every child failure in the same words', () => {
   it('says the code, what a shell code means, or the signal — never "exited with code SIGKILL"', () => {
     expect(howExited({ code: 1, signal: null })).toBe('exited with code 1');
     expect(howExited({ code: null, signal: 'SIGKILL' })).toBe('was killed by SIGKILL');
-    expect(howExited({ code: 127, signal: null })).toBe('exited with code 127 (command not found)');
-    expect(howExited({ code: 126, signal: null })).toBe('exited with code 126 (found but not executable)');
-    expect(howExited({ code: 137, signal: null })).toBe("exited with code 137 (a shell's way of saying killed by SIGKILL)");
+    expect(howExited({ code: 127, signal: null })).toBe('exited with code 127 (as a shell says: command not found)');
+    expect(howExited({ code: 126, signal: null })).toBe('exited with code 126 (as a shell says: found but not executable)');
+    expect(howExited({ code: 137, signal: null })).toBe('exited with code 137 (as a shell says 128 + 9: killed by SIGKILL)');
+    // A program's own meanings come first: ffmpeg's 255 is a signal it caught.
+    expect(howExited({ code: 255, signal: null }, FFMPEG_EXIT_MEANINGS)).toBe('exited with code 255 (stopped by a signal it caught)');
   });
 
   it('quotes the failure lines of an engine, else its last lines, on one line', () => {
@@ -18,7 +20,9 @@ describe('describeExit: every child failure in the same words', () => {
       'pocketsphinx_continuous exited with code 1: ERROR: "acmod.c", line 79: Folder does not contain acoustic model definition',
     );
     expect(describeExit('/x/ps', { code: null, signal: 'SIGKILL' }, [])).toBe('ps was killed by SIGKILL');
-    expect(describeExit('/x/decoder', { code: 2, signal: null }, ['reading a.raw', 'half a line'])).toBe('decoder exited with code 2: reading a.raw | half a line');
+    expect(describeExit('/x/decoder', { code: 2, signal: null }, ['reading a.raw', 'half a line', ''])).toBe('decoder exited with code 2: reading a.raw | half a line');
+    // Blank lines (a trailing newline split) are never quoted.
+    expect(describeExit('/usr/bin/ffmpeg -version', { code: 3, signal: null }, [''])).toBe('ffmpeg -version exited with code 3');
   });
 
   it('never quotes more than 20 lines, the newest kept', () => {

@@ -4,7 +4,7 @@ import { parseLogLine, type ParsedLogLine } from '../src/logging/line-format.js'
 import { formatBytes, formatChain, formatClock, formatContinuity, formatDeleteQuestion, formatListJson, formatListTable } from '../src/cli/sessions-format.js';
 import { parseListQuery } from '../src/cli/sessions-flags.js';
 import { parseCount, parseDuration, parseTimeBound } from '../src/cli/time-flags.js';
-import { analyzeContinuity, lastProblems } from '../src/recording/session-continuity.js';
+import { analyzeContinuity, lastProblems } from '../src/sessions/session-continuity.js';
 import { AUDIO_FORMATS, buildExportArgs, formatConcatList, formatOfFile, formatTranscript, mergeTranscripts, TRANSCRIPT_FORMATS } from '../src/sessions/session-export.js';
 import type { SessionManifest } from '../src/store/session-manifest.js';
 import { parseManifest } from '../src/store/session-manifest.js';

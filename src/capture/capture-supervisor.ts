@@ -12,7 +12,7 @@ import { SegmentListWatcher } from '../recorder/segment-list-watcher.js';
 import { ListedChunks, type ListedFiles } from '../recorder/listed-chunks.js';
 import { readStartTicks } from '../process/process-identity.js';
 import { runArgs, type RecordingPlan } from './recording-plan.js';
-import type { ChunkSink, LiveAudioConsumer } from './chunk-sink.js';
+import type { ChunkSink, LiveAudioConsumer } from './capture-outputs.js';
 import { captureStatus, type ManifestStore } from '../store/session-manifest.js';
 import { decideAfterRun, INITIAL_SUPERVISION, type RestartPolicy, type SupervisionState } from './restart-policy.js';
 import { classifyRunEnd, type RunEnd } from './run-end.js';
@@ -37,7 +37,8 @@ export interface CaptureSupervisorOptions {
   plan: RecordingPlan;
   log: SessionLog;
   manifest: ManifestStore;
-  ledger: ChunkSink;
+  /** Where each finished chunk goes (the recording's chunk ledger). */
+  chunks: ChunkSink;
   policy: RestartPolicy;
   segmentTime: number;
   stopTimeoutSeconds: number;
@@ -64,7 +65,7 @@ const STALL_CHECK_MS = 1000;
  * Runs ffmpeg for a session and keeps it running: an unexpected end (crash, kill, lost device,
  * stall, a run without audio) restarts capture into the same session, chunk numbers continuing,
  * as the restart policy allows. Each run has its own segment list (ffmpeg truncates the list it
- * opens) and its own wall-clock anchor in the ledger. `run()` resolves once capture is over.
+ * opens) and its own wall-clock anchor in the chunk sink. `run()` resolves once capture is over.
  */
 export class CaptureSupervisor {
   private current: ManagedProcess | undefined;
@@ -81,7 +82,7 @@ export class CaptureSupervisor {
   }
 
   async run(): Promise<CaptureOutcome> {
-    const { plan, manifest, ledger, policy } = this.options;
+    const { plan, manifest, chunks, policy } = this.options;
     this.live = this.options.liveAudio?.();
     let state: SupervisionState = INITIAL_SUPERVISION;
     let runNumber = 1;
@@ -111,7 +112,7 @@ export class CaptureSupervisor {
         }
       });
       await this.fixTornChunks(runNumber, startNumber, result.listed);
-      await ledger.settled();
+      await chunks.settled();
       const runChunks = manifest.value.stats.chunks - chunksBefore;
       const end = classifyRunEnd({
         stopRequested: this.options.isStopRequested(),
@@ -142,7 +143,7 @@ export class CaptureSupervisor {
         return { kind: 'ffmpeg_exit', exit: result.exit, errorLines: failureTail(result.stderrTail, FFMPEG_FAILURE_LINES), noAudio: end === 'no_audio', restarts: state.restarts, hint };
       }
       state = decision.state;
-      restart = { reason: end, audioEnd: ledger.audioEndsAt() };
+      restart = { reason: end, audioEnd: chunks.audioEndsAt() };
       await Promise.race([sleep(decision.delayMs), this.options.stopRequested]);
       const next = await nextChunkNumber(plan.sessionDir).catch(() => undefined);
       if (next === undefined) return { kind: 'session_dir_gone' };
@@ -153,7 +154,7 @@ export class CaptureSupervisor {
 
   /** One ffmpeg run, start to exit: its segment list, stall watch, stderr, pid in session.json. */
   private async runOnce(runNumber: number, args: string[], command: string, onSpawned: (anchor: Date) => void): Promise<RunResult> {
-    const { plan, manifest, ledger, stopTimeoutSeconds } = this.options;
+    const { plan, manifest, chunks, stopTimeoutSeconds } = this.options;
     const listed = new ListedChunks();
     let lastProgress = Date.now();
     let stallWarned = false;
@@ -169,7 +170,7 @@ export class CaptureSupervisor {
           recorderLogger.info('capture_resumed', { file: row.file });
           void manifest.update((m) => (m.capture = { ...captureStatus(m), stalled_since: null }));
         }
-        ledger.add(row);
+        chunks.add(row);
       },
       (line) => recorderLogger.warning('segment_list_unparsed', { line }),
     );
@@ -188,7 +189,7 @@ export class CaptureSupervisor {
       throw error;
     }
     const anchor = new Date();
-    const runStart = ledger.beginRun(anchor);
+    const runStart = chunks.beginRun(anchor);
     this.current = ffmpeg;
     const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
     const output: RunOutput = { stderrTail: [], progress: new FfmpegProgress(), errorLines: 0 };
@@ -278,13 +279,13 @@ export class CaptureSupervisor {
 
   /**
    * The chunk files of a run that its list does not name: the one it was writing when it died.
-   * A repaired one gets a row in the run's list (a row means final) and goes to the ledger.
+   * A repaired one gets a row in the run's list (a row means final) and goes to the chunk sink.
    */
   private async fixTornChunks(runNumber: number, startNumber: number, listed: ListedFiles): Promise<void> {
-    const { plan, ledger } = this.options;
+    const { plan, chunks } = this.options;
     const logger = this.options.log.logger('echolog.recorder');
     const rows = await repairUnlistedChunks(plan.sessionDir, { from: startNumber, listed, listName: segmentListName(runNumber), logger });
-    for (const row of rows) ledger.add(row, { repaired: true });
+    for (const row of rows) chunks.add(row, { repaired: true });
   }
 }
 

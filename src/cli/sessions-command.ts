@@ -9,7 +9,7 @@ import type { EchologConfig } from '../config/schema.js';
 import { isSessionOrphaned, liveLock } from '../store/active-lock.js';
 import { resolveUserPath } from '../files/paths.js';
 import { checkRecordingsDir } from '../store/recordings-dir.js';
-import { analyzeContinuity, lastProblems } from '../recording/session-continuity.js';
+import { analyzeContinuity, lastProblems } from '../sessions/session-continuity.js';
 import { folderBytes } from '../store/session-files.js';
 import { indexSessions } from '../sessions/session-index.js';
 import { locateSessionFolder } from '../store/session-locate.js';

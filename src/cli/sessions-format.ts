@@ -1,5 +1,5 @@
 import type { SessionManifest } from '../store/session-manifest.js';
-import type { Continuity } from '../recording/session-continuity.js';
+import type { Continuity } from '../sessions/session-continuity.js';
 import type { SessionChain, SessionPage } from '../sessions/session-query.js';
 import { formatJson, manifestJson } from './json-output.js';
 

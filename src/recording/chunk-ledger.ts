@@ -1,6 +1,6 @@
 import { chunkLogFields, IncompleteChunkError, readChunk, type Chunk } from '../recorder/chunk.js';
 import type { SegmentListRow } from '../recorder/segment-list.js';
-import type { ChunkSink } from '../capture/chunk-sink.js';
+import type { ChunkSink } from '../capture/capture-outputs.js';
 import type { Logger } from '../logging/session-log.js';
 import type { ManifestStore, SessionManifest } from '../store/session-manifest.js';
 import type { WavInfo } from '../recorder/wav-header.js';

@@ -18,7 +18,7 @@ import type { RecordingPlan } from '../capture/recording-plan.js';
 import { ensureRecordingsDir } from '../store/recordings-dir.js';
 import { recoverInterruptedSession, recoverOrphanedSessions } from './recover-session.js';
 import type { RecordingEvent, SessionComponent } from '../transcription/session-component.js';
-import type { LiveAudioConsumer } from '../capture/chunk-sink.js';
+import type { LiveAudioConsumer } from '../capture/capture-outputs.js';
 import { ManifestStore, manifestPath } from '../store/session-manifest.js';
 import { DiskBallast } from './disk-ballast.js';
 import { finalStatusFor, stopLevelFor, type StopReason } from '../store/stop-reason.js';
@@ -254,7 +254,7 @@ export class RecordingSession {
       plan,
       log,
       manifest,
-      ledger,
+      chunks: ledger,
       policy: { maxRestarts: config.recording.max_restarts, reconnectTimeoutMs: config.recording.reconnect_timeout * 1000 },
       segmentTime: config.recording.segment_time,
       stopTimeoutSeconds: config.ffmpeg.stop_timeout,

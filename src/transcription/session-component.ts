@@ -3,7 +3,7 @@ import type { LogFields } from '../logging/line-format.js';
 import type { Logger, SessionLog } from '../logging/session-log.js';
 import type { LogLevel } from '../config/schema.js';
 import type { SessionManifest } from '../store/session-manifest.js';
-import type { LiveAudioConsumer } from '../capture/chunk-sink.js';
+import type { LiveAudioConsumer } from '../capture/capture-outputs.js';
 
 /** Something said before the session log exists; written right after `session_start`. */
 export interface DeferredLogLine {

@@ -3,7 +3,7 @@ import { TranscriptionError, UsageError } from '../errors.js';
 import type { LogFields } from '../logging/line-format.js';
 import type { Chunk } from '../recorder/chunk.js';
 import type { DeferredLogLine, Logger, SessionComponent, SessionContext } from './session-component.js';
-import type { LiveAudioConsumer } from '../capture/chunk-sink.js';
+import type { LiveAudioConsumer } from '../capture/capture-outputs.js';
 import { ChunkTranscriber } from './chunk-transcriber.js';
 import { withTimeout } from '../with-timeout.js';
 import { startingProgress, type TranscriberProgress } from '../store/session-manifest.js';

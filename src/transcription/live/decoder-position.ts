@@ -9,15 +9,23 @@ export type ReadProgress = 'moved' | 'still' | 'stalled';
  * the decoder has read (a look at /proc per tick), and when that last moved: the stall watch.
  */
 export class DecoderPosition {
-  /** Session seconds of captured audio written to the decoder. */
-  session = 0;
-  /** Stream seconds written (captured audio and added breaks). */
-  stream = 0;
+  private session = 0;
+  private stream = 0;
   /** Stream seconds the decoder had read at the last look (none before the first). */
   private read: number | undefined;
   /** The last look could not tell (no /proc): cuts are judged on what was written. */
   private readUnknown = false;
   private readChangedAtMs = 0;
+
+  /** Session seconds of captured audio written to the decoder. */
+  get sessionWritten(): number {
+    return this.session;
+  }
+
+  /** Stream seconds written (captured audio and added breaks). */
+  get streamWritten(): number {
+    return this.stream;
+  }
 
   /** Audio written: it ends at session second `sessionEnd` and lasts `seconds`. */
   wroteAudio(sessionEnd: number, seconds: number): void {

@@ -246,8 +246,8 @@ export class LiveTranscriber {
         const silent = isSilent(measureLevel(block.pcm, engine.audioFormat.sampleRate), this.options.silenceThresholdDb);
         this.quietSince = silent ? (this.quietSince ?? block.sessionStart) : undefined;
         if (this.mark) continue;
-        if (this.quietSince !== undefined && this.position.session - this.quietSince >= QUIET_SECONDS) {
-          this.mark = { streamEnd: this.position.stream, session: this.position.session, readSeen: false };
+        if (this.quietSince !== undefined && this.position.sessionWritten - this.quietSince >= QUIET_SECONDS) {
+          this.mark = { streamEnd: this.position.streamWritten, session: this.position.sessionWritten, readSeen: false };
         } else if (this.cutDue()) {
           await this.cutUtterance();
         }
@@ -270,12 +270,12 @@ export class LiveTranscriber {
    * gap, so once the decoder has read this silence, everything before `resumesAt` is final.
    */
   private async cutUtterance(resumesAt?: number): Promise<void> {
-    const at = this.position.session;
+    const at = this.position.sessionWritten;
     this.position.wroteBreak(await this.options.engine.writeBreak(at), resumesAt);
     this.options.logger.debug('live_utterance_cut', { at_s: roundToMs(at), finalized_s: roundToMs(this.finalized), ...(resumesAt === undefined ? {} : { resumes_at_s: roundToMs(resumesAt) }) });
     if (resumesAt === undefined) this.cuts++;
     else this.quietSince = undefined;
-    this.mark = { streamEnd: this.position.stream, session: this.position.session, readSeen: false };
+    this.mark = { streamEnd: this.position.streamWritten, session: this.position.sessionWritten, readSeen: false };
   }
 
   /**
