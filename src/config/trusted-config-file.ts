@@ -30,8 +30,8 @@ export interface SearchFolder {
 /**
  * Undefined when the folder does not exist or cannot be opened: it holds no config then.
  * The search is synchronous: it runs once, at start-up, before anything else, and is a dozen
- * metadata calls (mostly ENOENT) that a round trip through the thread pool each made ~10 times
- * slower on a busy machine (`status`'s start-up, issue 19 §5).
+ * metadata calls (mostly ENOENT), each of which was a round trip through the thread pool that a
+ * busy machine stretches (`status`'s start-up, issue 19 §5).
  */
 export async function openSearchFolder(dir: string): Promise<SearchFolder | undefined> {
   let fd: number;

@@ -217,7 +217,7 @@ export function startOrphanWatchdog(childPid: number, stepTimeoutMs: number): ()
     // Its stdin is the pipe: our end is close-on-exec, so no other child of ours holds it open after we die.
     stdio: ['pipe', 'ignore', 'ignore'],
   });
-  // No shell to start (not a POSIX system): the recording goes on without a watchdog, as it would have to.
+  // A shell that cannot start (no /bin/sh, the process limit): the recording goes on unguarded rather than crash.
   watchdog.on('error', () => undefined);
   watchdog.unref();
   return () => {

@@ -9,8 +9,8 @@
  * reused once its process is gone. Without /proc nothing can be proven: the pid alone decides, and never SIGKILL.
  * When ffmpeg ends normally, echolog ends the watchdog with SIGTERM, which it does not trap.
  *
- * A shell, not a second Node: it starts in ~1 ms of CPU and a few hundred kB, where a Node watchdog took ~45 ms of
- * CPU and ~40 MB for every ffmpeg run (issue 19 §2).
+ * A shell, not a second Node: it starts in ~1 ms of CPU and waits in under 2 MB, where a Node watchdog took ~45 ms
+ * of CPU and ~44 MB for every ffmpeg run (issue 19 §2).
  *
  * Arguments (after `$0`, its name in `ps`): <ffmpeg pid> <its start ticks, or `none` without /proc> <tenths>
  */
