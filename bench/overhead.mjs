@@ -1,7 +1,8 @@
 // Recording overhead (issue 3, G5) and log volume at info: 2 h of lavfi audio, --no-realtime, 10 s chunks.
 //
 // CPU is measured with GNU time around each process, side by side in the same run:
-//   echolog tree  = GNU time around bin/echolog: echolog + every child it reaped (ffmpeg, the orphan watchdog)
+//   echolog tree  = GNU time around bin/echolog: echolog + every child it reaped (ffmpeg, the orphan watchdog:
+//                   echolog SIGTERMs and reaps it after each ffmpeg run, so its CPU is in the tree)
 //   ffmpeg        = GNU time inside the ffmpeg wrapper echolog runs (ECHOLOG_FFMPEG)
 //   echolog own   = tree − ffmpeg (includes Node start-up and the watchdog process)
 //   self-reported = process.cpuUsage() in session_stop (the main process from start to the stop line)

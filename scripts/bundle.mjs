@@ -1,9 +1,10 @@
 // Bundles the CLI into dist/bundle/ (issue 19 §5, start-up). Node 20's ESM loader reads, compiles and links every
-// module file one by one: `status` loaded commander and ~37 files of tsc's dist/. Here it loads six: the entry,
-// `core`, `program`, `status` (see GROUPS), commander, and the bundler's runtime helpers. Every other
-// lazy `import()` stays a chunk of its own, so heavy modules (zod, ora, the recorder, transcription) load only for
-// the commands that run them. tsc still writes dist/: the type check, the worker scripts and the orphan watchdog
-// (started by path, not start-up bound) and the modules tests and benches import. The optional peers stay external.
+// module file one by one: `status` loaded commander and ~37 files of tsc's dist/. Here it loads four: the entry,
+// `core`, `status` (see GROUPS) and the bundler's runtime helpers (src/index.ts answers `status` before the
+// program and commander load; other commands load those two too). Every other lazy `import()` stays a chunk of
+// its own, so heavy modules (zod, ora, the recorder, transcription) load only for the commands that run them.
+// tsc still writes dist/: the type check, the worker scripts (started by path, not start-up bound) and the
+// modules tests and benches import. The optional peers stay external.
 // Writes dist/bundle-modules.json (chunk → the source modules in it) for test/startup-imports.test.ts; not shipped.
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -29,7 +30,7 @@ const GROUPS = [
 /**
  * Each bundled module keeps the `import.meta.url` of its tsc twin (src/a/b.ts → dist/a/b.js), relative to the
  * chunk it lands in (all in dist/bundle/), so what is found beside a module stays found: package.json,
- * bin/echolog, the worker scripts and the orphan watchdog.
+ * bin/echolog and the worker scripts.
  */
 const twinImportMetaUrl = {
   name: 'twin-import-meta-url',
@@ -38,6 +39,26 @@ const twinImportMetaUrl = {
     const twin = path.relative(OUT, path.join(ROOT, 'dist', path.relative(SRC, id))).replace(/\.ts$/, '.js').split(path.sep).join('/');
     return { code: code.replaceAll('import.meta.url', `new URL(${JSON.stringify(twin)}, import.meta.url).href`) };
   },
+};
+
+/**
+ * `node:crypto` takes ~4 ms to load (a tenth of a bare `node -e 0`), and the quick commands never use it: it makes
+ * random temp-file names and hashes for writes. Bundled code imports it through this module, which loads it on the
+ * first call. A function not listed here fails the build (MISSING_EXPORT), not the run.
+ */
+const LAZY_CRYPTO = '\0lazy-crypto';
+const lazyCrypto = {
+  name: 'lazy-crypto',
+  resolveId: (source, importer) => (source === 'node:crypto' && importer?.startsWith(SRC + path.sep) ? LAZY_CRYPTO : null),
+  load: (id) =>
+    id === LAZY_CRYPTO
+      ? [
+          "import { createRequire } from 'node:module';",
+          "const crypto = () => createRequire(import.meta.url)('node:crypto');",
+          'export const randomBytes = (...args) => crypto().randomBytes(...args);',
+          'export const createHash = (...args) => crypto().createHash(...args);',
+        ].join('\n')
+      : null,
 };
 
 /** The modules `roots` import statically, transitively (their own chunk's worth), from the bundler's graph. */
@@ -73,8 +94,9 @@ await fs.rm(OUT, { recursive: true, force: true });
 const bundle = await rolldown({
   input: { index: path.join(SRC, 'index.ts') },
   platform: 'node',
-  external: [/^node:/, ...OPTIONAL_PEERS.map((name) => new RegExp(`^${name}(/|$)`))],
-  plugins: [twinImportMetaUrl],
+  // node:crypto is left to lazyCrypto (external ids never reach a plugin's resolveId).
+  external: [/^node:(?!crypto$)/, ...OPTIONAL_PEERS.map((name) => new RegExp(`^${name}(/|$)`))],
+  plugins: [twinImportMetaUrl, lazyCrypto],
   logLevel: 'warn',
 });
 const { output } = await bundle.write({

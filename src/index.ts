@@ -1,5 +1,6 @@
 import { EchologError, ExitCode } from './errors.js';
 import { guardOutputStreams } from './cli/output-guard.js';
+import { parseStatusArgs } from './cli/status-args.js';
 import { processSurroundings, type Surroundings } from './cli/surroundings.js';
 import { VERSION } from './version.js';
 
@@ -14,6 +15,27 @@ export async function run(argv: readonly string[], surroundings: Surroundings): 
     surroundings.stdout.write(`${VERSION}\n`);
     return ExitCode.ok;
   }
+  try {
+    // So is `status`, when its command line is one commander would accept as is (status-args.ts).
+    const status = parseStatusArgs(args);
+    if (status) {
+      const { runStatus } = await import('./cli/status-command.js');
+      return await runStatus(status, surroundings);
+    }
+    return await runProgram(argv, surroundings);
+  } catch (error) {
+    if (error instanceof EchologError) {
+      surroundings.stderr.write(`echolog: ${error.message}\n`);
+      return error.exitCode;
+    }
+    surroundings.stderr.write(`echolog: unexpected error (this is a bug, please report it):\n${(error as Error)?.stack ?? String(error)}\n`);
+    return ExitCode.failure;
+  }
+}
+
+/** Any other command line, through commander: the program registers the command being run (program.ts). */
+async function runProgram(argv: readonly string[], surroundings: Surroundings): Promise<number> {
+  const args = argv.slice(2);
   const [{ CommanderError }, { buildProgram, commandOf, mayPrintHelp }] = await Promise.all([import('commander'), import('./cli/program.js')]);
   const result = { exitCode: ExitCode.ok as number };
   try {
@@ -21,16 +43,9 @@ export async function run(argv: readonly string[], surroundings: Surroundings): 
     await program.parseAsync([...argv]);
     return result.exitCode;
   } catch (error) {
-    if (error instanceof CommanderError) {
-      // Help and --version "fail" with exit code 0; every other commander error is a usage error.
-      return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-    }
-    if (error instanceof EchologError) {
-      surroundings.stderr.write(`echolog: ${error.message}\n`);
-      return error.exitCode;
-    }
-    surroundings.stderr.write(`echolog: unexpected error (this is a bug, please report it):\n${(error as Error)?.stack ?? String(error)}\n`);
-    return ExitCode.failure;
+    // Help and --version "fail" with exit code 0; every other commander error is a usage error.
+    if (error instanceof CommanderError) return error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+    throw error;
   }
 }
 

@@ -1,9 +1,14 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readStartTicks } from '../src/process/process-identity.js';
+import { ORPHAN_WATCHDOG_NAME, ORPHAN_WATCHDOG_SCRIPT } from '../src/process/orphan-watchdog.js';
 import { isAlive, processesMatching } from './helpers/chunks.js';
 import { REPO, waitFor } from './helpers/cli.js';
 
-// The built module: its watchdog runs dist/process/orphan-watchdog.js, which exists only after tsc.
+// The built module, as echolog runs it.
 const { startOrphanWatchdog, ManagedProcess } = (await import(`${REPO}/dist/process/managed-process.js`)) as typeof import('../src/process/managed-process.js');
 
 describe('orphan watchdog, released after its child exited', () => {
@@ -17,7 +22,7 @@ describe('orphan watchdog, released after its child exited', () => {
       const release = startOrphanWatchdog(bystander.pid!, 200);
       await new Promise((r) => setTimeout(r, afterMs));
       release();
-      await waitFor(() => processesMatching('orphan-watchdog.js', String(bystander.pid)).length === 0, 5_000, 'the watchdog to exit');
+      await waitFor(() => processesMatching('echolog-orphan-watchdog', String(bystander.pid)).length === 0, 5_000, 'the watchdog to exit');
       await new Promise((r) => setTimeout(r, 300));
       expect(bystander.signalCode).toBeNull();
       expect(isAlive(bystander.pid!)).toBe(true);
@@ -40,6 +45,44 @@ describe('orphan watchdog, when its parent dies', () => {
       expect(orphan.signalCode).toBe('SIGINT');
     } finally {
       orphan.kill('SIGKILL');
+    }
+  });
+});
+
+describe('orphan watchdog script: the pid is signalled only while it is the process it was started for', () => {
+  /** The watchdog as startOrphanWatchdog runs it, with `ticks` for the start time; its pipe is ended at once (our death). */
+  async function watchdogAfterDeath(pid: number, ticks: string): Promise<void> {
+    const watchdog = spawn('/bin/sh', ['-c', ORPHAN_WATCHDOG_SCRIPT, ORPHAN_WATCHDOG_NAME, String(pid), ticks, '2'], { stdio: ['pipe', 'ignore', 'inherit'] });
+    watchdog.stdin.end();
+    await waitFor(() => watchdog.exitCode !== null || watchdog.signalCode !== null, 5_000, 'the watchdog to exit');
+    expect(watchdog.exitCode).toBe(0);
+  }
+
+  it('a pid with another start time (reused) is left alone', async () => {
+    const bystander = spawn('sleep', ['30'], { stdio: 'ignore' });
+    try {
+      await watchdogAfterDeath(bystander.pid!, String(readStartTicks(bystander.pid!)! + 1));
+      expect(bystander.signalCode).toBeNull();
+      expect(isAlive(bystander.pid!)).toBe(true);
+    } finally {
+      bystander.kill('SIGKILL');
+    }
+  });
+
+  it('its own start time is read past a command name holding spaces and parentheses: SIGINT', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-watchdog-'));
+    const odd = path.join(dir, 'ff) (x y');
+    fs.copyFileSync(fs.realpathSync('/bin/sleep'), odd);
+    fs.chmodSync(odd, 0o755);
+    const orphan = spawn(odd, ['30'], { stdio: 'ignore' });
+    try {
+      await waitFor(() => readStartTicks(orphan.pid!), 5_000, 'the orphan to run');
+      await watchdogAfterDeath(orphan.pid!, String(readStartTicks(orphan.pid!)));
+      await waitFor(() => orphan.signalCode ?? undefined, 5_000, 'the orphan to be stopped');
+      expect(orphan.signalCode).toBe('SIGINT');
+    } finally {
+      orphan.kill('SIGKILL');
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -157,7 +157,7 @@ describe('echolog record with the real ffmpeg', () => {
       // Nothing is left behind: ffmpeg has exited, and so has its orphan watchdog.
       const ffmpegPid = readManifestSync(dir)!.ffmpeg_pid!;
       expect(isAlive(ffmpegPid)).toBe(false);
-      await waitFor(() => processesMatching('orphan-watchdog.js', String(ffmpegPid)).length === 0, 3_000, 'the watchdog to exit');
+      await waitFor(() => processesMatching('echolog-orphan-watchdog', String(ffmpegPid)).length === 0, 3_000, 'the watchdog to exit');
     });
   });
 });

@@ -17,7 +17,7 @@ const packageOf = (file: string): string[] => file.match(/node_modules\/((@[^/]+
  * The packages and echolog modules a command loads, from a module-resolution trace of the built CLI: each bundle
  * chunk it loads stands for the modules in it (a module is loaded, whole, when its chunk is).
  */
-async function loadedBy(args: string[], box = pool.sandbox()): Promise<{ packages: string[]; modules: string[] }> {
+async function loadedBy(args: string[], box = pool.sandbox()): Promise<{ packages: string[]; modules: string[]; builtins: string[] }> {
   const out = path.join(box.root, 'trace.txt');
   const result = await runCli(args, box, { ECHOLOG_TRACE_IMPORTS: out, NODE_OPTIONS: `--import ${TRACE}` });
   expect(result.code, result.stderr).toBe(0);
@@ -30,7 +30,8 @@ async function loadedBy(args: string[], box = pool.sandbox()): Promise<{ package
   });
   const packages = [...new Set(files.flatMap(packageOf))];
   const modules = [...new Set(files.flatMap((file) => file.match(/^src\/(.+)\.ts$/)?.[1] ?? []))];
-  return { packages, modules };
+  const builtins = [...new Set(urls.filter((url) => url.startsWith('node:')))];
+  return { packages, modules, builtins };
 }
 
 // A structural check of what start-up loads (bench/startup.mjs measures the time).
@@ -49,9 +50,13 @@ describe('quick commands load only what they use', () => {
     // A real session to report on.
     const recorded = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'], box);
     expect(recorded.code, recorded.stderr).toBe(0);
-    const { packages, modules } = await loadedBy(['status'], box);
-    // No config file here: the config loader (its YAML parser) is not needed either.
-    for (const heavy of ['zod', 'ora', 'js-yaml', '@napi-rs/whisper']) expect(packages).not.toContain(heavy);
+    const { packages, modules, builtins } = await loadedBy(['status'], box);
+    // No config file here: the config loader (its YAML parser) is not needed either. status is answered before
+    // commander loads (src/cli/status-args.ts), so no package at all.
+    expect(packages).toEqual([]);
+    expect(modules).not.toContain('cli/program');
+    // Nor Node's crypto (~4 ms to load; temp-file names for writes status does not make) or child_process.
+    for (const heavy of ['node:crypto', 'node:child_process', 'node:readline']) expect(builtins).not.toContain(heavy);
     // Telling whether a pid lives needs no process spawner (child_process, readline).
     expect(modules).not.toContain('process/managed-process');
     // The pure line parser and the log's file name are allowed (a corrupt session.json is rebuilt from the log); the writer is not.

@@ -25,7 +25,7 @@ describe('echolog status and the one-session rule', () => {
     const logPath = path.join(dir, 'session.log');
     const ffmpegPid = readManifestSync(dir)!.ffmpeg_pid!;
     expect(isAlive(ffmpegPid)).toBe(true);
-    expect(processesMatching('orphan-watchdog.js', String(ffmpegPid))).toHaveLength(1);
+    expect(processesMatching('echolog-orphan-watchdog', String(ffmpegPid))).toHaveLength(1);
 
     const text = await runCli(['status'], box);
     expect(text.code).toBe(0);

@@ -176,20 +176,17 @@ function registerRecord({ program, surroundings, result, withConfig }: ProgramCo
 
 }
 
-function registerStatus({ program, surroundings, result, withConfig, peekedConfig }: ProgramContext): void {
+function registerStatus({ program, surroundings, result, withPeekedConfig }: ProgramContext): void {
   const status = program
     .command('status')
     .description('what is recording now and where its log is; else the last session')
     .option('--json', 'print the status as JSON');
-  const statusConfig = withConfig(status, RECORDINGS_DIR_FLAG);
-  const statusPeek = peekedConfig(status);
-  status.action(async (_options, command: Command) => {
-    const config = await statusPeek();
-    const { statusCommand } = await import('./status-command.js');
-    const loadConfig = async () => (await statusConfig()).config;
-    result.exitCode = await statusCommand({ config, loadConfig, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
+  // Adds --config and --recordings-dir; runStatus reads them (src/index.ts runs it for plain status lines, before commander loads).
+  withPeekedConfig(status);
+  status.action(async (options: { json?: boolean; config?: string; recordingsDir?: string }) => {
+    const { runStatus } = await import('./status-command.js');
+    result.exitCode = await runStatus({ json: Boolean(options.json), configPath: options.config, recordingsDir: options.recordingsDir }, surroundings);
   });
-
 }
 
 function registerTranscribe({ program, surroundings, result, withConfig }: ProgramContext): void {

@@ -1,4 +1,4 @@
-import type { PeekedConfig } from '../config/peek-config.js';
+import { peekConfig, type PeekedConfig } from '../config/peek-config.js';
 import type { EchologConfig } from '../config/schema.js';
 import { EchologError } from '../errors.js';
 import { configuredFfmpeg, locateConfiguredFfmpeg, type FfmpegLocation } from '../recorder/ffmpeg-locator.js';
@@ -7,6 +7,7 @@ import { sessionStatus, type StatusReport } from '../sessions/session-status.js'
 import type { CaptureStatus, SessionManifest } from '../store/session-manifest.js';
 import { daemonStatusFor, type DaemonStatusSummary } from '../ipc/daemon-report.js';
 import { formatJson, manifestJson } from './json-output.js';
+import type { StatusArgs } from './status-args.js';
 import type { Surroundings } from './surroundings.js';
 import { formatElapsed, plural } from './text-format.js';
 
@@ -19,6 +20,29 @@ export interface StatusCommandOptions {
   /** The whole validated config, for recovering a session whose echolog died. */
   loadConfig: () => Promise<EchologConfig>;
   json: boolean;
+}
+
+/**
+ * `status` from its command line: the program's action and src/index.ts's early answer (before commander
+ * loads) both run this. Only the keys status reads are peeked; the whole config (zod) loads only to recover
+ * a session whose echolog died.
+ */
+export async function runStatus(args: StatusArgs, surroundings: Surroundings): Promise<number> {
+  const given = args.recordingsDir !== undefined;
+  const options = {
+    configPath: args.configPath,
+    flags: given ? { recordings_dir: args.recordingsDir } : {},
+    cwd: surroundings.cwd,
+    env: surroundings.env,
+    home: surroundings.home,
+    warn: (message: string) => surroundings.stderr.write(`echolog: warning: ${message}\n`),
+  };
+  const config = await peekConfig(options);
+  const loadConfig = async (): Promise<EchologConfig> => {
+    const { loadEffectiveConfig } = await import('../config/effective-config.js');
+    return (await loadEffectiveConfig({ ...options, flagNames: given ? { recordings_dir: '--recordings-dir' } : {} })).config;
+  };
+  return statusCommand({ config, loadConfig, json: args.json }, surroundings);
 }
 
 export async function statusCommand(options: StatusCommandOptions, surroundings: Surroundings): Promise<number> {

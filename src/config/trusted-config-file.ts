@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import fsp, { type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError } from '../errors.js';
 import { currentUid, trustProblem } from '../files/file-trust.js';
@@ -28,21 +27,26 @@ export interface SearchFolder {
   close(): Promise<void>;
 }
 
-/** Undefined when the folder does not exist or cannot be opened: it holds no config then. */
+/**
+ * Undefined when the folder does not exist or cannot be opened: it holds no config then.
+ * The search is synchronous: it runs once, at start-up, before anything else, and is a dozen
+ * metadata calls (mostly ENOENT), each of which was a round trip through the thread pool that a
+ * busy machine stretches (`status`'s start-up, issue 19 §5).
+ */
 export async function openSearchFolder(dir: string): Promise<SearchFolder | undefined> {
-  let handle: FileHandle;
+  let fd: number;
   try {
-    handle = await fsp.open(dir, O_RDONLY | O_DIRECTORY);
+    fd = fs.openSync(dir, O_RDONLY | O_DIRECTORY);
   } catch {
     return undefined;
   }
-  const stat = await handle.stat();
-  const viaProc = fs.existsSync(`/proc/self/fd/${handle.fd}`);
+  const stat = fs.fstatSync(fd);
+  const viaProc = fs.existsSync(`/proc/self/fd/${fd}`);
   return {
     path: dir,
     writableByOthers: trustProblem(stat, currentUid(), true),
-    entry: (name) => (viaProc ? `/proc/self/fd/${handle.fd}/${name}` : path.join(dir, name)),
-    close: () => handle.close(),
+    entry: (name) => (viaProc ? `/proc/self/fd/${fd}/${name}` : path.join(dir, name)),
+    close: async () => fs.closeSync(fd),
   };
 }
 
@@ -62,10 +66,10 @@ export async function openSearchFolder(dir: string): Promise<SearchFolder | unde
 export async function readTrustedFile(file: string, options: { openPath?: string; folderWritableByOthers?: string; followSymlinks?: boolean }): Promise<CandidateRead> {
   const openPath = options.openPath ?? file;
   const noFollow = !options.followSymlinks && options.folderWritableByOthers !== undefined;
-  let handle: FileHandle;
+  let fd: number;
   try {
     // O_NONBLOCK: a FIFO planted under the name must not block the open; fstat refuses it below.
-    handle = await fsp.open(openPath, O_RDONLY | O_NONBLOCK | (noFollow ? O_NOFOLLOW : 0));
+    fd = fs.openSync(openPath, O_RDONLY | O_NONBLOCK | (noFollow ? O_NOFOLLOW : 0));
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
@@ -73,27 +77,35 @@ export async function readTrustedFile(file: string, options: { openPath?: string
     throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message.replaceAll(openPath, file)}`);
   }
   try {
-    const stat = await handle.stat();
+    const stat = fs.fstatSync(fd);
     if (stat.isDirectory()) throw new ConfigError(`config file ${file} is a directory`);
     if (!stat.isFile()) return { kind: 'untrusted', problem: 'it is not a regular file' };
     const problem = trustProblem(stat, currentUid(), true);
-    if (problem) return { kind: 'untrusted', problem, text: await readBounded(handle, file).catch(() => undefined) };
-    return { kind: 'read', text: await readBounded(handle, file) };
+    if (problem) return { kind: 'untrusted', problem, text: readBoundedOrUndefined(fd, file) };
+    return { kind: 'read', text: readBounded(fd, file) };
   } finally {
-    await handle.close();
+    fs.closeSync(fd);
   }
 }
 
 /** The whole file, read from the descriptor in one buffer of at most MAX_CONFIG_BYTES + 1. */
-async function readBounded(handle: FileHandle, file: string): Promise<string> {
+function readBounded(fd: number, file: string): string {
   const buffer = Buffer.alloc(MAX_CONFIG_BYTES + 1);
   let filled = 0;
   // Bounded by the buffer: each pass reads at least one byte or ends.
   while (filled < buffer.length) {
-    const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, filled);
+    const bytesRead = fs.readSync(fd, buffer, filled, buffer.length - filled, filled);
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
   if (filled > MAX_CONFIG_BYTES) throw new ConfigError(`config file ${file} is larger than ${MAX_CONFIG_BYTES / 1024} KiB: not a config file`);
   return buffer.toString('utf8', 0, filled);
+}
+
+function readBoundedOrUndefined(fd: number, file: string): string | undefined {
+  try {
+    return readBounded(fd, file);
+  } catch {
+    return undefined;
+  }
 }

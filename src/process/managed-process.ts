@@ -1,11 +1,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import readline from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { isProcessAlive, parseState } from './process-identity.js';
+import { isProcessAlive, parseState, procAvailable, readStartTicks } from './process-identity.js';
+import { ORPHAN_WATCHDOG_NAME, ORPHAN_WATCHDOG_SCRIPT } from './orphan-watchdog.js';
 
 /**
  * The only module that starts processes. It owns the stop ladder: ask politely
@@ -203,21 +203,27 @@ export async function runCommand(command: string, args: readonly string[], optio
 /**
  * Starts a small detached process that SIGINTs `childPid` (so ffmpeg finalizes the open chunk)
  * if this process dies without stopping it: a SIGKILL or a crash of echolog. It learns of our
- * death from its IPC channel closing, so it costs nothing while we live.
+ * death from a pipe we never write to reaching its end, so it costs nothing while we live; it is a
+ * shell (orphan-watchdog.ts says what it does), not a second Node.
  * Call the returned function once the child has exited normally.
  */
 export function startOrphanWatchdog(childPid: number, stepTimeoutMs: number): () => void {
-  const script = fileURLToPath(new URL('./orphan-watchdog.js', import.meta.url));
-  const watchdog = spawn(process.execPath, [script, String(childPid), String(stepTimeoutMs)], {
+  // Read now, while the child surely runs (it was just started): a later read could see its pid reused.
+  const startTicks = readStartTicks(childPid);
+  if (startTicks === undefined && procAvailable()) return () => undefined; // already gone: nothing to guard
+  const tenths = Math.ceil(stepTimeoutMs / 100);
+  const watchdog = spawn('/bin/sh', ['-c', ORPHAN_WATCHDOG_SCRIPT, ORPHAN_WATCHDOG_NAME, String(childPid), String(startTicks ?? 'none'), String(tenths)], {
     detached: true,
-    stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    // Its stdin is the pipe: our end is close-on-exec, so no other child of ours holds it open after we die.
+    stdio: ['pipe', 'ignore', 'ignore'],
   });
+  // A shell that cannot start (no /bin/sh, the process limit): the recording goes on unguarded rather than crash.
+  watchdog.on('error', () => undefined);
   watchdog.unref();
-  watchdog.channel?.unref();
   return () => {
     // End it rather than hang up: a hang-up looks like our death, and by now the child's pid is
     // free and may belong to another process, which the watchdog must never signal. SIGTERM ends
-    // it before any of its code runs, however far it got loading (it installs no handler).
+    // it wherever it is (it traps nothing).
     watchdog.kill('SIGTERM');
   };
 }

@@ -1,26 +1,39 @@
 /**
- * Runs detached beside ffmpeg (see startOrphanWatchdog). When echolog's IPC channel closes,
- * echolog is gone: stop ffmpeg the way that keeps the open chunk (SIGINT first). When ffmpeg
- * ends normally, echolog ends this process instead of hanging up.
- * argv: <ffmpeg pid> <ms between steps>
+ * The orphan watchdog (started by startOrphanWatchdog in managed-process.ts): a POSIX shell beside ffmpeg that
+ * stops ffmpeg when echolog dies without stopping it (a SIGKILL, a crash), so the open chunk is finalized.
+ *
+ * It blocks reading a pipe whose only writer is echolog, which never writes: the kernel closes echolog's end when
+ * echolog ends, however it ends, and the read returns. Then it walks the stop ladder: SIGINT (ffmpeg finalizes the
+ * open chunk), SIGTERM, and SIGKILL, `tenths` × 0.1 s apart. Before each signal it checks that the pid is still the
+ * ffmpeg it was started for (its start time, /proc/<pid>/stat field 22, which echolog read at spawn): a pid is
+ * reused once its process is gone. Without /proc nothing can be proven: the pid alone decides, and never SIGKILL.
+ * When ffmpeg ends normally, echolog ends the watchdog with SIGTERM, which it does not trap.
+ *
+ * A shell, not a second Node: it starts in ~1 ms of CPU and waits in under 2 MB, where a Node watchdog took ~45 ms
+ * of CPU and ~44 MB for every ffmpeg run (issue 19 §2).
+ *
+ * Arguments (after `$0`, its name in `ps`): <ffmpeg pid> <its start ticks, or `none` without /proc> <tenths>
  */
-import { isSameProcessAlive, procAvailable, readStartTicks } from './process-identity.js';
-import { stopProcessByPid } from './managed-process.js';
+export const ORPHAN_WATCHDOG_SCRIPT = [
+  'pid=$1 ticks=$2 tenths=$3',
+  'set -f',
+  'ours() {',
+  '  kill -0 "$pid" 2>/dev/null || return 1',
+  '  [ "$ticks" = none ] && return 0',
+  '  { read -r stat < "/proc/$pid/stat"; } 2>/dev/null || return 1',
+  '  # Counted after the last closing parenthesis (comm, field 2, may hold spaces and parentheses): field 22 is the 20th.',
+  '  set -- ${stat##*\\)}',
+  '  [ "${20}" = "$ticks" ]',
+  '}',
+  'while read -r _; do :; done',
+  'for signal in INT TERM KILL; do',
+  '  [ "$signal" = KILL ] && [ "$ticks" = none ] && exit 0',
+  '  ours || exit 0',
+  '  kill -s "$signal" "$pid" 2>/dev/null || exit 0',
+  '  waited=0',
+  '  while [ "$waited" -lt "$tenths" ] && ours; do sleep 0.1; waited=$((waited + 1)); done',
+  'done',
+].join('\n');
 
-const childPid = Number(process.argv[2]);
-const stepMs = Number(process.argv[3] ?? 5000);
-// Read while ffmpeg surely runs (echolog starts us right after it): if ffmpeg ends and its pid is
-// reused before echolog dies, the start time differs and the new process is left alone.
-const childStartTicks = readStartTicks(childPid);
-const hasProc = procAvailable();
-/** Still the ffmpeg we were started for; with /proc and no start time read, it was gone already. */
-const isOurFfmpeg = (): boolean => (hasProc && childStartTicks === undefined ? false : isSameProcessAlive(childPid, childStartTicks));
-
-function stopOrphan(): void {
-  // Without /proc the pid cannot be proven ours: never the SIGKILL rung then.
-  void stopProcessByPid(childPid, stepMs, isOurFfmpeg, hasProc).finally(() => process.exit(0));
-}
-
-process.on('disconnect', stopOrphan);
-// echolog may have died while this module was loading, before the listener above existed.
-if (!process.connected) stopOrphan();
+/** Its name in `ps` (the shell's `$0`), so a person or a test can tell it from other shells. */
+export const ORPHAN_WATCHDOG_NAME = 'echolog-orphan-watchdog';
