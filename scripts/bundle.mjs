@@ -44,12 +44,18 @@ const twinImportMetaUrl = {
 /**
  * `node:crypto` takes ~4 ms to load (a tenth of a bare `node -e 0`), and the quick commands never use it: it makes
  * random temp-file names and hashes for writes. Bundled code imports it through this module, which loads it on the
- * first call. A function not listed here fails the build (MISSING_EXPORT), not the run.
+ * first call. A function not listed here fails the build (a missing export or a namespace member is an error, see
+ * onLog below), not the run, and so does any import of it other than a static one.
  */
 const LAZY_CRYPTO = '\0lazy-crypto';
 const lazyCrypto = {
   name: 'lazy-crypto',
-  resolveId: (source, importer) => (source === 'node:crypto' && importer?.startsWith(SRC + path.sep) ? LAZY_CRYPTO : null),
+  resolveId(source, importer, options) {
+    if (source !== 'node:crypto' || !importer?.startsWith(SRC + path.sep)) return null;
+    // Only a static named import is checked against the list; any other kind would fail at run time instead.
+    if (options?.kind !== 'import-statement') this.error(`${path.relative(ROOT, importer)}: import node:crypto statically, by name (import { randomBytes } from 'node:crypto')`);
+    return LAZY_CRYPTO;
+  },
   load: (id) =>
     id === LAZY_CRYPTO
       ? [
@@ -98,6 +104,11 @@ const bundle = await rolldown({
   external: [/^node:(?!crypto$)/, ...OPTIONAL_PEERS.map((name) => new RegExp(`^${name}(/|$)`))],
   plugins: [twinImportMetaUrl, lazyCrypto],
   logLevel: 'warn',
+  // What would be undefined at run time (a name the lazy crypto module does not export) fails the build.
+  onLog(level, log, handler) {
+    if (log.code === 'MISSING_EXPORT' || log.code === 'IMPORT_IS_UNDEFINED') handler('error', log);
+    else handler(level, log);
+  },
 });
 const { output } = await bundle.write({
   dir: OUT,

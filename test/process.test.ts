@@ -19,7 +19,7 @@ describe('orphan watchdog, released after its child exited', () => {
     // `sleep` stands in for a process that got ffmpeg's pid after ffmpeg exited.
     const bystander = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
-      const release = startOrphanWatchdog(bystander.pid!, 200);
+      const release = startOrphanWatchdog(bystander.pid!, 200, (error) => expect.fail(`the watchdog did not start: ${error.message}`));
       await new Promise((r) => setTimeout(r, afterMs));
       release();
       await waitFor(() => processesMatching('echolog-orphan-watchdog', String(bystander.pid)).length === 0, 5_000, 'the watchdog to exit');
@@ -39,7 +39,7 @@ describe('orphan watchdog, when its parent dies', () => {
   ])('%s: SIGINTs the child', async (_when, lifetimeMs) => {
     const orphan = spawn('sleep', ['30'], { stdio: 'ignore' });
     try {
-      const script = `import(${JSON.stringify(`${REPO}/dist/process/managed-process.js`)}).then((m) => { m.startOrphanWatchdog(${orphan.pid}, 200); setTimeout(() => process.kill(process.pid, 'SIGKILL'), ${lifetimeMs}); })`;
+      const script = `import(${JSON.stringify(`${REPO}/dist/process/managed-process.js`)}).then((m) => { m.startOrphanWatchdog(${orphan.pid}, 200, (e) => { console.error(e); process.exit(3); }); setTimeout(() => process.kill(process.pid, 'SIGKILL'), ${lifetimeMs}); })`;
       spawn(process.execPath, ['-e', script], { stdio: 'ignore' });
       await waitFor(() => orphan.signalCode ?? undefined, 5_000, 'the orphan to be stopped');
       expect(orphan.signalCode).toBe('SIGINT');
@@ -51,8 +51,8 @@ describe('orphan watchdog, when its parent dies', () => {
 
 describe('orphan watchdog script: the pid is signalled only while it is the process it was started for', () => {
   /** The watchdog as startOrphanWatchdog runs it, with `ticks` for the start time; its pipe is ended at once (our death). */
-  async function watchdogAfterDeath(pid: number, ticks: string): Promise<void> {
-    const watchdog = spawn('/bin/sh', ['-c', ORPHAN_WATCHDOG_SCRIPT, ORPHAN_WATCHDOG_NAME, String(pid), ticks, '2'], { stdio: ['pipe', 'ignore', 'inherit'] });
+  async function watchdogAfterDeath(pid: number, ticks: string, tenths = 2): Promise<void> {
+    const watchdog = spawn('/bin/sh', ['-c', ORPHAN_WATCHDOG_SCRIPT, ORPHAN_WATCHDOG_NAME, String(pid), ticks, String(tenths)], { stdio: ['pipe', 'ignore', 'inherit'] });
     watchdog.stdin.end();
     await waitFor(() => watchdog.exitCode !== null || watchdog.signalCode !== null, 5_000, 'the watchdog to exit');
     expect(watchdog.exitCode).toBe(0);
@@ -66,6 +66,21 @@ describe('orphan watchdog script: the pid is signalled only while it is the proc
       expect(isAlive(bystander.pid!)).toBe(true);
     } finally {
       bystander.kill('SIGKILL');
+    }
+  });
+
+  it('a zombie (exited, its parent not reaping it) is neither signalled nor waited on', async () => {
+    // `sleep 0` exits at once; its parent exec'd into `sleep 30`, which never reaps it: a zombie for 30 s.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      let out = '';
+      parent.stdout.on('data', (data: Buffer) => (out += data.toString()));
+      const pid = await waitFor(() => (out.includes('\n') ? Number(out.trim()) : undefined), 5_000, 'the child pid');
+      await waitFor(() => /\) Z /.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8')) || undefined, 5_000, 'the child to be a zombie');
+      // 10 s per rung if the zombie were taken for ffmpeg: the 5 s wait for the watchdog's exit would fail.
+      await watchdogAfterDeath(pid, String(readStartTicks(pid)), 100);
+    } finally {
+      parent.kill('SIGKILL');
     }
   });
 

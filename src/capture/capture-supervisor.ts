@@ -191,7 +191,9 @@ export class CaptureSupervisor {
     const anchor = new Date();
     const runStart = chunks.beginRun(anchor);
     this.current = ffmpeg;
-    const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000);
+    const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000, (error) =>
+      this.logger.warning('orphan_watchdog_failed', { run: runNumber, reason: error.message, effect: 'ffmpeg is not stopped if echolog is killed' }),
+    );
     const output: RunOutput = { stderrTail: [], progress: new FfmpegProgress(), errorLines: 0 };
     const stderrLog = this.wireRunOutputs(ffmpeg, output, runStart);
     let stalled = false;

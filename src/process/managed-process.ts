@@ -207,7 +207,7 @@ export async function runCommand(command: string, args: readonly string[], optio
  * shell (orphan-watchdog.ts says what it does), not a second Node.
  * Call the returned function once the child has exited normally.
  */
-export function startOrphanWatchdog(childPid: number, stepTimeoutMs: number): () => void {
+export function startOrphanWatchdog(childPid: number, stepTimeoutMs: number, onStartFailure: (error: Error) => void): () => void {
   // Read now, while the child surely runs (it was just started): a later read could see its pid reused.
   const startTicks = readStartTicks(childPid);
   if (startTicks === undefined && procAvailable()) return () => undefined; // already gone: nothing to guard
@@ -217,8 +217,9 @@ export function startOrphanWatchdog(childPid: number, stepTimeoutMs: number): ()
     // Its stdin is the pipe: our end is close-on-exec, so no other child of ours holds it open after we die.
     stdio: ['pipe', 'ignore', 'ignore'],
   });
-  // A shell that cannot start (no /bin/sh, the process limit): the recording goes on unguarded rather than crash.
-  watchdog.on('error', () => undefined);
+  // A shell that cannot start (no /bin/sh, the process limit): the recording goes on unguarded rather than
+  // crash, and says so.
+  watchdog.once('error', onStartFailure);
   watchdog.unref();
   return () => {
     // End it rather than hang up: a hang-up looks like our death, and by now the child's pid is

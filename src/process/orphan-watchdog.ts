@@ -23,7 +23,8 @@ export const ORPHAN_WATCHDOG_SCRIPT = [
   '  { read -r stat < "/proc/$pid/stat"; } 2>/dev/null || return 1',
   '  # Counted after the last closing parenthesis (comm, field 2, may hold spaces and parentheses): field 22 is the 20th.',
   '  set -- ${stat##*\\)}',
-  '  [ "${20}" = "$ticks" ]',
+  '  # $1 is the state: a zombie has exited already, and signals to it only keep the watchdog waiting.',
+  '  [ "$1" != Z ] && [ "${20}" = "$ticks" ]',
   '}',
   'while read -r _; do :; done',
   'for signal in INT TERM KILL; do',
@@ -31,7 +32,10 @@ export const ORPHAN_WATCHDOG_SCRIPT = [
   '  ours || exit 0',
   '  kill -s "$signal" "$pid" 2>/dev/null || exit 0',
   '  waited=0',
-  '  while [ "$waited" -lt "$tenths" ] && ours; do sleep 0.1; waited=$((waited + 1)); done',
+  '  while [ "$waited" -lt "$tenths" ] && ours; do',
+  '    # POSIX sleep need not take fractions: where it does not, wait whole seconds rather than not at all.',
+  '    if sleep 0.1 2>/dev/null; then waited=$((waited + 1)); else sleep 1; waited=$((waited + 10)); fi',
+  '  done',
   'done',
 ].join('\n');
 
