@@ -73,9 +73,3 @@ export async function killFileProcesses(deadlineMs = 10_000): Promise<TestProces
   while (markedProcesses(mark).length > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
   return found;
 }
-
-/** Kills what this test file (or lane part `part`) left running, and says so: a test that leaves processes behind is a defect. */
-export async function killLeftovers(part = ''): Promise<void> {
-  const left = await killFileProcesses();
-  if (left.length > 0) console.warn(`${fileMark()}${part && ` (${part})`}: killed ${left.length} process(es) the tests left running:\n${left.map((p) => `  ${p.pid} ${p.command}`).join('\n')}`);
-}

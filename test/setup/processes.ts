@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, inject } from 'vitest';
-import { killLeftovers, MARK } from '../helpers/processes.js';
+import { fileMark, killFileProcesses, MARK } from '../helpers/processes.js';
 
 /**
  * Runs before each test file: marks every process the file starts (children inherit process.env;
@@ -9,4 +9,8 @@ import { killLeftovers, MARK } from '../helpers/processes.js';
  */
 process.env[MARK] = `${inject('echologTestRun') ?? `solo-${process.pid}`}/${process.pid}-${randomBytes(3).toString('hex')}`;
 
-afterAll(() => killLeftovers(), 20_000);
+afterAll(async () => {
+  const left = await killFileProcesses();
+  // Killed here, but a test that leaves processes behind is a defect: say which ones.
+  if (left.length > 0) console.warn(`${fileMark()}: killed ${left.length} process(es) the tests left running:\n${left.map((p) => `  ${p.pid} ${p.command}`).join('\n')}`);
+}, 20_000);
