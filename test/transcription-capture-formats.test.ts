@@ -76,31 +76,27 @@ describe('pocketsphinx at any capture format', () => {
 
   it.concurrent('echolog transcribe on a 44.1 kHz stereo session gives the same words as on a 16 kHz mono one of the same audio', async () => {
     const texts: Record<string, string> = {};
-    // The two sessions side by side, each in its own sandbox.
-    const formats = [
+    for (const [rate, channels] of [
       [44100, 2],
       [16000, 1],
-    ] as const;
-    await Promise.all(
-      formats.map(async ([rate, channels]) => {
-        const box = sandbox();
-        fs.copyFileSync(speech, path.join(box.home, 'austen.wav'));
-        const recorded = await runCli(['record', '--config', configIn(box), '--input', 'austen.wav', '--engine', 'none', '--no-realtime', '--sample-rate', String(rate), '--channels', String(channels), '--segment-time', '10'], box);
-        expect(recorded.code).toBe(0);
-        const dir = onlySessionDir(box.recordings);
-        expect(chunkFormat(dir)).toEqual({ sampleRate: rate, channels });
-        const before = chunkFiles(dir).map((f) => fs.readFileSync(path.join(dir, f)));
-        const result = await runCli(['transcribe', path.basename(dir), '--engine', 'pocketsphinx', '--config', path.join(box.root, 'echolog.conf')], box);
-        expect(result.stderr).toBe('');
-        expect(result.code).toBe(0);
-        expect(result.stdout).toMatch(/transcribed 2 chunks with pocketsphinx/);
-        // The chunks are left exactly as recorded.
-        const after = chunkFiles(dir).map((f) => fs.readFileSync(path.join(dir, f)));
-        expect(after).toHaveLength(before.length);
-        after.forEach((bytes, i) => expect(byteDifference(bytes, before[i]!), chunkFiles(dir)[i]).toBe('same'));
-        texts[`${rate}/${channels}`] = transcriptText(dir);
-      }),
-    );
+    ] as const) {
+      const box = sandbox();
+      fs.copyFileSync(speech, path.join(box.home, 'austen.wav'));
+      const recorded = await runCli(['record', '--config', configIn(box), '--input', 'austen.wav', '--engine', 'none', '--no-realtime', '--sample-rate', String(rate), '--channels', String(channels), '--segment-time', '10'], box);
+      expect(recorded.code).toBe(0);
+      const dir = onlySessionDir(box.recordings);
+      expect(chunkFormat(dir)).toEqual({ sampleRate: rate, channels });
+      const before = chunkFiles(dir).map((f) => fs.readFileSync(path.join(dir, f)));
+      const result = await runCli(['transcribe', path.basename(dir), '--engine', 'pocketsphinx', '--config', path.join(box.root, 'echolog.conf')], box);
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.stdout).toMatch(/transcribed 2 chunks with pocketsphinx/);
+      // The chunks are left exactly as recorded.
+      const after = chunkFiles(dir).map((f) => fs.readFileSync(path.join(dir, f)));
+      expect(after).toHaveLength(before.length);
+      after.forEach((bytes, i) => expect(byteDifference(bytes, before[i]!), chunkFiles(dir)[i]).toBe('same'));
+      texts[`${rate}/${channels}`] = transcriptText(dir);
+    }
     console.log(`transcribe 44.1 kHz stereo: ${texts['44100/2']}\ntranscribe 16 kHz mono:     ${texts['16000/1']}`);
     expect(recall(texts['16000/1']!)).toBeGreaterThanOrEqual(0.5);
     expect(texts['44100/2']).toBe(texts['16000/1']);
