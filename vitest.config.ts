@@ -1,14 +1,48 @@
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
 import { defineConfig } from 'vitest/config';
 
 /**
  * Vitest 4 runs cpus − 1 files at once by default: one at a time on the 2-core CI machine. Here the
- * files run two at a time, except the few whose assertions depend on real time (words on screen
+ * files run two at a time, except the two whose assertions depend on real time (words on screen
  * within seconds of being said, a bash client that gives up after 1.5 s): those run one after
  * another, after the rest, with the machine to themselves (a project with maxWorkers 1 is its own
  * sequential group). Every process a test starts is killed when its file ends, and the run fails if
  * one is still alive at the end (test/setup, test/helpers/processes.ts).
  */
-const REAL_TIME = ['test/live-transcription-e2e.test.ts', 'test/daemon-ipc.test.ts', 'test/speech-accuracy.test.ts', 'test/readme-setup.test.ts'];
+const REAL_TIME = ['test/live-transcription-e2e.test.ts', 'test/daemon-ipc.test.ts'];
+
+/**
+ * The longest files (20–50 s each, mostly audio played at real time), started first: started last,
+ * one of them would run alone at the end. Vitest orders by the durations it cached in an earlier
+ * run, and without a cache (a fresh clone, as CI runs) by file size, which says nothing about time.
+ * The two live-transcript files (speech-accuracy, readme-setup) are apart, so their decoders rarely
+ * share the machine.
+ */
+const SLOW_FIRST = [
+  'test/speech-accuracy.test.ts',
+  'test/pulse-capture.test.ts',
+  'test/openai-engine.test.ts',
+  'test/capture-supervision.test.ts',
+  'test/openai-e2e.test.ts',
+  'test/sessions-e2e.test.ts',
+  'test/daemon-record.test.ts',
+  'test/transcription-capture-formats.test.ts',
+  'test/logging-levels.test.ts',
+  'test/transcription-e2e.test.ts',
+  'test/readme-setup.test.ts',
+  'test/locate-export.test.ts',
+];
+
+class SlowFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const rank = (spec: TestSpecification) => {
+      const i = SLOW_FIRST.findIndex((file) => spec.moduleId.endsWith(file));
+      return i === -1 ? SLOW_FIRST.length : i;
+    };
+    // Stable: within a rank (all the other files) vitest's own order stays.
+    return (await super.sort(files)).map((spec, i) => ({ spec, i })).sort((a, b) => rank(a.spec) - rank(b.spec) || a.i - b.i).map(({ spec }) => spec);
+  }
+}
 
 const shared = {
   // Real ffmpeg runs in real time with short segments: give such tests room.
@@ -21,6 +55,7 @@ const shared = {
 
 export default defineConfig({
   test: {
+    sequence: { sequencer: SlowFirst },
     projects: [
       { test: { ...shared, name: 'parallel', include: ['test/**/*.test.ts'], exclude: REAL_TIME, maxWorkers: 2 } },
       // At most three real-time tests at once (each runs ffmpeg and a decoder at the pace of audio).

@@ -30,11 +30,18 @@ describe.skipIf(!hasPulse)('--duration from a PulseAudio source', () => {
     // Bare ffmpeg with the same -t on the same server: what the device delivers for it.
     await promisify(execFile)('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'pulse', '-i', 'null.monitor', '-t', String(SECONDS), '-ac', '1', '-ar', '16000', '-y', bare], { env: box.env });
     const bareSeconds = wavDurationSeconds(parseWavHeader(fs.readFileSync(bare)));
-    for (const run of [1, 2, 3]) {
-      const id = `pulse-${run}`;
-      const result = await runCli(['record', '--input-format', 'pulse', '--input', 'null.monitor', '--duration', String(SECONDS), '--segment-time', '3', '--session-id', id], box);
+    // Three runs side by side, each into its own recordings dir (one recording per dir at a time):
+    // three captures from the same source, each judged alone, in the time of one.
+    const runs = await Promise.all(
+      [1, 2, 3].map(async (run) => {
+        const recordings = path.join(box.root, `recordings-${run}`);
+        const id = `pulse-${run}`;
+        const result = await runCli(['record', '--input-format', 'pulse', '--input', 'null.monitor', '--duration', String(SECONDS), '--segment-time', '3', '--session-id', id, '--recordings-dir', recordings], box);
+        return { result, dir: path.join(recordings, id) };
+      }),
+    );
+    for (const { result, dir } of runs) {
       expect(result.code, result.stderr).toBe(0);
-      const dir = path.join(box.recordings, id);
       const log = readSessionLog(dir);
       const stop = expectStopLast(log, 'duration_reached');
       expect(log.filter((l) => ['capture_restart', 'ffmpeg_run_ended', 'ffmpeg_started'].includes(l.message)).map((l) => l.message)).toEqual(['ffmpeg_started']);

@@ -380,17 +380,17 @@ describe('filters, clean-up and a corrupt manifest among many', () => {
     fs.symlinkSync(path.join(outside, 'victim'), path.join(box.recordings, 'link1'));
     fs.mkdirSync(path.join(box.recordings, 's00', 'nested'));
     const before = fs.readdirSync(box.recordings).sort();
-    for (const id of ['../outside/victim', '../x', 's00/nested', path.join(outside, 'victim'), '.', '..', 'link1', 'missing']) {
-      for (const command of [
-        ['sessions', 'delete', id, '--yes'],
-        ['sessions', 'show', id],
-        ['sessions', 'export', id, '--audio', path.join(box.root, 'x.wav')],
-      ]) {
-        const result = await runCli(command, box);
-        expect(result.code, `${command.join(' ')}`).toBe(2);
-        expect(result.stderr).toMatch(/is not a session id|is not a session folder|no session missing/);
-      }
-    }
+    // Side by side: each is refused before it touches anything, and the listing after shows nothing went.
+    const commands = ['../outside/victim', '../x', 's00/nested', path.join(outside, 'victim'), '.', '..', 'link1', 'missing'].flatMap((id) => [
+      ['sessions', 'delete', id, '--yes'],
+      ['sessions', 'show', id],
+      ['sessions', 'export', id, '--audio', path.join(box.root, 'x.wav')],
+    ]);
+    const results = await Promise.all(commands.map((command) => runCli(command, box)));
+    results.forEach((result, i) => {
+      expect(result.code, `${commands[i]!.join(' ')}`).toBe(2);
+      expect(result.stderr).toMatch(/is not a session id|is not a session folder|no session missing/);
+    });
     // A good id beside a bad one: every id is checked before anything is deleted.
     expect((await runCli(['sessions', 'delete', 's01', '../x', '--yes'], box)).code).toBe(2);
     expect(fs.readdirSync(box.recordings).sort()).toEqual(before);
