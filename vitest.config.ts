@@ -40,7 +40,10 @@ class SlowFirst extends BaseSequencer {
       return i === -1 ? SLOW_FIRST.length : i;
     };
     // Stable: within a rank (all the other files) vitest's own order stays.
-    return (await super.sort(files)).map((spec, i) => ({ spec, i })).sort((a, b) => rank(a.spec) - rank(b.spec) || a.i - b.i).map(({ spec }) => spec);
+    return (await super.sort(files))
+      .map((spec, i) => ({ spec, i }))
+      .sort((a, b) => rank(a.spec) - rank(b.spec) || a.i - b.i)
+      .map(({ spec }) => spec);
   }
 }
 

@@ -39,7 +39,9 @@ async function ensurePrompts() {
   if (fs.existsSync(PROMPTS_DIR) && fs.existsSync(PROMPTS_TEXT)) return undefined;
   const apt = findOnPath('apt-get');
   if (!apt || process.getuid?.() !== 0) return `needs Debian's ${PACKAGES.join(' and ')} (\`sudo apt-get install ${PACKAGES.join(' ')}\`)`;
-  const installed = await run(apt, ['install', '-y', '--no-install-recommends', ...PACKAGES], { env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const installed = await run(apt, ['install', '-y', '--no-install-recommends', ...PACKAGES], {
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
   if (installed.code !== 0) return `apt-get install ${PACKAGES.join(' ')} failed: ${installed.stderr.trim().split('\n').at(-1)}`;
   return undefined;
 }
@@ -55,7 +57,28 @@ export async function buildSpeech(prompts, out) {
     '[s][n]amix=inputs=2:duration=first:normalize=0',
   ].join(';');
   // A plain 44-byte header: pocketsphinx_continuous skips exactly 44 bytes of a .wav.
-  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', graph, '-ar', '16000', '-ac', '1', '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:a', '+bitexact', '-c:a', 'pcm_s16le', out]);
+  await execFileAsync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    ...inputs,
+    '-filter_complex',
+    graph,
+    '-ar',
+    '16000',
+    '-ac',
+    '1',
+    '-map_metadata',
+    '-1',
+    '-fflags',
+    '+bitexact',
+    '-flags:a',
+    '+bitexact',
+    '-c:a',
+    'pcm_s16le',
+    out,
+  ]);
 }
 
 function transcriptText(sessionDir) {
@@ -71,7 +94,8 @@ function transcriptText(sessionDir) {
 
 async function echolog(box, args) {
   const result = await run(BIN, args, { cwd: box.home, env: box.env });
-  if (result.code !== 0) throw new Error(`echolog ${args.join(' ')} exited ${result.code}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (result.code !== 0)
+    throw new Error(`echolog ${args.join(' ')} exited ${result.code}: ${result.stderr.trim().split('\n').slice(-3).join(' | ')}`);
   return result;
 }
 
@@ -83,7 +107,8 @@ function scored(reference, hypothesis) {
 export async function benchAccuracy() {
   const missing = await ensurePrompts();
   if (missing) return { skipped: true, reason: missing };
-  if (!findOnPath('pocketsphinx_continuous')) return { skipped: true, reason: 'pocketsphinx_continuous not found (apt-get install pocketsphinx pocketsphinx-en-us)' };
+  if (!findOnPath('pocketsphinx_continuous'))
+    return { skipped: true, reason: 'pocketsphinx_continuous not found (apt-get install pocketsphinx pocketsphinx-en-us)' };
   const box = makeSandbox('accuracy');
   try {
     const text = zlib.gunzipSync(fs.readFileSync(PROMPTS_TEXT)).toString('utf8');
@@ -96,7 +121,19 @@ export async function benchAccuracy() {
     box.env.ECHOLOG_ENGINE = 'pocketsphinx';
     await echolog(box, ['record', '-q', '--session-id', 'live', '--input', speech, '--segment-time', '10']);
     const liveLog = fs.readFileSync(path.join(box.recordings, 'live', 'session.log'), 'utf8');
-    await echolog(box, ['record', '-q', '--session-id', 'per-chunk', '--input', speech, '--segment-time', '10', '--no-realtime', '--engine', 'none']);
+    await echolog(box, [
+      'record',
+      '-q',
+      '--session-id',
+      'per-chunk',
+      '--input',
+      speech,
+      '--segment-time',
+      '10',
+      '--no-realtime',
+      '--engine',
+      'none',
+    ]);
     await echolog(box, ['transcribe', 'per-chunk', '--engine', 'pocketsphinx']);
 
     const result = {

@@ -16,7 +16,27 @@ const RSS_LIMIT_MB = 150;
 async function oneSize(sandbox, segmentTime, { rate = 48000, channels = 2 } = {}) {
   const id = `chunks-${segmentTime}-${rate}-${channels}`;
   const record = await runCliPeakRss(
-    ['record', '-q', '--session-id', id, '--input-format', 'lavfi', '--input', `sine=frequency=440:sample_rate=${rate}`, '--sample-rate', String(rate), '--channels', String(channels), '--no-realtime', '--segment-time', String(segmentTime), '--duration', String(AUDIO_SECONDS), '--engine', 'none'],
+    [
+      'record',
+      '-q',
+      '--session-id',
+      id,
+      '--input-format',
+      'lavfi',
+      '--input',
+      `sine=frequency=440:sample_rate=${rate}`,
+      '--sample-rate',
+      String(rate),
+      '--channels',
+      String(channels),
+      '--no-realtime',
+      '--segment-time',
+      String(segmentTime),
+      '--duration',
+      String(AUDIO_SECONDS),
+      '--engine',
+      'none',
+    ],
     sandbox,
   );
   if (record.code !== 0) throw new Error(`record (${segmentTime} s chunks) exited ${record.code}: ${record.stderr}`);
@@ -46,7 +66,8 @@ export async function benchBigChunks() {
     // The engine's own format: chunks read as they are, no ffmpeg.
     const mono = await oneSize(sandbox, 1800, { rate: 16000, channels: 1 });
     const result = { audio_s: AUDIO_SECONDS, rss_limit_mb: RSS_LIMIT_MB, big, small, mono };
-    result.met = Math.max(big.record_peak_rss_mb, big.transcribe_peak_rss_mb, mono.record_peak_rss_mb, mono.transcribe_peak_rss_mb) <= RSS_LIMIT_MB;
+    result.met =
+      Math.max(big.record_peak_rss_mb, big.transcribe_peak_rss_mb, mono.record_peak_rss_mb, mono.transcribe_peak_rss_mb) <= RSS_LIMIT_MB;
     console.log(JSON.stringify(result, null, 2));
     return result;
   } finally {

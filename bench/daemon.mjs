@@ -57,9 +57,19 @@ function cpuTicks(pid) {
   return Number(fields[11]) + Number(fields[12]);
 }
 
-const stats = (values) => ({ n: values.length, p50_ms: round(percentile(values, 50), 2), p95_ms: round(percentile(values, 95), 2), max_ms: round(Math.max(...values), 2) });
+const stats = (values) => ({
+  n: values.length,
+  p50_ms: round(percentile(values, 50), 2),
+  p95_ms: round(percentile(values, 95), 2),
+  max_ms: round(Math.max(...values), 2),
+});
 
-export async function benchDaemon({ emptyRequests = 60, speechRequests = 20, idleSeconds = Number(process.env.BENCH_DAEMON_IDLE_S ?? 60), log = console.log } = {}) {
+export async function benchDaemon({
+  emptyRequests = 60,
+  speechRequests = 20,
+  idleSeconds = Number(process.env.BENCH_DAEMON_IDLE_S ?? 60),
+  log = console.log,
+} = {}) {
   requireTool('pocketsphinx_continuous', 'apt-get install pocketsphinx pocketsphinx-en-us');
   requireTool('flite', 'apt-get install flite');
   const sandbox = makeSandbox('daemon');
@@ -73,9 +83,24 @@ export async function benchDaemon({ emptyRequests = 60, speechRequests = 20, idl
     const empty = path.join(sandbox.root, 'empty.wav');
     execFileSync('flite', ['-voice', 'slt', '-t', 'it will be sunny in the afternoon', '-o', raw]);
     execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', raw, '-ar', '16000', '-ac', '1', speech]);
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'anullsrc=r=16000:cl=mono', '-t', '0.1', empty]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'anullsrc=r=16000:cl=mono',
+      '-t',
+      '0.1',
+      empty,
+    ]);
 
-    const started = await run(BIN, ['daemon', 'start', '--engine', 'pocketsphinx', '--ipc-root', root, '--timeout', '600'], { cwd: sandbox.root, env: sandbox.env });
+    const started = await run(BIN, ['daemon', 'start', '--engine', 'pocketsphinx', '--ipc-root', root, '--timeout', '600'], {
+      cwd: sandbox.root,
+      env: sandbox.env,
+    });
     if (started.code !== 0) throw new Error(`daemon start failed: ${started.stderr}`);
     daemonPid = JSON.parse(fs.readFileSync(path.join(root, 'session_daemon_active'), 'utf8')).pid;
     for (const dir of Object.values(dirsOf(controlRoot))) fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -87,7 +112,8 @@ export async function benchDaemon({ emptyRequests = 60, speechRequests = 20, idl
     const controlEmpty = [];
     for (let i = 0; i < emptyRequests; i++) {
       const a = await roundTrip(root, empty, `${Date.now()}0${i}`);
-      if (a.response.results.length !== 0 || a.response.error) throw new Error(`unexpected response to empty audio: ${JSON.stringify(a.response)}`);
+      if (a.response.results.length !== 0 || a.response.error)
+        throw new Error(`unexpected response to empty audio: ${JSON.stringify(a.response)}`);
       echologEmpty.push(a.ms);
       controlEmpty.push((await roundTrip(controlRoot, empty, `${Date.now()}1${i}`)).ms);
     }
@@ -103,7 +129,11 @@ export async function benchDaemon({ emptyRequests = 60, speechRequests = 20, idl
     // The daemon logs a request after its response is renamed into place (and the dir synced): wait for the last line.
     const engineMs = new Map();
     const inside = [];
-    for (const deadline = Date.now() + 5000; engineMs.size < trips.size && Date.now() < deadline; await new Promise((r) => setTimeout(r, 50))) {
+    for (
+      const deadline = Date.now() + 5000;
+      engineMs.size < trips.size && Date.now() < deadline;
+      await new Promise((r) => setTimeout(r, 50))
+    ) {
       engineMs.clear();
       inside.length = 0;
       for (const line of fs.readFileSync(path.join(root, 'session_daemon.log'), 'utf8').split('\n')) {
@@ -127,8 +157,22 @@ export async function benchDaemon({ emptyRequests = 60, speechRequests = 20, idl
     const control_ = stats(controlEmpty);
     const over = stats(overhead);
     return {
-      empty_request: { ...empty_, target_ms: TARGETS.empty_ms, met: empty_.p95_ms <= TARGETS.empty_ms, control: control_, ratio_p50_to_control: round(empty_.p50_ms / control_.p50_ms, 2) },
-      ipc_overhead: { ...over, samples_ms: overhead.map((ms) => round(ms, 1)), daemon_side: stats(inside), target_p95_ms: TARGETS.overhead_p95_ms, met: over.p95_ms <= TARGETS.overhead_p95_ms, engine_p50_ms: percentile([...engineMs.values()], 50), speech_seconds: 2 },
+      empty_request: {
+        ...empty_,
+        target_ms: TARGETS.empty_ms,
+        met: empty_.p95_ms <= TARGETS.empty_ms,
+        control: control_,
+        ratio_p50_to_control: round(empty_.p50_ms / control_.p50_ms, 2),
+      },
+      ipc_overhead: {
+        ...over,
+        samples_ms: overhead.map((ms) => round(ms, 1)),
+        daemon_side: stats(inside),
+        target_p95_ms: TARGETS.overhead_p95_ms,
+        met: over.p95_ms <= TARGETS.overhead_p95_ms,
+        engine_p50_ms: percentile([...engineMs.values()], 50),
+        speech_seconds: 2,
+      },
       idle_cpu: { seconds: idleSeconds, cpu_ms: round(idleCpuMs, 1), cpu_ms_per_minute: round((idleCpuMs / idleSeconds) * 60, 1) },
     };
   } finally {

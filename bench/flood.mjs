@@ -56,7 +56,18 @@ export async function benchFlood() {
   try {
     // Identical lines, ending by --duration.
     const same = await runCliPeakRss(
-      ['record', '--session-id', 'same', '--input-format', 'lavfi', '--input', 'sine=sample_rate=8000,asetnsamples=n=16,volume=volume=0/0:eval=frame', '--duration', String(SAME_AUDIO_SECONDS), ...common],
+      [
+        'record',
+        '--session-id',
+        'same',
+        '--input-format',
+        'lavfi',
+        '--input',
+        'sine=sample_rate=8000,asetnsamples=n=16,volume=volume=0/0:eval=frame',
+        '--duration',
+        String(SAME_AUDIO_SECONDS),
+        ...common,
+      ],
       { cwd: sandbox.root, env: sandbox.env },
     );
     if (same.code !== 0) throw new Error(`same: echolog exited ${same.code}: ${same.stderr}`);
@@ -70,11 +81,25 @@ export async function benchFlood() {
     // The issue's flood, stopped after FLOOD_SECONDS.
     const speech = path.join(sandbox.root, 'speech.wav');
     execFileSync(flite, ['-t', 'hello world this is a test', speech]);
-    const dts = await runCliPeakRss(['record', '--session-id', 'dts', '--input-format', 'lavfi', '--input', `amovie=${speech}:loop=0,asetnsamples=n=16`, '--duration', '1800', ...common], {
-      cwd: sandbox.root,
-      env: sandbox.env,
-      stopAfterMs: FLOOD_SECONDS * 1000,
-    });
+    const dts = await runCliPeakRss(
+      [
+        'record',
+        '--session-id',
+        'dts',
+        '--input-format',
+        'lavfi',
+        '--input',
+        `amovie=${speech}:loop=0,asetnsamples=n=16`,
+        '--duration',
+        '1800',
+        ...common,
+      ],
+      {
+        cwd: sandbox.root,
+        env: sandbox.env,
+        stopAfterMs: FLOOD_SECONDS * 1000,
+      },
+    );
     if (dts.code !== 130) throw new Error(`dts: echolog exited ${dts.code} (expected 130 after SIGINT): ${dts.stderr}`);
     const dtsLog = summarizeLog(path.join(sandbox.recordings, 'dts'));
     const dtsLines = dtsLog.ffmpeg_lines_written + dtsLog.dropped_counted;

@@ -46,7 +46,18 @@ function explainSlow(perChunk, rowSeen, logSeenAt, lines, events) {
  * Records one session and measures each chunk's latency.
  * realtime: lavfi paced at its native rate (-re), like a live device.
  */
-export async function measureChunkLatency({ bin = BIN, label, realtime, audioSeconds, segmentTime, extraArgs = [], extraEnv = {}, onStart = () => undefined, events = [], log = console.log }) {
+export async function measureChunkLatency({
+  bin = BIN,
+  label,
+  realtime,
+  audioSeconds,
+  segmentTime,
+  extraArgs = [],
+  extraEnv = {},
+  onStart = () => undefined,
+  events = [],
+  log = console.log,
+}) {
   const sandbox = makeSandbox(`latency-${label}`);
   const sessionId = `latency-${label}`;
   const rowSeen = new Map();
@@ -83,7 +94,12 @@ export async function measureChunkLatency({ bin = BIN, label, realtime, audioSec
         return;
       }
       const { seq, reason, attempt } = parsed.fields;
-      logLines.push({ t, what: [parsed.message, seq && `seq=${seq}`, attempt && `attempt=${attempt}`, reason && `reason="${reason}"`].filter(Boolean).join(' ') });
+      logLines.push({
+        t,
+        what: [parsed.message, seq && `seq=${seq}`, attempt && `attempt=${attempt}`, reason && `reason="${reason}"`]
+          .filter(Boolean)
+          .join(' '),
+      });
     });
     const referenceLog = new LineFollower(refLog, (line, t) => {
       const file = /file=(\S+)/.exec(line)?.[1];
@@ -158,7 +174,9 @@ export async function measureChunkLatency({ bin = BIN, label, realtime, audioSec
     };
     result.p99_minus_reference_ms = round(result.p99_ms - result.reference.p99_ms, 2);
     result.met = result.p99_ms <= TARGET_P99_MS && missing === 0;
-    log(`  latency ${label}: ${result.measured} chunks, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, max ${result.max_ms} ms; reference p50 ${result.reference.p50_ms} ms, p99 ${result.reference.p99_ms} ms`);
+    log(
+      `  latency ${label}: ${result.measured} chunks, p50 ${result.p50_ms} ms, p99 ${result.p99_ms} ms, max ${result.max_ms} ms; reference p50 ${result.reference.p50_ms} ms, p99 ${result.reference.p99_ms} ms`,
+    );
     return result;
   } finally {
     watcher?.close();

@@ -154,7 +154,9 @@ export function logFiles(sessionDir) {
     .map((m) => ({ name: m[0], n: Number(m[1]) }))
     .sort((a, b) => b.n - a.n)
     .map((b) => b.name);
-  const others = fs.readdirSync(sessionDir).filter((name) => name.startsWith('session.log') && name !== 'session.log' && !/^session\.log\.\d+$/.test(name));
+  const others = fs
+    .readdirSync(sessionDir)
+    .filter((name) => name.startsWith('session.log') && name !== 'session.log' && !/^session\.log\.\d+$/.test(name));
   return { ordered: [...backups, 'session.log'].map((name) => path.join(sessionDir, name)), backups, others };
 }
 
@@ -306,14 +308,22 @@ export function runCliPeakRss(args, { cwd, env, stopAfterMs }) {
     child.stdout.resume();
     child.stderr.on('data', (d) => (stderr += d));
     const poll = setInterval(() => (peakKb = Math.max(peakKb, vmHwmKb(child.pid))), 100);
-    const stopTimer = stopAfterMs === undefined ? undefined : setTimeout(() => ((stopAskedAt = performance.now()), child.kill('SIGINT')), stopAfterMs);
+    const stopTimer =
+      stopAfterMs === undefined ? undefined : setTimeout(() => ((stopAskedAt = performance.now()), child.kill('SIGINT')), stopAfterMs);
     child.on('error', reject);
     child.on('exit', () => (peakKb = Math.max(peakKb, vmHwmKb(child.pid))));
     child.on('close', (code, signal) => {
       clearInterval(poll);
       clearTimeout(stopTimer);
       const ended = performance.now();
-      resolve({ code, signal, stderr, wallMs: ended - started, stopMs: stopAskedAt === undefined ? undefined : ended - stopAskedAt, peakKb });
+      resolve({
+        code,
+        signal,
+        stderr,
+        wallMs: ended - started,
+        stopMs: stopAskedAt === undefined ? undefined : ended - stopAskedAt,
+        peakKb,
+      });
     });
   });
 }

@@ -46,7 +46,21 @@ export async function makePlacedSpeech(count) {
     const raw = path.join(dir, `s${i}.flite.wav`);
     const file = path.join(dir, `s${i}.wav`);
     await execFileAsync('flite', ['-voice', 'slt', '-t', SENTENCES[i % SENTENCES.length], '-o', raw]);
-    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', raw, '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', file]);
+    await execFileAsync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      raw,
+      '-ar',
+      '16000',
+      '-ac',
+      '1',
+      '-c:a',
+      'pcm_s16le',
+      file,
+    ]);
     fs.rmSync(raw);
     const seconds = await durationOf(file);
     const place = PLACES[i % PLACES.length];
@@ -54,14 +68,40 @@ export async function makePlacedSpeech(count) {
     let start = cursor;
     if (place === 'end-before-boundary' && boundary - 0.3 - seconds >= cursor) start = boundary - 0.3 - seconds;
     if (place === 'span-boundary' && boundary - seconds / 2 >= cursor) start = boundary - seconds / 2;
-    placed.push({ text: SENTENCES[i % SENTENCES.length], file, start: round(start, 3), end: round(start + seconds, 3), place: start === cursor ? 'free' : place });
+    placed.push({
+      text: SENTENCES[i % SENTENCES.length],
+      file,
+      start: round(start, 3),
+      end: round(start + seconds, 3),
+      place: start === cursor ? 'free' : place,
+    });
     cursor = start + seconds + PAUSES[i % PAUSES.length];
   }
   const total = Math.ceil(cursor + 1);
   const out = path.join(dir, 'speech.wav');
   const inputs = placed.flatMap((p) => ['-i', p.file]);
-  const graph = [...placed.map((p, i) => `[${i}]adelay=${Math.round(p.start * 1000)}[d${i}]`), `${placed.map((_, i) => `[d${i}]`).join('')}amix=inputs=${placed.length}:normalize=0,apad=whole_dur=${total}`].join(';');
-  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', graph, '-t', String(total), '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', out]);
+  const graph = [
+    ...placed.map((p, i) => `[${i}]adelay=${Math.round(p.start * 1000)}[d${i}]`),
+    `${placed.map((_, i) => `[d${i}]`).join('')}amix=inputs=${placed.length}:normalize=0,apad=whole_dur=${total}`,
+  ].join(';');
+  await execFileAsync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    ...inputs,
+    '-filter_complex',
+    graph,
+    '-t',
+    String(total),
+    '-ar',
+    '16000',
+    '-ac',
+    '1',
+    '-c:a',
+    'pcm_s16le',
+    out,
+  ]);
   for (const p of placed) fs.rmSync(p.file);
   const speech = { file: out, seconds: total, sentences: placed.map(({ file: _file, ...rest }) => rest) };
   fs.writeFileSync(meta, JSON.stringify(speech));
@@ -71,7 +111,12 @@ export async function makePlacedSpeech(count) {
 /** p50 / p95 / max of latencies in ms; just `n: 0` for none. */
 export function stats(values) {
   if (values.length === 0) return { n: 0 };
-  return { n: values.length, p50_ms: round(percentile(values, 50), 0), p95_ms: round(percentile(values, 95), 0), max_ms: round(Math.max(...values), 0) };
+  return {
+    n: values.length,
+    p50_ms: round(percentile(values, 50), 0),
+    p95_ms: round(percentile(values, 95), 0),
+    max_ms: round(Math.max(...values), 0),
+  };
 }
 
 /** One real-time recording of the placed speech; per sentence, audio end → in transcript.jsonl and on screen. */
@@ -80,7 +125,19 @@ async function measureSentences(speech, log) {
   const sessionId = 'live-latency';
   try {
     fs.writeFileSync(path.join(sandbox.root, 'echolog.conf'), 'transcription:\n  ready_timeout: 30\n');
-    const args = ['record', '--config', 'echolog.conf', '--session-id', sessionId, '--input', speech.file, '--engine', 'pocketsphinx', '--segment-time', String(SEGMENT_TIME)];
+    const args = [
+      'record',
+      '--config',
+      'echolog.conf',
+      '--session-id',
+      sessionId,
+      '--input',
+      speech.file,
+      '--engine',
+      'pocketsphinx',
+      '--segment-time',
+      String(SEGMENT_TIME),
+    ];
     const appears = waitForEntry(sandbox.recordings, sessionId);
     const child = spawn(BIN, args, { cwd: sandbox.root, env: sandbox.env, stdio: ['ignore', 'pipe', 'pipe'] });
     const screen = [];
@@ -126,7 +183,14 @@ async function measureSentences(speech, log) {
       const screenMs = screenTimes.length === covering.length ? Math.max(...screenTimes) - audioEnd : undefined;
       inFile.push(fileMs);
       if (screenMs !== undefined) onScreen.push(screenMs);
-      perSentence.push({ place: s.place, start: s.start, end: s.end, file_ms: round(fileMs, 0), screen_ms: screenMs === undefined ? null : round(screenMs, 0), text: covering.map(({ l }) => l.text).join(' | ') });
+      perSentence.push({
+        place: s.place,
+        start: s.start,
+        end: s.end,
+        file_ms: round(fileMs, 0),
+        screen_ms: screenMs === undefined ? null : round(screenMs, 0),
+        text: covering.map(({ l }) => l.text).join(' | '),
+      });
     }
     const selfReported = lines.map((l) => l.latency_ms);
     const comparison = await comparePerChunk(sandbox, dir);
@@ -138,15 +202,24 @@ async function measureSentences(speech, log) {
       to_jsonl: stats(inFile),
       to_screen: stats(onScreen),
       latency_ms_field: stats(selfReported),
-      by_place: Object.fromEntries(['free', 'end-before-boundary', 'span-boundary'].map((place) => [place, stats(perSentence.filter((p) => p.place === place && !p.missing).map((p) => p.file_ms))])),
+      by_place: Object.fromEntries(
+        ['free', 'end-before-boundary', 'span-boundary'].map((place) => [
+          place,
+          stats(perSentence.filter((p) => p.place === place && !p.missing).map((p) => p.file_ms)),
+        ]),
+      ),
       per_sentence: perSentence,
       chunks_transcribed_live: sessionLog.filter((l) => l.message === 'chunk_transcribed' && l.fields.mode === 'live').length,
       chunks: sessionLog.filter((l) => l.message === 'chunk_created').length,
       per_chunk_transcribe: comparison,
     };
     result.met = missing === 0 && result.to_jsonl.max_ms <= TARGET_MS && result.to_screen.max_ms <= TARGET_MS;
-    log(`  per-chunk transcribe: ${comparison.equal ? 'equal word for word' : `${comparison.differing_positions} words differ`} (${comparison.live_words} words)`);
-    log(`  sentences: ${result.sentences} (${missing} missing); audio end → jsonl p50 ${result.to_jsonl.p50_ms} / p95 ${result.to_jsonl.p95_ms} / max ${result.to_jsonl.max_ms} ms; → screen max ${result.to_screen.max_ms} ms`);
+    log(
+      `  per-chunk transcribe: ${comparison.equal ? 'equal word for word' : `${comparison.differing_positions} words differ`} (${comparison.live_words} words)`,
+    );
+    log(
+      `  sentences: ${result.sentences} (${missing} missing); audio end → jsonl p50 ${result.to_jsonl.p50_ms} / p95 ${result.to_jsonl.p95_ms} / max ${result.to_jsonl.max_ms} ms; → screen max ${result.to_screen.max_ms} ms`,
+    );
     return result;
   } finally {
     sandbox.cleanup();
@@ -162,11 +235,21 @@ async function comparePerChunk(sandbox, dir) {
   fs.cpSync(dir, copy, { recursive: true });
   for (const f of fs.readdirSync(copy)) if (f.startsWith('transcript')) fs.rmSync(path.join(copy, f));
   await execFileAsync(BIN, ['transcribe', 'per-chunk-copy', '--engine', 'pocketsphinx'], { cwd: sandbox.root, env: sandbox.env });
-  const words = (d) => JSON.parse(fs.readFileSync(path.join(d, 'transcript.json'), 'utf8')).text.split(/\s+/).filter(Boolean);
+  const words = (d) =>
+    JSON.parse(fs.readFileSync(path.join(d, 'transcript.json'), 'utf8'))
+      .text.split(/\s+/)
+      .filter(Boolean);
   const live = words(dir);
   const perChunk = words(copy);
   const differing = live.filter((w, i) => perChunk[i] !== w).length + Math.max(0, perChunk.length - live.length);
-  return { live_words: live.length, per_chunk_words: perChunk.length, equal: differing === 0, differing_positions: differing, live: live.join(' '), per_chunk: perChunk.join(' ') };
+  return {
+    live_words: live.length,
+    per_chunk_words: perChunk.length,
+    equal: differing === 0,
+    differing_positions: differing,
+    live: live.join(' '),
+    per_chunk: perChunk.join(' '),
+  };
 }
 
 /**
@@ -224,7 +307,12 @@ function freezeDecoders(child, events) {
  * 60 s makes the p99 the max of 60, so a longer run tells one slow chunk from a slow p99).
  * BENCH_NODE_OPTIONS reaches echolog's node (e.g. `--cpu-prof --cpu-prof-dir=DIR`).
  */
-export async function measureFrozenChunkLatency({ bin, seconds = Number(process.env.BENCH_FROZEN_S ?? 60), label = 'decoder-stopped', log = console.log } = {}) {
+export async function measureFrozenChunkLatency({
+  bin,
+  seconds = Number(process.env.BENCH_FROZEN_S ?? 60),
+  label = 'decoder-stopped',
+  log = console.log,
+} = {}) {
   let frozen = new Set();
   const events = [];
   const chunks = await measureChunkLatency({
@@ -249,7 +337,12 @@ export async function measureFrozenChunkLatency({ bin, seconds = Number(process.
 export async function benchFrozen({ log = console.log } = {}) {
   const baseline = process.env.BENCH_FROZEN_BASELINE;
   const rounds = Number(process.env.BENCH_FROZEN_RUNS ?? (baseline ? 3 : 1));
-  const builds = baseline ? [['baseline', baseline], ['this', BIN]] : [['this', BIN]];
+  const builds = baseline
+    ? [
+        ['baseline', baseline],
+        ['this', BIN],
+      ]
+    : [['this', BIN]];
   const runs = [];
   for (let i = 0; i < rounds; i++) {
     for (const [build, bin] of builds) {

@@ -15,11 +15,16 @@ function importMs(root) {
 
 export async function benchLogWriter({ repeats }) {
   const roots = [{ label: 'this build', root: REPO }];
-  if (process.env.BENCH_BASELINE) roots.push({ label: `baseline ${process.env.BENCH_BASELINE}`, root: path.resolve(process.env.BENCH_BASELINE) });
+  if (process.env.BENCH_BASELINE)
+    roots.push({ label: `baseline ${process.env.BENCH_BASELINE}`, root: path.resolve(process.env.BENCH_BASELINE) });
   const samples = roots.map(() => []);
   // Interleaved, so that both see the same machine load.
   for (let i = 0; i < repeats; i++) roots.forEach(({ root }, k) => samples[k].push(importMs(root)));
-  const modules = roots.map(({ label }, k) => ({ label: `${label}: ${MODULE}`, median_ms: round(median(samples[k]), 1), samples_ms: samples[k].map((v) => round(v, 1)) }));
+  const modules = roots.map(({ label }, k) => ({
+    label: `${label}: ${MODULE}`,
+    median_ms: round(median(samples[k]), 1),
+    samples_ms: samples[k].map((v) => round(v, 1)),
+  }));
   const result = { repeats, modules };
   if (modules.length === 2) result.ratio = round(modules[1].median_ms / modules[0].median_ms, 2);
   console.log(JSON.stringify({ ...result, modules: modules.map(({ samples_ms, ...m }) => m) }, null, 2));

@@ -19,10 +19,17 @@ import { fileURLToPath } from 'node:url';
 import { BIN, LineFollower, makeSandbox, nowMs, percentile, round, run, waitForEntry } from './lib.mjs';
 
 export const TARGETS = { own_p95_ms: 50, close_to_line_p95_ms: 1300, concurrency_ratio: 1.8, rss_mb: 150 };
-const FIXTURES = ['0870', '0920'].map((n) => fileURLToPath(new URL(`../test/fixtures/speech/sense_and_sensibility_01_austen_64kb-${n}.wav`, import.meta.url)));
+const FIXTURES = ['0870', '0920'].map((n) =>
+  fileURLToPath(new URL(`../test/fixtures/speech/sense_and_sensibility_01_austen_64kb-${n}.wav`, import.meta.url)),
+);
 const ANSWER_MS = 1000;
 
-const stats = (values) => ({ n: values.length, p50_ms: round(percentile(values, 50), 1), p95_ms: round(percentile(values, 95), 1), max_ms: round(Math.max(...values), 1) });
+const stats = (values) => ({
+  n: values.length,
+  p50_ms: round(percentile(values, 50), 1),
+  p95_ms: round(percentile(values, 95), 1),
+  max_ms: round(Math.max(...values), 1),
+});
 
 /** The server: `answerMs` after the whole upload arrived (never, for undefined), one verbose_json segment. */
 function startServer(answerMs) {
@@ -38,7 +45,10 @@ function startServer(answerMs) {
       if (answerMs === undefined) return;
       setTimeout(() => {
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ text: 'bench words', segments: [{ id: 0, start: 0, end: 1, text: ' bench words' }] }), () => (entry.answered = nowMs()));
+        res.end(
+          JSON.stringify({ text: 'bench words', segments: [{ id: 0, start: 0, end: 1, text: ' bench words' }] }),
+          () => (entry.answered = nowMs()),
+        );
       }, answerMs);
     });
   });
@@ -47,11 +57,12 @@ function startServer(answerMs) {
       resolve({
         url: `http://127.0.0.1:${server.address().port}/v1`,
         requests,
-        close: () => new Promise((done) => {
-          for (const res of open) res.destroy();
-          server.close(done);
-          server.closeAllConnections();
-        }),
+        close: () =>
+          new Promise((done) => {
+            for (const res of open) res.destroy();
+            server.close(done);
+            server.closeAllConnections();
+          }),
       }),
     ),
   );
@@ -62,7 +73,29 @@ async function speechFile(dir, seconds) {
   const out = path.join(dir, `speech-${seconds}.wav`);
   const list = path.join(dir, 'list.txt');
   fs.writeFileSync(list, FIXTURES.map((f) => `file '${f}'`).join('\n'));
-  const made = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-stream_loop', '-1', '-f', 'concat', '-safe', '0', '-i', list, '-t', String(seconds), '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', out]);
+  const made = await run('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-stream_loop',
+    '-1',
+    '-f',
+    'concat',
+    '-safe',
+    '0',
+    '-i',
+    list,
+    '-t',
+    String(seconds),
+    '-ar',
+    '16000',
+    '-ac',
+    '1',
+    '-c:a',
+    'pcm_s16le',
+    out,
+  ]);
   if (made.code !== 0) throw new Error(`ffmpeg could not make the speech file: ${made.stderr}`);
   return out;
 }
@@ -70,7 +103,10 @@ async function speechFile(dir, seconds) {
 /** A config file and the flags that use it (the sandbox's ECHOLOG_ENGINE=none would win over the file). */
 function configArgs(sandbox, name, { engine, concurrency = 2, timeout = 60, live = true, drain = 120 }) {
   const file = path.join(sandbox.root, `${name}.conf`);
-  fs.writeFileSync(file, `transcription:\n  live: ${live}\n  ready_timeout: 30\n  drain_timeout: ${drain}\n  openai:\n    concurrency: ${concurrency}\n    timeout: ${timeout}\n`);
+  fs.writeFileSync(
+    file,
+    `transcription:\n  live: ${live}\n  ready_timeout: 30\n  drain_timeout: ${drain}\n  openai:\n    concurrency: ${concurrency}\n    timeout: ${timeout}\n`,
+  );
   return ['--config', file, '--engine', engine];
 }
 
@@ -81,7 +117,11 @@ async function followSession(sandbox, id, args, env = {}, { onChunk } = {}) {
   const utteranceSeqs = [];
   const dirAppears = waitForEntry(sandbox.recordings, id, 60_000);
   const started = nowMs();
-  const child = spawn(BIN, ['record', '-q', '--session-id', id, ...args], { cwd: sandbox.home, env: { ...sandbox.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(BIN, ['record', '-q', '--session-id', id, ...args], {
+    cwd: sandbox.home,
+    env: { ...sandbox.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.resume();
@@ -118,7 +158,12 @@ async function realtimeLag(sandbox, speech, seconds, log) {
   const server = await startServer(ANSWER_MS);
   try {
     const config = configArgs(sandbox, 'rt-openai', { engine: 'openai' });
-    const s = await followSession(sandbox, 'rt-openai', [...config, '--input', speech, '--segment-time', '10', '--duration', String(seconds)], { OPENAI_BASE_URL: server.url });
+    const s = await followSession(
+      sandbox,
+      'rt-openai',
+      [...config, '--input', speech, '--segment-time', '10', '--duration', String(seconds)],
+      { OPENAI_BASE_URL: server.url },
+    );
     if (s.code !== 0) throw new Error(`record (openai, real time) exited ${s.code}: ${s.stderr}`);
     const own = [];
     const toRequest = [];
@@ -134,8 +179,18 @@ async function realtimeLag(sandbox, speech, seconds, log) {
       toRequest.push(round(request.arrived - closedAt, 1));
       toLine.push(round(line - request.answered, 1));
     });
-    const result = { chunks: s.closed.length, requests: server.requests.length, own_part: stats(own), close_to_line: stats(closeToLine), own_part_by_chunk_ms: own.map((v) => round(v, 1)), close_to_request_by_chunk_ms: toRequest, answer_to_line_by_chunk_ms: toLine };
-    log(`  openai real time: ${result.chunks} chunks; own part p50 ${result.own_part.p50_ms} / p95 ${result.own_part.p95_ms} ms; close → line p95 ${result.close_to_line.p95_ms} ms`);
+    const result = {
+      chunks: s.closed.length,
+      requests: server.requests.length,
+      own_part: stats(own),
+      close_to_line: stats(closeToLine),
+      own_part_by_chunk_ms: own.map((v) => round(v, 1)),
+      close_to_request_by_chunk_ms: toRequest,
+      answer_to_line_by_chunk_ms: toLine,
+    };
+    log(
+      `  openai real time: ${result.chunks} chunks; own part p50 ${result.own_part.p50_ms} / p95 ${result.own_part.p95_ms} ms; close → line p95 ${result.close_to_line.p95_ms} ms`,
+    );
     return result;
   } finally {
     await server.close();
@@ -156,20 +211,30 @@ async function throughput(sandbox, speech, seconds, log) {
   const server = await startServer(ANSWER_MS);
   const runs = {};
   try {
-    for (const [name, engine, concurrency] of [['openai_c1', 'openai', 1], ['openai_c2', 'openai', 2], ['pocketsphinx', 'pocketsphinx', 1]]) {
+    for (const [name, engine, concurrency] of [
+      ['openai_c1', 'openai', 1],
+      ['openai_c2', 'openai', 2],
+      ['pocketsphinx', 'pocketsphinx', 1],
+    ]) {
       const config = configArgs(sandbox, name, { engine, concurrency, live: false });
-      const s = await followSession(sandbox, `tp-${name}`, [...config, '--input', speech, '--segment-time', '10', '--no-realtime'], { OPENAI_BASE_URL: server.url });
+      const s = await followSession(sandbox, `tp-${name}`, [...config, '--input', speech, '--segment-time', '10', '--no-realtime'], {
+        OPENAI_BASE_URL: server.url,
+      });
       if (s.code !== 0) throw new Error(`record (${name}, --no-realtime) exited ${s.code}: ${s.stderr}`);
       const seqs = [...s.transcribed.keys()];
       runs[name] = {
         wall_s: round(s.wall_ms / 1000, 2),
         audio_per_wall: round(seconds / (s.wall_ms / 1000), 2),
         // A run the drain timeout cut short (pocketsphinx under load) counts only what it transcribed.
-        transcribed_audio_per_wall: round((Math.min(seqs.length * 10, seconds)) / (s.wall_ms / 1000), 2),
+        transcribed_audio_per_wall: round(Math.min(seqs.length * 10, seconds) / (s.wall_ms / 1000), 2),
         chunks_transcribed: seqs.length,
-        in_chunk_order: seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]) && s.utteranceSeqs.every((seq, i) => i === 0 || seq >= s.utteranceSeqs[i - 1]),
+        in_chunk_order:
+          seqs.every((seq, i) => i === 0 || seq > seqs[i - 1]) &&
+          s.utteranceSeqs.every((seq, i) => i === 0 || seq >= s.utteranceSeqs[i - 1]),
       };
-      log(`  --no-realtime ${name}: ${runs[name].wall_s} s wall for ${seconds} s audio (${runs[name].chunks_transcribed} chunks, in order: ${runs[name].in_chunk_order})`);
+      log(
+        `  --no-realtime ${name}: ${runs[name].wall_s} s wall for ${seconds} s audio (${runs[name].chunks_transcribed} chunks, in order: ${runs[name].in_chunk_order})`,
+      );
     }
   } finally {
     await server.close();
@@ -196,7 +261,12 @@ async function rssWhenQueued(sandbox, speech, name, engine, chunks, env) {
       }, 1000);
     },
   });
-  return { peak_rss_mb: peak, exit: s.code, chunks: s.closed.length, pending_at_stop: JSON.parse(fs.readFileSync(path.join(s.dir, 'session.json'), 'utf8')).transcription?.pending_chunks };
+  return {
+    peak_rss_mb: peak,
+    exit: s.code,
+    chunks: s.closed.length,
+    pending_at_stop: JSON.parse(fs.readFileSync(path.join(s.dir, 'session.json'), 'utf8')).transcription?.pending_chunks,
+  };
 }
 
 async function outageRss(sandbox, log) {
@@ -206,7 +276,9 @@ async function outageRss(sandbox, log) {
   try {
     const openai = await rssWhenQueued(sandbox, speech, 'rss-openai', 'openai', chunks, { OPENAI_BASE_URL: server.url });
     const none = await rssWhenQueued(sandbox, speech, 'rss-none', 'none', chunks, {});
-    log(`  outage: ${openai.chunks} chunks, peak RSS ${openai.peak_rss_mb} MB (engine none, same input: ${none.peak_rss_mb} MB); requests held open ${server.requests.length}`);
+    log(
+      `  outage: ${openai.chunks} chunks, peak RSS ${openai.peak_rss_mb} MB (engine none, same input: ${none.peak_rss_mb} MB); requests held open ${server.requests.length}`,
+    );
     return { chunks, openai, none, requests_in_flight: server.requests.length };
   } finally {
     await server.close();

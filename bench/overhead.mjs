@@ -37,7 +37,10 @@ export const TARGET_LOG_BYTES_PER_HOUR = 100 * 1024;
 async function runEcholog(sandbox, realFfmpeg, sessionId, audioSeconds, bin = BIN) {
   const ffTime = path.join(sandbox.root, `${sessionId}.ffmpeg.time`);
   const wrapper = writeTimedFfmpegWrapper(sandbox.root, realFfmpeg, ffTime);
-  const result = await runTimed(bin, sineRecordArgs({ sessionId, audioSeconds }), { cwd: sandbox.root, env: { ...sandbox.env, ECHOLOG_FFMPEG: wrapper } });
+  const result = await runTimed(bin, sineRecordArgs({ sessionId, audioSeconds }), {
+    cwd: sandbox.root,
+    env: { ...sandbox.env, ECHOLOG_FFMPEG: wrapper },
+  });
   if (result.code !== 0) throw new Error(`echolog record exited ${result.code}: ${result.stderr}`);
   const sessionDir = path.join(sandbox.recordings, sessionId);
   const lines = logFiles(sessionDir).ordered.flatMap((file) => readLogFile(file).lines);
@@ -103,7 +106,10 @@ export async function benchOverhead({ repeats = 3, audioSeconds = TWO_HOURS, log
       const sessionId = `overhead-${i}`;
       // --dry-run gives the argv before recording (and its CPU is echolog's fixed start-up cost:
       // Node, config, planning); session_stop's ffmpeg_command must match it exactly.
-      const dry = await runTimed(BIN, [...sineRecordArgs({ sessionId, audioSeconds }), '--dry-run'], { cwd: sandbox.root, env: sandbox.env });
+      const dry = await runTimed(BIN, [...sineRecordArgs({ sessionId, audioSeconds }), '--dry-run'], {
+        cwd: sandbox.root,
+        env: sandbox.env,
+      });
       if (dry.code !== 0) throw new Error(`echolog record --dry-run exited ${dry.code}: ${dry.stderr}`);
       startup.push(dry.rusage.cpu);
       const argv = dryRunArgv(dry.stdout);
@@ -137,7 +143,9 @@ export async function benchOverhead({ repeats = 3, audioSeconds = TWO_HOURS, log
       };
       if (run.chunks !== run.bare_chunks) throw new Error(`echolog made ${run.chunks} chunks, bare ffmpeg ${run.bare_chunks}`);
       runs.push(run);
-      log(`  overhead run ${i + 1}/${repeats}: echolog own ${run.echolog_own_cpu_s} s, ffmpeg ${run.echolog_ffmpeg_cpu_s} s, bare ${run.bare_ffmpeg_cpu_s} s, ratio ${run.ratio_echolog_plus_ffmpeg_to_bare}`);
+      log(
+        `  overhead run ${i + 1}/${repeats}: echolog own ${run.echolog_own_cpu_s} s, ffmpeg ${run.echolog_ffmpeg_cpu_s} s, bare ${run.bare_ffmpeg_cpu_s} s, ratio ${run.ratio_echolog_plus_ffmpeg_to_bare}`,
+      );
     }
   } finally {
     sandbox.cleanup();
@@ -161,7 +169,9 @@ export async function benchOverhead({ repeats = 3, audioSeconds = TWO_HOURS, log
       log_bytes: med('log_bytes'),
       log_bytes_per_audio_hour: Math.round(med('log_bytes') / hours),
     },
-    baseline: baselineBin ? { bin: baselineBin, own_cpu_s: baselineOwn.map((v) => round(v)), own_cpu_s_per_audio_hour: round(median(baselineOwn) / hours) } : undefined,
+    baseline: baselineBin
+      ? { bin: baselineBin, own_cpu_s: baselineOwn.map((v) => round(v)), own_cpu_s_per_audio_hour: round(median(baselineOwn) / hours) }
+      : undefined,
     target_own_cpu_s_per_audio_hour: TARGET_OWN_CPU_PER_HOUR,
     met: ownPerHour <= TARGET_OWN_CPU_PER_HOUR,
   };
@@ -228,7 +238,11 @@ const LIVE_SKIP_S = 120;
 export async function benchLive({ seconds = Number(process.env.BENCH_LIVE_SECONDS ?? 600), log = console.log } = {}) {
   const realFfmpeg = requireTool('ffmpeg', 'install ffmpeg');
   const builds = [{ label: 'this build', bin: BIN }];
-  if (process.env.BENCH_BASELINE) builds.push({ label: `baseline ${process.env.BENCH_BASELINE}`, bin: path.join(path.resolve(process.env.BENCH_BASELINE), 'bin', 'echolog') });
+  if (process.env.BENCH_BASELINE)
+    builds.push({
+      label: `baseline ${process.env.BENCH_BASELINE}`,
+      bin: path.join(path.resolve(process.env.BENCH_BASELINE), 'bin', 'echolog'),
+    });
   const results = await Promise.all(builds.map((build) => measureLiveBuild(build, realFfmpeg, seconds, log)));
   const [self, baseline] = results;
   return {
@@ -271,7 +285,9 @@ async function measureLiveBuild(build, realFfmpeg, seconds, log) {
     const selfPerHour = ((long.self_cpu_s - short.self_cpu_s) / span) * 3600;
     const ffmpegPerHour = ((long.ffmpeg_cpu_s - short.ffmpeg_cpu_s) / span) * 3600;
     const steady = steadyRate(long.samples);
-    log(`  live (${build.label}): ${seconds} s real time, 10 s chunks: steady ${steady.cpu_s_per_audio_hour} s/h over ${steady.window_s} s (per ${LIVE_SAMPLE_S} s: min ${steady.interval_min} / median ${steady.interval_median} / max ${steady.interval_max} s/h); difference: self-reported ${round(selfPerHour, 2)} s/h, own ${round(perHour, 2)} s/h; ffmpeg ${round(ffmpegPerHour, 2)} s/h`);
+    log(
+      `  live (${build.label}): ${seconds} s real time, 10 s chunks: steady ${steady.cpu_s_per_audio_hour} s/h over ${steady.window_s} s (per ${LIVE_SAMPLE_S} s: min ${steady.interval_min} / median ${steady.interval_median} / max ${steady.interval_max} s/h); difference: self-reported ${round(selfPerHour, 2)} s/h, own ${round(perHour, 2)} s/h; ffmpeg ${round(ffmpegPerHour, 2)} s/h`,
+    );
     return {
       build: build.label,
       runs: { short: { ...short, samples: undefined }, long: { ...long, samples: undefined } },

@@ -26,9 +26,27 @@ async function recordInPty(speech) {
   try {
     fs.writeFileSync(path.join(sandbox.root, 'echolog.conf'), 'transcription:\n  ready_timeout: 30\n');
     const sessionId = 'partial-text';
-    const command = ['stty cols 80 rows 24;', BIN, 'record', '--config', 'echolog.conf', '--session-id', sessionId, '--input', speech.file, '--engine', 'pocketsphinx', '--segment-time', '10'].join(' ');
+    const command = [
+      'stty cols 80 rows 24;',
+      BIN,
+      'record',
+      '--config',
+      'echolog.conf',
+      '--session-id',
+      sessionId,
+      '--input',
+      speech.file,
+      '--engine',
+      'pocketsphinx',
+      '--segment-time',
+      '10',
+    ].join(' ');
     const appears = waitForEntry(sandbox.recordings, sessionId, 60_000);
-    const child = spawn(findOnPath('script'), ['-qfec', command, '/dev/null'], { cwd: sandbox.root, env: { ...sandbox.env, TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(findOnPath('script'), ['-qfec', command, '/dev/null'], {
+      cwd: sandbox.root,
+      env: { ...sandbox.env, TERM: 'xterm' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const pieces = [];
     child.stdout.on('data', (d) => pieces.push({ at: nowMs(), text: d.toString('utf8') }));
     const code = await new Promise((resolve) => child.on('close', resolve));
@@ -51,7 +69,12 @@ function screenEvents(pieces) {
   }
   const atOffset = (offset) => arrivals.findLast((a) => a.from <= offset).at;
   const partials = [...text.matchAll(PARTIAL)].map((m) => ({ kind: 'partial', text: m[1], at: atOffset(m.index + m[0].length - 1) }));
-  const finals = [...text.matchAll(FINAL)].map((m) => ({ kind: 'final', start: Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]), text: m[4], at: atOffset(m.index + m[0].length - 1) }));
+  const finals = [...text.matchAll(FINAL)].map((m) => ({
+    kind: 'final',
+    start: Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3]),
+    text: m[4],
+    at: atOffset(m.index + m[0].length - 1),
+  }));
   return [...partials, ...finals].sort((a, b) => a.at - b.at);
 }
 
@@ -74,7 +97,14 @@ async function measureScreen(speech, log) {
     if (distinct.length > 0) firstPartial.push(distinct[0].at - startAt);
     for (let i = 1; i < distinct.length; i++) refresh.push(distinct[i].at - distinct[i - 1].at);
     if (final) finalMs.push(final.at - endAt);
-    perSentence.push({ place: s.place, start: s.start, end: s.end, partials: distinct.length, first_partial_ms: distinct.length ? round(distinct[0].at - startAt, 0) : null, final_ms: final ? round(final.at - endAt, 0) : null });
+    perSentence.push({
+      place: s.place,
+      start: s.start,
+      end: s.end,
+      partials: distinct.length,
+      first_partial_ms: distinct.length ? round(distinct[0].at - startAt, 0) : null,
+      final_ms: final ? round(final.at - endAt, 0) : null,
+    });
   }
   const result = {
     sentences: speech.sentences.length,
@@ -85,7 +115,9 @@ async function measureScreen(speech, log) {
     partials_in_transcript: 0,
     per_sentence: perSentence,
   };
-  log(`  ${result.with_partials}/${result.sentences} sentences showed partials; first partial p50 ${result.first_partial_after_start.p50_ms} ms after the sentence began; refresh p50 ${result.partial_refresh.p50_ms} ms; final p95 ${result.final_after_end.p95_ms} ms after it ended`);
+  log(
+    `  ${result.with_partials}/${result.sentences} sentences showed partials; first partial p50 ${result.first_partial_after_start.p50_ms} ms after the sentence began; refresh p50 ${result.partial_refresh.p50_ms} ms; final p95 ${result.final_after_end.p95_ms} ms after it ended`,
+  );
   return result;
 }
 
@@ -105,10 +137,33 @@ async function measureCost(speech, repeats, log) {
   const dir = fs.mkdtempSync(path.join(REPO, 'bench', 'results', '.cache', 'partial-cost-'));
   try {
     const raw = path.join(dir, 'speech.raw');
-    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', speech.file, '-f', 's16le', '-ar', '16000', '-ac', '1', raw]);
+    await execFileAsync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      speech.file,
+      '-f',
+      's16le',
+      '-ar',
+      '16000',
+      '-ac',
+      '1',
+      raw,
+    ]);
     const decoders = {
       cli: [findOnPath('pocketsphinx_continuous'), (fifo) => ['-infile', fifo, '-time', 'yes', '-samprate', '16000']],
-      stream: [process.execPath, (fifo) => [path.join(REPO, 'dist', 'transcription', 'engines', 'pocketsphinx-stream-decoder.js'), '-infile', fifo, '-samprate', '16000']],
+      stream: [
+        process.execPath,
+        (fifo) => [
+          path.join(REPO, 'dist', 'transcription', 'engines', 'pocketsphinx-stream-decoder.js'),
+          '-infile',
+          fifo,
+          '-samprate',
+          '16000',
+        ],
+      ],
     };
     const runs = { cli: [], stream: [] };
     let partialLines = 0;
@@ -125,11 +180,17 @@ async function measureCost(speech, repeats, log) {
       audio_s: speech.seconds,
       repeats,
       cli: { cpu_s: round(med('cli', 'cpu'), 2), max_rss_mb: round(med('cli', 'maxRssKb') / 1024, 1) },
-      stream: { cpu_s: round(med('stream', 'cpu'), 2), max_rss_mb: round(med('stream', 'maxRssKb') / 1024, 1), partial_lines: partialLines },
+      stream: {
+        cpu_s: round(med('stream', 'cpu'), 2),
+        max_rss_mb: round(med('stream', 'maxRssKb') / 1024, 1),
+        partial_lines: partialLines,
+      },
     };
     result.cpu_ratio = round(result.stream.cpu_s / result.cli.cpu_s, 2);
     result.rss_ratio = round(result.stream.max_rss_mb / result.cli.max_rss_mb, 2);
-    log(`  decode ${speech.seconds} s as fast as it goes: CPU stream/CLI ${result.cpu_ratio}× (${result.stream.cpu_s} / ${result.cli.cpu_s} s), peak RSS ${result.rss_ratio}× (${result.stream.max_rss_mb} / ${result.cli.max_rss_mb} MB)`);
+    log(
+      `  decode ${speech.seconds} s as fast as it goes: CPU stream/CLI ${result.cpu_ratio}× (${result.stream.cpu_s} / ${result.cli.cpu_s} s), peak RSS ${result.rss_ratio}× (${result.stream.max_rss_mb} / ${result.cli.max_rss_mb} MB)`,
+    );
     return result;
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });

@@ -28,20 +28,79 @@ export async function benchPulse({ repeats = 3 } = {}) {
   const env = { ...box.env };
   const children = [];
   try {
-    children.push(spawn('pulseaudio', ['-n', '--load=module-native-protocol-unix', '--load=module-null-sink', '--daemonize=no', '--exit-idle-time=-1'], { env, stdio: 'ignore' }));
+    children.push(
+      spawn(
+        'pulseaudio',
+        ['-n', '--load=module-native-protocol-unix', '--load=module-null-sink', '--daemonize=no', '--exit-idle-time=-1'],
+        { env, stdio: 'ignore' },
+      ),
+    );
     await waitUntil(() => spawnSync('pactl', ['info'], { env }).status === 0, 15_000, 'the PulseAudio server');
     const tone = path.join(box.root, 'tone.wav');
-    spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${(SECONDS + 10) * repeats * 2 + 30}`, tone]);
+    spawnSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=440:sample_rate=44100:duration=${(SECONDS + 10) * repeats * 2 + 30}`,
+      tone,
+    ]);
     children.push(spawn('paplay', [tone], { env, stdio: 'ignore' }));
-    await waitUntil(() => /^\d+\t/m.test(spawnSync('pactl', ['list', 'short', 'sink-inputs'], { env, encoding: 'utf8' }).stdout), 15_000, 'the player');
+    await waitUntil(
+      () => /^\d+\t/m.test(spawnSync('pactl', ['list', 'short', 'sink-inputs'], { env, encoding: 'utf8' }).stdout),
+      15_000,
+      'the player',
+    );
     const bare = [];
     const echolog = [];
     for (let i = 0; i < repeats; i++) {
       const out = path.join(box.root, `bare-${i}.wav`);
-      const b = await run('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'pulse', '-i', 'null.monitor', '-t', String(SECONDS), '-ac', '1', '-ar', '16000', '-y', out], { env });
+      const b = await run(
+        'ffmpeg',
+        [
+          '-hide_banner',
+          '-loglevel',
+          'error',
+          '-f',
+          'pulse',
+          '-i',
+          'null.monitor',
+          '-t',
+          String(SECONDS),
+          '-ac',
+          '1',
+          '-ar',
+          '16000',
+          '-y',
+          out,
+        ],
+        { env },
+      );
       bare.push({ audio_s: round(wavSeconds(out)), wall_s: round(b.wallMs / 1000) });
       const id = `pulse-${i}`;
-      const e = await run(BIN, ['record', '-q', '--session-id', id, '--input-format', 'pulse', '--input', 'null.monitor', '--duration', String(SECONDS), '--segment-time', '5', '--engine', 'none'], { env, cwd: box.home });
+      const e = await run(
+        BIN,
+        [
+          'record',
+          '-q',
+          '--session-id',
+          id,
+          '--input-format',
+          'pulse',
+          '--input',
+          'null.monitor',
+          '--duration',
+          String(SECONDS),
+          '--segment-time',
+          '5',
+          '--engine',
+          'none',
+        ],
+        { env, cwd: box.home },
+      );
       const lines = readLogFile(path.join(box.recordings, id, 'session.log')).lines;
       const stop = lines.find((l) => l.message === 'session_stop');
       echolog.push({
@@ -64,7 +123,9 @@ export async function benchPulse({ repeats = 3 } = {}) {
         echolog_wall_s: median(echolog.map((r) => r.wall_s)),
       },
     };
-    result.met = echolog.every((r) => r.exit === 0 && r.reason === 'duration_reached' && r.restarts === 0 && r.wall_s <= SECONDS + 3) && result.median.echolog_audio_s >= result.median.bare_audio_s - 0.2;
+    result.met =
+      echolog.every((r) => r.exit === 0 && r.reason === 'duration_reached' && r.restarts === 0 && r.wall_s <= SECONDS + 3) &&
+      result.median.echolog_audio_s >= result.median.bare_audio_s - 0.2;
     console.log(JSON.stringify(result, null, 2));
     return result;
   } finally {

@@ -20,7 +20,10 @@ function take(name) {
   busy.add(name);
   fs.rmSync(file, { force: true });
   const out = path.join(responses, `${request.id}.json`);
-  fs.writeFileSync(`${out}.tmp`, JSON.stringify({ id: request.id, results: [], timestamp: Date.now() / 1000, device: 'cpu', session_active: true }));
+  fs.writeFileSync(
+    `${out}.tmp`,
+    JSON.stringify({ id: request.id, results: [], timestamp: Date.now() / 1000, device: 'cpu', session_active: true }),
+  );
   fs.renameSync(`${out}.tmp`, out);
   busy.delete(name);
 }

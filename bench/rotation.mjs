@@ -79,7 +79,9 @@ async function rotationRun({ label, maxBytes, audioSeconds, log }) {
       ok,
       wall_s: round(result.wallMs / 1000, 2),
     };
-    log(`  rotation ${label}: max_bytes ${maxBytes}, ${backups.length} backups, kept ${totalBytes} bytes, chunk seq ${firstKept}…${createdSeqs.at(-1)} gaps ${checks.chunk_created_gaps}, ok=${ok}`);
+    log(
+      `  rotation ${label}: max_bytes ${maxBytes}, ${backups.length} backups, kept ${totalBytes} bytes, chunk seq ${firstKept}…${createdSeqs.at(-1)} gaps ${checks.chunk_created_gaps}, ok=${ok}`,
+    );
     return res;
   } finally {
     sandbox.cleanup();

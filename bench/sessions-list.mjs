@@ -38,7 +38,19 @@ function manifest(id, startedMs, index) {
     language: 'en',
     resumed_from: null,
     stats: { chunks: 6, audio_duration_seconds: 60, utterance_count: 12, word_count: 80, bytes_on_disk: 1_920_000 + index },
-    transcription: { engine: 'pocketsphinx', state: 'idle', pending_chunks: 0, lag_seconds: 0, transcribed_chunks: 6, silent_chunks: 0, failed_chunks: 0, utterance_count: 12, word_count: 80, realtime_factor: 0.3, model: 'en-us' },
+    transcription: {
+      engine: 'pocketsphinx',
+      state: 'idle',
+      pending_chunks: 0,
+      lag_seconds: 0,
+      transcribed_chunks: 6,
+      silent_chunks: 0,
+      failed_chunks: 0,
+      utterance_count: 12,
+      word_count: 80,
+      realtime_factor: 0.3,
+      model: 'en-us',
+    },
   };
 }
 
@@ -47,12 +59,22 @@ export function makeSessions(recordings, count, prefix = '') {
   const start = Date.parse('2025-01-01T00:00:00Z');
   for (let i = 0; i < count; i++) {
     const startedMs = start + i * 61_000;
-    const stamp = new Date(startedMs).toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
-    const id = prefix ? `${prefix}${i}` : i % 500 === 0 ? `named-${i}` : `${stamp}-${((i * 2654435761) % 0xffffff).toString(16).padStart(6, '0')}`;
+    const stamp = new Date(startedMs)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z')
+      .replace(/[-:]/g, '');
+    const id = prefix
+      ? `${prefix}${i}`
+      : i % 500 === 0
+        ? `named-${i}`
+        : `${stamp}-${((i * 2654435761) % 0xffffff).toString(16).padStart(6, '0')}`;
     const dir = path.join(recordings, id);
     fs.mkdirSync(dir, { mode: 0o700 });
     fs.writeFileSync(path.join(dir, 'session.json'), `${JSON.stringify(manifest(id, startedMs, i), null, 2)}\n`);
-    fs.writeFileSync(path.join(dir, 'session.log'), `${new Date(startedMs).toISOString().replace(/\.\d{3}Z$/, 'Z')} INFO echolog.session: session_start session_id=${id}\n`);
+    fs.writeFileSync(
+      path.join(dir, 'session.log'),
+      `${new Date(startedMs).toISOString().replace(/\.\d{3}Z$/, 'Z')} INFO echolog.session: session_start session_id=${id}\n`,
+    );
   }
 }
 
@@ -83,7 +105,8 @@ export async function benchSessionsList({ repeats = 9 } = {}) {
     }
     const first = await timed(BIN, [...list, '--json'], options);
     const page = JSON.parse(first.stdout);
-    if (page.sessions.length !== 50 || page.pagination.total !== SESSIONS) throw new Error(`expected 50 of ${SESSIONS} sessions, got ${page.sessions.length} of ${page.pagination.total}`);
+    if (page.sessions.length !== 50 || page.pagination.total !== SESSIONS)
+      throw new Error(`expected 50 of ${SESSIONS} sessions, got ${page.sessions.length} of ${page.pagination.total}`);
     for (let i = 0; i < runs; i++) {
       // Alternated, so a burst of load from other work hits both sides.
       const order = i % 2 === 0 ? ['node', 'list', 'version'] : ['version', 'list', 'node'];

@@ -26,7 +26,10 @@ function procStatus(pid) {
 }
 
 function logBytes(dir) {
-  return fs.readdirSync(dir).filter((f) => /^session\.log/.test(f)).reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
+  return fs
+    .readdirSync(dir)
+    .filter((f) => /^session\.log/.test(f))
+    .reduce((sum, f) => sum + fs.statSync(path.join(dir, f)).size, 0);
 }
 
 /** session.json's stats (the chunks echolog has counted), or undefined while it is being replaced. */
@@ -56,7 +59,7 @@ function pruneChunks(dir, stats) {
 async function heapAfterGc(child, file) {
   const before = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').length : 0;
   child.kill('SIGUSR2');
-  for (const deadline = Date.now() + 5000; Date.now() < deadline; ) {
+  for (const deadline = Date.now() + 5000; Date.now() < deadline;) {
     await new Promise((r) => setTimeout(r, 20));
     const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
     if (text.length > before && text.endsWith('\n')) return round(JSON.parse(text.slice(before).trim()).heapUsed / 1048576, 2);
@@ -72,8 +75,29 @@ async function soak(label, seconds, args, env, { prune }) {
     const chunksPerPeriod = Math.round(periodS / SEGMENT_S);
     const { spawn } = await import('node:child_process');
     const heapFile = process.env.BENCH_SOAK_HEAP === '1' ? path.join(box.root, 'heap.jsonl') : undefined;
-    const probe = heapFile ? [process.execPath, '--expose-gc', '--import', new URL('./soak-heap-probe.mjs', import.meta.url).href, BIN] : [BIN];
-    const child = spawn(probe[0], [...probe.slice(1), 'record', '-q', '--session-id', label, '--segment-time', String(SEGMENT_S), '--duration', String(seconds), ...args], { cwd: box.home, env: { ...box.env, ...env, ...(heapFile ? { BENCH_SOAK_HEAP_FILE: heapFile } : {}) }, stdio: ['ignore', 'ignore', 'pipe'] });
+    const probe = heapFile
+      ? [process.execPath, '--expose-gc', '--import', new URL('./soak-heap-probe.mjs', import.meta.url).href, BIN]
+      : [BIN];
+    const child = spawn(
+      probe[0],
+      [
+        ...probe.slice(1),
+        'record',
+        '-q',
+        '--session-id',
+        label,
+        '--segment-time',
+        String(SEGMENT_S),
+        '--duration',
+        String(seconds),
+        ...args,
+      ],
+      {
+        cwd: box.home,
+        env: { ...box.env, ...env, ...(heapFile ? { BENCH_SOAK_HEAP_FILE: heapFile } : {}) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
     const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
@@ -101,10 +125,19 @@ async function soak(label, seconds, args, env, { prune }) {
           const status = procStatus(child.pid);
           // At the last chunk echolog is ending (its memory already released): that is no sample.
           if (Number.isNaN(status.rss_mb)) continue;
-          samples.push({ audio_h: round((next * SEGMENT_S) / 3600, 3), chunks, wall_s: round((Date.now() - t0) / 1000, 1), ...status, fds: fs.readdirSync(`/proc/${child.pid}/fd`).length, log_bytes: logBytes(dir) });
+          samples.push({
+            audio_h: round((next * SEGMENT_S) / 3600, 3),
+            chunks,
+            wall_s: round((Date.now() - t0) / 1000, 1),
+            ...status,
+            fds: fs.readdirSync(`/proc/${child.pid}/fd`).length,
+            log_bytes: logBytes(dir),
+          });
           const s = samples.at(-1);
           if (heapFile) s.heap_used_after_gc_mb = await heapAfterGc(child, heapFile);
-          console.log(`  ${label} ${s.audio_h} h audio (${s.wall_s} s): rss ${s.rss_mb} MB, fds ${s.fds}, threads ${s.threads}, session.log ${s.log_bytes} B${heapFile ? `, heap after gc ${s.heap_used_after_gc_mb} MB` : ''}`);
+          console.log(
+            `  ${label} ${s.audio_h} h audio (${s.wall_s} s): rss ${s.rss_mb} MB, fds ${s.fds}, threads ${s.threads}, session.log ${s.log_bytes} B${heapFile ? `, heap after gc ${s.heap_used_after_gc_mb} MB` : ''}`,
+          );
         } catch {
           // echolog exited between the check and the read
         }
@@ -116,10 +149,30 @@ async function soak(label, seconds, args, env, { prune }) {
     samples.forEach((s, i) => (s.log_bytes_in_period = logGrowth[i]));
     const second = samples[1];
     const last = samples.at(-1);
-    const ratios = second && last ? { rss: round(last.rss_mb / second.rss_mb, 3), fds: round(last.fds / second.fds, 3), threads: round(last.threads / second.threads, 3), log_bytes_in_period: round(last.log_bytes_in_period / second.log_bytes_in_period, 3) } : {};
+    const ratios =
+      second && last
+        ? {
+            rss: round(last.rss_mb / second.rss_mb, 3),
+            fds: round(last.fds / second.fds, 3),
+            threads: round(last.threads / second.threads, 3),
+            log_bytes_in_period: round(last.log_bytes_in_period / second.log_bytes_in_period, 3),
+          }
+        : {};
     // Reported beside the verdict, not part of it (the probe is off in the measured configuration).
-    const heap = heapFile && second?.heap_used_after_gc_mb && last?.heap_used_after_gc_mb ? { heap_used_after_gc: round(last.heap_used_after_gc_mb / second.heap_used_after_gc_mb, 3) } : {};
-    return { audio_s: seconds, period_s: periodS, wall_s: round((Date.now() - t0) / 1000, 1), samples, last_vs_second: ratios, ...heap, target: FLAT, met: samples.length >= 3 && Object.values(ratios).every((r) => r <= FLAT) };
+    const heap =
+      heapFile && second?.heap_used_after_gc_mb && last?.heap_used_after_gc_mb
+        ? { heap_used_after_gc: round(last.heap_used_after_gc_mb / second.heap_used_after_gc_mb, 3) }
+        : {};
+    return {
+      audio_s: seconds,
+      period_s: periodS,
+      wall_s: round((Date.now() - t0) / 1000, 1),
+      samples,
+      last_vs_second: ratios,
+      ...heap,
+      target: FLAT,
+      met: samples.length >= 3 && Object.values(ratios).every((r) => r <= FLAT),
+    };
   } finally {
     box.cleanup();
   }
@@ -130,13 +183,48 @@ export async function benchSoak() {
   const liveS = Number(process.env.BENCH_SOAK_LIVE_S ?? 2 * 3600);
   const result = {};
   if (fullS > 0) {
-    result.full_speed = await soak('full', fullS, ['--input-format', 'lavfi', '--input', 'sine=frequency=440:sample_rate=16000', '--sample-rate', '16000', '--channels', '1', '--no-realtime', '--engine', 'none'], {}, { prune: true });
+    result.full_speed = await soak(
+      'full',
+      fullS,
+      [
+        '--input-format',
+        'lavfi',
+        '--input',
+        'sine=frequency=440:sample_rate=16000',
+        '--sample-rate',
+        '16000',
+        '--channels',
+        '1',
+        '--no-realtime',
+        '--engine',
+        'none',
+      ],
+      {},
+      { prune: true },
+    );
   }
   if (liveS > 0) {
     const box = makeSandbox('soak-speech');
     try {
       const speech = await makeSpeech(box.root, 120);
-      result.live = await soak('live', liveS, ['--input-format', 'lavfi', '--input', `amovie=${speech.file}:loop=0,asetpts=N/SR/TB`, '--sample-rate', '16000', '--channels', '1', '--engine', 'pocketsphinx'], { ECHOLOG_ENGINE: 'pocketsphinx' }, { prune: false });
+      result.live = await soak(
+        'live',
+        liveS,
+        [
+          '--input-format',
+          'lavfi',
+          '--input',
+          `amovie=${speech.file}:loop=0,asetpts=N/SR/TB`,
+          '--sample-rate',
+          '16000',
+          '--channels',
+          '1',
+          '--engine',
+          'pocketsphinx',
+        ],
+        { ECHOLOG_ENGINE: 'pocketsphinx' },
+        { prune: false },
+      );
     } finally {
       box.cleanup();
     }

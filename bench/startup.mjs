@@ -28,7 +28,10 @@ export async function benchStartup({ rounds = 11 } = {}) {
     ];
     const baseline = process.env.BENCH_STARTUP_BASELINE;
     if (baseline) {
-      commands.push({ name: 'baseline_version', command: baseline, args: ['--version'] }, { name: 'baseline_status', command: baseline, args: ['status'] });
+      commands.push(
+        { name: 'baseline_version', command: baseline, args: ['--version'] },
+        { name: 'baseline_status', command: baseline, args: ['status'] },
+      );
     }
     const times = Object.fromEntries(commands.map((c) => [c.name, []]));
     // One unmeasured round warms the file cache for every command alike.
@@ -42,7 +45,11 @@ export async function benchStartup({ rounds = 11 } = {}) {
     }
     const medians = Object.fromEntries(Object.entries(times).map(([name, ms]) => [name, round(median(ms), 1)]));
     const ratio = (name) => round(medians[name] / medians.node, 2);
-    const ratios = Object.fromEntries(Object.keys(medians).filter((n) => n !== 'node').map((n) => [n, ratio(n)]));
+    const ratios = Object.fromEntries(
+      Object.keys(medians)
+        .filter((n) => n !== 'node')
+        .map((n) => [n, ratio(n)]),
+    );
     return {
       rounds: times.node.length,
       median_ms: medians,

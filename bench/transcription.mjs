@@ -12,7 +12,20 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { parseLogLine } from '../dist/logging/line-format.js';
-import { BIN, LineFollower, REPO, findOnPath, makeSandbox, median, percentile, readLogFile, round, run, runTimed, waitForEntry } from './lib.mjs';
+import {
+  BIN,
+  LineFollower,
+  REPO,
+  findOnPath,
+  makeSandbox,
+  median,
+  percentile,
+  readLogFile,
+  round,
+  run,
+  runTimed,
+  waitForEntry,
+} from './lib.mjs';
 
 const execFileAsync = promisify(execFile);
 
@@ -39,7 +52,7 @@ export const SENTENCES = [
   'Help the woman get back to her feet.',
   'A pot of tea helps to pass the evening.',
   'Smoky fires lack flame and heat.',
-  'The soft cushion broke the man\'s fall.',
+  "The soft cushion broke the man's fall.",
   'The salt breeze came across from the sea.',
   'The girl at the booth sold fifty bonds.',
   'The small pup gnawed a hole in the sock.',
@@ -74,19 +87,63 @@ export async function makeSpeech(dir, minSeconds) {
     const raw = path.join(dir, `sentence-${i}.flite.wav`);
     const part = path.join(dir, `sentence-${i}.wav`);
     await execFileAsync('flite', ['-voice', 'slt', '-t', sentence, '-o', raw]);
-    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', raw, '-af', 'apad=pad_dur=1', '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', part]);
+    await execFileAsync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-i',
+      raw,
+      '-af',
+      'apad=pad_dur=1',
+      '-ar',
+      '16000',
+      '-ac',
+      '1',
+      '-c:a',
+      'pcm_s16le',
+      part,
+    ]);
     fs.rmSync(raw);
     parts.push(part);
   }
   const list = path.join(dir, 'sentences.txt');
   fs.writeFileSync(list, parts.map((p) => `file '${p}'\n`).join(''));
   const once = path.join(dir, 'speech.once.wav');
-  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'concat', '-safe', '0', '-i', list, '-c:a', 'pcm_s16le', once]);
+  await execFileAsync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'concat',
+    '-safe',
+    '0',
+    '-i',
+    list,
+    '-c:a',
+    'pcm_s16le',
+    once,
+  ]);
   for (const part of parts) fs.rmSync(part);
   const seconds = await durationOf(once);
   const loops = Math.max(0, Math.ceil(minSeconds / seconds) - 1);
   const out = path.join(dir, 'speech.wav');
-  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-stream_loop', String(loops), '-i', once, '-t', String(minSeconds), '-c:a', 'pcm_s16le', out]);
+  await execFileAsync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-stream_loop',
+    String(loops),
+    '-i',
+    once,
+    '-t',
+    String(minSeconds),
+    '-c:a',
+    'pcm_s16le',
+    out,
+  ]);
   return { file: out, seconds: await durationOf(out), sentences: SENTENCES.length };
 }
 
@@ -120,15 +177,36 @@ function readJsonl(file) {
 
 /** Why the engine cannot be benchmarked yet, or undefined when a short run produces a transcript. */
 async function engineMissing(sandbox, speech) {
-  if (!findOnPath('pocketsphinx_continuous') && !findOnPath('pocketsphinx')) return 'pocketsphinx is not installed (apt-get install pocketsphinx pocketsphinx-en-us)';
+  if (!findOnPath('pocketsphinx_continuous') && !findOnPath('pocketsphinx'))
+    return 'pocketsphinx is not installed (apt-get install pocketsphinx pocketsphinx-en-us)';
   const id = 'engine-probe';
-  const probe = await run(BIN, ['record', '-q', '--config', CONFIG, '--session-id', id, '--input', speech.file, '--no-realtime', '--duration', '12', '--engine', 'pocketsphinx'], {
-    cwd: sandbox.root,
-    env: sandbox.env,
-  });
-  if (probe.code !== 0) return `echolog record --engine pocketsphinx exited ${probe.code}: ${probe.stderr.trim().split('\n').slice(-3).join(' | ')}`;
+  const probe = await run(
+    BIN,
+    [
+      'record',
+      '-q',
+      '--config',
+      CONFIG,
+      '--session-id',
+      id,
+      '--input',
+      speech.file,
+      '--no-realtime',
+      '--duration',
+      '12',
+      '--engine',
+      'pocketsphinx',
+    ],
+    {
+      cwd: sandbox.root,
+      env: sandbox.env,
+    },
+  );
+  if (probe.code !== 0)
+    return `echolog record --engine pocketsphinx exited ${probe.code}: ${probe.stderr.trim().split('\n').slice(-3).join(' | ')}`;
   const lines = readJsonl(path.join(sandbox.recordings, id, 'transcript.jsonl'));
-  if (!lines) return 'echolog record --engine pocketsphinx wrote no transcript.jsonl (is src/transcription/engines/pocketsphinx-engine.ts wired into createTranscriptionComponents?)';
+  if (!lines)
+    return 'echolog record --engine pocketsphinx wrote no transcript.jsonl (is src/transcription/engines/pocketsphinx-engine.ts wired into createTranscriptionComponents?)';
   if (!lines.some((l) => typeof l.text === 'string' && l.text.trim())) return 'transcript.jsonl has no text for 12 s of clear speech';
   return undefined;
 }
@@ -143,7 +221,11 @@ async function throughput({ sandbox, speech, repeats, log }) {
   for (let i = 0; i < repeats; i++) {
     const id = `throughput-${i}`;
     const runEcholog = () =>
-      runTimed(BIN, ['record', '-q', '--config', CONFIG, '--session-id', id, '--input', speech.file, '--no-realtime', '--engine', 'pocketsphinx'], { cwd: sandbox.root, env: sandbox.env });
+      runTimed(
+        BIN,
+        ['record', '-q', '--config', CONFIG, '--session-id', id, '--input', speech.file, '--no-realtime', '--engine', 'pocketsphinx'],
+        { cwd: sandbox.root, env: sandbox.env },
+      );
     const runDirect = () => runTimed(direct, ['-infile', speech.file], { cwd: sandbox.root });
     // Alternate the order so drift in the machine's load falls on both sides alike.
     let e;
@@ -176,7 +258,9 @@ async function throughput({ sandbox, speech, repeats, log }) {
       untranscribed_chunks: Number(stop?.fields.untranscribed_chunks ?? 0),
     };
     runs.push(r);
-    log(`  throughput run ${i + 1}/${repeats}: echolog ${r.echolog_wall_s} s, direct ${r.direct_wall_s} s, ratio ${r.ratio_direct_to_echolog}, words ${r.echolog_words}/${r.direct_words}`);
+    log(
+      `  throughput run ${i + 1}/${repeats}: echolog ${r.echolog_wall_s} s, direct ${r.direct_wall_s} s, ratio ${r.ratio_direct_to_echolog}, words ${r.echolog_words}/${r.direct_words}`,
+    );
   }
   const ratio = median(runs.map((r) => r.ratio_direct_to_echolog));
   // A run that recognises nothing is fast for the wrong reason: it is no throughput figure.
@@ -216,11 +300,30 @@ async function lag({ sandbox, speech, seconds, log }) {
   const selfReported = new Map(); // seq -> latency_ms of chunk_transcribed
   let rows = 0;
   const dirAppears = waitForEntry(sandbox.recordings, id);
-  const child = spawn(BIN, ['record', '-q', '--config', CONFIG, '--session-id', id, '--input', speech.file, '--duration', String(seconds), '--segment-time', '10', '--engine', 'pocketsphinx'], {
-    cwd: sandbox.root,
-    env: sandbox.env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    BIN,
+    [
+      'record',
+      '-q',
+      '--config',
+      CONFIG,
+      '--session-id',
+      id,
+      '--input',
+      speech.file,
+      '--duration',
+      String(seconds),
+      '--segment-time',
+      '10',
+      '--engine',
+      'pocketsphinx',
+    ],
+    {
+      cwd: sandbox.root,
+      env: sandbox.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   child.stdout.resume();
@@ -229,7 +332,8 @@ async function lag({ sandbox, speech, seconds, log }) {
   const segments = new LineFollower(path.join(sessionDir, 'segments.csv'), (_line, t) => closed.set(++rows, t));
   const transcript = new LineFollower(path.join(sessionDir, 'transcript.jsonl'), (line, t) => {
     const entry = JSON.parse(line);
-    if (typeof entry.text === 'string' && entry.text.trim()) textLines.push({ end: Number(entry.end), seen: t, words: wordsOf(entry.text).length });
+    if (typeof entry.text === 'string' && entry.text.trim())
+      textLines.push({ end: Number(entry.end), seen: t, words: wordsOf(entry.text).length });
   });
   const sessionLog = new LineFollower(path.join(sessionDir, 'session.log'), (line, t) => {
     if (!line.includes(' chunk_transcribed ') && !line.includes(' chunk_created ')) return;
@@ -275,7 +379,12 @@ async function lag({ sandbox, speech, seconds, log }) {
   const lastClose = Math.max(...closed.values());
   for (const line of textLines) if (line.seen > lastClose + 1000) afterStop++;
   const toLog = [...closed].filter(([seq]) => logged.has(seq)).map(([seq, t]) => logged.get(seq) - t);
-  const stats = (values) => ({ n: values.length, p50_ms: round(percentile(values, 50), 1), p95_ms: round(percentile(values, 95), 1), max_ms: round(Math.max(...values), 1) });
+  const stats = (values) => ({
+    n: values.length,
+    p50_ms: round(percentile(values, 50), 1),
+    p95_ms: round(percentile(values, 95), 1),
+    max_ms: round(Math.max(...values), 1),
+  });
   const result = {
     mode: 'realtime (-re), 10 s chunks',
     audio_seconds: seconds,
@@ -287,7 +396,9 @@ async function lag({ sandbox, speech, seconds, log }) {
     to_chunk_transcribed: stats(toLog),
     self_reported_latency_ms: stats([...selfReported.values()]),
   };
-  log(`  lag: ${result.chunks} chunks, ${result.text_lines} text lines; chunk close → transcript line p50 ${result.to_transcript_line.p50_ms} ms, p95 ${result.to_transcript_line.p95_ms} ms; → chunk_transcribed p50 ${result.to_chunk_transcribed.p50_ms} ms`);
+  log(
+    `  lag: ${result.chunks} chunks, ${result.text_lines} text lines; chunk close → transcript line p50 ${result.to_transcript_line.p50_ms} ms, p95 ${result.to_transcript_line.p95_ms} ms; → chunk_transcribed p50 ${result.to_chunk_transcribed.p50_ms} ms`,
+  );
   return result;
 }
 

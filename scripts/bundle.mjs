@@ -36,7 +36,11 @@ const twinImportMetaUrl = {
   name: 'twin-import-meta-url',
   transform(code, id) {
     if (!id.startsWith(SRC + path.sep) || !code.includes('import.meta.url')) return null;
-    const twin = path.relative(OUT, path.join(ROOT, 'dist', path.relative(SRC, id))).replace(/\.ts$/, '.js').split(path.sep).join('/');
+    const twin = path
+      .relative(OUT, path.join(ROOT, 'dist', path.relative(SRC, id)))
+      .replace(/\.ts$/, '.js')
+      .split(path.sep)
+      .join('/');
     return { code: code.replaceAll('import.meta.url', `new URL(${JSON.stringify(twin)}, import.meta.url).href`) };
   },
 };
@@ -53,7 +57,8 @@ const lazyCrypto = {
   resolveId(source, importer, options) {
     if (source !== 'node:crypto' || !importer?.startsWith(SRC + path.sep)) return null;
     // Only a static named import is checked against the list; any other kind would fail at run time instead.
-    if (options?.kind !== 'import-statement') this.error(`${path.relative(ROOT, importer)}: import node:crypto statically, by name (import { randomBytes } from 'node:crypto')`);
+    if (options?.kind !== 'import-statement')
+      this.error(`${path.relative(ROOT, importer)}: import node:crypto statically, by name (import { randomBytes } from 'node:crypto')`);
     return LAZY_CRYPTO;
   },
   load: (id) =>
@@ -116,5 +121,12 @@ const { output } = await bundle.write({
   codeSplitting: { groups: [{ name: chunkOf, debugName: 'echolog' }] },
 });
 await bundle.close();
-const modules = Object.fromEntries(output.filter((o) => o.type === 'chunk').map((chunk) => [chunk.fileName, chunk.moduleIds.filter((id) => path.isAbsolute(id)).map((id) => path.relative(ROOT, id).split(path.sep).join('/'))]));
+const modules = Object.fromEntries(
+  output
+    .filter((o) => o.type === 'chunk')
+    .map((chunk) => [
+      chunk.fileName,
+      chunk.moduleIds.filter((id) => path.isAbsolute(id)).map((id) => path.relative(ROOT, id).split(path.sep).join('/')),
+    ]),
+);
 await fs.writeFile(path.join(ROOT, 'dist', 'bundle-modules.json'), `${JSON.stringify(modules, null, 1)}\n`);

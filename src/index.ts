@@ -28,7 +28,9 @@ export async function run(argv: readonly string[], surroundings: Surroundings): 
       surroundings.stderr.write(`echolog: ${error.message}\n`);
       return error.exitCode;
     }
-    surroundings.stderr.write(`echolog: unexpected error (this is a bug, please report it):\n${(error as Error)?.stack ?? String(error)}\n`);
+    surroundings.stderr.write(
+      `echolog: unexpected error (this is a bug, please report it):\n${(error as Error)?.stack ?? String(error)}\n`,
+    );
     return ExitCode.failure;
   }
 }
@@ -36,7 +38,10 @@ export async function run(argv: readonly string[], surroundings: Surroundings): 
 /** Any other command line, through commander: the program registers the command being run (program.ts). */
 async function runProgram(argv: readonly string[], surroundings: Surroundings): Promise<number> {
   const args = argv.slice(2);
-  const [{ CommanderError }, { buildProgram, commandOf, mayPrintHelp }] = await Promise.all([import('commander'), import('./cli/program.js')]);
+  const [{ CommanderError }, { buildProgram, commandOf, mayPrintHelp }] = await Promise.all([
+    import('commander'),
+    import('./cli/program.js'),
+  ]);
   const result = { exitCode: ExitCode.ok as number };
   try {
     const program = await buildProgram(surroundings, result, commandOf(args), mayPrintHelp(args));

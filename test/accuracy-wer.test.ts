@@ -4,7 +4,17 @@ import { normalizeWords, wordEditDistance, wordErrorRate } from '../bench/accura
 /** The word error rate the accuracy test and bench report (bench/accuracy-wer.mjs), pure. */
 describe('normalizeWords', () => {
   it('lower case, punctuation gone, apostrophes inside words kept', () => {
-    expect(normalizeWords('He was NOT an ill-disposed young man. "Don\'t!"')).toEqual(['he', 'was', 'not', 'an', 'ill', 'disposed', 'young', 'man', "don't"]);
+    expect(normalizeWords('He was NOT an ill-disposed young man. "Don\'t!"')).toEqual([
+      'he',
+      'was',
+      'not',
+      'an',
+      'ill',
+      'disposed',
+      'young',
+      'man',
+      "don't",
+    ]);
   });
   it("drops pocketsphinx's fillers and alternate-pronunciation marks", () => {
     expect(normalizeWords('<s> the(2) [NOISE] cat <sil> ++BREATH++ sat </s>')).toEqual(['the', 'cat', 'sat']);
@@ -30,7 +40,11 @@ describe('wordEditDistance', () => {
 
 describe('wordErrorRate', () => {
   it('errors per reference word, in percent, after normalising both', () => {
-    expect(wordErrorRate('He might even have been made amiable himself.', 'he might even have been made a real boy i am self')).toEqual({ errors: 6, words: 8, wer: 75 });
+    expect(wordErrorRate('He might even have been made amiable himself.', 'he might even have been made a real boy i am self')).toEqual({
+      errors: 6,
+      words: 8,
+      wer: 75,
+    });
     expect(wordErrorRate('one two', 'One, two!')).toEqual({ errors: 0, words: 2, wer: 0 });
   });
   it('an empty reference: 0 for an empty hypothesis, else 100', () => {

@@ -21,7 +21,13 @@ const LAVFI = ['--input-format', 'lavfi', '--input', SINE, '--segment-time', '1'
 /** A config file in the sandbox with these `recording:` keys (the tests keep the waits short). */
 function recordingConfig(box: Sandbox, keys: Record<string, number>): string[] {
   const file = path.join(box.root, 'echolog.conf');
-  fs.writeFileSync(file, `recording:\n${Object.entries(keys).map(([k, v]) => `  ${k}: ${v}\n`).join('')}`, { mode: 0o644 });
+  fs.writeFileSync(
+    file,
+    `recording:\n${Object.entries(keys)
+      .map(([k, v]) => `  ${k}: ${v}\n`)
+      .join('')}`,
+    { mode: 0o644 },
+  );
   return ['--config', file];
 }
 
@@ -38,64 +44,87 @@ function logged(dir: string, message: string) {
 }
 
 describe('restarts', () => {
-  it.concurrent('kill -9 of ffmpeg mid-session: restarted into the same session, numbers continue, gap logged, no torn chunk, duration still reached', async () => {
-    const box = sandbox();
-    const child = startCli(['record', ...LAVFI, '--duration', '6', '--session-id', 'killed'], box);
-    const dir = path.join(box.recordings, 'killed');
-    await waitFor(() => segmentRows(dir) >= 2, 20_000, '2 chunks');
-    const firstPid = readManifestSync(dir)!.ffmpeg_pid!;
-    process.kill(firstPid, 'SIGKILL');
-    const exit = await exitOf(child);
-    expect(exit.code, child.output().stderr).toBe(0);
+  it.concurrent(
+    'kill -9 of ffmpeg mid-session: restarted into the same session, numbers continue, gap logged, no torn chunk, duration still reached',
+    async () => {
+      const box = sandbox();
+      const child = startCli(['record', ...LAVFI, '--duration', '6', '--session-id', 'killed'], box);
+      const dir = path.join(box.recordings, 'killed');
+      await waitFor(() => segmentRows(dir) >= 2, 20_000, '2 chunks');
+      const firstPid = readManifestSync(dir)!.ffmpeg_pid!;
+      process.kill(firstPid, 'SIGKILL');
+      const exit = await exitOf(child);
+      expect(exit.code, child.output().stderr).toBe(0);
 
-    const log = readSessionLog(dir);
-    expectStopLast(log, 'duration_reached');
-    const restarts = log.filter((l) => l.message === 'capture_restart');
-    expect(restarts).toHaveLength(1);
-    expect(restarts[0]!.fields).toMatchObject({ attempt: '1', reason: 'crashed' });
-    expect(Number(restarts[0]!.fields.gap_ms)).toBeGreaterThan(0);
-    expect(Number(restarts[0]!.fields.gap_ms)).toBeLessThan(10_000);
-    // The second run wrote its own list, starting after every chunk file of the first.
-    const run1 = fs.readFileSync(path.join(dir, 'segments.csv'), 'utf8').trim().split('\n').map((r) => r.split(',')[0]!);
-    const run2 = fs.readFileSync(path.join(dir, 'segments.2.csv'), 'utf8').trim().split('\n').map((r) => r.split(',')[0]!);
-    expect(run2.length).toBeGreaterThan(0);
-    expect(run2[0]! > run1.at(-1)!).toBe(true);
-    expect(Number(restarts[0]!.fields.first_chunk)).toBe(Number(/\d+/.exec(run2[0]!)![0]));
-    // Every chunk file is whole and logged once; the one the kill tore is repaired (and logged) or set aside and named.
-    const created = expectChunksFinalAndLogged(dir, log);
-    const torn = fs.readdirSync(dir).filter((f) => f.endsWith('.torn'));
-    const named = log.filter((l) => l.message === 'chunk_set_aside').map((l) => l.fields.renamed_to);
-    expect(named).toEqual(torn);
-    for (const file of chunkFiles(dir)) expect(fs.statSync(path.join(dir, file)).size).toBeGreaterThan(44);
-    // Timeline truth: the first chunk after the restart starts after the last one before it, by about the gap.
-    const before = created.filter((c) => run1.includes(c.fields.file!) || c.fields.repaired === 'true').at(-1)!;
-    const after = created.find((c) => c.fields.file === run2[0])!;
-    const gapSeen = Date.parse(after.fields.start!) - Date.parse(before.fields.end!);
-    expect(gapSeen).toBeGreaterThanOrEqual(0);
-    expect(Math.abs(gapSeen - Number(restarts[0]!.fields.gap_ms))).toBeLessThan(1500);
-    expect(Number(expectStopLast(log, 'duration_reached').fields.audio_duration_s)).toBeCloseTo(6, 0);
-  });
+      const log = readSessionLog(dir);
+      expectStopLast(log, 'duration_reached');
+      const restarts = log.filter((l) => l.message === 'capture_restart');
+      expect(restarts).toHaveLength(1);
+      expect(restarts[0]!.fields).toMatchObject({ attempt: '1', reason: 'crashed' });
+      expect(Number(restarts[0]!.fields.gap_ms)).toBeGreaterThan(0);
+      expect(Number(restarts[0]!.fields.gap_ms)).toBeLessThan(10_000);
+      // The second run wrote its own list, starting after every chunk file of the first.
+      const run1 = fs
+        .readFileSync(path.join(dir, 'segments.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((r) => r.split(',')[0]!);
+      const run2 = fs
+        .readFileSync(path.join(dir, 'segments.2.csv'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((r) => r.split(',')[0]!);
+      expect(run2.length).toBeGreaterThan(0);
+      expect(run2[0]! > run1.at(-1)!).toBe(true);
+      expect(Number(restarts[0]!.fields.first_chunk)).toBe(Number(/\d+/.exec(run2[0]!)![0]));
+      // Every chunk file is whole and logged once; the one the kill tore is repaired (and logged) or set aside and named.
+      const created = expectChunksFinalAndLogged(dir, log);
+      const torn = fs.readdirSync(dir).filter((f) => f.endsWith('.torn'));
+      const named = log.filter((l) => l.message === 'chunk_set_aside').map((l) => l.fields.renamed_to);
+      expect(named).toEqual(torn);
+      for (const file of chunkFiles(dir)) expect(fs.statSync(path.join(dir, file)).size).toBeGreaterThan(44);
+      // Timeline truth: the first chunk after the restart starts after the last one before it, by about the gap.
+      const before = created.filter((c) => run1.includes(c.fields.file!) || c.fields.repaired === 'true').at(-1)!;
+      const after = created.find((c) => c.fields.file === run2[0])!;
+      const gapSeen = Date.parse(after.fields.start!) - Date.parse(before.fields.end!);
+      expect(gapSeen).toBeGreaterThanOrEqual(0);
+      expect(Math.abs(gapSeen - Number(restarts[0]!.fields.gap_ms))).toBeLessThan(1500);
+      expect(Number(expectStopLast(log, 'duration_reached').fields.audio_duration_s)).toBeCloseTo(6, 0);
+    },
+  );
 
-  it.concurrent('an ffmpeg that dies at start every time: restarted up to recording.max_restarts with backoff, then a clear stop', async () => {
-    const box = sandbox();
-    const fake = failingFfmpeg(box);
-    const result = await runCli(['record', ...LAVFI, ...recordingConfig(box, { max_restarts: 2 }), '--session-id', 'dies'], box, { ECHOLOG_FFMPEG: fake });
-    expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toMatch(/ffmpeg exited with code 1 \(gave up after 2 restarts\):\n\s+\[error\] fake ffmpeg \(a test stand-in\): cannot open the input/);
-    const dir = path.join(box.recordings, 'dies');
-    const log = readSessionLog(dir);
-    expect(log.filter((l) => l.message === 'capture_restart').map((l) => [l.fields.attempt, l.fields.reason])).toEqual([['1', 'crashed'], ['2', 'crashed']]);
-    expect(log.filter((l) => l.message === 'ffmpeg_started')).toHaveLength(3);
-    const stop = expectStopLast(log, 'ffmpeg_exit');
-    expect(stop.fields).toMatchObject({ code: '1', restarts: '2', exit_code: '1' });
-    expect(stop.fields.stderr_tail).toContain('cannot open the input');
-    expect(readManifestSync(dir)).toMatchObject({ status: 'error', stop_reason: 'ffmpeg_exit' });
-  });
+  it.concurrent(
+    'an ffmpeg that dies at start every time: restarted up to recording.max_restarts with backoff, then a clear stop',
+    async () => {
+      const box = sandbox();
+      const fake = failingFfmpeg(box);
+      const result = await runCli(['record', ...LAVFI, ...recordingConfig(box, { max_restarts: 2 }), '--session-id', 'dies'], box, {
+        ECHOLOG_FFMPEG: fake,
+      });
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(
+        /ffmpeg exited with code 1 \(gave up after 2 restarts\):\n\s+\[error\] fake ffmpeg \(a test stand-in\): cannot open the input/,
+      );
+      const dir = path.join(box.recordings, 'dies');
+      const log = readSessionLog(dir);
+      expect(log.filter((l) => l.message === 'capture_restart').map((l) => [l.fields.attempt, l.fields.reason])).toEqual([
+        ['1', 'crashed'],
+        ['2', 'crashed'],
+      ]);
+      expect(log.filter((l) => l.message === 'ffmpeg_started')).toHaveLength(3);
+      const stop = expectStopLast(log, 'ffmpeg_exit');
+      expect(stop.fields).toMatchObject({ code: '1', restarts: '2', exit_code: '1' });
+      expect(stop.fields.stderr_tail).toContain('cannot open the input');
+      expect(readManifestSync(dir)).toMatchObject({ status: 'error', stop_reason: 'ffmpeg_exit' });
+    },
+  );
 
   it.concurrent('Ctrl-C while waiting to restart ends the session at once with user_interrupt, no further ffmpeg', async () => {
     const box = sandbox();
     const fake = failingFfmpeg(box);
-    const child = startCli(['record', ...LAVFI, ...recordingConfig(box, { max_restarts: 100 }), '--session-id', 'waiting'], box, { ECHOLOG_FFMPEG: fake });
+    const child = startCli(['record', ...LAVFI, ...recordingConfig(box, { max_restarts: 100 }), '--session-id', 'waiting'], box, {
+      ECHOLOG_FFMPEG: fake,
+    });
     const dir = path.join(box.recordings, 'waiting');
     await waitFor(() => logged(dir, 'capture_restart').length >= 4, 20_000, '4 restarts');
     child.kill('SIGINT');
@@ -109,7 +138,11 @@ describe('restarts', () => {
 
   it.concurrent('no false success: an "ffmpeg" that exits 0 without audio (/bin/true) fails', async () => {
     const box = sandbox();
-    const result = await runCli(['record', ...LAVFI, ...recordingConfig(box, { max_restarts: 1 }), '--duration', '3', '--session-id', 'true'], box, { ECHOLOG_FFMPEG: '/bin/true' });
+    const result = await runCli(
+      ['record', ...LAVFI, ...recordingConfig(box, { max_restarts: 1 }), '--duration', '3', '--session-id', 'true'],
+      box,
+      { ECHOLOG_FFMPEG: '/bin/true' },
+    );
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).toMatch(/ffmpeg exited with code 0 without producing any audio/);
     const stop = expectStopLast(readSessionLog(path.join(box.recordings, 'true')), 'ffmpeg_exit');
@@ -120,72 +153,107 @@ describe('restarts', () => {
     const box = sandbox();
     const file = path.join(box.root, 'two-seconds.wav');
     await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '2', file]);
-    const result = await runCli(['record', '--input', file, '--no-realtime', '--segment-time', '1', '--duration', '30', '--session-id', 'short'], box);
+    const result = await runCli(
+      ['record', '--input', file, '--no-realtime', '--segment-time', '1', '--duration', '30', '--session-id', 'short'],
+      box,
+    );
     expect(result.code, result.stderr).toBe(0);
     expectStopLast(readSessionLog(path.join(box.recordings, 'short')), 'end_of_input');
   });
 });
 
 describe('stalls and silence', () => {
-  it.concurrent('ffmpeg frozen (SIGSTOP): capture_stalled after segment_time × 2 + 5 s, status shows it, then ffmpeg is restarted', async () => {
-    const box = sandbox();
-    const child = startCli(['record', ...LAVFI, '--session-id', 'frozen'], box);
-    const dir = path.join(box.recordings, 'frozen');
-    await waitFor(() => segmentRows(dir) >= 1, 20_000, 'the first chunk');
-    const pid = readManifestSync(dir)!.ffmpeg_pid!;
-    process.kill(pid, 'SIGSTOP');
-    try {
-      const stalled = await waitFor(() => logged(dir, 'capture_stalled')[0], 20_000, 'capture_stalled');
-      expect(stalled.level).toBe('WARNING');
-      expect(Number(stalled.fields.seconds)).toBeGreaterThanOrEqual(7);
-      const status = await runCli(['status'], box);
-      expect(status.stdout).toMatch(/capture: stalled since \S+ \(no new chunk/);
-      const restart = await waitFor(() => logged(dir, 'capture_restart')[0], 30_000, 'capture_restart');
-      expect(restart.fields.reason).toBe('stalled');
-      await waitFor(() => fs.existsSync(path.join(dir, 'segments.2.csv')) && segmentRows(dir) >= 1 && fs.readFileSync(path.join(dir, 'segments.2.csv'), 'utf8').length > 0, 20_000, 'a chunk after the restart');
-    } finally {
-      // Normally gone by now; otherwise the test leaves no stopped process behind.
+  it.concurrent(
+    'ffmpeg frozen (SIGSTOP): capture_stalled after segment_time × 2 + 5 s, status shows it, then ffmpeg is restarted',
+    async () => {
+      const box = sandbox();
+      const child = startCli(['record', ...LAVFI, '--session-id', 'frozen'], box);
+      const dir = path.join(box.recordings, 'frozen');
+      await waitFor(() => segmentRows(dir) >= 1, 20_000, 'the first chunk');
+      const pid = readManifestSync(dir)!.ffmpeg_pid!;
+      process.kill(pid, 'SIGSTOP');
       try {
-        process.kill(pid, 'SIGCONT');
-      } catch {
-        // already gone
+        const stalled = await waitFor(() => logged(dir, 'capture_stalled')[0], 20_000, 'capture_stalled');
+        expect(stalled.level).toBe('WARNING');
+        expect(Number(stalled.fields.seconds)).toBeGreaterThanOrEqual(7);
+        const status = await runCli(['status'], box);
+        expect(status.stdout).toMatch(/capture: stalled since \S+ \(no new chunk/);
+        const restart = await waitFor(() => logged(dir, 'capture_restart')[0], 30_000, 'capture_restart');
+        expect(restart.fields.reason).toBe('stalled');
+        await waitFor(
+          () =>
+            fs.existsSync(path.join(dir, 'segments.2.csv')) &&
+            segmentRows(dir) >= 1 &&
+            fs.readFileSync(path.join(dir, 'segments.2.csv'), 'utf8').length > 0,
+          20_000,
+          'a chunk after the restart',
+        );
+      } finally {
+        // Normally gone by now; otherwise the test leaves no stopped process behind.
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // already gone
+        }
       }
-    }
-    child.kill('SIGINT');
-    const exit = await exitOf(child);
-    expect(exit.code, child.output().stderr).toBe(130);
-    const log = readSessionLog(dir);
-    expectStopLast(log, 'user_interrupt');
-    expectChunksFinalAndLogged(dir, log);
-    expect(readManifestSync(dir) as unknown).toMatchObject({ capture: { stalled_since: null, restarts: 1 } });
-  });
+      child.kill('SIGINT');
+      const exit = await exitOf(child);
+      expect(exit.code, child.output().stderr).toBe(130);
+      const log = readSessionLog(dir);
+      expectStopLast(log, 'user_interrupt');
+      expectChunksFinalAndLogged(dir, log);
+      expect(readManifestSync(dir) as unknown).toMatchObject({ capture: { stalled_since: null, restarts: 1 } });
+    },
+  );
 
-  it.concurrent('a silent input (digital zeros, then a tone): one WARNING and one stderr line per silent stretch, status shows the level', async () => {
-    const box = sandbox();
-    const silentThenTone = "aevalsrc='if(lt(t,3),0,0.5*sin(2*PI*440*t))':s=16000";
-    const child = startCli(['record', '--input-format', 'lavfi', '--input', silentThenTone, '--segment-time', '1', '--duration', '5', ...recordingConfig(box, { silence_alarm: 2 }), '--session-id', 'muted'], box);
-    const dir = path.join(box.recordings, 'muted');
-    await waitFor(() => logged(dir, 'input_silent')[0], 20_000, 'input_silent');
-    const status = await runCli(['status', '--json'], box);
-    // Digital silence is -inf in session.json; JSON output has numbers only, and no number for it.
-    expect(readManifestSync(dir)).toMatchObject({ capture: { last_level_db: '-inf' } });
-    expect(JSON.parse(status.stdout).active.capture.last_level_db).toBeNull();
-    expect(await exitOf(child)).toMatchObject({ code: 0 });
-    const log = readSessionLog(dir);
-    const alarms = log.filter((l) => l.message === 'input_silent');
-    expect(alarms).toHaveLength(1);
-    expect(alarms[0]!.level).toBe('WARNING');
-    expect(Number(alarms[0]!.fields.silent_s)).toBeGreaterThanOrEqual(2);
-    expect(log.filter((l) => l.message === 'input_sound_returned')).toHaveLength(1);
-    expect(child.output().stderr.match(/input is silent: muted microphone or wrong device\?/g)).toHaveLength(1);
-    const last = readManifestSync(dir) as unknown as { capture: { last_level_db: string } };
-    expect(Number(last.capture.last_level_db)).toBeGreaterThan(-10);
-  });
+  it.concurrent(
+    'a silent input (digital zeros, then a tone): one WARNING and one stderr line per silent stretch, status shows the level',
+    async () => {
+      const box = sandbox();
+      const silentThenTone = "aevalsrc='if(lt(t,3),0,0.5*sin(2*PI*440*t))':s=16000";
+      const child = startCli(
+        [
+          'record',
+          '--input-format',
+          'lavfi',
+          '--input',
+          silentThenTone,
+          '--segment-time',
+          '1',
+          '--duration',
+          '5',
+          ...recordingConfig(box, { silence_alarm: 2 }),
+          '--session-id',
+          'muted',
+        ],
+        box,
+      );
+      const dir = path.join(box.recordings, 'muted');
+      await waitFor(() => logged(dir, 'input_silent')[0], 20_000, 'input_silent');
+      const status = await runCli(['status', '--json'], box);
+      // Digital silence is -inf in session.json; JSON output has numbers only, and no number for it.
+      expect(readManifestSync(dir)).toMatchObject({ capture: { last_level_db: '-inf' } });
+      expect(JSON.parse(status.stdout).active.capture.last_level_db).toBeNull();
+      expect(await exitOf(child)).toMatchObject({ code: 0 });
+      const log = readSessionLog(dir);
+      const alarms = log.filter((l) => l.message === 'input_silent');
+      expect(alarms).toHaveLength(1);
+      expect(alarms[0]!.level).toBe('WARNING');
+      expect(Number(alarms[0]!.fields.silent_s)).toBeGreaterThanOrEqual(2);
+      expect(log.filter((l) => l.message === 'input_sound_returned')).toHaveLength(1);
+      expect(child.output().stderr.match(/input is silent: muted microphone or wrong device\?/g)).toHaveLength(1);
+      const last = readManifestSync(dir) as unknown as { capture: { last_level_db: string } };
+      expect(Number(last.capture.last_level_db)).toBeGreaterThan(-10);
+    },
+  );
 
   it.concurrent('anullsrc: one alarm for the whole silent stretch; under the default 15 s, none', async () => {
     const box = sandbox();
     const anullsrc = ['--input-format', 'lavfi', '--input', 'anullsrc=r=16000:cl=mono', '--segment-time', '1', '--no-realtime'];
-    const alarmed = await runCli(['record', ...anullsrc, '--duration', '6', ...recordingConfig(box, { silence_alarm: 2 }), '--session-id', 'null'], box);
+    const alarmed = await runCli(
+      ['record', ...anullsrc, '--duration', '6', ...recordingConfig(box, { silence_alarm: 2 }), '--session-id', 'null'],
+      box,
+    );
     expect(alarmed.code, alarmed.stderr).toBe(0);
     expect(alarmed.stderr.match(/input is silent: muted microphone or wrong device\?/g)).toHaveLength(1);
     expect(logged(path.join(box.recordings, 'null'), 'input_silent')).toHaveLength(1);
@@ -201,17 +269,24 @@ describe.skipIf(!hasPulse)('a real PulseAudio server', () => {
     const box = sandbox();
     let server = await startPulse(box);
     // No --input: the default device, which is PulseAudio when its server is up.
-    const child = startCli(['record', '--segment-time', '1', ...recordingConfig(box, { reconnect_timeout: 30, silence_alarm: 0 }), '--session-id', 'pulse'], box);
+    const child = startCli(
+      ['record', '--segment-time', '1', ...recordingConfig(box, { reconnect_timeout: 30, silence_alarm: 0 }), '--session-id', 'pulse'],
+      box,
+    );
     const dir = path.join(box.recordings, 'pulse');
     await waitFor(() => segmentRows(dir) >= 2, 20_000, '2 chunks');
     await killPulse(server);
     await waitFor(() => logged(dir, 'ffmpeg_run_ended').some((l) => l.fields.outcome === 'device_lost'), 15_000, 'the lost device');
     server = await startPulse(box);
-    await waitFor(() => {
-      const log = readSessionLog(dir);
-      const restarted = log.findLastIndex((l) => l.message === 'capture_restart');
-      return restarted >= 0 && log.slice(restarted).some((l) => l.message === 'chunk_created');
-    }, 30_000, 'a chunk after the server came back');
+    await waitFor(
+      () => {
+        const log = readSessionLog(dir);
+        const restarted = log.findLastIndex((l) => l.message === 'capture_restart');
+        return restarted >= 0 && log.slice(restarted).some((l) => l.message === 'chunk_created');
+      },
+      30_000,
+      'a chunk after the server came back',
+    );
     child.kill('SIGINT');
     const exit = await exitOf(child);
     expect(exit.code, child.output().stderr).toBe(130);
@@ -228,7 +303,10 @@ describe.skipIf(!hasPulse)('a real PulseAudio server', () => {
   it.concurrent('killed for good: reason=device_lost after recording.reconnect_timeout, exit 1, stderr says so', async () => {
     const box = sandbox();
     const server = await startPulse(box);
-    const child = startCli(['record', '--segment-time', '1', ...recordingConfig(box, { reconnect_timeout: 3, silence_alarm: 0 }), '--session-id', 'gone'], box);
+    const child = startCli(
+      ['record', '--segment-time', '1', ...recordingConfig(box, { reconnect_timeout: 3, silence_alarm: 0 }), '--session-id', 'gone'],
+      box,
+    );
     const dir = path.join(box.recordings, 'gone');
     await waitFor(() => segmentRows(dir) >= 1, 20_000, 'the first chunk');
     await killPulse(server);

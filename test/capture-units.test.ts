@@ -26,24 +26,73 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 describe('classifyRunEnd', () => {
   const noReport = { ended: false, outSeconds: undefined, inputSeconds: undefined };
-  const facts = (over: Partial<RunFacts>): RunFacts => ({ stopRequested: false, stalled: false, exit: { code: 0, signal: null }, liveInput: false, chunks: 3, wantedSeconds: undefined, capturedSeconds: 3, progress: noReport, errorLines: 0, permanentFailure: false, sessionHadAudio: false, ...over });
-  it('asked to stop, whatever the exit', () => expect(classifyRunEnd(facts({ stopRequested: true, exit: { code: 255, signal: null } }))).toBe('stopped'));
+  const facts = (over: Partial<RunFacts>): RunFacts => ({
+    stopRequested: false,
+    stalled: false,
+    exit: { code: 0, signal: null },
+    liveInput: false,
+    chunks: 3,
+    wantedSeconds: undefined,
+    capturedSeconds: 3,
+    progress: noReport,
+    errorLines: 0,
+    permanentFailure: false,
+    sessionHadAudio: false,
+    ...over,
+  });
+  it('asked to stop, whatever the exit', () =>
+    expect(classifyRunEnd(facts({ stopRequested: true, exit: { code: 255, signal: null } }))).toBe('stopped'));
   it('duration reached', () => expect(classifyRunEnd(facts({ wantedSeconds: 3 }))).toBe('duration_reached'));
-  it('a file shorter than --duration ends with end_of_input', () => expect(classifyRunEnd(facts({ wantedSeconds: 10 }))).toBe('end_of_input'));
+  it('a file shorter than --duration ends with end_of_input', () =>
+    expect(classifyRunEnd(facts({ wantedSeconds: 10 }))).toBe('end_of_input'));
   it('a file read to its end', () => expect(classifyRunEnd(facts({}))).toBe('end_of_input'));
   it('kill -9 is a crash', () => expect(classifyRunEnd(facts({ exit: { code: null, signal: 'SIGKILL' } }))).toBe('crashed'));
   it('a non-zero exit is a crash', () => expect(classifyRunEnd(facts({ exit: { code: 1, signal: null } }))).toBe('crashed'));
-  it('exit 0 without a chunk is no audio, never success', () => expect(classifyRunEnd(facts({ chunks: 0, capturedSeconds: 0 }))).toBe('no_audio'));
+  it('exit 0 without a chunk is no audio, never success', () =>
+    expect(classifyRunEnd(facts({ chunks: 0, capturedSeconds: 0 }))).toBe('no_audio'));
   it('a live input ending by itself is a lost device', () => expect(classifyRunEnd(facts({ liveInput: true }))).toBe('device_lost'));
-  it('a live input that cannot be opened again is still lost', () => expect(classifyRunEnd(facts({ liveInput: true, chunks: 0, exit: { code: 1, signal: null } }))).toBe('device_lost'));
-  it('a live input that crashed after audio is a crash', () => expect(classifyRunEnd(facts({ liveInput: true, exit: { code: 1, signal: null } }))).toBe('crashed'));
-  it('killed after all the audio asked for was finished: duration reached', () => expect(classifyRunEnd(facts({ wantedSeconds: 3, exit: { code: null, signal: 'SIGKILL' } }))).toBe('duration_reached'));
+  it('a live input that cannot be opened again is still lost', () =>
+    expect(classifyRunEnd(facts({ liveInput: true, chunks: 0, exit: { code: 1, signal: null } }))).toBe('device_lost'));
+  it('a live input that crashed after audio is a crash', () =>
+    expect(classifyRunEnd(facts({ liveInput: true, exit: { code: 1, signal: null } }))).toBe('crashed'));
+  it('killed after all the audio asked for was finished: duration reached', () =>
+    expect(classifyRunEnd(facts({ wantedSeconds: 3, exit: { code: null, signal: 'SIGKILL' } }))).toBe('duration_reached'));
   it('a device whose samples fall short of -t, but ffmpeg reports it reached -t: duration reached, not a lost device', () =>
-    expect(classifyRunEnd(facts({ liveInput: true, wantedSeconds: 10, capturedSeconds: 9.3, chunks: 2, progress: { ended: true, outSeconds: 10, inputSeconds: undefined } }))).toBe('duration_reached'));
+    expect(
+      classifyRunEnd(
+        facts({
+          liveInput: true,
+          wantedSeconds: 10,
+          capturedSeconds: 9.3,
+          chunks: 2,
+          progress: { ended: true, outSeconds: 10, inputSeconds: undefined },
+        }),
+      ),
+    ).toBe('duration_reached'));
   it('a device that ended early by its own report is still lost', () =>
-    expect(classifyRunEnd(facts({ liveInput: true, wantedSeconds: 10, capturedSeconds: 4, chunks: 1, progress: { ended: true, outSeconds: 4.2, inputSeconds: undefined } }))).toBe('device_lost'));
+    expect(
+      classifyRunEnd(
+        facts({
+          liveInput: true,
+          wantedSeconds: 10,
+          capturedSeconds: 4,
+          chunks: 1,
+          progress: { ended: true, outSeconds: 4.2, inputSeconds: undefined },
+        }),
+      ),
+    ).toBe('device_lost'));
   it('an end report without exit 0 is no duration reached', () =>
-    expect(classifyRunEnd(facts({ liveInput: true, wantedSeconds: 10, capturedSeconds: 9.3, exit: { code: 1, signal: null }, progress: { ended: true, outSeconds: 10, inputSeconds: undefined } }))).toBe('crashed'));
+    expect(
+      classifyRunEnd(
+        facts({
+          liveInput: true,
+          wantedSeconds: 10,
+          capturedSeconds: 9.3,
+          exit: { code: 1, signal: null },
+          progress: { ended: true, outSeconds: 10, inputSeconds: undefined },
+        }),
+      ),
+    ).toBe('crashed'));
   it('a file that ends early with error lines is damaged, not a normal end', () => {
     const early = { ended: true, outSeconds: 46.9, inputSeconds: 900 };
     expect(classifyRunEnd(facts({ wantedSeconds: 60, capturedSeconds: 46.9, errorLines: 12, progress: early }))).toBe('input_damaged');
@@ -53,16 +102,31 @@ describe('classifyRunEnd', () => {
     expect(classifyRunEnd(facts({ errorLines: 0, progress: early }))).toBe('end_of_input');
   });
   it('a first start that no retry can fix; the same error after audio was captured is not', () => {
-    expect(classifyRunEnd(facts({ chunks: 0, capturedSeconds: 0, exit: { code: 1, signal: null }, permanentFailure: true }))).toBe('unrecoverable');
-    expect(classifyRunEnd(facts({ liveInput: true, chunks: 0, capturedSeconds: 0, exit: { code: 1, signal: null }, permanentFailure: true, sessionHadAudio: true }))).toBe('device_lost');
+    expect(classifyRunEnd(facts({ chunks: 0, capturedSeconds: 0, exit: { code: 1, signal: null }, permanentFailure: true }))).toBe(
+      'unrecoverable',
+    );
+    expect(
+      classifyRunEnd(
+        facts({
+          liveInput: true,
+          chunks: 0,
+          capturedSeconds: 0,
+          exit: { code: 1, signal: null },
+          permanentFailure: true,
+          sessionHadAudio: true,
+        }),
+      ),
+    ).toBe('device_lost');
   });
-  it('a stall stopped by echolog', () => expect(classifyRunEnd(facts({ stalled: true, exit: { code: 255, signal: null } }))).toBe('stalled'));
+  it('a stall stopped by echolog', () =>
+    expect(classifyRunEnd(facts({ stalled: true, exit: { code: 255, signal: null } }))).toBe('stalled'));
 });
 
 describe('decideAfterRun', () => {
   const policy = { maxRestarts: 2, reconnectTimeoutMs: 10_000 };
   it('finishes on success and on request', () => {
-    for (const end of ['stopped', 'duration_reached', 'end_of_input'] as const) expect(decideAfterRun(INITIAL_SUPERVISION, end, 1, 0, policy)).toEqual({ action: 'finish' });
+    for (const end of ['stopped', 'duration_reached', 'end_of_input'] as const)
+      expect(decideAfterRun(INITIAL_SUPERVISION, end, 1, 0, policy)).toEqual({ action: 'finish' });
   });
   it('restarts a crash with backoff, then gives up after max_restarts in a row', () => {
     let state: SupervisionState = INITIAL_SUPERVISION;
@@ -82,7 +146,11 @@ describe('decideAfterRun', () => {
     const state = { attempts: 2, restarts: 7, deviceLostAtMs: undefined, hadAudio: true };
     expect(decideAfterRun(state, 'crashed', 4, 0, policy)).toMatchObject({ action: 'restart', state: { attempts: 1, restarts: 8 } });
   });
-  it('max_restarts 0 never restarts', () => expect(decideAfterRun(INITIAL_SUPERVISION, 'no_audio', 0, 0, { ...policy, maxRestarts: 0 })).toMatchObject({ action: 'give_up', reason: 'ffmpeg_exit' }));
+  it('max_restarts 0 never restarts', () =>
+    expect(decideAfterRun(INITIAL_SUPERVISION, 'no_audio', 0, 0, { ...policy, maxRestarts: 0 })).toMatchObject({
+      action: 'give_up',
+      reason: 'ffmpeg_exit',
+    }));
   it('a lost device is retried past max_restarts until reconnect_timeout, from when it was lost', () => {
     const lost = decideAfterRun(INITIAL_SUPERVISION, 'device_lost', 5, 1000, policy);
     expect(lost).toMatchObject({ action: 'restart', state: { deviceLostAtMs: 1000 } });
@@ -97,17 +165,26 @@ describe('decideAfterRun', () => {
   });
   it('a device back (a run with chunks that then crashed) ends the episode', () => {
     const state = { attempts: 3, restarts: 3, deviceLostAtMs: 0, hadAudio: true };
-    expect(decideAfterRun(state, 'crashed', 2, 60_000, policy)).toMatchObject({ action: 'restart', state: { deviceLostAtMs: undefined, attempts: 1 } });
+    expect(decideAfterRun(state, 'crashed', 2, 60_000, policy)).toMatchObject({
+      action: 'restart',
+      state: { deviceLostAtMs: undefined, attempts: 1 },
+    });
   });
   it('a device that never gave audio (a wrong name) is no lost device: its failures count against max_restarts', () => {
     const first = decideAfterRun(INITIAL_SUPERVISION, 'device_lost', 0, 0, policy);
     expect(first).toMatchObject({ action: 'restart', state: { deviceLostAtMs: undefined, attempts: 1 } });
     const second = decideAfterRun((first as { state: SupervisionState }).state, 'device_lost', 0, 0, policy);
-    expect(decideAfterRun((second as { state: SupervisionState }).state, 'device_lost', 0, 0, policy)).toMatchObject({ action: 'give_up', reason: 'ffmpeg_exit' });
+    expect(decideAfterRun((second as { state: SupervisionState }).state, 'device_lost', 0, 0, policy)).toMatchObject({
+      action: 'give_up',
+      reason: 'ffmpeg_exit',
+    });
   });
   it('gives up at once on what no retry fixes', () => {
     expect(decideAfterRun(INITIAL_SUPERVISION, 'unrecoverable', 0, 0, policy)).toMatchObject({ action: 'give_up', reason: 'ffmpeg_exit' });
-    expect(decideAfterRun(INITIAL_SUPERVISION, 'input_damaged', 3, 0, policy)).toMatchObject({ action: 'give_up', reason: 'input_damaged' });
+    expect(decideAfterRun(INITIAL_SUPERVISION, 'input_damaged', 3, 0, policy)).toMatchObject({
+      action: 'give_up',
+      reason: 'input_damaged',
+    });
   });
   it('backoff doubles to 5 s', () => expect([1, 2, 3, 4, 5, 6, 9].map(backoffMs)).toEqual([200, 400, 800, 1600, 3200, 5000, 5000]));
 });
@@ -155,8 +232,16 @@ describe('diskVerdict and freeBytes', () => {
 });
 
 describe('torn chunks', () => {
-  const header = (dataOffset = 44) => ({ sampleRate: 16000, channels: 1, bitsPerSample: 16, dataBytes: 0xffffffff, dataOffset, riffFileBytes: 0xffffffff + 8 });
-  it('repairs from the whole samples present', () => expect(planTornChunkFix(header(), 44 + 3201)).toEqual({ action: 'repair', dataBytes: 3200, fileBytes: 3244, durationSeconds: 0.1 }));
+  const header = (dataOffset = 44) => ({
+    sampleRate: 16000,
+    channels: 1,
+    bitsPerSample: 16,
+    dataBytes: 0xffffffff,
+    dataOffset,
+    riffFileBytes: 0xffffffff + 8,
+  });
+  it('repairs from the whole samples present', () =>
+    expect(planTornChunkFix(header(), 44 + 3201)).toEqual({ action: 'repair', dataBytes: 3200, fileBytes: 3244, durationSeconds: 0.1 }));
   it('sets aside a chunk with no audio, or no header', () => {
     expect(planTornChunkFix(header(), 44)).toMatchObject({ action: 'set_aside' });
     expect(planTornChunkFix(undefined, 0)).toMatchObject({ action: 'set_aside' });
@@ -164,7 +249,21 @@ describe('torn chunks', () => {
 
   it('a real ffmpeg WAV with its header sizes torn is repaired to agree with its data', async () => {
     const file = path.join(tmp, 'chunk_00007.wav');
-    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '0.5', '-c:a', 'pcm_s16le', file]);
+    await execFileAsync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=sample_rate=16000',
+      '-t',
+      '0.5',
+      '-c:a',
+      'pcm_s16le',
+      file,
+    ]);
     const bytes = fs.readFileSync(file);
     const wav = parseWavHeader(bytes);
     // What a killed ffmpeg leaves: placeholder sizes, and a last sample cut in half.
@@ -190,17 +289,38 @@ describe('torn chunks', () => {
 describe('segment lists per ffmpeg run', () => {
   it('names and recognises them', () => {
     expect([1, 2, 12].map(segmentListName)).toEqual(['segments.csv', 'segments.2.csv', 'segments.12.csv']);
-    expect(['segments.csv', 'segments.3.csv', 'segments.0.csv', 'segments.x.csv', 'other.csv'].map(segmentListRun)).toEqual([1, 3, undefined, undefined, undefined]);
+    expect(['segments.csv', 'segments.3.csv', 'segments.0.csv', 'segments.x.csv', 'other.csv'].map(segmentListRun)).toEqual([
+      1,
+      3,
+      undefined,
+      undefined,
+      undefined,
+    ]);
   });
-  it('reads a session\'s lists run after run', async () => {
+  it("reads a session's lists run after run", async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'lists-'));
     fs.writeFileSync(path.join(dir, 'segments.csv'), 'chunk_00001.wav,0,1\n');
     fs.writeFileSync(path.join(dir, 'segments.10.csv'), 'chunk_00009.wav,0,1\n');
     fs.writeFileSync(path.join(dir, 'segments.2.csv'), 'chunk_00003.wav,0,1\nchunk_00004.wav,1,2\n');
-    expect((await readSessionSegmentLists(dir)).map((r) => r.file)).toEqual(['chunk_00001.wav', 'chunk_00003.wav', 'chunk_00004.wav', 'chunk_00009.wav']);
+    expect((await readSessionSegmentLists(dir)).map((r) => r.file)).toEqual([
+      'chunk_00001.wav',
+      'chunk_00003.wav',
+      'chunk_00004.wav',
+      'chunk_00009.wav',
+    ]);
   });
   it('a restarted run continues the numbering, writes its own list and asks only for the audio still wanted', () => {
-    const capture = { input: { format: 'lavfi', input: 'sine' }, realtime: true, sampleRate: 16000, channels: 1, segmentTime: 1, durationSeconds: 10, segmentListPath: '/s/segments.csv', chunkPattern: '/s/chunk_%05d.wav', segmentStartNumber: 1 };
+    const capture = {
+      input: { format: 'lavfi', input: 'sine' },
+      realtime: true,
+      sampleRate: 16000,
+      channels: 1,
+      segmentTime: 1,
+      durationSeconds: 10,
+      segmentListPath: '/s/segments.csv',
+      chunkPattern: '/s/chunk_%05d.wav',
+      segmentStartNumber: 1,
+    };
     const argv = runArgs({ capture, sessionDir: '/s' }, { run: 3, startNumber: 8, durationSeconds: 4.5 });
     expect(argv[argv.indexOf('-segment_start_number') + 1]).toBe('8');
     expect(argv[argv.indexOf('-segment_list') + 1]).toBe('/s/segments.3.csv');
@@ -209,11 +329,18 @@ describe('segment lists per ffmpeg run', () => {
 });
 
 describe('a restarted session read back (recovery, rebuild, transcribe)', () => {
-  it('rows of every run in order, and each logged chunk\'s wall-clock offset', async () => {
+  it("rows of every run in order, and each logged chunk's wall-clock offset", async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'evidence-'));
     fs.writeFileSync(path.join(dir, 'segments.csv'), 'chunk_00001.wav,0,1\n');
     fs.writeFileSync(path.join(dir, 'segments.2.csv'), 'chunk_00003.wav,0,1\n');
-    const line = (file: string, offset: number) => formatLogLine({ time: new Date(0), level: 'INFO', logger: 'echolog.recorder', message: 'chunk_created', fields: { file, seq: 1, offset_s: offset, duration_s: 1 } });
+    const line = (file: string, offset: number) =>
+      formatLogLine({
+        time: new Date(0),
+        level: 'INFO',
+        logger: 'echolog.recorder',
+        message: 'chunk_created',
+        fields: { file, seq: 1, offset_s: offset, duration_s: 1 },
+      });
     fs.writeFileSync(path.join(dir, 'session.log'), `${line('chunk_00001.wav', 0.02)}\n${line('chunk_00003.wav', 3.7)}\n`);
     const evidence = await gatherManifestEvidence(dir);
     expect(evidence.rows.map((r) => r.file)).toEqual(['chunk_00001.wav', 'chunk_00003.wav']);
@@ -224,8 +351,25 @@ describe('a restarted session read back (recovery, rebuild, transcribe)', () => 
 describe('clock drift', () => {
   it('audio a whole second behind the wall clock on two chunks in a row: one WARNING clock_drift', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'drift-'));
-    for (const n of [1, 2, 3]) await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '1', '-c:a', 'pcm_s16le', path.join(dir, `chunk_0000${n}.wav`)]);
-    const manifest = new ManifestStore(dir, { session_id: 's', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest);
+    for (const n of [1, 2, 3])
+      await execFileAsync('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=sample_rate=16000',
+        '-t',
+        '1',
+        '-c:a',
+        'pcm_s16le',
+        path.join(dir, `chunk_0000${n}.wav`),
+      ]);
+    const manifest = new ManifestStore(dir, {
+      session_id: 's',
+      stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 },
+    } as unknown as SessionManifest);
     const logger = recordingLogger();
     const sessionStart = new Date(Date.now() - 10_000);
     const ledger = new ChunkLedger(dir, sessionStart, logger, manifest, () => undefined, true);
@@ -234,7 +378,13 @@ describe('clock drift', () => {
     for (const n of [1, 2, 3]) ledger.add({ file: `chunk_0000${n}.wav`, start: n - 1, end: n });
     await ledger.settled();
     const drift = logger.lines.filter((l) => l.message === 'clock_drift');
-    expect(drift).toEqual([{ level: 'warning', message: 'clock_drift', fields: expect.objectContaining({ seq: 2, detail: expect.stringMatching(/wall clock ran ahead/) }) }]);
+    expect(drift).toEqual([
+      {
+        level: 'warning',
+        message: 'clock_drift',
+        fields: expect.objectContaining({ seq: 2, detail: expect.stringMatching(/wall clock ran ahead/) }),
+      },
+    ]);
     // 8 s late less the 1 s level window, less the 3 s a device may take to start delivering.
     expect(Number(drift[0]!.fields.drift_s)).toBeGreaterThan(3.5);
     // Placed on the run's clock: chunk 2 starts 1 s after the anchor, whatever the wall clock says now.
@@ -243,10 +393,27 @@ describe('clock drift', () => {
 });
 
 describe('ChunkLedger.beginRun', () => {
-  it('returns where the run\'s audio starts in session time: the offset its first chunk gets (the live output is placed there too)', async () => {
+  it("returns where the run's audio starts in session time: the offset its first chunk gets (the live output is placed there too)", async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'runs-'));
-    for (const n of [1, 2]) await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '1', '-c:a', 'pcm_s16le', path.join(dir, `chunk_0000${n}.wav`)]);
-    const manifest = new ManifestStore(dir, { session_id: 's', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest);
+    for (const n of [1, 2])
+      await execFileAsync('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=sample_rate=16000',
+        '-t',
+        '1',
+        '-c:a',
+        'pcm_s16le',
+        path.join(dir, `chunk_0000${n}.wav`),
+      ]);
+    const manifest = new ManifestStore(dir, {
+      session_id: 's',
+      stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 },
+    } as unknown as SessionManifest);
     const logger = recordingLogger();
     const sessionStart = new Date(Date.UTC(2026, 0, 1));
     const ledger = new ChunkLedger(dir, sessionStart, logger, manifest, () => undefined);
@@ -263,13 +430,34 @@ describe('ChunkLedger.beginRun', () => {
 describe('chunk ledger and session.json', () => {
   const twoChunks = async (): Promise<string> => {
     const dir = fs.mkdtempSync(path.join(tmp, 'ledger-'));
-    for (const n of [1, 2]) await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '1', '-c:a', 'pcm_s16le', path.join(dir, `chunk_0000${n}.wav`)]);
+    for (const n of [1, 2])
+      await execFileAsync('ffmpeg', [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'lavfi',
+        '-i',
+        'sine=sample_rate=16000',
+        '-t',
+        '1',
+        '-c:a',
+        'pcm_s16le',
+        path.join(dir, `chunk_0000${n}.wav`),
+      ]);
     return dir;
   };
   /** A stand-in for ManifestStore whose writes finish when the test says: an fsync stuck behind other processes' writes. */
   const heldManifest = (write: () => Promise<void>) => {
-    const value = { session_id: 's', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest;
-    return { value, update: (change: (m: SessionManifest) => void) => (change(value), write()), flush: () => undefined } as unknown as ManifestStore;
+    const value = {
+      session_id: 's',
+      stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 },
+    } as unknown as SessionManifest;
+    return {
+      value,
+      update: (change: (m: SessionManifest) => void) => (change(value), write()),
+      flush: () => undefined,
+    } as unknown as ManifestStore;
   };
   const chunkLines = (logger: ReturnType<typeof recordingLogger>) => logger.lines.filter((l) => l.message === 'chunk_created');
 
@@ -294,7 +482,13 @@ describe('chunk ledger and session.json', () => {
   it('a failed session.json write is logged and holds back no chunk', async () => {
     const dir = await twoChunks();
     const logger = recordingLogger();
-    const ledger = new ChunkLedger(dir, new Date(), logger, heldManifest(() => Promise.reject(new Error('EIO: i/o error, fsync'))), () => undefined);
+    const ledger = new ChunkLedger(
+      dir,
+      new Date(),
+      logger,
+      heldManifest(() => Promise.reject(new Error('EIO: i/o error, fsync'))),
+      () => undefined,
+    );
     for (const n of [1, 2]) ledger.add({ file: `chunk_0000${n}.wav`, start: n - 1, end: n });
     await ledger.settled();
     expect(chunkLines(logger).map((l) => l.fields.seq)).toEqual([1, 2]);
@@ -306,10 +500,24 @@ describe('chunk ledger and session.json', () => {
 });
 
 describe("ffmpeg's progress report and what no retry can fix", () => {
-  const fixture = (name: string) => fs.readFileSync(path.join(import.meta.dirname, 'fixtures', 'ffmpeg-stderr', name), 'utf8').split('\n').filter(Boolean);
+  const fixture = (name: string) =>
+    fs
+      .readFileSync(path.join(import.meta.dirname, 'fixtures', 'ffmpeg-stderr', name), 'utf8')
+      .split('\n')
+      .filter(Boolean);
   it('reads progress=end and out_time_us, takes the progress lines out of the log, and the input length from its dump', () => {
     const progress = new FfmpegProgress();
-    const lines = ['[info]   Duration: 00:15:00.03, start: 0.025057, bitrate: 64 kb/s', 'out_time_us=48875', 'progress=continue', '[info] size=  75kB time=00:00:03.00', 'total_size=77002', 'out_time_us=3000000', 'out_time=00:00:03.000000', 'speed= 604x', 'progress=end'];
+    const lines = [
+      '[info]   Duration: 00:15:00.03, start: 0.025057, bitrate: 64 kb/s',
+      'out_time_us=48875',
+      'progress=continue',
+      '[info] size=  75kB time=00:00:03.00',
+      'total_size=77002',
+      'out_time_us=3000000',
+      'out_time=00:00:03.000000',
+      'speed= 604x',
+      'progress=end',
+    ];
     expect(lines.map((line) => progress.line(line))).toEqual([false, true, true, false, true, true, true, true, true]);
     expect(progress.value).toEqual({ ended: true, outSeconds: 3, inputSeconds: 900.03 });
     // A lavfi graph or a device has no length; a tagged log line is never a progress line.
@@ -319,15 +527,34 @@ describe("ffmpeg's progress report and what no retry can fix", () => {
     expect(device.value).toEqual({ ended: false, outSeconds: undefined, inputSeconds: undefined });
   });
   it('finds the permanent reasons in captured ffmpeg output, and not in a transient one', () => {
-    for (const name of ['no-such-filter.txt', 'invalid-data.txt', 'alsa-no-device.txt', 'missing-file.txt', 'unknown-format.txt', 'permission-denied.txt']) expect(permanentStartErrors(fixture(name)), name).not.toEqual([]);
+    for (const name of [
+      'no-such-filter.txt',
+      'invalid-data.txt',
+      'alsa-no-device.txt',
+      'missing-file.txt',
+      'unknown-format.txt',
+      'permission-denied.txt',
+    ])
+      expect(permanentStartErrors(fixture(name)), name).not.toEqual([]);
     expect(permanentStartErrors(['[error] /tmp/x: Is a directory'])).toEqual(['[error] /tmp/x: Is a directory']);
-    for (const name of ['pulse-no-server.txt', 'healthy-capture.txt', 'wav-input.txt']) expect(permanentStartErrors(fixture(name)), name).toEqual([]);
+    for (const name of ['pulse-no-server.txt', 'healthy-capture.txt', 'wav-input.txt'])
+      expect(permanentStartErrors(fixture(name)), name).toEqual([]);
     expect(permanentStartErrors(['[error] fake ffmpeg (a test stand-in): cannot open the input'])).toEqual([]);
   });
 });
 
 describe('session.json capture status from disk', () => {
-  const base = { session_id: 's1', status: 'recording', pid: 4242, ffmpeg_pid: null, started_at: '2026-01-01T00:00:00Z', log_level: 'info', sample_rate: 16000, channels: 1, stats: { chunks: 0, audio_duration_seconds: 0 } };
+  const base = {
+    session_id: 's1',
+    status: 'recording',
+    pid: 4242,
+    ffmpeg_pid: null,
+    started_at: '2026-01-01T00:00:00Z',
+    log_level: 'info',
+    sample_rate: 16000,
+    channels: 1,
+    stats: { chunks: 0, audio_duration_seconds: 0 },
+  };
   it('keeps a valid one', () => {
     const capture = { restarts: 2, stalled_since: null, last_level_db: '-inf' };
     expect((parseManifest({ ...base, capture }) as { capture?: unknown }).capture).toEqual(capture);

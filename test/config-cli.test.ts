@@ -30,7 +30,10 @@ function echolog(args: string[], env: NodeJS.ProcessEnv = {}) {
   return runCli(args, { env: sandbox.env, home: sandbox.home, cwd: project }, env);
 }
 
-async function configJson(args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ config_file: string | null; rows: Record<string, ConfigRow> }> {
+async function configJson(
+  args: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ config_file: string | null; rows: Record<string, ConfigRow> }> {
   const result = await echolog(['config', '--json', ...args], env);
   expect(result.stderr).toBe('');
   expect(result.code).toBe(0);
@@ -45,7 +48,12 @@ describe('echolog config', () => {
     expect(config_file).toBeNull();
     expect(Object.keys(rows)).toEqual(Object.keys(flattenToDotted(DEFAULT_CONFIG)));
     expect(rows['logging.level']).toEqual({ key: 'logging.level', value: 'info', source: 'default' });
-    expect(rows['recordings_dir']).toEqual({ key: 'recordings_dir', value: sandbox.recordings, source: 'env', set_by: 'ECHOLOG_RECORDINGS_DIR' });
+    expect(rows['recordings_dir']).toEqual({
+      key: 'recordings_dir',
+      value: sandbox.recordings,
+      source: 'env',
+      set_by: 'ECHOLOG_RECORDINGS_DIR',
+    });
   });
 
   it('shows each source: default, file, env, flag, and what a higher layer overrode', async () => {
@@ -108,7 +116,8 @@ describe('echolog config', () => {
 
 describe('precedence through record --dry-run: flag > env > file > default', () => {
   const levelOf = (stdout: string) => /^log:\s+level=(\w+)/m.exec(stdout)?.[1];
-  const dryRun = (args: string[], env: NodeJS.ProcessEnv = {}) => echolog(['record', '--dry-run', '--input-format', 'lavfi', '--input', 'sine', ...args], env);
+  const dryRun = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    echolog(['record', '--dry-run', '--input-format', 'lavfi', '--input', 'sine', ...args], env);
 
   it.each<[string, string[], NodeJS.ProcessEnv, string, string]>([
     ['default', [], {}, '', 'info'],
@@ -134,11 +143,35 @@ describe('precedence through record --dry-run: flag > env > file > default', () 
 
 describe('config errors exit 2 and name the culprit, before anything is created', () => {
   it.each<[string, string, string[], NodeJS.ProcessEnv, RegExp]>([
-    ['a bad value in the file', 'recording:\n  sample_rate: 4000\n', [], {}, /^echolog: config file .*\/project\/echolog\.conf: recording\.sample_rate: 4000 is not allowed: expected a whole number from 8000 to 192000$/],
-    ['an unknown key in the file', 'logging:\n  levle: debug\n', [], {}, /^echolog: config file .*\/project\/echolog\.conf: unknown key logging\.levle: did you mean logging\.level\?/],
+    [
+      'a bad value in the file',
+      'recording:\n  sample_rate: 4000\n',
+      [],
+      {},
+      /^echolog: config file .*\/project\/echolog\.conf: recording\.sample_rate: 4000 is not allowed: expected a whole number from 8000 to 192000$/,
+    ],
+    [
+      'an unknown key in the file',
+      'logging:\n  levle: debug\n',
+      [],
+      {},
+      /^echolog: config file .*\/project\/echolog\.conf: unknown key logging\.levle: did you mean logging\.level\?/,
+    ],
     ['a YAML syntax error', 'logging:\n  level: [debug\n', [], {}, /^echolog: .*\/project\/echolog\.conf:\d+:\d+: invalid YAML: /],
-    ['a bad environment variable', '', [], { ECHOLOG_LOG_LEVEL: 'verbose' }, /^echolog: environment: ECHOLOG_LOG_LEVEL=verbose is not allowed: expected one of debug, info, warning, error$/],
-    ['a bad flag value', '', ['--log-rotation', 'weekly'], {}, /^echolog: option --log-rotation weekly is not allowed: expected one of size, time, off$/],
+    [
+      'a bad environment variable',
+      '',
+      [],
+      { ECHOLOG_LOG_LEVEL: 'verbose' },
+      /^echolog: environment: ECHOLOG_LOG_LEVEL=verbose is not allowed: expected one of debug, info, warning, error$/,
+    ],
+    [
+      'a bad flag value',
+      '',
+      ['--log-rotation', 'weekly'],
+      {},
+      /^echolog: option --log-rotation weekly is not allowed: expected one of size, time, off$/,
+    ],
   ])('%s', async (_name, conf, args, env, message) => {
     writeProjectConf(conf);
     // record, because it must refuse before creating anything; `config` goes through the same loader.

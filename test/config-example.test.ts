@@ -35,7 +35,9 @@ describe('echolog.conf.example', async () => {
   it('has a one-line comment right above every key, and keys grouped by section', () => {
     const lines = fs.readFileSync(EXAMPLE, 'utf8').split('\n');
     // Sections nest by indentation (transcription.openai); a key's section is the path of the sections above it.
-    const isSection = (dotted: string) => dotted.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], DEFAULT_CONFIG) instanceof Object;
+    const isSection = (dotted: string) =>
+      dotted.split('.').reduce<unknown>((node, key) => (node as Record<string, unknown> | undefined)?.[key], DEFAULT_CONFIG) instanceof
+      Object;
     const path: Array<{ indent: number; key: string }> = [];
     for (const [index, line] of lines.entries()) {
       const match = /^(\s*)([a-z_]+):/.exec(line);

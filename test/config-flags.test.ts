@@ -1,6 +1,13 @@
 import { Command, CommanderError } from 'commander';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addConfigFlags, loadAllowedValues, COMMON_FLAGS, configFlagValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS } from '../src/cli/config-flags.js';
+import {
+  addConfigFlags,
+  loadAllowedValues,
+  COMMON_FLAGS,
+  configFlagValues,
+  RECORDING_FLAGS,
+  TRANSCRIPTION_FLAGS,
+} from '../src/cli/config-flags.js';
 import { flattenToDotted } from '../src/config/dotted-keys.js';
 import { DEFAULT_CONFIG } from '../src/config/schema.js';
 
@@ -36,16 +43,40 @@ describe('config flags', () => {
   it('sets only the keys whose flag was given, with the flag name for errors', () => {
     expect(parse([])).toEqual({ values: {}, names: {} });
     expect(parse(['--log-level', 'debug', '--segment-time', '2.5', '--sample-rate', '48000', '--no-realtime', '--no-transcribe'])).toEqual({
-      values: { 'logging.level': 'debug', 'recording.segment_time': 2.5, 'recording.sample_rate': 48000, 'recording.realtime': false, 'transcription.engine': 'none' },
-      names: { 'logging.level': '--log-level', 'recording.segment_time': '--segment-time', 'recording.sample_rate': '--sample-rate', 'recording.realtime': '--no-realtime', 'transcription.engine': '--no-transcribe' },
+      values: {
+        'logging.level': 'debug',
+        'recording.segment_time': 2.5,
+        'recording.sample_rate': 48000,
+        'recording.realtime': false,
+        'transcription.engine': 'none',
+      },
+      names: {
+        'logging.level': '--log-level',
+        'recording.segment_time': '--segment-time',
+        'recording.sample_rate': '--sample-rate',
+        'recording.realtime': '--no-realtime',
+        'transcription.engine': '--no-transcribe',
+      },
     });
   });
 
   it.each([
-    [['--sample-rate', 'abc'], `option '--sample-rate <hz>' argument 'abc' is invalid. "abc" is not a number: expected a whole number from 8000 to 192000.`],
-    [['--channels', '1.5'], `option '--channels <n>' argument '1.5' is invalid. "1.5" is not a whole number: expected a whole number from 1 to 8.`],
-    [['--segment-time', ''], `option '--segment-time <duration>' argument '' is invalid. "" is not a duration: give seconds (90, 2.5) or amounts of s, m, h, d, w (5s, 1m, 1h30m, 7d), up to 3650d: expected a number > 0 and <= 86400.`],
-    [['--segment-time', '5x'], `option '--segment-time <duration>' argument '5x' is invalid. "5x" is not a duration: give seconds (90, 2.5) or amounts of s, m, h, d, w (5s, 1m, 1h30m, 7d), up to 3650d: expected a number > 0 and <= 86400.`],
+    [
+      ['--sample-rate', 'abc'],
+      `option '--sample-rate <hz>' argument 'abc' is invalid. "abc" is not a number: expected a whole number from 8000 to 192000.`,
+    ],
+    [
+      ['--channels', '1.5'],
+      `option '--channels <n>' argument '1.5' is invalid. "1.5" is not a whole number: expected a whole number from 1 to 8.`,
+    ],
+    [
+      ['--segment-time', ''],
+      `option '--segment-time <duration>' argument '' is invalid. "" is not a duration: give seconds (90, 2.5) or amounts of s, m, h, d, w (5s, 1m, 1h30m, 7d), up to 3650d: expected a number > 0 and <= 86400.`,
+    ],
+    [
+      ['--segment-time', '5x'],
+      `option '--segment-time <duration>' argument '5x' is invalid. "5x" is not a duration: give seconds (90, 2.5) or amounts of s, m, h, d, w (5s, 1m, 1h30m, 7d), up to 3650d: expected a number > 0 and <= 86400.`,
+    ],
   ])('a value that does not parse says what the key allows: %j', (argv, message) => {
     expect(parseError(argv)).toBe(`error: ${message}`);
   });

@@ -108,7 +108,7 @@ describe('where echolog looks for its config', () => {
     expect((await load())?.path).toBe(conf);
   });
 
-  it('reads only the user file in the user config folder, not cosmiconfig\'s global config.yaml', async () => {
+  it("reads only the user file in the user config folder, not cosmiconfig's global config.yaml", async () => {
     write(path.join(home, '.config', 'echolog', 'config.yaml'), 'a: 1\n');
     write(path.join(home, '.config', 'echolog', 'config'), 'a: 1\n');
     expect(await load()).toBeUndefined();
@@ -179,15 +179,21 @@ describe('--config', () => {
 });
 
 describe('file contents', () => {
-  it.each(['', '\n\n', '# only comments\n# logging:\n#   level: debug\n', '~\n'])('an empty or comment-only file (%j) is a config that sets nothing', async (text) => {
-    const file = write(path.join(sub, 'echolog.conf'), text);
-    // Found, so the search stops here and `echolog config` names it.
-    write(path.join(home, '.config', 'echolog', 'echolog.conf'), 'a: user\n');
-    expect(await load()).toEqual({ path: file, values: {} });
-  });
+  it.each(['', '\n\n', '# only comments\n# logging:\n#   level: debug\n', '~\n'])(
+    'an empty or comment-only file (%j) is a config that sets nothing',
+    async (text) => {
+      const file = write(path.join(sub, 'echolog.conf'), text);
+      // Found, so the search stops here and `echolog config` names it.
+      write(path.join(home, '.config', 'echolog', 'echolog.conf'), 'a: user\n');
+      expect(await load()).toEqual({ path: file, values: {} });
+    },
+  );
 
   it('an empty --config file is a config that sets nothing', async () => {
-    expect(await load({ explicitPath: path.join(FIXTURES, 'comment-only.conf') })).toEqual({ path: path.join(FIXTURES, 'comment-only.conf'), values: {} });
+    expect(await load({ explicitPath: path.join(FIXTURES, 'comment-only.conf') })).toEqual({
+      path: path.join(FIXTURES, 'comment-only.conf'),
+      values: {},
+    });
   });
 
   it('passes a document that is not a mapping on, for validation to reject', async () => {

@@ -66,11 +66,20 @@ describe.skipIf(!asRoot)('a second account swapping echolog.conf in a shared sti
     const { shared, evilPath, rootConfig } = sharedFolder();
     startSwapping(shared, rootConfig);
     // The swap is under way once its pid and a first echolog.conf are there.
-    await waitFor(() => fs.existsSync(path.join(shared, 'echolog.conf')) && fs.readFileSync(path.join(shared, 'swapper.pid'), 'utf8').endsWith('\n'), 20_000, 'the swap loop');
+    await waitFor(
+      () => fs.existsSync(path.join(shared, 'echolog.conf')) && fs.readFileSync(path.join(shared, 'swapper.pid'), 'utf8').endsWith('\n'),
+      20_000,
+      'the swap loop',
+    );
 
     const warnings = new Set<string>();
     for (let round = 0; round < 400; round++) {
-      const found = await loadConfigFile({ cwd: shared, home: sandbox.home, env: { XDG_CONFIG_HOME: path.join(sandbox.home, '.config') }, warn: (m) => warnings.add(m.replace(/\(.*\)$/, '')) });
+      const found = await loadConfigFile({
+        cwd: shared,
+        home: sandbox.home,
+        env: { XDG_CONFIG_HOME: path.join(sandbox.home, '.config') },
+        warn: (m) => warnings.add(m.replace(/\(.*\)$/, '')),
+      });
       // Neither nobody's file nor the file its symlink names is ever read.
       expect(found).toBeUndefined();
     }
@@ -96,7 +105,8 @@ describe('what the open descriptor must be', () => {
     fs.chmodSync(dir, mode);
     return dir;
   }
-  const load = (cwd: string, warn?: (m: string) => void) => loadConfigFile({ cwd, home: cwd, env: { XDG_CONFIG_HOME: path.join(cwd, 'none') }, warn });
+  const load = (cwd: string, warn?: (m: string) => void) =>
+    loadConfigFile({ cwd, home: cwd, env: { XDG_CONFIG_HOME: path.join(cwd, 'none') }, warn });
 
   it("a symlinked echolog.conf in a folder only you can change is followed (a dotfile manager's), its target judged", async () => {
     const dir = folder(0o700);
@@ -129,7 +139,8 @@ describe('an untrusted package.json on the way up', () => {
     fs.writeFileSync(pkg, '{"name": "theirs"}', { mode: 0o666 });
     fs.chmodSync(pkg, 0o666);
     const warnings: string[] = [];
-    const load = () => loadConfigFile({ cwd: dir, home: dir, env: { XDG_CONFIG_HOME: path.join(dir, 'none') }, warn: (m) => warnings.push(m) });
+    const load = () =>
+      loadConfigFile({ cwd: dir, home: dir, env: { XDG_CONFIG_HOME: path.join(dir, 'none') }, warn: (m) => warnings.push(m) });
     expect(await load()).toBeUndefined();
     expect(warnings).toEqual([]);
     fs.writeFileSync(pkg, '{"echolog": {"ffmpeg": {"path": "/tmp/evil"}}}');

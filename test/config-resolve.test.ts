@@ -23,7 +23,10 @@ const fileError = (values: unknown) => errorOf({ file: { path: FILE, values } })
 
 describe('precedence: flag > env > file > default', () => {
   const layers: ConfigLayers = {
-    file: { path: FILE, values: { logging: { level: 'error', rotation: 'off' }, ffmpeg: { path: '/opt/ffmpeg' }, recording: { channels: 2 } } },
+    file: {
+      path: FILE,
+      values: { logging: { level: 'error', rotation: 'off' }, ffmpeg: { path: '/opt/ffmpeg' }, recording: { channels: 2 } },
+    },
     env: envOverrides({ ECHOLOG_LOG_LEVEL: 'warning', ECHOLOG_FFMPEG: '/usr/bin/ffmpeg' }),
     flags: { 'logging.level': 'debug' },
     flagNames: { 'logging.level': '--log-level' },
@@ -76,25 +79,65 @@ describe('precedence: flag > env > file > default', () => {
 
 describe('config file errors name the file, the key, the bad value and what is allowed', () => {
   it.each<[string, unknown, string]>([
-    ['unknown top-level key', { colour: 'blue' }, 'unknown key colour (top-level keys: recordings_dir, ffmpeg, recording, logging, transcription)'],
-    ['unknown nested key, with a guess', { logging: { levl: 'debug' } }, 'unknown key logging.levl: did you mean logging.level? (keys of logging: level, rotation, max_bytes, backup_count, time_when, utc, redact_device)'],
+    [
+      'unknown top-level key',
+      { colour: 'blue' },
+      'unknown key colour (top-level keys: recordings_dir, ffmpeg, recording, logging, transcription)',
+    ],
+    [
+      'unknown nested key, with a guess',
+      { logging: { levl: 'debug' } },
+      'unknown key logging.levl: did you mean logging.level? (keys of logging: level, rotation, max_bytes, backup_count, time_when, utc, redact_device)',
+    ],
     ['unknown nested key, no guess', { ffmpeg: { binary: 'x' } }, 'unknown key ffmpeg.binary (keys of ffmpeg: path, stop_timeout)'],
     ['enum', { logging: { level: 'verbose' } }, 'logging.level: "verbose" is not allowed: expected one of debug, info, warning, error'],
-    ['enum, wrong type', { logging: { time_when: 3 } }, 'logging.time_when: 3 is not allowed: expected one of S, M, H, D, midnight, W0, W1, W2, W3, W4, W5, W6'],
-    ['number as a string', { recording: { sample_rate: '16000' } }, 'recording.sample_rate: "16000" is not allowed: expected a whole number from 8000 to 192000'],
-    ['int', { recording: { sample_rate: 44100.5 } }, 'recording.sample_rate: 44100.5 is not allowed: expected a whole number from 8000 to 192000'],
+    [
+      'enum, wrong type',
+      { logging: { time_when: 3 } },
+      'logging.time_when: 3 is not allowed: expected one of S, M, H, D, midnight, W0, W1, W2, W3, W4, W5, W6',
+    ],
+    [
+      'number as a string',
+      { recording: { sample_rate: '16000' } },
+      'recording.sample_rate: "16000" is not allowed: expected a whole number from 8000 to 192000',
+    ],
+    [
+      'int',
+      { recording: { sample_rate: 44100.5 } },
+      'recording.sample_rate: 44100.5 is not allowed: expected a whole number from 8000 to 192000',
+    ],
     ['min', { recording: { channels: 0 } }, 'recording.channels: 0 is not allowed: expected a whole number from 1 to 8'],
     ['max', { logging: { backup_count: 5000 } }, 'logging.backup_count: 5000 is not allowed: expected a whole number from 0 to 1000'],
     ['min only', { logging: { max_bytes: 10 } }, 'logging.max_bytes: 10 is not allowed: expected a whole number >= 1024'],
     ['exclusive min', { ffmpeg: { stop_timeout: 0 } }, 'ffmpeg.stop_timeout: 0 is not allowed: expected a number > 0 and <= 60'],
-    ['max only', { transcription: { silence_threshold_db: 3 } }, 'transcription.silence_threshold_db: 3 is not allowed: expected a number <= 0'],
-    ['infinite number (YAML .inf)', { recording: { segment_time: Infinity } }, 'recording.segment_time: Infinity is not allowed: expected a number > 0 and <= 86400'],
+    [
+      'max only',
+      { transcription: { silence_threshold_db: 3 } },
+      'transcription.silence_threshold_db: 3 is not allowed: expected a number <= 0',
+    ],
+    [
+      'infinite number (YAML .inf)',
+      { recording: { segment_time: Infinity } },
+      'recording.segment_time: Infinity is not allowed: expected a number > 0 and <= 86400',
+    ],
     ['boolean', { logging: { utc: 'yes' } }, 'logging.utc: "yes" is not allowed: expected true or false'],
     ['string', { transcription: { model: 1 } }, 'transcription.model: 1 is not allowed: expected a string'],
     ['empty string', { recordings_dir: '' }, 'recordings_dir: "" is not allowed: expected a non-empty string'],
-    ['section not a mapping', { transcription: 'whisper' }, 'transcription: "whisper" is not allowed: expected a mapping with the keys engine, model, language, ready_timeout, drain_timeout, required, live, silence_threshold_db, max_retries, daemon_timeout, daemon_ipc_root, openai'],
-    ['file not a mapping', ['logging'], 'the whole file: ["logging"] is not allowed: expected a mapping with the keys recordings_dir, ffmpeg, recording, logging, transcription'],
-    ['file a scalar', 'hello', 'the whole file: "hello" is not allowed: expected a mapping with the keys recordings_dir, ffmpeg, recording, logging, transcription'],
+    [
+      'section not a mapping',
+      { transcription: 'whisper' },
+      'transcription: "whisper" is not allowed: expected a mapping with the keys engine, model, language, ready_timeout, drain_timeout, required, live, silence_threshold_db, max_retries, daemon_timeout, daemon_ipc_root, openai',
+    ],
+    [
+      'file not a mapping',
+      ['logging'],
+      'the whole file: ["logging"] is not allowed: expected a mapping with the keys recordings_dir, ffmpeg, recording, logging, transcription',
+    ],
+    [
+      'file a scalar',
+      'hello',
+      'the whole file: "hello" is not allowed: expected a mapping with the keys recordings_dir, ffmpeg, recording, logging, transcription',
+    ],
   ])('%s', (_kind, values, expected) => {
     expect(fileError(values)).toBe(`config file ${FILE}: ${expected}`);
   });
@@ -134,11 +177,14 @@ describe('config file errors name the file, the key, the bad value and what is a
 });
 
 describe('environment errors name the variable and its value', () => {
-  it.each(Object.entries(ENV_KEYS).filter(([, key]) => allowedFor(key)?.startsWith('one of')))('%s with a value outside its enum', (variable, key) => {
-    const error = errorOf({ env: envOverrides({ [variable]: 'verbose' }) });
-    expect(error).toBeInstanceOf(ConfigError);
-    expect(error.message).toBe(`environment: ${variable}=verbose is not allowed: expected ${allowedFor(key)}`);
-  });
+  it.each(Object.entries(ENV_KEYS).filter(([, key]) => allowedFor(key)?.startsWith('one of')))(
+    '%s with a value outside its enum',
+    (variable, key) => {
+      const error = errorOf({ env: envOverrides({ [variable]: 'verbose' }) });
+      expect(error).toBeInstanceOf(ConfigError);
+      expect(error.message).toBe(`environment: ${variable}=verbose is not allowed: expected ${allowedFor(key)}`);
+    },
+  );
 
   it('quotes a value with spaces', () => {
     expect(errorOf({ env: envOverrides({ ECHOLOG_LOG_LEVEL: 'very loud' }) }).message).toBe(
@@ -152,7 +198,9 @@ describe('environment errors name the variable and its value', () => {
 
   it('every variable sets a key that takes a string, so the raw value has the right type', () => {
     for (const key of Object.values(ENV_KEYS)) {
-      const node = key.split('.').reduce<{ properties?: Record<string, unknown> } | undefined>((n, part) => n?.properties?.[part] as never, CONFIG_JSON_SCHEMA);
+      const node = key
+        .split('.')
+        .reduce<{ properties?: Record<string, unknown> } | undefined>((n, part) => n?.properties?.[part] as never, CONFIG_JSON_SCHEMA);
       expect(node, key).toMatchObject({ type: 'string' });
     }
   });

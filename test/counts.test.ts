@@ -22,7 +22,21 @@ function tear(file: string): void {
 }
 
 async function sine(file: string, seconds: number): Promise<void> {
-  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', String(seconds), '-c:a', 'pcm_s16le', file]);
+  await execFileAsync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=sample_rate=16000',
+    '-t',
+    String(seconds),
+    '-c:a',
+    'pcm_s16le',
+    file,
+  ]);
 }
 
 describe('durations from samples', () => {
@@ -38,7 +52,25 @@ describe('durations from samples', () => {
 
   it('a real session of 431 chunks of 1024 samples at 44.1 kHz: exactly the --duration', async () => {
     const box = pool.sandbox();
-    const result = await runCli(['record', '--input-format', 'lavfi', '--input', 'sine=sample_rate=44100', '--sample-rate', '44100', '--segment-time', '0.01', '--duration', '10', '--no-realtime', '--session-id', 'exact'], box);
+    const result = await runCli(
+      [
+        'record',
+        '--input-format',
+        'lavfi',
+        '--input',
+        'sine=sample_rate=44100',
+        '--sample-rate',
+        '44100',
+        '--segment-time',
+        '0.01',
+        '--duration',
+        '10',
+        '--no-realtime',
+        '--session-id',
+        'exact',
+      ],
+      box,
+    );
     expect(result.code, result.stderr).toBe(0);
     const dir = path.join(box.recordings, 'exact');
     const stop = expectStopLast(readSessionLog(dir), 'duration_reached');
@@ -57,7 +89,10 @@ describe('a chunk that is not whole is not counted', () => {
     const dir = fs.mkdtempSync(path.join(pool.sandbox().root, 'ledger-'));
     for (const n of [1, 2, 3]) await sine(path.join(dir, `chunk_0000${n}.wav`), 1);
     tear(path.join(dir, 'chunk_00002.wav'));
-    const manifest = new ManifestStore(dir, { session_id: 's', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest);
+    const manifest = new ManifestStore(dir, {
+      session_id: 's',
+      stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 },
+    } as unknown as SessionManifest);
     const logger = recordingLogger();
     const ledger = new ChunkLedger(dir, new Date(), logger, manifest, () => undefined);
     for (const n of [1, 2, 3]) ledger.add({ file: `chunk_0000${n}.wav`, start: n - 1, end: n });
@@ -78,13 +113,35 @@ describe('one torn-chunk repair, live and in recovery', () => {
     const logger = recordingLogger();
     const rows = await repairUnlistedChunks(dir, { from: 1, listed: new Set(['chunk_00001.wav']), listName: 'segments.csv', logger });
     expect(rows).toEqual([{ file: 'chunk_00002.wav', start: 5, end: 6.365 }]);
-    expect(fs.readFileSync(path.join(dir, 'segments.csv'), 'utf8')).toBe('chunk_00001.wav,0.000000,5.000000\nchunk_00002.wav,5.000000,6.365000\n');
+    expect(fs.readFileSync(path.join(dir, 'segments.csv'), 'utf8')).toBe(
+      'chunk_00001.wav,0.000000,5.000000\nchunk_00002.wav,5.000000,6.365000\n',
+    );
     expect(logger.lines.map((l) => l.message)).toEqual(['chunk_repaired']);
   });
 
   it('recovery after echolog died with its ffmpeg mid-chunk repairs, counts and exports that chunk; sessions show has no negative gap', async () => {
     const box = pool.sandbox();
-    expect((await runCli(['record', '--input-format', 'lavfi', '--input', 'sine=sample_rate=16000', '--duration', '4', '--segment-time', '2', '--no-realtime', '--session-id', 'dead'], box)).code).toBe(0);
+    expect(
+      (
+        await runCli(
+          [
+            'record',
+            '--input-format',
+            'lavfi',
+            '--input',
+            'sine=sample_rate=16000',
+            '--duration',
+            '4',
+            '--segment-time',
+            '2',
+            '--no-realtime',
+            '--session-id',
+            'dead',
+          ],
+          box,
+        )
+      ).code,
+    ).toBe(0);
     const dir = path.join(box.recordings, 'dead');
     // The state a kill leaves when ffmpeg was frozen mid-chunk: a third chunk with placeholder sizes,
     // no row for it, no session_stop, session.json still recording (a dead pid).
@@ -92,16 +149,29 @@ describe('one torn-chunk repair, live and in recovery', () => {
     tear(path.join(dir, 'chunk_00003.wav'));
     const deadPid = spawnSync('true').pid;
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as Record<string, unknown>;
-    fs.writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ ...manifest, status: 'recording', pid: deadPid, ffmpeg_pid: null, stop_reason: null, ended_at: null }));
+    fs.writeFileSync(
+      path.join(dir, 'session.json'),
+      JSON.stringify({ ...manifest, status: 'recording', pid: deadPid, ffmpeg_pid: null, stop_reason: null, ended_at: null }),
+    );
     const logText = fs.readFileSync(path.join(dir, 'session.log'), 'utf8');
-    fs.writeFileSync(path.join(dir, 'session.log'), logText.split('\n').filter((line) => !line.includes(' session_stop ')).join('\n'));
+    fs.writeFileSync(
+      path.join(dir, 'session.log'),
+      logText
+        .split('\n')
+        .filter((line) => !line.includes(' session_stop '))
+        .join('\n'),
+    );
     fs.writeFileSync(path.join(box.recordings, '.active-session.json'), JSON.stringify({ session_id: 'dead', pid: deadPid }));
 
     const status = await runCli(['status'], box);
     expect(status.code, status.stderr).toBe(0);
     const log = readSessionLog(dir);
     expect(log.find((l) => l.message === 'chunk_repaired')?.fields.file).toBe('chunk_00003.wav');
-    expect(log.find((l) => l.message === 'chunk_created' && l.fields.file === 'chunk_00003.wav')?.fields).toMatchObject({ repaired: 'true', recovered: 'true', seq: '3' });
+    expect(log.find((l) => l.message === 'chunk_created' && l.fields.file === 'chunk_00003.wav')?.fields).toMatchObject({
+      repaired: 'true',
+      recovered: 'true',
+      seq: '3',
+    });
     const stop = expectStopLast(log, 'interrupted');
     expect(stop.fields).toMatchObject({ chunks: '3', recovered_chunks: '1', audio_duration_s: '5.365' });
     expect(fs.readFileSync(path.join(dir, 'segments.csv'), 'utf8').trim().split('\n').at(-1)).toBe('chunk_00003.wav,4.000000,5.365000');
@@ -119,7 +189,16 @@ describe('session.json writes', () => {
   it('a chunk count is written whole but held back to one write a second; a change of state writes at once; flush releases', async () => {
     const dir = fs.mkdtempSync(path.join(pool.sandbox().root, 'store-'));
     let now = 0;
-    const store = new ManifestStore(dir, { session_id: 's', status: 'recording', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest, undefined, () => now);
+    const store = new ManifestStore(
+      dir,
+      {
+        session_id: 's',
+        status: 'recording',
+        stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 },
+      } as unknown as SessionManifest,
+      undefined,
+      () => now,
+    );
     const onDisk = () => JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as SessionManifest;
     await store.update((m) => (m.stats.chunks = 1), 'atomic');
     expect(onDisk().stats.chunks).toBe(1);

@@ -69,7 +69,11 @@ describe('the daemon and a multi-GiB request', () => {
       expect(isAlive(pid)).toBe(false);
       expect(stopMs).toBeLessThan(5000);
       const response = readJsonFile(path.join(files.responses, `${id}.json`));
-      expect(response).toMatchObject({ id, results: [], error: expect.stringMatching(/daemon is stopping \(SIG(TERM|INT)\) before this request was finished; send it again/) });
+      expect(response).toMatchObject({
+        id,
+        results: [],
+        error: expect.stringMatching(/daemon is stopping \(SIG(TERM|INT)\) before this request was finished; send it again/),
+      });
       expect(processesMatching('ffmpeg', `/proc/${pid}/fd/`)).toEqual([]);
       expect(fs.existsSync(files.marker)).toBe(false);
       console.log(`daemon ${name}: VmHWM ${Math.round(rss / 1024)} MB after 3 s of a 5 GiB request; daemon stop took ${stopMs} ms`);

@@ -6,7 +6,18 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive, processesMatching } from './helpers/chunks.js';
 import { execFileAsync, makeSandbox, makeSpeech, readSessionLog, runCli, waitFor } from './helpers/cli.js';
-import { killDaemons, privateTmp, readJsonFile, runSeedBash, runSeedPython, seedPaths, seedRequest, startDaemon, track, type PrivateTmp } from './helpers/daemon.js';
+import {
+  killDaemons,
+  privateTmp,
+  readJsonFile,
+  runSeedBash,
+  runSeedPython,
+  seedPaths,
+  seedRequest,
+  startDaemon,
+  track,
+  type PrivateTmp,
+} from './helpers/daemon.js';
 
 /**
  * A real `echolog daemon` with pocketsphinx, driven by clients independent of echolog's: the
@@ -26,7 +37,17 @@ function writeConfig(text: string): string {
   return dir;
 }
 
-const SEED_STATUS_FIELDS = ['active', 'model_loaded', 'device', 'model_size', 'processing', 'last_activity', 'session_timeout', 'timestamp', 'pid'];
+const SEED_STATUS_FIELDS = [
+  'active',
+  'model_loaded',
+  'device',
+  'model_size',
+  'processing',
+  'last_activity',
+  'session_timeout',
+  'timestamp',
+  'pid',
+];
 let fox: string;
 let weather: string;
 /**
@@ -107,7 +128,19 @@ describe('on the default private root ($XDG_RUNTIME_DIR/echolog)', () => {
 
   it('under 150 ms of audio: results [] at once', async () => {
     const short = path.join(box.root, 'short.wav');
-    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000:duration=0.1', '-ac', '1', short]);
+    await execFileAsync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=16000:duration=0.1',
+      '-ac',
+      '1',
+      short,
+    ]);
     const { response, ms } = await seedRequest(root, short);
     expect(response).toMatchObject({ results: [], session_active: true });
     expect(response.error).toBeUndefined();
@@ -120,11 +153,16 @@ describe('on the default private root ($XDG_RUNTIME_DIR/echolog)', () => {
     const fifo = path.join(box.root, 'audio.fifo');
     execFileSync('mkfifo', [fifo]);
     expect((await seedRequest(root, missing)).response).toMatchObject({ results: [], error: `Audio file not found: ${missing}` });
-    expect((await seedRequest(root, box.root)).response).toMatchObject({ results: [], error: `Audio file is not a regular file: ${box.root}` });
+    expect((await seedRequest(root, box.root)).response).toMatchObject({
+      results: [],
+      error: `Audio file is not a regular file: ${box.root}`,
+    });
     expect((await seedRequest(root, fifo)).response).toMatchObject({ results: [], error: `Audio file is not a regular file: ${fifo}` });
     const garbage = path.join(box.root, 'garbage.wav');
     fs.writeFileSync(garbage, 'not audio at all');
-    expect((await seedRequest(root, garbage)).response.error).toMatch(/^Audio file not readable by ffmpeg: \S*garbage\.wav \(\S+: Invalid data found when processing input\)$/);
+    expect((await seedRequest(root, garbage)).response.error).toMatch(
+      /^Audio file not readable by ffmpeg: \S*garbage\.wav \(\S+: Invalid data found when processing input\)$/,
+    );
   });
 
   it('malformed JSON: after a moment (a client may still be writing), an error response under the file name id; the file is taken', async () => {
@@ -132,7 +170,11 @@ describe('on the default private root ($XDG_RUNTIME_DIR/echolog)', () => {
     const request = path.join(files.requests, `${id}.json`);
     fs.writeFileSync(request, '{"id": "1756080306440117328", "audio_file": ');
     const responseFile = path.join(files.responses, `${id}.json`);
-    const response = await waitFor<Record<string, unknown>>(() => (fs.existsSync(responseFile) ? readJsonFile(responseFile) : undefined), 5000, 'error response');
+    const response = await waitFor<Record<string, unknown>>(
+      () => (fs.existsSync(responseFile) ? readJsonFile(responseFile) : undefined),
+      5000,
+      'error response',
+    );
     expect(response).toMatchObject({ id, results: [] });
     expect(response.error).toMatch(/^malformed request: not JSON/);
     expect(fs.existsSync(request)).toBe(false);
@@ -143,13 +185,20 @@ describe('on the default private root ($XDG_RUNTIME_DIR/echolog)', () => {
 
   it('three clients at once: each gets its own answer', async () => {
     // The bash client's 1.5 s would not cover waiting behind another request: two Python clients and ours.
-    const [a, b, c] = await Promise.all([runSeedPython(root, fox), runSeedPython(root, weather), seedRequest(root, hello).then((r) => r.response.results)]);
+    const [a, b, c] = await Promise.all([
+      runSeedPython(root, fox),
+      runSeedPython(root, weather),
+      seedRequest(root, hello).then((r) => r.response.results),
+    ]);
     expect(said(a, 'quick', 'fox', 'dog')).toBeGreaterThanOrEqual(2);
     expect(said(a, 'sunny', 'afternoon', 'hello')).toBe(0);
     expect(said(b, 'sunny', 'afternoon')).toBe(2);
     expect(said(b, 'fox', 'hello')).toBe(0);
     expect(said(c, 'hello', 'world')).toBe(2);
-    const log = fs.readFileSync(files.log, 'utf8').split('\n').filter((l) => l.includes('SESSION transcription'));
+    const log = fs
+      .readFileSync(files.log, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('SESSION transcription'));
     expect(log.length).toBeGreaterThanOrEqual(2);
   });
 
@@ -159,16 +208,29 @@ describe('on the default private root ($XDG_RUNTIME_DIR/echolog)', () => {
     const audio = [fox, short, path.join(box.root, 'missing.wav')];
     // Written atomically, a few ms apart, while the daemon is busy with the first.
     for (const [i, id] of ids.entries()) {
-      fs.writeFileSync(path.join(files.requests, `${id}.json.tmp`), JSON.stringify({ id, audio_file: audio[i], timestamp: Date.now() / 1000 }));
+      fs.writeFileSync(
+        path.join(files.requests, `${id}.json.tmp`),
+        JSON.stringify({ id, audio_file: audio[i], timestamp: Date.now() / 1000 }),
+      );
       fs.renameSync(path.join(files.requests, `${id}.json.tmp`), path.join(files.requests, `${id}.json`));
       await new Promise((r) => setTimeout(r, 15));
     }
-    const responses = await Promise.all(ids.map((id) => waitFor<Record<string, unknown>>(() => {
-      const file = path.join(files.responses, `${id}.json`);
-      return fs.existsSync(file) ? readJsonFile(file) : undefined;
-    }, 15_000, `response ${id}`)));
+    const responses = await Promise.all(
+      ids.map((id) =>
+        waitFor<Record<string, unknown>>(
+          () => {
+            const file = path.join(files.responses, `${id}.json`);
+            return fs.existsSync(file) ? readJsonFile(file) : undefined;
+          },
+          15_000,
+          `response ${id}`,
+        ),
+      ),
+    );
     expect(responses.map((r) => r.timestamp as number)).toEqual(responses.map((r) => r.timestamp as number).sort((a, b) => a - b));
-    const served = readSessionLog(root, 'session_daemon.log').filter((l) => ids.includes(l.fields.id ?? '')).map((l) => l.fields.id);
+    const served = readSessionLog(root, 'session_daemon.log')
+      .filter((l) => ids.includes(l.fields.id ?? ''))
+      .map((l) => l.fields.id);
     expect(served).toEqual(ids);
     for (const id of ids) fs.rmSync(path.join(files.responses, `${id}.json`));
   });
@@ -229,7 +291,9 @@ describe('on a shared /tmp-style root (world-writable, sticky)', () => {
       fs.symlinkSync(victim, path.join(other, 'session_daemon.log'));
       const planted = await runCli(['daemon', 'start', '--ipc-root', other], box);
       expect(planted.code).toBe(2);
-      expect(planted.stderr).toBe(`echolog: ${other}/session_daemon.log cannot be used: it is a symlink; remove it or choose another IPC root\n`);
+      expect(planted.stderr).toBe(
+        `echolog: ${other}/session_daemon.log cannot be used: it is a symlink; remove it or choose another IPC root\n`,
+      );
       expect(fs.readFileSync(victim, 'utf8')).toBe('mine\n');
       const link = path.join(box.root, 'root-link');
       fs.symlinkSync(shared, link);
@@ -260,14 +324,18 @@ describe('a start that fails', () => {
     const root = path.join(box.root, 'no-engine');
     const result = await runCli(['daemon', 'start', '--engine', 'pocketsphinx', '--ipc-root', root], box, { PATH: bin });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^echolog: the session daemon exited with code 1: the daemon has no engine to load: pocketsphinx is not installed .*; see .*session_daemon\.log\n$/);
+    expect(result.stderr).toMatch(
+      /^echolog: the session daemon exited with code 1: the daemon has no engine to load: pocketsphinx is not installed .*; see .*session_daemon\.log\n$/,
+    );
     expect(fs.existsSync(seedPaths(root).marker)).toBe(false);
     expect(processesMatching('daemon', '--foreground', root)).toEqual([]);
   });
 
   it('not ready within transcription.ready_timeout: stopped, and the message says so', async () => {
     const root = path.join(box.root, 'slow');
-    const result = await runCli(['daemon', 'start', '--engine', 'pocketsphinx', '--ipc-root', root], box, { XDG_CONFIG_HOME: writeConfig('transcription:\n  ready_timeout: 0.05\n') });
+    const result = await runCli(['daemon', 'start', '--engine', 'pocketsphinx', '--ipc-root', root], box, {
+      XDG_CONFIG_HOME: writeConfig('transcription:\n  ready_timeout: 0.05\n'),
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('the session daemon did not become ready within 0.05 s (transcription.ready_timeout)');
     expect(fs.existsSync(seedPaths(root).marker)).toBe(false);
@@ -305,7 +373,10 @@ describe('inactivity', () => {
     expect(isAlive(started.pid)).toBe(true);
     await waitFor(() => !isAlive(started.pid), 6000, 'the idle daemon to exit');
     expect(fs.existsSync(files.marker)).toBe(false);
-    expect(readSessionLog(root, 'session_daemon.log').at(-1)).toMatchObject({ message: 'daemon_stop', fields: { reason: 'inactivity_timeout' } });
+    expect(readSessionLog(root, 'session_daemon.log').at(-1)).toMatchObject({
+      message: 'daemon_stop',
+      fields: { reason: 'inactivity_timeout' },
+    });
     track(started.pid);
   });
 

@@ -2,7 +2,17 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isAlive } from './helpers/chunks.js';
-import { execFileAsync, exitOf, makeSandbox, makeSpeech, onlySessionDir, readSessionLog, runCli, startCli, waitFor } from './helpers/cli.js';
+import {
+  execFileAsync,
+  exitOf,
+  makeSandbox,
+  makeSpeech,
+  onlySessionDir,
+  readSessionLog,
+  runCli,
+  startCli,
+  waitFor,
+} from './helpers/cli.js';
 import { killDaemons, readJsonFile, seedPaths, startDaemon, track } from './helpers/daemon.js';
 
 /**
@@ -33,11 +43,32 @@ beforeAll(async () => {
   speech = path.join(box.root, 'speech.wav');
   const inputs = parts.flatMap((p) => ['-i', p]);
   const silence = ['-f', 'lavfi', '-t', '1.2', '-i', 'anullsrc=r=16000:cl=mono'];
-  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, ...silence, ...silence, '-filter_complex', '[0][3][1][4][2]concat=n=5:v=0:a=1', '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', speech]);
+  await execFileAsync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    ...inputs,
+    ...silence,
+    ...silence,
+    '-filter_complex',
+    '[0][3][1][4][2]concat=n=5:v=0:a=1',
+    '-ar',
+    '16000',
+    '-ac',
+    '1',
+    '-c:a',
+    'pcm_s16le',
+    speech,
+  ]);
 });
 
 function transcriptLines(dir: string): Array<{ seq: number; text: string; engine: string; chunk?: string }> {
-  return fs.readFileSync(path.join(dir, 'transcript.jsonl'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  return fs
+    .readFileSync(path.join(dir, 'transcript.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
 }
 
 function recall(text: string): number {
@@ -49,7 +80,9 @@ function recall(text: string): number {
 function expectNothingLost(dir: string): void {
   const log = readSessionLog(dir);
   const chunks = log.filter((l) => l.message === 'chunk_created').length;
-  const done = transcriptLines(dir).filter((l) => l.chunk === 'transcribed' || l.chunk === 'silent').map((l) => l.seq);
+  const done = transcriptLines(dir)
+    .filter((l) => l.chunk === 'transcribed' || l.chunk === 'silent')
+    .map((l) => l.seq);
   expect(new Set(done).size).toBe(chunks);
   const stop = log.at(-1)!;
   expect(stop.message).toBe('session_stop');
@@ -69,8 +102,17 @@ describe('record --engine daemon', () => {
     const start = log.find((l) => l.message === 'session_start')!;
     // Capture starts at once; the daemon is named in session_start from its status file, and the
     // readiness handshake that follows says so again.
-    expect(start.fields).toMatchObject({ transcription_engine: 'daemon', transcription_model: 'en-us', daemon_pid: String(daemon.pid), daemon_device: 'cpu', daemon_model: 'en-us' });
-    expect(log.find((l) => l.message === 'transcription_ready')?.fields).toMatchObject({ engine: 'daemon', daemon_pid: String(daemon.pid) });
+    expect(start.fields).toMatchObject({
+      transcription_engine: 'daemon',
+      transcription_model: 'en-us',
+      daemon_pid: String(daemon.pid),
+      daemon_device: 'cpu',
+      daemon_model: 'en-us',
+    });
+    expect(log.find((l) => l.message === 'transcription_ready')?.fields).toMatchObject({
+      engine: 'daemon',
+      daemon_pid: String(daemon.pid),
+    });
     const lines = transcriptLines(dir);
     expect(lines.every((l) => l.engine === 'daemon')).toBe(true);
     expect(recall(lines.map((l) => l.text).join(' '))).toBeGreaterThanOrEqual(0.6);
@@ -81,9 +123,28 @@ describe('record --engine daemon', () => {
     expect(fs.readdirSync(files.responses)).toEqual([]);
 
     // auto prefers the ready daemon over loading pocketsphinx in-process.
-    const auto = await runCli(['record', '--session-id', 'auto', '--engine', 'auto', '--input-format', 'lavfi', '--input', 'anullsrc=r=16000:cl=mono', '--duration', '1', '-q'], box);
+    const auto = await runCli(
+      [
+        'record',
+        '--session-id',
+        'auto',
+        '--engine',
+        'auto',
+        '--input-format',
+        'lavfi',
+        '--input',
+        'anullsrc=r=16000:cl=mono',
+        '--duration',
+        '1',
+        '-q',
+      ],
+      box,
+    );
     expect(auto.code).toBe(0);
-    expect(readSessionLog(path.join(box.recordings, 'auto'))[0]!.fields).toMatchObject({ transcription_engine: 'daemon', daemon_pid: String(daemon.pid) });
+    expect(readSessionLog(path.join(box.recordings, 'auto'))[0]!.fields).toMatchObject({
+      transcription_engine: 'daemon',
+      daemon_pid: String(daemon.pid),
+    });
     await runCli(['daemon', 'stop'], box);
   });
 
@@ -95,7 +156,9 @@ describe('record --engine daemon', () => {
     expect(log[0]!.fields).toMatchObject({ transcription_engine: 'daemon' });
     expect(log.find((l) => l.message === 'transcription_ready')).toBeUndefined();
     const warning = log.find((l) => l.message === 'transcription_unavailable')!;
-    expect(warning.fields.reason).toContain(`the session daemon is not ready: no session daemon on ${path.join(box.root, 'run', 'echolog')}`);
+    expect(warning.fields.reason).toContain(
+      `the session daemon is not ready: no session daemon on ${path.join(box.root, 'run', 'echolog')}`,
+    );
   });
 
   it('the daemon killed mid-request: the client times out, the chunk is retried after a restart, nothing is lost', async () => {
@@ -109,13 +172,17 @@ describe('record --engine daemon', () => {
     expect(first.code).toBe(0);
     const record = startCli(['record', '--input', speech, '--segment-time', '1', '-q'], box);
     // Caught while it works on a chunk (its request taken, no response yet).
-    await waitFor(() => {
-      try {
-        return readJsonFile(files.status).processing === true;
-      } catch {
-        return false;
-      }
-    }, 20_000, 'the daemon to be processing a chunk');
+    await waitFor(
+      () => {
+        try {
+          return readJsonFile(files.status).processing === true;
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+      'the daemon to be processing a chunk',
+    );
     process.kill(first.pid, 'SIGKILL');
     await waitFor(() => !isAlive(first.pid), 5000, 'the daemon to die');
     // Its marker is left behind, stale; the new daemon replaces it.
@@ -135,7 +202,13 @@ describe('record --engine daemon', () => {
     const transcribed = log.find((l) => l.message === 'chunk_transcribed' && Number(l.fields.seq) === retried)!;
     expect(Number(transcribed.fields.attempts)).toBeGreaterThanOrEqual(2);
     expectNothingLost(dir);
-    expect(recall(transcriptLines(dir).map((l) => l.text).join(' '))).toBeGreaterThanOrEqual(0.5);
+    expect(
+      recall(
+        transcriptLines(dir)
+          .map((l) => l.text)
+          .join(' '),
+      ),
+    ).toBeGreaterThanOrEqual(0.5);
     await runCli(['daemon', 'stop'], box);
     expect(isAlive(second.pid)).toBe(false);
     track(second.pid);

@@ -72,7 +72,9 @@ describe("another account's marker and status on a shared sticky root", () => {
     const box = sandbox();
     const start = await startDaemon(box, shared);
     expect(start.code).toBe(2);
-    expect(start.stderr).toBe(`echolog: IPC root ${shared} cannot be used: ${notBelieved}; choose another with --ipc-root or transcription.daemon_ipc_root\n`);
+    expect(start.stderr).toBe(
+      `echolog: IPC root ${shared} cannot be used: ${notBelieved}; choose another with --ipc-root or transcription.daemon_ipc_root\n`,
+    );
     expect(fs.readdirSync(shared).sort()).toEqual(['session_daemon_active', 'session_daemon_status.json']);
     const stop = await runCli(['daemon', 'stop', '--ipc-root', shared], box);
     expect(stop.code).toBe(1);
@@ -84,12 +86,46 @@ describe("another account's marker and status on a shared sticky root", () => {
 
   it('record --engine auto does not use it (pocketsphinx transcribes); --engine daemon gives up at once with the reason', async () => {
     const box = sandbox(`transcription:\n  daemon_ipc_root: ${shared}\n  ready_timeout: 60\n`);
-    const auto = await runCli(['record', '--input-format', 'lavfi', '--input', 'anullsrc=r=16000:cl=mono', '--duration', '2', '--no-realtime', '--session-id', 'auto', '--engine', 'auto', '-q'], box);
+    const auto = await runCli(
+      [
+        'record',
+        '--input-format',
+        'lavfi',
+        '--input',
+        'anullsrc=r=16000:cl=mono',
+        '--duration',
+        '2',
+        '--no-realtime',
+        '--session-id',
+        'auto',
+        '--engine',
+        'auto',
+        '-q',
+      ],
+      box,
+    );
     expect(auto.code, auto.stderr).toBe(0);
     expect(readSessionLog(path.join(box.recordings, 'auto'))[0]!.fields.transcription_engine).toBe('pocketsphinx');
 
     const t0 = Date.now();
-    const daemon = await runCli(['record', '--input-format', 'lavfi', '--input', 'anullsrc=r=16000:cl=mono', '--duration', '1', '--no-realtime', '--session-id', 'daemon', '--engine', 'daemon', '-q'], box);
+    const daemon = await runCli(
+      [
+        'record',
+        '--input-format',
+        'lavfi',
+        '--input',
+        'anullsrc=r=16000:cl=mono',
+        '--duration',
+        '1',
+        '--no-realtime',
+        '--session-id',
+        'daemon',
+        '--engine',
+        'daemon',
+        '-q',
+      ],
+      box,
+    );
     expect(daemon.code, daemon.stderr).toBe(0);
     // Not the 60 s ready_timeout: a file of another account's does not become ours by waiting.
     expect(Date.now() - t0).toBeLessThan(45_000);
@@ -110,10 +146,25 @@ describe('a marker of ours naming a live process that is no session daemon (the 
     strangers.push(sleeper);
     const now = Date.now() / 1000;
     fs.writeFileSync(files.marker, JSON.stringify({ started: now, pid: sleeper }));
-    fs.writeFileSync(files.status, JSON.stringify({ active: true, model_loaded: true, device: 'cpu', model_size: 'x', processing: false, last_activity: now, session_timeout: 600, timestamp: now, pid: sleeper }));
+    fs.writeFileSync(
+      files.status,
+      JSON.stringify({
+        active: true,
+        model_loaded: true,
+        device: 'cpu',
+        model_size: 'x',
+        processing: false,
+        last_activity: now,
+        session_timeout: 600,
+        timestamp: now,
+        pid: sleeper,
+      }),
+    );
     const before = await runCli(['daemon', 'status'], box);
     expect(before.code).toBe(1);
-    expect(before.stdout).toContain(`the marker names pid ${sleeper}, which is not a session daemon (its command line is "sleep 120"): a stale marker`);
+    expect(before.stdout).toContain(
+      `the marker names pid ${sleeper}, which is not a session daemon (its command line is "sleep 120"): a stale marker`,
+    );
     const started = await startDaemon(box, undefined, ['--timeout', '60']);
     expect(started.code, started.stderr).toBe(0);
     expect(readJsonFile(files.marker).pid).toBe(started.pid);
@@ -129,7 +180,18 @@ describe('requests the daemon cannot take', () => {
   let audio: string;
   beforeAll(async () => {
     audio = path.join(box.root, 'tone.wav');
-    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=16000:duration=1', '-ac', '1', audio]);
+    await execFileAsync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=440:sample_rate=16000:duration=1',
+      '-ac',
+      '1',
+      audio,
+    ]);
     const started = await startDaemon(box, undefined, ['--timeout', '120']);
     expect(started.code, started.stderr).toBe(0);
   });
@@ -141,7 +203,11 @@ describe('requests the daemon cannot take', () => {
     const folder = path.join(files.requests, '1000.json');
     fs.mkdirSync(folder);
     const response = path.join(files.responses, '1000.json');
-    const answer = await waitFor<Record<string, unknown>>(() => (fs.existsSync(response) ? readJsonFile(response) : undefined), 15_000, 'the answer to the folder');
+    const answer = await waitFor<Record<string, unknown>>(
+      () => (fs.existsSync(response) ? readJsonFile(response) : undefined),
+      15_000,
+      'the answer to the folder',
+    );
     expect(answer).toMatchObject({ id: '1000', results: [] });
     expect(answer.error).toBe(`malformed request: ${folder} is not a regular file; it is left in place`);
     fs.rmSync(response);
@@ -154,12 +220,23 @@ describe('requests the daemon cannot take', () => {
   });
 
   it('a request whose inner id differs from its file name is answered under the file name, and the log says so', async () => {
-    fs.writeFileSync(path.join(files.requests, '2000.json'), JSON.stringify({ id: '3000', audio_file: audio, timestamp: Date.now() / 1000 }));
+    fs.writeFileSync(
+      path.join(files.requests, '2000.json'),
+      JSON.stringify({ id: '3000', audio_file: audio, timestamp: Date.now() / 1000 }),
+    );
     const response = path.join(files.responses, '2000.json');
-    const answer = await waitFor<Record<string, unknown>>(() => (fs.existsSync(response) ? readJsonFile(response) : undefined), 15_000, 'the answer under the file name');
+    const answer = await waitFor<Record<string, unknown>>(
+      () => (fs.existsSync(response) ? readJsonFile(response) : undefined),
+      15_000,
+      'the answer under the file name',
+    );
     expect(answer).toMatchObject({ id: '2000' });
     expect(answer.error).toBeUndefined();
     expect(fs.existsSync(path.join(files.responses, '3000.json'))).toBe(false);
-    expect(logLines().find((l) => l.message === 'request_id_mismatch')?.fields).toMatchObject({ file: '2000.json', id: '3000', answered_as: '2000' });
+    expect(logLines().find((l) => l.message === 'request_id_mismatch')?.fields).toMatchObject({
+      file: '2000.json',
+      id: '3000',
+      answered_as: '2000',
+    });
   });
 });

@@ -13,7 +13,16 @@ import { judgeRoot, judgeSubdir } from '../src/ipc/ipc-root.js';
 import { RequestWatcher } from '../src/daemon/request-watcher.js';
 import { StatusWriter } from '../src/daemon/status-writer.js';
 import { defaultIpcRoot, ipcPaths, ipcPathsFor } from '../src/ipc/ipc-paths.js';
-import { buildResponse, judgeLiveness, parseMarker, parseRequest, parseResponse, parseStatus, requestIdOfFile, type DaemonStatus } from '../src/ipc/protocol.js';
+import {
+  buildResponse,
+  judgeLiveness,
+  parseMarker,
+  parseRequest,
+  parseResponse,
+  parseStatus,
+  requestIdOfFile,
+  type DaemonStatus,
+} from '../src/ipc/protocol.js';
 import { formatLogLine } from '../src/logging/line-format.js';
 import { parseState } from '../src/process/process-identity.js';
 
@@ -42,8 +51,12 @@ describe('IPC paths', () => {
 
 describe('requests', () => {
   it('take the seed example as is', () => {
-    const text = '{\n    "id": "1756080306440117328",\n    "audio_file": "/tmp/recorded_audio_1756080302547.wav",\n    "timestamp": 1756080306.440\n}';
-    expect(parseRequest(text)).toEqual({ ok: true, request: { id: '1756080306440117328', audio_file: '/tmp/recorded_audio_1756080302547.wav', timestamp: 1756080306.44 } });
+    const text =
+      '{\n    "id": "1756080306440117328",\n    "audio_file": "/tmp/recorded_audio_1756080302547.wav",\n    "timestamp": 1756080306.440\n}';
+    expect(parseRequest(text)).toEqual({
+      ok: true,
+      request: { id: '1756080306440117328', audio_file: '/tmp/recorded_audio_1756080302547.wav', timestamp: 1756080306.44 },
+    });
   });
 
   it.each([
@@ -84,7 +97,17 @@ describe('responses, marker and status', () => {
     expect(parseMarker({ started: 1, pid: 1 })).toBeUndefined();
     expect(parseMarker({ started: 1, pid: '12' })).toBeUndefined();
     expect(parseStatus({ active: true, model_loaded: true, timestamp: 1, pid: -1 })).toBeUndefined();
-    const seed = { active: true, model_loaded: true, device: 'cuda', model_size: 'large-v3', processing: false, last_activity: 1756080307.017, session_timeout: 600, timestamp: 1756080307.018, pid: 172849 };
+    const seed = {
+      active: true,
+      model_loaded: true,
+      device: 'cuda',
+      model_size: 'large-v3',
+      processing: false,
+      last_activity: 1756080307.017,
+      session_timeout: 600,
+      timestamp: 1756080307.018,
+      pid: 172849,
+    };
     expect(parseStatus(seed)).toEqual(seed);
   });
 });
@@ -92,7 +115,17 @@ describe('responses, marker and status', () => {
 describe('readiness (seed 001 on the seed-004 files)', () => {
   const now = 1_800_000_000_000;
   const marker = { started: now / 1000 - 100, pid: 4242 };
-  const status: DaemonStatus = { active: true, model_loaded: true, device: 'cpu', model_size: 'en-us', processing: false, last_activity: now / 1000 - 10, session_timeout: 600, timestamp: now / 1000 - 2, pid: 4242 };
+  const status: DaemonStatus = {
+    active: true,
+    model_loaded: true,
+    device: 'cpu',
+    model_size: 'en-us',
+    processing: false,
+    last_activity: now / 1000 - 10,
+    session_timeout: 600,
+    timestamp: now / 1000 - 2,
+    pid: 4242,
+  };
 
   const daemon = { kind: 'daemon' } as const;
 
@@ -103,9 +136,24 @@ describe('readiness (seed 001 on the seed-004 files)', () => {
   it.each([
     ['no marker', { marker: undefined }, 'absent', undefined],
     ['a dead pid', { process: { kind: 'not_running' } as const }, 'not_ready', /not running \(a stale marker\)/],
-    ['a pid reused by another process', { process: { kind: 'other', cmdline: 'sleep 60' } as const }, 'not_ready', /not a session daemon \(its command line is "sleep 60"\): a stale marker/],
-    ["another account's marker", { marker: { untrusted: '/tmp/session_daemon_active is owned by uid 65534, not by you (uid 0)' } }, 'not_ready', /^the marker .* owned by uid 65534.*; it is not believed$/],
-    ["another account's status", { status: { untrusted: '/tmp/session_daemon_status.json is owned by uid 65534, not by you (uid 0)' } }, 'not_ready', /^the status .* owned by uid 65534/],
+    [
+      'a pid reused by another process',
+      { process: { kind: 'other', cmdline: 'sleep 60' } as const },
+      'not_ready',
+      /not a session daemon \(its command line is "sleep 60"\): a stale marker/,
+    ],
+    [
+      "another account's marker",
+      { marker: { untrusted: '/tmp/session_daemon_active is owned by uid 65534, not by you (uid 0)' } },
+      'not_ready',
+      /^the marker .* owned by uid 65534.*; it is not believed$/,
+    ],
+    [
+      "another account's status",
+      { status: { untrusted: '/tmp/session_daemon_status.json is owned by uid 65534, not by you (uid 0)' } },
+      'not_ready',
+      /^the status .* owned by uid 65534/,
+    ],
     ['a garbage marker', { marker: 'invalid' as const }, 'not_ready', /not \{started, pid\}/],
     ['no status', { status: undefined }, 'not_ready', /no readable/],
     ['another pid in the status', { status: { ...status, pid: 5 } }, 'not_ready', /from pid 5/],
@@ -121,13 +169,23 @@ describe('readiness (seed 001 on the seed-004 files)', () => {
   it("only a dead, reused or garbage marker is stale (may be replaced); another account's is not, and is foreign", () => {
     expect(judgeLiveness({ marker, status, process: { kind: 'not_running' }, nowMs: now })).toMatchObject({ stale: true });
     expect(judgeLiveness({ marker, status, process: { kind: 'other', cmdline: 'sleep' }, nowMs: now })).toMatchObject({ stale: true });
-    expect(judgeLiveness({ marker, status: { ...status, model_loaded: false }, process: daemon, nowMs: now })).toMatchObject({ stale: false });
-    expect(judgeLiveness({ marker: { untrusted: 'x' }, status, process: daemon, nowMs: now })).toMatchObject({ stale: false, foreign: true });
+    expect(judgeLiveness({ marker, status: { ...status, model_loaded: false }, process: daemon, nowMs: now })).toMatchObject({
+      stale: false,
+    });
+    expect(judgeLiveness({ marker: { untrusted: 'x' }, status, process: daemon, nowMs: now })).toMatchObject({
+      stale: false,
+      foreign: true,
+    });
   });
 });
 
 describe('IPC root safety', () => {
-  const stat = (mode: number, uid: number, kind: 'dir' | 'link' | 'file' = 'dir') => ({ mode, uid, isSymbolicLink: () => kind === 'link', isDirectory: () => kind === 'dir' });
+  const stat = (mode: number, uid: number, kind: 'dir' | 'link' | 'file' = 'dir') => ({
+    mode,
+    uid,
+    isSymbolicLink: () => kind === 'link',
+    isDirectory: () => kind === 'dir',
+  });
 
   it('a private dir of ours is used; /tmp-like (sticky, world-writable, root-owned) is shared', () => {
     expect(judgeRoot(stat(0o40700, 1000), 1000)).toEqual({ kind: 'private' });
@@ -165,7 +223,8 @@ describe('the daemon, pure parts', () => {
   });
 
   it('start failure: the reason of that pid’s daemon_failed line', () => {
-    const line = (pid: number, reason: string) => formatLogLine({ time: new Date(0), level: 'ERROR', logger: 'echolog.daemon', message: 'daemon_failed', fields: { pid, reason } });
+    const line = (pid: number, reason: string) =>
+      formatLogLine({ time: new Date(0), level: 'ERROR', logger: 'echolog.daemon', message: 'daemon_failed', fields: { pid, reason } });
     const log = [line(10, 'old'), 'a stray stack trace line', line(11, 'pocketsphinx is not installed'), ''].join('\n');
     expect(startFailureOf(log, 11)).toBe('pocketsphinx is not installed');
     expect(startFailureOf(log, 12)).toBeUndefined();
@@ -177,7 +236,9 @@ describe('the daemon, pure parts', () => {
     expect(() => parseSessionTimeout(0)).toThrow(/--timeout 0 is not allowed: expected seconds of inactivity > 0/);
     expect(parseHostedEngine('whisper')).toBe('whisper');
     expect(parseHostedEngine(undefined)).toBeUndefined();
-    expect(() => parseHostedEngine('daemon')).toThrow(/--engine "daemon" is not allowed for the daemon: expected one of pocketsphinx, whisper, openai/);
+    expect(() => parseHostedEngine('daemon')).toThrow(
+      /--engine "daemon" is not allowed for the daemon: expected one of pocketsphinx, whisper, openai/,
+    );
   });
 
   it('a zombie (exited, not reaped by a container init) is not a running daemon', () => {
@@ -194,10 +255,24 @@ describe('the daemon, pure parts', () => {
   });
 
   it('status line', () => {
-    const status: DaemonStatus = { active: true, model_loaded: true, device: 'cpu', model_size: 'en-us', processing: false, last_activity: 100, session_timeout: 600, timestamp: 110, pid: 42 };
-    expect(formatDaemonStatus({ root: '/r', state: 'ready', pid: 42, status }, 112_000)).toBe('daemon: ready, pid 42, en-us on cpu, idle, last activity 12 s ago, stops after 600 s idle (root /r)');
+    const status: DaemonStatus = {
+      active: true,
+      model_loaded: true,
+      device: 'cpu',
+      model_size: 'en-us',
+      processing: false,
+      last_activity: 100,
+      session_timeout: 600,
+      timestamp: 110,
+      pid: 42,
+    };
+    expect(formatDaemonStatus({ root: '/r', state: 'ready', pid: 42, status }, 112_000)).toBe(
+      'daemon: ready, pid 42, en-us on cpu, idle, last activity 12 s ago, stops after 600 s idle (root /r)',
+    );
     expect(formatDaemonStatus({ root: '/r', state: 'absent' }, 0)).toBe('daemon: not running (root /r)');
-    expect(formatDaemonStatus({ root: '/r', state: 'not_ready', why: 'the daemon is still loading its model' }, 0)).toBe('daemon: not ready, the daemon is still loading its model (root /r)');
+    expect(formatDaemonStatus({ root: '/r', state: 'not_ready', why: 'the daemon is still loading its model' }, 0)).toBe(
+      'daemon: not ready, the daemon is still loading its model (root /r)',
+    );
   });
 });
 
@@ -209,7 +284,11 @@ describe('request watcher and status writer, on real files', () => {
     const requests = path.join(dir, 'requests');
     fs.mkdirSync(requests);
     // Present before the watcher starts: ordered by mtime, not by name.
-    for (const [name, age] of [['300.json', 30], ['100.json', 10], ['200.json', 20]] as const) {
+    for (const [name, age] of [
+      ['300.json', 30],
+      ['100.json', 10],
+      ['200.json', 20],
+    ] as const) {
       fs.writeFileSync(path.join(requests, name), '{}');
       const t = new Date(Date.now() - age * 1000);
       fs.utimesSync(path.join(requests, name), t, t);
@@ -236,7 +315,20 @@ describe('request watcher and status writer, on real files', () => {
   it('the status file holds the latest state after a burst of changes, with a fresh timestamp', async () => {
     const file = path.join(dir, 'status.json');
     const errors: Error[] = [];
-    const writer = new StatusWriter(file, { active: true, model_loaded: false, device: 'cpu', model_size: 'en-us', processing: false, last_activity: 1, session_timeout: 600, pid: 4242 }, (e) => errors.push(e));
+    const writer = new StatusWriter(
+      file,
+      {
+        active: true,
+        model_loaded: false,
+        device: 'cpu',
+        model_size: 'en-us',
+        processing: false,
+        last_activity: 1,
+        session_timeout: 600,
+        pid: 4242,
+      },
+      (e) => errors.push(e),
+    );
     for (let i = 0; i < 50; i++) writer.update({ processing: i % 2 === 0, last_activity: i });
     writer.update({ model_loaded: true });
     await writer.close();
@@ -256,7 +348,23 @@ describe('request audio is read from the one file that was judged, on real files
   /** A real WAV made by ffmpeg: `source` is a lavfi source (a tone, or digital silence). */
   function wav(name: string, source: string, rate: number, seconds: number): string {
     const file = path.join(dir, name);
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `${source}:sample_rate=${rate}`, '-t', String(seconds), '-ac', '1', '-c:a', 'pcm_s16le', file]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `${source}:sample_rate=${rate}`,
+      '-t',
+      String(seconds),
+      '-ac',
+      '1',
+      '-c:a',
+      'pcm_s16le',
+      file,
+    ]);
     return file;
   }
 
@@ -309,7 +417,7 @@ describe('request audio is read from the one file that was judged, on real files
 });
 
 async function waitForCount(list: unknown[], n: number): Promise<void> {
-  for (const deadline = Date.now() + 5000; list.length < n; ) {
+  for (const deadline = Date.now() + 5000; list.length < n;) {
     if (Date.now() > deadline) throw new Error(`expected ${n} reports, got ${list.length}`);
     await new Promise((r) => setTimeout(r, 10));
   }

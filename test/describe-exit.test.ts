@@ -20,7 +20,9 @@ describe('describeExit: every child failure in the same words', () => {
       'pocketsphinx_continuous exited with code 1: ERROR: "acmod.c", line 79: Folder does not contain acoustic model definition',
     );
     expect(describeExit('/x/ps', { code: null, signal: 'SIGKILL' }, [])).toBe('ps was killed by SIGKILL');
-    expect(describeExit('/x/decoder', { code: 2, signal: null }, ['reading a.raw', 'half a line', ''])).toBe('decoder exited with code 2: reading a.raw | half a line');
+    expect(describeExit('/x/decoder', { code: 2, signal: null }, ['reading a.raw', 'half a line', ''])).toBe(
+      'decoder exited with code 2: reading a.raw | half a line',
+    );
     // Blank lines (a trailing newline split) are never quoted.
     expect(describeExit('/usr/bin/ffmpeg -version', { code: 3, signal: null }, [''])).toBe('ffmpeg -version exited with code 3');
   });
@@ -33,16 +35,28 @@ describe('describeExit: every child failure in the same words', () => {
   });
 
   it("ffmpeg's failures are told by its error lines only: a warning explains nothing about a kill", () => {
-    const lines = ['[info] Press [q] to stop', '[warning] Guessed Channel Layout for Input Stream #0.0 : mono', '[error] default: Connection refused'];
+    const lines = [
+      '[info] Press [q] to stop',
+      '[warning] Guessed Channel Layout for Input Stream #0.0 : mono',
+      '[error] default: Connection refused',
+    ];
     expect(failureTail(lines, FFMPEG_FAILURE_LINES)).toEqual(['[error] default: Connection refused']);
     expect(failureTail(lines.slice(0, 2), FFMPEG_FAILURE_LINES)).toEqual([]);
-    expect(describeExit('/usr/bin/ffmpeg', { code: 1, signal: null }, lines, { ...FFMPEG_FAILURE_LINES, layout: 'block' })).toBe('ffmpeg exited with code 1:\n  [error] default: Connection refused');
-    expect(describeExit('/usr/bin/ffmpeg', { code: 1, signal: null }, lines.slice(0, 2), { ...FFMPEG_FAILURE_LINES, layout: 'block' })).toBe('ffmpeg exited with code 1 (no error output)');
+    expect(describeExit('/usr/bin/ffmpeg', { code: 1, signal: null }, lines, { ...FFMPEG_FAILURE_LINES, layout: 'block' })).toBe(
+      'ffmpeg exited with code 1:\n  [error] default: Connection refused',
+    );
+    expect(
+      describeExit('/usr/bin/ffmpeg', { code: 1, signal: null }, lines.slice(0, 2), { ...FFMPEG_FAILURE_LINES, layout: 'block' }),
+    ).toBe('ffmpeg exited with code 1 (no error output)');
   });
 
-  it("FfmpegExitError says restarts, no audio and the hint in the same words", () => {
-    expect(new FfmpegExitError(1, null, ['[error] cannot open'], 2).message).toBe('ffmpeg exited with code 1 (gave up after 2 restarts):\n  [error] cannot open');
-    expect(new FfmpegExitError(0, null, [], 0, true, 'check the device').message).toBe('ffmpeg exited with code 0 without producing any audio (no error output)\nhint: check the device');
+  it('FfmpegExitError says restarts, no audio and the hint in the same words', () => {
+    expect(new FfmpegExitError(1, null, ['[error] cannot open'], 2).message).toBe(
+      'ffmpeg exited with code 1 (gave up after 2 restarts):\n  [error] cannot open',
+    );
+    expect(new FfmpegExitError(0, null, [], 0, true, 'check the device').message).toBe(
+      'ffmpeg exited with code 0 without producing any audio (no error output)\nhint: check the device',
+    );
     expect(new FfmpegExitError(null, 'SIGKILL', []).message).toBe('ffmpeg was killed by SIGKILL (no error output)');
   });
 });

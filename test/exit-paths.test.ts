@@ -43,7 +43,19 @@ function smallDisk(name: string, options: string): string {
 }
 
 /** 48 kHz stereo fills a disk fast: 192 kB per second of audio. */
-const LOUD = ['--input-format', 'lavfi', '--input', SINE, '--sample-rate', '48000', '--channels', '2', '--segment-time', '1', '--no-transcribe'];
+const LOUD = [
+  '--input-format',
+  'lavfi',
+  '--input',
+  SINE,
+  '--sample-rate',
+  '48000',
+  '--channels',
+  '2',
+  '--segment-time',
+  '1',
+  '--no-transcribe',
+];
 
 /** A config file setting recording.min_free_mb (0: the free-space guard off, so the disk can fill). */
 function minFreeConfig(mb: number): string[] {
@@ -53,7 +65,10 @@ function minFreeConfig(mb: number): string[] {
 }
 
 function sessionDirIn(recordings: string): string {
-  const dirs = fs.readdirSync(recordings, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+  const dirs = fs
+    .readdirSync(recordings, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name);
   expect(dirs).toHaveLength(1);
   return path.join(recordings, dirs[0]!);
 }
@@ -92,7 +107,10 @@ function expectNoTempFiles(dir: string): void {
 describe.skipIf(!mountable)('every exit path ends in a true record', { concurrent: true }, () => {
   it('the disk fills: session_stop reason=disk_full last, session.json final, no torn line, no temp files, exit 1', async () => {
     const recordings = smallDisk('full', 'size=3m');
-    const result = await runCli(['record', ...LOUD, ...minFreeConfig(0), '--no-realtime', '--duration', '120', '--recordings-dir', recordings], sandbox);
+    const result = await runCli(
+      ['record', ...LOUD, ...minFreeConfig(0), '--no-realtime', '--duration', '120', '--recordings-dir', recordings],
+      sandbox,
+    );
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).not.toContain('this is a bug');
     expect(result.stderr).toMatch(/disk|space/i);
@@ -113,7 +131,10 @@ describe.skipIf(!mountable)('every exit path ends in a true record', { concurren
   it('the inodes run out: the same true record', async () => {
     // Room for the folder, the log, session.json, segments.csv and a few chunks, then no inode.
     const recordings = smallDisk('inodes', 'size=64m,nr_inodes=14');
-    const result = await runCli(['record', ...LOUD, ...minFreeConfig(0), '--no-realtime', '--duration', '60', '--recordings-dir', recordings], sandbox);
+    const result = await runCli(
+      ['record', ...LOUD, ...minFreeConfig(0), '--no-realtime', '--duration', '60', '--recordings-dir', recordings],
+      sandbox,
+    );
     expect(result.code, result.stderr).toBe(1);
     expect(result.stderr).not.toContain('this is a bug');
     const dir = sessionDirIn(recordings);
@@ -157,29 +178,40 @@ describe.skipIf(!mountable)('every exit path ends in a true record', { concurren
   it('the session folder is deleted mid-run: session_stop on stderr with the reason, no bug trace, lock released, exit 1', async () => {
     const recordings = path.join(sandbox.root, 'deleted');
     const child = startCli(['record', ...LOUD, '--duration', '30', '--recordings-dir', recordings], sandbox);
-    const dir = await waitFor(() => {
-      try {
-        const d = sessionDirIn(recordings);
-        return fs.readFileSync(path.join(d, 'session.log'), 'utf8').includes(' chunk_created ') && d;
-      } catch {
-        return undefined;
-      }
-    }, 20_000, 'the first chunk');
+    const dir = await waitFor(
+      () => {
+        try {
+          const d = sessionDirIn(recordings);
+          return fs.readFileSync(path.join(d, 'session.log'), 'utf8').includes(' chunk_created ') && d;
+        } catch {
+          return undefined;
+        }
+      },
+      20_000,
+      'the first chunk',
+    );
     // ffmpeg and echolog go on writing while the folder is emptied, so one rm can end in ENOTEMPTY
     // (more so on a loaded machine): remove again until the folder is gone, as a user would.
-    await waitFor(() => {
-      try {
-        fs.rmSync(dir, { recursive: true, force: true });
-      } catch {
-        // a file made meanwhile: the next round takes it
-      }
-      return !fs.existsSync(dir);
-    }, 20_000, 'the session folder to be gone');
+    await waitFor(
+      () => {
+        try {
+          fs.rmSync(dir, { recursive: true, force: true });
+        } catch {
+          // a file made meanwhile: the next round takes it
+        }
+        return !fs.existsSync(dir);
+      },
+      20_000,
+      'the session folder to be gone',
+    );
     const exit = await exitOf(child);
     const { stderr } = child.output();
     expect(exit.code, stderr).toBe(1);
     expect(stderr).not.toContain('this is a bug');
-    const stops = stderr.split('\n').map((l) => parseLogLine(l)).filter((l) => l?.message === 'session_stop');
+    const stops = stderr
+      .split('\n')
+      .map((l) => parseLogLine(l))
+      .filter((l) => l?.message === 'session_stop');
     expect(stops).toHaveLength(1);
     expect(stops[0]!.fields.reason).toBe('error');
     expect(stops[0]!.fields.message).toMatch(/session folder .* (deleted|gone|missing)/);
@@ -191,7 +223,10 @@ describe('a session whose final session.json write failed', () => {
   it('status completes session.json from the session_stop its log ends with, and adds no second one', async () => {
     const box = makeSandbox();
     try {
-      const recorded = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'], box);
+      const recorded = await runCli(
+        ['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'],
+        box,
+      );
       expect(recorded.code, recorded.stderr).toBe(0);
       const dir = sessionDirIn(box.recordings);
       // The state a failed final write leaves: session_stop in the log, session.json still `recording`,
@@ -206,7 +241,11 @@ describe('a session whose final session.json write failed', () => {
       const report = JSON.parse(status.stdout);
       expect(report.active).toBeNull();
       expect(report.last).toMatchObject({ session_id: path.basename(dir), status: 'completed', stop_reason: 'duration_reached' });
-      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({ status: 'completed', stop_reason: 'duration_reached', ended_at: expect.any(String) });
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toMatchObject({
+        status: 'completed',
+        stop_reason: 'duration_reached',
+        ended_at: expect.any(String),
+      });
       expect(fs.readFileSync(path.join(dir, 'session.log'), 'utf8')).toBe(logBefore);
     } finally {
       box.cleanup();

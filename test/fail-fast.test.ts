@@ -76,14 +76,20 @@ describe('fail fast', () => {
 });
 
 describe('--log-level warning still says why a session failed', () => {
-  it.concurrent('session_stop reason=ffmpeg_exit is an ERROR line with ffmpeg\'s reason; a normal end stays INFO', async () => {
+  it.concurrent("session_stop reason=ffmpeg_exit is an ERROR line with ffmpeg's reason; a normal end stays INFO", async () => {
     const box = pool.sandbox();
-    const failed = await runCli(['record', '--input-format', 'lavfi', '--input', 'sinee', '--log-level', 'warning', '--session-id', 'quiet-fail'], box);
+    const failed = await runCli(
+      ['record', '--input-format', 'lavfi', '--input', 'sinee', '--log-level', 'warning', '--session-id', 'quiet-fail'],
+      box,
+    );
     expect(failed.code).toBe(1);
     const stop = expectStopLast(readSessionLog(path.join(box.recordings, 'quiet-fail')), 'ffmpeg_exit');
     expect(stop.level).toBe('ERROR');
     expect(stop.fields.stderr_tail).toContain("No such filter: 'sinee'");
-    const ok = await runCli(['record', '--input-format', 'lavfi', '--input', 'sine', '--duration', '1', '--log-level', 'warning', '--session-id', 'quiet-ok'], box);
+    const ok = await runCli(
+      ['record', '--input-format', 'lavfi', '--input', 'sine', '--duration', '1', '--log-level', 'warning', '--session-id', 'quiet-ok'],
+      box,
+    );
     expect(ok.code, ok.stderr).toBe(0);
     expect(expectStopLast(readSessionLog(path.join(box.recordings, 'quiet-ok')), 'duration_reached').level).toBe('INFO');
   });
@@ -93,12 +99,27 @@ describe('a damaged input', () => {
   it.concurrent('an MP3 that turns to garbage at 40 %: input_damaged, exit 1, the chunks before it kept, no restart', async () => {
     const box = pool.sandbox();
     const good = path.join(box.root, 'good.mp3');
-    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=300:duration=30', '-c:a', 'libmp3lame', '-b:a', '64k', good]);
+    await execFileAsync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=frequency=300:duration=30',
+      '-c:a',
+      'libmp3lame',
+      '-b:a',
+      '64k',
+      good,
+    ]);
     // Its first 40 %, then noise where the rest was: ffmpeg declares 30 s, decodes 12 s, then complains and stops.
     const bytes = fs.readFileSync(good);
     const head = bytes.subarray(0, Math.floor(bytes.length * 0.4));
     let seed = 2;
-    const noise = Buffer.from(Array.from({ length: Math.floor(bytes.length * 0.3) }, () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) & 0xff));
+    const noise = Buffer.from(
+      Array.from({ length: Math.floor(bytes.length * 0.3) }, () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) & 0xff),
+    );
     const bad = path.join(box.root, 'bad.mp3');
     fs.writeFileSync(bad, Buffer.concat([head, noise]));
     const result = await runCli(['record', '--input', bad, '--no-realtime', '--segment-time', '5', '--session-id', 'damaged'], box);

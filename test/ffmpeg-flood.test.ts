@@ -19,7 +19,24 @@ describe('ffmpeg stderr floods: collapsed, rate-capped, counted; the log stays s
 
   const record = async (name: string, input: string, seconds: number) => {
     const recordings = path.join(sandbox.root, name);
-    const args = ['record', '--input-format', 'lavfi', '--input', input, '--no-realtime', '--duration', String(seconds), '--segment-time', '10', '--sample-rate', '8000', '--engine', 'none', '--recordings-dir', recordings];
+    const args = [
+      'record',
+      '--input-format',
+      'lavfi',
+      '--input',
+      input,
+      '--no-realtime',
+      '--duration',
+      String(seconds),
+      '--segment-time',
+      '10',
+      '--sample-rate',
+      '8000',
+      '--engine',
+      'none',
+      '--recordings-dir',
+      recordings,
+    ];
     const result = await runCli(args, sandbox);
     expect(result.code, result.stderr).toBe(0);
     const dir = onlySessionDir(recordings);
@@ -56,7 +73,24 @@ describe('ffmpeg stderr floods: collapsed, rate-capped, counted; the log stays s
     await execFileAsync('flite', ['-t', 'hello world this is a test', speech]);
     const recordings = path.join(sandbox.root, 'dts');
     // The looped timestamps never reach --duration in reasonable time: the session is stopped, as a user would.
-    const args = ['record', '--input-format', 'lavfi', '--input', `amovie=${speech}:loop=0,asetnsamples=n=16`, '--no-realtime', '--duration', '1800', '--segment-time', '10', '--sample-rate', '8000', '--engine', 'none', '--recordings-dir', recordings];
+    const args = [
+      'record',
+      '--input-format',
+      'lavfi',
+      '--input',
+      `amovie=${speech}:loop=0,asetnsamples=n=16`,
+      '--no-realtime',
+      '--duration',
+      '1800',
+      '--segment-time',
+      '10',
+      '--sample-rate',
+      '8000',
+      '--engine',
+      'none',
+      '--recordings-dir',
+      recordings,
+    ];
     const child = startCli(args, sandbox);
     await new Promise((resolve) => setTimeout(resolve, 4000));
     const stopAsked = Date.now();

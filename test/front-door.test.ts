@@ -41,7 +41,10 @@ describe('one error style: `echolog: ` for errors, `echolog: warning: ` for warn
 describe('daemon start --foreground', () => {
   it('stopped by Ctrl-C (SIGINT) exits 130, by SIGTERM 143', async () => {
     const box = pool.sandbox();
-    for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    for (const [signal, code] of [
+      ['SIGINT', 130],
+      ['SIGTERM', 143],
+    ] as const) {
       const root = path.join(box.root, `ipc-${signal}`);
       const child = startCli(['daemon', 'start', '--foreground', '--engine', 'pocketsphinx', '--ipc-root', root], box);
       await waitFor(() => child.output().stdout.includes('session daemon ready'), 30_000, 'the daemon to be ready');
@@ -64,15 +67,44 @@ const SNAKE = /^[a-z0-9]+(_[a-z0-9]+)*$/;
 describe('--json: snake_case keys and real numbers', () => {
   it('record, status, sessions show/list/export, transcribe, models list, devices', async () => {
     const box = pool.sandbox();
-    const record = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '2s', '--segment-time', '1', '--no-realtime', '--session-id', 'j1', '--json'], box);
+    const record = await runCli(
+      [
+        'record',
+        '--input-format',
+        'lavfi',
+        '--input',
+        SINE,
+        '--duration',
+        '2s',
+        '--segment-time',
+        '1',
+        '--no-realtime',
+        '--session-id',
+        'j1',
+        '--json',
+      ],
+      box,
+    );
     expect(record.code, record.stderr).toBe(0);
     // stdout is the summary alone; progress went to stderr.
     const summary = JSON.parse(record.stdout) as Record<string, unknown>;
-    expect(summary).toEqual({ session_id: 'j1', session_dir: path.join(box.recordings, 'j1'), chunks: 2, audio_seconds: 2, stop_reason: 'duration_reached', exit_code: 0 });
+    expect(summary).toEqual({
+      session_id: 'j1',
+      session_dir: path.join(box.recordings, 'j1'),
+      chunks: 2,
+      audio_seconds: 2,
+      stop_reason: 'duration_reached',
+      exit_code: 0,
+    });
     expect(record.stderr).toContain('Stopped (duration_reached): 2 chunks');
 
     const dryRun = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1m', '--dry-run', '--json'], box);
-    expect(JSON.parse(dryRun.stdout)).toMatchObject({ input_format: 'lavfi', input: SINE, duration_seconds: 60, ffmpeg_args: expect.arrayContaining(['-t', '60']) });
+    expect(JSON.parse(dryRun.stdout)).toMatchObject({
+      input_format: 'lavfi',
+      input: SINE,
+      duration_seconds: 60,
+      ffmpeg_args: expect.arrayContaining(['-t', '60']),
+    });
 
     const documents: Record<string, unknown> = { record: summary, 'record --dry-run': JSON.parse(dryRun.stdout) };
     for (const [name, args] of [
@@ -91,13 +123,20 @@ describe('--json: snake_case keys and real numbers', () => {
     }
     for (const [name, document] of Object.entries(documents)) {
       // Keys are snake_case (session.json's own keys and the config's dotted keys included).
-      expect(keysOf(document).filter((key) => !SNAKE.test(key)), name).toEqual([]);
+      expect(
+        keysOf(document).filter((key) => !SNAKE.test(key)),
+        name,
+      ).toEqual([]);
     }
     const show = documents['sessions show'] as Record<string, unknown>;
     expect(show).not.toHaveProperty('id');
     expect(show.session_id).toBe('j1');
     expect(typeof (show.capture as { last_level_db: unknown }).last_level_db).toBe('number');
-    expect(documents['sessions export']).toMatchObject({ session_ids: ['j1'], audio: { file: path.join(box.root, 'out.wav'), chunks: 2, seconds: 2 }, transcript: null });
+    expect(documents['sessions export']).toMatchObject({
+      session_ids: ['j1'],
+      audio: { file: path.join(box.root, 'out.wav'), chunks: 2, seconds: 2 },
+      transcript: null,
+    });
     expect(documents.transcribe).toMatchObject({ session_id: 'j1', engine: 'pocketsphinx', covered: 0, transcribed: [1, 2], failed: [] });
     expect((documents['models list'] as { models: Array<{ size_bytes: unknown }> }).models[0]!.size_bytes).toEqual(expect.any(Number));
   });
@@ -105,8 +144,12 @@ describe('--json: snake_case keys and real numbers', () => {
 
 describe('JSON conversions (pure)', () => {
   it('devices: is_default, not isDefault', () => {
-    const sections = [{ format: 'pulse' as const, devices: [{ format: 'pulse' as const, name: 'null.monitor', description: 'Monitor', isDefault: true }] }];
-    expect(devicesJson(sections)).toEqual([{ format: 'pulse', devices: [{ format: 'pulse', name: 'null.monitor', description: 'Monitor', is_default: true }] }]);
+    const sections = [
+      { format: 'pulse' as const, devices: [{ format: 'pulse' as const, name: 'null.monitor', description: 'Monitor', isDefault: true }] },
+    ];
+    expect(devicesJson(sections)).toEqual([
+      { format: 'pulse', devices: [{ format: 'pulse', name: 'null.monitor', description: 'Monitor', is_default: true }] },
+    ]);
   });
   it('levels: numbers; none yet and digital silence (-inf) are null', () => {
     expect([levelNumber('-23.1'), levelNumber('0'), levelNumber('-inf'), levelNumber(null)]).toEqual([-23.1, 0, null, null]);
@@ -116,7 +159,20 @@ describe('JSON conversions (pure)', () => {
 describe('help', () => {
   const leaves = Object.keys(HELP).filter((path) => !Object.keys(HELP).some((other) => other.startsWith(`${path} `)));
   it('every leaf command has its own help sections, and every command of the program has some', async () => {
-    expect(leaves).toEqual(expect.arrayContaining(['sessions list', 'sessions show', 'sessions export', 'sessions delete', 'daemon start', 'daemon stop', 'daemon status', 'models list', 'models pull', 'models path']));
+    expect(leaves).toEqual(
+      expect.arrayContaining([
+        'sessions list',
+        'sessions show',
+        'sessions export',
+        'sessions delete',
+        'daemon start',
+        'daemon stop',
+        'daemon status',
+        'models list',
+        'models pull',
+        'models path',
+      ]),
+    );
     const program = await runCli(['--help'], pool.sandbox());
     const commands = program.stdout.slice(program.stdout.indexOf('\nCommands:\n'), program.stdout.indexOf('\nExit codes:\n'));
     const listed = [...commands.matchAll(/^  (\w+) /gm)].map((m) => m[1]).filter((name) => name !== 'help');
@@ -138,7 +194,12 @@ describe('help', () => {
     const widest = async (columns: string) => {
       const help = await runCli(['record', '--help'], pool.sandbox(), { COLUMNS: columns });
       // Example commands are never wrapped (they paste into a shell).
-      return Math.max(...help.stdout.split('\n').filter((line) => !line.startsWith('  $ ')).map((line) => line.length));
+      return Math.max(
+        ...help.stdout
+          .split('\n')
+          .filter((line) => !line.startsWith('  $ '))
+          .map((line) => line.length),
+      );
     };
     expect(await widest('80')).toBeLessThanOrEqual(80);
     const wide = await widest('140');
@@ -167,14 +228,21 @@ describe('a config file with an unknown key', () => {
 
   it('the quick commands know every key of the schema (config-keys.ts is kept equal to it)', () => {
     expect([...CONFIG_KEYS].sort()).toEqual(Object.keys(flattenToDotted(DEFAULT_CONFIG)).sort());
-    expect(unknownConfigKeys(['logging', 'logging.level', 'transcription.openai', 'logging.levle', 'nope.deep'])).toEqual(['logging.levle', 'nope.deep']);
+    expect(unknownConfigKeys(['logging', 'logging.level', 'transcription.openai', 'logging.levle', 'nope.deep'])).toEqual([
+      'logging.levle',
+      'nope.deep',
+    ]);
   });
 });
 
 describe('record says which engine it uses and which session it resumes', () => {
   it('pure: the engine line', () => {
-    expect(formatEngineLine('pocketsphinx', { transcription_engine: 'pocketsphinx', transcription_model: 'en-us' })).toBe('transcription: pocketsphinx (en-us)');
-    expect(formatEngineLine('auto', { transcription_engine: 'pocketsphinx', transcription_model: 'en-us' })).toBe('transcription: pocketsphinx (en-us); chosen automatically');
+    expect(formatEngineLine('pocketsphinx', { transcription_engine: 'pocketsphinx', transcription_model: 'en-us' })).toBe(
+      'transcription: pocketsphinx (en-us)',
+    );
+    expect(formatEngineLine('auto', { transcription_engine: 'pocketsphinx', transcription_model: 'en-us' })).toBe(
+      'transcription: pocketsphinx (en-us); chosen automatically',
+    );
     expect(formatEngineLine('none', { transcription_engine: 'none' })).toBe('transcription: off');
   });
 
@@ -190,7 +258,11 @@ describe('record says which engine it uses and which session it resumes', () => 
       const pid = /pid (\d+)/.exec(daemon.stdout)![1];
       const result = await runCli([...LAVFI, '--session-id', 'after', '--resume', 'before'], box, auto);
       expect(result.code, result.stderr).toBe(0);
-      expect(result.stdout).toMatch(new RegExp(`\\ntranscription: daemon \\(en-us\\), the session daemon pid ${pid} on \\S+; chosen automatically: a session daemon is ready\\n`));
+      expect(result.stdout).toMatch(
+        new RegExp(
+          `\\ntranscription: daemon \\(en-us\\), the session daemon pid ${pid} on \\S+; chosen automatically: a session daemon is ready\\n`,
+        ),
+      );
       expect(result.stdout).toContain('\nresuming before: recording into a new session that continues it\n');
       const start = readSessionLog(path.join(box.recordings, 'after')).find((line) => line.message === 'session_start')!;
       expect(start.fields).toMatchObject({ transcription_engine: 'daemon', daemon_pid: pid, resumed_from: 'before' });
@@ -232,8 +304,12 @@ describe('shell completion and the man page, made from the help', () => {
     expect(zsh.stdout).toContain('bashcompinit');
     expect(zsh.stdout).toContain('complete -o default -F _echolog echolog');
     const fish = (await runCli(['completion', 'fish'], box)).stdout;
-    expect(fish).toContain("complete -c echolog -n '__fish_use_subcommand' -a sessions -d 'find, inspect, export, resume and clean up recorded sessions'");
-    expect(fish).toContain("complete -c echolog -n '__fish_seen_subcommand_from sessions; and not __fish_seen_subcommand_from list show delete export' -a list");
+    expect(fish).toContain(
+      "complete -c echolog -n '__fish_use_subcommand' -a sessions -d 'find, inspect, export, resume and clean up recorded sessions'",
+    );
+    expect(fish).toContain(
+      "complete -c echolog -n '__fish_seen_subcommand_from sessions; and not __fish_seen_subcommand_from list show delete export' -a list",
+    );
     expect(fish).toMatch(/^complete -c echolog -n '__fish_seen_subcommand_from record' -l duration -r -F -d /m);
     const bad = await runCli(['completion', 'tcsh'], box);
     expect(bad.code).toBe(2);
@@ -252,7 +328,8 @@ describe('shell completion and the man page, made from the help', () => {
     expect(check.stderr).toBe('');
     const { stdout: page } = await execFileAsync('sh', ['-c', `MANWIDTH=80 man -l ${file} | col -b`]);
     for (const heading of ['NAME', 'SYNOPSIS', 'COMMANDS', 'EXIT STATUS']) expect(page).toMatch(new RegExp(`^${heading}$`, 'm'));
-    for (const command of ['echolog record [options]', 'echolog sessions export [options] <id>', 'echolog daemon start [options]']) expect(page).toContain(command);
+    for (const command of ['echolog record [options]', 'echolog sessions export [options] <id>', 'echolog daemon start [options]'])
+      expect(page).toContain(command);
     expect(page).toMatch(/^ {7}--segment-time <duration>$/m);
     expect(page).toContain('echolog sessions delete --older-than 30d --yes');
     expect(page).toMatch(/^ {7}130 +stopped by Ctrl-C \(SIGINT\)$/m);

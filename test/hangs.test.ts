@@ -83,14 +83,22 @@ describe('a closed stdout/stderr (`echolog record 2>&1 | head -1`)', () => {
   it.concurrent('SIGTERM still stops it after both streams went away', async () => {
     const box = sandbox();
     const dir = path.join(box.recordings, 'piped-term');
-    const child = spawn('sh', ['-c', `exec ${BIN} record ${[...SILENT, ...silenceAlarmConfig(box.root)].join(' ')} --session-id piped-term 2>&1 | head -1`], {
-      cwd: box.home,
-      env: box.env,
-      stdio: 'ignore',
-    });
+    const child = spawn(
+      'sh',
+      ['-c', `exec ${BIN} record ${[...SILENT, ...silenceAlarmConfig(box.root)].join(' ')} --session-id piped-term 2>&1 | head -1`],
+      {
+        cwd: box.home,
+        env: box.env,
+        stdio: 'ignore',
+      },
+    );
     started.push(child.pid!);
     // Both streams closed, the second by the silence warning: the state that used to spin.
-    await waitFor(() => fs.existsSync(path.join(dir, 'session.log')) && readSessionLog(dir).filter((l) => l.message === 'output_closed').length === 2, 30_000, 'both output_closed lines');
+    await waitFor(
+      () => fs.existsSync(path.join(dir, 'session.log')) && readSessionLog(dir).filter((l) => l.message === 'output_closed').length === 2,
+      30_000,
+      'both output_closed lines',
+    );
     const pid = readManifestSync(dir)!.pid;
     started.push(pid);
     process.kill(pid, 'SIGTERM');
@@ -108,7 +116,11 @@ describe('guardOutputStreams', () => {
     const fifo = path.join(sandbox().root, 'screen');
     execFileSync('mkfifo', [fifo]);
     const readEnd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    const stdout: Writable = new net.Socket({ fd: fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK), readable: false, writable: true });
+    const stdout: Writable = new net.Socket({
+      fd: fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK),
+      readable: false,
+      writable: true,
+    });
     fs.closeSync(readEnd);
     const closed: OutputClosed[] = [];
     const watch = guardOutputStreams({ stdout, stderr: new PassThrough() });
@@ -156,7 +168,10 @@ describe('SIGTERM while ffmpeg is frozen (SIGSTOP)', () => {
   it.concurrent('ends echolog within 5 s with session_stop last and a final session.json', async () => {
     const box = sandbox();
     const dir = path.join(box.recordings, 'frozen');
-    const child = startCli([...['record', '--input-format', 'lavfi', '--input', 'sine', '--segment-time', '1', '--no-transcribe'], '--session-id', 'frozen'], box);
+    const child = startCli(
+      [...['record', '--input-format', 'lavfi', '--input', 'sine', '--segment-time', '1', '--no-transcribe'], '--session-id', 'frozen'],
+      box,
+    );
     started.push(child.pid!);
     const ffmpegPid = await waitFor(() => readManifestSync(dir)?.ffmpeg_pid ?? undefined, 30_000, 'ffmpeg to start');
     started.push(ffmpegPid);
@@ -175,49 +190,67 @@ describe('SIGTERM while ffmpeg is frozen (SIGSTOP)', () => {
     expect(readManifestSync(dir)?.status).not.toBe('recording');
   });
 
-  it.concurrent('with every decoder frozen: SIGTERM ends echolog within seconds, the untranscribed chunks named in session_stop', async () => {
-    const box = sandbox();
-    const dir = path.join(box.recordings, 'drain');
-    const child = startCli(['record', '--input-format', 'lavfi', '--input', 'sine=f=440:r=16000', '--segment-time', '1', '--engine', 'pocketsphinx', '--session-id', 'drain'], box);
-    // Its own list, killed in its own finally: afterEach runs as each concurrent test ends, not this one.
-    const mine = [child.pid!];
-    // Freezes every pocketsphinx below echolog as it appears (the live decoder, then the per-chunk
-    // ones that take over): the queue could then only end by drain_timeout (30 s).
-    const frozen = new Set<number>();
-    const freezer = setInterval(() => {
-      for (const pid of descendants(child.pid!)) {
-        if (frozen.has(pid) || !isDecoder(pid)) continue;
-        frozen.add(pid);
-        mine.push(pid);
-        process.kill(pid, 'SIGSTOP');
-      }
-    }, 50);
-    try {
-      await waitFor(() => frozen.size > 0 && (readManifestSync(dir)?.stats.chunks ?? 0) >= 3, 30_000, 'a frozen decoder and 3 chunks');
-      // From here a frozen decoder stays frozen until echolog's own stop ladder sends it SIGCONT.
-      clearInterval(freezer);
-      const asked = performance.now();
-      child.kill('SIGTERM');
-      const exit = await exitOf(child);
-      // The issue's 5 s, with a second for a loaded machine; before the fix it was drain_timeout (30 s).
-      expect(performance.now() - asked).toBeLessThan(6_000);
-      expect(exit.code).toBe(143);
-      const stop = expectStopLast(readSessionLog(dir), 'terminated');
-      // Whatever the drain could not finish in the time left is named (the decoder, sent SIGCONT by the
-      // stop ladder, may finish a short tone in time).
-      expect(stop.fields.untranscribed_chunks).toMatch(/^\d+$/);
-      expect(readManifestSync(dir)?.status).not.toBe('recording');
-    } finally {
-      clearInterval(freezer);
-      for (const pid of mine) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // already gone
+  it.concurrent(
+    'with every decoder frozen: SIGTERM ends echolog within seconds, the untranscribed chunks named in session_stop',
+    async () => {
+      const box = sandbox();
+      const dir = path.join(box.recordings, 'drain');
+      const child = startCli(
+        [
+          'record',
+          '--input-format',
+          'lavfi',
+          '--input',
+          'sine=f=440:r=16000',
+          '--segment-time',
+          '1',
+          '--engine',
+          'pocketsphinx',
+          '--session-id',
+          'drain',
+        ],
+        box,
+      );
+      // Its own list, killed in its own finally: afterEach runs as each concurrent test ends, not this one.
+      const mine = [child.pid!];
+      // Freezes every pocketsphinx below echolog as it appears (the live decoder, then the per-chunk
+      // ones that take over): the queue could then only end by drain_timeout (30 s).
+      const frozen = new Set<number>();
+      const freezer = setInterval(() => {
+        for (const pid of descendants(child.pid!)) {
+          if (frozen.has(pid) || !isDecoder(pid)) continue;
+          frozen.add(pid);
+          mine.push(pid);
+          process.kill(pid, 'SIGSTOP');
+        }
+      }, 50);
+      try {
+        await waitFor(() => frozen.size > 0 && (readManifestSync(dir)?.stats.chunks ?? 0) >= 3, 30_000, 'a frozen decoder and 3 chunks');
+        // From here a frozen decoder stays frozen until echolog's own stop ladder sends it SIGCONT.
+        clearInterval(freezer);
+        const asked = performance.now();
+        child.kill('SIGTERM');
+        const exit = await exitOf(child);
+        // The issue's 5 s, with a second for a loaded machine; before the fix it was drain_timeout (30 s).
+        expect(performance.now() - asked).toBeLessThan(6_000);
+        expect(exit.code).toBe(143);
+        const stop = expectStopLast(readSessionLog(dir), 'terminated');
+        // Whatever the drain could not finish in the time left is named (the decoder, sent SIGCONT by the
+        // stop ladder, may finish a short tone in time).
+        expect(stop.fields.untranscribed_chunks).toMatch(/^\d+$/);
+        expect(readManifestSync(dir)?.status).not.toBe('recording');
+      } finally {
+        clearInterval(freezer);
+        for (const pid of mine) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
         }
       }
-    }
-  });
+    },
+  );
 
   it('a child that ignores q, SIGINT and SIGTERM is SIGKILLed by the stop deadline, not after 3 × the step timeout', async () => {
     // A fake on purpose: an ffmpeg wedged in the kernel cannot be made on demand; this node child
@@ -227,7 +260,11 @@ describe('SIGTERM while ffmpeg is frozen (SIGSTOP)', () => {
     const stubborn = await ManagedProcess.start(process.execPath, ['-e', script], { stdin: true, onStep: (step) => steps.push(step) });
     started.push(stubborn.pid);
     // Its handlers must be in place before the ladder starts (SigCgt bits 2 and 15: SIGINT, SIGTERM).
-    await waitFor(() => (BigInt(`0x${/SigCgt:\s*(\w+)/.exec(fs.readFileSync(`/proc/${stubborn.pid}/status`, 'utf8'))![1]}`) & 0x4002n) === 0x4002n, 10_000, 'the handlers');
+    await waitFor(
+      () => (BigInt(`0x${/SigCgt:\s*(\w+)/.exec(fs.readFileSync(`/proc/${stubborn.pid}/status`, 'utf8'))![1]}`) & 0x4002n) === 0x4002n,
+      10_000,
+      'the handlers',
+    );
     const asked = performance.now();
     const exit = await stubborn.stop({ politeInput: 'q', stepTimeoutMs: 60_000, deadlineMs: 1_500 });
     expect(exit.signal).toBe('SIGKILL');

@@ -42,7 +42,9 @@ function importGraph(): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const file of sourceFiles(SRC)) {
     const text = fs.readFileSync(file, 'utf8');
-    const targets = [...text.matchAll(IMPORT)].map((m) => path.relative(SRC, path.resolve(path.dirname(file), (m[1] ?? m[2] ?? '').replace(/\.js$/, '.ts'))));
+    const targets = [...text.matchAll(IMPORT)].map((m) =>
+      path.relative(SRC, path.resolve(path.dirname(file), (m[1] ?? m[2] ?? '').replace(/\.js$/, '.ts'))),
+    );
     graph.set(path.relative(SRC, file), targets);
   }
   return graph;
@@ -103,7 +105,10 @@ describe('the house: imports run one way, and each job has one place', () => {
     }
     const cycles = cyclesOf(folders);
     // Name the imports that make each cycle, so the failure says what to move.
-    const culprits = cycles.map((cycle) => ({ folders: cycle, imports: edges.filter(([from, to]) => cycle.includes(folderOf(from)) && cycle.includes(folderOf(to))) }));
+    const culprits = cycles.map((cycle) => ({
+      folders: cycle,
+      imports: edges.filter(([from, to]) => cycle.includes(folderOf(from)) && cycle.includes(folderOf(to))),
+    }));
     expect(culprits).toEqual([]);
   });
 
@@ -114,7 +119,9 @@ describe('the house: imports run one way, and each job has one place', () => {
       if (floor < 0) throw new Error(`${file}: its folder is on no floor of FLOORS (add it there and to README.md's layout)`);
       return floor;
     };
-    const upward = [...files].flatMap(([file, targets]) => targets.filter((target) => floorOf(target) > floorOf(file)).map((target) => `${file} → ${target}`));
+    const upward = [...files].flatMap(([file, targets]) =>
+      targets.filter((target) => floorOf(target) > floorOf(file)).map((target) => `${file} → ${target}`),
+    );
     expect(upward).toEqual([]);
   });
 
@@ -124,14 +131,22 @@ describe('the house: imports run one way, and each job has one place', () => {
 
   it('only process/ starts processes and takes the stop signals; only files/paths.ts asks for the home folder', () => {
     const texts = new Map(sourceFiles(SRC).map((file) => [path.relative(SRC, file), fs.readFileSync(file, 'utf8')]));
-    const offenders = (pattern: RegExp, allowed: (file: string) => boolean): string[] => [...texts].filter(([file, text]) => pattern.test(text) && !allowed(file)).map(([file]) => file);
+    const offenders = (pattern: RegExp, allowed: (file: string) => boolean): string[] =>
+      [...texts].filter(([file, text]) => pattern.test(text) && !allowed(file)).map(([file]) => file);
     expect(offenders(/['"](node:)?child_process['"]/, (file) => file.startsWith('process/'))).toEqual([]);
-    expect(offenders(/process\.(on|once|addListener|prependListener)\(\s*['"]SIG/, (file) => file === 'process/stop-signals.ts')).toEqual([]);
+    expect(offenders(/process\.(on|once|addListener|prependListener)\(\s*['"]SIG/, (file) => file === 'process/stop-signals.ts')).toEqual(
+      [],
+    );
     expect(offenders(/\bhomedir\b|env\.HOME\b/, (file) => file === 'files/paths.ts')).toEqual([]);
   });
 
   it('sees a cycle when there is one (the check itself)', () => {
-    const graph = new Map([['a', new Set(['b'])], ['b', new Set(['c'])], ['c', new Set(['a'])], ['d', new Set(['a'])]]);
+    const graph = new Map([
+      ['a', new Set(['b'])],
+      ['b', new Set(['c'])],
+      ['c', new Set(['a'])],
+      ['d', new Set(['a'])],
+    ]);
     expect(cyclesOf(graph)).toEqual([['a', 'b', 'c']]);
     expect(files.get('index.ts')?.length).toBeGreaterThan(0);
   });

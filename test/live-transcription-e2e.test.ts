@@ -50,7 +50,24 @@ async function placeSpeech(out: string, placed: Placed[], total: number): Promis
   const inputs = placed.flatMap((p) => ['-i', clips.get(p.text)!.file]);
   const delayed = placed.map((p, i) => `[${i}]adelay=${Math.round(p.start * 1000)}[d${i}]`);
   const mix = `${placed.map((_, i) => `[d${i}]`).join('')}amix=inputs=${placed.length}:normalize=0,apad=whole_dur=${total}`;
-  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...inputs, '-filter_complex', [...delayed, mix].join(';'), '-t', String(total), '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', out]);
+  await execFileAsync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    ...inputs,
+    '-filter_complex',
+    [...delayed, mix].join(';'),
+    '-t',
+    String(total),
+    '-ar',
+    '16000',
+    '-ac',
+    '1',
+    '-c:a',
+    'pcm_s16le',
+    out,
+  ]);
   return out;
 }
 
@@ -83,20 +100,28 @@ interface JsonlLine {
 function readJsonl(dir: string): JsonlLine[] {
   const file = path.join(dir, 'transcript.jsonl');
   if (!fs.existsSync(file)) return [];
-  return fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).flatMap((l) => {
-    try {
-      return [JSON.parse(l) as JsonlLine];
-    } catch {
-      return []; // being appended
-    }
-  });
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .flatMap((l) => {
+      try {
+        return [JSON.parse(l) as JsonlLine];
+      } catch {
+        return []; // being appended
+      }
+    });
 }
 
 /** The decoder echolog started (a child of the echolog process: the CLI or the stream decoder), once it has loaded and opened its audio FIFO. */
 function readingDecoderPid(echologPid: number): number | undefined {
   try {
     // -f: the name in /proc is cut to 15 characters.
-    const pid = Number(execFileSync('pgrep', ['-P', String(echologPid), '-f', 'pocketsphinx'], { encoding: 'utf8' }).trim().split('\n')[0]);
+    const pid = Number(
+      execFileSync('pgrep', ['-P', String(echologPid), '-f', 'pocketsphinx'], { encoding: 'utf8' })
+        .trim()
+        .split('\n')[0],
+    );
     const fds = fs.readdirSync(`/proc/${pid}/fd`).map((fd) => fs.readlinkSync(`/proc/${pid}/fd/${fd}`));
     return fds.some((target) => target.endsWith('audio.raw')) ? pid : undefined;
   } catch {
@@ -123,7 +148,9 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
       while (child.exitCode === null && child.signalCode === null) {
         const now = Date.now();
         const screen = child.output().stdout;
-        const file = readJsonl(dir).map((l) => l.text).join(' ');
+        const file = readJsonl(dir)
+          .map((l) => l.text)
+          .join(' ');
         for (const p of placed) {
           if (!seenOnScreen.has(p.key) && screen.includes(p.key)) seenOnScreen.set(p.key, now);
           if (!seenInFile.has(p.key) && file.includes(p.key)) seenInFile.set(p.key, now);
@@ -187,7 +214,12 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
       const restart = log.find((l) => l.message === 'capture_restart');
       expect(Number(restart!.fields.gap_ms)).toBeGreaterThan(1500);
       const created = expectChunksFinalAndLogged(dir, log);
-      const chunks = created.map((c) => ({ file: c.fields.file!, seq: Number(c.fields.seq), start: Number(c.fields.offset_s), end: Number(c.fields.offset_s) + Number(c.fields.duration_s) }));
+      const chunks = created.map((c) => ({
+        file: c.fields.file!,
+        seq: Number(c.fields.seq),
+        start: Number(c.fields.offset_s),
+        end: Number(c.fields.offset_s) + Number(c.fields.duration_s),
+      }));
       const holding = (t: number): number | undefined => chunks.find((c) => c.start <= t && t < c.end)?.seq;
       // first_chunk is a file number (the torn chunk set aside keeps its number, not a seq).
       const run2 = chunks.find((c) => Number(/\d+/.exec(c.file)![0]) >= Number(restart!.fields.first_chunk))!;
@@ -207,7 +239,10 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
       // Every chunk settled live, and the chunk holding the sentence's start says it gave words.
       const transcribed = log.filter((l) => l.message === 'chunk_transcribed');
       expect(transcribed.map((l) => l.fields.seq)).toEqual(created.map((c) => c.fields.seq));
-      expect(transcribed.find((l) => Number(l.fields.seq) === first)!.fields).toMatchObject({ mode: 'live', words: expect.stringMatching(/^[1-9]\d*$/) });
+      expect(transcribed.find((l) => Number(l.fields.seq) === first)!.fields).toMatchObject({
+        mode: 'live',
+        words: expect.stringMatching(/^[1-9]\d*$/),
+      });
       expect(line!.latency_ms).toBeLessThan(LATENCY_BOUND_MS);
     },
     SLOW,
@@ -237,11 +272,16 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
       const lastCreated = Date.parse(created.at(-1)!.timestamp) - Date.parse(log[0]!.timestamp);
       expect(lastCreated).toBeLessThanOrEqual(13_000);
       expect(log.some((l) => l.message === 'live_transcription_stopped')).toBe(true);
-      const text = readJsonl(dir).map((l) => l.text).join(' ');
+      const text = readJsonl(dir)
+        .map((l) => l.text)
+        .join(' ');
       expect(text).toContain('water');
       expect(stop.fields).toMatchObject({ untranscribed_chunks: '0' });
       // The filled chunks are all covered: transcribe has nothing left to do.
-      const again = await runCli(['transcribe', path.basename(dir), '--engine', 'pocketsphinx', '--config', path.join(box.root, 'echolog.conf')], box);
+      const again = await runCli(
+        ['transcribe', path.basename(dir), '--engine', 'pocketsphinx', '--config', path.join(box.root, 'echolog.conf')],
+        box,
+      );
       expect(again.code).toBe(0);
       expect(again.stdout).toContain('transcript already covers all');
     },
@@ -252,7 +292,10 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
     'a continuous tone: chunks are finalized while recording, never only at stop, with no silence added (the decoder says it is idle)',
     async () => {
       const box = sandbox();
-      const child = startCli(['record', '--config', writeConfig(box), '--input-format', 'lavfi', '--input', 'sine=f=440:r=16000:d=20', '--segment-time', '2'], box);
+      const child = startCli(
+        ['record', '--config', writeConfig(box), '--input-format', 'lavfi', '--input', 'sine=f=440:r=16000:d=20', '--segment-time', '2'],
+        box,
+      );
       const dir = await waitFor(() => sessionDirOf(box), 40_000, 'the session folder');
       // The decoder hears no speech in a steady tone and says so (idle marks): chunk 1 settles long before the tone ends.
       const settled = await waitFor(() => readJsonl(dir).find((l) => l.chunk === 'transcribed' && l.seq === 1), 40_000, 'chunk 1 settled');
@@ -278,7 +321,12 @@ describe('live transcript with pocketsphinx, 10 s chunks at real time', () => {
       const box = sandbox();
       const sentence = 'we are going to talk about the weather today';
       const input = await placeSpeech(path.join(box.home, 'in.wav'), [{ text: sentence, key: 'weather', start: 1 }], 7);
-      const screen = await runInPty(['record', '--config', writeConfig(box), '--input', input, '--segment-time', '2'], box, { TERM: 'xterm' }, 60);
+      const screen = await runInPty(
+        ['record', '--config', writeConfig(box), '--input', input, '--segment-time', '2'],
+        box,
+        { TERM: 'xterm' },
+        60,
+      );
       const dir = sessionDirOf(box)!;
       const log = readSessionLog(dir);
       expect(log[0]!.fields).toMatchObject({ transcription_engine: 'pocketsphinx', partial_text: 'on' });

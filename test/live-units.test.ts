@@ -20,7 +20,20 @@ const bytes = (seconds: number): Buffer => Buffer.alloc(Math.round(seconds * RAT
 
 describe('buildLiveAudioArgs', () => {
   it('raw mono PCM to stdout at the engine rate, flushed per packet', () => {
-    expect(buildLiveAudioArgs({ sampleRate: 16000, durationSeconds: undefined })).toEqual(['-vn', '-ac', '1', '-ar', '16000', '-c:a', 'pcm_s16le', '-f', 's16le', '-flush_packets', '1', 'pipe:1']);
+    expect(buildLiveAudioArgs({ sampleRate: 16000, durationSeconds: undefined })).toEqual([
+      '-vn',
+      '-ac',
+      '1',
+      '-ar',
+      '16000',
+      '-c:a',
+      'pcm_s16le',
+      '-f',
+      's16le',
+      '-flush_packets',
+      '1',
+      'pipe:1',
+    ]);
   });
   it('repeats -t: an output option binds to the output after it only', () => {
     expect(buildLiveAudioArgs({ sampleRate: 16000, durationSeconds: 5 }).slice(0, 2)).toEqual(['-t', '5']);
@@ -100,7 +113,7 @@ describe('LiveAudioFeed across ffmpeg runs', () => {
     expect(feed.capturedAt(3.6)).toBe(4000);
   });
 
-  it('one gap however many runs gave no audio; none before the first run\'s audio', () => {
+  it("one gap however many runs gave no audio; none before the first run's audio", () => {
     const feed = new LiveAudioFeed({ sampleRate: RATE, maxBufferedSeconds: 10 });
     feed.beginRun(0.1);
     feed.beginRun(0.5); // the first run died before any audio: nothing to break
@@ -110,7 +123,12 @@ describe('LiveAudioFeed across ffmpeg runs', () => {
     expect(feed.capturedUntil).toBe(1.5); // nothing read since: no lag grows while the device is gone
     feed.push(bytes(1), 0);
     const taken = [feed.take(), feed.take(), feed.take(), feed.take()];
-    expect(taken).toEqual([expect.objectContaining({ sessionStart: 0.5 }), { sessionStart: 1.5, resumesAt: 2 }, expect.objectContaining({ sessionStart: 3 }), undefined]);
+    expect(taken).toEqual([
+      expect.objectContaining({ sessionStart: 0.5 }),
+      { sessionStart: 1.5, resumesAt: 2 },
+      expect.objectContaining({ sessionStart: 3 }),
+      undefined,
+    ]);
   });
 });
 
@@ -132,7 +150,8 @@ describe('seqAtTime', () => {
 });
 
 describe('forgetSettledPlaces: the live places hold the unsettled chunks, not the session (issue 19 §3)', () => {
-  const day = (): Array<{ seq: number; start: number; end: number }> => Array.from({ length: 8640 }, (_, i) => ({ seq: i + 1, start: i * 10, end: (i + 1) * 10 }));
+  const day = (): Array<{ seq: number; start: number; end: number }> =>
+    Array.from({ length: 8640 }, (_, i) => ({ seq: i + 1, start: i * 10, end: (i + 1) * 10 }));
   it('keeps the last settled chunk and those after it; text there is still placed as before', () => {
     const places = day();
     forgetSettledPlaces(places, 86_000);
@@ -162,7 +181,13 @@ describe('chunkContribution', () => {
     words: words.map(([word, s]) => ({ word, start: s, end: s + 0.3 })),
   });
   it('counts the words that lie in the chunk, wherever their utterance starts', () => {
-    const lines = [line(8, [['please', 9.2], ['remember', 9.6], ['water', 10.4]])];
+    const lines = [
+      line(8, [
+        ['please', 9.2],
+        ['remember', 9.6],
+        ['water', 10.4],
+      ]),
+    ];
     expect(chunkContribution(lines, { seq: 1, start: 0, end: 10 })).toEqual({ utterances: 1, words: 2, chars: 'please remember'.length });
     expect(chunkContribution(lines, { seq: 2, start: 10, end: 20 })).toEqual({ utterances: 1, words: 1, chars: 'water'.length });
     expect(chunkContribution(lines, { seq: 3, start: 20, end: 30 })).toEqual({ utterances: 0, words: 0, chars: 0 });
@@ -246,12 +271,25 @@ function tone(seconds: number): Buffer {
 }
 
 function placedChunk(seq: number, start: number, seconds: number): Chunk {
-  return { seq, file: `chunk_${seq}.wav`, path: `/nonexistent/chunk_${seq}.wav`, sizeBytes: 0, durationSeconds: seconds, offsetSeconds: start, startTime: new Date(0), endTime: new Date(0), wav: { sampleRate: RATE, channels: 1, bitsPerSample: 16, dataBytes: 0, dataOffset: 44, riffFileBytes: 44 } };
+  return {
+    seq,
+    file: `chunk_${seq}.wav`,
+    path: `/nonexistent/chunk_${seq}.wav`,
+    sizeBytes: 0,
+    durationSeconds: seconds,
+    offsetSeconds: start,
+    startTime: new Date(0),
+    endTime: new Date(0),
+    wav: { sampleRate: RATE, channels: 1, bitsPerSample: 16, dataBytes: 0, dataOffset: 44, riffFileBytes: 44 },
+  };
 }
 
 function quietLogger(): Logger & { messages: string[]; fieldsOf: (message: string) => Record<string, unknown> | undefined } {
   const lines: Array<{ message: string; fields: Record<string, unknown> }> = [];
-  const at = () => (message: string, fields: Record<string, unknown> = {}) => void lines.push({ message, fields });
+  const at =
+    () =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      void lines.push({ message, fields });
   return {
     get messages() {
       return lines.map((l) => l.message);
@@ -267,14 +305,30 @@ function quietLogger(): Logger & { messages: string[]; fieldsOf: (message: strin
 describe('LiveTranscriber', () => {
   const dirs: string[] = [];
   afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
-  function setUp(cutAfterSeconds = 3): { engine: ScriptedLiveEngine; live: LiveTranscriber; stdout: PassThrough; store: TranscriptStore; fallback: Chunk[]; logger: ReturnType<typeof quietLogger> } {
+  function setUp(cutAfterSeconds = 3): {
+    engine: ScriptedLiveEngine;
+    live: LiveTranscriber;
+    stdout: PassThrough;
+    store: TranscriptStore;
+    fallback: Chunk[];
+    logger: ReturnType<typeof quietLogger>;
+  } {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-live-'));
     dirs.push(dir);
     const engine = new ScriptedLiveEngine();
     const store = new TranscriptStore(dir);
     const fallback: Chunk[] = [];
     const logger = quietLogger();
-    const live = new LiveTranscriber({ engine, engineName: 'scripted', segmentTime: 2, silenceThresholdDb: -50, store, logger, cutAfterSeconds, onFallback: (c) => fallback.push(...c) });
+    const live = new LiveTranscriber({
+      engine,
+      engineName: 'scripted',
+      segmentTime: 2,
+      silenceThresholdDb: -50,
+      store,
+      logger,
+      cutAfterSeconds,
+      onFallback: (c) => fallback.push(...c),
+    });
     const stdout = new PassThrough();
     live.attach(stdout, 0);
     return { engine, live, stdout, store, fallback, logger };
@@ -340,14 +394,29 @@ describe('LiveTranscriber', () => {
     stdout.write(tone(3));
     await until(() => expect(engine.read).toBe(3));
     live.onChunk(placedChunk(1, 0, 2));
-    engine.say({ start: 1.5, end: 2.6, text: 'across the boundary', words: [{ word: 'across', start: 1.5, end: 1.9 }, { word: 'the', start: 1.9, end: 2.1 }, { word: 'boundary', start: 2.1, end: 2.6 }] });
+    engine.say({
+      start: 1.5,
+      end: 2.6,
+      text: 'across the boundary',
+      words: [
+        { word: 'across', start: 1.5, end: 1.9 },
+        { word: 'the', start: 1.9, end: 2.1 },
+        { word: 'boundary', start: 2.1, end: 2.6 },
+      ],
+    });
     await until(async () => expect(await transcribedSeqs(store)).toEqual([1]));
     const lines = await store.read();
     expect(lines[0]).toMatchObject({ seq: 1, seqs: [1, 2], text: 'across the boundary' });
     expect(lines[0]!.latency_ms).toBeGreaterThanOrEqual(0);
     expect(lines.filter((l) => l.chunk).map((l) => l.seq)).toEqual([1]);
     // "across the" lie in chunk 1; "boundary" starts in chunk 2.
-    expect(logger.fieldsOf('chunk_transcribed')).toMatchObject({ seq: 1, mode: 'live', words: 2, chars: 'across the'.length, utterances: 1 });
+    expect(logger.fieldsOf('chunk_transcribed')).toMatchObject({
+      seq: 1,
+      mode: 'live',
+      words: 2,
+      chars: 'across the'.length,
+      utterances: 1,
+    });
     await live.end(1000);
   });
 

@@ -22,14 +22,20 @@ afterAll(() => {
 
 /** A process that is alive for the test: `sleep`, or one whose command line runs "echolog" (exec -a). */
 async function startProcess(asEcholog: boolean): Promise<number> {
-  const child = asEcholog ? spawn('bash', ['-c', 'exec -a /opt/echolog/bin/echolog sleep 60'], { stdio: 'ignore' }) : spawn('sleep', ['60'], { stdio: 'ignore' });
+  const child = asEcholog
+    ? spawn('bash', ['-c', 'exec -a /opt/echolog/bin/echolog sleep 60'], { stdio: 'ignore' })
+    : spawn('sleep', ['60'], { stdio: 'ignore' });
   children.push(child);
   const pid = child.pid!;
   // exec -a replaces bash's command line (and start time stays bash's): wait until the exec happened.
-  if (asEcholog) await waitFor(() => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/opt/echolog/bin/echolog\0'), 5000, 'the process to exec');
+  if (asEcholog)
+    await waitFor(
+      () => fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('/opt/echolog/bin/echolog\0'),
+      5000,
+      'the process to exec',
+    );
   return pid;
 }
-
 
 const deadPid = (): number => spawnSync('true').pid!;
 const TOMORROW = new Date(Date.now() + 24 * 3600 * 1000);
@@ -55,14 +61,20 @@ const timed = async <T>(run: () => Promise<T>): Promise<T & { ms: number }> => {
 describe('a takeover guard dated in the future', () => {
   it.concurrent.each([
     ['its owner is dead', async () => ({ pid: deadPid() })],
-    ['its owner is a live `sleep` with its real start time (not echolog)', async () => {
-      const pid = await startProcess(false);
-      return { pid, pid_start_ticks: readStartTicks(pid) };
-    }],
-    ['its owner is a live echolog-named process whose start time differs (the pid was reused)', async () => {
-      const pid = await startProcess(true);
-      return { pid, pid_start_ticks: readStartTicks(pid)! + 1 };
-    }],
+    [
+      'its owner is a live `sleep` with its real start time (not echolog)',
+      async () => {
+        const pid = await startProcess(false);
+        return { pid, pid_start_ticks: readStartTicks(pid) };
+      },
+    ],
+    [
+      'its owner is a live echolog-named process whose start time differs (the pid was reused)',
+      async () => {
+        const pid = await startProcess(true);
+        return { pid, pid_start_ticks: readStartTicks(pid)! + 1 };
+      },
+    ],
   ])('%s: status and record take it over at once', async (_case, owner) => {
     const box = pool.sandbox();
     const guard = plantGuard(box, await owner(), 'garbage, not a lock');
@@ -91,24 +103,29 @@ describe('a takeover guard dated in the future', () => {
     expect(status.ms).toBeLessThan(15_000);
   });
 
-  it.concurrent('its owner is a live echolog with its start time: record waits a bounded moment, then says who holds the guard (exit 1); status is not blocked', async () => {
-    const box = pool.sandbox();
-    const pid = await startProcess(true);
-    const guard = plantGuard(box, { pid, pid_start_ticks: readStartTicks(pid) }, JSON.stringify({ session_id: 'gone', pid: deadPid() }));
-    const record = await timed(() => runCli(['record', ...LAVFI, '--duration', '1', '--no-realtime', '--session-id', 'next'], box));
-    expect(record.code).toBe(1);
-    expect(record.stderr).toBe(`echolog: the takeover guard ${guard} is held by echolog pid ${pid} for more than 3 s; if no echolog is starting, remove it\n`);
-    expect(record.ms).toBeLessThan(30_000);
-    expect(fs.existsSync(path.join(box.recordings, 'next'))).toBe(false);
-    expect(isAlive(pid)).toBe(true);
+  it.concurrent(
+    'its owner is a live echolog with its start time: record waits a bounded moment, then says who holds the guard (exit 1); status is not blocked',
+    async () => {
+      const box = pool.sandbox();
+      const pid = await startProcess(true);
+      const guard = plantGuard(box, { pid, pid_start_ticks: readStartTicks(pid) }, JSON.stringify({ session_id: 'gone', pid: deadPid() }));
+      const record = await timed(() => runCli(['record', ...LAVFI, '--duration', '1', '--no-realtime', '--session-id', 'next'], box));
+      expect(record.code).toBe(1);
+      expect(record.stderr).toBe(
+        `echolog: the takeover guard ${guard} is held by echolog pid ${pid} for more than 3 s; if no echolog is starting, remove it\n`,
+      );
+      expect(record.ms).toBeLessThan(30_000);
+      expect(fs.existsSync(path.join(box.recordings, 'next'))).toBe(false);
+      expect(isAlive(pid)).toBe(true);
 
-    const status = await timed(() => runCli(['status'], box));
-    expect(status.code, status.stderr).toBe(0);
-    expect(status.ms).toBeLessThan(15_000);
-  });
+      const status = await timed(() => runCli(['status'], box));
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.ms).toBeLessThan(15_000);
+    },
+  );
 });
 
-describe('an echolog command line (the third part of a lock holder\'s identity)', () => {
+describe("an echolog command line (the third part of a lock holder's identity)", () => {
   it.each([
     [['/usr/bin/node', '/opt/echolog/bin/echolog', 'record'], true],
     [['node', '--enable-source-maps', '/home/u/echolog/bin/echolog', 'status'], true],

@@ -12,18 +12,34 @@ import { exitOf, makeSandbox, onlySessionDir, readSessionLog, runCli, SINE, star
 describe('session_stop is the last line for every way a session ends', { concurrent: true }, () => {
   const sandbox = makeSandbox();
   afterAll(() => sandbox.cleanup());
-  const live = (recordings: string): string[] => ['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '60', '--segment-time', '1', '--recordings-dir', recordings];
+  const live = (recordings: string): string[] => [
+    'record',
+    '--input-format',
+    'lavfi',
+    '--input',
+    SINE,
+    '--duration',
+    '60',
+    '--segment-time',
+    '1',
+    '--recordings-dir',
+    recordings,
+  ];
 
   /** Lines so far (the file may be mid-write: only whole lines count). */
   const linesSoFar = (recordings: string): ParsedLogLine[] => {
     try {
       const text = fs.readFileSync(path.join(onlySessionDir(recordings), 'session.log'), 'utf8');
-      return text.split('\n').slice(0, -1).flatMap((l) => parseLogLine(l) ?? []);
+      return text
+        .split('\n')
+        .slice(0, -1)
+        .flatMap((l) => parseLogLine(l) ?? []);
     } catch {
       return [];
     }
   };
-  const firstChunk = (recordings: string) => waitFor(() => linesSoFar(recordings).find((l) => l.message === 'chunk_created'), 20_000, 'the first chunk_created');
+  const firstChunk = (recordings: string) =>
+    waitFor(() => linesSoFar(recordings).find((l) => l.message === 'chunk_created'), 20_000, 'the first chunk_created');
 
   /** The last line is session_stop and every chunk on disk is logged, in order, before it. */
   function expectCleanStop(recordings: string, reason: string): ParsedLogLine {
@@ -34,7 +50,11 @@ describe('session_stop is the last line for every way a session ends', { concurr
     expect(stop.fields.reason).toBe(reason);
     expect(log.filter((l) => l.message === 'session_stop')).toHaveLength(1);
     // A chunk is final once ffmpeg lists it in segments.csv (a killed ffmpeg leaves one unfinished file).
-    const final = fs.readFileSync(path.join(dir, 'segments.csv'), 'utf8').split('\n').filter(Boolean).map((row) => row.split(',')[0]);
+    const final = fs
+      .readFileSync(path.join(dir, 'segments.csv'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((row) => row.split(',')[0]);
     expect(final.length).toBeGreaterThan(0);
     expect(log.filter((l) => l.message === 'chunk_created').map((l) => l.fields.file)).toEqual(final);
     expect(stop.fields.chunks).toBe(String(final.length));
@@ -43,7 +63,10 @@ describe('session_stop is the last line for every way a session ends', { concurr
 
   it('normal end (--duration): reason=duration_reached, exit 0', async () => {
     const recordings = path.join(sandbox.root, 'duration');
-    const result = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '2', '--segment-time', '1', '--recordings-dir', recordings], sandbox);
+    const result = await runCli(
+      ['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '2', '--segment-time', '1', '--recordings-dir', recordings],
+      sandbox,
+    );
     expect(result.code).toBe(0);
     expect(expectCleanStop(recordings, 'duration_reached').fields.exit_code).toBe('0');
   });

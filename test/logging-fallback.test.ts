@@ -20,7 +20,12 @@ function captureStderr(): { write: (chunk: string) => boolean; text: () => strin
 }
 
 /** After the notice: warnings and errors, and session_stop (INFO, but a lifecycle line) — never ordinary INFO. */
-const AFTER_FAILURE = ['WARNING echolog.test: queued_warning', 'WARNING echolog.test: loud_warning detail=x', 'ERROR echolog.test: loud_error', 'INFO echolog.test: session_stop reason=test'];
+const AFTER_FAILURE = [
+  'WARNING echolog.test: queued_warning',
+  'WARNING echolog.test: loud_warning detail=x',
+  'ERROR echolog.test: loud_error',
+  'INFO echolog.test: session_stop reason=test',
+];
 
 const problemNotice = /^echolog: cannot write session log (.*?session\.log): (.*); recording continues, warnings and errors go to stderr$/;
 
@@ -104,16 +109,45 @@ describe('echolog record keeps recording when session.log writes start failing',
     // An MP3 whose last seconds are damaged, so that ffmpeg reports errors late in the session.
     const clean = path.join(sandbox.root, 'clean.mp3');
     const damaged = path.join(sandbox.root, 'damaged.mp3');
-    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=d=60', '-c:a', 'libmp3lame', clean]);
+    await execFileAsync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=d=60',
+      '-c:a',
+      'libmp3lame',
+      clean,
+    ]);
     const bytes = fs.readFileSync(clean);
-    for (let k = 0; k < 12; k++) bytes.fill(0xff, Math.floor(bytes.length * 0.85) + k * 1500, Math.floor(bytes.length * 0.85) + k * 1500 + 4);
+    for (let k = 0; k < 12; k++)
+      bytes.fill(0xff, Math.floor(bytes.length * 0.85) + k * 1500, Math.floor(bytes.length * 0.85) + k * 1500 + 4);
     fs.writeFileSync(damaged, bytes);
     // Every file the echolog process writes is limited to 20000 bytes (the kernel answers EFBIG,
     // as a full disk answers ENOSPC). ffmpeg inherits the limit, but its 0.5 s chunks at 8 kHz are 8 KB.
     const limit = 20_000;
     const recordings = path.join(sandbox.root, 'recordings');
     // Default size rotation: the limit is hit by a write, not by a rotation.
-    const args = ['--fsize=' + limit, '--', BIN, 'record', '--input', damaged, '--no-realtime', '--segment-time', '0.5', '--sample-rate', '8000', '--log-level', 'debug', '--recordings-dir', recordings];
+    const args = [
+      '--fsize=' + limit,
+      '--',
+      BIN,
+      'record',
+      '--input',
+      damaged,
+      '--no-realtime',
+      '--segment-time',
+      '0.5',
+      '--sample-rate',
+      '8000',
+      '--log-level',
+      'debug',
+      '--recordings-dir',
+      recordings,
+    ];
     const child = spawn('prlimit', args, { cwd: sandbox.root, env: sandbox.env });
     let stderr = '';
     let stdout = '';

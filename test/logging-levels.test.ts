@@ -54,9 +54,7 @@ const EXPECTED: Record<string, Array<[string, StderrLevel]>> = {
     ['Error while decoding MPEG audio frame.', 'error'],
     ['Error while decoding stream #0:0: Invalid data found when processing input', 'error'],
   ],
-  'non-monotonic.txt': [
-    ['Non-monotonous DTS in output stream 0:0; previous: 18432, current: -29520', 'warning'],
-  ],
+  'non-monotonic.txt': [['Non-monotonous DTS in output stream 0:0; previous: 18432, current: -29520', 'warning']],
   'permission-denied.txt': [
     ["Failed to open segment 'ro/chunk_00000.wav'", 'error'],
     ['Could not write header for output file #0 (incorrect codec parameters ?): Permission denied', 'error'],
@@ -72,7 +70,10 @@ const EXPECTED: Record<string, Array<[string, StderrLevel]>> = {
 };
 
 function fixtureLines(name: string): string[] {
-  return fs.readFileSync(path.join(FIXTURES, name), 'utf8').split('\n').filter((line) => line.length > 0);
+  return fs
+    .readFileSync(path.join(FIXTURES, name), 'utf8')
+    .split('\n')
+    .filter((line) => line.length > 0);
 }
 
 function expectedLevel(line: string, expectations: Array<[string, StderrLevel]>): StderrLevel {
@@ -81,7 +82,12 @@ function expectedLevel(line: string, expectations: Array<[string, StderrLevel]>)
 
 describe('ffmpeg stderr classification on captured ffmpeg output', () => {
   it('covers every captured fixture', () => {
-    expect(fs.readdirSync(FIXTURES).filter((f) => f.endsWith('.txt')).sort()).toEqual(Object.keys(EXPECTED).sort());
+    expect(
+      fs
+        .readdirSync(FIXTURES)
+        .filter((f) => f.endsWith('.txt'))
+        .sort(),
+    ).toEqual(Object.keys(EXPECTED).sort());
   });
 
   for (const [fixture, expectations] of Object.entries(EXPECTED)) {
@@ -91,7 +97,11 @@ describe('ffmpeg stderr classification on captured ffmpeg output', () => {
       const actual = lines.map((line) => `${classifyStderrLine(line)}\t${line}`);
       const wanted = lines.map((line) => `${expectedLevel(line, expectations)}\t${line}`);
       expect(actual).toEqual(wanted);
-      for (const [text] of expectations) expect(lines.some((line) => line.includes(text)), text).toBe(true);
+      for (const [text] of expectations)
+        expect(
+          lines.some((line) => line.includes(text)),
+          text,
+        ).toBe(true);
     });
   }
 
@@ -124,14 +134,21 @@ describe('ffmpeg stderr classification on captured ffmpeg output', () => {
   it('classifies what this machine’s ffmpeg prints now (guards against a newer ffmpeg rewording)', async () => {
     // ffmpeg exits 0 even when it could not write the trailer to /dev/full: take stderr either way.
     const run = async (args: string[]): Promise<string[]> => {
-      const { stderr } = await execFileAsync('ffmpeg', ['-hide_banner', '-nostats', '-loglevel', 'level+info', ...args]).catch((e: { stderr: string }) => e);
+      const { stderr } = await execFileAsync('ffmpeg', ['-hide_banner', '-nostats', '-loglevel', 'level+info', ...args]).catch(
+        (e: { stderr: string }) => e,
+      );
       return stderr.split('\n').filter((l) => l.length > 0);
     };
     const missing = await run(['-i', '/nonexistent/speech.wav', '-f', 'null', '-']);
     expect(missing.map(classifyStderrLine)).toContain('error');
     const full = await run(['-f', 'lavfi', '-i', 'sine', '-t', '0.2', '-f', 'wav', '-y', '/dev/full']);
     expect(full.filter((l) => /No space left on device/.test(l)).map(classifyStderrLine)).toEqual(expect.arrayContaining(['error']));
-    expect(full.filter((l) => !/No space left on device/.test(l)).map(classifyStderrLine).every((level) => level === 'debug')).toBe(true);
+    expect(
+      full
+        .filter((l) => !/No space left on device/.test(l))
+        .map(classifyStderrLine)
+        .every((level) => level === 'debug'),
+    ).toBe(true);
   });
 });
 
@@ -158,9 +175,18 @@ describe('levels on real recordings', { concurrent: true }, () => {
     fs.mkdirSync(bareDir);
     const argv = (shellQuote.parse(command) as string[]).map((arg) => arg.replaceAll(dir, bareDir));
     const bare = await execFileAsync(argv[0]!, argv.slice(1));
-    const normalise = (line: string): string => line.replace(/@ 0x[0-9a-f]+/g, '@ 0x').replace(/speed=\s*\S+/, 'speed=').replaceAll(bareDir, dir);
+    const normalise = (line: string): string =>
+      line
+        .replace(/@ 0x[0-9a-f]+/g, '@ 0x')
+        .replace(/speed=\s*\S+/, 'speed=')
+        .replaceAll(bareDir, dir);
     // `-progress pipe:2` blocks (`key=value`) and the level reports (`frame:…`, `lavfi.astats…=`) are read by echolog, not logged.
-    expect(logged.map(normalise)).toEqual(bare.stderr.split('\n').filter((l) => l.length > 0 && !/^[a-z_0-9]+=/.test(l) && !parseLevelReportLine(l)).map(normalise));
+    expect(logged.map(normalise)).toEqual(
+      bare.stderr
+        .split('\n')
+        .filter((l) => l.length > 0 && !/^[a-z_0-9]+=/.test(l) && !parseLevelReportLine(l))
+        .map(normalise),
+    );
     expect(logged.some((l) => l.startsWith('[info] Stream mapping:'))).toBe(true);
     expect(log.filter((l) => l.message === 'ffmpeg_stderr').every((l) => l.level === 'DEBUG')).toBe(true);
   });
@@ -174,7 +200,16 @@ describe('levels on real recordings', { concurrent: true }, () => {
     expect(log.some((l) => l.level === 'DEBUG')).toBe(false);
     expect(log.filter((l) => l.message === 'ffmpeg_stderr')).toEqual([]);
     // The last chunk's row may be read after ffmpeg has exited: compare without that order.
-    expect(log.map((l) => l.message).sort()).toEqual(['chunk_created', 'chunk_created', 'chunk_created', 'ffmpeg_command', 'ffmpeg_exited', 'ffmpeg_started', 'session_start', 'session_stop']);
+    expect(log.map((l) => l.message).sort()).toEqual([
+      'chunk_created',
+      'chunk_created',
+      'chunk_created',
+      'ffmpeg_command',
+      'ffmpeg_exited',
+      'ffmpeg_started',
+      'session_start',
+      'session_stop',
+    ]);
     expect(log.at(-1)?.message).toBe('session_stop');
   });
 
@@ -185,11 +220,21 @@ describe('levels on real recordings', { concurrent: true }, () => {
     const whole = fs.readFileSync(path.join(dir, 'session.log'), 'utf8');
     expect(result.code, `${result.stderr}\n${whole}`).toBe(0);
     const stderrLines = readSessionLog(dir).filter((l) => l.message === 'ffmpeg_stderr');
-    expect(stderrLines.map((l) => [l.level, l.fields.line]), whole).toEqual([]);
+    expect(
+      stderrLines.map((l) => [l.level, l.fields.line]),
+      whole,
+    ).toEqual([]);
   });
 
   it("a bad lavfi filter: ffmpeg's `No such filter` reaches the log at info (ERROR) and the user's screen", async () => {
-    const { result, dir } = await record('no-such-filter', ['--input-format', 'lavfi', '--input', 'sine=frequency=440,volumee=2', '--duration', '2']);
+    const { result, dir } = await record('no-such-filter', [
+      '--input-format',
+      'lavfi',
+      '--input',
+      'sine=frequency=440,volumee=2',
+      '--duration',
+      '2',
+    ]);
     expect(result.code).not.toBe(0);
     const log = readSessionLog(dir);
     const errors = log.filter((l) => l.message === 'ffmpeg_stderr');
@@ -208,7 +253,11 @@ describe('levels on real recordings', { concurrent: true }, () => {
       expect(result.code).toBe(0);
       expect(result.stdout).toContain(`(level=${level})`);
       const log = readSessionLog(dir);
-      expect(log.map((l) => l.message === 'ffmpeg_stderr' ? `${l.level} ${l.fields.line}` : l.message)).toEqual(['session_start', 'ffmpeg_command', 'session_stop']);
+      expect(log.map((l) => (l.message === 'ffmpeg_stderr' ? `${l.level} ${l.fields.line}` : l.message))).toEqual([
+        'session_start',
+        'ffmpeg_command',
+        'session_stop',
+      ]);
       expect(log[0]?.fields.log_level).toBe(level);
       expect(log.at(-1)?.fields.reason).toBe('duration_reached');
     }
@@ -223,7 +272,9 @@ describe('levels on real recordings', { concurrent: true }, () => {
     const fromEnv = await record('from-env', [...lavfi, '--duration', '1', '--config', config], { ECHOLOG_LOG_LEVEL: 'warning' });
     expect(fromEnv.result.stdout).toContain('(level=warning)');
     expect(readSessionLog(fromEnv.dir)[0]?.fields.log_level).toBe('warning');
-    const fromFlag = await record('from-flag', [...lavfi, '--duration', '1', '--config', config, '--log-level', 'debug'], { ECHOLOG_LOG_LEVEL: 'warning' });
+    const fromFlag = await record('from-flag', [...lavfi, '--duration', '1', '--config', config, '--log-level', 'debug'], {
+      ECHOLOG_LOG_LEVEL: 'warning',
+    });
     expect(fromFlag.result.stdout).toContain('(level=debug)');
     expect(readSessionLog(fromFlag.dir)[0]?.fields.log_level).toBe('debug');
   });
@@ -231,7 +282,9 @@ describe('levels on real recordings', { concurrent: true }, () => {
   it('redact_device: the device name never appears in the log, a stable hash does', async () => {
     const config = path.join(sandbox.root, 'redact.yaml');
     fs.writeFileSync(config, 'logging:\n  redact_device: true\n');
-    const runs = await Promise.all(['redact-1', 'redact-2'].map((name) => record(name, [...lavfi, '--duration', '1', '--log-level', 'debug', '--config', config])));
+    const runs = await Promise.all(
+      ['redact-1', 'redact-2'].map((name) => record(name, [...lavfi, '--duration', '1', '--log-level', 'debug', '--config', config])),
+    );
     const hash = redactDevice(SINE);
     for (const { result, dir } of runs) {
       expect(result.code).toBe(0);

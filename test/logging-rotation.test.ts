@@ -4,8 +4,21 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLogLine, type ParsedLogLine } from '../src/logging/line-format.js';
 import { LogFile } from '../src/logging/log-file.js';
-import { planRotation, sizeRolloverDue, sizeRolloverRenames, type RotationConfig, type RotationPlan } from '../src/logging/rotation-options.js';
-import { backupPattern, backupSuffix, backupsToDelete, nextRollover, periodStart, type TimeRotationRule } from '../src/logging/time-rotation.js';
+import {
+  planRotation,
+  sizeRolloverDue,
+  sizeRolloverRenames,
+  type RotationConfig,
+  type RotationPlan,
+} from '../src/logging/rotation-options.js';
+import {
+  backupPattern,
+  backupSuffix,
+  backupsToDelete,
+  nextRollover,
+  periodStart,
+  type TimeRotationRule,
+} from '../src/logging/time-rotation.js';
 import { exitOf, makeSandbox, onlySessionDir, runCli, SINE, startCli, waitFor } from './helpers/cli.js';
 
 const utc = (iso: string): number => Date.parse(iso);
@@ -69,19 +82,31 @@ describe('time rotation: boundaries and names as Python TimedRotatingFileHandler
   });
 
   it('keeps the newest backup_count backups; 0 keeps all, as Python', () => {
-    const names = ['session.log', 'segments.csv', 'session.log.2026-11-22_03-42-28', 'session.log.2026-11-22_03-42-26', 'session.log.2026-11-22_03-42-27', 'session.log.2026-11-22_03-42-27.1', 'session.log.1'];
+    const names = [
+      'session.log',
+      'segments.csv',
+      'session.log.2026-11-22_03-42-28',
+      'session.log.2026-11-22_03-42-26',
+      'session.log.2026-11-22_03-42-27',
+      'session.log.2026-11-22_03-42-27.1',
+      'session.log.1',
+    ];
     expect(backupsToDelete(names, 'session.log', 'S', 2)).toEqual(['session.log.2026-11-22_03-42-26', 'session.log.2026-11-22_03-42-27']);
     expect(backupsToDelete(names, 'session.log', 'S', 0)).toEqual([]);
     expect(backupPattern('session.log', 'D').test('session.log.2026-11-22')).toBe(true);
     expect(backupPattern('session.log', 'D').test('session.log.1')).toBe(false);
   });
 
-  it('planRotation: size keeps max_bytes and backup_count, backup_count 0 or off never rotates, time is Python\'s rule', () => {
+  it("planRotation: size keeps max_bytes and backup_count, backup_count 0 or off never rotates, time is Python's rule", () => {
     const base: RotationConfig = { rotation: 'size', max_bytes: 2048, backup_count: 3, time_when: 'S', utc: true };
     expect(planRotation(base)).toEqual({ kind: 'size', maxBytes: 2048, backupCount: 3 });
     expect(planRotation({ ...base, backup_count: 0 })).toEqual({ kind: 'none' });
     expect(planRotation({ ...base, rotation: 'off' })).toEqual({ kind: 'none' });
-    expect(planRotation({ ...base, rotation: 'time', backup_count: 0 })).toEqual({ kind: 'time', rule: { when: 'S', utc: true }, backupCount: 0 });
+    expect(planRotation({ ...base, rotation: 'time', backup_count: 0 })).toEqual({
+      kind: 'time',
+      rule: { when: 'S', utc: true },
+      backupCount: 0,
+    });
   });
 });
 
@@ -108,9 +133,20 @@ describe('LogFile on real files', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-logfile-'));
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
   const format = (level: string, message: string, fields: Record<string, string | number>): string =>
-    `${level.toUpperCase()} ${message}${Object.entries(fields).map(([k, v]) => ` ${k}=${v}`).join('')}`;
+    `${level.toUpperCase()} ${message}${Object.entries(fields)
+      .map(([k, v]) => ` ${k}=${v}`)
+      .join('')}`;
   const open = (dir: string, plan: RotationPlan, now?: () => number, maxQueuedBytes?: number): LogFile =>
-    new LogFile({ filePath: path.join(dir, 'session.log'), plan, now, maxQueuedBytes, formatLine: format, onFailure: (error) => { throw error; } });
+    new LogFile({
+      filePath: path.join(dir, 'session.log'),
+      plan,
+      now,
+      maxQueuedBytes,
+      formatLine: format,
+      onFailure: (error) => {
+        throw error;
+      },
+    });
 
   it('time (S) on a fake clock: rolls over lazily on the first line after the boundary, keeps backup_count, each new file starts with its header', async () => {
     const dir = fs.mkdtempSync(path.join(root, 'session-t-'));
@@ -128,15 +164,21 @@ describe('LogFile on real files', () => {
     await file.close();
     expect(fs.readdirSync(dir).sort()).toEqual(['session.log', 'session.log.2026-11-22_03-42-27', 'session.log.2026-11-22_03-42-31']);
     const id = path.basename(dir);
-    expect(fs.readFileSync(path.join(dir, 'session.log.2026-11-22_03-42-27'), 'utf8')).toBe(`INFO log_continued session_id=${id} file_seq=2 previous=session.log.2026-11-22_03-42-26\nb1\n`);
-    expect(fs.readFileSync(path.join(dir, 'session.log.2026-11-22_03-42-31'), 'utf8')).toBe(`INFO log_continued session_id=${id} file_seq=3 previous=session.log.2026-11-22_03-42-27\nc1\n`);
-    expect(fs.readFileSync(path.join(dir, 'session.log'), 'utf8')).toBe(`INFO log_continued session_id=${id} file_seq=4 previous=session.log.2026-11-22_03-42-31\nd1\n`);
+    expect(fs.readFileSync(path.join(dir, 'session.log.2026-11-22_03-42-27'), 'utf8')).toBe(
+      `INFO log_continued session_id=${id} file_seq=2 previous=session.log.2026-11-22_03-42-26\nb1\n`,
+    );
+    expect(fs.readFileSync(path.join(dir, 'session.log.2026-11-22_03-42-31'), 'utf8')).toBe(
+      `INFO log_continued session_id=${id} file_seq=3 previous=session.log.2026-11-22_03-42-27\nc1\n`,
+    );
+    expect(fs.readFileSync(path.join(dir, 'session.log'), 'utf8')).toBe(
+      `INFO log_continued session_id=${id} file_seq=4 previous=session.log.2026-11-22_03-42-31\nd1\n`,
+    );
   });
 
   it('size: no backup reaches max_bytes, nothing beyond .N, every line whole and in order, a longer line alone in its file', async () => {
     const dir = fs.mkdtempSync(path.join(root, 'session-s-'));
     const file = open(dir, { kind: 'size', maxBytes: 300, backupCount: 2 });
-    const lines = Array.from({ length: 40 }, (_, i) => `line ${String(i).padStart(3, '0')} ${'x'.repeat(i % 7 * 5)}`);
+    const lines = Array.from({ length: 40 }, (_, i) => `line ${String(i).padStart(3, '0')} ${'x'.repeat((i % 7) * 5)}`);
     lines.splice(35, 0, `long ${'y'.repeat(400)}`);
     for (const text of lines) file.append(text, Date.now(), false);
     await file.close();
@@ -159,9 +201,14 @@ describe('LogFile on real files', () => {
       if (i % 3 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     await file.close();
-    const names = fs.readdirSync(dir).filter((f) => f !== 'session.log').sort((a, b) => Number(b.split('.').pop()) - Number(a.split('.').pop()));
+    const names = fs
+      .readdirSync(dir)
+      .filter((f) => f !== 'session.log')
+      .sort((a, b) => Number(b.split('.').pop()) - Number(a.split('.').pop()));
     expect(names.length).toBeGreaterThan(3);
-    const kept = [...names, 'session.log'].flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n')).filter((l) => l.startsWith('line '));
+    const kept = [...names, 'session.log']
+      .flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n'))
+      .filter((l) => l.startsWith('line '));
     expect(kept).toEqual(Array.from({ length: 600 }, (_, i) => `line ${i}`));
   });
 
@@ -201,7 +248,10 @@ function expectContiguousChunks(lines: ParsedLogLine[], lastSeq: number): void {
   expect(seqs).toEqual(Array.from({ length: seqs.length }, (_, i) => seqs[0]! + i));
   expect(seqs.at(-1)).toBe(lastSeq);
   // The ffmpeg lines that announce each chunk are contiguous too (debug level), so no line fell between files.
-  const opened = lines.map((l) => /Opening '.*chunk_(\d+)\.wav'/.exec(l.fields.line ?? '')?.[1]).filter(Boolean).map(Number);
+  const opened = lines
+    .map((l) => /Opening '.*chunk_(\d+)\.wav'/.exec(l.fields.line ?? '')?.[1])
+    .filter(Boolean)
+    .map(Number);
   expect(opened).toEqual(Array.from({ length: opened.length }, (_, i) => opened[0]! + i));
 }
 
@@ -212,11 +262,35 @@ describe('rotation on real recordings', { concurrent: true }, () => {
 
   it('size: exactly backup_count backups named session.log.1 … .N, whole lines, none lost', async () => {
     const recordings = path.join(sandbox.root, 'size');
-    const result = await runCli(['record', ...lavfi, '--no-realtime', '--duration', '30', '--segment-time', '1', '--log-level', 'debug', '--log-max-bytes', '2048', '--log-backup-count', '3', '--recordings-dir', recordings], sandbox);
+    const result = await runCli(
+      [
+        'record',
+        ...lavfi,
+        '--no-realtime',
+        '--duration',
+        '30',
+        '--segment-time',
+        '1',
+        '--log-level',
+        'debug',
+        '--log-max-bytes',
+        '2048',
+        '--log-backup-count',
+        '3',
+        '--recordings-dir',
+        recordings,
+      ],
+      sandbox,
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const dir = onlySessionDir(recordings);
-    expect(fs.readdirSync(dir).filter((f) => f.startsWith('session.log')).sort()).toEqual(['session.log', 'session.log.1', 'session.log.2', 'session.log.3']);
+    expect(
+      fs
+        .readdirSync(dir)
+        .filter((f) => f.startsWith('session.log'))
+        .sort(),
+    ).toEqual(['session.log', 'session.log.1', 'session.log.2', 'session.log.3']);
     // Oldest first: .3, .2, .1, then the active file.
     const files = ['session.log.3', 'session.log.2', 'session.log.1', 'session.log'].map((f) => path.join(dir, f));
     const perFile = files.map(readLines);
@@ -224,11 +298,20 @@ describe('rotation on real recordings', { concurrent: true }, () => {
       // Python rotates before the write that would reach max_bytes: no file reaches it…
       expect(fs.statSync(file).size).toBeLessThan(2048);
       // …and each one says whose it is and what came before it.
-      expect(perFile[i]![0]).toMatchObject({ message: 'log_continued', logger: 'echolog.log', fields: { session_id: path.basename(dir), previous: 'session.log.1' } });
+      expect(perFile[i]![0]).toMatchObject({
+        message: 'log_continued',
+        logger: 'echolog.log',
+        fields: { session_id: path.basename(dir), previous: 'session.log.1' },
+      });
     }
-    expect(perFile.map((lines) => Number(lines[0]!.fields.file_seq))).toEqual(Array.from({ length: 4 }, (_, i) => Number(perFile[0]![0]!.fields.file_seq) + i));
+    expect(perFile.map((lines) => Number(lines[0]!.fields.file_seq))).toEqual(
+      Array.from({ length: 4 }, (_, i) => Number(perFile[0]![0]!.fields.file_seq) + i),
+    );
     // session_start rotated away; session.json keeps its text and the ffmpeg command.
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as { session_start_line?: string; ffmpeg_command?: string };
+    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as {
+      session_start_line?: string;
+      ffmpeg_command?: string;
+    };
     expect(parseLogLine(manifest.session_start_line ?? '')?.message).toBe('session_start');
     expect(manifest.ffmpeg_command).toMatch(/ffmpeg.* -f segment /);
     const all = perFile.flat();
@@ -244,7 +327,25 @@ describe('rotation on real recordings', { concurrent: true }, () => {
       ['off', ['--log-rotation', 'off']],
     ] as const) {
       const recordings = path.join(sandbox.root, name);
-      const result = await runCli(['record', ...lavfi, '--no-realtime', '--duration', '10', '--segment-time', '1', '--log-level', 'debug', '--log-max-bytes', '1024', ...flags, '--recordings-dir', recordings], sandbox);
+      const result = await runCli(
+        [
+          'record',
+          ...lavfi,
+          '--no-realtime',
+          '--duration',
+          '10',
+          '--segment-time',
+          '1',
+          '--log-level',
+          'debug',
+          '--log-max-bytes',
+          '1024',
+          ...flags,
+          '--recordings-dir',
+          recordings,
+        ],
+        sandbox,
+      );
       expect(result.code).toBe(0);
       const dir = onlySessionDir(recordings);
       expect(fs.readdirSync(dir).filter((f) => f.startsWith('session.log'))).toEqual(['session.log']);
@@ -261,11 +362,30 @@ describe('rotation on real recordings', { concurrent: true }, () => {
     const recordings = path.join(sandbox.root, 'time');
     const config = path.join(sandbox.root, 'time.yaml');
     fs.writeFileSync(config, 'logging:\n  rotation: time\n  time_when: S\n  utc: true\n  backup_count: 2\n');
-    const result = await runCli(['record', ...lavfi, '--duration', '4', '--segment-time', '0.25', '--log-level', 'debug', '--config', config, '--recordings-dir', recordings], sandbox);
+    const result = await runCli(
+      [
+        'record',
+        ...lavfi,
+        '--duration',
+        '4',
+        '--segment-time',
+        '0.25',
+        '--log-level',
+        'debug',
+        '--config',
+        config,
+        '--recordings-dir',
+        recordings,
+      ],
+      sandbox,
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const dir = onlySessionDir(recordings);
-    const names = fs.readdirSync(dir).filter((f) => f.startsWith('session.log')).sort();
+    const names = fs
+      .readdirSync(dir)
+      .filter((f) => f.startsWith('session.log'))
+      .sort();
     const backups = names.filter((f) => f !== 'session.log');
     expect(names).toContain('session.log');
     expect(backups).toHaveLength(2);
@@ -286,15 +406,35 @@ describe('rotation on real recordings', { concurrent: true }, () => {
     const recordings = path.join(sandbox.root, 'status');
     const config = path.join(sandbox.root, 'status.yaml');
     fs.writeFileSync(config, 'logging:\n  rotation: time\n  time_when: S\n  backup_count: 1\n');
-    const child = startCli(['record', ...lavfi, '--duration', '30', '--segment-time', '0.25', '--log-level', 'debug', '--config', config, '--recordings-dir', recordings], sandbox);
-    const dir = await waitFor(() => {
-      try {
-        const found = onlySessionDir(recordings);
-        return fs.readdirSync(found).some((f) => /^session\.log\.\d/.test(f)) && found;
-      } catch {
-        return undefined;
-      }
-    }, 20_000, 'a time-rotated backup');
+    const child = startCli(
+      [
+        'record',
+        ...lavfi,
+        '--duration',
+        '30',
+        '--segment-time',
+        '0.25',
+        '--log-level',
+        'debug',
+        '--config',
+        config,
+        '--recordings-dir',
+        recordings,
+      ],
+      sandbox,
+    );
+    const dir = await waitFor(
+      () => {
+        try {
+          const found = onlySessionDir(recordings);
+          return fs.readdirSync(found).some((f) => /^session\.log\.\d/.test(f)) && found;
+        } catch {
+          return undefined;
+        }
+      },
+      20_000,
+      'a time-rotated backup',
+    );
     const status = await runCli(['status', '--recordings-dir', recordings], sandbox);
     child.kill('SIGINT');
     await exitOf(child);

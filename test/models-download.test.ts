@@ -75,7 +75,13 @@ const dest = (name: string): string => path.join(tmp, name, 'ggml-test.bin');
 describe('downloadVerified', () => {
   it('downloads with progress, verifies sha256 and moves the file into place', async () => {
     const progress: DownloadProgress[] = [];
-    const result = await downloadVerified({ url: `${base}/ggml-test.bin`, destination: dest('fresh'), sha256: SHA256, sizeBytes: BODY.length, onProgress: (p) => progress.push(p) });
+    const result = await downloadVerified({
+      url: `${base}/ggml-test.bin`,
+      destination: dest('fresh'),
+      sha256: SHA256,
+      sizeBytes: BODY.length,
+      onProgress: (p) => progress.push(p),
+    });
 
     expect(fs.readFileSync(dest('fresh')).equals(BODY)).toBe(true);
     expect(fs.existsSync(partPathFor(dest('fresh')))).toBe(false);
@@ -95,7 +101,12 @@ describe('downloadVerified', () => {
 
   it('on a checksum mismatch: a clear error, and neither the file nor the .part is left', async () => {
     const wrong = '0'.repeat(64);
-    const error = await downloadVerified({ url: `${base}/ggml-test.bin`, destination: dest('mismatch'), sha256: wrong, sizeBytes: BODY.length }).catch((e: unknown) => e);
+    const error = await downloadVerified({
+      url: `${base}/ggml-test.bin`,
+      destination: dest('mismatch'),
+      sha256: wrong,
+      sizeBytes: BODY.length,
+    }).catch((e: unknown) => e);
 
     expect(error).toBeInstanceOf(ModelChecksumError);
     expect((error as Error).message).toContain('checksum mismatch for ggml-test.bin');
@@ -105,7 +116,12 @@ describe('downloadVerified', () => {
   });
 
   it('a body longer than the known size is refused and deleted', async () => {
-    const error = await downloadVerified({ url: `${base}/ggml-test.bin`, destination: dest('long'), sha256: SHA256, sizeBytes: 1000 }).catch((e: unknown) => e);
+    const error = await downloadVerified({
+      url: `${base}/ggml-test.bin`,
+      destination: dest('long'),
+      sha256: SHA256,
+      sizeBytes: 1000,
+    }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ModelChecksumError);
     expect((error as Error).message).toContain('longer than the expected 1000 bytes');
     expect(fs.readdirSync(path.dirname(dest('long')))).toEqual([]);
@@ -113,7 +129,12 @@ describe('downloadVerified', () => {
 
   it('resumes a dropped download with a Range request', async () => {
     mode = 'drop-half';
-    const first = await downloadVerified({ url: `${base}/ggml-test.bin`, destination: dest('resume'), sha256: SHA256, sizeBytes: BODY.length }).catch((e: unknown) => e);
+    const first = await downloadVerified({
+      url: `${base}/ggml-test.bin`,
+      destination: dest('resume'),
+      sha256: SHA256,
+      sizeBytes: BODY.length,
+    }).catch((e: unknown) => e);
     expect(first).toBeInstanceOf(ModelDownloadError);
     expect(first).not.toBeInstanceOf(ModelChecksumError);
     expect((first as Error).message).toMatch(/interrupted after \d+ of \d+ bytes .*run the same command again to resume/);
@@ -123,7 +144,13 @@ describe('downloadVerified', () => {
     expect(fs.existsSync(dest('resume'))).toBe(false);
 
     const progress: DownloadProgress[] = [];
-    const second = await downloadVerified({ url: `${base}/ggml-test.bin`, destination: dest('resume'), sha256: SHA256, sizeBytes: BODY.length, onProgress: (p) => progress.push(p) });
+    const second = await downloadVerified({
+      url: `${base}/ggml-test.bin`,
+      destination: dest('resume'),
+      sha256: SHA256,
+      sizeBytes: BODY.length,
+      onProgress: (p) => progress.push(p),
+    });
 
     expect(seen.map((s) => s.range)).toEqual([undefined, `bytes=${partBytes}-`]);
     expect(second).toMatchObject({ resumedFromBytes: partBytes, httpStatus: 206, bytes: BODY.length });
@@ -136,7 +163,12 @@ describe('downloadVerified', () => {
     fs.mkdirSync(path.dirname(dest('ignored')), { recursive: true });
     fs.writeFileSync(partPathFor(dest('ignored')), BODY.subarray(0, 1000));
     mode = 'ignore-range';
-    const result = await downloadVerified({ url: `${base}/ggml-test.bin`, destination: dest('ignored'), sha256: SHA256, sizeBytes: BODY.length });
+    const result = await downloadVerified({
+      url: `${base}/ggml-test.bin`,
+      destination: dest('ignored'),
+      sha256: SHA256,
+      sizeBytes: BODY.length,
+    });
     expect(seen.map((s) => s.range)).toEqual(['bytes=1000-']);
     expect(result.httpStatus).toBe(200);
     expect(fs.readFileSync(dest('ignored')).equals(BODY)).toBe(true);
@@ -145,7 +177,12 @@ describe('downloadVerified', () => {
   it('a complete .part is verified without a request', async () => {
     fs.mkdirSync(path.dirname(dest('complete')), { recursive: true });
     fs.writeFileSync(partPathFor(dest('complete')), BODY);
-    const result = await downloadVerified({ url: `${base}/ggml-test.bin`, destination: dest('complete'), sha256: SHA256, sizeBytes: BODY.length });
+    const result = await downloadVerified({
+      url: `${base}/ggml-test.bin`,
+      destination: dest('complete'),
+      sha256: SHA256,
+      sizeBytes: BODY.length,
+    });
     expect(seen).toEqual([]);
     expect(result.httpStatus).toBeUndefined();
     expect(fs.existsSync(dest('complete'))).toBe(true);
@@ -165,7 +202,11 @@ describe('downloadVerified', () => {
 describe('pullModel', () => {
   it('downloads from ECHOLOG_MODELS_BASE_URL into the XDG cache, and refuses bytes that are not the model', async () => {
     const cache = path.join(tmp, 'xdg-cache');
-    const surroundings = { env: { XDG_CACHE_HOME: cache, ECHOLOG_MODELS_BASE_URL: `${base}/mirror/` }, home: path.join(tmp, 'home'), cwd: tmp };
+    const surroundings = {
+      env: { XDG_CACHE_HOME: cache, ECHOLOG_MODELS_BASE_URL: `${base}/mirror/` },
+      home: path.join(tmp, 'home'),
+      cwd: tmp,
+    };
     const error = await pullModel({ name: 'tiny.en' }, surroundings).catch((e: unknown) => e);
 
     expect(seen.map((s) => s.url)).toEqual(['/mirror/ggml-tiny.en.bin']);
@@ -188,7 +229,10 @@ describe('pullModel', () => {
     const dir = path.join(cache, 'echolog', 'models');
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, 'ggml-base.en.bin'), 'x');
-    const result = await pullModel({ name: 'base.en' }, { env: { XDG_CACHE_HOME: cache, ECHOLOG_MODELS_BASE_URL: base }, home: tmp, cwd: tmp });
+    const result = await pullModel(
+      { name: 'base.en' },
+      { env: { XDG_CACHE_HOME: cache, ECHOLOG_MODELS_BASE_URL: base }, home: tmp, cwd: tmp },
+    );
     expect(result).toMatchObject({ alreadyPresent: true, path: path.join(dir, 'ggml-base.en.bin') });
     expect(seen).toEqual([]);
   });
@@ -210,6 +254,8 @@ describe('download progress output', () => {
     }
     progress.stop();
     expect(lines[0]).toBe('Resuming tiny.en from 30.0 MiB');
-    expect(lines.slice(1)).toEqual([3, 4, 5, 6, 7, 8, 9, 10].map((d) => `Downloading tiny.en: ${(d * 10).toFixed(1)} MiB of 100.0 MiB (${d * 10}%)`));
+    expect(lines.slice(1)).toEqual(
+      [3, 4, 5, 6, 7, 8, 9, 10].map((d) => `Downloading tiny.en: ${(d * 10).toFixed(1)} MiB of 100.0 MiB (${d * 10}%)`),
+    );
   });
 });

@@ -20,7 +20,10 @@ describe('echolog daemon start --engine openai', () => {
   it("one daemon in front of one server: the seed's Python client gets the server's words", async () => {
     // Real words for the first request; the second's text is fixed, so the seed client's 15 s wait is not spent twice on pocketsphinx.
     let requests = 0;
-    const server = await startOpenAiServer({ apiKey: 'sk-daemon-key-1234', transcribe: async (file) => (++requests === 1 ? pocketsphinxText(file) : 'the second request') });
+    const server = await startOpenAiServer({
+      apiKey: 'sk-daemon-key-1234',
+      transcribe: async (file) => (++requests === 1 ? pocketsphinxText(file) : 'the second request'),
+    });
     servers.push(server);
     const root = path.join(box.root, 'ipc');
     const place = { home: box.home, env: { ...box.env, OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-daemon-key-1234' } };
@@ -47,7 +50,10 @@ describe('echolog daemon start --engine openai', () => {
     const started = await startDaemon(place, root, ['--engine', 'openai', '--timeout', '60']);
     expect(started.code, started.stderr).toBe(0);
     const paths = seedPaths(root);
-    fs.writeFileSync(path.join(paths.requests, 'held.json'), JSON.stringify({ id: 'held', audio_file: SPEECH, timestamp: Date.now() / 1000 }));
+    fs.writeFileSync(
+      path.join(paths.requests, 'held.json'),
+      JSON.stringify({ id: 'held', audio_file: SPEECH, timestamp: Date.now() / 1000 }),
+    );
     await waitFor(() => server.maxInFlight > 0, 30_000, 'the upload to reach the server');
     const asked = performance.now();
     const stopped = await runCli(['daemon', 'stop', '--ipc-root', root], place);

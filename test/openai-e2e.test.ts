@@ -5,7 +5,9 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { onlySessionDir, readSessionLog, runCli, sandboxPool, type Sandbox } from './helpers/cli.js';
 import { refusedPort, startOpenAiServer, type OpenAiServer } from './helpers/openai-server.js';
 
-const SPEECH = ['0870', '0920'].map((n) => fileURLToPath(new URL(`./fixtures/speech/sense_and_sensibility_01_austen_64kb-${n}.wav`, import.meta.url)));
+const SPEECH = ['0870', '0920'].map((n) =>
+  fileURLToPath(new URL(`./fixtures/speech/sense_and_sensibility_01_austen_64kb-${n}.wav`, import.meta.url)),
+);
 const KEY = 'sk-e2e-secret-5f0c9a7e21';
 const pool = sandboxPool();
 const servers: OpenAiServer[] = [];
@@ -36,7 +38,11 @@ describe('engine openai, end to end', () => {
     const config = prepare(box);
     const port = await refusedPort();
     const env = { OPENAI_BASE_URL: `http://127.0.0.1:${port}/v1`, OPENAI_API_KEY: KEY };
-    const recorded = await runCli(['record', '--engine', 'openai', '--config', config, '--input', 'speech.wav', '--segment-time', '5', '--no-realtime'], box, env);
+    const recorded = await runCli(
+      ['record', '--engine', 'openai', '--config', config, '--input', 'speech.wav', '--segment-time', '5', '--no-realtime'],
+      box,
+      env,
+    );
     expect(recorded.code, recorded.stderr).toBe(0);
     const dir = onlySessionDir(box.recordings);
     const log = readSessionLog(dir);
@@ -61,7 +67,11 @@ describe('engine openai, end to end', () => {
     // gets whatever the chunk cuts: "woman" came out as "wall" once the chunks' header changed.
     expect(transcript).toMatch(/consider how much/);
     expect(transcript, JSON.stringify(transcript)).toMatch(/respectable/);
-    const lines = fs.readFileSync(path.join(dir, 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; chunk?: string; engine: string; start: number });
+    const lines = fs
+      .readFileSync(path.join(dir, 'transcript.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; chunk?: string; engine: string; start: number });
     expect(lines.filter((l) => l.chunk === 'transcribed').map((l) => l.seq)).toEqual([1, 2, 3]);
     expect(lines.every((l) => l.engine === 'openai')).toBe(true);
     const starts = lines.filter((l) => !l.chunk).map((l) => l.start);
@@ -74,12 +84,19 @@ describe('engine openai, end to end', () => {
     const config = prepare(box);
     const server = await startOpenAiServer({ apiKey: KEY, transcribe: async () => 'never' });
     servers.push(server);
-    const result = await runCli(['record', '--engine', 'openai', '--config', config, '--input', 'speech.wav', '--segment-time', '5', '--no-realtime'], box, { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-not-the-right-one' });
+    const result = await runCli(
+      ['record', '--engine', 'openai', '--config', config, '--input', 'speech.wav', '--segment-time', '5', '--no-realtime'],
+      box,
+      { OPENAI_BASE_URL: server.url, OPENAI_API_KEY: 'sk-not-the-right-one' },
+    );
     expect(result.code, result.stderr).toBe(0);
     const log = readSessionLog(onlySessionDir(box.recordings));
     const failed = log.filter((l) => l.message === 'chunk_transcription_failed');
     expect(failed).toHaveLength(3);
-    expect(failed[0]!.fields).toMatchObject({ attempts: '1', reason: `HTTP 401 from POST ${server.url}/audio/transcriptions: Incorrect API key provided.; check the key in $OPENAI_API_KEY` });
+    expect(failed[0]!.fields).toMatchObject({
+      attempts: '1',
+      reason: `HTTP 401 from POST ${server.url}/audio/transcriptions: Incorrect API key provided.; check the key in $OPENAI_API_KEY`,
+    });
     expect(log.some((l) => l.message === 'chunk_transcription_retry')).toBe(false);
     expect(JSON.stringify(log)).not.toContain('sk-not-the-right-one');
   }, 120_000);
@@ -87,18 +104,48 @@ describe('engine openai, end to end', () => {
   it('--model names the server model; session_start names the engine, URL and concurrency', async () => {
     const box = pool.sandbox();
     const config = prepare(box);
-    const server = await startOpenAiServer({ models: ['whisper-large-v3'], transcribe: async (_f, u) => `speech of ${u.durationSeconds} s` });
+    const server = await startOpenAiServer({
+      models: ['whisper-large-v3'],
+      transcribe: async (_f, u) => `speech of ${u.durationSeconds} s`,
+    });
     servers.push(server);
-    const result = await runCli(['record', '--engine', 'openai', '--config', config, '--input', 'speech.wav', '--segment-time', '5', '--no-realtime', '--model', 'whisper-large-v3'], box, { OPENAI_BASE_URL: server.url });
+    const result = await runCli(
+      [
+        'record',
+        '--engine',
+        'openai',
+        '--config',
+        config,
+        '--input',
+        'speech.wav',
+        '--segment-time',
+        '5',
+        '--no-realtime',
+        '--model',
+        'whisper-large-v3',
+      ],
+      box,
+      { OPENAI_BASE_URL: server.url },
+    );
     expect(result.code, result.stderr).toBe(0);
     const dir = onlySessionDir(box.recordings);
     const start = readSessionLog(dir).find((l) => l.message === 'session_start')!;
-    expect(start.fields).toMatchObject({ transcription_engine: 'openai', transcription_model: 'whisper-large-v3', openai_url: server.url, openai_concurrency: '2' });
+    expect(start.fields).toMatchObject({
+      transcription_engine: 'openai',
+      transcription_model: 'whisper-large-v3',
+      openai_url: server.url,
+      openai_concurrency: '2',
+    });
     expect(server.uploads.map((u) => u.fields.model?.[0])).toEqual(['whisper-large-v3', 'whisper-large-v3', 'whisper-large-v3']);
     expect(server.uploads[0]!.authorization).toBeUndefined();
     const text = fs.readFileSync(path.join(dir, 'transcript.txt'), 'utf8');
     // Every chunk's text, in chunk order, with two requests in flight.
-    const utterances = fs.readFileSync(path.join(dir, 'transcript.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { seq: number; text: string; chunk?: string }).filter((l) => !l.chunk);
+    const utterances = fs
+      .readFileSync(path.join(dir, 'transcript.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { seq: number; text: string; chunk?: string })
+      .filter((l) => !l.chunk);
     expect(utterances.map((u) => u.seq)).toEqual([1, 2, 3]);
     expect(text.trim().split('\n')).toEqual(utterances.map((u) => u.text));
     expect([...utterances.map((u) => u.text)].sort()).toEqual(server.uploads.map((u) => `speech of ${u.durationSeconds} s`).sort());

@@ -13,7 +13,13 @@ import { ChunkTranscriber } from '../src/transcription/chunk-transcriber.js';
 import { OpenAiRequestError } from '../src/transcription/engines/openai-client.js';
 import { OpenAiEngine } from '../src/transcription/engines/openai-engine.js';
 import type { EngineChunk } from '../src/transcription/engines/engine.js';
-import { errorMessage, MAX_RETRY_AFTER_MS, parseTranscription, promptTail, retryAfterMs } from '../src/transcription/engines/openai-response.js';
+import {
+  errorMessage,
+  MAX_RETRY_AFTER_MS,
+  parseTranscription,
+  promptTail,
+  retryAfterMs,
+} from '../src/transcription/engines/openai-response.js';
 import { displayUrl, openAiSettings, openAiSettingsProblem, type OpenAiSettings } from '../src/transcription/engines/openai-settings.js';
 import { TranscriptStore } from '../src/transcription/transcript/transcript-store.js';
 import { recordingLogger } from './helpers/logger.js';
@@ -42,13 +48,26 @@ afterAll(() => {
 });
 
 async function server(options: OpenAiServerOptions = {}): Promise<OpenAiServer> {
-  const s = await startOpenAiServer({ apiKey: KEY, transcribe: async (_file, upload) => `words of ${upload.durationSeconds} seconds`, ...options });
+  const s = await startOpenAiServer({
+    apiKey: KEY,
+    transcribe: async (_file, upload) => `words of ${upload.durationSeconds} seconds`,
+    ...options,
+  });
   servers.push(s);
   return s;
 }
 
 function settings(baseUrl: string, over: Partial<OpenAiSettings> = {}): OpenAiSettings {
-  return { baseUrl, model: 'whisper-1', language: 'en', apiKey: KEY, apiKeyEnv: 'OPENAI_API_KEY', concurrency: 2, timeoutMs: 5000, ...over };
+  return {
+    baseUrl,
+    model: 'whisper-1',
+    language: 'en',
+    apiKey: KEY,
+    apiKeyEnv: 'OPENAI_API_KEY',
+    concurrency: 2,
+    timeoutMs: 5000,
+    ...over,
+  };
 }
 
 function engineFor(baseUrl: string, over: Partial<OpenAiSettings> = {}): OpenAiEngine {
@@ -59,10 +78,38 @@ let made = 0;
 /** A chunk cut from the recorded speech by ffmpeg: `seconds` long from `from`, at the given format. */
 function speechChunk(seq: number, offsetSeconds: number, seconds: number, format = { rate: 16000, channels: 1 }): Chunk {
   const file = path.join(tmp, `chunk_${++made}.wav`);
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-ss', String(offsetSeconds % 5), '-t', String(seconds), '-i', SPEECH, '-ar', String(format.rate), '-ac', String(format.channels), '-c:a', 'pcm_s16le', file]);
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-ss',
+    String(offsetSeconds % 5),
+    '-t',
+    String(seconds),
+    '-i',
+    SPEECH,
+    '-ar',
+    String(format.rate),
+    '-ac',
+    String(format.channels),
+    '-c:a',
+    'pcm_s16le',
+    file,
+  ]);
   const wav = parseWavHeader(fs.readFileSync(file).subarray(0, 4096));
   const start = new Date(Date.UTC(2026, 0, 1) + offsetSeconds * 1000);
-  return { seq, file: path.basename(file), path: file, sizeBytes: fs.statSync(file).size, durationSeconds: seconds, offsetSeconds, startTime: start, endTime: new Date(start.getTime() + seconds * 1000), wav };
+  return {
+    seq,
+    file: path.basename(file),
+    path: file,
+    sizeBytes: fs.statSync(file).size,
+    durationSeconds: seconds,
+    offsetSeconds,
+    startTime: start,
+    endTime: new Date(start.getTime() + seconds * 1000),
+    wav,
+  };
 }
 
 // As the queue gives it: the chunk's pieces in the engine's format, read or decoded by the real ffmpeg.
@@ -75,7 +122,11 @@ const engineChunk = (c: Chunk, audio = () => engineAudioPieces(c.path, c.wav, { 
 });
 const engineTemps = () => fs.readdirSync(privateTmp).filter((name) => /^echolog-openai-(?!server)/.test(name));
 
-const failure = (promise: Promise<unknown>) => promise.then(() => undefined as never, (error: unknown) => error as OpenAiRequestError);
+const failure = (promise: Promise<unknown>) =>
+  promise.then(
+    () => undefined as never,
+    (error: unknown) => error as OpenAiRequestError,
+  );
 
 describe('openai response parsing (pure)', () => {
   const span = { offsetSeconds: 20, durationSeconds: 10 };
@@ -94,33 +145,114 @@ describe('openai response parsing (pure)', () => {
       ],
     });
     expect(parseTranscription(body, 'application/json', span)).toEqual([
-      { start: 20.5, end: 22.25, text: 'hello there.', words: [{ start: 20.5, end: 21, word: 'hello' }, { start: 21.1, end: 22.25, word: 'there.' }] },
+      {
+        start: 20.5,
+        end: 22.25,
+        text: 'hello there.',
+        words: [
+          { start: 20.5, end: 21, word: 'hello' },
+          { start: 21.1, end: 22.25, word: 'there.' },
+        ],
+      },
       { start: 23, end: 30, text: 'again', words: [{ start: 23, end: 30, word: 'again' }] },
     ]);
   });
 
-  it("whisper.cpp's verbose_json: a segment cut mid-word and token \"words\" are joined back into words", () => {
+  it('whisper.cpp\'s verbose_json: a segment cut mid-word and token "words" are joined back into words', () => {
     // As whisper.cpp's examples/server/server.cpp answers: segments cut at 60 characters on a token boundary.
     const body = JSON.stringify({
       text: ' and mister john dash\nwood had then. Again\n',
       segments: [
-        { id: 0, text: ' and mister john dash', start: 0, end: 2, words: [{ word: ' and', start: 0, end: 0.5 }, { word: ' mister', start: 0.5, end: 1 }, { word: ' john', start: 1, end: 1.5 }, { word: ' dash', start: 1.5, end: 2 }] },
-        { id: 1, text: 'wood had then.', start: 2, end: 4, words: [{ word: 'wood', start: 2, end: 2.5 }, { word: ' had', start: 2.5, end: 3 }, { word: ' th', start: 3, end: 3.4 }, { word: 'en', start: 3.4, end: 3.8 }, { word: '.', start: 3.8, end: 4 }] },
+        {
+          id: 0,
+          text: ' and mister john dash',
+          start: 0,
+          end: 2,
+          words: [
+            { word: ' and', start: 0, end: 0.5 },
+            { word: ' mister', start: 0.5, end: 1 },
+            { word: ' john', start: 1, end: 1.5 },
+            { word: ' dash', start: 1.5, end: 2 },
+          ],
+        },
+        {
+          id: 1,
+          text: 'wood had then.',
+          start: 2,
+          end: 4,
+          words: [
+            { word: 'wood', start: 2, end: 2.5 },
+            { word: ' had', start: 2.5, end: 3 },
+            { word: ' th', start: 3, end: 3.4 },
+            { word: 'en', start: 3.4, end: 3.8 },
+            { word: '.', start: 3.8, end: 4 },
+          ],
+        },
         { id: 2, text: ' Again', start: 4, end: 5, words: [{ word: ' Again', start: 4, end: 5 }] },
       ],
     });
     expect(parseTranscription(body, 'application/json', span)).toEqual([
-      { start: 20, end: 24, text: 'and mister john dashwood had then.', words: [{ start: 20, end: 20.5, word: 'and' }, { start: 20.5, end: 21, word: 'mister' }, { start: 21, end: 21.5, word: 'john' }, { start: 21.5, end: 22.5, word: 'dashwood' }, { start: 22.5, end: 23, word: 'had' }, { start: 23, end: 24, word: 'then.' }] },
+      {
+        start: 20,
+        end: 24,
+        text: 'and mister john dashwood had then.',
+        words: [
+          { start: 20, end: 20.5, word: 'and' },
+          { start: 20.5, end: 21, word: 'mister' },
+          { start: 21, end: 21.5, word: 'john' },
+          { start: 21.5, end: 22.5, word: 'dashwood' },
+          { start: 22.5, end: 23, word: 'had' },
+          { start: 23, end: 24, word: 'then.' },
+        ],
+      },
       { start: 24, end: 25, text: 'Again', words: [{ start: 24, end: 25, word: 'Again' }] },
     ]);
     // OpenAI's own words carry no spaces: nothing is joined.
-    const openai = JSON.stringify({ text: 'a b', segments: [{ start: 0, end: 1, text: 'a' }, { start: 1.5, end: 2, text: 'b' }], words: [{ word: 'a', start: 0, end: 0.9 }, { word: 'b', start: 1.5, end: 2 }] });
-    expect(parseTranscription(openai, 'application/json', span).map((u) => [u.text, u.words!.map((w) => w.word)])).toEqual([['a', ['a']], ['b', ['b']]]);
+    const openai = JSON.stringify({
+      text: 'a b',
+      segments: [
+        { start: 0, end: 1, text: 'a' },
+        { start: 1.5, end: 2, text: 'b' },
+      ],
+      words: [
+        { word: 'a', start: 0, end: 0.9 },
+        { word: 'b', start: 1.5, end: 2 },
+      ],
+    });
+    expect(parseTranscription(openai, 'application/json', span).map((u) => [u.text, u.words!.map((w) => w.word)])).toEqual([
+      ['a', ['a']],
+      ['b', ['b']],
+    ]);
   });
 
   it("LocalAI's words name their text `text`", () => {
-    const body = JSON.stringify({ text: 'hello there', segments: [{ id: 0, start: 0, end: 2, text: ' hello there', tokens: [], words: [{ start: 0, end: 1, text: ' hello' }, { start: 1, end: 2, text: ' there' }] }] });
-    expect(parseTranscription(body, 'application/json', span)).toEqual([{ start: 20, end: 22, text: 'hello there', words: [{ start: 20, end: 21, word: 'hello' }, { start: 21, end: 22, word: 'there' }] }]);
+    const body = JSON.stringify({
+      text: 'hello there',
+      segments: [
+        {
+          id: 0,
+          start: 0,
+          end: 2,
+          text: ' hello there',
+          tokens: [],
+          words: [
+            { start: 0, end: 1, text: ' hello' },
+            { start: 1, end: 2, text: ' there' },
+          ],
+        },
+      ],
+    });
+    expect(parseTranscription(body, 'application/json', span)).toEqual([
+      {
+        start: 20,
+        end: 22,
+        text: 'hello there',
+        words: [
+          { start: 20, end: 21, word: 'hello' },
+          { start: 21, end: 22, word: 'there' },
+        ],
+      },
+    ]);
   });
 
   it('json and text: one utterance spanning the chunk; empty text: none; a body without text is refused', () => {
@@ -136,7 +268,11 @@ describe('openai response parsing (pure)', () => {
     expect(errorMessage('{"detail":"Model not found"}')).toBe('Model not found');
     // whisper.cpp's server (examples/server/server.cpp) and vLLM before its error object.
     expect(errorMessage('{"error":"failed to read audio data"}')).toBe('failed to read audio data');
-    expect(errorMessage('{"object":"error","message":"Currently only support response_format `text` or `json`","type":"BadRequestError","param":null,"code":400}')).toBe('Currently only support response_format `text` or `json`');
+    expect(
+      errorMessage(
+        '{"object":"error","message":"Currently only support response_format `text` or `json`","type":"BadRequestError","param":null,"code":400}',
+      ),
+    ).toBe('Currently only support response_format `text` or `json`');
     expect(errorMessage('Bad Gateway')).toBe('Bad Gateway');
     expect(errorMessage('')).toBe('(empty body)');
   });
@@ -163,12 +299,28 @@ describe('openai response parsing (pure)', () => {
 });
 
 describe('openai settings (pure)', () => {
-  const config = (openai: Partial<EchologConfig['transcription']['openai']>): EchologConfig => ({ ...DEFAULT_CONFIG, transcription: { ...DEFAULT_CONFIG.transcription, openai: { ...DEFAULT_CONFIG.transcription.openai, ...openai } } });
+  const config = (openai: Partial<EchologConfig['transcription']['openai']>): EchologConfig => ({
+    ...DEFAULT_CONFIG,
+    transcription: { ...DEFAULT_CONFIG.transcription, openai: { ...DEFAULT_CONFIG.transcription.openai, ...openai } },
+  });
 
   it('config base_url, else $OPENAI_BASE_URL, else OpenAI; the key from the variable api_key_env names', () => {
-    expect(openAiSettings(config({}), {})).toMatchObject({ baseUrl: 'https://api.openai.com/v1', model: 'whisper-1', apiKey: '', concurrency: 2, timeoutMs: 60_000 });
-    expect(openAiSettings(config({}), { OPENAI_BASE_URL: 'http://gpu:8000/v1/', OPENAI_API_KEY: 'k1' })).toMatchObject({ baseUrl: 'http://gpu:8000/v1', apiKey: 'k1' });
-    const own = openAiSettings(config({ base_url: 'http://lb:9000/v1', api_key_env: 'GROQ_API_KEY' }), { OPENAI_BASE_URL: 'http://gpu:8000/v1', OPENAI_API_KEY: 'k1', GROQ_API_KEY: 'k2' });
+    expect(openAiSettings(config({}), {})).toMatchObject({
+      baseUrl: 'https://api.openai.com/v1',
+      model: 'whisper-1',
+      apiKey: '',
+      concurrency: 2,
+      timeoutMs: 60_000,
+    });
+    expect(openAiSettings(config({}), { OPENAI_BASE_URL: 'http://gpu:8000/v1/', OPENAI_API_KEY: 'k1' })).toMatchObject({
+      baseUrl: 'http://gpu:8000/v1',
+      apiKey: 'k1',
+    });
+    const own = openAiSettings(config({ base_url: 'http://lb:9000/v1', api_key_env: 'GROQ_API_KEY' }), {
+      OPENAI_BASE_URL: 'http://gpu:8000/v1',
+      OPENAI_API_KEY: 'k1',
+      GROQ_API_KEY: 'k2',
+    });
     expect(own).toMatchObject({ baseUrl: 'http://lb:9000/v1', apiKey: 'k2', apiKeyEnv: 'GROQ_API_KEY' });
   });
 
@@ -178,7 +330,9 @@ describe('openai settings (pure)', () => {
     expect(openAiSettingsProblem(openAiSettings(config({}), {}), {})).toBeUndefined();
     expect(displayUrl('https://user:secret@host/v1/')).toBe('https://host/v1');
     const pasted = openAiSettingsProblem(openAiSettings(config({ api_key_env: 'sk-proj-abc123' }), {}), {});
-    expect(pasted).toBe('transcription.openai.api_key_env must be the name of an environment variable (letters, digits, _), not the key itself');
+    expect(pasted).toBe(
+      'transcription.openai.api_key_env must be the name of an environment variable (letters, digits, _), not the key itself',
+    );
   });
 });
 
@@ -196,14 +350,29 @@ describe('OpenAiEngine against a local server of the API', () => {
     const first = speechChunk(1, 0, 1.5);
     const second = speechChunk(2, 1.5, 2);
     expect(await engine.transcribe(engineChunk(first))).toEqual([
-      { start: 0, end: 1.5, text: 'words of 1.5 seconds', words: [{ start: 0, end: 0.375, word: 'words' }, { start: 0.375, end: 0.75, word: 'of' }, { start: 0.75, end: 1.125, word: '1.5' }, { start: 1.125, end: 1.5, word: 'seconds' }] },
+      {
+        start: 0,
+        end: 1.5,
+        text: 'words of 1.5 seconds',
+        words: [
+          { start: 0, end: 0.375, word: 'words' },
+          { start: 0.375, end: 0.75, word: 'of' },
+          { start: 0.75, end: 1.125, word: '1.5' },
+          { start: 1.125, end: 1.5, word: 'seconds' },
+        ],
+      },
     ]);
     const [segment] = await engine.transcribe(engineChunk(second));
     expect(segment).toMatchObject({ start: 1.5, end: 3.5, text: 'words of 2 seconds' });
     expect(s.uploads).toHaveLength(2);
     const [a, b] = s.uploads;
     expect(a!.authorization).toBe(`Bearer ${KEY}`);
-    expect(a!.fields).toEqual({ model: ['whisper-1'], language: ['en'], response_format: ['verbose_json'], 'timestamp_granularities[]': ['segment', 'word'] });
+    expect(a!.fields).toEqual({
+      model: ['whisper-1'],
+      language: ['en'],
+      response_format: ['verbose_json'],
+      'timestamp_granularities[]': ['segment', 'word'],
+    });
     expect(b!.fields.prompt).toEqual(['words of 1.5 seconds']);
     // A 16 kHz mono chunk's samples are sent as they are, byte for byte, behind a plain 44-byte header.
     const samples = fs.readFileSync(first.path).subarray(first.wav.dataOffset, first.wav.dataOffset + first.wav.dataBytes);
@@ -220,7 +389,10 @@ describe('OpenAiEngine against a local server of the API', () => {
       transcribe: async () => {
         // While the request is on the wire: the converted file, private to this account.
         for (const dir of engineTemps()) {
-          modes.push((fs.statSync(path.join(privateTmp, dir)).mode & 0o777).toString(8), (fs.statSync(path.join(privateTmp, dir, 'chunk.wav')).mode & 0o777).toString(8));
+          modes.push(
+            (fs.statSync(path.join(privateTmp, dir)).mode & 0o777).toString(8),
+            (fs.statSync(path.join(privateTmp, dir, 'chunk.wav')).mode & 0o777).toString(8),
+          );
         }
         return 'converted';
       },
@@ -264,12 +436,16 @@ describe('OpenAiEngine against a local server of the API', () => {
     const wrongKey = await failure(engineFor(s.url, { apiKey: 'sk-wrong-key-987654' }).transcribe(engineChunk(speechChunk(1, 0, 1))));
     expect(wrongKey).toBeInstanceOf(OpenAiRequestError);
     expect(wrongKey).toMatchObject({ retryable: false, status: 401 });
-    expect(wrongKey.message).toBe(`HTTP 401 from POST ${s.url}/audio/transcriptions: Incorrect API key provided.; check the key in $OPENAI_API_KEY`);
+    expect(wrongKey.message).toBe(
+      `HTTP 401 from POST ${s.url}/audio/transcriptions: Incorrect API key provided.; check the key in $OPENAI_API_KEY`,
+    );
     const noKey = await failure(engineFor(s.url, { apiKey: '' }).transcribe(engineChunk(speechChunk(1, 0, 1))));
     expect(noKey.message).toMatch(/the server wants a key: set \$OPENAI_API_KEY/);
     const model = await failure(engineFor(s.url, { model: 'whisper-9' }).transcribe(engineChunk(speechChunk(1, 0, 1))));
     expect(model).toMatchObject({ retryable: false, status: 404 });
-    expect(model.message).toMatch(/The model `whisper-9` does not exist.*check transcription.openai.base_url .* and transcription.openai.model \(whisper-9\)/);
+    expect(model.message).toMatch(
+      /The model `whisper-9` does not exist.*check transcription.openai.base_url .* and transcription.openai.model \(whisper-9\)/,
+    );
     const path404 = await failure(engineFor(s.url.replace(/\/v1$/, '')).transcribe(engineChunk(speechChunk(1, 0, 1))));
     expect(path404).toMatchObject({ retryable: false, status: 404 });
     for (const error of [wrongKey, noKey, model, path404]) expect(error.message).not.toContain(KEY);
@@ -277,16 +453,31 @@ describe('OpenAiEngine against a local server of the API', () => {
 
   it('429 with Retry-After and 500 are retryable with the status; a hang past the timeout and a refused port too', async () => {
     const s = await server();
-    s.fail({ status: 429, headers: { 'retry-after': '3' }, body: '{"error":{"message":"Rate limit reached"}}' }, { status: 500 }, { hang: true });
+    s.fail(
+      { status: 429, headers: { 'retry-after': '3' }, body: '{"error":{"message":"Rate limit reached"}}' },
+      { status: 500 },
+      { hang: true },
+    );
     const engine = engineFor(s.url, { timeoutMs: 500 });
     const limited = await failure(engine.transcribe(engineChunk(speechChunk(1, 0, 1))));
-    expect(limited).toMatchObject({ retryable: true, status: 429, retryAfterMs: 3000, message: `HTTP 429 from POST ${s.url}/audio/transcriptions: Rate limit reached` });
+    expect(limited).toMatchObject({
+      retryable: true,
+      status: 429,
+      retryAfterMs: 3000,
+      message: `HTTP 429 from POST ${s.url}/audio/transcriptions: Rate limit reached`,
+    });
     expect(await failure(engine.transcribe(engineChunk(speechChunk(1, 0, 1))))).toMatchObject({ retryable: true, status: 500 });
     const hung = await failure(engine.transcribe(engineChunk(speechChunk(1, 0, 1))));
-    expect(hung).toMatchObject({ retryable: true, message: `no answer from ${s.url}/audio/transcriptions within 1 s (transcription.openai.timeout)` });
+    expect(hung).toMatchObject({
+      retryable: true,
+      message: `no answer from ${s.url}/audio/transcriptions within 1 s (transcription.openai.timeout)`,
+    });
     const port = await refusedPort();
     const refused = await failure(engineFor(`http://127.0.0.1:${port}/v1`).transcribe(engineChunk(speechChunk(1, 0, 1))));
-    expect(refused).toMatchObject({ retryable: true, message: `cannot reach http://127.0.0.1:${port}/v1/audio/transcriptions: ECONNREFUSED` });
+    expect(refused).toMatchObject({
+      retryable: true,
+      message: `cannot reach http://127.0.0.1:${port}/v1/audio/transcriptions: ECONNREFUSED`,
+    });
     // And then the server answers again.
     expect(await engine.transcribe(engineChunk(speechChunk(1, 0, 1)))).toHaveLength(1);
   });
@@ -306,7 +497,15 @@ describe('OpenAiEngine against a local server of the API', () => {
   it("LocalAI's server: words inside segments, named `text`", async () => {
     const s = await server({ dialect: 'localai', transcribe: async () => 'hello there' });
     const [segment] = await engineFor(s.url).transcribe(engineChunk(speechChunk(1, 0, 2)));
-    expect(segment).toEqual({ start: 0, end: 2, text: 'hello there', words: [{ start: 0, end: 1, word: 'hello' }, { start: 1, end: 2, word: 'there' }] });
+    expect(segment).toEqual({
+      start: 0,
+      end: 2,
+      text: 'hello there',
+      words: [
+        { start: 0, end: 1, word: 'hello' },
+        { start: 1, end: 2, word: 'there' },
+      ],
+    });
   });
 
   it('a slow answer within the timeout is an answer', async () => {
@@ -352,11 +551,23 @@ describe('the queue with the openai engine', () => {
 
   it('concurrency 2: two requests in flight, the transcript in chunk order although the answers come out of order', async () => {
     // The first chunk's answer is the slowest: the 1 s chunk waits 1.5 s, the 1.5 s one 0.75 s, the 2 s one none.
-    const s = await server({ transcribe: async (_f, u) => (await new Promise((r) => setTimeout(r, (2 - u.durationSeconds) * 1500)), `chunk of ${u.durationSeconds} s`) });
+    const s = await server({
+      transcribe: async (_f, u) => (
+        await new Promise((r) => setTimeout(r, (2 - u.durationSeconds) * 1500)),
+        `chunk of ${u.durationSeconds} s`
+      ),
+    });
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const store = new TranscriptStore(dir);
     const logger = recordingLogger();
-    const q = new ChunkTranscriber({ engine: engineFor(s.url), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store, logger });
+    const q = new ChunkTranscriber({
+      engine: engineFor(s.url),
+      engineName: 'openai',
+      ffmpegPath: 'ffmpeg',
+      config: transcription(),
+      store,
+      logger,
+    });
     q.enqueue(speechChunk(1, 0, 1));
     q.enqueue(speechChunk(2, 1, 1.5));
     q.enqueue(speechChunk(3, 2.5, 2));
@@ -365,11 +576,19 @@ describe('the queue with the openai engine', () => {
     // Chunks 1 and 2 went together, with no text before them; chunk 3 went when chunk 2 was answered
     // (chunk 1's answer was 0.75 s away): its prompt is chunk 2's text, and the log says so.
     const promptFrom = logger.lines.filter((l) => l.message === 'chunk_transcribed').map((l) => [l.fields.seq, l.fields.prompt_from]);
-    expect(promptFrom).toEqual([[1, undefined], [2, undefined], [3, 2]]);
+    expect(promptFrom).toEqual([
+      [1, undefined],
+      [2, undefined],
+      [3, 2],
+    ]);
     // The server answered chunk 2 before chunk 1; the transcript does not show it.
     const upload = (seconds: number) => s.uploads.find((u) => u.durationSeconds === seconds)!;
     expect(s.uploads.map((u) => u.durationSeconds).sort()).toEqual([1, 1.5, 2]);
-    expect([upload(1).fields.prompt, upload(1.5).fields.prompt, upload(2).fields.prompt]).toEqual([undefined, undefined, ['chunk of 1.5 s']]);
+    expect([upload(1).fields.prompt, upload(1.5).fields.prompt, upload(2).fields.prompt]).toEqual([
+      undefined,
+      undefined,
+      ['chunk of 1.5 s'],
+    ]);
     expect(upload(1.5).answeredAt!).toBeLessThan(upload(1).answeredAt!);
     const lines = await store.read();
     expect(lines.map((l) => [l.seq, l.text, l.chunk])).toEqual([
@@ -385,7 +604,14 @@ describe('the queue with the openai engine', () => {
   it("concurrency 1: each chunk's prompt is exactly the previous chunk's text (prompt_from on chunk_transcribed)", async () => {
     const s = await server({ transcribe: async (_f, u) => `chunk of ${u.durationSeconds} s` });
     const logger = recordingLogger();
-    const q = new ChunkTranscriber({ engine: engineFor(s.url, { concurrency: 1 }), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store: new TranscriptStore(fs.mkdtempSync(path.join(tmp, 'q-'))), logger });
+    const q = new ChunkTranscriber({
+      engine: engineFor(s.url, { concurrency: 1 }),
+      engineName: 'openai',
+      ffmpegPath: 'ffmpeg',
+      config: transcription(),
+      store: new TranscriptStore(fs.mkdtempSync(path.join(tmp, 'q-'))),
+      logger,
+    });
     q.enqueue(speechChunk(1, 0, 1));
     q.enqueue(speechChunk(2, 1, 1.5));
     q.enqueue(speechChunk(3, 2.5, 2));
@@ -400,7 +626,14 @@ describe('the queue with the openai engine', () => {
     // compute times summed say 1.2. Overheads (a loaded machine) would need to add 1.6 s per pair to cross 1.
     const s = await server({ delayMs: 2400 });
     const logger = recordingLogger();
-    const q = new ChunkTranscriber({ engine: engineFor(s.url), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store: new TranscriptStore(fs.mkdtempSync(path.join(tmp, 'q-'))), logger });
+    const q = new ChunkTranscriber({
+      engine: engineFor(s.url),
+      engineName: 'openai',
+      ffmpegPath: 'ffmpeg',
+      config: transcription(),
+      store: new TranscriptStore(fs.mkdtempSync(path.join(tmp, 'q-'))),
+      logger,
+    });
     for (let seq = 1; seq <= 6; seq++) q.enqueue(speechChunk(seq, (seq - 1) * 2, 2));
     expect(await q.drain(30_000)).toEqual([]);
     expect(s.maxInFlight).toBe(2);
@@ -415,14 +648,33 @@ describe('the queue with the openai engine', () => {
     s.fail({ status: 429, headers: { 'retry-after': '1' } });
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const logger = recordingLogger();
-    const q = new ChunkTranscriber({ engine: engineFor(s.url, { concurrency: 1 }), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store: new TranscriptStore(dir), logger, retryBaseMs: 10 });
+    const q = new ChunkTranscriber({
+      engine: engineFor(s.url, { concurrency: 1 }),
+      engineName: 'openai',
+      ffmpegPath: 'ffmpeg',
+      config: transcription(),
+      store: new TranscriptStore(dir),
+      logger,
+      retryBaseMs: 10,
+    });
     q.enqueue(speechChunk(1, 0, 1));
     expect(await q.drain(20_000)).toEqual([]);
-    expect(logger.lines.find((l) => l.message === 'chunk_transcription_retry')).toMatchObject({ level: 'warning', fields: { seq: 1, status: 429, retry_in_ms: 1000 } });
+    expect(logger.lines.find((l) => l.message === 'chunk_transcription_retry')).toMatchObject({
+      level: 'warning',
+      fields: { seq: 1, status: 429, retry_in_ms: 1000 },
+    });
     expect(s.uploads[1]!.receivedAt - s.uploads[0]!.receivedAt).toBeGreaterThanOrEqual(950);
 
     const denied = recordingLogger();
-    const q2 = new ChunkTranscriber({ engine: engineFor(s.url, { apiKey: 'sk-wrong' }), engineName: 'openai', ffmpegPath: 'ffmpeg', config: transcription(), store: new TranscriptStore(dir), logger: denied, retryBaseMs: 10 });
+    const q2 = new ChunkTranscriber({
+      engine: engineFor(s.url, { apiKey: 'sk-wrong' }),
+      engineName: 'openai',
+      ffmpegPath: 'ffmpeg',
+      config: transcription(),
+      store: new TranscriptStore(dir),
+      logger: denied,
+      retryBaseMs: 10,
+    });
     q2.enqueue(speechChunk(2, 1, 1));
     expect(await q2.drain(20_000)).toEqual([2]);
     expect(denied.lines.map((l) => l.message)).toEqual(['chunk_transcription_failed']);

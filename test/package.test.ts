@@ -10,7 +10,11 @@ interface PackedFile {
 
 /** What `npm pack` would publish, as npm itself lists it. Scripts are off: `npm test` has built dist, and a rebuild here would rewrite files other tests are running. */
 function packedFiles(): string[] {
-  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const out = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], {
+    cwd: REPO,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   const [pack] = JSON.parse(out) as Array<{ files: PackedFile[] }>;
   return pack!.files.map((f) => f.path).sort();
 }
@@ -20,7 +24,9 @@ const manifest = JSON.parse(fs.readFileSync(path.join(REPO, 'package.json'), 'ut
 describe('the published package', () => {
   it('ships the CLI, its build, the licence and the example config, and nothing of src or test', () => {
     const files = packedFiles();
-    expect(files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'bin/echolog', 'dist/index.js', 'echolog.conf.example', 'package.json']));
+    expect(files).toEqual(
+      expect.arrayContaining(['LICENSE', 'README.md', 'bin/echolog', 'dist/index.js', 'echolog.conf.example', 'package.json']),
+    );
     // A source map pointing at src/ would dangle: src/ is not shipped.
     expect(files.filter((f) => f.endsWith('.map') || f.startsWith('src/') || f.startsWith('test/') || f.startsWith('bench/'))).toEqual([]);
   });

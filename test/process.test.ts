@@ -9,7 +9,9 @@ import { isAlive, processesMatching } from './helpers/chunks.js';
 import { REPO, waitFor } from './helpers/cli.js';
 
 // The built module, as echolog runs it.
-const { startOrphanWatchdog, ManagedProcess } = (await import(`${REPO}/dist/process/managed-process.js`)) as typeof import('../src/process/managed-process.js');
+const { startOrphanWatchdog, ManagedProcess } = (await import(
+  `${REPO}/dist/process/managed-process.js`
+)) as typeof import('../src/process/managed-process.js');
 
 describe('orphan watchdog, released after its child exited', () => {
   it.each([
@@ -52,7 +54,9 @@ describe('orphan watchdog, when its parent dies', () => {
 describe('orphan watchdog script: the pid is signalled only while it is the process it was started for', () => {
   /** The watchdog as startOrphanWatchdog runs it, with `ticks` for the start time; its pipe is ended at once (our death). */
   async function watchdogAfterDeath(pid: number, ticks: string, tenths = 2): Promise<void> {
-    const watchdog = spawn('/bin/sh', ['-c', ORPHAN_WATCHDOG_SCRIPT, ORPHAN_WATCHDOG_NAME, String(pid), ticks, String(tenths)], { stdio: ['pipe', 'ignore', 'inherit'] });
+    const watchdog = spawn('/bin/sh', ['-c', ORPHAN_WATCHDOG_SCRIPT, ORPHAN_WATCHDOG_NAME, String(pid), ticks, String(tenths)], {
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
     watchdog.stdin.end();
     await waitFor(() => watchdog.exitCode !== null || watchdog.signalCode !== null, 5_000, 'the watchdog to exit');
     expect(watchdog.exitCode).toBe(0);
@@ -105,7 +109,10 @@ describe('orphan watchdog script: the pid is signalled only while it is the proc
 describe('ManagedProcess stop ladder', () => {
   it('a child that ignores the polite input and SIGINT is ended by SIGTERM; onStep hears each rung', async () => {
     const steps: string[] = [];
-    const child = await ManagedProcess.start('sh', ['-c', "trap '' INT; while :; do sleep 0.05; done"], { stdin: true, onStep: (step) => steps.push(step) });
+    const child = await ManagedProcess.start('sh', ['-c', "trap '' INT; while :; do sleep 0.05; done"], {
+      stdin: true,
+      onStep: (step) => steps.push(step),
+    });
     const exit = await child.stop({ politeInput: 'q', stepTimeoutMs: 200 });
     expect(exit).toEqual({ code: null, signal: 'SIGTERM' });
     expect(steps).toEqual(['q', 'SIGINT', 'SIGTERM']);

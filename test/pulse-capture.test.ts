@@ -28,7 +28,27 @@ describe.skipIf(!hasPulse)('--duration from a PulseAudio source', () => {
     await startPlayer(box);
     const bare = path.join(box.root, 'bare.wav');
     // Bare ffmpeg with the same -t on the same server: what the device delivers for it.
-    await promisify(execFile)('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'pulse', '-i', 'null.monitor', '-t', String(SECONDS), '-ac', '1', '-ar', '16000', '-y', bare], { env: box.env });
+    await promisify(execFile)(
+      'ffmpeg',
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-f',
+        'pulse',
+        '-i',
+        'null.monitor',
+        '-t',
+        String(SECONDS),
+        '-ac',
+        '1',
+        '-ar',
+        '16000',
+        '-y',
+        bare,
+      ],
+      { env: box.env },
+    );
     const bareSeconds = wavDurationSeconds(parseWavHeader(fs.readFileSync(bare)));
     // Three runs side by side, each into its own recordings dir (one recording per dir at a time):
     // three captures from the same source, each judged alone, in the time of one.
@@ -36,7 +56,24 @@ describe.skipIf(!hasPulse)('--duration from a PulseAudio source', () => {
       [1, 2, 3].map(async (run) => {
         const recordings = path.join(box.root, `recordings-${run}`);
         const id = `pulse-${run}`;
-        const result = await runCli(['record', '--input-format', 'pulse', '--input', 'null.monitor', '--duration', String(SECONDS), '--segment-time', '3', '--session-id', id, '--recordings-dir', recordings], box);
+        const result = await runCli(
+          [
+            'record',
+            '--input-format',
+            'pulse',
+            '--input',
+            'null.monitor',
+            '--duration',
+            String(SECONDS),
+            '--segment-time',
+            '3',
+            '--session-id',
+            id,
+            '--recordings-dir',
+            recordings,
+          ],
+          box,
+        );
         return { result, dir: path.join(recordings, id) };
       }),
     );
@@ -44,7 +81,9 @@ describe.skipIf(!hasPulse)('--duration from a PulseAudio source', () => {
       expect(result.code, result.stderr).toBe(0);
       const log = readSessionLog(dir);
       const stop = expectStopLast(log, 'duration_reached');
-      expect(log.filter((l) => ['capture_restart', 'ffmpeg_run_ended', 'ffmpeg_started'].includes(l.message)).map((l) => l.message)).toEqual(['ffmpeg_started']);
+      expect(
+        log.filter((l) => ['capture_restart', 'ffmpeg_run_ended', 'ffmpeg_started'].includes(l.message)).map((l) => l.message),
+      ).toEqual(['ffmpeg_started']);
       // Not even clock_drift: the ~2 s PulseAudio takes to deliver its first samples is start-up, not drift.
       expect(log.filter((l) => l.level === 'WARNING' || l.level === 'ERROR')).toEqual([]);
       expectChunksFinalAndLogged(dir, log);
@@ -61,10 +100,18 @@ describe.skipIf(!hasPulse)('a bare --input naming a PulseAudio source', () => {
   it('no such file, but a source `devices` lists: recorded from that source, and said so; an unknown name still fails as no such file', async () => {
     const box = pool.sandbox();
     await startPulse(box);
-    const result = await runCli(['record', '--input', 'null.monitor', '--duration', '1', '--segment-time', '1', '--session-id', 'bare-name'], box);
+    const result = await runCli(
+      ['record', '--input', 'null.monitor', '--duration', '1', '--segment-time', '1', '--session-id', 'bare-name'],
+      box,
+    );
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toContain('echolog: --input null.monitor: no such file, but a pulse capture device of that name: recording from it (--input-format pulse)');
-    expect(readSessionLog(path.join(box.recordings, 'bare-name'))[0]!.fields).toMatchObject({ input_format: 'pulse', device: 'null.monitor' });
+    expect(result.stderr).toContain(
+      'echolog: --input null.monitor: no such file, but a pulse capture device of that name: recording from it (--input-format pulse)',
+    );
+    expect(readSessionLog(path.join(box.recordings, 'bare-name'))[0]!.fields).toMatchObject({
+      input_format: 'pulse',
+      device: 'null.monitor',
+    });
     const unknown = await runCli(['record', '--input', 'nosuch.monitor', '--duration', '1', '--session-id', 'unknown-name'], box);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('--input nosuch.monitor: no such file');
@@ -103,7 +150,11 @@ describe.skipIf(!hasPulse)('a PulseAudio server started without XDG_RUNTIME_DIR'
     const box = pool.sandbox();
     delete box.env.XDG_RUNTIME_DIR;
     const doctor = await runCli(['doctor'], box);
-    expect(doctor.stdout).toMatch(new RegExp(`audio server: PulseAudio is not running \\(no server at ${box.home}/\\.config/pulse/[^ ]+-runtime/native or /run/pulse/native\\)`));
+    expect(doctor.stdout).toMatch(
+      new RegExp(
+        `audio server: PulseAudio is not running \\(no server at ${box.home}/\\.config/pulse/[^ ]+-runtime/native or /run/pulse/native\\)`,
+      ),
+    );
     expect(doctor.stdout).not.toContain('$XDG_RUNTIME_DIR');
   });
 });

@@ -45,6 +45,7 @@ describe("README's first command", () => {
     const words = fs.readFileSync(path.join(dir, 'transcript.txt'), 'utf8').match(/[a-z']+/g) ?? [];
     expect(words.length).toBeGreaterThanOrEqual(10);
     expect(words).toEqual(expect.arrayContaining(['john', 'consider', 'young', 'man']));
-    for (const file of ['transcript.json', 'transcript.srt', 'transcript.vtt']) expect(fs.readFileSync(path.join(dir, file), 'utf8')).toContain('consider');
+    for (const file of ['transcript.json', 'transcript.srt', 'transcript.vtt'])
+      expect(fs.readFileSync(path.join(dir, file), 'utf8')).toContain('consider');
   }, 120_000);
 });

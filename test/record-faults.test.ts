@@ -2,7 +2,15 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { chunkFiles, expectChunksFinalAndLogged, expectFinalWav, expectStopLast, isAlive, readManifestSync, segmentRows } from './helpers/chunks.js';
+import {
+  chunkFiles,
+  expectChunksFinalAndLogged,
+  expectFinalWav,
+  expectStopLast,
+  isAlive,
+  readManifestSync,
+  segmentRows,
+} from './helpers/chunks.js';
 import { exitOf, readSessionLog, runCli, sandboxPool, SINE, startCli, waitFor, type Sandbox } from './helpers/cli.js';
 
 const LAVFI = ['--input-format', 'lavfi', '--input', SINE];
@@ -20,20 +28,26 @@ async function startRecording(box: Sandbox, id: string, rows = 1) {
 }
 
 describe('faults', () => {
-  it.concurrent('a bad lavfi graph (ffmpeg fails at start) → reason ffmpeg_exit, stderr tail in the log and on stderr, exit 1', async () => {
-    const box = sandbox();
-    const result = await runCli(['record', '--input-format', 'lavfi', '--input', 'nosuchsource=frequency=440', '--duration', '2', '--session-id', 'bad'], box);
-    expect(result.code, result.stderr).toBe(1);
-    expect(result.stderr).toMatch(/ffmpeg exited with code [1-9]/);
-    expect(result.stderr).toMatch(/nosuchsource/);
-    expect(result.stderr).not.toMatch(/\n\s+at /);
-    const log = readSessionLog(path.join(box.recordings, 'bad'));
-    const stop = expectStopLast(log, 'ffmpeg_exit');
-    expect(Number(stop.fields.code)).toBeGreaterThan(0);
-    expect(stop.fields.stderr_tail).toMatch(/nosuchsource/);
-    expect(log.some((l) => l.message === 'ffmpeg_stderr' && l.level === 'ERROR')).toBe(true);
-    expect(log.filter((l) => l.message === 'chunk_created')).toEqual([]);
-  });
+  it.concurrent(
+    'a bad lavfi graph (ffmpeg fails at start) → reason ffmpeg_exit, stderr tail in the log and on stderr, exit 1',
+    async () => {
+      const box = sandbox();
+      const result = await runCli(
+        ['record', '--input-format', 'lavfi', '--input', 'nosuchsource=frequency=440', '--duration', '2', '--session-id', 'bad'],
+        box,
+      );
+      expect(result.code, result.stderr).toBe(1);
+      expect(result.stderr).toMatch(/ffmpeg exited with code [1-9]/);
+      expect(result.stderr).toMatch(/nosuchsource/);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      const log = readSessionLog(path.join(box.recordings, 'bad'));
+      const stop = expectStopLast(log, 'ffmpeg_exit');
+      expect(Number(stop.fields.code)).toBeGreaterThan(0);
+      expect(stop.fields.stderr_tail).toMatch(/nosuchsource/);
+      expect(log.some((l) => l.message === 'ffmpeg_stderr' && l.level === 'ERROR')).toBe(true);
+      expect(log.filter((l) => l.message === 'chunk_created')).toEqual([]);
+    },
+  );
 
   describe('echolog SIGKILLed while recording', () => {
     it.concurrent.each([
@@ -66,52 +80,81 @@ describe('faults', () => {
       else expectStopLast(readSessionLog(path.join(box.recordings, 'next')), 'duration_reached');
     });
 
-    it.concurrent('status right after the kill, while ffmpeg may still be running, waits for it and recovers every chunk, at the session\'s own log level', async () => {
+    it.concurrent(
+      "status right after the kill, while ffmpeg may still be running, waits for it and recovers every chunk, at the session's own log level",
+      async () => {
+        const box = sandbox();
+        const { child, dir, ffmpegPid } = await startRecording(box, 'orphan', 1);
+        child.kill('SIGKILL');
+        await exitOf(child);
+        const before = readSessionLog(dir).filter((l) => l.message === 'chunk_created').length;
+        // The session recorded at info; a config at error now must not drop the chunk_created lines recovery owes.
+        const result = await runCli(['status'], box, { ECHOLOG_LOG_LEVEL: 'error' });
+        expect(result.code, result.stderr).toBe(0);
+        expect(isAlive(ffmpegPid)).toBe(false);
+        expect(result.stdout).toContain('last session: orphan (interrupted)');
+        const log = readSessionLog(dir);
+        const created = expectChunksFinalAndLogged(dir, log);
+        expect(created.length).toBeGreaterThan(before);
+        expect(created.slice(before).every((c) => c.fields.recovered === 'true')).toBe(true);
+        expectStopLast(log, 'interrupted');
+      },
+    );
+  });
+
+  it.concurrent(
+    'killed between a chunk_created line and the session.json write: recovery counts that chunk, never logs it twice',
+    async () => {
       const box = sandbox();
-      const { child, dir, ffmpegPid } = await startRecording(box, 'orphan', 1);
-      child.kill('SIGKILL');
-      await exitOf(child);
-      const before = readSessionLog(dir).filter((l) => l.message === 'chunk_created').length;
-      // The session recorded at info; a config at error now must not drop the chunk_created lines recovery owes.
-      const result = await runCli(['status'], box, { ECHOLOG_LOG_LEVEL: 'error' });
+      expect(
+        (await runCli(['record', ...LAVFI, '--duration', '2', '--segment-time', '1', '--no-realtime', '--session-id', 'torn'], box)).code,
+      ).toBe(0);
+      const dir = path.join(box.recordings, 'torn');
+      // The state such a kill leaves: every chunk logged, session.json still counting none, no session_stop.
+      const deadPid = spawnSync('true').pid;
+      const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as Record<string, unknown> & {
+        stats: { chunks: number; audio_duration_seconds: number };
+      };
+      fs.writeFileSync(
+        path.join(dir, 'session.json'),
+        JSON.stringify({
+          ...manifest,
+          status: 'recording',
+          pid: deadPid,
+          ffmpeg_pid: null,
+          stop_reason: null,
+          ended_at: null,
+          stats: { ...manifest.stats, chunks: 0, audio_duration_seconds: 0 },
+        }),
+      );
+      const logText = fs.readFileSync(path.join(dir, 'session.log'), 'utf8');
+      fs.writeFileSync(
+        path.join(dir, 'session.log'),
+        logText
+          .split('\n')
+          .filter((line) => !line.includes(' session_stop '))
+          .join('\n'),
+      );
+      fs.writeFileSync(path.join(box.recordings, '.active-session.json'), JSON.stringify({ session_id: 'torn', pid: deadPid }));
+
+      const result = await runCli(['status'], box);
       expect(result.code, result.stderr).toBe(0);
-      expect(isAlive(ffmpegPid)).toBe(false);
-      expect(result.stdout).toContain('last session: orphan (interrupted)');
       const log = readSessionLog(dir);
       const created = expectChunksFinalAndLogged(dir, log);
-      expect(created.length).toBeGreaterThan(before);
-      expect(created.slice(before).every((c) => c.fields.recovered === 'true')).toBe(true);
-      expectStopLast(log, 'interrupted');
-    });
-  });
-
-  it.concurrent('killed between a chunk_created line and the session.json write: recovery counts that chunk, never logs it twice', async () => {
-    const box = sandbox();
-    expect((await runCli(['record', ...LAVFI, '--duration', '2', '--segment-time', '1', '--no-realtime', '--session-id', 'torn'], box)).code).toBe(0);
-    const dir = path.join(box.recordings, 'torn');
-    // The state such a kill leaves: every chunk logged, session.json still counting none, no session_stop.
-    const deadPid = spawnSync('true').pid;
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as Record<string, unknown> & { stats: { chunks: number; audio_duration_seconds: number } };
-    fs.writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ ...manifest, status: 'recording', pid: deadPid, ffmpeg_pid: null, stop_reason: null, ended_at: null, stats: { ...manifest.stats, chunks: 0, audio_duration_seconds: 0 } }));
-    const logText = fs.readFileSync(path.join(dir, 'session.log'), 'utf8');
-    fs.writeFileSync(path.join(dir, 'session.log'), logText.split('\n').filter((line) => !line.includes(' session_stop ')).join('\n'));
-    fs.writeFileSync(path.join(box.recordings, '.active-session.json'), JSON.stringify({ session_id: 'torn', pid: deadPid }));
-
-    const result = await runCli(['status'], box);
-    expect(result.code, result.stderr).toBe(0);
-    const log = readSessionLog(dir);
-    const created = expectChunksFinalAndLogged(dir, log);
-    expect(created.some((c) => c.fields.recovered === 'true')).toBe(false);
-    expect(expectStopLast(log, 'interrupted').fields.recovered_chunks).toBe('0');
-    expect(readManifestSync(dir)?.stats.chunks).toBe(created.length);
-  });
+      expect(created.some((c) => c.fields.recovered === 'true')).toBe(false);
+      expect(expectStopLast(log, 'interrupted').fields.recovered_chunks).toBe('0');
+      expect(readManifestSync(dir)?.stats.chunks).toBe(created.length);
+    },
+  );
 
   describe('the stop ladder, with a stubborn ffmpeg', () => {
     // A fault the real ffmpeg cannot produce on demand: an ffmpeg that ignores `q` and SIGINT.
     // A fake executable given as ECHOLOG_FFMPEG; only SIGTERM (the next rung) ends it.
     function stubbornFfmpeg(box: Sandbox, stopTimeout: number) {
       const fake = path.join(box.root, 'stubborn-ffmpeg');
-      fs.writeFileSync(fake, `#!/bin/sh\ntrap '' INT\necho "stubborn ffmpeg $$ ignores q and SIGINT" >&2\nwhile :; do sleep 0.1; done\n`, { mode: 0o755 });
+      fs.writeFileSync(fake, `#!/bin/sh\ntrap '' INT\necho "stubborn ffmpeg $$ ignores q and SIGINT" >&2\nwhile :; do sleep 0.1; done\n`, {
+        mode: 0o755,
+      });
       const config = path.join(box.root, 'echolog.conf');
       fs.writeFileSync(config, `ffmpeg:\n  stop_timeout: ${stopTimeout}\n`);
       return { env: { ECHOLOG_FFMPEG: fake }, args: ['--config', config] };

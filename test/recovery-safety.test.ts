@@ -44,17 +44,34 @@ async function crashedSession(box: Sandbox, id: string, patch: Record<string, un
   const dir = path.join(box.recordings, id);
   const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as Record<string, unknown>;
   const pid = deadPid();
-  fs.writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ ...manifest, status: 'recording', pid, pid_start_ticks: null, stop_reason: null, ended_at: null, ...patch }));
+  fs.writeFileSync(
+    path.join(dir, 'session.json'),
+    JSON.stringify({ ...manifest, status: 'recording', pid, pid_start_ticks: null, stop_reason: null, ended_at: null, ...patch }),
+  );
   const log = fs.readFileSync(path.join(dir, 'session.log'), 'utf8');
-  fs.writeFileSync(path.join(dir, 'session.log'), log.split('\n').filter((line) => !line.includes(' session_stop ')).join('\n'));
+  fs.writeFileSync(
+    path.join(dir, 'session.log'),
+    log
+      .split('\n')
+      .filter((line) => !line.includes(' session_stop '))
+      .join('\n'),
+  );
   fs.writeFileSync(path.join(box.recordings, '.active-session.json'), JSON.stringify({ session_id: id, pid }));
   return dir;
 }
 
 describe('a reused ffmpeg_pid is never signalled (row 3)', () => {
   it.concurrent.each([
-    ['its start time differs from the one recorded at spawn', (_pid: number, recorded: number) => recorded, /start time \d+ is not the recorded \d+: the pid was reused/],
-    ['it has the recorded start time but is not ffmpeg writing into the session', (pid: number) => startTicksOf(pid), /command line does not write to .*chunk_%05d\.wav/],
+    [
+      'its start time differs from the one recorded at spawn',
+      (_pid: number, recorded: number) => recorded,
+      /start time \d+ is not the recorded \d+: the pid was reused/,
+    ],
+    [
+      'it has the recorded start time but is not ffmpeg writing into the session',
+      (pid: number) => startTicksOf(pid),
+      /command line does not write to .*chunk_%05d\.wav/,
+    ],
   ])('an unrelated process holds the pid (%s): status recovers the session and the process lives', async (_case, ticks, why) => {
     const box = sandbox();
     const bystander = startBystander();
@@ -63,7 +80,10 @@ describe('a reused ffmpeg_pid is never signalled (row 3)', () => {
     const recorded = (readManifestSync(dir) as unknown as { ffmpeg_start_ticks: number }).ffmpeg_start_ticks;
     expect(recorded).toBeGreaterThan(0);
     const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as Record<string, unknown>;
-    fs.writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ ...manifest, ffmpeg_pid: bystander, ffmpeg_start_ticks: ticks(bystander, recorded) }));
+    fs.writeFileSync(
+      path.join(dir, 'session.json'),
+      JSON.stringify({ ...manifest, ffmpeg_pid: bystander, ffmpeg_start_ticks: ticks(bystander, recorded) }),
+    );
 
     const result = await runCli(['status'], box);
     expect(result.code, result.stderr).toBe(0);
@@ -78,49 +98,63 @@ describe('a reused ffmpeg_pid is never signalled (row 3)', () => {
     expectStopLast(log, 'interrupted');
   });
 
-  it.concurrent("a lock whose pid now belongs to another process (start time differs) is stale: status recovers, record is not blocked", async () => {
-    const box = sandbox();
-    const bystander = startBystander();
-    const dir = await crashedSession(box, 'ghost');
-    fs.writeFileSync(path.join(box.recordings, '.active-session.json'), JSON.stringify({ session_id: 'ghost', pid: bystander, pid_start_ticks: startTicksOf(bystander) + 1 }));
-    fs.writeFileSync(path.join(dir, 'session.json'), JSON.stringify({ ...JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')), pid: bystander, pid_start_ticks: startTicksOf(bystander) + 1 }));
-
-    const status = await runCli(['status'], box);
-    expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toContain('last session: ghost (interrupted)');
-    const record = await runCli(['record', ...LAVFI, '--duration', '1', '--no-realtime', '--session-id', 'after'], box);
-    expect(record.code, record.stderr).toBe(0);
-    expect(isAlive(bystander)).toBe(true);
-  });
-});
-
-
-describe('ids from disk are untrusted (row 4)', () => {
-  it.concurrent.each([['status', ['status']], ['record', ['record', ...LAVFI, '--duration', '1', '--no-realtime', '--session-id', 'next']]])(
-    'a lock naming ../outside: %s reports and removes it, writes nothing outside, signals nothing',
-    async (_who, command) => {
+  it.concurrent(
+    'a lock whose pid now belongs to another process (start time differs) is stale: status recovers, record is not blocked',
+    async () => {
       const box = sandbox();
       const bystander = startBystander();
-      fs.mkdirSync(box.recordings, { mode: 0o700 });
-      // What a recovery that followed the id would act on: a "recording" session beside the recordings dir.
-      const outside = path.join(box.root, 'outside');
-      fs.mkdirSync(outside);
-      const bait = JSON.stringify({ session_id: 'outside', status: 'recording', pid: deadPid(), ffmpeg_pid: bystander });
-      fs.writeFileSync(path.join(outside, 'session.json'), bait);
-      const lock = path.join(box.recordings, '.active-session.json');
-      fs.writeFileSync(lock, JSON.stringify({ session_id: '../outside', pid: deadPid() }));
+      const dir = await crashedSession(box, 'ghost');
+      fs.writeFileSync(
+        path.join(box.recordings, '.active-session.json'),
+        JSON.stringify({ session_id: 'ghost', pid: bystander, pid_start_ticks: startTicksOf(bystander) + 1 }),
+      );
+      fs.writeFileSync(
+        path.join(dir, 'session.json'),
+        JSON.stringify({
+          ...JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')),
+          pid: bystander,
+          pid_start_ticks: startTicksOf(bystander) + 1,
+        }),
+      );
 
-      const result = await runCli(command, box);
-      expect(result.code, result.stderr).toBe(0);
-      noStack(result.stderr);
-      expect(result.stderr).toContain(`echolog: removed the invalid lock file ${lock}: its session_id "../outside" is not a valid session id`);
-      expect(fs.readdirSync(outside)).toEqual(['session.json']);
-      expect(fs.readFileSync(path.join(outside, 'session.json'), 'utf8')).toBe(bait);
+      const status = await runCli(['status'], box);
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toContain('last session: ghost (interrupted)');
+      const record = await runCli(['record', ...LAVFI, '--duration', '1', '--no-realtime', '--session-id', 'after'], box);
+      expect(record.code, record.stderr).toBe(0);
       expect(isAlive(bystander)).toBe(true);
-      if (command[0] === 'status') expect(fs.existsSync(lock)).toBe(false);
-      else expectStopLast(readSessionLog(path.join(box.recordings, 'next')), 'duration_reached');
     },
   );
+});
+
+describe('ids from disk are untrusted (row 4)', () => {
+  it.concurrent.each([
+    ['status', ['status']],
+    ['record', ['record', ...LAVFI, '--duration', '1', '--no-realtime', '--session-id', 'next']],
+  ])('a lock naming ../outside: %s reports and removes it, writes nothing outside, signals nothing', async (_who, command) => {
+    const box = sandbox();
+    const bystander = startBystander();
+    fs.mkdirSync(box.recordings, { mode: 0o700 });
+    // What a recovery that followed the id would act on: a "recording" session beside the recordings dir.
+    const outside = path.join(box.root, 'outside');
+    fs.mkdirSync(outside);
+    const bait = JSON.stringify({ session_id: 'outside', status: 'recording', pid: deadPid(), ffmpeg_pid: bystander });
+    fs.writeFileSync(path.join(outside, 'session.json'), bait);
+    const lock = path.join(box.recordings, '.active-session.json');
+    fs.writeFileSync(lock, JSON.stringify({ session_id: '../outside', pid: deadPid() }));
+
+    const result = await runCli(command, box);
+    expect(result.code, result.stderr).toBe(0);
+    noStack(result.stderr);
+    expect(result.stderr).toContain(
+      `echolog: removed the invalid lock file ${lock}: its session_id "../outside" is not a valid session id`,
+    );
+    expect(fs.readdirSync(outside)).toEqual(['session.json']);
+    expect(fs.readFileSync(path.join(outside, 'session.json'), 'utf8')).toBe(bait);
+    expect(isAlive(bystander)).toBe(true);
+    if (command[0] === 'status') expect(fs.existsSync(lock)).toBe(false);
+    else expectStopLast(readSessionLog(path.join(box.recordings, 'next')), 'duration_reached');
+  });
 });
 
 describe('a corrupt session.json (row 6)', () => {
@@ -137,7 +171,9 @@ describe('a corrupt session.json (row 6)', () => {
     const result = await runCli(['status'], box);
     expect(result.code, result.stderr).toBe(0);
     noStack(result.stderr);
-    expect(result.stderr).toMatch(new RegExp(`^echolog: ${file} was unreadable \\(${why.source}\\); rebuilt it from segments.csv and session.log\\n$`));
+    expect(result.stderr).toMatch(
+      new RegExp(`^echolog: ${file} was unreadable \\(${why.source}\\); rebuilt it from segments.csv and session.log\\n$`),
+    );
     expect(result.stdout).toContain('last session: torn (interrupted)');
     const log = readSessionLog(dir);
     const created = expectChunksFinalAndLogged(dir, log);
@@ -161,19 +197,29 @@ describe('a corrupt session.json (row 6)', () => {
     expect(transcribe.stderr).toBe(expected);
   });
 
-  it.concurrent('transcribe of a finished session whose session.json was truncated rebuilds it, transcribes, and writes it whole again', async () => {
-    const box = sandbox();
-    expect((await runCli(['record', ...LAVFI, '--duration', '2', '--segment-time', '1', '--no-realtime', '--session-id', 'done'], box)).code).toBe(0);
-    const dir = path.join(box.recordings, 'done');
-    const file = path.join(dir, 'session.json');
-    fs.writeFileSync(file, fs.readFileSync(file, 'utf8').slice(0, 40));
+  it.concurrent(
+    'transcribe of a finished session whose session.json was truncated rebuilds it, transcribes, and writes it whole again',
+    async () => {
+      const box = sandbox();
+      expect(
+        (await runCli(['record', ...LAVFI, '--duration', '2', '--segment-time', '1', '--no-realtime', '--session-id', 'done'], box)).code,
+      ).toBe(0);
+      const dir = path.join(box.recordings, 'done');
+      const file = path.join(dir, 'session.json');
+      fs.writeFileSync(file, fs.readFileSync(file, 'utf8').slice(0, 40));
 
-    const result = await runCli(['transcribe', 'done', '--engine', 'pocketsphinx'], box);
-    expect(result.code, result.stderr).toBe(0);
-    noStack(result.stderr);
-    expect(result.stderr).toContain(`echolog: ${file} was unreadable (it is not valid JSON (truncated?)); rebuilt it`);
-    expect(result.stdout).toMatch(/^done: transcribed 2 chunks with pocketsphinx/);
-    expect(readManifestSync(dir)).toMatchObject({ session_id: 'done', status: 'completed', stop_reason: 'duration_reached', stats: { chunks: 2 } });
-    expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
-  });
+      const result = await runCli(['transcribe', 'done', '--engine', 'pocketsphinx'], box);
+      expect(result.code, result.stderr).toBe(0);
+      noStack(result.stderr);
+      expect(result.stderr).toContain(`echolog: ${file} was unreadable (it is not valid JSON (truncated?)); rebuilt it`);
+      expect(result.stdout).toMatch(/^done: transcribed 2 chunks with pocketsphinx/);
+      expect(readManifestSync(dir)).toMatchObject({
+        session_id: 'done',
+        status: 'completed',
+        stop_reason: 'duration_reached',
+        stats: { chunks: 2 },
+      });
+      expect(fs.readdirSync(dir).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    },
+  );
 });

@@ -9,7 +9,11 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-list-watcher-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 /** Rows as they are reported, and a wait for the n-th (rejects after `ms`: a missed inotify event would hang). */
-function rowCollector(): { rows: SegmentListRow[]; onRow: (row: SegmentListRow) => void; reported: (count: number, ms?: number) => Promise<void> } {
+function rowCollector(): {
+  rows: SegmentListRow[];
+  onRow: (row: SegmentListRow) => void;
+  reported: (count: number, ms?: number) => Promise<void>;
+} {
   const rows: SegmentListRow[] = [];
   let wake = (): void => undefined;
   return {
@@ -55,7 +59,8 @@ describe('SegmentListWatcher', () => {
         const before = events;
         // The session's other files change between rows (chunks, session.log, session.json), by
         // turns: inotify folds an event into the one before it when they are the same ...
-        for (let i = 0; i < 20; i++) fs.writeFileSync(path.join(dir, i % 2 ? 'session.log' : 'chunk_00009.wav'), `${seq}.${i}\n`, { flag: 'a' });
+        for (let i = 0; i < 20; i++)
+          fs.writeFileSync(path.join(dir, i % 2 ? 'session.log' : 'chunk_00009.wav'), `${seq}.${i}\n`, { flag: 'a' });
         fs.writeSync(list, `chunk_0000${seq}.wav,${(seq - 1) * 10}.000000,${seq * 10}.000000\n`);
         await reported(seq);
         // ... and once the list exists only its own row wakes the watcher: inotify delivers the

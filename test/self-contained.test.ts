@@ -13,7 +13,10 @@ describe('the project is self-contained', () => {
     const pattern = ['(\\.\\./)+', 'shared', '(/|\\b)'].join('');
     let hits = '';
     try {
-      hits = execFileSync('git', ['grep', '-nE', pattern, '--', 'src', 'test', 'bench', 'bin', '.ci', 'package.json'], { cwd: REPO, encoding: 'utf8' });
+      hits = execFileSync('git', ['grep', '-nE', pattern, '--', 'src', 'test', 'bench', 'bin', '.ci', 'package.json'], {
+        cwd: REPO,
+        encoding: 'utf8',
+      });
     } catch (error) {
       // git grep exits 1 when nothing matches: the outcome this test wants.
       if ((error as { status?: number }).status !== 1) throw error;

@@ -9,7 +9,19 @@ import { chunkFiles, processesMatching, readManifestSync } from './helpers/chunk
 import { execFileAsync, exitOf, makeSandbox, readSessionLog, runCli, startCli, waitFor, BIN, type Sandbox } from './helpers/cli.js';
 
 // Short real recordings: 2 s of a 440 Hz sine in 1 s chunks, as fast as ffmpeg goes.
-const RECORD = ['record', '-q', '--input-format', 'lavfi', '--input', 'sine=frequency=440', '--duration', '2', '--segment-time', '1', '--no-realtime'];
+const RECORD = [
+  'record',
+  '-q',
+  '--input-format',
+  'lavfi',
+  '--input',
+  'sine=frequency=440',
+  '--duration',
+  '2',
+  '--segment-time',
+  '1',
+  '--no-realtime',
+];
 
 /** A session.json as `record` writes it, for sessions that need no audio (filters, paging, clean-up). */
 function writeSession(recordings: string, id: string, startedAt: string, over: Record<string, unknown> = {}): string {
@@ -41,7 +53,15 @@ function writeSession(recordings: string, id: string, startedAt: string, over: R
 }
 
 interface ListJson {
-  sessions: Array<{ id: string; status: string; started_at: string; chunks: number; resumed_from: string | null; bytes_on_disk: number | null; language: string | null }>;
+  sessions: Array<{
+    id: string;
+    status: string;
+    started_at: string;
+    chunks: number;
+    resumed_from: string | null;
+    bytes_on_disk: number | null;
+    language: string | null;
+  }>;
   pagination: { total: number; limit: number; offset: number; returned: number };
 }
 
@@ -54,7 +74,17 @@ async function listJson(box: Sandbox, ...args: string[]): Promise<ListJson> {
 
 /** Samples in a media file's first stream, as ffprobe counts them (duration_ts in 1/sample_rate units). */
 async function probeSamples(file: string): Promise<{ samples: number; seconds: number; sampleRate: number }> {
-  const { stdout } = await execFileAsync('ffprobe', ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=duration_ts,duration,sample_rate,time_base', '-of', 'json', file]);
+  const { stdout } = await execFileAsync('ffprobe', [
+    '-v',
+    'error',
+    '-select_streams',
+    'a:0',
+    '-show_entries',
+    'stream=duration_ts,duration,sample_rate,time_base',
+    '-of',
+    'json',
+    file,
+  ]);
   const stream = (JSON.parse(stdout) as { streams: Array<{ duration_ts: number; duration: string; sample_rate: string }> }).streams[0]!;
   return { samples: stream.duration_ts, seconds: Number(stream.duration), sampleRate: Number(stream.sample_rate) };
 }
@@ -84,7 +114,9 @@ describe('a resume chain recorded for real: list, show, export', () => {
     const start = readSessionLog(path.join(box.recordings, 'b1')).find((l) => l.message === 'session_start')!;
     expect(start.fields.resumed_from).toBe('a1');
     expect(readSessionLog(path.join(box.recordings, 'a1')).find((l) => l.message === 'session_start')!.fields.resumed_from).toBeUndefined();
-    const manifest = JSON.parse(fs.readFileSync(path.join(box.recordings, 'c1', 'session.json'), 'utf8')) as Record<string, unknown> & { stats: Record<string, number> };
+    const manifest = JSON.parse(fs.readFileSync(path.join(box.recordings, 'c1', 'session.json'), 'utf8')) as Record<string, unknown> & {
+      stats: Record<string, number>;
+    };
     expect(manifest).toMatchObject({ resumed_from: 'b1', language: 'en', engine: null, model: null });
     // From the stop on: the whole folder, what deleting it frees.
     const files = fs.readdirSync(path.join(box.recordings, 'c1')).map((f) => fs.statSync(path.join(box.recordings, 'c1', f)).size);
@@ -127,9 +159,19 @@ describe('a resume chain recorded for real: list, show, export', () => {
     expect(show.stdout).toContain(`  ${path.join(dir, 'session.log')}\n`);
     expect(show.stdout).toContain(`  ${path.join(dir, 'chunk_00001.wav')}\n`);
     expect(show.stdout).toContain('2 finished chunks, continuous (no gaps, no restarts)');
-    const json = JSON.parse((await runCli(['sessions', 'show', 'c1', '--json'], box)).stdout) as Record<string, unknown> & { chain: { ids: string[] }; paths: { chunks: string[] }; continuity: { listed: number; gaps: unknown[] } };
+    const json = JSON.parse((await runCli(['sessions', 'show', 'c1', '--json'], box)).stdout) as Record<string, unknown> & {
+      chain: { ids: string[] };
+      paths: { chunks: string[] };
+      continuity: { listed: number; gaps: unknown[] };
+    };
     expect(json).not.toHaveProperty('id');
-    expect(json).toMatchObject({ session_id: 'c1', active: false, resumed_from: 'b1', chain: { ids: ['a1', 'b1', 'c1'] }, continuity: { listed: 2, gaps: [] } });
+    expect(json).toMatchObject({
+      session_id: 'c1',
+      active: false,
+      resumed_from: 'b1',
+      chain: { ids: ['a1', 'b1', 'c1'] },
+      continuity: { listed: 2, gaps: [] },
+    });
     expect(json.paths.chunks).toHaveLength(2);
   });
 
@@ -178,7 +220,8 @@ describe('a resume chain recorded for real: list, show, export', () => {
   });
 
   it('export --transcript merges the chain, each part at its audio offset', async () => {
-    const jsonl = (text: string, start: number) => `${JSON.stringify({ seq: 1, start, end: start + 0.5, text, engine: 'pocketsphinx', latency_ms: 5 })}\n`;
+    const jsonl = (text: string, start: number) =>
+      `${JSON.stringify({ seq: 1, start, end: start + 0.5, text, engine: 'pocketsphinx', latency_ms: 5 })}\n`;
     fs.writeFileSync(path.join(box.recordings, 'a1', 'transcript.jsonl'), jsonl('first', 0.25));
     fs.writeFileSync(path.join(box.recordings, 'c1', 'transcript.jsonl'), jsonl('third', 0.5));
     for (const ext of ['json', 'srt', 'vtt', 'txt']) {
@@ -187,7 +230,10 @@ describe('a resume chain recorded for real: list, show, export', () => {
       expect(result.code).toBe(0);
       expect(result.stdout).toContain('transcript: 2 utterances of a1 → b1 → c1');
     }
-    const doc = JSON.parse(fs.readFileSync(path.join(box.root, 'chain.json'), 'utf8')) as { duration: number; utterances: Array<{ start: number; text: string }> };
+    const doc = JSON.parse(fs.readFileSync(path.join(box.root, 'chain.json'), 'utf8')) as {
+      duration: number;
+      utterances: Array<{ start: number; text: string }>;
+    };
     const offsetOfC1 = chunkSamples(dirs('a1', 'b1')) / 16000;
     expect(doc.duration).toBeCloseTo(chunkSamples(dirs('a1', 'b1', 'c1')) / 16000, 3);
     expect(doc.utterances).toEqual([
@@ -222,12 +268,27 @@ describe('a resume chain recorded for real: list, show, export', () => {
   it('a joined WAV that ffmpeg left short without a word (its trailer never written) is caught by its header', async () => {
     const chunks = await readChunks(path.join(box.recordings, 'a1'), new Date());
     const joined = path.join(box.root, 'joined.wav');
-    await execFileAsync('ffmpeg', ['-v', 'error', '-i', chunks[0]!.path, '-i', chunks[1]!.path, '-filter_complex', 'concat=n=2:v=0:a=1', '-c:a', 'pcm_s16le', '-y', joined]);
+    await execFileAsync('ffmpeg', [
+      '-v',
+      'error',
+      '-i',
+      chunks[0]!.path,
+      '-i',
+      chunks[1]!.path,
+      '-filter_complex',
+      'concat=n=2:v=0:a=1',
+      '-c:a',
+      'pcm_s16le',
+      '-y',
+      joined,
+    ]);
     await expect(checkJoinedWav(joined, chunks, 'out.wav')).resolves.toBeUndefined();
     // What a full disk leaves: the first 32 KiB, with the header's sizes for the whole file.
     expect(fs.statSync(joined).size).toBeGreaterThan(32768);
     fs.truncateSync(joined, 32768);
-    await expect(checkJoinedWav(joined, chunks, 'out.wav')).rejects.toThrow(/^ffmpeg did not write all of out\.wav \(header says \d+ bytes of audio, the file holds \d+; is the disk full\?\); nothing was exported$/);
+    await expect(checkJoinedWav(joined, chunks, 'out.wav')).rejects.toThrow(
+      /^ffmpeg did not write all of out\.wav \(header says \d+ bytes of audio, the file holds \d+; is the disk full\?\); nothing was exported$/,
+    );
     // A header promising less audio than the chunks hold.
     await execFileAsync('ffmpeg', ['-v', 'error', '-i', chunks[0]!.path, '-c', 'copy', '-y', joined]);
     await expect(checkJoinedWav(joined, chunks, 'out.wav')).rejects.toThrow(/it holds \d+ bytes of audio, the chunks \d+/);
@@ -235,7 +296,28 @@ describe('a resume chain recorded for real: list, show, export', () => {
 
   it('Ctrl-C during an export stops ffmpeg and leaves nothing: exit 130', async () => {
     // Ten minutes of audio, recorded in a second or two: its MP3 takes seconds to encode.
-    expect((await runCli(['record', '-q', '--input-format', 'lavfi', '--input', 'sine', '--duration', '600', '--segment-time', '60', '--no-realtime', '--session-id', 'long1'], box)).code).toBe(0);
+    expect(
+      (
+        await runCli(
+          [
+            'record',
+            '-q',
+            '--input-format',
+            'lavfi',
+            '--input',
+            'sine',
+            '--duration',
+            '600',
+            '--segment-time',
+            '60',
+            '--no-realtime',
+            '--session-id',
+            'long1',
+          ],
+          box,
+        )
+      ).code,
+    ).toBe(0);
     const outDir = path.join(box.root, 'interrupted');
     fs.mkdirSync(outDir);
     const child = startCli(['sessions', 'export', 'long1', '--audio', path.join(outDir, 'long.mp3')], box);
@@ -276,7 +358,10 @@ describe('filters, clean-up and a corrupt manifest among many', () => {
 
   beforeAll(() => {
     fs.mkdirSync(box.recordings, { mode: 0o700 });
-    for (let i = 0; i < 40; i++) writeSession(box.recordings, `s${String(i).padStart(2, '0')}`, day(i), { status: i % 10 === 3 ? 'error' : i % 10 === 7 ? 'interrupted' : 'completed' });
+    for (let i = 0; i < 40; i++)
+      writeSession(box.recordings, `s${String(i).padStart(2, '0')}`, day(i), {
+        status: i % 10 === 3 ? 'error' : i % 10 === 7 ? 'interrupted' : 'completed',
+      });
   });
 
   it('--status, --since, --until, --limit and --offset', async () => {
@@ -323,7 +408,9 @@ describe('filters, clean-up and a corrupt manifest among many', () => {
     // Rebuilt as `recording` with its echolog (pid 4242) gone: the listing recovers it (issue 16).
     expect(page.sessions[0]).toMatchObject({ id: 'zz-rebuilt', status: 'interrupted' });
     expect(page.sessions.map((s) => s.id)).not.toContain('zz-garbage');
-    expect(result.stderr).toContain(`${path.join(rebuildable, 'session.json')} was unreadable (it is not valid JSON (truncated?)); rebuilt it from segments.csv and session.log`);
+    expect(result.stderr).toContain(
+      `${path.join(rebuildable, 'session.json')} was unreadable (it is not valid JSON (truncated?)); rebuilt it from segments.csv and session.log`,
+    );
     expect(result.stderr).toContain(`skipped ${garbage}: ${path.join(garbage, 'session.json')} cannot be used`);
     // The cache does not keep what is unreadable: fixed files are seen on the next listing.
     fs.rmSync(rebuildable, { recursive: true });
@@ -341,7 +428,12 @@ describe('filters, clean-up and a corrupt manifest among many', () => {
       const result = await runCli(['sessions', 'delete', '--older-than', '7d', '--yes', '--json'], tmp);
       expect(result.stderr).toBe('');
       expect(result.code).toBe(0);
-      expect(JSON.parse(result.stdout)).toEqual(expect.arrayContaining([{ deleted: true, session_id: 'old1' }, { deleted: true, session_id: 'old2' }]));
+      expect(JSON.parse(result.stdout)).toEqual(
+        expect.arrayContaining([
+          { deleted: true, session_id: 'old1' },
+          { deleted: true, session_id: 'old2' },
+        ]),
+      );
       expect(fs.readdirSync(tmp.recordings).filter((f) => !f.startsWith('.'))).toEqual(['new1']);
       expect((await listJson(tmp)).sessions.map((s) => s.id)).toEqual(['new1']);
       const bad = await runCli(['sessions', 'delete', '--older-than', 'a week', '--yes'], tmp);
@@ -362,7 +454,12 @@ describe('filters, clean-up and a corrupt manifest among many', () => {
     // util-linux `script` gives echolog a real terminal; the answer is typed into it.
     const onTty = (answer: string): Promise<string> =>
       new Promise((resolve) => {
-        const child = execFile('script', ['-qec', `${BIN} sessions delete ask1`, '/dev/null'], { cwd: box.home, env: box.env }, (_error, stdout) => resolve(stdout));
+        const child = execFile(
+          'script',
+          ['-qec', `${BIN} sessions delete ask1`, '/dev/null'],
+          { cwd: box.home, env: box.env },
+          (_error, stdout) => resolve(stdout),
+        );
         child.stdin!.end(`${answer}\n`);
       });
     const no = await onTty('n');
@@ -381,11 +478,13 @@ describe('filters, clean-up and a corrupt manifest among many', () => {
     fs.mkdirSync(path.join(box.recordings, 's00', 'nested'));
     const before = fs.readdirSync(box.recordings).sort();
     // Side by side: each is refused before it touches anything, and the listing after shows nothing went.
-    const commands = ['../outside/victim', '../x', 's00/nested', path.join(outside, 'victim'), '.', '..', 'link1', 'missing'].flatMap((id) => [
-      ['sessions', 'delete', id, '--yes'],
-      ['sessions', 'show', id],
-      ['sessions', 'export', id, '--audio', path.join(box.root, 'x.wav')],
-    ]);
+    const commands = ['../outside/victim', '../x', 's00/nested', path.join(outside, 'victim'), '.', '..', 'link1', 'missing'].flatMap(
+      (id) => [
+        ['sessions', 'delete', id, '--yes'],
+        ['sessions', 'show', id],
+        ['sessions', 'export', id, '--audio', path.join(box.root, 'x.wav')],
+      ],
+    );
     const results = await Promise.all(commands.map((command) => runCli(command, box)));
     results.forEach((result, i) => {
       expect(result.code, `${commands[i]!.join(' ')}`).toBe(2);
@@ -407,7 +506,12 @@ describe('the recordings dir', () => {
       fs.mkdirSync(box.recordings, { mode: 0o700 });
       writeSession(box.recordings, 'x1', new Date().toISOString());
       fs.chmodSync(box.recordings, 0o777);
-      for (const command of [['sessions', 'list'], ['sessions', 'show', 'x1'], ['sessions', 'delete', 'x1', '--yes'], ['sessions', 'export', 'x1', '--audio', path.join(box.root, 'x.wav')]]) {
+      for (const command of [
+        ['sessions', 'list'],
+        ['sessions', 'show', 'x1'],
+        ['sessions', 'delete', 'x1', '--yes'],
+        ['sessions', 'export', 'x1', '--audio', path.join(box.root, 'x.wav')],
+      ]) {
         const result = await runCli(command, box);
         expect(result.code, command.join(' ')).toBe(2);
         expect(result.stderr).toContain(`recordings dir ${box.recordings} cannot be used: it is writable by group and others`);
@@ -424,7 +528,10 @@ describe('an active session cannot be deleted or resumed (seed 003: 409)', () =>
   afterAll(() => box.cleanup());
 
   it('refuses with exit 1 and a clear message while `record` runs, and deletes it once stopped', async () => {
-    const child = startCli(['record', '--input-format', 'lavfi', '--input', 'sine=frequency=440', '--segment-time', '1', '--session-id', 'live'], box);
+    const child = startCli(
+      ['record', '--input-format', 'lavfi', '--input', 'sine=frequency=440', '--segment-time', '1', '--session-id', 'live'],
+      box,
+    );
     const dir = path.join(box.recordings, 'live');
     try {
       await waitFor(() => (readManifestSync(dir)?.stats.chunks ?? 0) >= 1, 20_000, 'the first chunk');
@@ -437,7 +544,10 @@ describe('an active session cannot be deleted or resumed (seed 003: 409)', () =>
       expect(del.stderr).toContain(`session live is recording now (pid ${child.pid}) and cannot be deleted; stop it first`);
       expect(fs.existsSync(path.join(dir, 'session.json'))).toBe(true);
 
-      const resume = await runCli(['record', '--resume', 'live', '--input-format', 'lavfi', '--input', 'sine', '--duration', '1', '--no-realtime'], box);
+      const resume = await runCli(
+        ['record', '--resume', 'live', '--input-format', 'lavfi', '--input', 'sine', '--duration', '1', '--no-realtime'],
+        box,
+      );
       expect(resume.code).toBe(1);
       expect(resume.stderr).toContain('--resume live: that session is still recording');
 

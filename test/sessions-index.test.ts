@@ -111,7 +111,10 @@ describe('the sessions index', () => {
       '',
     ]) {
       fs.writeFileSync(indexFile(), forged);
-      expect((await index()).map((s) => `${s.id}<${s.resumed_from}`), forged).toEqual(['a<null', 'b<a']);
+      expect(
+        (await index()).map((s) => `${s.id}<${s.resumed_from}`),
+        forged,
+      ).toEqual(['a<null', 'b<a']);
     }
   });
 

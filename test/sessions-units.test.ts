@@ -1,15 +1,38 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../src/errors.js';
 import { parseLogLine, type ParsedLogLine } from '../src/logging/line-format.js';
-import { formatBytes, formatChain, formatClock, formatContinuity, formatDeleteQuestion, formatListJson, formatListTable } from '../src/cli/sessions-format.js';
+import {
+  formatBytes,
+  formatChain,
+  formatClock,
+  formatContinuity,
+  formatDeleteQuestion,
+  formatListJson,
+  formatListTable,
+} from '../src/cli/sessions-format.js';
 import { parseListQuery } from '../src/cli/sessions-flags.js';
 import { parseCount, parseDuration, parseTimeBound } from '../src/cli/time-flags.js';
 import { analyzeContinuity, lastProblems } from '../src/sessions/session-continuity.js';
-import { AUDIO_FORMATS, buildExportArgs, formatConcatList, formatOfFile, formatTranscript, mergeTranscripts, TRANSCRIPT_FORMATS } from '../src/sessions/session-export.js';
+import {
+  AUDIO_FORMATS,
+  buildExportArgs,
+  formatConcatList,
+  formatOfFile,
+  formatTranscript,
+  mergeTranscripts,
+  TRANSCRIPT_FORMATS,
+} from '../src/sessions/session-export.js';
 import type { SessionManifest } from '../src/store/session-manifest.js';
 import { parseManifest } from '../src/store/session-manifest.js';
 import { rebuildManifest, type LoggedChunk } from '../src/store/manifest-rebuild.js';
-import { pageSessions, resolveChain, selectByTime, summarize, type SessionKey, type SessionSummary } from '../src/sessions/session-query.js';
+import {
+  pageSessions,
+  resolveChain,
+  selectByTime,
+  summarize,
+  type SessionKey,
+  type SessionSummary,
+} from '../src/sessions/session-query.js';
 import { STOP_REASONS, stopLevelFor, type StopReason } from '../src/store/stop-reason.js';
 
 const NOW = new Date('2026-11-22T12:00:00Z');
@@ -49,10 +72,13 @@ describe('time flags', () => {
   });
   // A bare number would be seconds elsewhere in echolog; here `--older-than 30` meant as days would
   // delete every session, so a unit is required. Repeated units and more than ten years are no durations.
-  it.each(['', 'd', '7x', '-1d', '7 d', '1h 30m', 'P7D', '30', '2.5', '1m1m', '3651d', `1${'0'.repeat(400)}s`, '99999999999999w'])('refuses the duration %j, naming the flag and the value', (bad) => {
-    expect(() => parseDuration(bad, '--older-than')).toThrow(UsageError);
-    expect(() => parseDuration(bad, '--older-than')).toThrow(`--older-than ${JSON.stringify(bad)} is not allowed`);
-  });
+  it.each(['', 'd', '7x', '-1d', '7 d', '1h 30m', 'P7D', '30', '2.5', '1m1m', '3651d', `1${'0'.repeat(400)}s`, '99999999999999w'])(
+    'refuses the duration %j, naming the flag and the value',
+    (bad) => {
+      expect(() => parseDuration(bad, '--older-than')).toThrow(UsageError);
+      expect(() => parseDuration(bad, '--older-than')).toThrow(`--older-than ${JSON.stringify(bad)} is not allowed`);
+    },
+  );
   it('reads dates and date-times as UTC, and a duration as that long ago', () => {
     expect(parseTimeBound('2026-11-20', '--since', NOW).toISOString()).toBe('2026-11-20T00:00:00.000Z');
     expect(parseTimeBound('2026-11-20T03:04:05', '--since', NOW).toISOString()).toBe('2026-11-20T03:04:05.000Z');
@@ -78,7 +104,9 @@ describe('parseListQuery', () => {
     expect(parseListQuery({ ...flags, status: 'interrupted' }, NOW).status).toBe('interrupted');
   });
   it.each(['done', 'constructor', 'toString', ''])('refuses --status %j and names the allowed ones', (bad) => {
-    expect(() => parseListQuery({ ...flags, status: bad }, NOW)).toThrow(/--status .* is not allowed: use active, recording, completed, error, interrupted/);
+    expect(() => parseListQuery({ ...flags, status: bad }, NOW)).toThrow(
+      /--status .* is not allowed: use active, recording, completed, error, interrupted/,
+    );
   });
   it('parses every filter', () => {
     expect(parseListQuery({ status: 'error', since: '1d', until: '2026-11-22', limit: '5', offset: '10' }, NOW)).toEqual({
@@ -130,7 +158,8 @@ describe('selectByTime and pageSessions', () => {
 });
 
 describe('resolveChain', () => {
-  const s = (id: string, minute: number, from: string | null): SessionKey => key(id, `2026-11-22T10:${String(minute).padStart(2, '0')}:00Z`, from);
+  const s = (id: string, minute: number, from: string | null): SessionKey =>
+    key(id, `2026-11-22T10:${String(minute).padStart(2, '0')}:00Z`, from);
   it('follows resumed_from back and the resuming sessions forward', () => {
     const all = [s('a', 1, null), s('b', 2, 'a'), s('c', 3, 'b'), s('x', 4, null)];
     expect(resolveChain(all, 'b')).toEqual({ ids: ['a', 'b', 'c'] });
@@ -187,10 +216,26 @@ describe('summarize', () => {
 });
 
 describe('a rebuilt session.json keeps what session_start says of the session', () => {
-  const start = { session_id: 's1', start_time: '2026-01-02T03:04:05.000Z', sample_rate: '16000', channels: '1', segment_time: '1', log_level: 'info', pid: '4242' };
-  const evidence = (fields: Record<string, string>) => ({ dirName: 's1', logPath: '/r/s1/session.log', start: { ...start, ...fields }, rows: [], logged: new Map<string, LoggedChunk>() });
+  const start = {
+    session_id: 's1',
+    start_time: '2026-01-02T03:04:05.000Z',
+    sample_rate: '16000',
+    channels: '1',
+    segment_time: '1',
+    log_level: 'info',
+    pid: '4242',
+  };
+  const evidence = (fields: Record<string, string>) => ({
+    dirName: 's1',
+    logPath: '/r/s1/session.log',
+    start: { ...start, ...fields },
+    rows: [],
+    logged: new Map<string, LoggedChunk>(),
+  });
   it('its resume link and engine', () => {
-    expect(rebuildManifest(evidence({ resumed_from: 'a1', transcription_engine: 'pocketsphinx', transcription_model: 'en-us' }))).toMatchObject({ resumed_from: 'a1', engine: 'pocketsphinx', model: 'en-us' });
+    expect(
+      rebuildManifest(evidence({ resumed_from: 'a1', transcription_engine: 'pocketsphinx', transcription_model: 'en-us' })),
+    ).toMatchObject({ resumed_from: 'a1', engine: 'pocketsphinx', model: 'en-us' });
     expect(rebuildManifest(evidence({ transcription_engine: 'none' }))).toMatchObject({ resumed_from: null, engine: null, model: null });
   });
   it('a resume link that is a path is refused', () => {
@@ -255,7 +300,17 @@ describe('export, as data', () => {
   });
   it('copies WAV, encodes FLAC and MP3, and names the muxer of the temp file', () => {
     const tail = (format: (typeof AUDIO_FORMATS)[number]): string[] => buildExportArgs('/t/list', format, '/o/x.tmp').slice(9);
-    expect(buildExportArgs('/t/list', 'wav', '/o/x.tmp').slice(0, 9)).toEqual(['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i']);
+    expect(buildExportArgs('/t/list', 'wav', '/o/x.tmp').slice(0, 9)).toEqual([
+      '-hide_banner',
+      '-nostdin',
+      '-loglevel',
+      'error',
+      '-f',
+      'concat',
+      '-safe',
+      '0',
+      '-i',
+    ]);
     expect(tail('wav')).toEqual(['/t/list', '-c', 'copy', '-f', 'wav', '-y', '/o/x.tmp']);
     expect(tail('flac')).toEqual(['/t/list', '-c:a', 'flac', '-f', 'flac', '-y', '/o/x.tmp']);
     expect(tail('mp3')).toEqual(['/t/list', '-c:a', 'libmp3lame', '-q:a', '2', '-f', 'mp3', '-y', '/o/x.tmp']);
@@ -263,11 +318,20 @@ describe('export, as data', () => {
   it('takes the format from the extension, case-insensitively, and refuses others', () => {
     expect(formatOfFile('out.FLAC', AUDIO_FORMATS, '--audio')).toBe('flac');
     expect(formatOfFile('dir.v2/out.vtt', TRANSCRIPT_FORMATS, '--transcript')).toBe('vtt');
-    expect(() => formatOfFile('out.ogg', AUDIO_FORMATS, '--audio')).toThrow('--audio "out.ogg" is not allowed: the file name must end in .wav, .flac, .mp3');
+    expect(() => formatOfFile('out.ogg', AUDIO_FORMATS, '--audio')).toThrow(
+      '--audio "out.ogg" is not allowed: the file name must end in .wav, .flac, .mp3',
+    );
     expect(() => formatOfFile('out', TRANSCRIPT_FORMATS, '--transcript')).toThrow(UsageError);
   });
   it("moves each session's transcript to where its audio starts in the joined file", () => {
-    const line = (seq: number, start: number, end: number, text: string) => ({ seq, start, end, text, engine: 'pocketsphinx', latency_ms: 1 });
+    const line = (seq: number, start: number, end: number, text: string) => ({
+      seq,
+      start,
+      end,
+      text,
+      engine: 'pocketsphinx',
+      latency_ms: 1,
+    });
     const doc = mergeTranscripts(
       [
         { offsetSeconds: 0, lines: [line(1, 0.5, 1.5, 'hello'), { ...line(1, 0, 2, ''), chunk: 'transcribed' as const }] },
@@ -300,8 +364,13 @@ describe('sessions formatting', () => {
     expect(formatBytes(null)).toBe('—');
     expect(formatClock(3723.9)).toBe('01:02:03');
   });
-  it('a table with the issue\'s columns, numbers right-aligned, and where the next page starts', () => {
-    const page = { sessions: [summary('20261122T100000Z-abcdef', '2026-11-22T10:00:00.123Z', { word_count: 12, chunks: 10 })], total: 3, limit: 1, offset: 0 };
+  it("a table with the issue's columns, numbers right-aligned, and where the next page starts", () => {
+    const page = {
+      sessions: [summary('20261122T100000Z-abcdef', '2026-11-22T10:00:00.123Z', { word_count: 12, chunks: 10 })],
+      total: 3,
+      limit: 1,
+      offset: 0,
+    };
     expect(formatListTable(page)).toBe(
       [
         'ID                       STATUS     STARTED               DURATION  CHUNKS  WORDS    SIZE',
@@ -314,18 +383,30 @@ describe('sessions formatting', () => {
   });
   it("JSON is seed 003's list response", () => {
     const page = { sessions: [summary('a', '2026-11-22T10:00:00Z')], total: 1, limit: 50, offset: 0 };
-    expect(JSON.parse(formatListJson(page))).toEqual({ sessions: page.sessions, pagination: { total: 1, limit: 50, offset: 0, returned: 1 } });
+    expect(JSON.parse(formatListJson(page))).toEqual({
+      sessions: page.sessions,
+      pagination: { total: 1, limit: 50, offset: 0, returned: 1 },
+    });
   });
   it('the delete question names the sessions and the space freed', () => {
-    expect(formatDeleteQuestion([{ id: 'a', bytes: 1500 }, { id: 'b', bytes: 500 }])).toBe('Delete 2 sessions (a, b; 2.0 kB)? [y/N] ');
+    expect(
+      formatDeleteQuestion([
+        { id: 'a', bytes: 1500 },
+        { id: 'b', bytes: 500 },
+      ]),
+    ).toBe('Delete 2 sessions (a, b; 2.0 kB)? [y/N] ');
   });
 });
 
 describe('session_stop level', () => {
   it('a failure is ERROR, an end echolog did not see (recovery) WARNING, a normal end INFO', () => {
-    expect(['ffmpeg_exit', 'device_lost', 'input_damaged', 'disk_full', 'disk_low', 'error'].map((r) => stopLevelFor(r as StopReason))).toEqual(Array(6).fill('error'));
+    expect(
+      ['ffmpeg_exit', 'device_lost', 'input_damaged', 'disk_full', 'disk_low', 'error'].map((r) => stopLevelFor(r as StopReason)),
+    ).toEqual(Array(6).fill('error'));
     expect(stopLevelFor('interrupted')).toBe('warning');
-    expect(['duration_reached', 'end_of_input', 'user_interrupt', 'terminated'].map((r) => stopLevelFor(r as StopReason))).toEqual(Array(4).fill('info'));
+    expect(['duration_reached', 'end_of_input', 'user_interrupt', 'terminated'].map((r) => stopLevelFor(r as StopReason))).toEqual(
+      Array(4).fill('info'),
+    );
     // Every reason has a level that says whether it failed.
     for (const reason of STOP_REASONS) expect(['info', 'warning', 'error']).toContain(stopLevelFor(reason));
   });

@@ -22,7 +22,27 @@ async function wholeFileText(input: string): Promise<string> {
   // A plain 44-byte header: pocketsphinx_continuous skips exactly 44 bytes of a .wav, so the LIST
   // chunk ffmpeg adds by default would be decoded as samples (and shift every frame).
   const wav = path.join(box.root, 'whole.wav');
-  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', input, '-ar', '16000', '-ac', '1', '-map_metadata', '-1', '-fflags', '+bitexact', '-flags:a', '+bitexact', '-c:a', 'pcm_s16le', wav]);
+  await execFileAsync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    input,
+    '-ar',
+    '16000',
+    '-ac',
+    '1',
+    '-map_metadata',
+    '-1',
+    '-fflags',
+    '+bitexact',
+    '-flags:a',
+    '+bitexact',
+    '-c:a',
+    'pcm_s16le',
+    wav,
+  ]);
   return (await execFileAsync('pocketsphinx_continuous', ['-infile', wav])).stdout;
 }
 
@@ -51,13 +71,19 @@ describe('live transcript accuracy on recorded speech with room tone', () => {
       const dir = onlySessionDir(box.recordings);
       const log = readSessionLog(dir);
       // The live path, on the stream decoder, from start to end.
-      expect(log.find((l) => l.message === 'session_start')?.fields).toMatchObject({ transcription_engine: 'pocketsphinx', partial_text: 'on' });
+      expect(log.find((l) => l.message === 'session_start')?.fields).toMatchObject({
+        transcription_engine: 'pocketsphinx',
+        partial_text: 'on',
+      });
       expect(log.filter((l) => l.message === 'chunk_transcribed').every((l) => l.fields.mode === 'live')).toBe(true);
       expect(log.find((l) => l.message === 'live_transcription_end')?.fields).toMatchObject({ cuts: '0', dropped_s: '0' });
       const live = wordErrorRate(reference, transcriptText(dir));
       const offline = wordErrorRate(reference, whole);
       expect(offline.words).toBe(71);
-      expect(Math.abs(live.wer - offline.wer), `live ${live.wer.toFixed(1)} % vs whole file ${offline.wer.toFixed(1)} %`).toBeLessThanOrEqual(1);
+      expect(
+        Math.abs(live.wer - offline.wer),
+        `live ${live.wer.toFixed(1)} % vs whole file ${offline.wer.toFixed(1)} %`,
+      ).toBeLessThanOrEqual(1);
     },
     SLOW,
   );

@@ -8,7 +8,10 @@ const pool = sandboxPool();
 afterAll(pool.cleanup);
 const TRACE = fileURLToPath(new URL('./helpers/trace-imports.mjs', import.meta.url));
 /** Which source modules and packages each chunk of the CLI's bundle holds (scripts/bundle.mjs writes it). */
-const CHUNKS = JSON.parse(fs.readFileSync(fileURLToPath(new URL('../dist/bundle-modules.json', import.meta.url)), 'utf8')) as Record<string, string[]>;
+const CHUNKS = JSON.parse(fs.readFileSync(fileURLToPath(new URL('../dist/bundle-modules.json', import.meta.url)), 'utf8')) as Record<
+  string,
+  string[]
+>;
 
 /** The package a node_modules path belongs to (`node_modules/@scope/name/…` → `@scope/name`). */
 const packageOf = (file: string): string[] => file.match(/node_modules\/((@[^/]+\/)?[^/]+)/)?.slice(1, 2) ?? [];
@@ -48,7 +51,10 @@ describe('quick commands load only what they use', () => {
   it.concurrent('status loads no schema (zod), spinner, log writer or transcription', async () => {
     const box = pool.sandbox();
     // A real session to report on.
-    const recorded = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'], box);
+    const recorded = await runCli(
+      ['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'],
+      box,
+    );
     expect(recorded.code, recorded.stderr).toBe(0);
     const { packages, modules, builtins } = await loadedBy(['status'], box);
     // No config file here: the config loader (its YAML parser) is not needed either. status is answered before
@@ -64,7 +70,17 @@ describe('quick commands load only what they use', () => {
     expect(modules.filter((m) => m.startsWith('transcription/') || (m.startsWith('logging/') && !pureLogging.has(m)))).toEqual([]);
     expect(modules).toContain('cli/status-command');
     // Not recording: no session.json to rebuild, and no completion or man page to make.
-    for (const unused of ['store/manifest-rebuild', 'cli/command-tree', 'cli/completion', 'cli/man-page', 'config/schema', 'cli/help-layout', 'cli/help-text', 'cli/daemon-program']) expect(modules).not.toContain(unused);
+    for (const unused of [
+      'store/manifest-rebuild',
+      'cli/command-tree',
+      'cli/completion',
+      'cli/man-page',
+      'config/schema',
+      'cli/help-layout',
+      'cli/help-text',
+      'cli/daemon-program',
+    ])
+      expect(modules).not.toContain(unused);
   });
 
   it.concurrent('completion and man load their generators; --help does not', async () => {
@@ -77,7 +93,10 @@ describe('quick commands load only what they use', () => {
 
   it.concurrent('sessions list loads no schema (zod), config loader, spinner or log writer', async () => {
     const box = pool.sandbox();
-    const recorded = await runCli(['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'], box);
+    const recorded = await runCli(
+      ['record', '--input-format', 'lavfi', '--input', SINE, '--duration', '1', '--segment-time', '1', '--no-realtime'],
+      box,
+    );
     expect(recorded.code, recorded.stderr).toBe(0);
     const { packages, modules } = await loadedBy(['sessions', 'list'], box);
     expect(packages).toEqual(['commander']);

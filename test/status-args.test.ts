@@ -8,13 +8,24 @@ import { parseStatusArgs, type StatusArgs } from '../src/cli/status-args.js';
  * would get them, or the error commander ends with (usage, help, version). Only the action is replaced, so nothing runs.
  */
 async function commanderReading(args: readonly string[]): Promise<StatusArgs | string> {
-  const surroundings = { cwd: '/', env: {}, home: '/nonexistent', stdout: new PassThrough(), stderr: new PassThrough(), now: () => new Date(0) };
+  const surroundings = {
+    cwd: '/',
+    env: {},
+    home: '/nonexistent',
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    now: () => new Date(0),
+  };
   const program = await buildProgram(surroundings, { exitCode: 0 }, 'status', false);
   let read: StatusArgs | string = 'the status action did not run';
   program.commands
     .find((command) => command.name() === 'status')!
     .action((options: { json?: boolean; config?: string; recordingsDir?: string }) => {
-      read = { json: Boolean(options.json), ...(options.config !== undefined && { configPath: options.config }), ...(options.recordingsDir !== undefined && { recordingsDir: options.recordingsDir }) };
+      read = {
+        json: Boolean(options.json),
+        ...(options.config !== undefined && { configPath: options.config }),
+        ...(options.recordingsDir !== undefined && { recordingsDir: options.recordingsDir }),
+      };
     });
   try {
     await program.parseAsync(['node', 'echolog', ...args]);

@@ -57,7 +57,10 @@ describe('echolog status and the one-session rule', () => {
     expect(after.stdout).toContain('not recording');
     expect(after.stdout).toContain('last session: live (completed, user_interrupt)');
     expect(after.stdout).toContain(`log: ${logPath}`);
-    const afterJson = JSON.parse((await runCli(['status', '--json'], box)).stdout) as { active: unknown; last: { session_id: string; log_path: string } };
+    const afterJson = JSON.parse((await runCli(['status', '--json'], box)).stdout) as {
+      active: unknown;
+      last: { session_id: string; log_path: string };
+    };
     expect(afterJson.active).toBeNull();
     expect(afterJson.last).toMatchObject({ session_id: 'live', log_path: logPath });
   });
@@ -75,7 +78,10 @@ describe('echolog status: which session is the last', () => {
     const box = makeSandbox();
     try {
       // A custom id that sorts after every generated one, recorded first.
-      const custom = await runCli(['record', ...LAVFI, '--duration', '1', '--segment-time', '1', '--no-realtime', '--session-id', 'zzz'], box);
+      const custom = await runCli(
+        ['record', ...LAVFI, '--duration', '1', '--segment-time', '1', '--no-realtime', '--session-id', 'zzz'],
+        box,
+      );
       expect(custom.code, custom.stderr).toBe(0);
       const generated = await runCli(['record', ...LAVFI, '--duration', '2', '--segment-time', '1', '--no-realtime'], box);
       expect(generated.code, generated.stderr).toBe(0);
@@ -131,9 +137,24 @@ describe('echolog status: which session is the last', () => {
 
 describe('status text', () => {
   const manifest = {
-    session_id: 's1', status: 'interrupted', pid: 1, ffmpeg_pid: null, pid_start_ticks: null, ffmpeg_start_ticks: null, started_at: '2026-11-22T03:00:00.000Z', ended_at: null,
-    stop_reason: 'interrupted', error: null, log_path: '/r/s1/session.log', log_level: 'info', device: 'd', input_format: 'lavfi',
-    sample_rate: 16000, channels: 1, segment_time: 1, stats: { chunks: 1, audio_duration_seconds: 1, utterance_count: 1, word_count: 2 },
+    session_id: 's1',
+    status: 'interrupted',
+    pid: 1,
+    ffmpeg_pid: null,
+    pid_start_ticks: null,
+    ffmpeg_start_ticks: null,
+    started_at: '2026-11-22T03:00:00.000Z',
+    ended_at: null,
+    stop_reason: 'interrupted',
+    error: null,
+    log_path: '/r/s1/session.log',
+    log_level: 'info',
+    device: 'd',
+    input_format: 'lavfi',
+    sample_rate: 16000,
+    channels: 1,
+    segment_time: 1,
+    stats: { chunks: 1, audio_duration_seconds: 1, utterance_count: 1, word_count: 2 },
   } as const;
   const ffmpeg = { path: '/usr/bin/ffmpeg', source: 'PATH' } as const;
 
@@ -148,20 +169,32 @@ describe('status text', () => {
 
   it('pluralises utterances and chunks', () => {
     const t = {
-      engine: 'pocketsphinx', model: '', state: 'running', transcribed_chunks: 3, silent_chunks: 0, failed_chunks: 0,
-      pending_chunks: 1, lag_seconds: 1, realtime_factor: null, utterance_count: 1, word_count: 2,
+      engine: 'pocketsphinx',
+      model: '',
+      state: 'running',
+      transcribed_chunks: 3,
+      silent_chunks: 0,
+      failed_chunks: 0,
+      pending_chunks: 1,
+      lag_seconds: 1,
+      realtime_factor: null,
+      utterance_count: 1,
+      word_count: 2,
     } as const;
     expect(formatTranscriptionStatus(t)).toBe('transcription: pocketsphinx, 1 chunk pending (lag 1.0 s), 1 utterance');
   });
 });
 
 describe('the config status reads without the schema', () => {
-  it('has the schema\'s defaults', () => {
+  it("has the schema's defaults", () => {
     const defaults = flattenToDotted(DEFAULT_CONFIG);
     for (const [key, value] of Object.entries(PEEKABLE_DEFAULTS)) expect(defaults[key], key).toBe(value);
   });
   it('takes flags over env over the file over defaults, and says which', () => {
-    const file = { path: '/x/echolog.conf', values: { recordings_dir: '/from/file', ffmpeg: { path: null }, transcription: { daemon_ipc_root: '/run/d' } } };
+    const file = {
+      path: '/x/echolog.conf',
+      values: { recordings_dir: '/from/file', ffmpeg: { path: null }, transcription: { daemon_ipc_root: '/run/d' } },
+    };
     expect(peekLayers({ file, env: {}, flags: {} })).toEqual({
       recordings_dir: { value: '/from/file', source: 'file' },
       'ffmpeg.path': { value: '', source: 'default' },
@@ -172,12 +205,17 @@ describe('the config status reads without the schema', () => {
       'ffmpeg.path': { value: '/ff', source: 'env' },
       'transcription.daemon_ipc_root': { value: '/run/d', source: 'file' },
     });
-    expect(peekLayers({ file, env: { recordings_dir: '/env' }, flags: { recordings_dir: '/flag' } }).recordings_dir).toEqual({ value: '/flag', source: 'flag' });
+    expect(peekLayers({ file, env: { recordings_dir: '/env' }, flags: { recordings_dir: '/flag' } }).recordings_dir).toEqual({
+      value: '/flag',
+      source: 'flag',
+    });
   });
   it('refuses a value of the wrong type, naming the file and the key', () => {
     const file = { path: '/x/echolog.conf', values: { recordings_dir: 5 } };
     expect(() => peekLayers({ file, env: {}, flags: {} })).toThrow(ConfigError);
-    expect(() => peekLayers({ file, env: {}, flags: {} })).toThrow('config file /x/echolog.conf: recordings_dir: 5 is not allowed: expected a non-empty string');
+    expect(() => peekLayers({ file, env: {}, flags: {} })).toThrow(
+      'config file /x/echolog.conf: recordings_dir: 5 is not allowed: expected a non-empty string',
+    );
   });
   it('a bad recordings_dir in the config file: status exits 2 and names it', async () => {
     const box = makeSandbox();

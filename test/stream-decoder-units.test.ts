@@ -3,7 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { createProgressReporter } from '../src/cli/progress.js';
 import { formatPartialScreenLine } from '../src/cli/text-format.js';
 import { createOutputParser, formatIdleLine, parseIdleLine, parseV5Line } from '../src/transcription/engines/pocketsphinx-output.js';
-import { formatPartialJsonLine, formatUtteranceLine, parsePartialLine, UtteranceSplitter } from '../src/transcription/engines/stream-decoder-output.js';
+import {
+  formatPartialJsonLine,
+  formatUtteranceLine,
+  parsePartialLine,
+  UtteranceSplitter,
+} from '../src/transcription/engines/stream-decoder-output.js';
 
 /** The pure parts of the stream decoder and of showing its partials. */
 describe('stream decoder output', () => {
@@ -19,7 +24,15 @@ describe('stream decoder output', () => {
   it('an utterance line reads back through the 5.x parser: spoken words only, their span, stream seconds', () => {
     const line = formatUtteranceLine('we are', words, 100);
     expect(parseV5Line(line)).toEqual([
-      { start: 0.22, end: 0.55, text: 'we are', words: [{ word: 'we', start: 0.22, end: 0.37 }, { word: 'are', start: 0.41, end: 0.55 }] },
+      {
+        start: 0.22,
+        end: 0.55,
+        text: 'we are',
+        words: [
+          { word: 'we', start: 0.22, end: 0.37 },
+          { word: 'are', start: 0.41, end: 0.55 },
+        ],
+      },
     ]);
   });
 
@@ -40,7 +53,18 @@ describe('idle marks', () => {
     expect(parseIdleLine('{"idle":"soon"}')).toBeUndefined();
     expect(parseIdleLine('{"idle":1')).toBeUndefined();
     expect(createOutputParser('stream').push(formatIdleLine(4.5))).toEqual([{ start: 4.5, end: 4.5, text: '' }]);
-    expect(createOutputParser('stream').push(formatUtteranceLine('we are', [{ word: 'we', startFrame: 10, endFrame: 20 }, { word: 'are', startFrame: 21, endFrame: 30 }], 100))).toHaveLength(1);
+    expect(
+      createOutputParser('stream').push(
+        formatUtteranceLine(
+          'we are',
+          [
+            { word: 'we', startFrame: 10, endFrame: 20 },
+            { word: 'are', startFrame: 21, endFrame: 30 },
+          ],
+          100,
+        ),
+      ),
+    ).toHaveLength(1);
     expect(createOutputParser('v5').push(formatIdleLine(4.5))).toEqual([]);
   });
 
@@ -61,7 +85,15 @@ describe('idle marks', () => {
 describe('UtteranceSplitter', () => {
   it("pocketsphinx_continuous's rule: speech starts an utterance, the first silent block after it ends it", () => {
     const splitter = new UtteranceSplitter();
-    expect([false, true, true, false, false, true, false].map((s) => splitter.afterBlock(s))).toEqual(['idle', 'speech', 'speech', 'end', 'idle', 'speech', 'end']);
+    expect([false, true, true, false, false, true, false].map((s) => splitter.afterBlock(s))).toEqual([
+      'idle',
+      'speech',
+      'speech',
+      'end',
+      'idle',
+      'speech',
+      'end',
+    ]);
   });
 
   it('partials: due at once, then at most every 250 ms; printed only when the hypothesis changed', () => {
@@ -100,7 +132,15 @@ describe('partials and the progress reporter', () => {
     const stderr = new PassThrough();
     let out = '';
     stdout.on('data', (d: Buffer) => (out += d.toString()));
-    const progress = createProgressReporter({ stdout, stderr, style: { color: false, animate: false }, quiet: false, ffmpeg: { path: '/usr/bin/ffmpeg', source: 'PATH' }, engine: 'auto', now: () => new Date(0) });
+    const progress = createProgressReporter({
+      stdout,
+      stderr,
+      style: { color: false, animate: false },
+      quiet: false,
+      ffmpeg: { path: '/usr/bin/ffmpeg', source: 'PATH' },
+      engine: 'auto',
+      now: () => new Date(0),
+    });
     progress.onEvent({ type: 'partial', text: 'we are the' });
     progress.onEvent({ type: 'partial', text: 'we are going to' });
     progress.onEvent({ type: 'partial', text: '' });
@@ -125,11 +165,27 @@ function fakeTerminal(): { stream: PassThrough & { isTTY: boolean; columns: numb
 }
 
 describe('partials under a spinner', () => {
-  const started = { type: 'started' as const, sessionId: 's1', logPath: '/r/s1/session.log', level: 'info' as const, sessionDir: '/r/s1', pid: 1, startFields: {} };
+  const started = {
+    type: 'started' as const,
+    sessionId: 's1',
+    logPath: '/r/s1/session.log',
+    level: 'info' as const,
+    sessionDir: '/r/s1',
+    pid: 1,
+    startFields: {},
+  };
 
   it('drawn dim under the spinner, replaced by the final line, never drawn once stopping or stopped', async () => {
     const terminal = fakeTerminal();
-    const progress = createProgressReporter({ stdout: terminal.stream, stderr: new PassThrough(), style: { color: true, animate: true }, quiet: false, ffmpeg: { path: '/usr/bin/ffmpeg', source: 'PATH' }, engine: 'auto', now: () => new Date(0) });
+    const progress = createProgressReporter({
+      stdout: terminal.stream,
+      stderr: new PassThrough(),
+      style: { color: true, animate: true },
+      quiet: false,
+      ffmpeg: { path: '/usr/bin/ffmpeg', source: 'PATH' },
+      engine: 'auto',
+      now: () => new Date(0),
+    });
     progress.onEvent(started);
     progress.onEvent({ type: 'partial', text: 'we are going' });
     const withPartial = terminal.output();
@@ -151,4 +207,3 @@ describe('partials under a spinner', () => {
     expect(terminal.output().length).toBe(stopped);
   });
 });
-

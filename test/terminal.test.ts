@@ -40,7 +40,7 @@ describe('small formatters', () => {
 });
 
 describe('help and version', () => {
-  it('the exit codes in --help are README\'s', async () => {
+  it("the exit codes in --help are README's", async () => {
     const readme = fs.readFileSync(`${REPO}/README.md`, 'utf8');
     const section = readme.slice(readme.indexOf('## Exit codes'), readme.indexOf('\n## ', readme.indexOf('## Exit codes') + 1));
     const documented = [...section.matchAll(/^\| (\d+) \|/gm)].map((m) => Number(m[1]));

@@ -25,7 +25,10 @@ describe('PocketsphinxEngine with the real decoder', () => {
     const silence = Buffer.alloc(32000); // 1 s: ends the utterance before it
     const hello = Buffer.concat([await pcmOf('hello world', 'a'), silence]);
     const morning = await pcmOf('good morning', 'b');
-    const engine = new PocketsphinxEngine({ binary: { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' }, sampleRate: 16000 });
+    const engine = new PocketsphinxEngine({
+      binary: { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' },
+      sampleRate: 16000,
+    });
     await engine.start();
     try {
       const first = await engine.transcribe(chunk(1, 0, hello));
@@ -46,7 +49,10 @@ describe('PocketsphinxEngine with the real decoder', () => {
   });
 
   it('a decoder killed mid-stream rejects the chunk with how it died', async () => {
-    const engine = new PocketsphinxEngine({ binary: { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' }, sampleRate: 16000 });
+    const engine = new PocketsphinxEngine({
+      binary: { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' },
+      sampleRate: 16000,
+    });
     await engine.start();
     try {
       process.kill(engine.pid!, 'SIGKILL');
@@ -62,10 +68,17 @@ describe('PocketsphinxEngine with the real decoder', () => {
  * the same audio, fed the way the live path feeds it (small writes at no particular boundary).
  */
 describe('the stream decoder', () => {
-  const stream = { variant: 'stream' as const, path: process.execPath, script: path.resolve('dist/transcription/engines/pocketsphinx-stream-decoder.js') };
+  const stream = {
+    variant: 'stream' as const,
+    path: process.execPath,
+    script: path.resolve('dist/transcription/engines/pocketsphinx-stream-decoder.js'),
+  };
   const cli = { variant: 'continuous' as const, path: '/usr/bin/pocketsphinx_continuous' };
 
-  async function decodeLive(binary: typeof stream | typeof cli, pcm: Buffer): Promise<{ segments: Array<{ text: string; start: number; end: number }>; partials: string[]; order: string[] }> {
+  async function decodeLive(
+    binary: typeof stream | typeof cli,
+    pcm: Buffer,
+  ): Promise<{ segments: Array<{ text: string; start: number; end: number }>; partials: string[]; order: string[] }> {
     const engine = new PocketsphinxEngine({ binary, sampleRate: 16000 });
     const segments: Array<{ text: string; start: number; end: number }> = [];
     const partials: string[] = [];
@@ -127,7 +140,10 @@ describe('the stream decoder', () => {
     const lines = stdout.trim().split('\n');
     expect(lines.at(-2)).toBe('{"partial":""}');
     expect(JSON.parse(lines.at(-1)!)).toMatchObject({ t: expect.stringMatching(/\w/), b: expect.any(Number) });
-    const bad = await execFileAsync(process.execPath, [stream.script, '-infile', raw, '-nosuch', '1']).then(() => undefined, (error: { code: number; stderr: string }) => error);
+    const bad = await execFileAsync(process.execPath, [stream.script, '-infile', raw, '-nosuch', '1']).then(
+      () => undefined,
+      (error: { code: number; stderr: string }) => error,
+    );
     expect(bad?.code).toBe(2);
     expect(bad?.stderr).toMatch(/pocketsphinx-stream-decoder: bad pocketsphinx options: -nosuch 1/);
   });
@@ -144,13 +160,20 @@ describe('PocketsphinxEngine per chunk, where the chunks jump in session time', 
     // "hello world" runs to the chunk's very end: nothing after it in the chunk ends the utterance.
     const hello = await pcmOf('hello world', 'gap-a');
     const morning = Buffer.concat([await pcmOf('good morning', 'gap-b'), Buffer.alloc(32000)]);
-    const engine = new PocketsphinxEngine({ binary: { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' }, sampleRate: 16000 });
+    const engine = new PocketsphinxEngine({
+      binary: { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' },
+      sampleRate: 16000,
+    });
     await engine.start();
     try {
       const helloEnd = hello.length / 32000;
       // Capture restarted: the next chunk starts 2.5 s after the last one ended.
       const afterGap = helloEnd + 2.5;
-      const segments = [...(await engine.transcribe(chunk(1, 0, hello))), ...(await engine.transcribe(chunk(2, afterGap, morning))), ...(await engine.flush())];
+      const segments = [
+        ...(await engine.transcribe(chunk(1, 0, hello))),
+        ...(await engine.transcribe(chunk(2, afterGap, morning))),
+        ...(await engine.flush()),
+      ];
       expect(segments.map((s) => s.text)).toEqual(['hello world', 'good morning']);
       expect(segments[0]!.end).toBeLessThanOrEqual(helloEnd + 0.001);
       expect(segments[1]!.start).toBeGreaterThanOrEqual(afterGap);

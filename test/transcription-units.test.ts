@@ -22,7 +22,15 @@ import { resolveEngine, type EngineDeps } from '../src/transcription/engines/res
 import { formatSeqs, TranscriptionComponent } from '../src/transcription/session-transcriber.js';
 import { DebugAudioDump } from '../src/audio/debug-audio-dump.js';
 import { TranscriptionError } from '../src/errors.js';
-import { buildTranscript, formatCueTime, formatSrt, formatTxt, formatVtt, parseTranscriptJsonl, type TranscriptLine } from '../src/transcription/transcript/transcript-formats.js';
+import {
+  buildTranscript,
+  formatCueTime,
+  formatSrt,
+  formatTxt,
+  formatVtt,
+  parseTranscriptJsonl,
+  type TranscriptLine,
+} from '../src/transcription/transcript/transcript-formats.js';
 import { TranscriptStore } from '../src/transcription/transcript/transcript-store.js';
 import { byteDifference } from './helpers/bytes.js';
 import { recordingLogger } from './helpers/logger.js';
@@ -64,14 +72,21 @@ describe('audio level (silence gate)', () => {
 
 describe('pocketsphinx command', () => {
   it('builds argv for 5prealpha pocketsphinx_continuous', () => {
-    expect(buildPocketsphinxArgs({ variant: 'continuous', path: 'pocketsphinx_continuous' }, { input: '/t/audio.raw', sampleRate: 16000 })).toEqual(['-infile', '/t/audio.raw', '-time', 'yes', '-samprate', '16000']);
+    expect(
+      buildPocketsphinxArgs({ variant: 'continuous', path: 'pocketsphinx_continuous' }, { input: '/t/audio.raw', sampleRate: 16000 }),
+    ).toEqual(['-infile', '/t/audio.raw', '-time', 'yes', '-samprate', '16000']);
   });
   it('builds argv for the 5.x pocketsphinx CLI, with a model dir', () => {
-    expect(buildPocketsphinxArgs({ variant: 'v5', path: 'pocketsphinx' }, { input: '/t/audio.raw', sampleRate: 16000, hmm: '/m' })).toEqual(['-samprate', '16000', '-hmm', '/m', 'live', '/t/audio.raw']);
+    expect(buildPocketsphinxArgs({ variant: 'v5', path: 'pocketsphinx' }, { input: '/t/audio.raw', sampleRate: 16000, hmm: '/m' })).toEqual(
+      ['-samprate', '16000', '-hmm', '/m', 'live', '/t/audio.raw'],
+    );
   });
   it('finds pocketsphinx_continuous before pocketsphinx, in PATH order', () => {
     const present = new Set(['/b/pocketsphinx', '/c/pocketsphinx_continuous']);
-    expect(findPocketsphinx({ PATH: '/a:/b:/c' }, (f) => present.has(f))).toEqual({ variant: 'continuous', path: '/c/pocketsphinx_continuous' });
+    expect(findPocketsphinx({ PATH: '/a:/b:/c' }, (f) => present.has(f))).toEqual({
+      variant: 'continuous',
+      path: '/c/pocketsphinx_continuous',
+    });
     expect(findPocketsphinx({ PATH: '/a:/b' }, (f) => present.has(f))).toEqual({ variant: 'v5', path: '/b/pocketsphinx' });
     expect(findPocketsphinx({ PATH: '/a' }, (f) => present.has(f))).toBeUndefined();
   });
@@ -124,7 +139,8 @@ describe('pocketsphinx output parsers', () => {
     expect(parser.end().map((u) => u.text)).toEqual(['good morning']);
   });
   it('parses 5.x live JSON lines', () => {
-    const line = '{"b":2.840,"d":1.000,"p":0.97,"t":"good morning","w":[{"b":2.840,"d":0.100,"p":1.0,"t":"<sil>"},{"b":2.950,"d":0.140,"p":0.3,"t":"good(2)"},{"b":3.100,"d":0.640,"p":0.97,"t":"morning"}]}';
+    const line =
+      '{"b":2.840,"d":1.000,"p":0.97,"t":"good morning","w":[{"b":2.840,"d":0.100,"p":1.0,"t":"<sil>"},{"b":2.950,"d":0.140,"p":0.3,"t":"good(2)"},{"b":3.100,"d":0.640,"p":0.97,"t":"morning"}]}';
     const [u] = parseV5Line(line);
     expect(u).toMatchObject({ start: 2.84, text: 'good morning' });
     expect(u!.end).toBeCloseTo(3.84, 3);
@@ -139,7 +155,17 @@ describe('pocketsphinx output parsers', () => {
     expect(timeline.toSession(1.5)).toBe(1.5);
     expect(timeline.toSession(2.5)).toBe(4.5);
     expect(timeline.toSession(5)).toBe(6); // past the end: clamped to the last piece
-    expect(timeline.mapSegment({ start: 1.9, end: 2.6, text: 'a b', words: [{ word: 'a', start: 1.9, end: 2 }, { word: 'b', start: 2.1, end: 2.6 }] })).toEqual({
+    expect(
+      timeline.mapSegment({
+        start: 1.9,
+        end: 2.6,
+        text: 'a b',
+        words: [
+          { word: 'a', start: 1.9, end: 2 },
+          { word: 'b', start: 2.1, end: 2.6 },
+        ],
+      }),
+    ).toEqual({
       start: 1.9,
       end: 4.6,
       text: 'a b',
@@ -154,7 +180,18 @@ describe('pocketsphinx output parsers', () => {
 const LINES: TranscriptLine[] = [
   { seq: 1, start: 0, end: 2, text: '', engine: 'pocketsphinx', latency_ms: 10, chunk: 'transcribed' },
   { seq: 3, start: 62.5, end: 64.25, text: 'good morning', engine: 'pocketsphinx', latency_ms: 20 },
-  { seq: 2, start: 2.2, end: 3.1, text: 'hello world', engine: 'pocketsphinx', latency_ms: 30, words: [{ word: 'hello', start: 2.2, end: 2.6 }, { word: 'world', start: 2.7, end: 3.1 }] },
+  {
+    seq: 2,
+    start: 2.2,
+    end: 3.1,
+    text: 'hello world',
+    engine: 'pocketsphinx',
+    latency_ms: 30,
+    words: [
+      { word: 'hello', start: 2.2, end: 2.6 },
+      { word: 'world', start: 2.7, end: 3.1 },
+    ],
+  },
   { seq: 4, start: 66, end: 68, text: '', engine: 'pocketsphinx', latency_ms: 0, chunk: 'silent' },
 ];
 
@@ -190,27 +227,60 @@ describe('transcript formats', () => {
     expect(formatSeqs([4])).toBe('4');
   });
   it('names the debug dump file after the session, source and time', () => {
-    expect(dumpFileName('20261122T010203Z-abc123', 'input', new Date('2026-11-22T01:02:03.456Z'))).toBe('20261122T010203Z-abc123_input_20261122T010203Z.pcm');
+    expect(dumpFileName('20261122T010203Z-abc123', 'input', new Date('2026-11-22T01:02:03.456Z'))).toBe(
+      '20261122T010203Z-abc123_input_20261122T010203Z.pcm',
+    );
   });
   it('shows transcription progress in status', () => {
-    const base = { engine: 'pocketsphinx', model: 'en-us', state: 'running' as const, transcribed_chunks: 3, silent_chunks: 0, failed_chunks: 0, utterance_count: 4, word_count: 9 };
+    const base = {
+      engine: 'pocketsphinx',
+      model: 'en-us',
+      state: 'running' as const,
+      transcribed_chunks: 3,
+      silent_chunks: 0,
+      failed_chunks: 0,
+      utterance_count: 4,
+      word_count: 9,
+    };
     expect(formatTranscriptionStatus({ ...base, pending_chunks: 2, lag_seconds: 4, realtime_factor: 1.8 })).toBe(
       'transcription: pocketsphinx, 2 chunks pending (lag 4.0 s), 1.80× real time (falling behind), 4 utterances',
     );
   });
 });
 
-const config = (over: Partial<EchologConfig['transcription']> = {}): EchologConfig => ({ ...DEFAULT_CONFIG, transcription: { ...DEFAULT_CONFIG.transcription, ...over } });
-const fakeEngine = { start: async () => undefined, transcribe: async () => [], flush: async () => [], close: async () => undefined, name: 'whisper', model: 'tiny.en' };
+const config = (over: Partial<EchologConfig['transcription']> = {}): EchologConfig => ({
+  ...DEFAULT_CONFIG,
+  transcription: { ...DEFAULT_CONFIG.transcription, ...over },
+});
+const fakeEngine = {
+  start: async () => undefined,
+  transcribe: async () => [],
+  flush: async () => [],
+  close: async () => undefined,
+  name: 'whisper',
+  model: 'tiny.en',
+};
 
 describe('resolveEngine', () => {
-  const streamDecoder = { variant: 'stream' as const, path: '/usr/bin/node', script: '/app/dist/transcription/engines/pocketsphinx-stream-decoder.js' };
+  const streamDecoder = {
+    variant: 'stream' as const,
+    path: '/usr/bin/node',
+    script: '/app/dist/transcription/engines/pocketsphinx-stream-decoder.js',
+  };
   const deps = (whisper: boolean | 'unloadable', pocketsphinx: boolean, stream: boolean = true): EngineDeps => ({
-    loadWhisper: async () => (whisper === 'unloadable' ? undefined : { whisperAvailability: async () => (whisper ? { available: true } : { available: false, reason: 'whisper model tiny.en not found at /cache/ggml-tiny.en.bin' }), createWhisperEngine: () => fakeEngine }),
+    loadWhisper: async () =>
+      whisper === 'unloadable'
+        ? undefined
+        : {
+            whisperAvailability: async () =>
+              whisper ? { available: true } : { available: false, reason: 'whisper model tiny.en not found at /cache/ggml-tiny.en.bin' },
+            createWhisperEngine: () => fakeEngine,
+          },
     findPocketsphinx: () => (pocketsphinx ? { variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' } : undefined),
     findStreamDecoder: async () => (stream ? streamDecoder : { unavailable: 'koffi is not installed' }),
   });
-  const binaryOf = (r: Awaited<ReturnType<typeof resolveEngine>>): unknown => (r.kind === 'engine' ? (r.create() as PocketsphinxEngine).binary : undefined);
+  const binaryOf = (r: Awaited<ReturnType<typeof resolveEngine>>): unknown =>
+    r.kind === 'engine' ? (r.create() as PocketsphinxEngine).binary : undefined;
   it('pocketsphinx for a live session: the stream decoder where it loads (partial text), else the CLI and why not', async () => {
     const live = await resolveEngine(config({ engine: 'pocketsphinx' }), {}, deps(false, true), { live: true });
     expect(binaryOf(live)).toEqual(streamDecoder);
@@ -250,9 +320,18 @@ describe('resolveEngine', () => {
   });
   it('none is off; a named engine that is absent is missing, with the reason', async () => {
     expect(await resolveEngine(config({ engine: 'none' }), {}, deps(true, true))).toMatchObject({ kind: 'off' });
-    expect(await resolveEngine(config({ engine: 'pocketsphinx' }), {}, deps(true, false))).toMatchObject({ kind: 'missing', name: 'pocketsphinx', reason: expect.stringMatching(/not installed/) });
+    expect(await resolveEngine(config({ engine: 'pocketsphinx' }), {}, deps(true, false))).toMatchObject({
+      kind: 'missing',
+      name: 'pocketsphinx',
+      reason: expect.stringMatching(/not installed/),
+    });
     // Named and not runnable: refused before recording (issue 18 §4), unlike a named pocketsphinx that is not installed.
-    expect(await resolveEngine(config({ engine: 'whisper' }), {}, deps(false, true))).toMatchObject({ kind: 'missing', name: 'whisper', reason: expect.stringMatching(/not found at \/cache/), refuse: true });
+    expect(await resolveEngine(config({ engine: 'whisper' }), {}, deps(false, true))).toMatchObject({
+      kind: 'missing',
+      name: 'whisper',
+      reason: expect.stringMatching(/not found at \/cache/),
+      refuse: true,
+    });
   });
 });
 
@@ -262,7 +341,10 @@ class ScriptedEngine implements TranscriptionEngine {
   readonly model = 'm';
   starts = 0;
   fed: number[] = [];
-  constructor(private failures: number, private readonly computeMs = 0) {}
+  constructor(
+    private failures: number,
+    private readonly computeMs = 0,
+  ) {}
   async start(): Promise<void> {
     this.starts++;
   }
@@ -288,7 +370,17 @@ function writeChunk(dir: string, seq: number, seconds: number, amplitude: number
   fs.writeFileSync(file, Buffer.concat([header, pcm]));
   const wav = { sampleRate: 16000, channels: 1, bitsPerSample: 16, dataBytes: pcm.length, dataOffset: 44, riffFileBytes: 44 + pcm.length };
   const offset = (seq - 1) * seconds;
-  return { seq, file: path.basename(file), path: file, sizeBytes: 44 + pcm.length, durationSeconds: seconds, offsetSeconds: offset, startTime: new Date(offset * 1000), endTime: new Date((offset + seconds) * 1000), wav };
+  return {
+    seq,
+    file: path.basename(file),
+    path: file,
+    sizeBytes: 44 + pcm.length,
+    durationSeconds: seconds,
+    offsetSeconds: offset,
+    startTime: new Date(offset * 1000),
+    endTime: new Date((offset + seconds) * 1000),
+    wav,
+  };
 }
 
 describe('ChunkTranscriber (the queue)', () => {
@@ -298,7 +390,16 @@ describe('ChunkTranscriber (the queue)', () => {
     const logger = recordingLogger();
     const texts: string[] = [];
     const store = new TranscriptStore(dir);
-    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, ffmpegPath: 'ffmpeg', store, logger, retryBaseMs: 10, onText: (l) => texts.push(l.text) });
+    const q = new ChunkTranscriber({
+      engine,
+      engineName: 'scripted',
+      config: config().transcription,
+      ffmpegPath: 'ffmpeg',
+      store,
+      logger,
+      retryBaseMs: 10,
+      onText: (l) => texts.push(l.text),
+    });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 0));
     q.enqueue(writeChunk(dir, 3, 0.5, 3000));
@@ -306,7 +407,12 @@ describe('ChunkTranscriber (the queue)', () => {
     expect(engine.fed).toEqual([1, 3]);
     expect(engine.starts).toBe(1); // one restart before the retry
     expect(texts).toEqual(['words of chunk 1', 'words of chunk 3', 'held back']);
-    expect(logger.lines.map((l) => `${l.level} ${l.message}`)).toEqual(['warning chunk_transcription_retry', 'info chunk_transcribed', 'info chunk_silent', 'info chunk_transcribed']);
+    expect(logger.lines.map((l) => `${l.level} ${l.message}`)).toEqual([
+      'warning chunk_transcription_retry',
+      'info chunk_transcribed',
+      'info chunk_silent',
+      'info chunk_transcribed',
+    ]);
     expect(logger.lines[1]!.fields).toMatchObject({ seq: 1, engine: 'scripted', attempts: 2, chars: 16 });
     const lines = await store.read();
     expect(lines.map((l) => [l.seq, l.text, l.chunk])).toEqual([
@@ -324,7 +430,14 @@ describe('ChunkTranscriber (the queue)', () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const engine = Object.assign(new ScriptedEngine(0), { needsSilence: true });
     const store = new TranscriptStore(dir);
-    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, ffmpegPath: 'ffmpeg', store, logger: recordingLogger() });
+    const q = new ChunkTranscriber({
+      engine,
+      engineName: 'scripted',
+      config: config().transcription,
+      ffmpegPath: 'ffmpeg',
+      store,
+      logger: recordingLogger(),
+    });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 0));
     expect(await q.drain(5000)).toEqual([]);
@@ -351,18 +464,36 @@ describe('ChunkTranscriber (the queue)', () => {
     };
     const logger = recordingLogger();
     const store = new TranscriptStore(dir);
-    const q = new ChunkTranscriber({ engine, engineName: 'stream', config: config({ max_retries: 0 }).transcription, ffmpegPath: 'ffmpeg', store, logger });
+    const q = new ChunkTranscriber({
+      engine,
+      engineName: 'stream',
+      config: config({ max_retries: 0 }).transcription,
+      ffmpegPath: 'ffmpeg',
+      store,
+      logger,
+    });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 3000));
     expect(await q.drain(5000)).toEqual([1, 2]);
     expect((await store.read()).map((l) => [l.seq, l.text, l.chunk])).toEqual([[1, 'first words', undefined]]);
-    expect(logger.lines.find((l) => l.message === 'chunks_unfinalized')).toMatchObject({ level: 'warning', fields: { seqs: '1', reason: 'decoder died' } });
+    expect(logger.lines.find((l) => l.message === 'chunks_unfinalized')).toMatchObject({
+      level: 'warning',
+      fields: { seqs: '1', reason: 'decoder died' },
+    });
   });
 
   it('after max_retries logs the failure with its reason and leaves the chunk; the next chunk still goes', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const logger = recordingLogger();
-    const q = new ChunkTranscriber({ engine: new ScriptedEngine(2), engineName: 'scripted', config: config({ max_retries: 1 }).transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger, retryBaseMs: 10 });
+    const q = new ChunkTranscriber({
+      engine: new ScriptedEngine(2),
+      engineName: 'scripted',
+      config: config({ max_retries: 1 }).transcription,
+      ffmpegPath: 'ffmpeg',
+      store: new TranscriptStore(dir),
+      logger,
+      retryBaseMs: 10,
+    });
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     q.enqueue(writeChunk(dir, 2, 0.5, 3000));
     expect(await q.drain(5000)).toEqual([1]);
@@ -377,20 +508,39 @@ describe('ChunkTranscriber (the queue)', () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const logger = recordingLogger();
     const engine = new ScriptedEngine(0);
-    const q = new ChunkTranscriber({ engine, engineName: 'scripted', config: config().transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger, retryBaseMs: 10 });
+    const q = new ChunkTranscriber({
+      engine,
+      engineName: 'scripted',
+      config: config().transcription,
+      ffmpegPath: 'ffmpeg',
+      store: new TranscriptStore(dir),
+      logger,
+      retryBaseMs: 10,
+    });
     expect(await q.drain(1000)).toEqual([]);
     q.enqueue(writeChunk(dir, 1, 0.5, 3000));
     await q.idle();
     expect(engine.starts).toBe(0);
     expect(engine.fed).toEqual([]);
-    expect(logger.lines.find((l) => l.message === 'chunk_transcription_failed')).toMatchObject({ level: 'warning', fields: { seq: 1, reason: 'the transcription queue had stopped' } });
+    expect(logger.lines.find((l) => l.message === 'chunk_transcription_failed')).toMatchObject({
+      level: 'warning',
+      fields: { seq: 1, reason: 'the transcription queue had stopped' },
+    });
   });
 
   it('an engine slower than real time: one WARNING with the ratio; drain gives up after its timeout and names what is left', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
     const logger = recordingLogger();
     const warnings: string[] = [];
-    const q = new ChunkTranscriber({ engine: new ScriptedEngine(0, 200), engineName: 'scripted', config: config().transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger, onWarning: (m) => warnings.push(m) });
+    const q = new ChunkTranscriber({
+      engine: new ScriptedEngine(0, 200),
+      engineName: 'scripted',
+      config: config().transcription,
+      ffmpegPath: 'ffmpeg',
+      store: new TranscriptStore(dir),
+      logger,
+      onWarning: (m) => warnings.push(m),
+    });
     for (let seq = 1; seq <= 8; seq++) q.enqueue(writeChunk(dir, seq, 0.1, 3000));
     expect(q.progress.pending_chunks).toBeGreaterThan(0);
     const left = await q.drain(1100);
@@ -404,7 +554,14 @@ describe('ChunkTranscriber (the queue)', () => {
 
   it('without an engine, every chunk is left for `echolog transcribe`', async () => {
     const dir = fs.mkdtempSync(path.join(tmp, 'q-'));
-    const q = new ChunkTranscriber({ engine: undefined, engineName: 'pocketsphinx', config: config().transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger: recordingLogger() });
+    const q = new ChunkTranscriber({
+      engine: undefined,
+      engineName: 'pocketsphinx',
+      config: config().transcription,
+      ffmpegPath: 'ffmpeg',
+      store: new TranscriptStore(dir),
+      logger: recordingLogger(),
+    });
     q.enqueue(writeChunk(dir, 1, 0.1, 3000));
     q.enqueue(writeChunk(dir, 2, 0.1, 3000));
     expect(await q.drain(1000)).toEqual([1, 2]);
@@ -413,8 +570,19 @@ describe('ChunkTranscriber (the queue)', () => {
 });
 
 describe('readiness (seed 001) and the debug dump (seed 000)', () => {
-  const hanging: TranscriptionEngine = { name: 'whisper', model: 'tiny.en', start: () => new Promise(() => undefined), transcribe: async () => [], flush: async () => [], close: async () => undefined };
-  const deps: EngineDeps = { loadWhisper: async () => ({ whisperAvailability: async () => ({ available: true }), createWhisperEngine: () => hanging }), findPocketsphinx: () => undefined, findStreamDecoder: async () => ({ unavailable: 'not asked' }) };
+  const hanging: TranscriptionEngine = {
+    name: 'whisper',
+    model: 'tiny.en',
+    start: () => new Promise(() => undefined),
+    transcribe: async () => [],
+    flush: async () => [],
+    close: async () => undefined,
+  };
+  const deps: EngineDeps = {
+    loadWhisper: async () => ({ whisperAvailability: async () => ({ available: true }), createWhisperEngine: () => hanging }),
+    findPocketsphinx: () => undefined,
+    findStreamDecoder: async () => ({ unavailable: 'not asked' }),
+  };
 
   /** Attaches a component to a session of its own in a temp folder; returns what it logged and said. */
   function attachTo(component: TranscriptionComponent) {
@@ -435,7 +603,12 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   }
 
   it('prepare only picks the engine: recording never waits for it to load', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 60 }), {}, { realTime: false, ffmpegPath: 'ffmpeg' }, deps);
+    const component = new TranscriptionComponent(
+      config({ engine: 'whisper', ready_timeout: 60 }),
+      {},
+      { realTime: false, ffmpegPath: 'ffmpeg' },
+      deps,
+    );
     const started = Date.now();
     const prepared = await component.prepare();
     expect(Date.now() - started).toBeLessThan(1000);
@@ -444,16 +617,36 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
   });
 
   it('an engine not ready within ready_timeout: a WARNING once it is given up, and the session goes on', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2 }), {}, { realTime: false, ffmpegPath: 'ffmpeg' }, deps);
+    const component = new TranscriptionComponent(
+      config({ engine: 'whisper', ready_timeout: 0.2 }),
+      {},
+      { realTime: false, ffmpegPath: 'ffmpeg' },
+      deps,
+    );
     await component.prepare();
     const { logger, warnings } = attachTo(component);
     await component.start();
-    expect(logger.lines).toEqual([{ level: 'warning', message: 'transcription_unavailable', fields: expect.objectContaining({ engine: 'whisper', ready_timeout: 0.2, reason: expect.stringMatching(/took longer than 200 ms/) }) }]);
+    expect(logger.lines).toEqual([
+      {
+        level: 'warning',
+        message: 'transcription_unavailable',
+        fields: expect.objectContaining({
+          engine: 'whisper',
+          ready_timeout: 0.2,
+          reason: expect.stringMatching(/took longer than 200 ms/),
+        }),
+      },
+    ]);
     expect(warnings).toEqual([expect.stringMatching(/^recording without transcription: the whisper engine did not start/)]);
   });
 
   it('with transcription.required, the same failure rejects start (the session then stops)', async () => {
-    const component = new TranscriptionComponent(config({ engine: 'whisper', ready_timeout: 0.2, required: true }), {}, { realTime: false, ffmpegPath: 'ffmpeg' }, deps);
+    const component = new TranscriptionComponent(
+      config({ engine: 'whisper', ready_timeout: 0.2, required: true }),
+      {},
+      { realTime: false, ffmpegPath: 'ffmpeg' },
+      deps,
+    );
     await component.prepare();
     attachTo(component);
     await expect(component.start()).rejects.toThrow(/transcription\.required is set, but the whisper engine failed to start within 0\.2 s/);
@@ -469,12 +662,23 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
       findPocketsphinx: () => ({ variant: 'continuous', path: '/usr/bin/pocketsphinx_continuous' }),
       findStreamDecoder: async () => ({ variant: 'stream', path: process.execPath, script: fake }),
     };
-    const component = new TranscriptionComponent(config({ engine: 'pocketsphinx', ready_timeout: 30 }), {}, { realTime: true, ffmpegPath: 'ffmpeg' }, pocketsphinxDeps);
+    const component = new TranscriptionComponent(
+      config({ engine: 'pocketsphinx', ready_timeout: 30 }),
+      {},
+      { realTime: true, ffmpegPath: 'ffmpeg' },
+      pocketsphinxDeps,
+    );
     expect((await component.prepare()).startFields).toMatchObject({ transcription_engine: 'pocketsphinx', partial_text: 'on' });
     const { logger, warnings } = attachTo(component);
     await component.start();
-    expect(warnings).toEqual([expect.stringMatching(/^no live transcript: the live decoder did not start \(pocketsphinx-stream-decoder exited with code 1: fake stream decoder: libpocketsphinx\.so\.3 cannot be loaded\); transcribing per chunk$/)]);
-    expect(logger.lines).toEqual([{ level: 'info', message: 'transcription_ready', fields: expect.objectContaining({ engine: 'pocketsphinx', model: 'en-us' }) }]);
+    expect(warnings).toEqual([
+      expect.stringMatching(
+        /^no live transcript: the live decoder did not start \(pocketsphinx-stream-decoder exited with code 1: fake stream decoder: libpocketsphinx\.so\.3 cannot be loaded\); transcribing per chunk$/,
+      ),
+    ]);
+    expect(logger.lines).toEqual([
+      { level: 'info', message: 'transcription_ready', fields: expect.objectContaining({ engine: 'pocketsphinx', model: 'en-us' }) },
+    ]);
     await component.finish();
   });
 
@@ -488,12 +692,21 @@ describe('readiness (seed 001) and the debug dump (seed 000)', () => {
     await dump.write(Buffer.alloc(10));
     await dump.write(Buffer.alloc(10));
     await dump.close();
-    expect(logger.lines).toEqual([{ level: 'warning', message: 'debug_audio_dump_failed', fields: expect.objectContaining({ stage: 'open', reason: expect.stringMatching(/EEXIST|ENOTDIR/) }) }]);
+    expect(logger.lines).toEqual([
+      {
+        level: 'warning',
+        message: 'debug_audio_dump_failed',
+        fields: expect.objectContaining({ stage: 'open', reason: expect.stringMatching(/EEXIST|ENOTDIR/) }),
+      },
+    ]);
   });
 
   it('writes every chunk handed to it, in order, to <dir>/<session>_<source>_<time>.pcm', async () => {
     const logger = recordingLogger();
-    const dump = DebugAudioDump.fromEnv({ ECHOLOG_DEBUG_AUDIO_DUMP: '1', ECHOLOG_DEBUG_AUDIO_DUMP_DIR: 'dumps' }, { sessionDir: tmp, sessionId: 's', source: 'input', now: new Date(0), logger })!;
+    const dump = DebugAudioDump.fromEnv(
+      { ECHOLOG_DEBUG_AUDIO_DUMP: '1', ECHOLOG_DEBUG_AUDIO_DUMP_DIR: 'dumps' },
+      { sessionDir: tmp, sessionId: 's', source: 'input', now: new Date(0), logger },
+    )!;
     expect(dump.file).toBe(path.join(tmp, 'dumps', 's_input_19700101T000000Z.pcm'));
     await dump.write(Buffer.from([1, 2]));
     expect(fs.readFileSync(dump.file)).toEqual(Buffer.from([1, 2])); // written through before the next chunk
@@ -508,7 +721,15 @@ describe('transcript times', () => {
   it('are written rounded to the millisecond, words included, whatever float sums the callers pass', async () => {
     const { formatTranscriptLine } = await import('../src/transcription/transcript/transcript-formats.js');
     const line = JSON.parse(
-      formatTranscriptLine({ seq: 4, start: 6.0129375000000005, end: 8.017937500000001, text: 'hi', engine: 'e', latency_ms: 3, words: [{ word: 'hi', start: 6.1000000000000005, end: 6.3999999 }] }),
+      formatTranscriptLine({
+        seq: 4,
+        start: 6.0129375000000005,
+        end: 8.017937500000001,
+        text: 'hi',
+        engine: 'e',
+        latency_ms: 3,
+        words: [{ word: 'hi', start: 6.1000000000000005, end: 6.3999999 }],
+      }),
     );
     expect(line).toMatchObject({ start: 6.013, end: 8.018, words: [{ word: 'hi', start: 6.1, end: 6.4 }] });
   });
@@ -516,9 +737,30 @@ describe('transcript times', () => {
 
 describe('engine audio in bounded pieces (src/audio/engine-audio.ts)', () => {
   /** A real WAV by ffmpeg: a 440 Hz tone at `rate` Hz with `channels` channels. */
-  function toneWav(name: string, seconds: number, rate: number, channels: number): { file: string; wav: ReturnType<typeof parseWavHeader> } {
+  function toneWav(
+    name: string,
+    seconds: number,
+    rate: number,
+    channels: number,
+  ): { file: string; wav: ReturnType<typeof parseWavHeader> } {
     const file = path.join(tmp, `${name}.wav`);
-    execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`, '-ar', String(rate), '-ac', String(channels), '-c:a', 'pcm_s16le', file]);
+    execFileSync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=440:duration=${seconds}`,
+      '-ar',
+      String(rate),
+      '-ac',
+      String(channels),
+      '-c:a',
+      'pcm_s16le',
+      file,
+    ]);
     return { file, wav: parseWavHeader(fs.readFileSync(file).subarray(0, 4096)) };
   }
 
@@ -549,16 +791,20 @@ describe('engine audio in bounded pieces (src/audio/engine-audio.ts)', () => {
   it('a chunk already in the engine format is read as it is, without ffmpeg, piece by piece', async () => {
     const { file, wav } = toneWav('mono16', 3, 16000, 1);
     const pieces: Buffer[] = [];
-    for await (const piece of engineAudioPieces(file, wav, { sampleRate: 16000 }, '/nonexistent/ffmpeg', { pieceBytes: 1000 })) pieces.push(piece);
+    for await (const piece of engineAudioPieces(file, wav, { sampleRate: 16000 }, '/nonexistent/ffmpeg', { pieceBytes: 1000 }))
+      pieces.push(piece);
     expect(Math.max(...pieces.map((p) => p.length))).toBe(1000);
-    expect(byteDifference(Buffer.concat(pieces), fs.readFileSync(file).subarray(wav.dataOffset, wav.dataOffset + wav.dataBytes))).toBe('same');
+    expect(byteDifference(Buffer.concat(pieces), fs.readFileSync(file).subarray(wav.dataOffset, wav.dataOffset + wav.dataBytes))).toBe(
+      'same',
+    );
   });
 
   it('an abort between pieces ends the decode and its ffmpeg; a file ffmpeg cannot read is an AudioDecodeError', async () => {
     const { file, wav } = toneWav('abort', 30, 44100, 2);
     const abort = new AbortController();
     const reading = (async () => {
-      for await (const _piece of decodePieces('ffmpeg', file, { sampleRate: 16000 }, { signal: abort.signal })) abort.abort(new Error('stop here'));
+      for await (const _piece of decodePieces('ffmpeg', file, { sampleRate: 16000 }, { signal: abort.signal }))
+        abort.abort(new Error('stop here'));
     })();
     await expect(reading).rejects.toThrow('stop here');
     expect(processesMatching('ffmpeg', file)).toEqual([]);
@@ -588,10 +834,31 @@ describe('engine audio in bounded pieces (src/audio/engine-audio.ts)', () => {
     };
     const dir = fs.mkdtempSync(path.join(tmp, 'bounded-'));
     const logger = recordingLogger();
-    const dump = DebugAudioDump.fromEnv({ ECHOLOG_DEBUG_AUDIO_DUMP: '1' }, { sessionDir: dir, sessionId: 's', source: 'input', now: new Date(0), logger })!;
-    const q = new ChunkTranscriber({ engine, engineName: 'counting', config: config().transcription, ffmpegPath: 'ffmpeg', store: new TranscriptStore(dir), logger, dump });
+    const dump = DebugAudioDump.fromEnv(
+      { ECHOLOG_DEBUG_AUDIO_DUMP: '1' },
+      { sessionDir: dir, sessionId: 's', source: 'input', now: new Date(0), logger },
+    )!;
+    const q = new ChunkTranscriber({
+      engine,
+      engineName: 'counting',
+      config: config().transcription,
+      ffmpegPath: 'ffmpeg',
+      store: new TranscriptStore(dir),
+      logger,
+      dump,
+    });
     const size = fs.statSync(file).size;
-    q.enqueue({ seq: 1, file: path.basename(file), path: file, sizeBytes: size, durationSeconds: 40, offsetSeconds: 0, startTime: new Date(0), endTime: new Date(40_000), wav });
+    q.enqueue({
+      seq: 1,
+      file: path.basename(file),
+      path: file,
+      sizeBytes: size,
+      durationSeconds: 40,
+      offsetSeconds: 0,
+      startTime: new Date(0),
+      endTime: new Date(40_000),
+      wav,
+    });
     expect(await q.drain(30_000)).toEqual([]);
     await dump.close();
     expect(Math.max(...got.map((p) => p.length))).toBeLessThanOrEqual(PIECE_BYTES);

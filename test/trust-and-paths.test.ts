@@ -22,33 +22,53 @@ const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at |this is a b
 describe('a recordings dir that cannot be used is refused, exit 2, naming it (rows 4 and 7)', () => {
   const setups: Array<[string, (box: Sandbox) => string, RegExp]> = [
     ['a dangling symlink', (box) => symlink(box, 'dangling', path.join(box.root, 'nowhere', 'x')), /points to nothing/],
-    ['a symlink loop', (box) => {
-      symlink(box, 'loop-b', path.join(box.root, 'loop-a'));
-      return symlink(box, 'loop-a', path.join(box.root, 'loop-b'));
-    }, /points back to itself \(a loop\)/],
-    ['a read-only file system', (box) => {
-      const dir = path.join(box.root, 'ro');
-      fs.mkdirSync(dir);
-      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir]);
-      mounts.push(dir);
-      execFileSync('mount', ['-o', 'remount,ro', dir]);
-      return dir;
-    }, /read-only file system/],
-    ['a dir whose lock path is a directory', (box) => {
-      fs.mkdirSync(path.join(box.recordings, '.active-session.json'), { recursive: true });
-      fs.chmodSync(box.recordings, 0o700);
-      return box.recordings;
-    }, /\.active-session\.json is a directory, not a file/],
-    ['a 0777 dir', (box) => {
-      fs.mkdirSync(box.recordings);
-      fs.chmodSync(box.recordings, 0o777);
-      return box.recordings;
-    }, /it is writable by group and others \(mode 0777\): another account could plant locks and sessions in it/],
-    ["another user's dir", (box) => {
-      fs.mkdirSync(box.recordings, { mode: 0o700 });
-      fs.chownSync(box.recordings, 12345, 12345);
-      return box.recordings;
-    }, /it is owned by uid 12345, not by you \(uid 0\)/],
+    [
+      'a symlink loop',
+      (box) => {
+        symlink(box, 'loop-b', path.join(box.root, 'loop-a'));
+        return symlink(box, 'loop-a', path.join(box.root, 'loop-b'));
+      },
+      /points back to itself \(a loop\)/,
+    ],
+    [
+      'a read-only file system',
+      (box) => {
+        const dir = path.join(box.root, 'ro');
+        fs.mkdirSync(dir);
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', dir]);
+        mounts.push(dir);
+        execFileSync('mount', ['-o', 'remount,ro', dir]);
+        return dir;
+      },
+      /read-only file system/,
+    ],
+    [
+      'a dir whose lock path is a directory',
+      (box) => {
+        fs.mkdirSync(path.join(box.recordings, '.active-session.json'), { recursive: true });
+        fs.chmodSync(box.recordings, 0o700);
+        return box.recordings;
+      },
+      /\.active-session\.json is a directory, not a file/,
+    ],
+    [
+      'a 0777 dir',
+      (box) => {
+        fs.mkdirSync(box.recordings);
+        fs.chmodSync(box.recordings, 0o777);
+        return box.recordings;
+      },
+      /it is writable by group and others \(mode 0777\): another account could plant locks and sessions in it/,
+    ],
+    [
+      "another user's dir",
+      (box) => {
+        fs.mkdirSync(box.recordings, { mode: 0o700 });
+        fs.chownSync(box.recordings, 12345, 12345);
+        return box.recordings;
+      },
+      /it is owned by uid 12345, not by you \(uid 0\)/,
+    ],
   ];
 
   it.concurrent.each(setups)('%s', async (name, setup, why) => {
@@ -60,32 +80,45 @@ describe('a recordings dir that cannot be used is refused, exit 2, naming it (ro
       const result = await runCli([...command, '--recordings-dir', dir], box);
       expect(result.code, `${command[0]}: ${result.stderr}`).toBe(2);
       noStack(result.stderr);
-      expect(result.stderr.split('\n')[0]).toMatch(new RegExp(`^echolog: recordings dir ${dir} cannot be used: [^;]*${why.source}[^;]*; choose another with --recordings-dir`));
+      expect(result.stderr.split('\n')[0]).toMatch(
+        new RegExp(`^echolog: recordings dir ${dir} cannot be used: [^;]*${why.source}[^;]*; choose another with --recordings-dir`),
+      );
     }
     expect(fs.existsSync(dir) ? fs.readdirSync(dir) : undefined).toEqual(before);
   });
 
-  it.concurrent('a read-only recordings dir (a bind mount): status shows it; with a session to recover, it is refused, exit 2', async () => {
-    const box = sandbox();
-    expect((await runCli(['record', ...LAVFI, '--session-id', 'old'], box)).code).toBe(0);
-    const dir = path.join(box.root, 'ro-archive');
-    fs.mkdirSync(dir);
-    execFileSync('mount', ['--bind', box.recordings, dir]);
-    mounts.push(dir);
-    execFileSync('mount', ['-o', 'remount,bind,ro', dir]);
-    const result = await runCli(['status', '--recordings-dir', dir], box);
-    expect(result.code, result.stderr).toBe(0);
-    expect(result.stdout).toContain('last session: old (completed, duration_reached)');
+  it.concurrent(
+    'a read-only recordings dir (a bind mount): status shows it; with a session to recover, it is refused, exit 2',
+    async () => {
+      const box = sandbox();
+      expect((await runCli(['record', ...LAVFI, '--session-id', 'old'], box)).code).toBe(0);
+      const dir = path.join(box.root, 'ro-archive');
+      fs.mkdirSync(dir);
+      execFileSync('mount', ['--bind', box.recordings, dir]);
+      mounts.push(dir);
+      execFileSync('mount', ['-o', 'remount,bind,ro', dir]);
+      const result = await runCli(['status', '--recordings-dir', dir], box);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toContain('last session: old (completed, duration_reached)');
 
-    // A crash left the session recording (written through the writable original).
-    const manifest = path.join(box.recordings, 'old', 'session.json');
-    fs.writeFileSync(manifest, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifest, 'utf8')), status: 'recording', pid_start_ticks: 1 }));
-    fs.writeFileSync(path.join(box.recordings, '.active-session.json'), JSON.stringify({ session_id: 'old', pid: process.pid, pid_start_ticks: 1 }));
-    const stale = await runCli(['status', '--recordings-dir', dir], box);
-    expect(stale.code).toBe(2);
-    noStack(stale.stderr);
-    expect(stale.stderr).toBe(`echolog: recordings dir ${dir} cannot be used: it is on a read-only file system; choose another with --recordings-dir, ECHOLOG_RECORDINGS_DIR or recordings_dir in echolog.conf\n`);
-  });
+      // A crash left the session recording (written through the writable original).
+      const manifest = path.join(box.recordings, 'old', 'session.json');
+      fs.writeFileSync(
+        manifest,
+        JSON.stringify({ ...JSON.parse(fs.readFileSync(manifest, 'utf8')), status: 'recording', pid_start_ticks: 1 }),
+      );
+      fs.writeFileSync(
+        path.join(box.recordings, '.active-session.json'),
+        JSON.stringify({ session_id: 'old', pid: process.pid, pid_start_ticks: 1 }),
+      );
+      const stale = await runCli(['status', '--recordings-dir', dir], box);
+      expect(stale.code).toBe(2);
+      noStack(stale.stderr);
+      expect(stale.stderr).toBe(
+        `echolog: recordings dir ${dir} cannot be used: it is on a read-only file system; choose another with --recordings-dir, ECHOLOG_RECORDINGS_DIR or recordings_dir in echolog.conf\n`,
+      );
+    },
+  );
 });
 
 function symlink(box: Sandbox, name: string, target: string): string {
@@ -137,7 +170,9 @@ describe('only trusted config files are read (row 5)', () => {
     fs.chmodSync(file, 0o646);
     const result = await runCli(['record', ...LAVFI, '--config', file], box);
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(`echolog: --config ${file}: ${file} is not trusted: it is writable by others (mode 0646); its ffmpeg.path would be run\n`);
+    expect(result.stderr).toBe(
+      `echolog: --config ${file}: ${file} is not trusted: it is writable by others (mode 0646); its ffmpeg.path would be run\n`,
+    );
     expect(fs.existsSync(mark)).toBe(false);
   });
 });

@@ -42,7 +42,8 @@ describe('buildCaptureArgs', () => {
   it('-i names the input', () => expect(after(args({}), '-i')).toBe('sine'));
   it('-t only with a duration', () => expect(args({})).not.toContain('-t'));
   it('-t carries the duration', () => expect(after(args({ durationSeconds: 2.5 }), '-t')).toBe('2.5'));
-  it('-t is an output option (after -i)', () => expect(args({ durationSeconds: 3 }).indexOf('-t')).toBeGreaterThan(args({ durationSeconds: 3 }).indexOf('-i')));
+  it('-t is an output option (after -i)', () =>
+    expect(args({ durationSeconds: 3 }).indexOf('-t')).toBeGreaterThan(args({ durationSeconds: 3 }).indexOf('-i')));
   it('segment time', () => expect(after(args({ segmentTime: 1 }), '-segment_time')).toBe('1'));
   it('segment muxer', () => expect(args({}).filter((_, i, all) => all[i - 1] === '-f')).toEqual(['lavfi', 'segment']));
   it('segment list path', () => expect(after(args({}), '-segment_list')).toBe('/s/segments.csv'));
@@ -67,15 +68,57 @@ describe('StderrFloodGuard', () => {
   ];
 
   it('passes distinct lines under the rate as they are', () =>
-    expect(feed([['a', 0], ['b', 10], ['c', 20]], 30)).toEqual([{ kind: 'line', line: 'a' }, { kind: 'line', line: 'b' }, { kind: 'line', line: 'c' }]));
+    expect(
+      feed(
+        [
+          ['a', 0],
+          ['b', 10],
+          ['c', 20],
+        ],
+        30,
+      ),
+    ).toEqual([
+      { kind: 'line', line: 'a' },
+      { kind: 'line', line: 'b' },
+      { kind: 'line', line: 'c' },
+    ]));
   it('collapses identical consecutive lines into one count when a different line comes', () =>
-    expect(feed([['a', 0], ['a', 1], ['a', 2], ['b', 3]], 4)).toEqual([{ kind: 'line', line: 'a' }, { kind: 'repeated', line: 'a', count: 2 }, { kind: 'line', line: 'b' }]));
-  it('flushes a pending count at the end', () => expect(feed([['a', 0], ['a', 1]], 2)).toEqual([{ kind: 'line', line: 'a' }, { kind: 'repeated', line: 'a', count: 1 }]));
+    expect(
+      feed(
+        [
+          ['a', 0],
+          ['a', 1],
+          ['a', 2],
+          ['b', 3],
+        ],
+        4,
+      ),
+    ).toEqual([
+      { kind: 'line', line: 'a' },
+      { kind: 'repeated', line: 'a', count: 2 },
+      { kind: 'line', line: 'b' },
+    ]));
+  it('flushes a pending count at the end', () =>
+    expect(
+      feed(
+        [
+          ['a', 0],
+          ['a', 1],
+        ],
+        2,
+      ),
+    ).toEqual([
+      { kind: 'line', line: 'a' },
+      { kind: 'repeated', line: 'a', count: 1 },
+    ]));
   it('a long run of one line says its count every summary interval', () => {
     const guard = new StderrFloodGuard(limits);
     const out = Array.from({ length: 2500 }, (_, i) => guard.push('same', i * 10)).flat();
-    expect(out.filter((o) => o.kind === 'repeated')).toEqual([{ kind: 'repeated', line: 'same', count: 1001 }, { kind: 'repeated', line: 'same', count: 1001 }]);
-    expect(guard.flush(25_000)).toEqual([{ kind: 'repeated', line: 'same', count: 497 }]) // 1 + 1001 + 1001 + 497 = 2500;
+    expect(out.filter((o) => o.kind === 'repeated')).toEqual([
+      { kind: 'repeated', line: 'same', count: 1001 },
+      { kind: 'repeated', line: 'same', count: 1001 },
+    ]);
+    expect(guard.flush(25_000)).toEqual([{ kind: 'repeated', line: 'same', count: 497 }]); // 1 + 1001 + 1001 + 497 = 2500;
   });
   it('caps lines per second and says how many were dropped, at most every interval and at the end', () => {
     const guard = new StderrFloodGuard(limits);
@@ -89,8 +132,23 @@ describe('StderrFloodGuard', () => {
     expect(dropped[0]!.count + rest.reduce((n, o) => n + (o.kind === 'dropped' ? o.count : 0), 0)).toBe(300 - 45);
   });
   it('a count of repeats that does not fit the second counts as dropped lines', () => {
-    const out = feed([['a', 0], ['b', 1], ['c', 2], ['c', 3], ['c', 4], ['d', 5]], 6);
-    expect(out).toEqual([{ kind: 'line', line: 'a' }, { kind: 'line', line: 'b' }, { kind: 'line', line: 'c' }, { kind: 'dropped', count: 3 }]);
+    const out = feed(
+      [
+        ['a', 0],
+        ['b', 1],
+        ['c', 2],
+        ['c', 3],
+        ['c', 4],
+        ['d', 5],
+      ],
+      6,
+    );
+    expect(out).toEqual([
+      { kind: 'line', line: 'a' },
+      { kind: 'line', line: 'b' },
+      { kind: 'line', line: 'c' },
+      { kind: 'dropped', count: 3 },
+    ]);
   });
   it('tick says what is due when the stream falls silent', () => {
     const guard = new StderrFloodGuard(limits);
@@ -110,19 +168,28 @@ describe('chunkNumberOf', () => {
   it("reads back the number ffmpeg's pattern wrote; anything else is not a chunk", () => {
     expect(chunkNumberOf('chunk_00012.wav')).toBe(12);
     expect(chunkNumberOf('chunk_123456.wav')).toBe(123456); // past the pattern's five digits
-    for (const name of ['chunk_00012.wav.torn', 'chunk_.wav', 'xchunk_00001.wav', 'chunk_00001.wav.tmp', 'segments.csv']) expect(chunkNumberOf(name), name).toBeUndefined();
+    for (const name of ['chunk_00012.wav.torn', 'chunk_.wav', 'xchunk_00001.wav', 'chunk_00001.wav.tmp', 'segments.csv'])
+      expect(chunkNumberOf(name), name).toBeUndefined();
   });
 });
 
 describe('defaultCaptureInput', () => {
-  it('linux with pulse', () => expect(defaultCaptureInput({ platform: 'linux', pulseAvailable: true })).toEqual({ format: 'pulse', input: 'default' }));
-  it('linux without pulse falls back to alsa', () => expect(defaultCaptureInput({ platform: 'linux', pulseAvailable: false })).toEqual({ format: 'alsa', input: 'default' }));
-  it('macOS', () => expect(defaultCaptureInput({ platform: 'darwin', pulseAvailable: false })).toEqual({ format: 'avfoundation', input: ':default' }));
-  it('windows uses a named dshow device', () => expect(defaultCaptureInput({ platform: 'win32', pulseAvailable: false })).toMatchObject({ format: 'dshow', input: expect.stringMatching(/^audio=./) }));
+  it('linux with pulse', () =>
+    expect(defaultCaptureInput({ platform: 'linux', pulseAvailable: true })).toEqual({ format: 'pulse', input: 'default' }));
+  it('linux without pulse falls back to alsa', () =>
+    expect(defaultCaptureInput({ platform: 'linux', pulseAvailable: false })).toEqual({ format: 'alsa', input: 'default' }));
+  it('macOS', () =>
+    expect(defaultCaptureInput({ platform: 'darwin', pulseAvailable: false })).toEqual({ format: 'avfoundation', input: ':default' }));
+  it('windows uses a named dshow device', () =>
+    expect(defaultCaptureInput({ platform: 'win32', pulseAvailable: false })).toMatchObject({
+      format: 'dshow',
+      input: expect.stringMatching(/^audio=./),
+    }));
 });
 
 describe('parseSegmentListRow', () => {
-  it('plain row', () => expect(parseSegmentListRow('chunk_00001.wav,0.000000,1.000000')).toEqual({ file: 'chunk_00001.wav', start: 0, end: 1 }));
+  it('plain row', () =>
+    expect(parseSegmentListRow('chunk_00001.wav,0.000000,1.000000')).toEqual({ file: 'chunk_00001.wav', start: 0, end: 1 }));
   it('quoted name with a comma', () => expect(parseSegmentListRow('"a,b.wav",1.5,2.5')).toEqual({ file: 'a,b.wav', start: 1.5, end: 2.5 }));
   it('quoted name with doubled quotes', () => expect(parseSegmentListRow('"say ""hi"".wav",0,1')?.file).toBe('say "hi".wav'));
   it('trailing CR', () => expect(parseSegmentListRow('c.wav,0,1\r')?.file).toBe('c.wav'));
@@ -144,7 +211,23 @@ describe('parseWavHeader / wavDurationSeconds', () => {
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const makeWav = async (seconds: number, rate: number, channels: number): Promise<Buffer> => {
     const file = path.join(dir, `t-${seconds}-${rate}-${channels}.wav`);
-    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=sample_rate=${rate}`, '-t', String(seconds), '-ac', String(channels), '-c:a', 'pcm_s16le', file]);
+    await execFileAsync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=sample_rate=${rate}`,
+      '-t',
+      String(seconds),
+      '-ac',
+      String(channels),
+      '-c:a',
+      'pcm_s16le',
+      file,
+    ]);
     return fs.readFileSync(file);
   };
 
@@ -182,7 +265,21 @@ describe('wavSizeMismatch: a listed chunk is finished only when its header agree
   afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
   const realWav = async (): Promise<Buffer> => {
     const file = path.join(dir, 'c.wav');
-    await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', 'sine=sample_rate=16000', '-t', '0.5', '-c:a', 'pcm_s16le', file]);
+    await execFileAsync('ffmpeg', [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=sample_rate=16000',
+      '-t',
+      '0.5',
+      '-c:a',
+      'pcm_s16le',
+      file,
+    ]);
     return fs.readFileSync(file);
   };
   it('a WAV ffmpeg finished agrees', async () => {
@@ -191,7 +288,9 @@ describe('wavSizeMismatch: a listed chunk is finished only when its header agree
   });
   it('cut short (a failed write): the header promises more audio than the file holds', async () => {
     const buffer = await realWav();
-    expect(wavSizeMismatch(parseWavHeader(buffer), buffer.length - 6000)).toMatch(/header says 16000 bytes of audio, the file holds 10\d{3}/);
+    expect(wavSizeMismatch(parseWavHeader(buffer), buffer.length - 6000)).toMatch(
+      /header says 16000 bytes of audio, the file holds 10\d{3}/,
+    );
   });
   it('never finalized: the 0xFFFFFFFF placeholder sizes', async () => {
     const buffer = await realWav();
@@ -209,8 +308,12 @@ describe('wavSizeMismatch: a listed chunk is finished only when its header agree
 
 describe('formatLogLine / parseLogLine', () => {
   const time = new Date('2026-01-02T03:04:05.678Z');
-  const roundTrip = (fields: LogFields) => parseLogLine(formatLogLine({ time, level: 'INFO', logger: 'echolog.test', message: 'event', fields }));
-  it('the line format', () => expect(formatLogLine({ time, level: 'WARNING', logger: 'a.b', message: 'm', fields: { k: 'v' } })).toBe('2026-01-02T03:04:05Z WARNING a.b: m k=v'));
+  const roundTrip = (fields: LogFields) =>
+    parseLogLine(formatLogLine({ time, level: 'INFO', logger: 'echolog.test', message: 'event', fields }));
+  it('the line format', () =>
+    expect(formatLogLine({ time, level: 'WARNING', logger: 'a.b', message: 'm', fields: { k: 'v' } })).toBe(
+      '2026-01-02T03:04:05Z WARNING a.b: m k=v',
+    ));
   it('plain value', () => expect(roundTrip({ a: 'x' })?.fields).toEqual({ a: 'x' }));
   it('spaces', () => expect(roundTrip({ a: 'two words' })?.fields.a).toBe('two words'));
   it('double quotes', () => expect(roundTrip({ a: 'say "hi"' })?.fields.a).toBe('say "hi"'));
@@ -224,12 +327,19 @@ describe('formatLogLine / parseLogLine', () => {
   it('backslashes', () => expect(roundTrip({ a: 'C:\\x\\y' })?.fields.a).toBe('C:\\x\\y'));
   it('empty string', () => expect(roundTrip({ a: '' })?.fields.a).toBe(''));
   it('numbers and booleans', () => expect(roundTrip({ n: 42, f: 1.5, b: true })?.fields).toEqual({ n: '42', f: '1.500', b: 'true' }));
-  it('message, logger, level, timestamp', () => expect(roundTrip({ a: 'x y' })).toMatchObject({ timestamp: '2026-01-02T03:04:05Z', level: 'INFO', logger: 'echolog.test', message: 'event' }));
+  it('message, logger, level, timestamp', () =>
+    expect(roundTrip({ a: 'x y' })).toMatchObject({
+      timestamp: '2026-01-02T03:04:05Z',
+      level: 'INFO',
+      logger: 'echolog.test',
+      message: 'event',
+    }));
   it('many fields at once', () => {
     const fields = { command: "/usr/bin/ffmpeg -i 'a b.wav' -f segment", line: 'x=1 y="2"', n: 3 };
     expect(roundTrip(fields)?.fields).toEqual({ ...fields, n: '3' });
   });
-  it('a message with a newline stays one line', () => expect(formatLogLine({ time, level: 'ERROR', logger: 'l', message: 'a\nb' })).toBe('2026-01-02T03:04:05Z ERROR l: a b'));
+  it('a message with a newline stays one line', () =>
+    expect(formatLogLine({ time, level: 'ERROR', logger: 'l', message: 'a\nb' })).toBe('2026-01-02T03:04:05Z ERROR l: a b'));
   it('rejects a line without a timestamp', () => expect(parseLogLine('INFO l: m')).toBeUndefined());
 });
 
@@ -238,10 +348,12 @@ describe('decideStopReason / exitCodeFor', () => {
   it('end of a file input', () => expect(decideStopReason(undefined, 'end_of_input')).toBe('end_of_input'));
   it('restarts used up', () => expect(decideStopReason(undefined, 'ffmpeg_exit')).toBe('ffmpeg_exit'));
   it('a device that did not come back', () => expect(decideStopReason(undefined, 'device_lost')).toBe('device_lost'));
-  it('Ctrl-C wins over how capture ended', () => expect(decideStopReason({ reason: 'user_interrupt', signal: 'SIGINT' }, 'stopped')).toBe('user_interrupt'));
+  it('Ctrl-C wins over how capture ended', () =>
+    expect(decideStopReason({ reason: 'user_interrupt', signal: 'SIGINT' }, 'stopped')).toBe('user_interrupt'));
   it('SIGTERM', () => expect(decideStopReason({ reason: 'terminated', signal: 'SIGTERM' }, 'stopped')).toBe('terminated'));
   it('low disk', () => expect(decideStopReason({ reason: 'disk_low', message: 'x' }, 'stopped')).toBe('disk_low'));
-  it('1 for device_lost and disk_low', () => expect([exitCodeFor('device_lost', undefined), exitCodeFor('disk_low', { reason: 'disk_low' })]).toEqual([1, 1]));
+  it('1 for device_lost and disk_low', () =>
+    expect([exitCodeFor('device_lost', undefined), exitCodeFor('disk_low', { reason: 'disk_low' })]).toEqual([1, 1]));
   it('0 for duration_reached', () => expect(exitCodeFor('duration_reached', undefined)).toBe(0));
   it('0 for end_of_input', () => expect(exitCodeFor('end_of_input', undefined)).toBe(0));
   it('130 for SIGINT', () => expect(exitCodeFor('user_interrupt', { reason: 'user_interrupt', signal: 'SIGINT' })).toBe(130));
@@ -253,7 +365,8 @@ describe('decideStopReason / exitCodeFor', () => {
 });
 
 describe('newSessionId / validateSessionId', () => {
-  it('is a UTC stamp plus a random suffix', () => expect(newSessionId(new Date('2026-11-22T03:25:02.123Z'), () => 'abc123')).toBe('20261122T032502Z-abc123'));
+  it('is a UTC stamp plus a random suffix', () =>
+    expect(newSessionId(new Date('2026-11-22T03:25:02.123Z'), () => 'abc123')).toBe('20261122T032502Z-abc123'));
   it('sorts by start time', () => {
     const times = ['2026-01-01T00:00:09Z', '2025-12-31T23:59:59Z', '2026-01-01T00:00:10Z', '2026-10-01T00:00:00Z'].map((t) => new Date(t));
     const ids = times.map((t) => newSessionId(t));
@@ -291,27 +404,47 @@ describe('locateFfmpeg', () => {
   const bundled = (file: string) => async (): Promise<string | undefined> => file;
 
   it('a configured path wins over PATH and ffmpeg-static, named by where it was set', async () => {
-    expect(await locateFfmpeg({ configured: { path: fake, source: 'config' }, env: { PATH: bin }, bundledPath: bundled(fake) })).toEqual({ path: fake, source: 'config' });
-    expect(await locateFfmpeg({ configured: { path: fake, source: 'env' }, env: { PATH: bin }, bundledPath: none })).toEqual({ path: fake, source: 'env' });
+    expect(await locateFfmpeg({ configured: { path: fake, source: 'config' }, env: { PATH: bin }, bundledPath: bundled(fake) })).toEqual({
+      path: fake,
+      source: 'config',
+    });
+    expect(await locateFfmpeg({ configured: { path: fake, source: 'env' }, env: { PATH: bin }, bundledPath: none })).toEqual({
+      path: fake,
+      source: 'env',
+    });
   });
   it('a missing configured path is an error naming it', async () => {
     const missing = path.join(dir, 'nope', 'ffmpeg');
-    await expect(locateFfmpeg({ configured: { path: missing, source: 'config' }, env: { PATH: bin }, bundledPath: none })).rejects.toThrow(FfmpegNotFoundError);
-    await expect(locateFfmpeg({ configured: { path: missing, source: 'env' }, env: { PATH: bin }, bundledPath: none })).rejects.toThrow(`ECHOLOG_FFMPEG ${missing}`);
+    await expect(locateFfmpeg({ configured: { path: missing, source: 'config' }, env: { PATH: bin }, bundledPath: none })).rejects.toThrow(
+      FfmpegNotFoundError,
+    );
+    await expect(locateFfmpeg({ configured: { path: missing, source: 'env' }, env: { PATH: bin }, bundledPath: none })).rejects.toThrow(
+      `ECHOLOG_FFMPEG ${missing}`,
+    );
   });
   it('a configured file that is not executable is refused', () =>
-    expect(locateFfmpeg({ configured: { path: notExecutable, source: 'config' }, env: { PATH: bin }, bundledPath: none })).rejects.toThrow(notExecutable));
+    expect(locateFfmpeg({ configured: { path: notExecutable, source: 'config' }, env: { PATH: bin }, bundledPath: none })).rejects.toThrow(
+      notExecutable,
+    ));
   it('an ffmpeg on PATH wins over ffmpeg-static, which is not even loaded', async () => {
     let asked = false;
     const other = path.join(dir, 'static-ffmpeg');
     fs.writeFileSync(other, '#!/bin/sh\n', { mode: 0o755 });
-    const location = await locateFfmpeg({ configured: undefined, env: { PATH: `${empty}:${bin}` }, bundledPath: async () => ((asked = true), other) });
+    const location = await locateFfmpeg({
+      configured: undefined,
+      env: { PATH: `${empty}:${bin}` },
+      bundledPath: async () => ((asked = true), other),
+    });
     expect(location).toEqual({ path: fake, source: 'PATH' });
     expect(asked).toBe(false);
   });
   it('ffmpeg-static only when PATH has no ffmpeg', async () =>
-    expect(await locateFfmpeg({ configured: undefined, env: { PATH: empty }, bundledPath: bundled(fake) })).toEqual({ path: fake, source: 'ffmpeg-static' }));
-  it('searches PATH in order', async () => expect((await locateFfmpeg({ configured: undefined, env: { PATH: `${empty}:${bin}` }, bundledPath: none })).path).toBe(fake));
+    expect(await locateFfmpeg({ configured: undefined, env: { PATH: empty }, bundledPath: bundled(fake) })).toEqual({
+      path: fake,
+      source: 'ffmpeg-static',
+    }));
+  it('searches PATH in order', async () =>
+    expect((await locateFfmpeg({ configured: undefined, env: { PATH: `${empty}:${bin}` }, bundledPath: none })).path).toBe(fake));
   it('configuredFfmpeg names ECHOLOG_FFMPEG as env and the config file (or a flag) as config', () => {
     expect(configuredFfmpeg(fake, 'env')).toEqual({ path: fake, source: 'env' });
     expect(configuredFfmpeg(fake, 'file')).toEqual({ path: fake, source: 'config' });
@@ -336,7 +469,9 @@ describe('the level report (ffmpeg measures each window)', () => {
     const filter = after(args({}), '-af')!;
     expect(filter).toContain('asetnsamples=n=16000:p=0,astats=metadata=1:reset=1');
     expect(after(args({ realtime: false }), '-af')).toContain('asetnsamples=n=32000:p=0,astats');
-    expect(after(args({ realtime: false, input: { format: 'pulse', input: 'default' } }), '-af')).toContain('asetnsamples=n=16000:p=0,astats');
+    expect(after(args({ realtime: false, input: { format: 'pulse', input: 'default' } }), '-af')).toContain(
+      'asetnsamples=n=16000:p=0,astats',
+    );
     expect(filter).toContain("file='pipe\\:2':direct=1");
   });
   it('parses ametadata lines, and only those', () => {

@@ -21,7 +21,9 @@ import { loadWhisperBinding, whisperAvailability, WhisperEngine } from '../src/t
  */
 const TEST_MODEL = fileURLToPath(new URL('./fixtures/models/for-tests-ggml-tiny.en.bin', import.meta.url));
 const binding = await loadWhisperBinding();
-const skipReason = binding.ok ? '' : `the optional binding @napi-rs/whisper does not load on ${process.platform}-${process.arch}: ${binding.message}`;
+const skipReason = binding.ok
+  ? ''
+  : `the optional binding @napi-rs/whisper does not load on ${process.platform}-${process.arch}: ${binding.message}`;
 if (skipReason) console.warn(`whisper engine tests skipped: ${skipReason}`);
 
 let tmp: string;
@@ -33,10 +35,32 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 /** A real chunk as ffmpeg writes one: 16 kHz mono s16le WAV (a tone; the test model cannot recognise speech anyway). */
 function makeChunk(seq: number, offsetSeconds: number, seconds: number, rate = 16000, channels = 1): EngineChunk {
   const file = path.join(tmp, `chunk_${seq}.wav`);
-  execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:duration=${seconds}`, '-ar', String(rate), '-ac', String(channels), '-c:a', 'pcm_s16le', file]);
+  execFileSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:duration=${seconds}`,
+    '-ar',
+    String(rate),
+    '-ac',
+    String(channels),
+    '-c:a',
+    'pcm_s16le',
+    file,
+  ]);
   const wav = parseWavHeader(fs.readFileSync(file));
   // As the transcriber hands it over: ffmpeg's 16 kHz mono decode of the chunk, in bounded pieces.
-  return { seq, path: file, offsetSeconds, durationSeconds: seconds, audio: () => engineAudioPieces(file, wav, { sampleRate: 16000 }, 'ffmpeg') };
+  return {
+    seq,
+    path: file,
+    offsetSeconds,
+    durationSeconds: seconds,
+    audio: () => engineAudioPieces(file, wav, { sampleRate: 16000 }, 'ffmpeg'),
+  };
 }
 
 describe.skipIf(Boolean(skipReason))('whisper engine with the test model', () => {
@@ -94,7 +118,9 @@ describe.skipIf(Boolean(skipReason))('whisper engine with the test model', () =>
     fs.writeFileSync(incomplete, Buffer.concat([fs.readFileSync(TEST_MODEL), tensor]));
     const error = await new WhisperEngine({ modelPath: incomplete, model: incomplete, language: 'en' }).start().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(TranscriptionError);
-    expect((error as Error).message).toMatch(new RegExp(`^whisper could not load the model file ${incomplete}: .*Failed to initialize Whisper model`));
+    expect((error as Error).message).toMatch(
+      new RegExp(`^whisper could not load the model file ${incomplete}: .*Failed to initialize Whisper model`),
+    );
   });
 
   it('a missing model file is a TranscriptionError naming it', async () => {
@@ -118,7 +144,10 @@ describe.skipIf(Boolean(skipReason))('whisper engine with the test model', () =>
 
 describe('whisper engine without the binding', () => {
   it.runIf(Boolean(skipReason))('says which package is missing', async () => {
-    const result = await whisperAvailability({ ...DEFAULT_CONFIG, transcription: { ...DEFAULT_CONFIG.transcription, model: TEST_MODEL } }, {});
+    const result = await whisperAvailability(
+      { ...DEFAULT_CONFIG, transcription: { ...DEFAULT_CONFIG.transcription, model: TEST_MODEL } },
+      {},
+    );
     expect(result.available).toBe(false);
     expect(result.reason).toContain('@napi-rs/whisper');
   });
@@ -140,7 +169,12 @@ parentPort.on('message', (m) => {
 });
 `,
     );
-    await using engine = new WhisperEngine({ modelPath: TEST_MODEL, model: 'test', language: 'en', workerScript: new URL(`file://${script}`) });
+    await using engine = new WhisperEngine({
+      modelPath: TEST_MODEL,
+      model: 'test',
+      language: 'en',
+      workerScript: new URL(`file://${script}`),
+    });
     await engine.start();
     const chunk: EngineChunk = engineChunkOf(1, 10, Buffer.alloc(5 * 32000), { path: 'x.wav' });
 
@@ -156,7 +190,7 @@ parentPort.on('message', (m) => {
     expect(await engine.transcribe(chunk)).toEqual([{ start: 10.5, end: 11.2, text: 'hi' }]);
   });
 
-  it('a chunk longer than whisper\'s 30 s goes to it in windows of at most 30 s, each placed at its own session time', async () => {
+  it("a chunk longer than whisper's 30 s goes to it in windows of at most 30 s, each placed at its own session time", async () => {
     // Answers every window with one segment from 1 s to 2 s, and says how many samples it got.
     const script = path.join(tmp, 'window-worker.mjs');
     fs.writeFileSync(
@@ -166,7 +200,12 @@ parentPort.postMessage({ type: 'ready' });
 parentPort.on('message', (m) => parentPort.postMessage({ type: 'result', id: m.id, text: String(m.samples.length), segments: [{ start: 100, end: 200, text: String(m.samples.length) }], computeMs: 1 }));
 `,
     );
-    await using engine = new WhisperEngine({ modelPath: TEST_MODEL, model: 'test', language: 'en', workerScript: new URL(`file://${script}`) });
+    await using engine = new WhisperEngine({
+      modelPath: TEST_MODEL,
+      model: 'test',
+      language: 'en',
+      workerScript: new URL(`file://${script}`),
+    });
     await engine.start();
     // 70 s of 16 kHz mono: windows of 30, 30 and 10 s.
     const segments = await engine.transcribe(engineChunkOf(1, 100, Buffer.alloc(70 * 32000)));

@@ -26,14 +26,32 @@ describe('placeSegments', () => {
   const chunk = { offsetSeconds: 20, durationSeconds: 10 };
 
   it('adds the chunk offset to whisper centisecond times', () => {
-    expect(placeSegments([{ start: 0, end: 250, text: ' Hello there.' }, { start: 250, end: 480, text: ' Bye.' }], ' Hello there. Bye.', chunk)).toEqual([
+    expect(
+      placeSegments(
+        [
+          { start: 0, end: 250, text: ' Hello there.' },
+          { start: 250, end: 480, text: ' Bye.' },
+        ],
+        ' Hello there. Bye.',
+        chunk,
+      ),
+    ).toEqual([
       { start: 20, end: 22.5, text: 'Hello there.' },
       { start: 22.5, end: 24.8, text: 'Bye.' },
     ]);
   });
 
   it('clamps to the chunk (whisper pads to 30 s) and drops empty text', () => {
-    expect(placeSegments([{ start: 900, end: 3000, text: 'tail' }, { start: 0, end: 100, text: '  ' }], 'tail', chunk)).toEqual([{ start: 29, end: 30, text: 'tail' }]);
+    expect(
+      placeSegments(
+        [
+          { start: 900, end: 3000, text: 'tail' },
+          { start: 0, end: 100, text: '  ' },
+        ],
+        'tail',
+        chunk,
+      ),
+    ).toEqual([{ start: 29, end: 30, text: 'tail' }]);
   });
 
   it('spans the chunk with the text when no segment arrived', () => {
@@ -69,8 +87,12 @@ describe('model file checks', () => {
   });
 
   it('finds the built worker in dist/ when running from the TypeScript source', () => {
-    expect(resolveBuiltScript('file:///app/dist/transcription/engines/whisper-engine.js', 'whisper-worker.js', 'the whisper worker').href).toBe('file:///app/dist/transcription/engines/whisper-worker.js');
-    expect(() => resolveBuiltScript('file:///nowhere/src/transcription/engines/whisper-engine.ts', 'whisper-worker.js', 'the whisper worker')).toThrow(
+    expect(
+      resolveBuiltScript('file:///app/dist/transcription/engines/whisper-engine.js', 'whisper-worker.js', 'the whisper worker').href,
+    ).toBe('file:///app/dist/transcription/engines/whisper-worker.js');
+    expect(() =>
+      resolveBuiltScript('file:///nowhere/src/transcription/engines/whisper-engine.ts', 'whisper-worker.js', 'the whisper worker'),
+    ).toThrow(
       'the whisper worker is not built (/nowhere/dist/transcription/engines/whisper-worker.js is missing): run `npm run build` first',
     );
   });
@@ -93,14 +115,22 @@ describe('checkGgmlModelFile', () => {
   });
 
   it('walks tensor headers and skips their data by type and shape', async () => {
-    const withTensors = Buffer.concat([model, tensorRecord('decoder.positional_embedding', [384, 448], 0, 384 * 448 * 4), tensorRecord('x.weight', [64, 2], 8, 2 * 2 * 34)]);
+    const withTensors = Buffer.concat([
+      model,
+      tensorRecord('decoder.positional_embedding', [384, 448], 0, 384 * 448 * 4),
+      tensorRecord('x.weight', [64, 2], 8, 2 * 2 * 34),
+    ]);
     expect(await check(withTensors)).toMatchObject({ info: { tensors: 2 } });
   });
 
   it('finds a file cut short or with broken sizes', async () => {
-    expect(await check(model.subarray(0, 300_000))).toEqual({ problem: expect.stringMatching(/^it ends inside its vocabulary \(word \d+ of 50257\)$/) });
+    expect(await check(model.subarray(0, 300_000))).toEqual({
+      problem: expect.stringMatching(/^it ends inside its vocabulary \(word \d+ of 50257\)$/),
+    });
     const cut = Buffer.concat([model, tensorRecord('t', [1000], 0, 4000)]);
-    expect(await check(cut.subarray(0, cut.length - 10))).toEqual({ problem: 'it ends inside the data of tensor 1 (cut short by 10 bytes)' });
+    expect(await check(cut.subarray(0, cut.length - 10))).toEqual({
+      problem: 'it ends inside the data of tensor 1 (cut short by 10 bytes)',
+    });
     expect(await check(Buffer.concat([model, tensorRecord('t', [4], 5, 0)]))).toEqual({ problem: 'tensor 1 has an unknown type 5' });
     const hugeWord = Buffer.from(model);
     hugeWord.fill(0xff, 48 + 8 + 80 * 201 * 4 + 4, 48 + 8 + 80 * 201 * 4 + 8);

@@ -23,9 +23,14 @@ export class DebugAudioDump {
     private readonly logger: Logger,
   ) {}
 
-  static fromEnv(env: NodeJS.ProcessEnv, options: { sessionDir: string; sessionId: string; source: string; now: Date; logger: Logger }): DebugAudioDump | undefined {
+  static fromEnv(
+    env: NodeJS.ProcessEnv,
+    options: { sessionDir: string; sessionId: string; source: string; now: Date; logger: Logger },
+  ): DebugAudioDump | undefined {
     if (env.ECHOLOG_DEBUG_AUDIO_DUMP !== '1') return undefined;
-    const dir = env.ECHOLOG_DEBUG_AUDIO_DUMP_DIR ? path.resolve(options.sessionDir, env.ECHOLOG_DEBUG_AUDIO_DUMP_DIR) : path.join(options.sessionDir, 'debug');
+    const dir = env.ECHOLOG_DEBUG_AUDIO_DUMP_DIR
+      ? path.resolve(options.sessionDir, env.ECHOLOG_DEBUG_AUDIO_DUMP_DIR)
+      : path.join(options.sessionDir, 'debug');
     return new DebugAudioDump(path.join(dir, dumpFileName(options.sessionId, options.source, options.now)), options.logger);
   }
 

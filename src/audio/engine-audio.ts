@@ -46,7 +46,9 @@ export class AudioDecodeError extends Error {
     /** Its last stderr lines: at `-loglevel error` each one is an error. */
     readonly errorLines: readonly string[],
   ) {
-    super(`could not decode ${file}: ${describeExit(program, exit, errorLines, { isFailureLine: () => true, meanings: FFMPEG_EXIT_MEANINGS })}`);
+    super(
+      `could not decode ${file}: ${describeExit(program, exit, errorLines, { isFailureLine: () => true, meanings: FFMPEG_EXIT_MEANINGS })}`,
+    );
   }
 }
 
@@ -59,12 +61,17 @@ export function isEngineFormat(layout: Pick<PcmLayout, 'sampleRate' | 'channels'
  * An open FileHandle (a file already judged on its descriptor) is read as it is and left open:
  * its opener closes it.
  */
-export async function* readFilePieces(file: string | FileHandle, start: number, end: number, options: PieceOptions = {}): AsyncGenerator<Buffer> {
+export async function* readFilePieces(
+  file: string | FileHandle,
+  start: number,
+  end: number,
+  options: PieceOptions = {},
+): AsyncGenerator<Buffer> {
   const pieceBytes = evenPieceBytes(options.pieceBytes);
   const last = end - ((end - start) % 2);
   const handle = typeof file === 'string' ? await fs.open(file, 'r') : file;
   try {
-    for (let at = start; at < last; ) {
+    for (let at = start; at < last;) {
       options.signal?.throwIfAborted();
       const piece = Buffer.alloc(Math.min(pieceBytes, last - at));
       const { bytesRead } = await handle.read(piece, 0, piece.length, at);
@@ -91,7 +98,26 @@ export interface DecodeOptions extends PieceOptions {
  * write per packet (682 bytes after 48 → 16 kHz), which made each chunk hundreds of pieces.
  */
 export function engineDecodeArgs(file: string, format: EngineAudioFormat): string[] {
-  return ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', file, '-vn', '-ac', '1', '-ar', String(format.sampleRate), '-c:a', 'pcm_s16le', '-flush_packets', '0', '-f', 's16le', 'pipe:1'];
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-i',
+    file,
+    '-vn',
+    '-ac',
+    '1',
+    '-ar',
+    String(format.sampleRate),
+    '-c:a',
+    'pcm_s16le',
+    '-flush_packets',
+    '0',
+    '-f',
+    's16le',
+    'pipe:1',
+  ];
 }
 
 /**
@@ -99,7 +125,12 @@ export function engineDecodeArgs(file: string, format: EngineAudioFormat): strin
  * `pieceBytes`. ffmpeg writes only as fast as we read (the pipe fills), so memory stays at one
  * piece. Stopping early (a `break`, an abort) ends ffmpeg; a failed decode throws AudioDecodeError.
  */
-export async function* decodePieces(ffmpegPath: string, file: string, format: EngineAudioFormat, options: DecodeOptions = {}): AsyncGenerator<Buffer> {
+export async function* decodePieces(
+  ffmpegPath: string,
+  file: string,
+  format: EngineAudioFormat,
+  options: DecodeOptions = {},
+): AsyncGenerator<Buffer> {
   const pieceBytes = evenPieceBytes(options.pieceBytes);
   const child = await ManagedProcess.start(ffmpegPath, engineDecodeArgs(options.inputPath ?? file, format));
   const stderr: string[] = [];
@@ -143,7 +174,13 @@ export async function* decodePieces(ffmpegPath: string, file: string, format: En
  * A recorded file's audio in the engine's format: its own samples when it already is (no
  * process at all), else ffmpeg's decode of it.
  */
-export function engineAudioPieces(file: string, layout: PcmLayout, format: EngineAudioFormat, ffmpegPath: string, options: PieceOptions = {}): AsyncGenerator<Buffer> {
+export function engineAudioPieces(
+  file: string,
+  layout: PcmLayout,
+  format: EngineAudioFormat,
+  ffmpegPath: string,
+  options: PieceOptions = {},
+): AsyncGenerator<Buffer> {
   return isEngineFormat(layout, format)
     ? readFilePieces(file, layout.dataOffset, layout.dataOffset + layout.dataBytes, options)
     : decodePieces(ffmpegPath, file, format, options);

@@ -44,18 +44,30 @@ export async function pulseState(env: NodeJS.ProcessEnv): Promise<PulseState> {
   const pactl = findOnPath('pactl', env);
   if (!pactl) return { running: true, server };
   const info = await runCommand(pactl, ['info'], { env, timeoutMs: LIST_TIMEOUT_MS }).catch(() => undefined);
-  return info?.code === 0 ? { running: true, server } : { running: false, server, problem: `PulseAudio is not running (${server} does not answer)` };
+  return info?.code === 0
+    ? { running: true, server }
+    : { running: false, server, problem: `PulseAudio is not running (${server} does not answer)` };
 }
 
 /** The platform's capture devices by name, the default marked. */
-export async function listCaptureDevices(ffmpeg: string, env: NodeJS.ProcessEnv, platform: NodeJS.Platform = process.platform): Promise<DeviceSection[]> {
+export async function listCaptureDevices(
+  ffmpeg: string,
+  env: NodeJS.ProcessEnv,
+  platform: NodeJS.Platform = process.platform,
+): Promise<DeviceSection[]> {
   switch (platform) {
     case 'darwin': {
-      const out = await runCommand(ffmpeg, ['-hide_banner', '-f', 'avfoundation', '-list_devices', 'true', '-i', ''], { env, timeoutMs: LIST_TIMEOUT_MS });
+      const out = await runCommand(ffmpeg, ['-hide_banner', '-f', 'avfoundation', '-list_devices', 'true', '-i', ''], {
+        env,
+        timeoutMs: LIST_TIMEOUT_MS,
+      });
       return [{ format: 'avfoundation', devices: parseAvfoundationDevices(out.stderr) }];
     }
     case 'win32': {
-      const out = await runCommand(ffmpeg, ['-hide_banner', '-list_devices', 'true', '-f', 'dshow', '-i', 'dummy'], { env, timeoutMs: LIST_TIMEOUT_MS });
+      const out = await runCommand(ffmpeg, ['-hide_banner', '-list_devices', 'true', '-f', 'dshow', '-i', 'dummy'], {
+        env,
+        timeoutMs: LIST_TIMEOUT_MS,
+      });
       return [{ format: 'dshow', devices: parseDshowDevices(out.stderr) }];
     }
     default:
@@ -64,7 +76,12 @@ export async function listCaptureDevices(ffmpeg: string, env: NodeJS.ProcessEnv,
 }
 
 /** The capture device named exactly `name` (as `--input` takes it), if the platform lists one. */
-export async function findCaptureDevice(ffmpeg: string, env: NodeJS.ProcessEnv, name: string, platform: NodeJS.Platform = process.platform): Promise<CaptureDevice | undefined> {
+export async function findCaptureDevice(
+  ffmpeg: string,
+  env: NodeJS.ProcessEnv,
+  name: string,
+  platform: NodeJS.Platform = process.platform,
+): Promise<CaptureDevice | undefined> {
   const sections = await listCaptureDevices(ffmpeg, env, platform);
   return sections.flatMap((section) => section.devices).find((device) => device.name === name);
 }
@@ -78,7 +95,8 @@ async function listPulse(ffmpeg: string, env: NodeJS.ProcessEnv): Promise<Device
       runCommand(pactl, ['list', 'short', 'sources'], { env, timeoutMs: LIST_TIMEOUT_MS }),
       runCommand(pactl, ['info'], { env, timeoutMs: LIST_TIMEOUT_MS }),
     ]);
-    if (sources.code === 0) return { format: 'pulse', devices: parsePactlSources(sources.stdout.toString(), parsePactlDefaultSource(info.stdout.toString())) };
+    if (sources.code === 0)
+      return { format: 'pulse', devices: parsePactlSources(sources.stdout.toString(), parsePactlDefaultSource(info.stdout.toString())) };
   }
   return listFfmpegSources(ffmpeg, env, 'pulse');
 }
@@ -96,12 +114,37 @@ export type InputProbe = { ok: true; level: AudioLevel; seconds: number } | { ok
 /** Opens an input for about a second, as `record` would, and measures what it hears. */
 export async function probeInput(ffmpeg: string, input: CaptureInput, env: NodeJS.ProcessEnv): Promise<InputProbe> {
   const rate = 16000;
-  const args = ['-hide_banner', '-nostats', '-loglevel', 'level+error', ...(input.format ? ['-f', input.format] : []), '-i', input.input, '-t', '1', '-vn', '-ac', '1', '-ar', String(rate), '-f', 's16le', '-'];
+  const args = [
+    '-hide_banner',
+    '-nostats',
+    '-loglevel',
+    'level+error',
+    ...(input.format ? ['-f', input.format] : []),
+    '-i',
+    input.input,
+    '-t',
+    '1',
+    '-vn',
+    '-ac',
+    '1',
+    '-ar',
+    String(rate),
+    '-f',
+    's16le',
+    '-',
+  ];
   const out = await runCommand(ffmpeg, args, { env, timeoutMs: 8000 });
   const seconds = out.stdout.length / 2 / rate;
   if (out.code !== 0 || seconds === 0) {
     const stderr = out.stderr.split('\n').filter(Boolean);
-    const why = out.timedOut ? 'no audio within 8 s' : describeExit(ffmpeg, out, stderr, { ...FFMPEG_FAILURE_LINES, maxLines: 3, meanings: FFMPEG_EXIT_MEANINGS, context: out.code === 0 ? ' without audio' : '' });
+    const why = out.timedOut
+      ? 'no audio within 8 s'
+      : describeExit(ffmpeg, out, stderr, {
+          ...FFMPEG_FAILURE_LINES,
+          maxLines: 3,
+          meanings: FFMPEG_EXIT_MEANINGS,
+          context: out.code === 0 ? ' without audio' : '',
+        });
     return { ok: false, error: why };
   }
   return { ok: true, level: measureLevel(out.stdout, rate, 1), seconds };

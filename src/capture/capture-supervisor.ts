@@ -92,10 +92,17 @@ export class CaptureSupervisor {
     for (;;) {
       // Asked to stop while waiting to restart: the session ends with what it has.
       if (runNumber > 1 && this.options.isStopRequested()) return { kind: 'stopped' };
-      const wanted = plan.durationSeconds === undefined ? undefined : Math.max(0, plan.durationSeconds - manifest.value.stats.audio_duration_seconds);
+      const wanted =
+        plan.durationSeconds === undefined ? undefined : Math.max(0, plan.durationSeconds - manifest.value.stats.audio_duration_seconds);
       const live = this.live;
-      const args = [...runArgs(plan, { run: runNumber, startNumber, durationSeconds: wanted }), ...(live ? buildLiveAudioArgs({ sampleRate: live.sampleRate, durationSeconds: wanted }) : [])];
-      const command = formatCommandLine(plan.ffmpeg.path, this.options.redactedDevice ? args.map((arg) => (arg === plan.input.input ? this.options.redactedDevice! : arg)) : args);
+      const args = [
+        ...runArgs(plan, { run: runNumber, startNumber, durationSeconds: wanted }),
+        ...(live ? buildLiveAudioArgs({ sampleRate: live.sampleRate, durationSeconds: wanted }) : []),
+      ];
+      const command = formatCommandLine(
+        plan.ffmpeg.path,
+        this.options.redactedDevice ? args.map((arg) => (arg === plan.input.input ? this.options.redactedDevice! : arg)) : args,
+      );
       this.logger.info('ffmpeg_command', { command, run: runNumber > 1 ? runNumber : undefined });
       if (this.options.isStopRequested()) {
         // Ctrl-C before capture began (or during a restart's wait): record nothing more.
@@ -107,7 +114,13 @@ export class CaptureSupervisor {
       const result = await this.runOnce(runNumber, args, command, (anchor) => {
         if (restart) {
           const gapMs = Math.max(0, anchor.getTime() - restart.audioEnd.getTime());
-          this.logger.warning('capture_restart', { attempt: state.attempts, reason: restart.reason, gap_ms: gapMs, run: runNumber, first_chunk: startNumber });
+          this.logger.warning('capture_restart', {
+            attempt: state.attempts,
+            reason: restart.reason,
+            gap_ms: gapMs,
+            run: runNumber,
+            first_chunk: startNumber,
+          });
           void manifest.update((m) => (m.capture = { ...captureStatus(m), restarts: state.restarts }));
         }
       });
@@ -132,15 +145,35 @@ export class CaptureSupervisor {
         if (end === 'stopped') return { kind: 'stopped' };
         return { kind: end === 'duration_reached' ? 'duration_reached' : 'end_of_input' };
       }
-      this.logger.warning('ffmpeg_run_ended', { run: runNumber, outcome: end, code: result.exit.code, signal: result.exit.signal ?? undefined, chunks: runChunks, errors: failureTail(result.stderrTail, { ...FFMPEG_FAILURE_LINES, maxLines: 3 }).join(' | ') || undefined });
+      this.logger.warning('ffmpeg_run_ended', {
+        run: runNumber,
+        outcome: end,
+        code: result.exit.code,
+        signal: result.exit.signal ?? undefined,
+        chunks: runChunks,
+        errors: failureTail(result.stderrTail, { ...FFMPEG_FAILURE_LINES, maxLines: 3 }).join(' | ') || undefined,
+      });
       if (decision.action === 'give_up') {
-        if (decision.reason === 'device_lost') return { kind: 'device_lost', lostForSeconds: Math.round((Date.now() - (decision.state.deviceLostAtMs ?? Date.now())) / 1000) };
+        if (decision.reason === 'device_lost')
+          return { kind: 'device_lost', lostForSeconds: Math.round((Date.now() - (decision.state.deviceLostAtMs ?? Date.now())) / 1000) };
         if (decision.reason === 'input_damaged') {
           const expectedSeconds = Math.min(result.progress.inputSeconds ?? Infinity, wanted ?? Infinity);
-          return { kind: 'input_damaged', reachedSeconds: result.progress.outSeconds ?? 0, expectedSeconds: Number.isFinite(expectedSeconds) ? expectedSeconds : undefined, errorLines: failureTail(result.stderrTail, FFMPEG_FAILURE_LINES) };
+          return {
+            kind: 'input_damaged',
+            reachedSeconds: result.progress.outSeconds ?? 0,
+            expectedSeconds: Number.isFinite(expectedSeconds) ? expectedSeconds : undefined,
+            errorLines: failureTail(result.stderrTail, FFMPEG_FAILURE_LINES),
+          };
         }
         const hint = end === 'unrecoverable' ? startFailureHint(plan.input) : undefined;
-        return { kind: 'ffmpeg_exit', exit: result.exit, errorLines: failureTail(result.stderrTail, FFMPEG_FAILURE_LINES), noAudio: end === 'no_audio', restarts: state.restarts, hint };
+        return {
+          kind: 'ffmpeg_exit',
+          exit: result.exit,
+          errorLines: failureTail(result.stderrTail, FFMPEG_FAILURE_LINES),
+          noAudio: end === 'no_audio',
+          restarts: state.restarts,
+          hint,
+        };
       }
       state = decision.state;
       restart = { reason: end, audioEnd: chunks.audioEndsAt() };
@@ -192,7 +225,11 @@ export class CaptureSupervisor {
     const runStart = chunks.beginRun(anchor);
     this.current = ffmpeg;
     const releaseWatchdog = startOrphanWatchdog(ffmpeg.pid, stopTimeoutSeconds * 1000, (error) =>
-      this.logger.warning('orphan_watchdog_failed', { run: runNumber, reason: error.message, effect: 'ffmpeg is not stopped if echolog is killed' }),
+      this.logger.warning('orphan_watchdog_failed', {
+        run: runNumber,
+        reason: error.message,
+        effect: 'ffmpeg is not stopped if echolog is killed',
+      }),
     );
     const output: RunOutput = { stderrTail: [], progress: new FfmpegProgress(), errorLines: 0 };
     const stderrLog = this.wireRunOutputs(ffmpeg, output, runStart);
@@ -209,7 +246,12 @@ export class CaptureSupervisor {
       if (level === 'stalled' && !stallWarned) {
         stallWarned = true;
         const since = new Date(lastProgress).toISOString();
-        recorderLogger.warning('capture_stalled', { since, seconds: Math.round((now - lastProgress) / 1000), after_s: after / 1000, detail: 'no new chunk; ffmpeg is restarted if this goes on' });
+        recorderLogger.warning('capture_stalled', {
+          since,
+          seconds: Math.round((now - lastProgress) / 1000),
+          after_s: after / 1000,
+          detail: 'no new chunk; ffmpeg is restarted if this goes on',
+        });
         void manifest.update((m) => (m.capture = { ...captureStatus(m), stalled_since: since }));
       } else if (level === 'dead' && !stalled) {
         stalled = true;

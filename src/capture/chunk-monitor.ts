@@ -55,7 +55,13 @@ export class ChunkMonitor {
     const event = this.alarm.observe(db, seconds);
     const seq = this.lastSeq + 1;
     if (event?.kind === 'silent') {
-      this.options.logger.warning('input_silent', { seq, silent_s: event.seconds, level_db: formatDb(db), below_db: SILENT_INPUT_DB, detail: SILENT_INPUT_MESSAGE });
+      this.options.logger.warning('input_silent', {
+        seq,
+        silent_s: event.seconds,
+        level_db: formatDb(db),
+        below_db: SILENT_INPUT_DB,
+        detail: SILENT_INPUT_MESSAGE,
+      });
       this.options.warn(SILENT_INPUT_MESSAGE);
     } else if (event?.kind === 'sound_returned') {
       this.options.logger.info('input_sound_returned', { seq, silent_s: event.silentSeconds, level_db: formatDb(db) });
@@ -66,9 +72,11 @@ export class ChunkMonitor {
     this.lastSeq = chunk.seq;
     const level = this.loudestDb === undefined ? undefined : formatDb(this.loudestDb);
     this.loudestDb = undefined;
-    this.queue = this.queue.then(() => this.look(level, chunk.sizeBytes)).catch((error: unknown) => {
-      this.options.logger.warning('chunk_monitor_error', { seq: chunk.seq, reason: (error as Error).message });
-    });
+    this.queue = this.queue
+      .then(() => this.look(level, chunk.sizeBytes))
+      .catch((error: unknown) => {
+        this.options.logger.warning('chunk_monitor_error', { seq: chunk.seq, reason: (error as Error).message });
+      });
   }
 
   settled(): Promise<void> {
@@ -92,14 +100,21 @@ export class ChunkMonitor {
       this.options.onDiskLow(`${formatMib(free)} free in ${this.options.sessionDir}, below recording.min_free_mb (${minFreeMb} MiB)`);
     } else if (verdict === 'low' && !this.diskWarned) {
       this.diskWarned = true;
-      logger.warning('disk_space_low', { free_mb: Math.floor(free / MIB), min_free_mb: minFreeMb, warn_below_mb: WARN_FACTOR * minFreeMb, detail: `recording stops at ${minFreeMb} MiB free` });
+      logger.warning('disk_space_low', {
+        free_mb: Math.floor(free / MIB),
+        min_free_mb: minFreeMb,
+        warn_below_mb: WARN_FACTOR * minFreeMb,
+        detail: `recording stops at ${minFreeMb} MiB free`,
+      });
     }
   }
 
   private async look(level: string | undefined, chunkBytes: number): Promise<void> {
     if (level !== undefined && level !== this.writtenLevel) {
       this.writtenLevel = level;
-      await this.options.manifest.update((m) => (m.capture = { ...captureStatus(m), last_level_db: level }), 'atomic').catch(() => undefined);
+      await this.options.manifest
+        .update((m) => (m.capture = { ...captureStatus(m), last_level_db: level }), 'atomic')
+        .catch(() => undefined);
     }
     this.bytesUntilDiskCheck -= chunkBytes;
     if (this.bytesUntilDiskCheck <= 0 || Date.now() - this.lastDiskCheckMs >= DISK_CHECK_MAX_INTERVAL_MS) await this.checkDisk();

@@ -18,7 +18,9 @@ export function parsePactlSources(text: string, defaultSource: string | undefine
     const fields = line.split('\t');
     if (fields.length < 2 || !/^\d+$/.test(fields[0]!)) return [];
     const name = fields[1]!;
-    return [{ format: 'pulse' as const, name, description: [fields[3], fields[4]].filter(Boolean).join(', '), isDefault: name === defaultSource }];
+    return [
+      { format: 'pulse' as const, name, description: [fields[3], fields[4]].filter(Boolean).join(', '), isDefault: name === defaultSource },
+    ];
   });
 }
 
@@ -49,7 +51,8 @@ export function parseAvfoundationDevices(text: string): CaptureDevice[] {
     if (/^AVFoundation (?:video|audio) devices:/.test(body)) audio = body.startsWith('AVFoundation audio');
     const match = /^\[(\d+)\] (.+)$/.exec(body);
     // avfoundation takes `:<index>` or `:<name>` for an audio-only input.
-    if (audio && match) devices.push({ format: 'avfoundation', name: `:${match[2]!.trim()}`, description: `index :${match[1]}`, isDefault: false });
+    if (audio && match)
+      devices.push({ format: 'avfoundation', name: `:${match[2]!.trim()}`, description: `index :${match[1]}`, isDefault: false });
   }
   return devices;
 }
@@ -58,6 +61,8 @@ export function parseAvfoundationDevices(text: string): CaptureDevice[] {
 export function parseDshowDevices(text: string): CaptureDevice[] {
   return text.split('\n').flatMap((line) => {
     const match = /^(?:\[[^\]]* @ [0-9a-fA-Fx]+\] )?(?:\[info\] )?"(.+)" \(audio\)\s*$/.exec(line);
-    return match ? [{ format: 'dshow' as const, name: `audio=${match[1]!}`, description: 'DirectShow audio device', isDefault: false }] : [];
+    return match
+      ? [{ format: 'dshow' as const, name: `audio=${match[1]!}`, description: 'DirectShow audio device', isDefault: false }]
+      : [];
   });
 }

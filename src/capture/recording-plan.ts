@@ -116,7 +116,9 @@ function captureInputOf(config: EchologConfig, platform: PlatformFacts, cwd: str
   if (!format) {
     const file = path.resolve(cwd, input);
     if (!fs.existsSync(file)) {
-      throw new UsageError(`--input ${input}: no such file (for a device or lavfi graph, also give --input-format, e.g. pulse, alsa or lavfi)`);
+      throw new UsageError(
+        `--input ${input}: no such file (for a device or lavfi graph, also give --input-format, e.g. pulse, alsa or lavfi)`,
+      );
     }
     return { format, input: file };
   }

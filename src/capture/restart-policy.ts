@@ -39,7 +39,13 @@ export function backoffMs(attempt: number): number {
   return Math.min(MAX_DELAY_MS, FIRST_DELAY_MS * 2 ** Math.max(0, attempt - 1));
 }
 
-export function decideAfterRun(state: SupervisionState, end: RunEnd, runChunks: number, nowMs: number, policy: RestartPolicy): SupervisionDecision {
+export function decideAfterRun(
+  state: SupervisionState,
+  end: RunEnd,
+  runChunks: number,
+  nowMs: number,
+  policy: RestartPolicy,
+): SupervisionDecision {
   if (end === 'stopped' || end === 'duration_reached' || end === 'end_of_input') return { action: 'finish' };
   // No retry fixes these: a restart would fail the same way, or read a damaged file again from its start.
   if (end === 'unrecoverable') return { action: 'give_up', reason: 'ffmpeg_exit', state };

@@ -17,7 +17,8 @@ import type { ProgressReport } from '../recorder/ffmpeg-progress.js';
  * - `no_audio`: it exited 0 without finishing a single chunk (`ECHOLOG_FFMPEG=/bin/true`).
  * - `stalled`: no chunk for too long; echolog stopped it.
  */
-export type RunEnd = 'stopped' | 'duration_reached' | 'end_of_input' | 'input_damaged' | 'unrecoverable' | 'device_lost' | 'crashed' | 'no_audio' | 'stalled';
+export type RunEnd =
+  'stopped' | 'duration_reached' | 'end_of_input' | 'input_damaged' | 'unrecoverable' | 'device_lost' | 'crashed' | 'no_audio' | 'stalled';
 
 export interface RunFacts {
   stopRequested: boolean;
@@ -52,7 +53,8 @@ export function classifyRunEnd(facts: RunFacts): RunEnd {
   if (facts.stalled) return 'stalled';
   const wanted = facts.wantedSeconds;
   // ffmpeg says it finished its outputs at -t: a device's samples may be fewer, and that is all it delivers.
-  if (wanted !== undefined && facts.exit.code === 0 && reachedSeconds(facts.progress) >= wanted - DURATION_TOLERANCE_SECONDS) return 'duration_reached';
+  if (wanted !== undefined && facts.exit.code === 0 && reachedSeconds(facts.progress) >= wanted - DURATION_TOLERANCE_SECONDS)
+    return 'duration_reached';
   // All the audio asked for is in finished chunks: however the run ended, nothing is missing.
   if (wanted !== undefined && facts.chunks > 0 && facts.capturedSeconds >= wanted - DURATION_TOLERANCE_SECONDS) return 'duration_reached';
   if (facts.chunks === 0 && facts.permanentFailure && !facts.sessionHadAudio) return 'unrecoverable';

@@ -30,7 +30,8 @@ export function permanentStartErrors(stderrTail: readonly string[]): string[] {
 
 /** Where to look next, for the kind of input that failed. */
 export function startFailureHint(input: CaptureInput): string {
-  if (isDeviceInput(input)) return `\`echolog devices\` lists the ${input.format} capture devices by name; \`echolog doctor --input-format ${input.format} --input <name>\` checks one`;
+  if (isDeviceInput(input))
+    return `\`echolog devices\` lists the ${input.format} capture devices by name; \`echolog doctor --input-format ${input.format} --input <name>\` checks one`;
   if (input.format === 'lavfi') return 'check the lavfi graph (`ffmpeg -filters` lists the filters); `echolog doctor` checks an input';
   if (input.format) return `\`echolog doctor --input-format ${input.format} --input <name>\` checks an input`;
   return '--input must be an audio file ffmpeg can read (`ffprobe <file>` says what it is), or a capture device (`echolog devices` lists them)';

@@ -15,8 +15,7 @@ import type { ListedFiles } from '../recorder/listed-chunks.js';
  * `<name>.torn` so that nothing takes it for a chunk.
  */
 export type TornChunkFix =
-  | { action: 'repair'; dataBytes: number; fileBytes: number; durationSeconds: number }
-  | { action: 'set_aside'; reason: string };
+  { action: 'repair'; dataBytes: number; fileBytes: number; durationSeconds: number } | { action: 'set_aside'; reason: string };
 
 /** Pure: what to do with a torn chunk, from its header (undefined: unreadable) and its size. */
 export function planTornChunkFix(wav: WavInfo | undefined, sizeBytes: number): TornChunkFix {
@@ -104,7 +103,12 @@ export async function repairUnlistedChunks(dir: string, options: RepairOptions):
         logger.warning('chunk_set_aside', { file, renamed_to: tornName(full), reason: fix.reason });
         continue;
       }
-      logger.warning('chunk_repaired', { file, duration_s: fix.durationSeconds, size_bytes: fix.fileBytes, detail: 'header sizes rewritten from the audio present' });
+      logger.warning('chunk_repaired', {
+        file,
+        duration_s: fix.durationSeconds,
+        size_bytes: fix.fileBytes,
+        detail: 'header sizes rewritten from the audio present',
+      });
       const list = path.join(dir, options.listName);
       const start = (await readSegmentList(list)).at(-1)?.end ?? 0;
       const row = { file, start, end: start + fix.durationSeconds };

@@ -27,7 +27,13 @@ export function commandTree(command: Command, parentPath = ''): CommandTree {
   const path = command.parent ? (parentPath ? `${parentPath} ${command.name()}` : command.name()) : '';
   const options: TreeOption[] = command.options
     .filter((option) => !option.hidden)
-    .map((option) => ({ flags: option.flags, long: option.long, short: option.short, takesValue: option.required || option.optional, description: option.description }));
+    .map((option) => ({
+      flags: option.flags,
+      long: option.long,
+      short: option.short,
+      takesValue: option.required || option.optional,
+      description: option.description,
+    }));
   options.push({ flags: '-h, --help', long: '--help', short: '-h', takesValue: false, description: 'display help for command' });
   return {
     name: command.name(),

@@ -32,7 +32,9 @@ function bashCase(command: CommandTree): string {
 export function bashCompletion(tree: CommandTree): string {
   const commands = allCommands(tree);
   const paths = commands.filter((c) => c.commands.length > 0).flatMap((c) => c.commands.map((sub) => `'${sub.path}'`));
-  const valued = [...new Set(commands.flatMap((c) => c.options.filter((o) => o.takesValue).flatMap((o) => [o.long, o.short].filter(Boolean))))];
+  const valued = [
+    ...new Set(commands.flatMap((c) => c.options.filter((o) => o.takesValue).flatMap((o) => [o.long, o.short].filter(Boolean)))),
+  ];
   return `# echolog completion for bash. Load it with: source <(echolog completion bash)
 # or save it as ~/.local/share/bash-completion/completions/echolog
 _echolog() {
@@ -63,7 +65,10 @@ export function zshCompletion(tree: CommandTree): string {
 # echolog completion for zsh. Load it with: source <(echolog completion zsh)
 autoload -U +X compinit && compinit
 autoload -U +X bashcompinit && bashcompinit
-${bashCompletion(tree).split('\n').filter((line) => !line.startsWith('#')).join('\n')}`;
+${bashCompletion(tree)
+  .split('\n')
+  .filter((line) => !line.startsWith('#'))
+  .join('\n')}`;
 }
 
 function fishQuote(text: string): string {
@@ -80,10 +85,13 @@ export function fishCompletion(tree: CommandTree): string {
     const seen = names.map((name) => `__fish_seen_subcommand_from ${name}`);
     const notDeeper = subs.length > 0 ? [`not __fish_seen_subcommand_from ${subs.join(' ')}`] : [];
     const condition = command.path === '' ? '__fish_use_subcommand' : [...seen, ...notDeeper].join('; and ');
-    for (const sub of command.commands) lines.push(`complete -c echolog -n ${fishQuote(condition)} -a ${sub.name} -d ${fishQuote(sub.description)}`);
+    for (const sub of command.commands)
+      lines.push(`complete -c echolog -n ${fishQuote(condition)} -a ${sub.name} -d ${fishQuote(sub.description)}`);
     for (const option of command.options) {
       const flags = [option.long && `-l ${option.long.slice(2)}`, option.short && `-s ${option.short.slice(1)}`].filter(Boolean).join(' ');
-      lines.push(`complete -c echolog -n ${fishQuote(condition)} ${flags}${option.takesValue ? ' -r -F' : ''} -d ${fishQuote(option.description)}`);
+      lines.push(
+        `complete -c echolog -n ${fishQuote(condition)} ${flags}${option.takesValue ? ' -r -F' : ''} -d ${fishQuote(option.description)}`,
+      );
     }
   }
   return `${lines.join('\n')}\n`;

@@ -34,7 +34,8 @@ export function parseSeconds(value: string): number {
 /** A duration that must be more than nothing (`--duration`, `--timeout`). */
 export function parsePositiveSeconds(value: string): number {
   const seconds = parseSeconds(value);
-  if (!(seconds > 0)) throw new InvalidArgumentError(`${JSON.stringify(value)} is not allowed: give a duration greater than 0: ${DURATION_SYNTAX}.`);
+  if (!(seconds > 0))
+    throw new InvalidArgumentError(`${JSON.stringify(value)} is not allowed: give a duration greater than 0: ${DURATION_SYNTAX}.`);
   return seconds;
 }
 
@@ -45,26 +46,103 @@ export function parseInteger(value: string): number {
 }
 
 export const RECORDING_FLAGS: readonly ConfigFlag[] = [
-  { flags: '--input <source>', description: 'device, audio file or lavfi graph to record (default: the system default device)', attribute: 'input', key: 'recording.input' },
-  { flags: '--input-format <format>', description: 'ffmpeg input format: pulse, alsa, avfoundation, dshow, lavfi, … (empty for a file)', attribute: 'inputFormat', key: 'recording.input_format' },
-  { flags: '--segment-time <duration>', description: 'length of each chunk: seconds, or 30s, 5m, 1h (default 10)', attribute: 'segmentTime', key: 'recording.segment_time', parse: parseSeconds },
-  { flags: '--sample-rate <hz>', description: 'sample rate of the chunks (default 16000)', attribute: 'sampleRate', key: 'recording.sample_rate', parse: parseInteger },
-  { flags: '--channels <n>', description: 'channels of the chunks (default 1)', attribute: 'channels', key: 'recording.channels', parse: parseInteger },
-  { flags: '--no-realtime', description: 'read a file or lavfi input as fast as possible instead of at its own pace', attribute: 'realtime', key: 'recording.realtime', negatedValue: false },
+  {
+    flags: '--input <source>',
+    description: 'device, audio file or lavfi graph to record (default: the system default device)',
+    attribute: 'input',
+    key: 'recording.input',
+  },
+  {
+    flags: '--input-format <format>',
+    description: 'ffmpeg input format: pulse, alsa, avfoundation, dshow, lavfi, … (empty for a file)',
+    attribute: 'inputFormat',
+    key: 'recording.input_format',
+  },
+  {
+    flags: '--segment-time <duration>',
+    description: 'length of each chunk: seconds, or 30s, 5m, 1h (default 10)',
+    attribute: 'segmentTime',
+    key: 'recording.segment_time',
+    parse: parseSeconds,
+  },
+  {
+    flags: '--sample-rate <hz>',
+    description: 'sample rate of the chunks (default 16000)',
+    attribute: 'sampleRate',
+    key: 'recording.sample_rate',
+    parse: parseInteger,
+  },
+  {
+    flags: '--channels <n>',
+    description: 'channels of the chunks (default 1)',
+    attribute: 'channels',
+    key: 'recording.channels',
+    parse: parseInteger,
+  },
+  {
+    flags: '--no-realtime',
+    description: 'read a file or lavfi input as fast as possible instead of at its own pace',
+    attribute: 'realtime',
+    key: 'recording.realtime',
+    negatedValue: false,
+  },
 ];
 
 export const COMMON_FLAGS: readonly ConfigFlag[] = [
-  { flags: '--recordings-dir <dir>', description: 'where session folders go (default ~/recordings, env ECHOLOG_RECORDINGS_DIR)', attribute: 'recordingsDir', key: 'recordings_dir' },
-  { flags: '--log-level <level>', description: 'session.log verbosity: debug, info, warning, error (default info)', attribute: 'logLevel', key: 'logging.level' },
-  { flags: '--log-rotation <mode>', description: 'session.log rotation: size, time, off (default size)', attribute: 'logRotation', key: 'logging.rotation' },
-  { flags: '--log-max-bytes <bytes>', description: 'rotate session.log at this size (default 5242880)', attribute: 'logMaxBytes', key: 'logging.max_bytes', parse: parseInteger },
-  { flags: '--log-backup-count <n>', description: 'rotated session.log files to keep (default 3)', attribute: 'logBackupCount', key: 'logging.backup_count', parse: parseInteger },
+  {
+    flags: '--recordings-dir <dir>',
+    description: 'where session folders go (default ~/recordings, env ECHOLOG_RECORDINGS_DIR)',
+    attribute: 'recordingsDir',
+    key: 'recordings_dir',
+  },
+  {
+    flags: '--log-level <level>',
+    description: 'session.log verbosity: debug, info, warning, error (default info)',
+    attribute: 'logLevel',
+    key: 'logging.level',
+  },
+  {
+    flags: '--log-rotation <mode>',
+    description: 'session.log rotation: size, time, off (default size)',
+    attribute: 'logRotation',
+    key: 'logging.rotation',
+  },
+  {
+    flags: '--log-max-bytes <bytes>',
+    description: 'rotate session.log at this size (default 5242880)',
+    attribute: 'logMaxBytes',
+    key: 'logging.max_bytes',
+    parse: parseInteger,
+  },
+  {
+    flags: '--log-backup-count <n>',
+    description: 'rotated session.log files to keep (default 3)',
+    attribute: 'logBackupCount',
+    key: 'logging.backup_count',
+    parse: parseInteger,
+  },
 ];
 
 export const TRANSCRIPTION_FLAGS: readonly ConfigFlag[] = [
-  { flags: '--engine <name>', description: 'transcription engine: auto, pocketsphinx, whisper, daemon, openai, none (default auto)', attribute: 'engine', key: 'transcription.engine' },
-  { flags: '--model <name>', description: 'whisper model name or path (default tiny.en); with --engine openai the server\'s model (default whisper-1)', attribute: 'model', key: 'transcription.model' },
-  { flags: '--no-transcribe', description: 'record without transcribing (same as --engine none)', attribute: 'transcribe', key: 'transcription.engine', negatedValue: 'none' },
+  {
+    flags: '--engine <name>',
+    description: 'transcription engine: auto, pocketsphinx, whisper, daemon, openai, none (default auto)',
+    attribute: 'engine',
+    key: 'transcription.engine',
+  },
+  {
+    flags: '--model <name>',
+    description: "whisper model name or path (default tiny.en); with --engine openai the server's model (default whisper-1)",
+    attribute: 'model',
+    key: 'transcription.model',
+  },
+  {
+    flags: '--no-transcribe',
+    description: 'record without transcribing (same as --engine none)',
+    attribute: 'transcribe',
+    key: 'transcription.engine',
+    negatedValue: 'none',
+  },
 ];
 
 /** Commands with a flag whose value is parsed (and so may need `allowedFor` for its error). */

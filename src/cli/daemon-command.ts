@@ -41,7 +41,8 @@ export interface DaemonStartOptions {
 /** `--timeout`: seconds > 0 (the seed's default 600). Pure. */
 export function parseSessionTimeout(value: number | undefined): number {
   if (value === undefined) return 600;
-  if (!(value > 0) || !Number.isFinite(value)) throw new UsageError(`--timeout ${value} is not allowed: expected seconds of inactivity > 0 (default 600)`);
+  if (!(value > 0) || !Number.isFinite(value))
+    throw new UsageError(`--timeout ${value} is not allowed: expected seconds of inactivity > 0 (default 600)`);
   return value;
 }
 
@@ -69,7 +70,14 @@ async function runForeground(paths: IpcPaths, options: DaemonStartOptions, surro
     const config = options.resolved.config;
     const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);
     host = new EngineHost(await createHostedEngine(config, surroundings.env, options.engine, options.model));
-    daemon = new SessionDaemon({ paths, engine: host, log, ffmpegPath: ffmpeg.path, sessionTimeoutSeconds: options.timeoutSeconds, device: DEVICE });
+    daemon = new SessionDaemon({
+      paths,
+      engine: host,
+      log,
+      ffmpegPath: ffmpeg.path,
+      sessionTimeoutSeconds: options.timeoutSeconds,
+      device: DEVICE,
+    });
     await daemon.start();
   } catch (error) {
     log.write('ERROR', 'daemon_failed', { pid: process.pid, reason: (error as Error).message });
@@ -106,7 +114,12 @@ async function startDetached(paths: IpcPaths, options: DaemonStartOptions, surro
   if (options.resolved.filePath) args.push('--config', options.resolved.filePath);
   let child: ManagedProcess;
   try {
-    child = await ManagedProcess.start(process.execPath, args, { cwd: surroundings.cwd, env: surroundings.env, detached: true, stderrFd: log.fd });
+    child = await ManagedProcess.start(process.execPath, args, {
+      cwd: surroundings.cwd,
+      env: surroundings.env,
+      detached: true,
+      stderrFd: log.fd,
+    });
   } finally {
     log.close();
   }
@@ -117,7 +130,9 @@ async function startDetached(paths: IpcPaths, options: DaemonStartOptions, surro
   for (;;) {
     const live = await readLiveness(paths);
     if (live.state === 'ready' && live.marker.pid === child.pid) {
-      surroundings.stdout.write(`session daemon ready: pid ${child.pid}, ${live.status.model_size} on ${live.status.device}, root ${paths.root} (log ${paths.log})\n`);
+      surroundings.stdout.write(
+        `session daemon ready: pid ${child.pid}, ${live.status.model_size} on ${live.status.device}, root ${paths.root} (log ${paths.log})\n`,
+      );
       return 0;
     }
     if (child.hasExited || performance.now() >= deadline) break;
@@ -134,7 +149,10 @@ async function startDetached(paths: IpcPaths, options: DaemonStartOptions, surro
   throw new DaemonError(`the session daemon ${how}${reason ? `: ${reason}` : ''}; see ${paths.log}`);
 }
 
-export async function daemonStopCommand(options: { resolved: ResolvedConfig; ipcRoot: string | undefined }, surroundings: Surroundings): Promise<number> {
+export async function daemonStopCommand(
+  options: { resolved: ResolvedConfig; ipcRoot: string | undefined },
+  surroundings: Surroundings,
+): Promise<number> {
   const paths = daemonIpcPaths(options.resolved, options.ipcRoot, surroundings);
   if ((await checkIpcRoot(paths, false)) === 'missing') {
     surroundings.stdout.write(`no session daemon on ${paths.root}\n`);
@@ -145,12 +163,19 @@ export async function daemonStopCommand(options: { resolved: ResolvedConfig; ipc
   if (isUntrusted(marker)) throw new DaemonError(`the marker ${marker.untrusted}; not signalling the pid it names`);
   if (!isMarker(marker) || !isRunning(marker.pid)) {
     if (marker !== undefined) await fs.rm(paths.marker, { force: true });
-    surroundings.stdout.write(marker === undefined ? `no session daemon on ${paths.root}\n` : `no session daemon on ${paths.root}; removed its stale marker ${paths.marker}\n`);
+    surroundings.stdout.write(
+      marker === undefined
+        ? `no session daemon on ${paths.root}\n`
+        : `no session daemon on ${paths.root}; removed its stale marker ${paths.marker}\n`,
+    );
     return 0;
   }
   const pid = marker.pid;
   const isTarget = (): boolean => isRunning(pid) && looksLikeSessionDaemon(readCmdline(pid));
-  if (!isTarget()) throw new DaemonError(`the marker ${paths.marker} names pid ${pid}, which is not a session daemon (its command line is ${JSON.stringify(readCmdline(pid)?.join(' ') ?? '?')}); not signalling it`);
+  if (!isTarget())
+    throw new DaemonError(
+      `the marker ${paths.marker} names pid ${pid}, which is not a session daemon (its command line is ${JSON.stringify(readCmdline(pid)?.join(' ') ?? '?')}); not signalling it`,
+    );
   // SIGINT then SIGTERM, never SIGKILL: the daemon removes its marker on either.
   await stopProcessByPid(pid, 5000, isTarget, false);
   if (isTarget()) throw new DaemonError(`the session daemon (pid ${pid}) did not stop within 10 s`);
@@ -158,7 +183,10 @@ export async function daemonStopCommand(options: { resolved: ResolvedConfig; ipc
   return 0;
 }
 
-export async function daemonStatusCommand(options: { resolved: ResolvedConfig; ipcRoot: string | undefined; json: boolean }, surroundings: Surroundings): Promise<number> {
+export async function daemonStatusCommand(
+  options: { resolved: ResolvedConfig; ipcRoot: string | undefined; json: boolean },
+  surroundings: Surroundings,
+): Promise<number> {
   const report = await daemonStatusReport(daemonIpcPaths(options.resolved, options.ipcRoot, surroundings));
   surroundings.stdout.write(options.json ? formatJson(report) : `${formatDaemonStatus(report, surroundings.now().getTime())}\n`);
   return report.state === 'ready' ? 0 : 1;

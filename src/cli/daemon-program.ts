@@ -7,17 +7,31 @@ import type { Surroundings } from './surroundings.js';
  * `echolog daemon start|stop|status`, registered on the program; the command module and the
  * daemon are loaded only when one of them runs.
  */
-export function registerDaemonCommands(program: Command, withConfig: WithConfig, surroundings: Surroundings, result: { exitCode: number }): void {
+export function registerDaemonCommands(
+  program: Command,
+  withConfig: WithConfig,
+  surroundings: Surroundings,
+  result: { exitCode: number },
+): void {
   const daemon = program
     .command('daemon')
-    .description('the transcription session daemon: keeps a model loaded and answers requests of the file-IPC protocol; record --engine daemon uses it');
-  const ipcRootHelp = 'IPC root (default $XDG_RUNTIME_DIR/echolog, else ~/.cache/echolog/run; /tmp for the paths other file-IPC clients expect)';
+    .description(
+      'the transcription session daemon: keeps a model loaded and answers requests of the file-IPC protocol; record --engine daemon uses it',
+    );
+  const ipcRootHelp =
+    'IPC root (default $XDG_RUNTIME_DIR/echolog, else ~/.cache/echolog/run; /tmp for the paths other file-IPC clients expect)';
   const daemonStart = daemon
     .command('start')
     .description('start the daemon; returns once it is ready (model loaded), or fails with the reason')
     .option('--timeout <duration>', 'stop after this long without a request: seconds, or 90s, 10m, 1h (default 600)', parsePositiveSeconds)
-    .option('--engine <name>', 'engine to keep loaded: pocketsphinx, whisper or openai (a server of the OpenAI transcription API, in front of one GPU server) (default: the configured one, else whisper if its model is present, else pocketsphinx)')
-    .option('--model <name>', 'whisper model name or path (default transcription.model); for openai the server\'s model (default transcription.openai.model)')
+    .option(
+      '--engine <name>',
+      'engine to keep loaded: pocketsphinx, whisper or openai (a server of the OpenAI transcription API, in front of one GPU server) (default: the configured one, else whisper if its model is present, else pocketsphinx)',
+    )
+    .option(
+      '--model <name>',
+      "whisper model name or path (default transcription.model); for openai the server's model (default transcription.openai.model)",
+    )
     .option('--foreground', 'run in this process instead of detached (Ctrl-C stops it)')
     .option('--ipc-root <dir>', ipcRootHelp);
   const daemonStartConfig = withConfig(daemonStart, []);
@@ -27,7 +41,14 @@ export function registerDaemonCommands(program: Command, withConfig: WithConfig,
     const { daemonStartCommand, parseSessionTimeout } = await import('./daemon-command.js');
     const { parseHostedEngine } = await import('../daemon/hosted-engine.js');
     result.exitCode = await daemonStartCommand(
-      { resolved, ipcRoot: opts.ipcRoot, timeoutSeconds: parseSessionTimeout(opts.timeout), engine: parseHostedEngine(opts.engine), model: opts.model, foreground: Boolean(opts.foreground) },
+      {
+        resolved,
+        ipcRoot: opts.ipcRoot,
+        timeoutSeconds: parseSessionTimeout(opts.timeout),
+        engine: parseHostedEngine(opts.engine),
+        model: opts.model,
+        foreground: Boolean(opts.foreground),
+      },
       surroundings,
     );
   });

@@ -27,7 +27,9 @@ export function formatDevices(sections: readonly DeviceSection[]): string {
     if (section.devices.length === 0) lines.push(`  (none${section.problem ? `: ${section.problem}` : ''})`);
     const width = Math.max(0, ...section.devices.map((d) => d.name.length));
     for (const device of section.devices) {
-      lines.push(`${device.isDefault ? '*' : ' '} ${device.name.padEnd(width)}  ${device.description}${device.isDefault ? ' (default)' : ''}`);
+      lines.push(
+        `${device.isDefault ? '*' : ' '} ${device.name.padEnd(width)}  ${device.description}${device.isDefault ? ' (default)' : ''}`,
+      );
     }
   }
   const example = sections.flatMap((s) => s.devices).find((d) => d.isDefault) ?? sections.flatMap((s) => s.devices)[0];

@@ -49,7 +49,12 @@ export async function runDoctorChecks(resolved: ResolvedConfig, surroundings: Su
     checks.push(
       pulse.running
         ? { status: 'ok', what: 'audio server', detail: `PulseAudio is running (${pulse.server})` }
-        : { status: 'warn', what: 'audio server', detail: `${pulse.problem}; the default input is ALSA's`, fix: 'start it (`pulseaudio --start`, or `systemctl --user start pipewire-pulse`)' },
+        : {
+            status: 'warn',
+            what: 'audio server',
+            detail: `${pulse.problem}; the default input is ALSA's`,
+            fix: 'start it (`pulseaudio --start`, or `systemctl --user start pipewire-pulse`)',
+          },
     );
   }
   checks.push(await checkInput(resolved, env, ffmpeg.location), await checkEngine(resolved, env));
@@ -67,7 +72,10 @@ async function checkFfmpeg(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): Pr
   const what = 'ffmpeg';
   let location: FfmpegLocation;
   try {
-    location = await locateConfiguredFfmpeg(configuredFfmpeg(resolved.config.ffmpeg.path, resolved.settings['ffmpeg.path']?.[0]?.source), env);
+    location = await locateConfiguredFfmpeg(
+      configuredFfmpeg(resolved.config.ffmpeg.path, resolved.settings['ffmpeg.path']?.[0]?.source),
+      env,
+    );
   } catch (error) {
     if (!(error instanceof EchologError)) throw error;
     return { check: { status: 'fail', what, detail: error.message } };
@@ -75,23 +83,57 @@ async function checkFfmpeg(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): Pr
   const where = `${location.path} (${location.source})`;
   const out = await runCommand(location.path, ['-hide_banner', '-version'], { env, timeoutMs: 10_000 }).catch((error: Error) => error);
   if (out instanceof Error || out.code !== 0) {
-    const why = out instanceof Error ? out.message : describeExit(`${location.path} -version`, out, out.stderr.split('\n'), { meanings: FFMPEG_EXIT_MEANINGS });
-    return { check: { status: 'fail', what, detail: `${where} does not run: ${why}`, fix: 'point ffmpeg.path or ECHOLOG_FFMPEG at a working ffmpeg, or unset them to use the one on PATH' } };
+    const why =
+      out instanceof Error
+        ? out.message
+        : describeExit(`${location.path} -version`, out, out.stderr.split('\n'), { meanings: FFMPEG_EXIT_MEANINGS });
+    return {
+      check: {
+        status: 'fail',
+        what,
+        detail: `${where} does not run: ${why}`,
+        fix: 'point ffmpeg.path or ECHOLOG_FFMPEG at a working ffmpeg, or unset them to use the one on PATH',
+      },
+    };
   }
   const version = /^ffmpeg version (\S+)/m.exec(out.stdout.toString())?.[1];
-  if (!version) return { check: { status: 'fail', what, detail: `${where} does not say it is ffmpeg (\`-version\` printed no "ffmpeg version")`, fix: 'point ffmpeg.path or ECHOLOG_FFMPEG at ffmpeg itself' } };
+  if (!version)
+    return {
+      check: {
+        status: 'fail',
+        what,
+        detail: `${where} does not say it is ffmpeg (\`-version\` printed no "ffmpeg version")`,
+        fix: 'point ffmpeg.path or ECHOLOG_FFMPEG at ffmpeg itself',
+      },
+    };
   return { check: { status: 'ok', what, detail: `${where}, version ${version}` }, location };
 }
 
 async function checkInput(resolved: ResolvedConfig, env: NodeJS.ProcessEnv, ffmpeg: FfmpegLocation | undefined): Promise<DoctorCheck> {
   const { input_format: format, input } = resolved.config.recording;
-  const capture: CaptureInput = input ? { format, input } : format ? { format, input: 'default' } : defaultCaptureInput(detectPlatform(env));
+  const capture: CaptureInput = input
+    ? { format, input }
+    : format
+      ? { format, input: 'default' }
+      : defaultCaptureInput(detectPlatform(env));
   const what = `input ${capture.format || 'file'} ${capture.input}`;
   if (!ffmpeg) return { status: 'warn', what, detail: 'not opened: no working ffmpeg' };
   const probe = await probeInput(ffmpeg.path, capture, env);
-  if (!probe.ok) return { status: 'fail', what, detail: `cannot be opened: ${probe.error}`, fix: '`echolog devices` lists the inputs; choose one with --input-format and --input (or recording.input)' };
+  if (!probe.ok)
+    return {
+      status: 'fail',
+      what,
+      detail: `cannot be opened: ${probe.error}`,
+      fix: '`echolog devices` lists the inputs; choose one with --input-format and --input (or recording.input)',
+    };
   const level = `${formatDb(probe.level.levelDb)} dBFS over ${probe.seconds.toFixed(1)} s`;
-  if (probe.level.levelDb < SILENT_INPUT_DB) return { status: 'warn', what, detail: `opens, but is silent (${level})`, fix: 'unmute the microphone, or pick another input (`echolog devices`)' };
+  if (probe.level.levelDb < SILENT_INPUT_DB)
+    return {
+      status: 'warn',
+      what,
+      detail: `opens, but is silent (${level})`,
+      fix: 'unmute the microphone, or pick another input (`echolog devices`)',
+    };
   return { status: 'ok', what, detail: `opens, level ${level}` };
 }
 
@@ -102,12 +144,25 @@ async function checkEngine(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): Pr
   const resolution = await resolveEngine(resolved.config, env, undefined, { live: true });
   if (resolution.kind === 'engine') {
     const partial = resolution.startFields?.partial_text;
-    const partialText = partial === undefined ? '' : partial === 'on' ? '; partial text on' : `; partial text off (${resolution.startFields?.partial_text_reason})`;
+    const partialText =
+      partial === undefined
+        ? ''
+        : partial === 'on'
+          ? '; partial text on'
+          : `; partial text off (${resolution.startFields?.partial_text_reason})`;
     return { status: 'ok', what, detail: `${resolution.name}, model ${resolution.model}${partialText}` };
   }
   const status: CheckStatus = t.required ? 'fail' : 'warn';
-  if (resolution.kind === 'missing') return { status, what, detail: `${resolution.name} unavailable: ${resolution.reason}`, fix: 'install it, or record with --no-transcribe' };
-  return t.engine === 'none' ? { status: 'ok', what, detail: 'off (transcription.engine is none)' } : { status, what, detail: `off: ${resolution.reason}`, fix: resolution.hint };
+  if (resolution.kind === 'missing')
+    return {
+      status,
+      what,
+      detail: `${resolution.name} unavailable: ${resolution.reason}`,
+      fix: 'install it, or record with --no-transcribe',
+    };
+  return t.engine === 'none'
+    ? { status: 'ok', what, detail: 'off (transcription.engine is none)' }
+    : { status, what, detail: `off: ${resolution.reason}`, fix: resolution.hint };
 }
 
 /** Engine openai: the server is reachable, takes the key and knows the model (which failed, if one did). */
@@ -120,7 +175,9 @@ async function checkOpenAiEndpoint(resolved: ResolvedConfig, env: NodeJS.Process
   if (problem) return { status, what, detail: problem };
   const { checkEndpoint } = await import('../transcription/engines/openai-check.js');
   const check = await checkEndpoint(settings);
-  return check.ok ? { status: 'ok', what, detail: check.detail } : { status, what, detail: check.detail, ...(check.fix ? { fix: check.fix } : {}) };
+  return check.ok
+    ? { status: 'ok', what, detail: check.detail }
+    : { status, what, detail: check.detail, ...(check.fix ? { fix: check.fix } : {}) };
 }
 
 async function checkRecordingsFolder(resolved: ResolvedConfig, surroundings: Surroundings): Promise<DoctorCheck> {
@@ -136,8 +193,12 @@ async function checkRecordingsFolder(resolved: ResolvedConfig, surroundings: Sur
   let place = 'created on first record';
   if (exists) {
     const stat = await fs.stat(dir);
-    const writable = await fs.access(dir, fs.constants.W_OK).then(() => true, () => false);
-    if (!writable) return { status: 'fail', what, detail: 'not writable by you', fix: `chmod u+w ${dir}, or choose another with --recordings-dir` };
+    const writable = await fs.access(dir, fs.constants.W_OK).then(
+      () => true,
+      () => false,
+    );
+    if (!writable)
+      return { status: 'fail', what, detail: 'not writable by you', fix: `chmod u+w ${dir}, or choose another with --recordings-dir` };
     place = `owner uid ${stat.uid}, mode ${(stat.mode & 0o777).toString(8).padStart(4, '0')}`;
   }
   const minFree = resolved.config.recording.min_free_mb;
@@ -145,14 +206,30 @@ async function checkRecordingsFolder(resolved: ResolvedConfig, surroundings: Sur
   const space = `${formatMib(free)} free`;
   switch (diskVerdict(free, minFree)) {
     case 'too_low':
-      return { status: 'fail', what, detail: `${place}; ${space}, below recording.min_free_mb (${minFree} MiB): record refuses to start`, fix: 'free some space, or choose another dir' };
+      return {
+        status: 'fail',
+        what,
+        detail: `${place}; ${space}, below recording.min_free_mb (${minFree} MiB): record refuses to start`,
+        fix: 'free some space, or choose another dir',
+      };
     case 'low':
-      return { status: 'warn', what, detail: `${place}; ${space}, below ${WARN_FACTOR} × recording.min_free_mb (${minFree} MiB)`, fix: 'free some space soon' };
+      return {
+        status: 'warn',
+        what,
+        detail: `${place}; ${space}, below ${WARN_FACTOR} × recording.min_free_mb (${minFree} MiB)`,
+        fix: 'free some space soon',
+      };
     default:
       return { status: 'ok', what, detail: `${place}; ${space}${minFree > 0 ? ` (min_free_mb ${minFree})` : ' (free-space guard off)'}` };
   }
 }
 
 function checkConfigFile(resolved: ResolvedConfig): DoctorCheck {
-  return { status: 'ok', what: 'config', detail: resolved.filePath ? `${resolved.filePath} (then ECHOLOG_* variables and flags)` : 'no config file: defaults, ECHOLOG_* variables and flags' };
+  return {
+    status: 'ok',
+    what: 'config',
+    detail: resolved.filePath
+      ? `${resolved.filePath} (then ECHOLOG_* variables and flags)`
+      : 'no config file: defaults, ECHOLOG_* variables and flags',
+  };
 }

@@ -33,7 +33,9 @@ function formatSection(section: HelpSection, helper: Help, width: number): strin
   }
   const termWidth = Math.min(MAX_TERM_WIDTH, Math.max(...section.items.map(([term]) => term.length)));
   return section.items.map(([term, text]) =>
-    term.length <= termWidth ? helper.formatItem(term, termWidth, text, helper) : `  ${term}\n${indentWrapped(text, ' '.repeat(termWidth + 4), helper, width)}`,
+    term.length <= termWidth
+      ? helper.formatItem(term, termWidth, text, helper)
+      : `  ${term}\n${indentWrapped(text, ' '.repeat(termWidth + 4), helper, width)}`,
   );
 }
 

@@ -29,7 +29,10 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['echolog record', 'the default microphone until Ctrl-C'],
       ['echolog record --duration 1h30m --segment-time 5m', '90 minutes of audio in 5-minute chunks'],
       ['echolog record --input talk.wav --no-realtime', 'a file, as fast as possible'],
-      ['echolog record --input-format lavfi --input sine=frequency=440 --duration 2s --dry-run', 'print the ffmpeg command, record nothing'],
+      [
+        'echolog record --input-format lavfi --input sine=frequency=440 --duration 2s --dry-run',
+        'print the ffmpeg command, record nothing',
+      ],
     ],
     configKeys: ['recordings_dir', 'ffmpeg.path', 'logging.level', 'logging.rotation', 'transcription.engine', 'transcription.model'],
     otherEnv: [
@@ -73,7 +76,11 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['echolog doctor --json', 'the same as JSON'],
     ],
     configKeys: ['recordings_dir', 'ffmpeg.path', 'transcription.engine', 'transcription.model'],
-    otherEnv: [CONFIG_FILE_ENV, ['PATH', 'where ffmpeg, pactl and pocketsphinx are found'], ['XDG_RUNTIME_DIR, PULSE_SERVER', 'where the PulseAudio server is']],
+    otherEnv: [
+      CONFIG_FILE_ENV,
+      ['PATH', 'where ffmpeg, pactl and pocketsphinx are found'],
+      ['XDG_RUNTIME_DIR, PULSE_SERVER', 'where the PulseAudio server is'],
+    ],
   },
   devices: {
     examples: [
@@ -82,7 +89,11 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['echolog record --input-format pulse --input <name>', 'record one of them'],
     ],
     configKeys: ['ffmpeg.path'],
-    otherEnv: [CONFIG_FILE_ENV, ['PATH', 'where ffmpeg and pactl are found'], ['XDG_RUNTIME_DIR, PULSE_SERVER', 'where the PulseAudio server is']],
+    otherEnv: [
+      CONFIG_FILE_ENV,
+      ['PATH', 'where ffmpeg and pactl are found'],
+      ['XDG_RUNTIME_DIR, PULSE_SERVER', 'where the PulseAudio server is'],
+    ],
   },
   models: {
     examples: [
@@ -96,7 +107,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
   'models list': {
     examples: [
       ['echolog models list', 'name, size, language; * marks the downloaded ones'],
-      ['echolog models list --json', 'the same as JSON, with each file\'s path'],
+      ['echolog models list --json', "the same as JSON, with each file's path"],
     ],
     configKeys: [],
     otherEnv: MODELS_ENV,
@@ -134,7 +145,11 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
       ['echolog daemon start --foreground', 'in this terminal; Ctrl-C stops it (exit 130)'],
     ],
     configKeys: ['transcription.engine', 'transcription.model', 'ffmpeg.path'],
-    otherEnv: [...DAEMON_ENV, ['PATH', 'where ffmpeg and pocketsphinx are found'], ['OPENAI_BASE_URL, OPENAI_API_KEY', 'the server and key of --engine openai']],
+    otherEnv: [
+      ...DAEMON_ENV,
+      ['PATH', 'where ffmpeg and pocketsphinx are found'],
+      ['OPENAI_BASE_URL, OPENAI_API_KEY', 'the server and key of --engine openai'],
+    ],
   },
   'daemon stop': {
     examples: [
@@ -175,7 +190,7 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
   'sessions show': {
     examples: [
       ['echolog sessions show 20261122T032502Z-9f3a1c', 'metadata, stats, paths, continuity, last warnings, resume chain'],
-      ['echolog sessions show my-talk --json', 'the same as JSON (session.json\'s keys)'],
+      ['echolog sessions show my-talk --json', "the same as JSON (session.json's keys)"],
     ],
     configKeys: SESSIONS_CONFIG_KEYS,
     otherEnv: [CONFIG_FILE_ENV],
@@ -219,7 +234,10 @@ export const HELP: Readonly<Record<string, CommandHelp>> = {
 /** Exit codes, as README "Exit codes" lists them. */
 export const EXIT_CODES: ReadonlyArray<readonly [code: number, meaning: string]> = [
   [0, 'success (duration reached, input ended)'],
-  [1, 'runtime failure (ffmpeg failed or not found, the device was lost, the disk filled or too little disk, another session is recording, a daemon failed, a doctor check failed, internal error)'],
+  [
+    1,
+    'runtime failure (ffmpeg failed or not found, the device was lost, the disk filled or too little disk, another session is recording, a daemon failed, a doctor check failed, internal error)',
+  ],
   [2, 'usage or config error, an unknown session id or one that is no session folder: nothing was created or deleted'],
   [129, 'stopped by SIGHUP'],
   [130, 'stopped by Ctrl-C (SIGINT)'],
@@ -246,5 +264,7 @@ export function helpSections(help: CommandHelp): HelpSection[] {
   ];
 }
 
-export const PROGRAM_SECTIONS: HelpSection[] = [{ heading: 'Exit codes:', items: EXIT_CODES.map(([code, meaning]) => [String(code), meaning] as const) }];
+export const PROGRAM_SECTIONS: HelpSection[] = [
+  { heading: 'Exit codes:', items: EXIT_CODES.map(([code, meaning]) => [String(code), meaning] as const) },
+];
 export const PROGRAM_FOOTER = 'Run `echolog <command> --help` for examples and the environment variables each command reads.';

@@ -40,7 +40,8 @@ export async function pullModel(options: PullModelOptions, surroundings: ModelsS
   const entry = requireModel(options.name);
   const location = locateModel(entry.name, surroundings);
   const url = modelUrl(entry, surroundings.env);
-  if (location.exists) return { name: entry.name, path: location.path, url, bytes: entry.sizeBytes, alreadyPresent: true, resumedFromBytes: 0 };
+  if (location.exists)
+    return { name: entry.name, path: location.path, url, bytes: entry.sizeBytes, alreadyPresent: true, resumedFromBytes: 0 };
   const result = await downloadVerified({
     url,
     destination: location.path,
@@ -49,19 +50,36 @@ export async function pullModel(options: PullModelOptions, surroundings: ModelsS
     onProgress: options.onProgress,
     signal: options.signal,
   });
-  return { name: entry.name, path: result.path, url, bytes: result.bytes, alreadyPresent: false, resumedFromBytes: result.resumedFromBytes };
+  return {
+    name: entry.name,
+    path: result.path,
+    url,
+    bytes: result.bytes,
+    alreadyPresent: false,
+    resumedFromBytes: result.resumedFromBytes,
+  };
 }
 
 /** `models list --json`: snake_case keys. */
 export function modelsListJson(result: ModelsListResult): unknown {
   return {
     cache_dir: result.cacheDir,
-    models: result.models.map((m) => ({ name: m.name, file: m.file, size_bytes: m.sizeBytes, english_only: m.englishOnly, installed: m.installed, path: m.path })),
+    models: result.models.map((m) => ({
+      name: m.name,
+      file: m.file,
+      size_bytes: m.sizeBytes,
+      english_only: m.englishOnly,
+      installed: m.installed,
+      path: m.path,
+    })),
   };
 }
 
 export function formatModelsList(result: ModelsListResult): string {
-  const rows = result.models.map((m) => `${m.installed ? '*' : ' '} ${m.name.padEnd(9)} ${formatMib(m.sizeBytes).padStart(9)}  ${m.englishOnly ? 'English' : 'multilingual'}`);
+  const rows = result.models.map(
+    (m) =>
+      `${m.installed ? '*' : ' '} ${m.name.padEnd(9)} ${formatMib(m.sizeBytes).padStart(9)}  ${m.englishOnly ? 'English' : 'multilingual'}`,
+  );
   return [`models in ${result.cacheDir} (* = downloaded):`, ...rows, ''].join('\n');
 }
 
@@ -141,7 +159,9 @@ export async function modelsPathCommand(options: { spec: string }, surroundings:
   surroundings.stdout.write(`${location.path}\n`);
   if (location.exists) return 0;
   surroundings.stderr.write(
-    location.kind === 'name' ? `echolog: ${location.spec} is not downloaded yet: run \`echolog models pull ${location.spec}\`\n` : `echolog: no such file: ${location.path}\n`,
+    location.kind === 'name'
+      ? `echolog: ${location.spec} is not downloaded yet: run \`echolog models pull ${location.spec}\`\n`
+      : `echolog: no such file: ${location.path}\n`,
   );
   return 1;
 }

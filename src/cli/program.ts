@@ -1,7 +1,18 @@
 import { Command } from 'commander';
 import type { PeekedConfig } from '../config/peek-config.js';
 import { VERSION } from '../version.js';
-import { addConfigFlags, COMMON_FLAGS, configFlagValues, loadAllowedValues, parsePositiveSeconds, parsesConfigValues, RECORDING_FLAGS, TRANSCRIPTION_FLAGS, type ConfigFlag, type WithConfig } from './config-flags.js';
+import {
+  addConfigFlags,
+  COMMON_FLAGS,
+  configFlagValues,
+  loadAllowedValues,
+  parsePositiveSeconds,
+  parsesConfigValues,
+  RECORDING_FLAGS,
+  TRANSCRIPTION_FLAGS,
+  type ConfigFlag,
+  type WithConfig,
+} from './config-flags.js';
 import type { Surroundings } from './surroundings.js';
 
 const ALL_FLAGS: readonly ConfigFlag[] = [...RECORDING_FLAGS, ...COMMON_FLAGS, ...TRANSCRIPTION_FLAGS];
@@ -70,7 +81,12 @@ export function mayPrintHelp(args: readonly string[]): boolean {
  * loaded only when a command runs: `--version` and `--help` load neither.
  * Actions store their exit code in `result`; errors propagate to `main`.
  */
-export async function buildProgram(surroundings: Surroundings, result: { exitCode: number }, only?: string, withHelp = true): Promise<Command> {
+export async function buildProgram(
+  surroundings: Surroundings,
+  result: { exitCode: number },
+  only?: string,
+  withHelp = true,
+): Promise<Command> {
   const program = new Command('echolog')
     .description('Record audio in chunks with ffmpeg, log every session to session.log, transcribe while recording.')
     .version(VERSION, '-v, --version', 'print the version')
@@ -162,18 +178,37 @@ function registerRecord({ program, surroundings, result, withConfig }: ProgramCo
     .option('--resume <id>', 'a new session linked to session <id> (resumed_from in session.json and session_start)')
     .option('--dry-run', 'print the effective settings and the exact ffmpeg command, record nothing')
     .option('-q, --quiet', 'print only the essentials')
-    .option('--json', 'at the end, print a summary as JSON on stdout (session_id, chunks, audio_seconds, stop_reason, exit_code); progress goes to stderr');
+    .option(
+      '--json',
+      'at the end, print a summary as JSON on stdout (session_id, chunks, audio_seconds, stop_reason, exit_code); progress goes to stderr',
+    );
   const recordConfig = withConfig(record, ALL_FLAGS, 'use this config file instead of searching for echolog.conf');
   record.action(async (_options, command: Command) => {
-    const opts = command.optsWithGlobals<{ duration?: number; sessionId?: string; resume?: string; dryRun?: boolean; quiet?: boolean; json?: boolean; color: boolean }>();
+    const opts = command.optsWithGlobals<{
+      duration?: number;
+      sessionId?: string;
+      resume?: string;
+      dryRun?: boolean;
+      quiet?: boolean;
+      json?: boolean;
+      color: boolean;
+    }>();
     const resolved = await recordConfig();
     const { recordCommand } = await import('./record-command.js');
     result.exitCode = await recordCommand(
-      { resolved, durationSeconds: opts.duration, sessionId: opts.sessionId, resume: opts.resume, dryRun: Boolean(opts.dryRun), quiet: Boolean(opts.quiet), json: Boolean(opts.json), noColor: opts.color === false },
+      {
+        resolved,
+        durationSeconds: opts.duration,
+        sessionId: opts.sessionId,
+        resume: opts.resume,
+        dryRun: Boolean(opts.dryRun),
+        quiet: Boolean(opts.quiet),
+        json: Boolean(opts.json),
+        noColor: opts.color === false,
+      },
       surroundings,
     );
   });
-
 }
 
 function registerStatus({ program, surroundings, result, withPeekedConfig }: ProgramContext): void {
@@ -185,7 +220,10 @@ function registerStatus({ program, surroundings, result, withPeekedConfig }: Pro
   withPeekedConfig(status);
   status.action(async (options: { json?: boolean; config?: string; recordingsDir?: string }) => {
     const { runStatus } = await import('./status-command.js');
-    result.exitCode = await runStatus({ json: Boolean(options.json), configPath: options.config, recordingsDir: options.recordingsDir }, surroundings);
+    result.exitCode = await runStatus(
+      { json: Boolean(options.json), configPath: options.config, recordingsDir: options.recordingsDir },
+      surroundings,
+    );
   });
 }
 
@@ -200,7 +238,6 @@ function registerTranscribe({ program, surroundings, result, withConfig }: Progr
     const { transcribeCommand } = await import('./transcribe-command.js');
     result.exitCode = await transcribeCommand({ resolved, session, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
-
 }
 
 function registerConfig({ program, surroundings, result, withConfig }: ProgramContext): void {
@@ -214,7 +251,6 @@ function registerConfig({ program, surroundings, result, withConfig }: ProgramCo
     const { configCommand } = await import('./config-command.js');
     result.exitCode = configCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
-
 }
 
 function registerDoctor({ program, surroundings, result, withConfig }: ProgramContext): void {
@@ -228,7 +264,6 @@ function registerDoctor({ program, surroundings, result, withConfig }: ProgramCo
     const { doctorCommand } = await import('./doctor-command.js');
     result.exitCode = await doctorCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
-
 }
 
 function registerDevices({ program, surroundings, result, withConfig }: ProgramContext): void {
@@ -242,7 +277,6 @@ function registerDevices({ program, surroundings, result, withConfig }: ProgramC
     const { devicesCommand } = await import('./devices-command.js');
     result.exitCode = await devicesCommand({ resolved, json: Boolean(command.opts<{ json?: boolean }>().json) }, surroundings);
   });
-
 }
 
 function registerModels({ program, surroundings, result, withConfig }: ProgramContext): void {
@@ -273,7 +307,6 @@ function registerModels({ program, surroundings, result, withConfig }: ProgramCo
     const { modelsPathCommand } = await import('./models-command.js');
     result.exitCode = await modelsPathCommand({ spec }, surroundings);
   });
-
 }
 
 function registerCompletion({ program, surroundings }: ProgramContext): void {
@@ -298,9 +331,7 @@ function registerMan({ program, surroundings }: ProgramContext): void {
 
 /** `echolog sessions list|show|delete|export`; the module (and its parsers) loads only when one runs. */
 function registerSessionsCommands({ program, surroundings, result, withConfig, peekedConfig, withPeekedConfig }: ProgramContext): void {
-  const sessions = program
-    .command('sessions')
-    .description('find, inspect, export, resume and clean up recorded sessions');
+  const sessions = program.command('sessions').description('find, inspect, export, resume and clean up recorded sessions');
   const list = sessions
     .command('list')
     .description('sessions, newest first by start time')
@@ -319,7 +350,10 @@ function registerSessionsCommands({ program, surroundings, result, withConfig, p
     const { parseListQuery } = await import('./sessions-flags.js');
     const { sessionsListCommand } = await import('./sessions-command.js');
     const loadConfig = async () => (await listFullConfig()).config;
-    result.exitCode = await sessionsListCommand({ recordingsDir, json: Boolean(o.json), query: parseListQuery(o, surroundings.now()), loadConfig }, surroundings);
+    result.exitCode = await sessionsListCommand(
+      { recordingsDir, json: Boolean(o.json), query: parseListQuery(o, surroundings.now()), loadConfig },
+      surroundings,
+    );
   });
   const show = sessions
     .command('show <id>')
@@ -332,7 +366,10 @@ function registerSessionsCommands({ program, surroundings, result, withConfig, p
     const recordingsDir = (await showConfig()).recordings_dir.value;
     const { sessionsShowCommand } = await import('./sessions-command.js');
     const loadConfig = async () => (await showFullConfig()).config;
-    result.exitCode = await sessionsShowCommand({ recordingsDir, id, json: Boolean(command.opts<{ json?: boolean }>().json), loadConfig }, surroundings);
+    result.exitCode = await sessionsShowCommand(
+      { recordingsDir, id, json: Boolean(command.opts<{ json?: boolean }>().json), loadConfig },
+      surroundings,
+    );
   });
   const remove = sessions
     .command('delete [ids...]')
@@ -373,7 +410,16 @@ function registerSessionsCommands({ program, surroundings, result, withConfig, p
     const resolved = await exportConfig();
     const { sessionsExportCommand } = await import('./sessions-export-command.js');
     result.exitCode = await sessionsExportCommand(
-      { resolved, recordingsDir: resolved.config.recordings_dir, id, audio: o.audio, transcript: o.transcript, followChain: Boolean(o.followChain), force: Boolean(o.force), json: Boolean(o.json) },
+      {
+        resolved,
+        recordingsDir: resolved.config.recordings_dir,
+        id,
+        audio: o.audio,
+        transcript: o.transcript,
+        followChain: Boolean(o.followChain),
+        force: Boolean(o.force),
+        json: Boolean(o.json),
+      },
       surroundings,
     );
   });

@@ -70,7 +70,13 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
           if (event.resumedFrom) stdout.write(`resuming ${event.resumedFrom}: recording into a new session that continues it\n`);
           if (options.style.animate) {
             // ora's own colour check ignores NO_COLOR: say it explicitly.
-            spinner = ora({ text: spinnerText(), stream: stdout, discardStdin: false, isEnabled: true, color: options.style.color ? 'cyan' : false }).start();
+            spinner = ora({
+              text: spinnerText(),
+              stream: stdout,
+              discardStdin: false,
+              isEnabled: true,
+              color: options.style.color ? 'cyan' : false,
+            }).start();
             timer = setInterval(() => spinner && (spinner.text = spinnerText()), 1000);
             timer.unref();
           } else {
@@ -80,7 +86,8 @@ export function createProgressReporter(options: ProgressOptions): ProgressReport
         case 'chunk':
           chunks = event.chunk.seq;
           if (spinner) spinner.text = spinnerText();
-          else if (!options.quiet) stdout.write(`chunk ${event.chunk.seq} ${event.chunk.file} (${event.chunk.durationSeconds.toFixed(1)} s)\n`);
+          else if (!options.quiet)
+            stdout.write(`chunk ${event.chunk.seq} ${event.chunk.file} (${event.chunk.durationSeconds.toFixed(1)} s)\n`);
           return;
         case 'text':
           // The final line replaces the partial it grew from.
@@ -122,7 +129,11 @@ export function formatEngineLine(configured: string, fields: LogFields): string 
   const engine = String(fields.transcription_engine ?? configured);
   if (engine === 'none') return 'transcription: off';
   const model = fields.transcription_model ? ` (${String(fields.transcription_model)})` : '';
-  const daemon = engine === 'daemon' && fields.daemon_pid !== undefined ? `, the session daemon pid ${String(fields.daemon_pid)} on ${String(fields.daemon_root)}` : '';
-  const why = configured !== 'auto' ? '' : engine === 'daemon' ? '; chosen automatically: a session daemon is ready' : '; chosen automatically';
+  const daemon =
+    engine === 'daemon' && fields.daemon_pid !== undefined
+      ? `, the session daemon pid ${String(fields.daemon_pid)} on ${String(fields.daemon_root)}`
+      : '';
+  const why =
+    configured !== 'auto' ? '' : engine === 'daemon' ? '; chosen automatically: a session daemon is ready' : '; chosen automatically';
   return `transcription: ${engine}${model}${daemon}${why}`;
 }

@@ -73,7 +73,9 @@ async function deviceForBareInput(config: EchologConfig, ffmpegPath: string, sur
   const { findCaptureDevice } = await import('../capture/capture-devices.js');
   const device = await findCaptureDevice(ffmpegPath, surroundings.env, input).catch(() => undefined);
   if (!device) return config;
-  surroundings.stderr.write(`echolog: --input ${input}: no such file, but a ${device.format} capture device of that name: recording from it (--input-format ${device.format})\n`);
+  surroundings.stderr.write(
+    `echolog: --input ${input}: no such file, but a ${device.format} capture device of that name: recording from it (--input-format ${device.format})\n`,
+  );
   return { ...config, recording: { ...config.recording, input_format: device.format } };
 }
 
@@ -84,19 +86,29 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
   if (!recording.input && !recording.input_format && plan.input.format === 'alsa' && process.platform === 'linux') {
     // Said before ffmpeg's `ALSA lib` lines, which never name the real cause.
     const where = describePulseServer(locatePulseServer(surroundings.env));
-    surroundings.stderr.write(`echolog: warning: PulseAudio is not running (no server at ${where}); recording from ALSA's default device (\`echolog doctor\` checks it)\n`);
+    surroundings.stderr.write(
+      `echolog: warning: PulseAudio is not running (no server at ${where}); recording from ALSA's default device (\`echolog doctor\` checks it)\n`,
+    );
   }
   if (options.dryRun) {
     surroundings.stdout.write(options.json ? formatJson(dryRunJson(plan, options.resolved)) : formatDryRun(plan, options.resolved));
     return 0;
   }
-  const components: SessionComponent[] = createTranscriptionComponents(options.resolved.config, surroundings.env, { realTime: plan.realTime, ffmpegPath: plan.ffmpeg.path });
+  const components: SessionComponent[] = createTranscriptionComponents(options.resolved.config, surroundings.env, {
+    realTime: plan.realTime,
+    ffmpegPath: plan.ffmpeg.path,
+  });
   // With --json, stdout carries the summary alone: progress goes to the screen on stderr.
   const screen = options.json ? surroundings.stderr : surroundings.stdout;
   const progress = createProgressReporter({
     stdout: screen,
     stderr: surroundings.stderr,
-    style: terminalStyle({ env: surroundings.env, isTTY: Boolean(screen.isTTY), columns: (screen as Surroundings['stdout']).columns, noColorFlag: Boolean(options.noColor) }),
+    style: terminalStyle({
+      env: surroundings.env,
+      isTTY: Boolean(screen.isTTY),
+      columns: (screen as Surroundings['stdout']).columns,
+      noColorFlag: Boolean(options.noColor),
+    }),
     quiet: options.quiet,
     ffmpeg: plan.ffmpeg,
     engine: options.resolved.config.transcription.engine,
@@ -119,7 +131,9 @@ export async function recordCommand(options: RecordCommandOptions, surroundings:
     if (closed.stream === screenStream) progress.stop();
     // A closed pipe is expected and silent; any other write error is said once on stderr.
     if (closed.stream === 'stdout' && closed.code !== 'EPIPE') {
-      surroundings.stderr.write(`echolog: cannot write ${options.json ? 'the summary' : 'progress'} to stdout (${closed.code}); recording continues\n`);
+      surroundings.stderr.write(
+        `echolog: cannot write ${options.json ? 'the summary' : 'progress'} to stdout (${closed.code}); recording continues\n`,
+      );
     }
   });
   let result: RecordingResult;
@@ -159,7 +173,9 @@ function installStopHandlers(session: RecordingSession, stderr: Surroundings['st
     stderr.write(`echolog: internal error, stopping the session: ${(error as Error)?.stack ?? String(error)}\n`);
     session.stop({ reason: 'error', message: (error as Error)?.message ?? String(error) });
   };
-  const giveBackSignals = takeStopSignals(['SIGINT', 'SIGTERM', 'SIGHUP'], (signal) => session.stop({ reason: signal === 'SIGINT' ? 'user_interrupt' : 'terminated', signal }));
+  const giveBackSignals = takeStopSignals(['SIGINT', 'SIGTERM', 'SIGHUP'], (signal) =>
+    session.stop({ reason: signal === 'SIGINT' ? 'user_interrupt' : 'terminated', signal }),
+  );
   process.on('uncaughtException', onFatal);
   process.on('unhandledRejection', onFatal);
   return () => {

@@ -14,10 +14,25 @@ import { folderBytes } from '../store/session-files.js';
 import { indexSessions } from '../sessions/session-index.js';
 import { locateSessionFolder } from '../store/session-locate.js';
 import { readManifestOrProblemSync, type SessionManifest } from '../store/session-manifest.js';
-import { pageSessions, resolveChain, selectByTime, summarize, type SessionKey, type SessionPage, type SessionQuery } from '../sessions/session-query.js';
+import {
+  pageSessions,
+  resolveChain,
+  selectByTime,
+  summarize,
+  type SessionKey,
+  type SessionPage,
+  type SessionQuery,
+} from '../sessions/session-query.js';
 import { TRANSCRIPT_FILES } from '../transcription/transcript/transcript-formats.js';
 import type { Confirmer } from './confirm.js';
-import { formatDeleteQuestion, formatListJson, formatListTable, formatShow, formatShowJson, type SessionDetails } from './sessions-format.js';
+import {
+  formatDeleteQuestion,
+  formatListJson,
+  formatListTable,
+  formatShow,
+  formatShowJson,
+  type SessionDetails,
+} from './sessions-format.js';
 import { formatJson } from './json-output.js';
 import type { Surroundings } from './surroundings.js';
 import { chunkNumberOf } from '../recorder/chunk-name.js';
@@ -130,13 +145,21 @@ export async function showSession(options: ShowOptions, surroundings: Surroundin
   // `recording` with its echolog gone (its lock removed by hand): recovered, never shown as recording.
   if (isSessionOrphaned(manifest, await liveLock(recordingsDir))) {
     const { recoverInterruptedSession } = await import('../recording/recover-session.js');
-    await recoverInterruptedSession({ recordingsDir, sessionId: options.id, config: await options.loadConfig(), stderr: surroundings.stderr });
+    await recoverInterruptedSession({
+      recordingsDir,
+      sessionId: options.id,
+      config: await options.loadConfig(),
+      stderr: surroundings.stderr,
+    });
     manifest = await requireManifest(dir, surroundings);
   }
   const names = await fs.readdir(dir);
   // Oldest log file first whatever the rotation named them: a backup is older than what replaced it.
   // session.log and its backups (SESSION_LOG_NAME is not imported: its module loads the logger library).
-  const logNames = await sortByMtime(dir, names.filter((name) => name.startsWith('session.log')));
+  const logNames = await sortByMtime(
+    dir,
+    names.filter((name) => name.startsWith('session.log')),
+  );
   const logText = (await Promise.all(logNames.map((name) => fs.readFile(path.join(dir, name), 'utf8').catch(() => '')))).join('');
   const logLines = logText.split('\n').filter(Boolean);
   const parsed = logLines.flatMap((line) => parseLogLine(line) ?? []);
@@ -150,7 +173,9 @@ export async function showSession(options: ShowOptions, surroundings: Surroundin
     bytes_on_disk: await folderBytes(dir),
     paths: {
       log: logNames.map((name) => path.join(dir, name)),
-      transcript: Object.values(TRANSCRIPT_FILES).filter((name) => names.includes(name)).map((name) => path.join(dir, name)),
+      transcript: Object.values(TRANSCRIPT_FILES)
+        .filter((name) => names.includes(name))
+        .map((name) => path.join(dir, name)),
       chunks: chunkFiles.map((name) => path.join(dir, name)),
     },
     continuity: analyzeContinuity(await readSegmentList(path.join(dir, SEGMENT_LIST_NAME)), chunkFiles, parsed),
@@ -166,7 +191,9 @@ export async function sessionsShowCommand(options: ShowOptions, surroundings: Su
 }
 
 async function sortByMtime(dir: string, names: string[]): Promise<string[]> {
-  const stamped = await Promise.all(names.map(async (name) => ({ name, mtime: (await fs.stat(path.join(dir, name)).catch(() => ({ mtimeMs: 0 }))).mtimeMs })));
+  const stamped = await Promise.all(
+    names.map(async (name) => ({ name, mtime: (await fs.stat(path.join(dir, name)).catch(() => ({ mtimeMs: 0 }))).mtimeMs })),
+  );
   return stamped.sort((a, b) => a.mtime - b.mtime || (a.name < b.name ? 1 : -1)).map((s) => s.name);
 }
 
@@ -192,22 +219,30 @@ export interface DeleteOptions extends SessionsOptions {
  * deletion cut short never leaves half a session that still looks like one.
  */
 export async function deleteSessions(options: DeleteOptions, surroundings: Surroundings): Promise<string[]> {
-  if (options.ids.length === 0 && options.olderThanMs === undefined) throw new UsageError('sessions delete needs session ids or --older-than <duration>');
+  if (options.ids.length === 0 && options.olderThanMs === undefined)
+    throw new UsageError('sessions delete needs session ids or --older-than <duration>');
   const recordingsDir = await recordingsDirOf(options, surroundings);
   for (const id of options.ids) await locateSessionFolder(recordingsDir, id);
   const live = await liveLock(recordingsDir);
   const targets = new Set(options.ids);
   if (live && targets.has(live.session_id)) throw activeSession(live.session_id, live.pid);
   if (options.olderThanMs !== undefined) {
-    for (const s of selectByTime(await indexOf(recordingsDir, surroundings), { until: new Date(surroundings.now().getTime() - options.olderThanMs) })) {
+    for (const s of selectByTime(await indexOf(recordingsDir, surroundings), {
+      until: new Date(surroundings.now().getTime() - options.olderThanMs),
+    })) {
       if (s.id === live?.session_id) surroundings.stderr.write(`echolog: keeping ${s.id}: it is recording now\n`);
       else targets.add(s.id);
     }
   }
   if (targets.size === 0) return [];
   if (!options.yes) {
-    if (!options.confirmer.interactive) throw new UsageError(`refusing to delete ${targets.size} session${targets.size === 1 ? '' : 's'} without confirmation: stdin is not a terminal; pass --yes`);
-    const sizes = await Promise.all([...targets].map(async (id) => ({ id, bytes: await folderBytes(path.join(recordingsDir, id)).catch(() => 0) })));
+    if (!options.confirmer.interactive)
+      throw new UsageError(
+        `refusing to delete ${targets.size} session${targets.size === 1 ? '' : 's'} without confirmation: stdin is not a terminal; pass --yes`,
+      );
+    const sizes = await Promise.all(
+      [...targets].map(async (id) => ({ id, bytes: await folderBytes(path.join(recordingsDir, id)).catch(() => 0) })),
+    );
     if (!(await options.confirmer.ask(formatDeleteQuestion(sizes)))) return [];
   }
   const deleted: string[] = [];
@@ -224,7 +259,9 @@ export async function deleteSessions(options: DeleteOptions, surroundings: Surro
 }
 
 function activeSession(id: string, pid: number): SessionBusyError {
-  return new SessionBusyError(`session ${id} is recording now (pid ${pid}) and cannot be deleted; stop it first (Ctrl-C in its terminal, or kill -INT ${pid}); nothing was deleted`);
+  return new SessionBusyError(
+    `session ${id} is recording now (pid ${pid}) and cannot be deleted; stop it first (Ctrl-C in its terminal, or kill -INT ${pid}); nothing was deleted`,
+  );
 }
 
 export async function sessionsDeleteCommand(options: DeleteOptions, surroundings: Surroundings): Promise<number> {

@@ -4,7 +4,20 @@ import { UsageError } from '../errors.js';
 import { locateFfmpegFor } from '../recorder/ffmpeg-locator.js';
 import { liveLock } from '../store/active-lock.js';
 import { readChunks } from '../store/session-chunks.js';
-import { AUDIO_FORMATS, checkExportTarget, exportAudio, exportWriteError, formatOfFile, mergeTranscripts, TRANSCRIPT_FORMATS, writeTranscriptExport, type AudioFormat, type ExportTarget, type TranscriptFormat, type TranscriptPart } from '../sessions/session-export.js';
+import {
+  AUDIO_FORMATS,
+  checkExportTarget,
+  exportAudio,
+  exportWriteError,
+  formatOfFile,
+  mergeTranscripts,
+  TRANSCRIPT_FORMATS,
+  writeTranscriptExport,
+  type AudioFormat,
+  type ExportTarget,
+  type TranscriptFormat,
+  type TranscriptPart,
+} from '../sessions/session-export.js';
 import { locateSessionFolder } from '../store/session-locate.js';
 import type { SessionManifest } from '../store/session-manifest.js';
 import { resolveChain, type SessionChain } from '../sessions/session-query.js';
@@ -33,10 +46,12 @@ export interface ExportResult {
 }
 
 export async function exportSession(options: ExportOptions, surroundings: Surroundings): Promise<ExportResult> {
-  if (options.audio === undefined && options.transcript === undefined) throw new UsageError('sessions export needs --audio <file> and/or --transcript <file>');
+  if (options.audio === undefined && options.transcript === undefined)
+    throw new UsageError('sessions export needs --audio <file> and/or --transcript <file>');
   const outputs = [options.audio, options.transcript].flatMap((file) => (file === undefined ? [] : [path.resolve(surroundings.cwd, file)]));
   const audioFormat = options.audio === undefined ? undefined : formatOfFile(options.audio, AUDIO_FORMATS, '--audio');
-  const transcriptFormat = options.transcript === undefined ? undefined : formatOfFile(options.transcript, TRANSCRIPT_FORMATS, '--transcript');
+  const transcriptFormat =
+    options.transcript === undefined ? undefined : formatOfFile(options.transcript, TRANSCRIPT_FORMATS, '--transcript');
   const recordingsDir = await recordingsDirOf(options, surroundings);
   const targets: ExportTarget[] = [];
   try {
@@ -51,15 +66,21 @@ export async function exportSession(options: ExportOptions, surroundings: Surrou
 
 /** The export, once its targets' folders are open and judged (checkExportTarget). */
 async function exportInto(
-  outputs: { audio: { target: ExportTarget; format: AudioFormat } | undefined; transcript: { target: ExportTarget; format: TranscriptFormat } | undefined },
+  outputs: {
+    audio: { target: ExportTarget; format: AudioFormat } | undefined;
+    transcript: { target: ExportTarget; format: TranscriptFormat } | undefined;
+  },
   recordingsDir: string,
   options: ExportOptions,
   surroundings: Surroundings,
 ): Promise<ExportResult> {
   await locateSessionFolder(recordingsDir, options.id);
-  const ids = options.followChain ? chainIds(resolveChain(await indexOf(recordingsDir, surroundings), options.id), options.id, surroundings) : [options.id];
+  const ids = options.followChain
+    ? chainIds(resolveChain(await indexOf(recordingsDir, surroundings), options.id), options.id, surroundings)
+    : [options.id];
   const live = await liveLock(recordingsDir);
-  if (live && ids.includes(live.session_id)) surroundings.stderr.write(`echolog: ${live.session_id} is still recording: exporting the chunks it has finished so far\n`);
+  if (live && ids.includes(live.session_id))
+    surroundings.stderr.write(`echolog: ${live.session_id} is still recording: exporting the chunks it has finished so far\n`);
 
   const parts: Array<TranscriptPart & { manifest: SessionManifest; dir: string }> = [];
   const chunks = [];
@@ -76,14 +97,23 @@ async function exportInto(
   if (outputs.audio) {
     const ffmpeg = await locateFfmpegFor(options.resolved, surroundings.env);
     const file = outputs.audio.target.file;
-    const seconds = await exportAudio({ ffmpegPath: ffmpeg.path, chunks, format: outputs.audio.format, target: outputs.audio.target }).catch((error: unknown) => {
+    const seconds = await exportAudio({
+      ffmpegPath: ffmpeg.path,
+      chunks,
+      format: outputs.audio.format,
+      target: outputs.audio.target,
+    }).catch((error: unknown) => {
       throw exportWriteError(file, error);
     });
     result.audio = { file, chunks: chunks.length, seconds };
   }
   if (outputs.transcript) {
     const last = parts.at(-1)!.manifest;
-    const doc = mergeTranscripts(parts, { sessionId: options.id, language: last.language ?? options.resolved.config.transcription.language, duration: offsetSeconds });
+    const doc = mergeTranscripts(parts, {
+      sessionId: options.id,
+      language: last.language ?? options.resolved.config.transcription.language,
+      duration: offsetSeconds,
+    });
     const file = outputs.transcript.target.file;
     await writeTranscriptExport(outputs.transcript.target, doc, outputs.transcript.format).catch((error: unknown) => {
       const also = result.audio ? ` (the audio was exported to ${result.audio.file})` : '';
@@ -96,9 +126,12 @@ async function exportInto(
 
 function chainIds(chain: SessionChain, id: string, surroundings: Surroundings): string[] {
   if (chain.fork) {
-    throw new UsageError(`the resume chain of ${id} forks: ${chain.fork.id} was resumed by ${chain.fork.children.join(' and ')}; export one of those with --follow-chain`);
+    throw new UsageError(
+      `the resume chain of ${id} forks: ${chain.fork.id} was resumed by ${chain.fork.children.join(' and ')}; export one of those with --follow-chain`,
+    );
   }
-  if (chain.missingParent) surroundings.stderr.write(`echolog: the chain starts at ${chain.ids[0]}: the session it resumed (${chain.missingParent}) is gone\n`);
+  if (chain.missingParent)
+    surroundings.stderr.write(`echolog: the chain starts at ${chain.ids[0]}: the session it resumed (${chain.missingParent}) is gone\n`);
   return chain.ids;
 }
 
@@ -109,7 +142,11 @@ export async function sessionsExportCommand(options: ExportOptions, surroundings
     return 0;
   }
   const what = result.ids.join(' → ');
-  if (result.audio) surroundings.stdout.write(`audio: ${result.audio.chunks} chunks of ${what} (${result.audio.seconds.toFixed(3)} s) → ${result.audio.file}\n`);
-  if (result.transcript) surroundings.stdout.write(`transcript: ${result.transcript.utterances} utterances of ${what} → ${result.transcript.file}\n`);
+  if (result.audio)
+    surroundings.stdout.write(
+      `audio: ${result.audio.chunks} chunks of ${what} (${result.audio.seconds.toFixed(3)} s) → ${result.audio.file}\n`,
+    );
+  if (result.transcript)
+    surroundings.stdout.write(`transcript: ${result.transcript.utterances} utterances of ${what} → ${result.transcript.file}\n`);
   return 0;
 }

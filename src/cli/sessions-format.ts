@@ -31,7 +31,12 @@ export function formatBytes(bytes: number | null): string {
 /** `2026-11-22 03:25:02Z`: UTC, like every time echolog writes. */
 export function formatStarted(iso: string): string {
   const time = Date.parse(iso);
-  return Number.isNaN(time) ? iso : new Date(time).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+  return Number.isNaN(time)
+    ? iso
+    : new Date(time)
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/\.\d{3}Z$/, 'Z');
 }
 
 export function formatListTable(page: SessionPage): string {
@@ -49,14 +54,21 @@ export function formatListTable(page: SessionPage): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   // Numbers right-aligned, text left-aligned; no trailing spaces.
   const numeric = new Set([3, 4, 5, 6]);
-  const line = (cells: string[]): string => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => (numeric.has(i) ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const shown = page.sessions.length === 0 ? 'none' : `${page.offset + 1}-${page.offset + page.sessions.length}`;
   return `${[line(header), ...rows.map(line)].join('\n')}\n(${shown} of ${page.total}${page.offset + page.sessions.length < page.total ? `; more with --offset ${page.offset + page.sessions.length}` : ''})\n`;
 }
 
 /** Seed 003's list response: `{sessions: [...], pagination: {...}}`. */
 export function formatListJson(page: SessionPage): string {
-  return formatJson({ sessions: page.sessions, pagination: { total: page.total, limit: page.limit, offset: page.offset, returned: page.sessions.length } });
+  return formatJson({
+    sessions: page.sessions,
+    pagination: { total: page.total, limit: page.limit, offset: page.offset, returned: page.sessions.length },
+  });
 }
 
 export interface SessionDetails {
@@ -136,6 +148,12 @@ export function formatShowJson(d: SessionDetails): string {
 
 export function formatDeleteQuestion(targets: ReadonlyArray<{ id: string; bytes: number }>): string {
   const bytes = targets.reduce((sum, t) => sum + t.bytes, 0);
-  const names = targets.length <= 5 ? targets.map((t) => t.id).join(', ') : `${targets.slice(0, 5).map((t) => t.id).join(', ')} and ${targets.length - 5} more`;
+  const names =
+    targets.length <= 5
+      ? targets.map((t) => t.id).join(', ')
+      : `${targets
+          .slice(0, 5)
+          .map((t) => t.id)
+          .join(', ')} and ${targets.length - 5} more`;
   return `Delete ${targets.length} session${targets.length === 1 ? '' : 's'} (${names}; ${formatBytes(bytes)})? [y/N] `;
 }

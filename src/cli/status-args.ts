@@ -13,7 +13,10 @@ export interface StatusArgs {
 }
 
 /** The options of `status` that take a value (as registered in program.ts), and where each goes. */
-const VALUE_OPTIONS: Readonly<Record<string, 'configPath' | 'recordingsDir'>> = { '--config': 'configPath', '--recordings-dir': 'recordingsDir' };
+const VALUE_OPTIONS: Readonly<Record<string, 'configPath' | 'recordingsDir'>> = {
+  '--config': 'configPath',
+  '--recordings-dir': 'recordingsDir',
+};
 
 /**
  * Pure: `[--no-color] status [--json] [--no-color] [--config <file>] [--recordings-dir <dir>]`, in any

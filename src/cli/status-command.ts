@@ -55,7 +55,12 @@ export async function statusCommand(options: StatusCommandOptions, surroundings:
     if (error instanceof EchologError) return { error: error.message };
     throw error;
   });
-  const daemon = await daemonStatusFor(config['transcription.daemon_ipc_root'].value, { env: surroundings.env, home: surroundings.home, cwd: surroundings.cwd, nowMs: surroundings.now().getTime() });
+  const daemon = await daemonStatusFor(config['transcription.daemon_ipc_root'].value, {
+    env: surroundings.env,
+    home: surroundings.home,
+    cwd: surroundings.cwd,
+    nowMs: surroundings.now().getTime(),
+  });
   const output: StatusOutput = { ...report, ffmpeg, daemon: daemon.report };
   surroundings.stdout.write(options.json ? formatJson(statusJson(output)) : `${formatStatus(output)}${daemon.line}\n`);
   return 0;
@@ -100,7 +105,9 @@ export function formatStatus(report: StatusOutput): string {
 /** `capture: stalled since … (no new chunk …)` or `capture: running, 1 restart`, and `level: -23.1 dBFS (last chunk)`. */
 export function formatCaptureStatus(c: CaptureStatus): string[] {
   const restarts = c.restarts > 0 ? `, ${plural(c.restarts, 'restart')}` : '';
-  const state = c.stalled_since ? `stalled since ${c.stalled_since} (no new chunk; ffmpeg is restarted if it goes on)${restarts}` : `running${restarts}`;
+  const state = c.stalled_since
+    ? `stalled since ${c.stalled_since} (no new chunk; ffmpeg is restarted if it goes on)${restarts}`
+    : `running${restarts}`;
   return [`capture: ${state}`, ...(c.last_level_db !== null ? [`level: ${c.last_level_db} dBFS (last chunk)`] : [])];
 }
 
@@ -113,6 +120,7 @@ export function describeOutcome(manifest: Pick<SessionManifest, 'status' | 'stop
 /** `transcription: pocketsphinx, 2 chunks pending (lag 4.0 s), 0.45× real time, 12 utterances` */
 export function formatTranscriptionStatus(t: NonNullable<StatusReport['last']>['transcription'] & object): string {
   if (t.state === 'unavailable') return `transcription: ${t.engine} unavailable (run echolog transcribe after the session)`;
-  const speed = t.realtime_factor === null ? '' : `, ${t.realtime_factor.toFixed(2)}× real time${t.realtime_factor > 1 ? ' (falling behind)' : ''}`;
+  const speed =
+    t.realtime_factor === null ? '' : `, ${t.realtime_factor.toFixed(2)}× real time${t.realtime_factor > 1 ? ' (falling behind)' : ''}`;
   return `transcription: ${t.engine}, ${plural(t.pending_chunks, 'chunk')} pending (lag ${t.lag_seconds.toFixed(1)} s)${speed}, ${plural(t.utterance_count, 'utterance')}`;
 }

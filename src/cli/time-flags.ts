@@ -23,15 +23,23 @@ export function parseTimeBound(text: string, flag: string, now: Date): Date {
   const ago = hasDurationUnits(trimmed) ? parseDurationSeconds(trimmed) : undefined;
   if (ago !== undefined) return new Date(now.getTime() - ago * 1000);
   // A bare date or a date-time without a zone is UTC, like every time echolog writes.
-  const iso = /^\d{4}-\d{2}-\d{2}$/.test(trimmed) ? `${trimmed}T00:00:00Z` : /^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(trimmed) ? `${trimmed}Z` : trimmed;
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(trimmed)
+    ? `${trimmed}T00:00:00Z`
+    : /^\d{4}-\d{2}-\d{2}T[\d:.]+$/.test(trimmed)
+      ? `${trimmed}Z`
+      : trimmed;
   const time = /^\d{4}-\d{2}-\d{2}T/.test(iso) ? Date.parse(iso) : NaN;
-  if (Number.isNaN(time)) throw new UsageError(`${flag} ${JSON.stringify(text)} is not allowed: give a date (2026-11-22), a UTC date-time (2026-11-22T03:25:00Z), or how long ago as ${WITH_A_UNIT}`);
+  if (Number.isNaN(time))
+    throw new UsageError(
+      `${flag} ${JSON.stringify(text)} is not allowed: give a date (2026-11-22), a UTC date-time (2026-11-22T03:25:00Z), or how long ago as ${WITH_A_UNIT}`,
+    );
   return new Date(time);
 }
 
 /** A whole number ≥ `min` (`--limit`, `--offset`). */
 export function parseCount(text: string, flag: string, min: number): number {
   const n = Number(text);
-  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min) throw new UsageError(`${flag} ${JSON.stringify(text)} is not allowed: give a whole number of at least ${min}`);
+  if (!/^\d+$/.test(text.trim()) || !Number.isSafeInteger(n) || n < min)
+    throw new UsageError(`${flag} ${JSON.stringify(text)} is not allowed: give a whole number of at least ${min}`);
   return n;
 }

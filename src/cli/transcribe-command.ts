@@ -58,7 +58,9 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
   const manifest = loaded.manifest;
   const live = await liveLock(path.dirname(sessionDir));
   if (live?.session_id === manifest.session_id) {
-    throw new SessionBusyError(`session ${manifest.session_id} is still recording (pid ${live.pid}); its transcript grows as it records — run this after it stops`);
+    throw new SessionBusyError(
+      `session ${manifest.session_id} is still recording (pid ${live.pid}); its transcript grows as it records — run this after it stops`,
+    );
   }
 
   const chunks = await readChunks(sessionDir, new Date(manifest.started_at));
@@ -69,11 +71,24 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
   const redo = new Set(missing.map((chunk) => chunk.seq));
   // Utterances already written for a chunk being redone come back from the engine: drop them first.
   if (lines.some((line) => redo.has(line.seq))) await store.rewrite(lines.filter((line) => !redo.has(line.seq)));
-  const result: TranscribeResult = { sessionId: manifest.session_id, sessionDir, engine: null, covered: chunks.length - missing.length, transcribed: [], silent: [], failed: [], utterances: 0, words: 0 };
+  const result: TranscribeResult = {
+    sessionId: manifest.session_id,
+    sessionDir,
+    engine: null,
+    covered: chunks.length - missing.length,
+    transcribed: [],
+    silent: [],
+    failed: [],
+    utterances: 0,
+    words: 0,
+  };
 
   if (missing.length > 0) {
     const resolution = await resolveEngine(config, surroundings.env, options.engineDeps ?? defaultEngineDeps);
-    if (resolution.kind === 'off') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}${resolution.hint ? `; ${resolution.hint}` : ''} (or pass --engine)`);
+    if (resolution.kind === 'off')
+      throw new TranscriptionError(
+        `cannot transcribe: ${resolution.reason}${resolution.hint ? `; ${resolution.hint}` : ''} (or pass --engine)`,
+      );
     if (resolution.kind === 'missing') throw new TranscriptionError(`cannot transcribe: ${resolution.reason}`);
     result.engine = resolution.name;
     // Chunks in another format than the engine's are decoded to it by ffmpeg, as they are read.
@@ -91,7 +106,15 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
     const logger = stderrLogger(surroundings, (message, fields) => {
       if (message === 'chunk_silent') silentBefore.add(Number(fields?.seq));
     });
-    const transcriber = new ChunkTranscriber({ engine, engineName: resolution.name, config: config.transcription, ffmpegPath: ffmpeg.path, store, logger, realtime: false });
+    const transcriber = new ChunkTranscriber({
+      engine,
+      engineName: resolution.name,
+      config: config.transcription,
+      ffmpegPath: ffmpeg.path,
+      store,
+      logger,
+      realtime: false,
+    });
     for (const chunk of missing) transcriber.enqueue(chunk);
     await transcriber.idle();
     // No recording to keep up with: wait as long as the engine needs to hand back its last words.
@@ -103,10 +126,19 @@ export async function transcribeSession(options: TranscribeCommandOptions, surro
     }
   }
 
-  const doc = await store.writeFinal({ sessionId: manifest.session_id, language: config.transcription.language, duration: manifest.stats.audio_duration_seconds });
+  const doc = await store.writeFinal({
+    sessionId: manifest.session_id,
+    language: config.transcription.language,
+    duration: manifest.stats.audio_duration_seconds,
+  });
   result.utterances = doc.utterances.length;
   result.words = countWords(doc.text);
-  if (loaded.rebuilt || missing.length > 0 || manifest.stats.utterance_count !== result.utterances || manifest.stats.word_count !== result.words) {
+  if (
+    loaded.rebuilt ||
+    missing.length > 0 ||
+    manifest.stats.utterance_count !== result.utterances ||
+    manifest.stats.word_count !== result.words
+  ) {
     manifest.stats.utterance_count = result.utterances;
     manifest.stats.word_count = result.words;
     if (manifest.transcription) {
@@ -125,7 +157,9 @@ export async function transcribeCommand(options: TranscribeCommandOptions, surro
   const result = await transcribeSession(options, surroundings);
   surroundings.stdout.write(options.json ? formatJson(transcribeJson(result)) : formatTranscribeResult(result));
   if (result.failed.length > 0) {
-    throw new TranscriptionError(`${plural(result.failed.length, 'chunk')} could not be transcribed (seq ${formatSeqs(result.failed)}); run echolog transcribe ${result.sessionId} again`);
+    throw new TranscriptionError(
+      `${plural(result.failed.length, 'chunk')} could not be transcribed (seq ${formatSeqs(result.failed)}); run echolog transcribe ${result.sessionId} again`,
+    );
   }
   return 0;
 }

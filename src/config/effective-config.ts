@@ -19,7 +19,13 @@ export interface EffectiveConfigOptions {
 
 /** The config in force: flags over ECHOLOG_* over the config file over defaults. */
 export async function loadEffectiveConfig(options: EffectiveConfigOptions): Promise<ResolvedConfig> {
-  const file = await loadConfigFile({ explicitPath: options.configPath, cwd: options.cwd, home: options.home, env: options.env, warn: options.warn });
+  const file = await loadConfigFile({
+    explicitPath: options.configPath,
+    cwd: options.cwd,
+    home: options.home,
+    env: options.env,
+    warn: options.warn,
+  });
   const layers = { file, env: envOverrides(options.env), flags: options.flags, flagNames: options.flagNames };
   const resolved = resolveConfig(layers);
   // `--model` names the server's model for engine openai (transcription.openai.model), a whisper model otherwise.

@@ -58,7 +58,8 @@ async function loadExplicit(explicitPath: string, cwd: string): Promise<ConfigFi
   // The user named this path: a symlink is followed, and its target judged.
   const read = await readTrustedFile(file, { followSymlinks: true });
   if (read.kind === 'missing') throw new ConfigError(`--config ${explicitPath}: file not found (${file})`);
-  if (read.kind === 'untrusted') throw new ConfigError(`--config ${explicitPath}: ${file} is not trusted: ${read.problem}; its ffmpeg.path would be run`);
+  if (read.kind === 'untrusted')
+    throw new ConfigError(`--config ${explicitPath}: ${file} is not trusted: ${read.problem}; its ffmpeg.path would be run`);
   const values = await valuesOf(file, read.text);
   if (values === NO_KEY) throw new ConfigError(`--config ${explicitPath}: ${file} has no "${MODULE}" key`);
   return { path: file, values };
@@ -77,7 +78,14 @@ async function searchFolder(dir: string, names: readonly string[]): Promise<Fold
       if (read.kind === 'missing') continue;
       if (read.kind === 'untrusted') {
         // Someone else's package.json on the way up (cwd outside home) is no config unless it has the key: no warning then.
-        if (name === 'package.json' && !(await valuesOf(file, read.text ?? '').then((values) => values !== NO_KEY, () => false))) continue;
+        if (
+          name === 'package.json' &&
+          !(await valuesOf(file, read.text ?? '').then(
+            (values) => values !== NO_KEY,
+            () => false,
+          ))
+        )
+          continue;
         return { kind: 'untrusted', file, problem: read.problem };
       }
       const values = await valuesOf(file, read.text);

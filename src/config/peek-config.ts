@@ -23,11 +23,19 @@ export interface PeekedValue {
 export type PeekedConfig = Record<PeekableKey, PeekedValue>;
 
 export async function peekConfig(options: EffectiveConfigOptions): Promise<PeekedConfig> {
-  const file = await loadConfigFile({ explicitPath: options.configPath, cwd: options.cwd, home: options.home, env: options.env, warn: options.warn });
+  const file = await loadConfigFile({
+    explicitPath: options.configPath,
+    cwd: options.cwd,
+    home: options.home,
+    env: options.env,
+    warn: options.warn,
+  });
   // Only the peeked keys are used here, but a misspelt key is said (record, config and doctor refuse it).
   const unknown = file ? unknownConfigKeys(Object.keys(flattenToDotted(file.values))) : [];
   if (file && unknown.length > 0) {
-    options.warn?.(`config file ${file.path}: unknown key${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} (echolog config names the keys; record refuses this file)`);
+    options.warn?.(
+      `config file ${file.path}: unknown key${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} (echolog config names the keys; record refuses this file)`,
+    );
   }
   return peekLayers({ file, env: envOverrides(options.env), flags: options.flags });
 }
@@ -50,7 +58,9 @@ export function peekLayers(layers: { file?: ConfigFile; env: Record<string, unkn
     }
     const [source, value, where] = found;
     if (typeof value !== 'string' || (key === 'recordings_dir' && value === '')) {
-      throw new ConfigError(`${where}: ${JSON.stringify(value)} is not allowed: expected ${key === 'recordings_dir' ? 'a non-empty string' : 'a string'}`);
+      throw new ConfigError(
+        `${where}: ${JSON.stringify(value)} is not allowed: expected ${key === 'recordings_dir' ? 'a non-empty string' : 'a string'}`,
+      );
     }
     peeked[key] = { value, source };
   }

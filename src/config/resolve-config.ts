@@ -47,7 +47,9 @@ interface Layer {
   setBy: (key: string) => string;
 }
 
-const VARIABLE_OF_KEY: Readonly<Record<string, string>> = Object.fromEntries(Object.entries(ENV_KEYS).map(([variable, key]) => [key, variable]));
+const VARIABLE_OF_KEY: Readonly<Record<string, string>> = Object.fromEntries(
+  Object.entries(ENV_KEYS).map(([variable, key]) => [key, variable]),
+);
 
 /**
  * Merges flags over env over the file over defaults. Each layer is validated on its own so that an error names
@@ -118,7 +120,9 @@ function validateLayer(layer: Layer): string[] {
   return result.error.issues.flatMap((issue) => {
     const key = issue.path.join('.');
     if (issue.code === 'unrecognized_keys') return issue.keys.map((unknown) => layer.origin + describeUnknownKey(key, unknown));
-    return [`${layer.origin}${layer.subject(key, getPath(layer.values, key))} is not allowed: expected ${allowedFor(key) ?? issue.message}`];
+    return [
+      `${layer.origin}${layer.subject(key, getPath(layer.values, key))} is not allowed: expected ${allowedFor(key) ?? issue.message}`,
+    ];
   });
 }
 
@@ -174,7 +178,12 @@ export function allowedFor(dottedKey: string): string | undefined {
 function describeBounds(node: SchemaNode): string {
   // zod writes the safe-integer limits of .int() as bounds; they say nothing to a user.
   const meaningful = (n: number | undefined) => (n !== undefined && Math.abs(n) < Number.MAX_SAFE_INTEGER ? n : undefined);
-  const [min, max, gt, lt] = [meaningful(node.minimum), meaningful(node.maximum), meaningful(node.exclusiveMinimum), meaningful(node.exclusiveMaximum)];
+  const [min, max, gt, lt] = [
+    meaningful(node.minimum),
+    meaningful(node.maximum),
+    meaningful(node.exclusiveMinimum),
+    meaningful(node.exclusiveMaximum),
+  ];
   if (min !== undefined && max !== undefined) return ` from ${min} to ${max}`;
   const parts = [
     min !== undefined ? `>= ${min}` : undefined,
@@ -220,7 +229,11 @@ function formatWord(value: unknown): string {
 
 function withoutNulls(value: unknown): unknown {
   if (!isPlainObject(value)) return value;
-  return Object.fromEntries(Object.entries(value).filter(([, child]) => child !== null).map(([key, child]) => [key, withoutNulls(child)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, child]) => child !== null)
+      .map(([key, child]) => [key, withoutNulls(child)]),
+  );
 }
 
 function unflatten(values: DottedValues): Record<string, unknown> {

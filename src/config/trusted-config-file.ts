@@ -63,7 +63,10 @@ export async function openSearchFolder(dir: string): Promise<SearchFolder | unde
  *
  * `file` names the candidate in messages; `openPath` is where it is opened (SearchFolder.entry).
  */
-export async function readTrustedFile(file: string, options: { openPath?: string; folderWritableByOthers?: string; followSymlinks?: boolean }): Promise<CandidateRead> {
+export async function readTrustedFile(
+  file: string,
+  options: { openPath?: string; folderWritableByOthers?: string; followSymlinks?: boolean },
+): Promise<CandidateRead> {
   const openPath = options.openPath ?? file;
   const noFollow = !options.followSymlinks && options.folderWritableByOthers !== undefined;
   let fd: number;
@@ -73,7 +76,8 @@ export async function readTrustedFile(file: string, options: { openPath?: string
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') return { kind: 'missing' };
-    if (code === 'ELOOP' && noFollow) return { kind: 'untrusted', problem: `it is a symlink in a folder another account can change (${options.folderWritableByOthers})` };
+    if (code === 'ELOOP' && noFollow)
+      return { kind: 'untrusted', problem: `it is a symlink in a folder another account can change (${options.folderWritableByOthers})` };
     throw new ConfigError(`cannot read config file ${file}: ${(error as Error).message.replaceAll(openPath, file)}`);
   }
   try {
@@ -98,7 +102,8 @@ function readBounded(fd: number, file: string): string {
     if (bytesRead === 0) break;
     filled += bytesRead;
   }
-  if (filled > MAX_CONFIG_BYTES) throw new ConfigError(`config file ${file} is larger than ${MAX_CONFIG_BYTES / 1024} KiB: not a config file`);
+  if (filled > MAX_CONFIG_BYTES)
+    throw new ConfigError(`config file ${file} is larger than ${MAX_CONFIG_BYTES / 1024} KiB: not a config file`);
   return buffer.toString('utf8', 0, filled);
 }
 

@@ -21,7 +21,11 @@ export function pcmSeconds(bytes: number, sampleRate = ENGINE_SAMPLE_RATE): numb
  * A header with placeholder sizes (a writer that did not finalize it) is read to the end of the
  * file. undefined: ffmpeg converts it. Pure.
  */
-export function engineFormatSpan(info: WavInfo, fileBytes: number, format: EngineAudioFormat = { sampleRate: ENGINE_SAMPLE_RATE }): { start: number; end: number } | undefined {
+export function engineFormatSpan(
+  info: WavInfo,
+  fileBytes: number,
+  format: EngineAudioFormat = { sampleRate: ENGINE_SAMPLE_RATE },
+): { start: number; end: number } | undefined {
   if (!isEngineFormat(info, format)) return undefined;
   const end = Math.min(fileBytes, info.dataOffset + info.dataBytes);
   // Whole samples only.
@@ -43,13 +47,22 @@ export class AudioInputError extends Error {}
  * cannot read fails with AudioDecodeError. The file stays open until the pieces end or are
  * closed: iterate them (readAhead does at once).
  */
-export async function openEngineAudio(file: string, ffmpegPath: string, format: EngineAudioFormat, signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
+export async function openEngineAudio(
+  file: string,
+  ffmpegPath: string,
+  format: EngineAudioFormat,
+  signal?: AbortSignal,
+): Promise<AsyncIterable<Buffer>> {
   let handle;
   try {
     handle = await fs.open(file, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new AudioInputError(code === 'ENOENT' || code === 'ENOTDIR' ? `Audio file not found: ${file}` : `Audio file not readable: ${file} (${code ?? (error as Error).message})`);
+    throw new AudioInputError(
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? `Audio file not found: ${file}`
+        : `Audio file not readable: ${file} (${code ?? (error as Error).message})`,
+    );
   }
   try {
     const stat = await handle.stat();
@@ -61,7 +74,9 @@ export async function openEngineAudio(file: string, ffmpegPath: string, format: 
     } catch {
       span = undefined; // not a plain WAV: ffmpeg reads it
     }
-    const pieces = span ? readFilePieces(handle, span.start, span.end, { signal }) : decodePieces(ffmpegPath, file, format, { signal, inputPath: `/proc/${process.pid}/fd/${handle.fd}` });
+    const pieces = span
+      ? readFilePieces(handle, span.start, span.end, { signal })
+      : decodePieces(ffmpegPath, file, format, { signal, inputPath: `/proc/${process.pid}/fd/${handle.fd}` });
     return closingWhenDone(pieces, handle);
   } catch (error) {
     await handle.close();
@@ -102,7 +117,10 @@ export async function readAhead(source: AsyncIterable<Buffer>, bytes: number): P
     try {
       next = await iterator.next();
     } catch (error) {
-      if (error instanceof AudioDecodeError) throw new AudioInputError(`Audio file not readable by ${error.program}: ${error.file} (${error.errorLines.join(' | ') || howExited(error.exit)})`);
+      if (error instanceof AudioDecodeError)
+        throw new AudioInputError(
+          `Audio file not readable by ${error.program}: ${error.file} (${error.errorLines.join(' | ') || howExited(error.exit)})`,
+        );
       throw error;
     }
     if (next.done) {

@@ -19,13 +19,17 @@ export class DaemonLog {
       fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      throw new IpcRootError(`${file} cannot be used: ${code === 'ELOOP' ? 'it is a symlink' : (error as Error).message}; remove it or choose another IPC root`);
+      throw new IpcRootError(
+        `${file} cannot be used: ${code === 'ELOOP' ? 'it is a symlink' : (error as Error).message}; remove it or choose another IPC root`,
+      );
     }
     const stat = fs.fstatSync(fd);
     const uid = currentUid();
     if (!stat.isFile() || (uid !== undefined && stat.uid !== uid)) {
       fs.closeSync(fd);
-      throw new IpcRootError(`${file} cannot be used: it is not a file of yours (owner uid ${stat.uid}); remove it or choose another IPC root`);
+      throw new IpcRootError(
+        `${file} cannot be used: it is not a file of yours (owner uid ${stat.uid}); remove it or choose another IPC root`,
+      );
     }
     return new DaemonLog(fd);
   }

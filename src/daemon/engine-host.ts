@@ -67,7 +67,14 @@ export class EngineHost {
       // The length is known only once read (ffmpeg decodes most requests as it goes): the hosted
       // engines count the pieces and need no duration beforehand.
       // standalone: each request may come from another client; none is sent with another's text.
-      const segments = await this.engine.transcribe({ seq: ++this.seq, path: file, offsetSeconds: this.offsetSeconds, durationSeconds: 0, audio, standalone: true });
+      const segments = await this.engine.transcribe({
+        seq: ++this.seq,
+        path: file,
+        offsetSeconds: this.offsetSeconds,
+        durationSeconds: 0,
+        audio,
+        standalone: true,
+      });
       const seconds = pcmSeconds(bytes, rate);
       this.offsetSeconds += seconds + pcmSeconds(silence.length, rate);
       return { texts: segments.map((s) => s.text.trim()).filter((text) => text.length > 0), seconds };

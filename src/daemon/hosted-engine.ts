@@ -19,7 +19,13 @@ export function parseHostedEngine(value: string | undefined): HostedEngineName |
  * it sends the audio off this machine). It gets each request's audio in its own format (the daemon
  * converts it). Rejects with why not.
  */
-export async function createHostedEngine(config: EchologConfig, env: NodeJS.ProcessEnv, asked: HostedEngineName | undefined, model: string | undefined, deps: EngineDeps = defaultEngineDeps): Promise<TranscriptionEngine> {
+export async function createHostedEngine(
+  config: EchologConfig,
+  env: NodeJS.ProcessEnv,
+  asked: HostedEngineName | undefined,
+  model: string | undefined,
+  deps: EngineDeps = defaultEngineDeps,
+): Promise<TranscriptionEngine> {
   const fromConfig = parseHostedEngineOrUndefined(config.transcription.engine);
   const candidates: HostedEngineName[] = asked ? [asked] : fromConfig ? [fromConfig] : ['whisper', 'pocketsphinx'];
   const reasons: string[] = [];
@@ -29,7 +35,11 @@ export async function createHostedEngine(config: EchologConfig, env: NodeJS.Proc
       // --model names a whisper model, or for openai the server's model.
       transcription:
         name === 'openai'
-          ? { ...config.transcription, engine: name, openai: { ...config.transcription.openai, model: model ?? config.transcription.openai.model } }
+          ? {
+              ...config.transcription,
+              engine: name,
+              openai: { ...config.transcription.openai, model: model ?? config.transcription.openai.model },
+            }
           : { ...config.transcription, engine: name, model: model ?? config.transcription.model },
     };
     const resolution = await resolveEngine(hosted, env, deps);

@@ -64,7 +64,13 @@ export class RequestWatcher {
         for (const name of this.known) if (!present.has(name)) this.known.delete(name);
         const names = listed.filter((name) => !this.known.has(name) && requestIdOfFile(name) !== undefined);
         const found = await Promise.all(
-          names.map(async (name) => ({ name, mtime: await fsp.lstat(path.join(this.dir, name)).then((s) => s.mtimeMs, () => undefined) })),
+          names.map(async (name) => ({
+            name,
+            mtime: await fsp.lstat(path.join(this.dir, name)).then(
+              (s) => s.mtimeMs,
+              () => undefined,
+            ),
+          })),
         );
         const fresh = found.filter((f): f is { name: string; mtime: number } => f.mtime !== undefined && !this.known.has(f.name));
         fresh.sort((a, b) => a.mtime - b.mtime || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

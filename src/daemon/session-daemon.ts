@@ -9,7 +9,16 @@ import { readLiveness, readMarker } from '../ipc/daemon-state.js';
 import type { EngineHost } from './engine-host.js';
 import { checkIpcRoot, unusableRoot } from '../ipc/ipc-root.js';
 import type { IpcPaths } from '../ipc/ipc-paths.js';
-import { buildResponse, isMarker, parseRequest, requestIdOfFile, unixSeconds, type DaemonMarker, type DaemonRequest, type Liveness } from '../ipc/protocol.js';
+import {
+  buildResponse,
+  isMarker,
+  parseRequest,
+  requestIdOfFile,
+  unixSeconds,
+  type DaemonMarker,
+  type DaemonRequest,
+  type Liveness,
+} from '../ipc/protocol.js';
 import { RequestWatcher } from './request-watcher.js';
 import { StatusWriter } from './status-writer.js';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -108,7 +117,15 @@ export class SessionDaemon {
     this.lastActivityMs = Date.now();
     this.status.update({ model_loaded: true, last_activity: unixSeconds(this.lastActivityMs) });
     await this.status.flush();
-    log.write('INFO', 'daemon_ready', { pid: process.pid, engine: this.options.engine.name, model: this.options.engine.model, device: this.options.device, load_ms: Date.now() - loading, session_timeout: this.options.sessionTimeoutSeconds, root: this.paths.root });
+    log.write('INFO', 'daemon_ready', {
+      pid: process.pid,
+      engine: this.options.engine.name,
+      model: this.options.engine.model,
+      device: this.options.device,
+      load_ms: Date.now() - loading,
+      session_timeout: this.options.sessionTimeoutSeconds,
+      root: this.paths.root,
+    });
     this.armIdleTimer();
     this.watcher = new RequestWatcher(this.paths.requests, (file) => this.enqueue(file));
     this.watcher.start();
@@ -167,11 +184,14 @@ export class SessionDaemon {
     if (this.stopping) return;
     const dueMs = this.lastActivityMs + this.options.sessionTimeoutSeconds * 1000 - Date.now();
     // setTimeout fires at once for more than 2^31 - 1 ms (~24.8 days): a longer timeout waits in pieces.
-    this.idleTimer = setTimeout(() => {
-      if (this.serving) return; // busy: the request's end re-arms it
-      if (dueMs > MAX_TIMER_MS) return this.armIdleTimer();
-      void this.stop('inactivity_timeout');
-    }, Math.min(Math.max(0, dueMs), MAX_TIMER_MS));
+    this.idleTimer = setTimeout(
+      () => {
+        if (this.serving) return; // busy: the request's end re-arms it
+        if (dueMs > MAX_TIMER_MS) return this.armIdleTimer();
+        void this.stop('inactivity_timeout');
+      },
+      Math.min(Math.max(0, dueMs), MAX_TIMER_MS),
+    );
   }
 
   private touch(): void {
@@ -190,7 +210,9 @@ export class SessionDaemon {
     try {
       while (this.queue.length > 0 && !this.stopping) {
         const file = this.queue.shift()!;
-        await this.handle(file).catch((error: Error) => this.options.log.write('ERROR', 'request_failed', { file: path.basename(file), reason: error.message }));
+        await this.handle(file).catch((error: Error) =>
+          this.options.log.write('ERROR', 'request_failed', { file: path.basename(file), reason: error.message }),
+        );
         // A request left in place (not a regular file) was answered once: the watcher reports it again only once it is gone and back.
         if (!this.leftInPlace.delete(file)) this.watcher?.forget(file);
       }
@@ -211,7 +233,8 @@ export class SessionDaemon {
     }
     // The seed's clients wait for the response named after their request file: that name is the id.
     const request = { ...taken.request, id: taken.id };
-    if (taken.request.id !== taken.id) this.options.log.write('WARNING', 'request_id_mismatch', { file: path.basename(file), id: taken.request.id, answered_as: taken.id });
+    if (taken.request.id !== taken.id)
+      this.options.log.write('WARNING', 'request_id_mismatch', { file: path.basename(file), id: taken.request.id, answered_as: taken.id });
     this.status!.update({ processing: true });
     const abort = new AbortController();
     this.requestAbort = abort;
@@ -224,11 +247,20 @@ export class SessionDaemon {
         audio = await readAhead(pieces, Math.ceil(MIN_AUDIO_SECONDS * format.sampleRate) * 2);
       } catch (error) {
         if (!(error instanceof AudioInputError) && !abort.signal.aborted) throw error;
-        await this.respond(request.id, [], abort.signal.aborted ? stopped() : (error as Error).message, { seenMs, engineMs: 0, audioSeconds: 0 });
+        await this.respond(request.id, [], abort.signal.aborted ? stopped() : (error as Error).message, {
+          seenMs,
+          engineMs: 0,
+          audioSeconds: 0,
+        });
         return;
       }
       if (audio.ended && pcmSeconds(audio.bytes, format.sampleRate) < MIN_AUDIO_SECONDS) {
-        await this.respond(request.id, [], undefined, { seenMs, engineMs: 0, audioSeconds: pcmSeconds(audio.bytes, format.sampleRate), filtered: true });
+        await this.respond(request.id, [], undefined, {
+          seenMs,
+          engineMs: 0,
+          audioSeconds: pcmSeconds(audio.bytes, format.sampleRate),
+          filtered: true,
+        });
         return;
       }
       const engineStart = Date.now();
@@ -256,7 +288,9 @@ export class SessionDaemon {
    * A file that does not parse is re-read for a moment (a client still writing it) before it is
    * answered as malformed; one that vanished was withdrawn.
    */
-  private async take(file: string): Promise<{ ok: true; id: string; request: DaemonRequest } | { ok: false; id: string; error: string } | undefined> {
+  private async take(
+    file: string,
+  ): Promise<{ ok: true; id: string; request: DaemonRequest } | { ok: false; id: string; error: string } | undefined> {
     const id = requestIdOfFile(path.basename(file))!;
     const deadline = Date.now() + PARSE_RETRY_MS;
     // Bounded by PARSE_RETRY_MS: a request that does not parse by then is answered as malformed.
@@ -276,11 +310,25 @@ export class SessionDaemon {
     }
   }
 
-  private async respond(id: string, results: string[], error: string | undefined, timing: { seenMs: number; engineMs: number; audioSeconds: number; filtered?: boolean }): Promise<void> {
+  private async respond(
+    id: string,
+    results: string[],
+    error: string | undefined,
+    timing: { seenMs: number; engineMs: number; audioSeconds: number; filtered?: boolean },
+  ): Promise<void> {
     const file = path.join(this.paths.responses, `${id}.json`);
     // Atomic, so a polling client never reads half of it; not fsynced: after a crash the client retries anyway.
-    await writeFileAtomic(file, `${JSON.stringify(buildResponse(id, results, Date.now(), this.options.device, this.status?.current.model_loaded ?? false, error), null, 2)}\n`);
-    const fields = { id, audio_s: Number(timing.audioSeconds.toFixed(3)), engine_ms: timing.engineMs, total_ms: Date.now() - timing.seenMs, results: results.length };
+    await writeFileAtomic(
+      file,
+      `${JSON.stringify(buildResponse(id, results, Date.now(), this.options.device, this.status?.current.model_loaded ?? false, error), null, 2)}\n`,
+    );
+    const fields = {
+      id,
+      audio_s: Number(timing.audioSeconds.toFixed(3)),
+      engine_ms: timing.engineMs,
+      total_ms: Date.now() - timing.seenMs,
+      results: results.length,
+    };
     if (error) this.options.log.write('WARNING', 'request_error', { ...fields, error });
     else this.options.log.write('INFO', 'SESSION transcription', { ...fields, ...(timing.filtered ? { filtered: 'too_short' } : {}) });
   }

@@ -49,7 +49,10 @@ export class StatusWriter {
     try {
       while (this.dirty) {
         this.dirty = false;
-        await writeFileAtomic(this.file, `${JSON.stringify({ ...this.state, timestamp: unixSeconds(Date.now()) } satisfies DaemonStatus, null, 2)}\n`).catch((error: Error) => this.onError(error));
+        await writeFileAtomic(
+          this.file,
+          `${JSON.stringify({ ...this.state, timestamp: unixSeconds(Date.now()) } satisfies DaemonStatus, null, 2)}\n`,
+        ).catch((error: Error) => this.onError(error));
       }
     } finally {
       this.writing = undefined;

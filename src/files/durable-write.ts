@@ -51,7 +51,9 @@ async function viaTempFile(file: string, text: string, publish: (temporary: stri
       // Nothing to fsync: the callback writeFile (open, write, close on a plain descriptor) spares a
       // FileHandle and its promises. session.json's chunk counts are written so, every chunk at live
       // pace (issue 19).
-      await new Promise<void>((resolve, reject) => fsCallbacks.writeFile(temporary, text, { mode: 0o600 }, (error) => (error ? reject(error) : resolve())));
+      await new Promise<void>((resolve, reject) =>
+        fsCallbacks.writeFile(temporary, text, { mode: 0o600 }, (error) => (error ? reject(error) : resolve())),
+      );
     }
     await publish(temporary);
   } catch (error) {

@@ -30,7 +30,10 @@ export async function makeDirectories(dir: string, mode: number): Promise<void> 
 /** mkdir said ENOENT although the parent exists: the file system takes no new folders there (/proc, /sys). */
 export class CannotCreateHereError extends Error {
   readonly code = 'ENOENT';
-  constructor(readonly folder: string, cause: Error) {
+  constructor(
+    readonly folder: string,
+    cause: Error,
+  ) {
     super(`its file system takes no new folders (mkdir ${folder}: ENOENT although ${path.dirname(folder)} exists)`, { cause });
   }
 }

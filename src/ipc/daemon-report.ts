@@ -29,11 +29,13 @@ export function formatDaemonStatus(report: DaemonStatusReport, nowMs: number): s
   return `daemon: ready, pid ${s.pid}, ${s.model_size} on ${s.device}, ${s.processing ? 'processing' : 'idle'}, last activity ${idle} s ago, stops after ${s.session_timeout} s idle (root ${report.root})`;
 }
 
-
 export type DaemonStatusSummary = DaemonStatusReport | { root: string; state: 'unusable'; why: string };
 
 /** The daemon part of `echolog status` (`ipcRoot`: transcription.daemon_ipc_root): never fails the status (an unusable root is reported as such). */
-export async function daemonStatusFor(ipcRoot: string, where: { env: NodeJS.ProcessEnv; home: string; cwd: string; nowMs: number }): Promise<{ report: DaemonStatusSummary; line: string }> {
+export async function daemonStatusFor(
+  ipcRoot: string,
+  where: { env: NodeJS.ProcessEnv; home: string; cwd: string; nowMs: number },
+): Promise<{ report: DaemonStatusSummary; line: string }> {
   const paths = ipcPathsFor(ipcRoot, where);
   try {
     const report = await daemonStatusReport(paths);

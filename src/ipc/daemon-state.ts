@@ -1,7 +1,17 @@
 import { readOwnFile } from '../files/own-file.js';
 import { isRunning, procAvailable, readCmdline, runsEcholog } from '../process/process-identity.js';
 import type { IpcPaths } from './ipc-paths.js';
-import { isMarker, judgeLiveness, parseMarker, parseStatus, type DaemonStatus, type Liveness, type MarkerProcess, type MarkerRead, type Untrusted } from './protocol.js';
+import {
+  isMarker,
+  judgeLiveness,
+  parseMarker,
+  parseStatus,
+  type DaemonStatus,
+  type Liveness,
+  type MarkerProcess,
+  type MarkerRead,
+  type Untrusted,
+} from './protocol.js';
 
 /**
  * A file of the IPC root, parsed by `parse`: 'invalid' when it is there but not what it should be,

@@ -14,7 +14,10 @@ import type { IpcPaths } from './ipc-paths.js';
 export type RootKind = { kind: 'private' } | { kind: 'shared' } | { kind: 'refused'; why: string };
 
 /** Is `stat` (an lstat) of the root usable, and how? Pure. */
-export function judgeRoot(stat: Pick<Stats, 'uid' | 'mode'> & { isSymbolicLink(): boolean; isDirectory(): boolean }, uid: number | undefined): RootKind {
+export function judgeRoot(
+  stat: Pick<Stats, 'uid' | 'mode'> & { isSymbolicLink(): boolean; isDirectory(): boolean },
+  uid: number | undefined,
+): RootKind {
   if (stat.isSymbolicLink()) return { kind: 'refused', why: 'it is a symlink (give the real path)' };
   if (!stat.isDirectory()) return { kind: 'refused', why: 'it is not a directory' };
   // /tmp itself: world-writable with the sticky bit (others cannot rename or delete our files), owned by root or us.
@@ -25,7 +28,10 @@ export function judgeRoot(stat: Pick<Stats, 'uid' | 'mode'> & { isSymbolicLink()
 }
 
 /** A request or response dir inside the root: a real dir of ours that no one else can write. Pure. */
-export function judgeSubdir(stat: Pick<Stats, 'uid' | 'mode'> & { isSymbolicLink(): boolean; isDirectory(): boolean }, uid: number | undefined): string | undefined {
+export function judgeSubdir(
+  stat: Pick<Stats, 'uid' | 'mode'> & { isSymbolicLink(): boolean; isDirectory(): boolean },
+  uid: number | undefined,
+): string | undefined {
   if (stat.isSymbolicLink()) return 'it is a symlink';
   if (!stat.isDirectory()) return 'it is not a directory';
   return trustProblem(stat, uid);

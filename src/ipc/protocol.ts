@@ -72,15 +72,29 @@ export function parseRequest(text: string): ParsedRequest {
   } catch (error) {
     return { ok: false, error: `malformed request: not JSON (${(error as Error).message})` };
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { ok: false, error: 'malformed request: expected a JSON object {id, audio_file, timestamp}' };
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    return { ok: false, error: 'malformed request: expected a JSON object {id, audio_file, timestamp}' };
   const { id, audio_file: audioFile, timestamp } = value as Record<string, unknown>;
-  if (!isSafeId(id)) return { ok: false, error: `malformed request: id ${JSON.stringify(id)} must be a string of letters, digits, '.', '_' or '-' (at most 128)` };
-  if (typeof audioFile !== 'string' || !path.isAbsolute(audioFile)) return { ok: false, error: `malformed request: audio_file ${JSON.stringify(audioFile)} must be an absolute path` };
-  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp)) return { ok: false, error: `malformed request: timestamp ${JSON.stringify(timestamp)} must be a number (Unix seconds)` };
+  if (!isSafeId(id))
+    return {
+      ok: false,
+      error: `malformed request: id ${JSON.stringify(id)} must be a string of letters, digits, '.', '_' or '-' (at most 128)`,
+    };
+  if (typeof audioFile !== 'string' || !path.isAbsolute(audioFile))
+    return { ok: false, error: `malformed request: audio_file ${JSON.stringify(audioFile)} must be an absolute path` };
+  if (typeof timestamp !== 'number' || !Number.isFinite(timestamp))
+    return { ok: false, error: `malformed request: timestamp ${JSON.stringify(timestamp)} must be a number (Unix seconds)` };
   return { ok: true, request: { id, audio_file: audioFile, timestamp } };
 }
 
-export function buildResponse(id: string, results: string[], nowMs: number, device: string, sessionActive: boolean, error?: string): DaemonResponse {
+export function buildResponse(
+  id: string,
+  results: string[],
+  nowMs: number,
+  device: string,
+  sessionActive: boolean,
+  error?: string,
+): DaemonResponse {
   return { id, results, timestamp: unixSeconds(nowMs), device, session_active: sessionActive, ...(error === undefined ? {} : { error }) };
 }
 
@@ -161,21 +175,55 @@ export type Liveness =
  * marker has no start time), the status is the same daemon's, fresh, and says the model is loaded.
  * `stale`: the marker's daemon is gone (it did not shut down cleanly), so the marker may be replaced.
  */
-export function judgeLiveness(input: { marker: MarkerRead; status: DaemonStatus | Untrusted | undefined; process: MarkerProcess; nowMs: number }): Liveness {
+export function judgeLiveness(input: {
+  marker: MarkerRead;
+  status: DaemonStatus | Untrusted | undefined;
+  process: MarkerProcess;
+  nowMs: number;
+}): Liveness {
   const { marker, status } = input;
   if (marker === undefined) return { state: 'absent' };
-  if (isUntrusted(marker)) return { state: 'not_ready', why: `the marker ${marker.untrusted}; it is not believed`, stale: false, foreign: true };
+  if (isUntrusted(marker))
+    return { state: 'not_ready', why: `the marker ${marker.untrusted}; it is not believed`, stale: false, foreign: true };
   if (marker === 'invalid') return { state: 'not_ready', why: 'the marker session_daemon_active is not {started, pid}', stale: true };
   const trusted = isUntrusted(status) ? undefined : status;
-  if (input.process.kind === 'not_running') return { state: 'not_ready', why: `the marker names pid ${marker.pid}, which is not running (a stale marker)`, marker, status: trusted, stale: true };
+  if (input.process.kind === 'not_running')
+    return {
+      state: 'not_ready',
+      why: `the marker names pid ${marker.pid}, which is not running (a stale marker)`,
+      marker,
+      status: trusted,
+      stale: true,
+    };
   if (input.process.kind === 'other') {
-    return { state: 'not_ready', why: `the marker names pid ${marker.pid}, which is not a session daemon (its command line is ${JSON.stringify(input.process.cmdline)}): a stale marker`, marker, status: trusted, stale: true };
+    return {
+      state: 'not_ready',
+      why: `the marker names pid ${marker.pid}, which is not a session daemon (its command line is ${JSON.stringify(input.process.cmdline)}): a stale marker`,
+      marker,
+      status: trusted,
+      stale: true,
+    };
   }
-  if (isUntrusted(status)) return { state: 'not_ready', why: `the status ${status.untrusted}; it is not believed`, marker, stale: false, foreign: true };
+  if (isUntrusted(status))
+    return { state: 'not_ready', why: `the status ${status.untrusted}; it is not believed`, marker, stale: false, foreign: true };
   if (!status) return { state: 'not_ready', why: 'no readable session_daemon_status.json yet', marker, stale: false };
-  if (status.pid !== marker.pid) return { state: 'not_ready', why: `the status is from pid ${status.pid}, the marker from pid ${marker.pid}`, marker, status, stale: false };
+  if (status.pid !== marker.pid)
+    return {
+      state: 'not_ready',
+      why: `the status is from pid ${status.pid}, the marker from pid ${marker.pid}`,
+      marker,
+      status,
+      stale: false,
+    };
   const ageMs = input.nowMs - status.timestamp * 1000;
-  if (ageMs > STATUS_FRESH_MS) return { state: 'not_ready', why: `its status is ${Math.round(ageMs / 1000)} s old (it is rewritten every ${STATUS_HEARTBEAT_MS / 1000} s): the daemon is not responding`, marker, status, stale: false };
+  if (ageMs > STATUS_FRESH_MS)
+    return {
+      state: 'not_ready',
+      why: `its status is ${Math.round(ageMs / 1000)} s old (it is rewritten every ${STATUS_HEARTBEAT_MS / 1000} s): the daemon is not responding`,
+      marker,
+      status,
+      stale: false,
+    };
   if (!status.active) return { state: 'not_ready', why: 'the daemon is shutting down', marker, status, stale: false };
   if (!status.model_loaded) return { state: 'not_ready', why: 'the daemon is still loading its model', marker, status, stale: false };
   return { state: 'ready', marker, status };

@@ -148,7 +148,9 @@ export class LogFile {
     while (!this.failed) {
       if (this.queue.length === 0 && this.dropped > 0) {
         const time = this.now();
-        this.enqueue(queuedLine(this.options.formatLine('warning', 'log_lines_dropped', { count: this.dropped }, new Date(time)), time, true));
+        this.enqueue(
+          queuedLine(this.options.formatLine('warning', 'log_lines_dropped', { count: this.dropped }, new Date(time)), time, true),
+        );
         this.dropped = 0;
       }
       if (this.queue.length === 0) return;

@@ -71,7 +71,8 @@ export class SessionLog implements AsyncDisposable {
       filePath: this.path,
       plan: planRotation(options.rotation),
       now: () => this.now().getTime(),
-      formatLine: (level, message, fields, time) => formatLogLine({ time, level: LEVEL_NAME[level], logger: 'echolog.log', message, fields }),
+      formatLine: (level, message, fields, time) =>
+        formatLogLine({ time, level: LEVEL_NAME[level], logger: 'echolog.log', message, fields }),
       onFailure: (error, lost) => this.fail(error, lost),
     });
   }
@@ -123,7 +124,11 @@ export class SessionLog implements AsyncDisposable {
   resumeAfterSpaceFreed(): boolean {
     if (this.closed || !this.file.reopen()) return false;
     const held = this.held;
-    this.write('warning', 'echolog.log', 'log_resumed', { reason: 'disk space was freed', held_lines: held.length, lost_lines: this.droppedWhileFailed });
+    this.write('warning', 'echolog.log', 'log_resumed', {
+      reason: 'disk space was freed',
+      held_lines: held.length,
+      lost_lines: this.droppedWhileFailed,
+    });
     // In their order, with their own times: the file tells the whole story again.
     for (const line of held) this.file.append(line, this.now().getTime(), true);
     this.held = [];
@@ -141,7 +146,9 @@ export class SessionLog implements AsyncDisposable {
     const redact = this.options.redact;
     if (!redact?.text) return { message, fields };
     const scrub = (text: string): string => text.replaceAll(redact.text, redact.replacement);
-    const scrubbed = Object.fromEntries(Object.entries(fields ?? {}).map(([key, value]) => [key, typeof value === 'string' ? scrub(value) : value]));
+    const scrubbed = Object.fromEntries(
+      Object.entries(fields ?? {}).map(([key, value]) => [key, typeof value === 'string' ? scrub(value) : value]),
+    );
     return { message: scrub(message), fields: scrubbed };
   }
 
@@ -160,7 +167,9 @@ export class SessionLog implements AsyncDisposable {
   private fail(error: NodeJS.ErrnoException, lost: readonly QueuedLine[]): void {
     // Some errors leave the errno code out of the message ("no space left on device, write").
     const reason = error.code && !error.message.includes(error.code) ? `${error.code}: ${error.message}` : error.message;
-    this.options.stderr.write(`echolog: cannot write session log ${this.path}: ${reason}; recording continues, warnings and errors go to stderr\n`);
+    this.options.stderr.write(
+      `echolog: cannot write session log ${this.path}: ${reason}; recording continues, warnings and errors go to stderr\n`,
+    );
     for (const entry of lost) {
       this.hold(entry.line);
       if (entry.mustKeep) this.options.stderr.write(`${entry.line}\n`);

@@ -96,7 +96,13 @@ export function backupSuffix(rule: TimeRotationRule, startMs: number): string {
 /** Matches the backups of `baseName` for `when` (Python's extMatch), with our `.N` collision suffix. */
 export function backupPattern(baseName: string, when: TimeWhen): RegExp {
   const suffix =
-    when === 'S' ? String.raw`\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}` : when === 'M' ? String.raw`\d{4}-\d{2}-\d{2}_\d{2}-\d{2}` : when === 'H' ? String.raw`\d{4}-\d{2}-\d{2}_\d{2}` : String.raw`\d{4}-\d{2}-\d{2}`;
+    when === 'S'
+      ? String.raw`\d{4}-\d{2}-\d{2}_\d{2}-\d{2}-\d{2}`
+      : when === 'M'
+        ? String.raw`\d{4}-\d{2}-\d{2}_\d{2}-\d{2}`
+        : when === 'H'
+          ? String.raw`\d{4}-\d{2}-\d{2}_\d{2}`
+          : String.raw`\d{4}-\d{2}-\d{2}`;
   return new RegExp(`^${baseName.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.${suffix}(?:\\.\\d+)?$`);
 }
 
@@ -136,8 +142,24 @@ interface CalendarParts {
 function calendarParts(ms: number, utc: boolean): CalendarParts {
   const d = new Date(ms);
   return utc
-    ? { year: d.getUTCFullYear(), month: d.getUTCMonth(), day: d.getUTCDate(), hours: d.getUTCHours(), minutes: d.getUTCMinutes(), seconds: d.getUTCSeconds(), weekday: d.getUTCDay() }
-    : { year: d.getFullYear(), month: d.getMonth(), day: d.getDate(), hours: d.getHours(), minutes: d.getMinutes(), seconds: d.getSeconds(), weekday: d.getDay() };
+    ? {
+        year: d.getUTCFullYear(),
+        month: d.getUTCMonth(),
+        day: d.getUTCDate(),
+        hours: d.getUTCHours(),
+        minutes: d.getUTCMinutes(),
+        seconds: d.getUTCSeconds(),
+        weekday: d.getUTCDay(),
+      }
+    : {
+        year: d.getFullYear(),
+        month: d.getMonth(),
+        day: d.getDate(),
+        hours: d.getHours(),
+        minutes: d.getMinutes(),
+        seconds: d.getSeconds(),
+        weekday: d.getDay(),
+      };
 }
 
 /** 00:00 of a calendar day (days may overflow the month: Date normalises them). */

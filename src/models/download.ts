@@ -84,7 +84,17 @@ export async function downloadVerified(options: DownloadOptions): Promise<Downlo
       }
       const length = Number(response.headers.get('content-length'));
       const totalBytes = sizeBytes ?? (Number.isFinite(length) && length > 0 ? offset + length : undefined);
-      offset = await receiveBody(response, { part, append: offset > 0, offset, hash, totalBytes, sizeBytes, url, options, resumedFromBytes });
+      offset = await receiveBody(response, {
+        part,
+        append: offset > 0,
+        offset,
+        hash,
+        totalBytes,
+        sizeBytes,
+        url,
+        options,
+        resumedFromBytes,
+      });
     }
   }
 
@@ -124,7 +134,8 @@ interface ReceiveState {
 /** Streams the body to the `.part` file through the hash; returns the bytes now on disk. */
 async function receiveBody(response: Response, state: ReceiveState): Promise<number> {
   let received = state.offset;
-  const report = (): void => state.options.onProgress?.({ receivedBytes: received, totalBytes: state.totalBytes, resumedFromBytes: state.resumedFromBytes });
+  const report = (): void =>
+    state.options.onProgress?.({ receivedBytes: received, totalBytes: state.totalBytes, resumedFromBytes: state.resumedFromBytes });
   report();
   if (!response.body) return received;
   const counter = new Transform({

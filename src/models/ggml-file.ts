@@ -54,8 +54,10 @@ export function ggmlHeaderProblem(header: Buffer): string | undefined {
     (_, i) => header.readInt32LE(4 + i * 4),
   ) as [number, number, number, number, number, number, number, number, number, number, number];
   const within = (value: number, max: number): boolean => value > 0 && value <= max;
-  if (!within(nVocab, 1 << 20) || !within(nAudioCtx, 1 << 16) || !within(nTextCtx, 1 << 16)) return 'its vocabulary or context sizes are implausible';
-  if (!within(nAudioState, 1 << 14) || !within(nTextState, 1 << 14) || !within(nAudioHead, 256) || !within(nTextHead, 256)) return 'its layer widths are implausible';
+  if (!within(nVocab, 1 << 20) || !within(nAudioCtx, 1 << 16) || !within(nTextCtx, 1 << 16))
+    return 'its vocabulary or context sizes are implausible';
+  if (!within(nAudioState, 1 << 14) || !within(nTextState, 1 << 14) || !within(nAudioHead, 256) || !within(nTextHead, 256))
+    return 'its layer widths are implausible';
   if (!within(nAudioLayer, 256) || !within(nTextLayer, 256)) return 'its layer counts are implausible';
   if (nMels !== 80 && nMels !== 128) return `its mel band count ${nMels} is not 80 or 128`;
   // whisper.cpp stores ftype + 1000 × quantization version (GGML_QNT_VERSION_FACTOR).
@@ -81,7 +83,8 @@ export async function checkGgmlModelFile(file: string): Promise<{ problem: strin
     const melBands = prefix.readInt32LE(offset);
     const fftBins = prefix.readInt32LE(offset + 4);
     offset += 8;
-    if (melBands <= 0 || melBands > 1024 || fftBins <= 0 || fftBins > 4096) return { problem: `its mel filter size ${melBands}×${fftBins} is implausible` };
+    if (melBands <= 0 || melBands > 1024 || fftBins <= 0 || fftBins > 4096)
+      return { problem: `its mel filter size ${melBands}×${fftBins} is implausible` };
     if (!need(melBands * fftBins * 4 + 4)) return { problem: 'it ends inside its mel filters' };
     offset += melBands * fftBins * 4;
 
@@ -104,7 +107,8 @@ export async function checkGgmlModelFile(file: string): Promise<{ problem: strin
       const nDims = head.readInt32LE(0);
       const nameLength = head.readInt32LE(4);
       const type = head.readInt32LE(8);
-      if (nDims < 1 || nDims > 4 || nameLength < 1 || nameLength > 256) return { problem: `tensor ${tensors + 1} has an implausible header` };
+      if (nDims < 1 || nDims > 4 || nameLength < 1 || nameLength > 256)
+        return { problem: `tensor ${tensors + 1} has an implausible header` };
       const layout = TENSOR_TYPES.get(type);
       if (!layout) return { problem: `tensor ${tensors + 1} has an unknown type ${type}` };
       if (bytesRead < 12 + nDims * 4 + nameLength) return { problem: `it ends inside tensor header ${tensors + 1}` };

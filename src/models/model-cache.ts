@@ -63,7 +63,14 @@ export interface CachedModelRow {
 export function listCachedModels(cacheDir: string): CachedModelRow[] {
   return MODEL_CATALOG.map((entry) => {
     const file = path.join(cacheDir, entry.file);
-    return { name: entry.name, file: entry.file, sizeBytes: entry.sizeBytes, englishOnly: entry.englishOnly, installed: isFile(file), path: file };
+    return {
+      name: entry.name,
+      file: entry.file,
+      sizeBytes: entry.sizeBytes,
+      englishOnly: entry.englishOnly,
+      installed: isFile(file),
+      path: file,
+    };
   });
 }
 

@@ -120,8 +120,10 @@ export class ManagedProcess {
     if (this.exit) return this.exit;
     // Monotonic: a clock stepped back must not stretch the deadline.
     const deadline = performance.now() + (options.deadlineMs ?? Infinity);
-    const waitingRungs = (): number => (options.politeInput !== undefined && this.escalation === 0 ? 1 : 0) + LADDER.length - 1 - this.escalation;
-    const stepWait = (): number => Math.max(0, Math.min(options.stepTimeoutMs, (deadline - performance.now()) / Math.max(1, waitingRungs())));
+    const waitingRungs = (): number =>
+      (options.politeInput !== undefined && this.escalation === 0 ? 1 : 0) + LADDER.length - 1 - this.escalation;
+    const stepWait = (): number =>
+      Math.max(0, Math.min(options.stepTimeoutMs, (deadline - performance.now()) / Math.max(1, waitingRungs())));
     // A stopped process (SIGSTOP, a debugger) hears nothing but SIGKILL and SIGCONT: wake it, so
     // `q` can still finalize its open chunk.
     if (this.isStopped()) this.signal('SIGCONT');
@@ -183,7 +185,11 @@ export interface CommandOutput extends ProcessExit {
  * probe of a device). Past `timeoutMs` it is stopped (SIGINT, then SIGKILL). A command that
  * cannot start rejects (ENOENT, EACCES).
  */
-export async function runCommand(command: string, args: readonly string[], options: { env?: NodeJS.ProcessEnv; timeoutMs: number }): Promise<CommandOutput> {
+export async function runCommand(
+  command: string,
+  args: readonly string[],
+  options: { env?: NodeJS.ProcessEnv; timeoutMs: number },
+): Promise<CommandOutput> {
   const process = await ManagedProcess.start(command, args, { env: options.env });
   const stdout: Buffer[] = [];
   let stderr = '';
@@ -212,11 +218,15 @@ export function startOrphanWatchdog(childPid: number, stepTimeoutMs: number, onS
   const startTicks = readStartTicks(childPid);
   if (startTicks === undefined && procAvailable()) return () => undefined; // already gone: nothing to guard
   const tenths = Math.ceil(stepTimeoutMs / 100);
-  const watchdog = spawn('/bin/sh', ['-c', ORPHAN_WATCHDOG_SCRIPT, ORPHAN_WATCHDOG_NAME, String(childPid), String(startTicks ?? 'none'), String(tenths)], {
-    detached: true,
-    // Its stdin is the pipe: our end is close-on-exec, so no other child of ours holds it open after we die.
-    stdio: ['pipe', 'ignore', 'ignore'],
-  });
+  const watchdog = spawn(
+    '/bin/sh',
+    ['-c', ORPHAN_WATCHDOG_SCRIPT, ORPHAN_WATCHDOG_NAME, String(childPid), String(startTicks ?? 'none'), String(tenths)],
+    {
+      detached: true,
+      // Its stdin is the pipe: our end is close-on-exec, so no other child of ours holds it open after we die.
+      stdio: ['pipe', 'ignore', 'ignore'],
+    },
+  );
   // A shell that cannot start (no /bin/sh, the process limit): the recording goes on unguarded rather than
   // crash, and says so.
   watchdog.once('error', onStartFailure);
@@ -236,7 +246,12 @@ export function startOrphanWatchdog(childPid: number, stepTimeoutMs: number, onS
  * (see process-identity.ts). `sigkill: false` stops before the last rung, for a pid
  * whose identity could not be proven.
  */
-export async function stopProcessByPid(pid: number, stepMs: number, isTarget: () => boolean = () => isProcessAlive(pid), sigkill = true): Promise<void> {
+export async function stopProcessByPid(
+  pid: number,
+  stepMs: number,
+  isTarget: () => boolean = () => isProcessAlive(pid),
+  sigkill = true,
+): Promise<void> {
   for (const signal of sigkill ? LADDER : LADDER.filter((s) => s !== 'SIGKILL')) {
     if (!isTarget()) return;
     try {

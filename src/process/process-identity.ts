@@ -14,7 +14,10 @@ export function parseStartTicks(stat: string): number | undefined {
   const close = stat.lastIndexOf(')');
   if (close < 0) return undefined;
   // After comm: field 3 (state) is the first; field 22 is the 20th.
-  const value = stat.slice(close + 1).trim().split(/\s+/)[19];
+  const value = stat
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/)[19];
   return value !== undefined && /^\d+$/.test(value) ? Number(value) : undefined;
 }
 
@@ -138,7 +141,8 @@ export function judgeIdentity(recordedStartTicks: number | null | undefined, mar
   }
   if (!now.cmdline?.includes(marker)) return { kind: 'other', why: `its command line does not write to ${marker}` };
   // A session.json from an older echolog has no start time: the command line alone is a weaker proof.
-  if (recordedStartTicks === null || recordedStartTicks === undefined) return { kind: 'unproven', why: 'no start time was recorded for it' };
+  if (recordedStartTicks === null || recordedStartTicks === undefined)
+    return { kind: 'unproven', why: 'no start time was recorded for it' };
   return { kind: 'proven' };
 }
 

@@ -53,7 +53,6 @@ export async function readChunk(row: SegmentListRow, dir: string, place: ChunkPl
   return describeChunk(row, dir, wav, size, place);
 }
 
-
 export function chunkLogFields(chunk: Chunk): Record<string, string | number> {
   return {
     file: chunk.file,

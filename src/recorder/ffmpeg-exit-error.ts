@@ -16,7 +16,16 @@ export class FfmpegExitError extends EchologError {
     /** Where to look next, for a failure no retry can fix. */
     readonly hint?: string,
   ) {
-    const context = (noAudio ? ' without producing any audio' : '') + (restarts > 0 ? ` (gave up after ${restarts} restart${restarts === 1 ? '' : 's'})` : '');
-    super(describeExit('ffmpeg', { code, signal }, errorLines, { isFailureLine: () => true, context, layout: 'block', meanings: FFMPEG_EXIT_MEANINGS }) + (hint ? `\nhint: ${hint}` : ''));
+    const context =
+      (noAudio ? ' without producing any audio' : '') +
+      (restarts > 0 ? ` (gave up after ${restarts} restart${restarts === 1 ? '' : 's'})` : '');
+    super(
+      describeExit('ffmpeg', { code, signal }, errorLines, {
+        isFailureLine: () => true,
+        context,
+        layout: 'block',
+        meanings: FFMPEG_EXIT_MEANINGS,
+      }) + (hint ? `\nhint: ${hint}` : ''),
+    );
   }
 }

@@ -56,7 +56,8 @@ export class FfmpegStderrLog {
   private write(outputs: readonly FloodGuardOutput[], dropLevel: StderrLevel): void {
     for (const output of outputs) {
       if (output.kind === 'line') this.logger[classifyStderrLine(output.line)]('ffmpeg_stderr', { line: output.line });
-      else if (output.kind === 'repeated') this.logger[classifyStderrLine(output.line)]('ffmpeg_stderr_repeated', { count: output.count, line: output.line });
+      else if (output.kind === 'repeated')
+        this.logger[classifyStderrLine(output.line)]('ffmpeg_stderr_repeated', { count: output.count, line: output.line });
       else this.logger[dropLevel]('ffmpeg_stderr_dropped', { count: output.count });
     }
   }

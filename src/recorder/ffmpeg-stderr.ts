@@ -37,7 +37,10 @@ const SEVERITY_LEVEL: Readonly<Record<string, StderrLevel>> = {
  * - `Estimating duration from bitrate, this may be inaccurate`: an MP3 without an index; echolog
  *   measures durations from the samples it writes, never from the input's estimate.
  */
-const BENIGN_LINES: readonly RegExp[] = [/\bGuessed Channel Layout for Input Stream\b/, /\bEstimating duration from bitrate, this may be inaccurate/];
+const BENIGN_LINES: readonly RegExp[] = [
+  /\bGuessed Channel Layout for Input Stream\b/,
+  /\bEstimating duration from bitrate, this may be inaccurate/,
+];
 
 /** ffmpeg's own severity of a line printed with `-loglevel level+…`; undefined for an untagged line. */
 export function ffmpegSeverity(line: string): StderrLevel | undefined {
@@ -106,7 +109,10 @@ export function classifyStderrLine(line: string): StderrLevel {
  * `Guessed Channel Layout` line explains nothing about a kill), so a run without error lines shows none and the
  * message says there was no error output.
  */
-export const FFMPEG_FAILURE_LINES: TailOptions = { isFailureLine: (line) => classifyStderrLine(line) === 'error', fallBackToLastLines: false };
+export const FFMPEG_FAILURE_LINES: TailOptions = {
+  isFailureLine: (line) => classifyStderrLine(line) === 'error',
+  fallBackToLastLines: false,
+};
 
 /** ffmpeg's own exit codes: 255 is a run ended by a signal it caught (it finishes its files first). */
 export const FFMPEG_EXIT_MEANINGS: Readonly<Record<number, string>> = { 255: 'stopped by a signal it caught' };

@@ -16,5 +16,11 @@ export function parseSegmentListRow(line: string): SegmentListRow | undefined {
 export function splitCompleteLines(pending: string): { lines: string[]; rest: string } {
   const cut = pending.lastIndexOf('\n');
   if (cut < 0) return { lines: [], rest: pending };
-  return { lines: pending.slice(0, cut).split('\n').filter((l) => l.length > 0), rest: pending.slice(cut + 1) };
+  return {
+    lines: pending
+      .slice(0, cut)
+      .split('\n')
+      .filter((l) => l.length > 0),
+    rest: pending.slice(cut + 1),
+  };
 }

@@ -8,7 +8,8 @@
  * - At most `maxLinesPerSecond` lines (summaries of repeats included) are written per second; the
  *   rest are counted and written as one `dropped` summary at most every `summaryIntervalMs`, and at the end.
  */
-export type FloodGuardOutput = { kind: 'line'; line: string } | { kind: 'repeated'; line: string; count: number } | { kind: 'dropped'; count: number };
+export type FloodGuardOutput =
+  { kind: 'line'; line: string } | { kind: 'repeated'; line: string; count: number } | { kind: 'dropped'; count: number };
 
 export interface FloodGuardOptions {
   maxLinesPerSecond: number;

@@ -29,7 +29,9 @@ export function readWavProbeOfFile(file: string): Promise<{ probe: Buffer; size:
       fs.fstat(fd, (statError, stat) => {
         if (statError) return finish(statError);
         const probe = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, stat.size));
-        fs.read(fd, probe, 0, probe.length, 0, (readError, bytesRead) => finish(readError, { probe: probe.subarray(0, bytesRead), size: stat.size }));
+        fs.read(fd, probe, 0, probe.length, 0, (readError, bytesRead) =>
+          finish(readError, { probe: probe.subarray(0, bytesRead), size: stat.size }),
+        );
       });
     });
   });

@@ -71,7 +71,8 @@ export function wavDurationSeconds(info: WavInfo): number {
  */
 export function wavSizeMismatch(info: WavInfo, fileBytes: number): string | undefined {
   const dataEnd = info.dataOffset + info.dataBytes;
-  if (dataEnd !== fileBytes && dataEnd + 1 !== fileBytes) return `header says ${info.dataBytes} bytes of audio, the file holds ${Math.max(0, fileBytes - info.dataOffset)}`;
+  if (dataEnd !== fileBytes && dataEnd + 1 !== fileBytes)
+    return `header says ${info.dataBytes} bytes of audio, the file holds ${Math.max(0, fileBytes - info.dataOffset)}`;
   if (info.riffFileBytes !== fileBytes) return `RIFF size says ${info.riffFileBytes} bytes, the file has ${fileBytes}`;
   return undefined;
 }

@@ -75,9 +75,11 @@ export class ChunkLedger implements ChunkSink {
    */
   add(row: SegmentListRow, extraFields: Record<string, string | boolean> = {}, alreadyLogged = false): void {
     // One row's failure (session.json not writable) must not stop the rows after it.
-    this.queue = this.queue.then(() => this.record(row, extraFields, alreadyLogged)).catch((error: unknown) => {
-      this.log.error('chunk_ledger_error', { file: row.file, reason: (error as Error).message });
-    });
+    this.queue = this.queue
+      .then(() => this.record(row, extraFields, alreadyLogged))
+      .catch((error: unknown) => {
+        this.log.error('chunk_ledger_error', { file: row.file, reason: (error as Error).message });
+      });
   }
 
   /** Resolves once every queued row is logged and counted in session.json. */
@@ -91,7 +93,11 @@ export class ChunkLedger implements ChunkSink {
     const stats = this.manifest.value.stats;
     const offsetMs = this.runAnchor.getTime() - this.sessionStart.getTime() + (stats.audio_duration_seconds - this.audioBeforeRun) * 1000;
     // A chunk that was not whole is not counted, but keeps its place in the sequence.
-    const place = { seq: stats.chunks + (stats.incomplete_chunks ?? 0) + 1, offsetSeconds: Math.round(offsetMs) / 1000, sessionStart: this.sessionStart };
+    const place = {
+      seq: stats.chunks + (stats.incomplete_chunks ?? 0) + 1,
+      offsetSeconds: Math.round(offsetMs) / 1000,
+      sessionStart: this.sessionStart,
+    };
     let chunk: Chunk;
     try {
       chunk = await readChunk(row, this.dir, place);
@@ -138,11 +144,13 @@ export class ChunkLedger implements ChunkSink {
     this.log.warning('clock_drift', {
       seq: chunk.seq,
       drift_s: roundToMs(driftSeconds),
-      detail: driftSeconds > 0 ? 'the wall clock ran ahead of the audio (samples lost or delivered late)' : 'the audio ran ahead of the wall clock',
+      detail:
+        driftSeconds > 0
+          ? 'the wall clock ran ahead of the audio (samples lost or delivered late)'
+          : 'the audio ran ahead of the wall clock',
     });
   }
 }
-
 
 /**
  * Adds a whole chunk's audio to the stats, in sample frames: a sum of per-chunk seconds rounded to

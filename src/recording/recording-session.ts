@@ -106,7 +106,8 @@ export class RecordingSession {
   /** stdout or stderr went away (a closed pipe): said once in session.log; the recording goes on. */
   noteOutputClosed(stream: string, code: string): void {
     if (this.stopping) return;
-    if (this.sessionLogger) this.sessionLogger.warning('output_closed', { stream, code, detail: 'no longer written to; recording continues' });
+    if (this.sessionLogger)
+      this.sessionLogger.warning('output_closed', { stream, code, detail: 'no longer written to; recording continues' });
     else this.closedOutputs.push({ stream, code });
   }
 
@@ -120,10 +121,19 @@ export class RecordingSession {
     let orphans: Promise<void> | undefined;
     try {
       if (discarded) this.options.stderr.write(`echolog: ${discarded}\n`);
-      if (stale) await recoverInterruptedSession({ recordingsDir: plan.recordingsDir, sessionId: stale.session_id, config, stderr: this.options.stderr });
+      if (stale)
+        await recoverInterruptedSession({
+          recordingsDir: plan.recordingsDir,
+          sessionId: stale.session_id,
+          config,
+          stderr: this.options.stderr,
+        });
       // Sessions left `recording` with no lock (removed by hand after their echolog died) are
       // recovered while this one records: reading every session.json must not delay the start.
-      orphans = recoverOrphanedSessions({ recordingsDir: plan.recordingsDir, config, stderr: this.options.stderr }, { session_id: plan.sessionId, pid: process.pid }).catch(
+      orphans = recoverOrphanedSessions(
+        { recordingsDir: plan.recordingsDir, config, stderr: this.options.stderr },
+        { session_id: plan.sessionId, pid: process.pid },
+      ).catch(
         (error: Error) => void this.options.stderr.write(`echolog: could not recover the sessions left recording: ${error.message}\n`),
       );
       const prepared = await this.prepareComponents();
@@ -171,7 +181,9 @@ export class RecordingSession {
       await fs.mkdir(this.options.plan.sessionDir, { mode: 0o700 });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
-        throw new UsageError(`--session-id ${this.options.plan.sessionId}: a session with this id already exists in ${this.options.plan.recordingsDir}`);
+        throw new UsageError(
+          `--session-id ${this.options.plan.sessionId}: a session with this id already exists in ${this.options.plan.recordingsDir}`,
+        );
       }
       throw error;
     }
@@ -203,33 +215,37 @@ export class RecordingSession {
     });
     const sessionLogger = log.logger('echolog.session');
     const device = config.logging.redact_device ? redactDevice(plan.input.input) : plan.input.input;
-    const manifest = new ManifestStore(plan.sessionDir, {
-      session_id: plan.sessionId,
-      status: 'recording',
-      pid: process.pid,
-      pid_start_ticks: readStartTicks(process.pid) ?? null,
-      ffmpeg_pid: null,
-      ffmpeg_start_ticks: null,
-      started_at: sessionStart.toISOString(),
-      ended_at: null,
-      stop_reason: null,
-      error: null,
-      log_path: log.path,
-      log_level: config.logging.level,
-      device,
-      input_format: plan.input.format,
-      sample_rate: config.recording.sample_rate,
-      channels: config.recording.channels,
-      segment_time: config.recording.segment_time,
-      engine: null,
-      model: null,
-      language: config.transcription.language,
-      resumed_from: plan.resumedFrom ?? null,
-      stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0, bytes_on_disk: 0 },
-    }, (error) => {
-      const fault = classifyStorageError(error);
-      if (fault) this.noteStorageFault({ ...fault, message: `cannot write ${manifestPath(plan.sessionDir)}: ${fault.message}` });
-    });
+    const manifest = new ManifestStore(
+      plan.sessionDir,
+      {
+        session_id: plan.sessionId,
+        status: 'recording',
+        pid: process.pid,
+        pid_start_ticks: readStartTicks(process.pid) ?? null,
+        ffmpeg_pid: null,
+        ffmpeg_start_ticks: null,
+        started_at: sessionStart.toISOString(),
+        ended_at: null,
+        stop_reason: null,
+        error: null,
+        log_path: log.path,
+        log_level: config.logging.level,
+        device,
+        input_format: plan.input.format,
+        sample_rate: config.recording.sample_rate,
+        channels: config.recording.channels,
+        segment_time: config.recording.segment_time,
+        engine: null,
+        model: null,
+        language: config.transcription.language,
+        resumed_from: plan.resumedFrom ?? null,
+        stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0, bytes_on_disk: 0 },
+      },
+      (error) => {
+        const fault = classifyStorageError(error);
+        if (fault) this.noteStorageFault({ ...fault, message: `cannot write ${manifestPath(plan.sessionDir)}: ${fault.message}` });
+      },
+    );
     const notify = (event: RecordingEvent): void => this.options.onEvent?.(event);
     const recorderLogger = log.logger('echolog.recorder');
     const monitor = new ChunkMonitor({
@@ -245,11 +261,18 @@ export class RecordingSession {
         if (!this.stopRequest) this.stop({ reason: 'disk_low', message });
       },
     });
-    const ledger = new ChunkLedger(plan.sessionDir, sessionStart, recorderLogger, manifest, (chunk) => {
-      notify({ type: 'chunk', chunk });
-      monitor.onChunk(chunk);
-      for (const component of components) component.onChunk(chunk);
-    }, plan.realTime);
+    const ledger = new ChunkLedger(
+      plan.sessionDir,
+      sessionStart,
+      recorderLogger,
+      manifest,
+      (chunk) => {
+        notify({ type: 'chunk', chunk });
+        monitor.onChunk(chunk);
+        for (const component of components) component.onChunk(chunk);
+      },
+      plan.realTime,
+    );
     const capture = new CaptureSupervisor({
       plan,
       log,
@@ -262,7 +285,12 @@ export class RecordingSession {
       isStopRequested: () => this.stopRequest !== undefined,
       stopRequested: this.stopRequested,
       onStderrLine: (line) => {
-        if (isDiskFullLine(line)) this.noteStorageFault({ kind: 'disk_full', code: 'ENOSPC', message: `ffmpeg cannot write to ${plan.sessionDir}: ${line.trim()}` });
+        if (isDiskFullLine(line))
+          this.noteStorageFault({
+            kind: 'disk_full',
+            code: 'ENOSPC',
+            message: `ffmpeg cannot write to ${plan.sessionDir}: ${line.trim()}`,
+          });
       },
       onLevel: (db, seconds) => monitor.onLevel(db, seconds),
       liveAudio: () => this.liveAudioConsumer(),
@@ -303,7 +331,16 @@ export class RecordingSession {
       for (const { stream, code } of this.closedOutputs.splice(0)) this.noteOutputClosed(stream, code);
       // The user hears where the log is first; components may say things on attach.
       const startFields: LogFields = Object.assign({}, ...prepared.map((p) => p.startFields));
-      notify({ type: 'started', sessionId: plan.sessionId, logPath: log.path, level: config.logging.level, sessionDir: plan.sessionDir, pid: process.pid, resumedFrom: plan.resumedFrom, startFields });
+      notify({
+        type: 'started',
+        sessionId: plan.sessionId,
+        logPath: log.path,
+        level: config.logging.level,
+        sessionDir: plan.sessionDir,
+        pid: process.pid,
+        resumedFrom: plan.resumedFrom,
+        startFields,
+      });
       prepared.forEach((p, i) => {
         for (const line of p.deferred) log.write(line.level, `echolog.${components[i]!.name}`, line.message, line.fields);
       });
@@ -347,12 +384,18 @@ export class RecordingSession {
       await capture.ffmpeg?.stop({ politeInput: 'q', stepTimeoutMs: config.ffmpeg.stop_timeout * 1000 });
       await ledger.settled().catch(() => undefined);
     } finally {
-      const budgetMs = this.stopRequest?.signal ? Math.max(0, SIGNALLED_STOP_BUDGET_MS - (performance.now() - this.stopRequestedAt)) : undefined;
-      for (const component of components) Object.assign(stopFields, await component.finish(budgetMs).catch((e: Error) => ({ finish_error: e.message })));
+      const budgetMs = this.stopRequest?.signal
+        ? Math.max(0, SIGNALLED_STOP_BUDGET_MS - (performance.now() - this.stopRequestedAt))
+        : undefined;
+      for (const component of components)
+        Object.assign(stopFields, await component.finish(budgetMs).catch((e: Error) => ({ finish_error: e.message })));
     }
     // A folder deleted under a running session: its log writes went to an unlinked file, so nothing
     // written there can be seen; the end of the story is told on stderr.
-    const folderGone = !(await fs.stat(plan.sessionDir).then((s) => s.isDirectory(), () => false));
+    const folderGone = !(await fs.stat(plan.sessionDir).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ));
     if (folderGone) {
       reason = 'error';
       stopFields = { ...stopFields, message: `the session folder ${plan.sessionDir} was deleted while recording` };
@@ -360,10 +403,26 @@ export class RecordingSession {
     }
     const exitCode = failure ? failure.exitCode : exitCodeFor(reason, this.stopRequest);
     await ballast.release();
-    await this.writeStop(log, sessionLogger, manifest, reason, { ...stopFields, exit_code: exitCode }, (failure ?? bug)?.message, folderGone);
+    await this.writeStop(
+      log,
+      sessionLogger,
+      manifest,
+      reason,
+      { ...stopFields, exit_code: exitCode },
+      (failure ?? bug)?.message,
+      folderGone,
+    );
     // An unexpected error: session_stop is logged and flushed above; `main` reports the bug.
     if (bug) throw bug;
-    return { sessionId: plan.sessionId, sessionDir: plan.sessionDir, logPath: log.path, reason, exitCode, chunks: manifest.value.stats.chunks, error: failure };
+    return {
+      sessionId: plan.sessionId,
+      sessionDir: plan.sessionDir,
+      logPath: log.path,
+      reason,
+      exitCode,
+      chunks: manifest.value.stats.chunks,
+      error: failure,
+    };
   }
 
   /** session_stop's fields and the error `main` reports, for how the session ended. */
@@ -385,7 +444,14 @@ export class RecordingSession {
         if (outcome.kind !== 'ffmpeg_exit') return { stopFields: {}, failure: undefined };
         const { exit, errorLines, noAudio, restarts, hint } = outcome;
         return {
-          stopFields: { code: exit.code, signal: exit.signal ?? undefined, restarts, no_audio: noAudio || undefined, stderr_tail: errorLines.slice(-5).join(' | ') || undefined, hint },
+          stopFields: {
+            code: exit.code,
+            signal: exit.signal ?? undefined,
+            restarts,
+            no_audio: noAudio || undefined,
+            stderr_tail: errorLines.slice(-5).join(' | ') || undefined,
+            hint,
+          },
           failure: new FfmpegExitError(exit.code, exit.signal, errorLines, restarts, noAudio, hint),
         };
       }
@@ -420,7 +486,12 @@ export class RecordingSession {
   }
 
   private logStopRequest(request: StopRequest, escalate: boolean): void {
-    this.sessionLogger?.info('stop_requested', { signal: request.signal, reason: request.reason, message: request.message, escalate: escalate || undefined });
+    this.sessionLogger?.info('stop_requested', {
+      signal: request.signal,
+      reason: request.reason,
+      message: request.message,
+      escalate: escalate || undefined,
+    });
   }
 
   /**
@@ -444,7 +515,9 @@ export class RecordingSession {
     if (folderGone) {
       // Closed first: session_stop then goes to stderr, the one place left that anyone can read.
       await log.close();
-      this.options.stderr.write(`echolog: the session folder ${this.options.plan.sessionDir} was deleted while recording; its session_stop follows\n`);
+      this.options.stderr.write(
+        `echolog: the session folder ${this.options.plan.sessionDir} was deleted while recording; its session_stop follows\n`,
+      );
     } else {
       log.resumeAfterSpaceFreed();
     }
@@ -473,7 +546,9 @@ export class RecordingSession {
       })
       .catch((writeError: Error) => {
         // The next status or record finishes it from session_stop (see recover-session.ts).
-        this.options.stderr.write(`echolog: cannot write the final ${manifestPath(this.options.plan.sessionDir)} (${writeError.message}); session.log ends with session_stop, and the next echolog status completes session.json from it\n`);
+        this.options.stderr.write(
+          `echolog: cannot write the final ${manifestPath(this.options.plan.sessionDir)} (${writeError.message}); session.log ends with session_stop, and the next echolog status completes session.json from it\n`,
+        );
       });
   }
 }
@@ -483,7 +558,10 @@ export class RecordingSession {
  * `,` or `=` (a lavfi graph, a path), and the field must parse back exactly.
  */
 export function formatOverrides(resolved: ResolvedConfig, redactDeviceName: boolean): string {
-  const overrides = Object.entries(overridesOf(resolved)).map(([key, value]) => [key, redactDeviceName && key === 'recording.input' ? redactDevice(String(value)) : value]);
+  const overrides = Object.entries(overridesOf(resolved)).map(([key, value]) => [
+    key,
+    redactDeviceName && key === 'recording.input' ? redactDevice(String(value)) : value,
+  ]);
   return JSON.stringify(Object.fromEntries(overrides));
 }
 
@@ -495,6 +573,8 @@ async function refuseLowDisk(recordingsDir: string, minFreeMb: number): Promise<
   const free = await freeBytes(recordingsDir).catch(() => undefined);
   if (free === undefined || !(await canWriteIn(recordingsDir))) return;
   if (diskVerdict(free, minFreeMb) === 'too_low') {
-    throw new DiskLowError(`not enough free space to record in ${recordingsDir}: ${formatMib(free)} free, recording.min_free_mb is ${minFreeMb} MiB (free some space, or lower recording.min_free_mb; 0 turns the guard off)`);
+    throw new DiskLowError(
+      `not enough free space to record in ${recordingsDir}: ${formatMib(free)} free, recording.min_free_mb is ${minFreeMb} MiB (free some space, or lower recording.min_free_mb; 0 turns the guard off)`,
+    );
   }
 }

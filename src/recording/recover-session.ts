@@ -87,7 +87,10 @@ async function takeMarker(marker: string, recordingsDir: string): Promise<boolea
       // The first write of a recovery: a read-only or unwritable recordings dir fails here.
       if (code !== 'EEXIST') throw recordingsDirError(recordingsDir, error);
     }
-    const [pid, ticks] = (await fs.readFile(marker, 'utf8').catch(() => '')).trim().split(' ').map((word) => (word ? Number(word) : undefined));
+    const [pid, ticks] = (await fs.readFile(marker, 'utf8').catch(() => ''))
+      .trim()
+      .split(' ')
+      .map((word) => (word ? Number(word) : undefined));
     if (pid !== undefined && isEchologAlive(pid, ticks)) return false;
     await fs.rm(marker, { force: true });
   }
@@ -114,7 +117,14 @@ async function recoverLocked(sessionDir: string, manifest: SessionManifest, opti
   // The session's own level: the current config's could drop the chunk_created lines recovery owes.
   const log = SessionLog.open({ dir: sessionDir, level: manifest.log_level, rotation: options.config.logging, stderr: options.stderr });
   const logger = log.logger('echolog.recovery');
-  if (manifest.ffmpeg_pid !== null) await stopOrphanedFfmpeg(manifest.ffmpeg_pid, manifest.ffmpeg_start_ticks, sessionDir, options.config.ffmpeg.stop_timeout * 1000, logger);
+  if (manifest.ffmpeg_pid !== null)
+    await stopOrphanedFfmpeg(
+      manifest.ffmpeg_pid,
+      manifest.ffmpeg_start_ticks,
+      sessionDir,
+      options.config.ffmpeg.stop_timeout * 1000,
+      logger,
+    );
 
   const store = new ManifestStore(sessionDir, manifest);
   // echolog may have died between a chunk_created line and the session.json write that counts it
@@ -157,18 +167,25 @@ async function recoverLocked(sessionDir: string, manifest: SessionManifest, opti
  * folder. Any other process with the pid is left alone, and the log says why. Without /proc the
  * pid cannot be proven: it gets SIGINT and SIGTERM, never SIGKILL.
  */
-async function stopOrphanedFfmpeg(pid: number, startTicks: number | null, sessionDir: string, stepMs: number, logger: Logger): Promise<void> {
+async function stopOrphanedFfmpeg(
+  pid: number,
+  startTicks: number | null,
+  sessionDir: string,
+  stepMs: number,
+  logger: Logger,
+): Promise<void> {
   const marker = chunkPatternIn(sessionDir);
   const verdict = () => judgeIdentity(startTicks, marker, observeProcess(pid));
   const first = verdict();
   if (first.kind === 'other') {
-    if (isProcessAlive(pid)) logger.warning('ffmpeg_not_signalled', { pid, reason: `pid ${pid} is not this session's ffmpeg: ${first.why}` });
+    if (isProcessAlive(pid))
+      logger.warning('ffmpeg_not_signalled', { pid, reason: `pid ${pid} is not this session's ffmpeg: ${first.why}` });
     return;
   }
-  if (first.kind === 'unproven' && isProcessAlive(pid)) logger.warning('ffmpeg_identity_unproven', { pid, reason: `${first.why}; stopping it without SIGKILL` });
+  if (first.kind === 'unproven' && isProcessAlive(pid))
+    logger.warning('ffmpeg_identity_unproven', { pid, reason: `${first.why}; stopping it without SIGKILL` });
   await stopProcessByPid(pid, stepMs, () => isProcessAlive(pid) && verdict().kind === first.kind, first.kind === 'proven');
 }
-
 
 /** Repairs a dead session's torn chunks into its last segment list (torn-chunk.ts: the live path's repair). */
 async function repairTornChunksOf(sessionDir: string, logger: Logger) {

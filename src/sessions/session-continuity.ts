@@ -24,7 +24,11 @@ export interface Continuity {
 /** A jump in the stream's timestamps smaller than this is rounding, not lost audio. */
 const GAP_TOLERANCE_S = 0.01;
 
-export function analyzeContinuity(rows: readonly SegmentListRow[], chunkFiles: readonly string[], log: readonly ParsedLogLine[]): Continuity {
+export function analyzeContinuity(
+  rows: readonly SegmentListRow[],
+  chunkFiles: readonly string[],
+  log: readonly ParsedLogLine[],
+): Continuity {
   const numbers = rows.flatMap((row) => chunkNumberOf(row.file) ?? []).filter((n) => Number.isSafeInteger(n));
   const present = new Set(numbers);
   const missing: number[] = [];
@@ -41,7 +45,9 @@ export function analyzeContinuity(rows: readonly SegmentListRow[], chunkFiles: r
     unfinished: chunkFiles.filter((file) => !listedFiles.has(file)),
     gaps,
     restarts: Math.max(0, started - 1),
-    broken: log.filter((line) => line.message === 'chunk_incomplete' || line.message === 'chunk_unreadable').map((line) => line.fields.file ?? '?'),
+    broken: log
+      .filter((line) => line.message === 'chunk_incomplete' || line.message === 'chunk_unreadable')
+      .map((line) => line.fields.file ?? '?'),
   };
 }
 

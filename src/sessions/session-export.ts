@@ -12,7 +12,15 @@ import type { Chunk } from '../recorder/chunk.js';
 import { readWavProbe } from '../recorder/wav-file.js';
 import { parseWavHeader, wavSizeMismatch } from '../recorder/wav-header.js';
 import { roundToMs } from '../round-seconds.js';
-import { buildTranscript, formatJson, formatSrt, formatTxt, formatVtt, type TranscriptDocument, type TranscriptLine } from '../transcription/transcript/transcript-formats.js';
+import {
+  buildTranscript,
+  formatJson,
+  formatSrt,
+  formatTxt,
+  formatVtt,
+  type TranscriptDocument,
+  type TranscriptLine,
+} from '../transcription/transcript/transcript-formats.js';
 
 /**
  * `echolog sessions export`: a session's chunks (or a resume chain's) joined into one audio file
@@ -31,7 +39,10 @@ export type TranscriptFormat = (typeof TRANSCRIPT_FORMATS)[number];
 /** The format an output file's extension asks for, or a usage error naming the allowed ones. */
 export function formatOfFile<T extends string>(file: string, allowed: readonly T[], flag: string): T {
   const ext = path.extname(file).slice(1).toLowerCase();
-  if (!(allowed as readonly string[]).includes(ext)) throw new UsageError(`${flag} ${JSON.stringify(file)} is not allowed: the file name must end in ${allowed.map((a) => `.${a}`).join(', ')}`);
+  if (!(allowed as readonly string[]).includes(ext))
+    throw new UsageError(
+      `${flag} ${JSON.stringify(file)} is not allowed: the file name must end in ${allowed.map((a) => `.${a}`).join(', ')}`,
+    );
   return ext as T;
 }
 
@@ -50,13 +61,34 @@ export function formatConcatList(files: readonly string[]): string {
  */
 export function buildExportArgs(listFile: string, format: AudioFormat, output: string): string[] {
   const codec = { wav: ['-c', 'copy'], flac: ['-c:a', 'flac'], mp3: ['-c:a', 'libmp3lame', '-q:a', '2'] }[format];
-  return ['-hide_banner', '-nostdin', '-loglevel', 'error', '-f', 'concat', '-safe', '0', '-i', listFile, ...codec, '-f', format, '-y', output];
+  return [
+    '-hide_banner',
+    '-nostdin',
+    '-loglevel',
+    'error',
+    '-f',
+    'concat',
+    '-safe',
+    '0',
+    '-i',
+    listFile,
+    ...codec,
+    '-f',
+    format,
+    '-y',
+    output,
+  ];
 }
 
 /** The concat demuxer needs one stream layout: chunks of different rates or channels (a chain recorded with other settings) are refused. */
 export function checkSameLayout(chunks: readonly Chunk[]): void {
   const first = chunks[0];
-  const other = chunks.find((c) => c.wav.sampleRate !== first?.wav.sampleRate || c.wav.channels !== first.wav.channels || c.wav.bitsPerSample !== first.wav.bitsPerSample);
+  const other = chunks.find(
+    (c) =>
+      c.wav.sampleRate !== first?.wav.sampleRate ||
+      c.wav.channels !== first.wav.channels ||
+      c.wav.bitsPerSample !== first.wav.bitsPerSample,
+  );
   if (first && other) {
     throw new UsageError(
       `cannot join ${first.path} (${first.wav.sampleRate} Hz, ${first.wav.channels} ch) and ${other.path} (${other.wav.sampleRate} Hz, ${other.wav.channels} ch) into one file: export the sessions one at a time`,
@@ -87,7 +119,8 @@ export async function exportAudio(options: ExportAudioOptions): Promise<number> 
   // in it. Each session folder is opened once and its chunks named through the descriptor.
   const folders = new Map<string, FileHandle>();
   try {
-    for (const dir of new Set(options.chunks.map((c) => path.dirname(c.path)))) folders.set(dir, await fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY));
+    for (const dir of new Set(options.chunks.map((c) => path.dirname(c.path))))
+      folders.set(dir, await fs.open(dir, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY));
     const listed = options.chunks.map((c) => `/proc/${process.pid}/fd/${folders.get(path.dirname(c.path))!.fd}/${path.basename(c.path)}`);
     await fs.writeFile(listFile, formatConcatList(listed), { mode: 0o600 });
     const ffmpeg = await ManagedProcess.start(options.ffmpegPath, buildExportArgs(listFile, options.format, temporary));
@@ -130,7 +163,9 @@ export async function checkJoinedWav(file: string, chunks: readonly Chunk[], out
     let problem: string | undefined;
     try {
       const info = parseWavHeader(probe);
-      problem = wavSizeMismatch(info, size) ?? (info.dataBytes === expected ? undefined : `it holds ${info.dataBytes} bytes of audio, the chunks ${expected}`);
+      problem =
+        wavSizeMismatch(info, size) ??
+        (info.dataBytes === expected ? undefined : `it holds ${info.dataBytes} bytes of audio, the chunks ${expected}`);
     } catch (error) {
       problem = (error as Error).message;
     }
@@ -167,7 +202,12 @@ export interface ExportTarget {
 export async function checkExportTarget(file: string, recordingsDir: string, force: boolean): Promise<ExportTarget> {
   const parent = path.dirname(file);
   const handle = await fs.open(parent, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY).catch((error: NodeJS.ErrnoException) => {
-    const why = error.code === 'ENOENT' ? 'does not exist' : error.code === 'ENOTDIR' ? 'is not a folder' : `cannot be used (${error.code ?? error.message})`;
+    const why =
+      error.code === 'ENOENT'
+        ? 'does not exist'
+        : error.code === 'ENOTDIR'
+          ? 'is not a folder'
+          : `cannot be used (${error.code ?? error.message})`;
     throw new ExportError(`cannot export to ${file}: its folder ${parent} ${why}; nothing was exported`);
   });
   const folder = `/proc/${process.pid}/fd/${handle.fd}`;
@@ -176,7 +216,9 @@ export async function checkExportTarget(file: string, recordingsDir: string, for
     const realParent = await fs.readlink(folder);
     const realRecordings = await fs.realpath(recordingsDir).catch(() => path.resolve(recordingsDir));
     if (realParent === realRecordings || realParent.startsWith(`${realRecordings}${path.sep}`)) {
-      throw new UsageError(`${file} is inside the recordings dir ${recordingsDir}: an export never writes into a session folder or the recordings dir (not even with --force); choose a file elsewhere`);
+      throw new UsageError(
+        `${file} is inside the recordings dir ${recordingsDir}: an export never writes into a session folder or the recordings dir (not even with --force); choose a file elsewhere`,
+      );
     }
     const stat = await fs.lstat(target.inFolder(path.basename(file))).catch(() => undefined);
     if (stat?.isDirectory()) throw new ExportError(`cannot export to ${file}: it is a folder; name a file in it; nothing was exported`);
@@ -193,7 +235,8 @@ export function exportWriteError(file: string, error: unknown, also = ''): unkno
   if (error instanceof EchologError) return also ? new ExportError(`${error.message}${also}`) : error;
   const { code } = (error ?? {}) as NodeJS.ErrnoException;
   if (typeof code !== 'string') return error;
-  const why = code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : code === 'EDQUOT' ? 'the disk quota is exceeded (EDQUOT)' : (error as Error).message;
+  const why =
+    code === 'ENOSPC' ? 'the disk is full (ENOSPC)' : code === 'EDQUOT' ? 'the disk quota is exceeded (EDQUOT)' : (error as Error).message;
   return new ExportError(`could not write ${file}: ${why}; nothing was written there${also}`);
 }
 
@@ -232,7 +275,10 @@ export interface TranscriptPart {
 }
 
 /** The chain's transcript as one document, each session's times moved to where its audio is in the export. Pure. */
-export function mergeTranscripts(parts: readonly TranscriptPart[], meta: { sessionId: string; language: string; duration: number }): TranscriptDocument {
+export function mergeTranscripts(
+  parts: readonly TranscriptPart[],
+  meta: { sessionId: string; language: string; duration: number },
+): TranscriptDocument {
   // Rounded like every transcript time (a sum of chunk durations is a float such as 6.0129375000000005).
   const shift = (t: number, by: number): number => roundToMs(t + by);
   const lines = parts.flatMap((part) =>
@@ -240,7 +286,9 @@ export function mergeTranscripts(parts: readonly TranscriptPart[], meta: { sessi
       ...line,
       start: shift(line.start, part.offsetSeconds),
       end: shift(line.end, part.offsetSeconds),
-      ...(line.words ? { words: line.words.map((w) => ({ ...w, start: shift(w.start, part.offsetSeconds), end: shift(w.end, part.offsetSeconds) })) } : {}),
+      ...(line.words
+        ? { words: line.words.map((w) => ({ ...w, start: shift(w.start, part.offsetSeconds), end: shift(w.end, part.offsetSeconds) })) }
+        : {}),
     })),
   );
   return buildTranscript(lines, meta);

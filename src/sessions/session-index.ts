@@ -32,7 +32,6 @@ export interface IndexEntry extends SessionKey {
   folder: string;
 }
 
-
 export interface IndexFile {
   /** The recordings dir's `<inode>:<mtime ns>` when its listing was read; null when that was too recent to trust. */
   listing: string | null;
@@ -146,7 +145,8 @@ function formatIndex(index: IndexFile): string {
 /** The index, or undefined if the file is missing or not an index in every line (read from disk: ids become paths). Pure. */
 export function parseIndex(text: string): IndexFile | undefined {
   const lines = text.split('\n');
-  if (lines[0] !== HEADER || !lines[1]?.startsWith('listing ') || !lines[2]?.startsWith('unsettled') || lines.at(-1) !== '') return undefined;
+  if (lines[0] !== HEADER || !lines[1]?.startsWith('listing ') || !lines[2]?.startsWith('unsettled') || lines.at(-1) !== '')
+    return undefined;
   const listing = lines[1].slice('listing '.length);
   const unsettled = lines[2].split(' ').slice(1);
   if (!unsettled.every(isValidSessionId)) return undefined;
@@ -155,7 +155,14 @@ export function parseIndex(text: string): IndexFile | undefined {
   for (let i = 3; i < lines.length - 1; i++) {
     const [ms, id, from, folder, extra] = lines[i]!.split(' ');
     const started = Number(ms);
-    if (!Number.isSafeInteger(started) || !isValidSessionId(id) || (from !== '-' && !isValidSessionId(from)) || !folder || extra !== undefined) return undefined;
+    if (
+      !Number.isSafeInteger(started) ||
+      !isValidSessionId(id) ||
+      (from !== '-' && !isValidSessionId(from)) ||
+      !folder ||
+      extra !== undefined
+    )
+      return undefined;
     entries.set(id, { id, started_ms: started, resumed_from: from === '-' ? null : from, folder });
   }
   return { listing: listing === '-' ? null : listing, entries, unsettled };

@@ -71,7 +71,10 @@ export interface SessionKey {
 }
 
 /** The sessions started within the query's time bounds, newest first (then by id, so a page never reorders). Pure. */
-export function selectByTime<T extends Pick<SessionKey, 'id' | 'started_ms'>>(sessions: readonly T[], query: Pick<SessionQuery, 'since' | 'until'>): T[] {
+export function selectByTime<T extends Pick<SessionKey, 'id' | 'started_ms'>>(
+  sessions: readonly T[],
+  query: Pick<SessionQuery, 'since' | 'until'>,
+): T[] {
   const since = query.since?.getTime() ?? -Infinity;
   const until = query.until?.getTime() ?? Infinity;
   const within = sessions.filter((s) => s.started_ms >= since && s.started_ms < until);
@@ -91,10 +94,20 @@ export async function pageSessions(
   const readAll = async (items: readonly Pick<SessionSummary, 'id'>[]): Promise<SessionSummary[]> =>
     (await Promise.all(items.map((item) => read(item.id)))).filter((s): s is SessionSummary => s !== undefined);
   if (query.status === undefined) {
-    return { sessions: await readAll(ordered.slice(query.offset, query.offset + query.limit)), total: ordered.length, limit: query.limit, offset: query.offset };
+    return {
+      sessions: await readAll(ordered.slice(query.offset, query.offset + query.limit)),
+      total: ordered.length,
+      limit: query.limit,
+      offset: query.offset,
+    };
   }
   const matching = (await readAll(ordered)).filter((s) => s.status === query.status);
-  return { sessions: matching.slice(query.offset, query.offset + query.limit), total: matching.length, limit: query.limit, offset: query.offset };
+  return {
+    sessions: matching.slice(query.offset, query.offset + query.limit),
+    total: matching.length,
+    limit: query.limit,
+    offset: query.offset,
+  };
 }
 
 /** Seed 003 calls a recording session `active`; echolog's session.json says `recording`. Both are accepted. */
@@ -129,7 +142,11 @@ export function resolveChain(summaries: readonly SessionKey[], id: string): Sess
   const seen = new Set([id]);
   const ids = [id];
   const chain: SessionChain = { ids };
-  for (let parent = byId.get(id)?.resumed_from; parent !== null && parent !== undefined && !seen.has(parent); parent = byId.get(parent)?.resumed_from) {
+  for (
+    let parent = byId.get(id)?.resumed_from;
+    parent !== null && parent !== undefined && !seen.has(parent);
+    parent = byId.get(parent)?.resumed_from
+  ) {
     if (!byId.has(parent)) {
       chain.missingParent = parent;
       break;
@@ -137,7 +154,7 @@ export function resolveChain(summaries: readonly SessionKey[], id: string): Sess
     seen.add(parent);
     ids.unshift(parent);
   }
-  for (let current = id; ; ) {
+  for (let current = id; ;) {
     const next = (children.get(current) ?? []).filter((child) => !seen.has(child));
     if (next.length > 1) chain.fork = { id: current, children: next };
     if (next.length !== 1) break;

@@ -19,7 +19,12 @@ export interface StatusReport {
  * first (marked interrupted, its unlogged chunks logged), so status never reports a ghost. The full
  * config (`loadConfig`) is needed only then.
  */
-export async function sessionStatus(recordingsDir: string, loadConfig: () => Promise<EchologConfig>, stderr: Pick<Writable, 'write'>, now: Date): Promise<StatusReport> {
+export async function sessionStatus(
+  recordingsDir: string,
+  loadConfig: () => Promise<EchologConfig>,
+  stderr: Pick<Writable, 'write'>,
+  now: Date,
+): Promise<StatusReport> {
   if (!(await checkRecordingsDir(recordingsDir))) return { recordings_dir: recordingsDir, active: null, last: null };
   const discarded = await discardInvalidLock(recordingsDir);
   if (discarded) stderr.write(`echolog: ${discarded}\n`);

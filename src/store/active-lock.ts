@@ -34,7 +34,8 @@ export function parseActiveLock(value: unknown): ActiveLock | string {
   const { session_id: id, pid, pid_start_ticks: ticks } = value as Record<string, unknown>;
   if (!isValidSessionId(id)) return `its session_id ${JSON.stringify(id)} is not a valid session id`;
   if (!isValidPid(pid)) return `its pid ${JSON.stringify(pid)} is not a valid process id`;
-  if (ticks !== undefined && !(typeof ticks === 'number' && Number.isSafeInteger(ticks) && ticks >= 0)) return `its pid_start_ticks ${JSON.stringify(ticks)} is not a whole number`;
+  if (ticks !== undefined && !(typeof ticks === 'number' && Number.isSafeInteger(ticks) && ticks >= 0))
+    return `its pid_start_ticks ${JSON.stringify(ticks)} is not a whole number`;
   return { session_id: id, pid, ...(ticks === undefined ? {} : { pid_start_ticks: ticks }) };
 }
 
@@ -72,8 +73,13 @@ export function isLockHeld(lock: ActiveLock): boolean {
  * already replaced): the next command that sees it recovers it. `live` is the lock that proves a
  * session records now. The same identity test as isLockHeld, on the pid session.json names.
  */
-export function isSessionOrphaned(manifest: { session_id: string; status: string; pid: number; pid_start_ticks?: number | null }, live: ActiveLock | undefined): boolean {
-  return manifest.status === 'recording' && manifest.session_id !== live?.session_id && !isEchologAlive(manifest.pid, manifest.pid_start_ticks);
+export function isSessionOrphaned(
+  manifest: { session_id: string; status: string; pid: number; pid_start_ticks?: number | null },
+  live: ActiveLock | undefined,
+): boolean {
+  return (
+    manifest.status === 'recording' && manifest.session_id !== live?.session_id && !isEchologAlive(manifest.pid, manifest.pid_start_ticks)
+  );
 }
 
 /** The lock of a session that is really recording now, or undefined. */
@@ -164,7 +170,8 @@ const GUARD_POLL_MS = 50;
 const MAX_GUARD_REMOVALS = 3;
 
 /** What a guard on disk says of its owner: `held` by a live echolog, `stale` (that process is gone), `unknown` (a folder left by an older echolog, garbage), or `gone`. */
-type GuardVerdict = { kind: 'held'; pid: number; text: string } | { kind: 'stale' | 'unknown'; text: string | undefined } | { kind: 'gone' };
+type GuardVerdict =
+  { kind: 'held'; pid: number; text: string } | { kind: 'stale' | 'unknown'; text: string | undefined } | { kind: 'gone' };
 
 async function judgeGuard(guard: string): Promise<GuardVerdict> {
   let text: string;
@@ -216,7 +223,7 @@ async function withTakeoverGuard<T>(lockFile: string, critical: () => Promise<T>
   const mine = `${JSON.stringify({ pid: process.pid, ...(ticks === undefined ? {} : { pid_start_ticks: ticks }) } satisfies GuardOwner)}\n`;
   const deadline = performance.now() + TAKEOVER_WAIT_MS;
   // Bounded: by the deadline, and by MAX_GUARD_REMOVALS (stale guards do not come in streams).
-  for (let removals = 0; ; ) {
+  for (let removals = 0; ;) {
     try {
       await createFileDurable(guard, mine);
       break;
@@ -225,7 +232,8 @@ async function withTakeoverGuard<T>(lockFile: string, critical: () => Promise<T>
     }
     const verdict = await judgeGuard(guard);
     const expired = performance.now() >= deadline;
-    const removable = verdict.kind === 'stale' || (verdict.kind === 'unknown' && (expired || (await guardAgeMs(guard)) > TAKEOVER_GUARD_OLD_MS));
+    const removable =
+      verdict.kind === 'stale' || (verdict.kind === 'unknown' && (expired || (await guardAgeMs(guard)) > TAKEOVER_GUARD_OLD_MS));
     if (removable && removals < MAX_GUARD_REMOVALS) {
       await removeJudgedGuard(guard, verdict.text);
       removals++;
@@ -233,7 +241,9 @@ async function withTakeoverGuard<T>(lockFile: string, critical: () => Promise<T>
     }
     if (expired) {
       const who = verdict.kind === 'held' ? `echolog pid ${verdict.pid}` : 'other takeovers';
-      throw new SessionBusyError(`the takeover guard ${guard} is held by ${who} for more than ${TAKEOVER_WAIT_MS / 1000} s; if no echolog is starting, remove it`);
+      throw new SessionBusyError(
+        `the takeover guard ${guard} is held by ${who} for more than ${TAKEOVER_WAIT_MS / 1000} s; if no echolog is starting, remove it`,
+      );
     }
     // Gone: the holder has just let go, take it now.
     if (verdict.kind !== 'gone') await sleep(GUARD_POLL_MS);
@@ -247,7 +257,10 @@ async function withTakeoverGuard<T>(lockFile: string, critical: () => Promise<T>
 
 /** The guard's age by its mtime: negative when it is dated in the future (the clock stepped back). */
 async function guardAgeMs(guard: string): Promise<number> {
-  return fs.lstat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
+  return fs.lstat(guard).then(
+    (s) => Date.now() - s.mtimeMs,
+    () => 0,
+  );
 }
 
 export async function releaseActiveLock(recordingsDir: string, sessionId: string): Promise<void> {

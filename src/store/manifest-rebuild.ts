@@ -106,7 +106,10 @@ export async function gatherManifestEvidence(sessionDir: string): Promise<Manife
       else if (parsed.message === 'ffmpeg_started') evidence.ffmpegPid = fields.pid;
       else if (parsed.message === 'chunk_created' && fields.file) {
         const offset = Number(fields.offset_s);
-        logged.set(fields.file, { durationSeconds: Number(fields.duration_s) || 0, offsetSeconds: fields.offset_s !== undefined && Number.isFinite(offset) && offset >= 0 ? offset : undefined });
+        logged.set(fields.file, {
+          durationSeconds: Number(fields.duration_s) || 0,
+          offsetSeconds: fields.offset_s !== undefined && Number.isFinite(offset) && offset >= 0 ? offset : undefined,
+        });
       }
     }
   }
@@ -120,8 +123,18 @@ export async function gatherManifestEvidence(sessionDir: string): Promise<Manife
  */
 async function logFilesOldestFirst(sessionDir: string): Promise<string[]> {
   const names = (await fs.readdir(sessionDir).catch(() => [] as string[])).filter((name) => name.startsWith(SESSION_LOG_NAME));
-  const dated = await Promise.all(names.map(async (name) => ({ name, mtime: await fs.stat(path.join(sessionDir, name)).then((s) => s.mtimeMs, () => 0) })));
-  return dated.sort((a, b) => Number(a.name === SESSION_LOG_NAME) - Number(b.name === SESSION_LOG_NAME) || a.mtime - b.mtime).map((d) => d.name);
+  const dated = await Promise.all(
+    names.map(async (name) => ({
+      name,
+      mtime: await fs.stat(path.join(sessionDir, name)).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    })),
+  );
+  return dated
+    .sort((a, b) => Number(a.name === SESSION_LOG_NAME) - Number(b.name === SESSION_LOG_NAME) || a.mtime - b.mtime)
+    .map((d) => d.name);
 }
 
 export interface LoadedManifest {

@@ -14,7 +14,9 @@ export function recordingsDirError(dir: string, error: unknown): unknown {
 }
 
 function unusableDir(dir: string, why: string): UsageError {
-  return new UsageError(`recordings dir ${dir} cannot be used: ${why}; choose another with --recordings-dir, ECHOLOG_RECORDINGS_DIR or recordings_dir in echolog.conf`);
+  return new UsageError(
+    `recordings dir ${dir} cannot be used: ${why}; choose another with --recordings-dir, ECHOLOG_RECORDINGS_DIR or recordings_dir in echolog.conf`,
+  );
 }
 
 /** Creates the recordings dir (private: recordings are personal) if it is missing, and checks it is trusted. */
@@ -38,7 +40,14 @@ export async function checkRecordingsDir(dir: string): Promise<boolean> {
     stat = await fs.stat(dir);
   } catch (error) {
     // A dangling symlink is ENOENT too: the dir is "missing" only if nothing is at its path.
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !(await fs.lstat(dir).then(() => true, () => false))) return false;
+    if (
+      (error as NodeJS.ErrnoException).code === 'ENOENT' &&
+      !(await fs.lstat(dir).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return false;
     throw recordingsDirError(dir, error);
   }
   if (!stat.isDirectory()) throw unusableDir(dir, 'it is not a directory');

@@ -11,7 +11,9 @@ export async function listSessions(recordingsDir: string): Promise<SessionManife
   let names: string[];
   try {
     // Dot folders are echolog's own (the sessions index), never sessions.
-    names = (await fs.readdir(recordingsDir, { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
+    names = (await fs.readdir(recordingsDir, { withFileTypes: true }))
+      .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+      .map((e) => e.name);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw recordingsDirError(recordingsDir, error);
@@ -25,7 +27,10 @@ export async function listSessions(recordingsDir: string): Promise<SessionManife
  * Oldest first by `started_at`, ties (the same millisecond) by session id, so the order never
  * depends on the file system. A manifest from disk is untrusted: an unreadable time sorts first.
  */
-export function compareByStart(a: Pick<SessionManifest, 'started_at' | 'session_id'>, b: Pick<SessionManifest, 'started_at' | 'session_id'>): number {
+export function compareByStart(
+  a: Pick<SessionManifest, 'started_at' | 'session_id'>,
+  b: Pick<SessionManifest, 'started_at' | 'session_id'>,
+): number {
   const time = (m: Pick<SessionManifest, 'started_at'>): number => {
     const t = typeof m.started_at === 'string' ? Date.parse(m.started_at) : NaN;
     return Number.isNaN(t) ? -Infinity : t;

@@ -19,7 +19,11 @@ export type SessionFolder = { ok: true; dir: string } | { ok: false; missing: bo
  */
 export async function judgeSessionFolder(recordingsDir: string, id: string): Promise<SessionFolder> {
   if (!isValidSessionId(id)) {
-    return { ok: false, missing: false, why: `${JSON.stringify(id)} is not a session id: an id is the name of a folder directly inside ${recordingsDir} (1-128 letters, digits, '.', '_' or '-', starting with a letter or digit), never a path` };
+    return {
+      ok: false,
+      missing: false,
+      why: `${JSON.stringify(id)} is not a session id: an id is the name of a folder directly inside ${recordingsDir} (1-128 letters, digits, '.', '_' or '-', starting with a letter or digit), never a path`,
+    };
   }
   const dir = path.join(recordingsDir, id);
   let handle: fs.FileHandle;
@@ -30,7 +34,10 @@ export async function judgeSessionFolder(recordingsDir: string, id: string): Pro
     if (code === 'ENOENT') return { ok: false, missing: true, why: `no session ${id} in ${recordingsDir} (see echolog sessions list)` };
     // O_DIRECTORY | O_NOFOLLOW on a symlink fails with ENOTDIR (or ELOOP): lstat only words the refusal.
     if (code === 'ELOOP' || code === 'ENOTDIR') {
-      const symlink = await fs.lstat(dir).then((s) => s.isSymbolicLink(), () => false);
+      const symlink = await fs.lstat(dir).then(
+        (s) => s.isSymbolicLink(),
+        () => false,
+      );
       return { ok: false, missing: false, why: `${dir} is not a session folder (it is ${symlink ? 'a symlink' : 'not a directory'})` };
     }
     throw error;
@@ -38,11 +45,18 @@ export async function judgeSessionFolder(recordingsDir: string, id: string): Pro
   try {
     const stat = await handle.stat();
     const uid = currentUid();
-    if (uid !== undefined && stat.uid !== uid) return { ok: false, missing: false, why: `${dir} is not a session folder of yours (it is owned by uid ${stat.uid})` };
+    if (uid !== undefined && stat.uid !== uid)
+      return { ok: false, missing: false, why: `${dir} is not a session folder of yours (it is owned by uid ${stat.uid})` };
   } finally {
     await handle.close();
   }
-  if (!(await fs.lstat(path.join(dir, MANIFEST_NAME)).then((s) => s.isFile(), () => false))) return { ok: false, missing: true, why: `${dir} is not an echolog session folder (no ${MANIFEST_NAME})` };
+  if (
+    !(await fs.lstat(path.join(dir, MANIFEST_NAME)).then(
+      (s) => s.isFile(),
+      () => false,
+    ))
+  )
+    return { ok: false, missing: true, why: `${dir} is not an echolog session folder (no ${MANIFEST_NAME})` };
   return { ok: true, dir };
 }
 

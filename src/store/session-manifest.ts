@@ -25,7 +25,18 @@ export interface TranscriberProgress {
 
 /** Zero counts, before any chunk. */
 export function startingProgress(engine: string, state: TranscriberProgress['state']): TranscriberProgress {
-  return { engine, state, transcribed_chunks: 0, silent_chunks: 0, failed_chunks: 0, pending_chunks: 0, lag_seconds: 0, realtime_factor: null, utterance_count: 0, word_count: 0 };
+  return {
+    engine,
+    state,
+    transcribed_chunks: 0,
+    silent_chunks: 0,
+    failed_chunks: 0,
+    pending_chunks: 0,
+    lag_seconds: 0,
+    realtime_factor: null,
+    utterance_count: 0,
+    word_count: 0,
+  };
 }
 
 /**
@@ -149,7 +160,13 @@ function parseCaptureStatus(value: unknown): CaptureStatus | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const c = value as Record<string, unknown>;
   const optionalString = (v: unknown): v is string | null => v === null || (typeof v === 'string' && v.length <= 40);
-  if (!Number.isSafeInteger(c.restarts) || (c.restarts as number) < 0 || !optionalString(c.stalled_since) || !optionalString(c.last_level_db)) return undefined;
+  if (
+    !Number.isSafeInteger(c.restarts) ||
+    (c.restarts as number) < 0 ||
+    !optionalString(c.stalled_since) ||
+    !optionalString(c.last_level_db)
+  )
+    return undefined;
   return { restarts: c.restarts as number, stalled_since: c.stalled_since, last_level_db: c.last_level_db };
 }
 
@@ -243,16 +260,21 @@ export class ManifestStore {
     }
     if (this.queued) return this.queued;
     const wait = write === 'atomic' ? this.lastWriteMs + ATOMIC_WRITE_INTERVAL_MS - this.now() : 0;
-    const held = wait > 0 ? new Promise<void>((resolve) => {
-      this.release = resolve;
-      this.releaseTimer = setTimeout(() => this.flush(), wait);
-    }) : Promise.resolve();
+    const held =
+      wait > 0
+        ? new Promise<void>((resolve) => {
+            this.release = resolve;
+            this.releaseTimer = setTimeout(() => this.flush(), wait);
+          })
+        : Promise.resolve();
     const next = Promise.all([this.writing, held]).then(() => {
       this.queued = undefined;
       this.lastWriteMs = this.now();
       const durable = this.queuedDurable;
       this.queuedDurable = false;
-      return durable ? writeManifest(this.sessionDir, this.current) : writeFileAtomic(manifestPath(this.sessionDir), `${JSON.stringify(this.current, null, 2)}\n`);
+      return durable
+        ? writeManifest(this.sessionDir, this.current)
+        : writeFileAtomic(manifestPath(this.sessionDir), `${JSON.stringify(this.current, null, 2)}\n`);
     });
     this.queued = next;
     this.writing = next.catch((error: unknown) => this.onWriteError?.(error));

@@ -6,13 +6,32 @@
  * `device_lost`: a capture device went away and did not come back within `recording.reconnect_timeout`.
  * `input_damaged`: the input ended early (before its length or `--duration`) with errors on ffmpeg's stderr.
  */
-export const STOP_REASONS = ['duration_reached', 'end_of_input', 'user_interrupt', 'terminated', 'ffmpeg_exit', 'device_lost', 'input_damaged', 'disk_low', 'disk_full', 'error', 'interrupted'] as const;
+export const STOP_REASONS = [
+  'duration_reached',
+  'end_of_input',
+  'user_interrupt',
+  'terminated',
+  'ffmpeg_exit',
+  'device_lost',
+  'input_damaged',
+  'disk_low',
+  'disk_full',
+  'error',
+  'interrupted',
+] as const;
 export type StopReason = (typeof STOP_REASONS)[number];
 
 /** The session.json status a stop reason leaves: failures are `error`, the rest `completed`. */
 export function finalStatusFor(reason: StopReason): 'completed' | 'error' | 'interrupted' {
   if (reason === 'interrupted') return 'interrupted';
-  return reason === 'ffmpeg_exit' || reason === 'device_lost' || reason === 'input_damaged' || reason === 'disk_low' || reason === 'disk_full' || reason === 'error' ? 'error' : 'completed';
+  return reason === 'ffmpeg_exit' ||
+    reason === 'device_lost' ||
+    reason === 'input_damaged' ||
+    reason === 'disk_low' ||
+    reason === 'disk_full' ||
+    reason === 'error'
+    ? 'error'
+    : 'completed';
 }
 
 /**

@@ -14,7 +14,6 @@ import type { TranscriptStore } from './transcript/transcript-store.js';
 import { roundToMs } from '../round-seconds.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-
 export interface ChunkTranscriberOptions {
   /** Undefined: the engine could not start; chunks are only counted as left for `echolog transcribe`. */
   engine: TranscriptionEngine | undefined;
@@ -90,7 +89,13 @@ export class ChunkTranscriber {
   enqueue(chunk: Chunk): void {
     // After drain() nothing may restart the engine it closed: a late chunk is left, and said so.
     if (this.drained) {
-      this.options.logger.warning('chunk_transcription_failed', { seq: chunk.seq, engine: this.options.engineName, attempts: 0, reason: 'the transcription queue had stopped', detail: 'left for `echolog transcribe`' });
+      this.options.logger.warning('chunk_transcription_failed', {
+        seq: chunk.seq,
+        engine: this.options.engineName,
+        attempts: 0,
+        reason: 'the transcription queue had stopped',
+        detail: 'left for `echolog transcribe`',
+      });
       return;
     }
     this.queue.push({ chunk, enqueuedAt: this.now() });
@@ -200,10 +205,25 @@ export class ChunkTranscriber {
     // A streaming engine takes silence too (it ends its utterances): only the others are gated.
     const level = engine.needsSilence ? undefined : await measureFileLevel(chunk.path, chunk.wav, { signal: this.stopAudio.signal });
     if (level && isSilent(level, config.silence_threshold_db)) {
-      logger.info('chunk_silent', { seq: chunk.seq, level_db: formatDb(level.levelDb), peak_db: formatDb(level.peakDb), threshold_db: config.silence_threshold_db });
+      logger.info('chunk_silent', {
+        seq: chunk.seq,
+        level_db: formatDb(level.levelDb),
+        peak_db: formatDb(level.peakDb),
+        threshold_db: config.silence_threshold_db,
+      });
       await turn.ready();
       this.progress.silent_chunks++;
-      await this.options.store.append([{ seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds), text: '', engine: this.options.engineName, latency_ms: 0, chunk: 'silent' }]);
+      await this.options.store.append([
+        {
+          seq: chunk.seq,
+          start: chunk.offsetSeconds,
+          end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds),
+          text: '',
+          engine: this.options.engineName,
+          latency_ms: 0,
+          chunk: 'silent',
+        },
+      ]);
       return;
     }
     const engineChunk: EngineChunk = {
@@ -220,7 +240,8 @@ export class ChunkTranscriber {
       const started = this.now();
       this.busyTime.begin(item, started);
       try {
-        if (attempt > 0 && !engine.concurrency) await withTimeout(engine.start(), this.options.config.ready_timeout * 1000, 'restarting the engine');
+        if (attempt > 0 && !engine.concurrency)
+          await withTimeout(engine.start(), this.options.config.ready_timeout * 1000, 'restarting the engine');
         const segments = await withTimeout(engine.transcribe(engineChunk), attemptTimeoutMs, `transcribing chunk ${chunk.seq}`);
         const finished = this.now();
         const computeMs = finished - started;
@@ -228,7 +249,12 @@ export class ChunkTranscriber {
         await turn.ready();
         if (this.abandoned) return;
         this.fedAny = true;
-        const fed = { seq: chunk.seq, start: chunk.offsetSeconds, end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds), enqueuedAt: item.enqueuedAt };
+        const fed = {
+          seq: chunk.seq,
+          start: chunk.offsetSeconds,
+          end: roundToMs(chunk.offsetSeconds + chunk.durationSeconds),
+          enqueuedAt: item.enqueuedAt,
+        };
         this.open.push(fed);
         if (this.recent.push(fed) > RECENT_CHUNKS) this.recent.shift();
         const chars = await this.record(segments, item.enqueuedAt);
@@ -265,11 +291,18 @@ export class ChunkTranscriber {
         }
         // The server's Retry-After, when it gave one (the engine bounds it), else exponential.
         const backoffMs = Math.max(fault.retryAfterMs ?? 0, Math.min((this.options.retryBaseMs ?? 500) * 2 ** attempt, 8000));
-        logger.warning('chunk_transcription_retry', { seq: chunk.seq, engine: this.options.engineName, attempt: attempt + 1, retry_in_ms: backoffMs, ...(fault.status ? { status: fault.status } : {}), reason });
+        logger.warning('chunk_transcription_retry', {
+          seq: chunk.seq,
+          engine: this.options.engineName,
+          attempt: attempt + 1,
+          retry_in_ms: backoffMs,
+          ...(fault.status ? { status: fault.status } : {}),
+          reason,
+        });
         // An engine with state restarts; a stateless one (concurrency) has nothing to restart and other chunks in flight.
         if (!engine.concurrency) await engine.close().catch(() => undefined);
         this.loseOpen(reason);
-        for (const until = this.now() + backoffMs; this.now() < until && !this.abandoned; ) await sleep(Math.min(100, backoffMs));
+        for (const until = this.now() + backoffMs; this.now() < until && !this.abandoned;) await sleep(Math.min(100, backoffMs));
       }
     }
   }
@@ -277,7 +310,9 @@ export class ChunkTranscriber {
   /** The chunk in the engine's format, in bounded pieces; each piece is also what the debug dump gets. */
   private async *engineAudio(chunk: Chunk, format: EngineAudioFormat | undefined): AsyncGenerator<Buffer> {
     if (!format) throw new Error(`the ${this.options.engineName} engine reads chunk files itself; it takes no audio`);
-    for await (const piece of engineAudioPieces(chunk.path, chunk.wav, format, this.options.ffmpegPath, { signal: this.stopAudio.signal })) {
+    for await (const piece of engineAudioPieces(chunk.path, chunk.wav, format, this.options.ffmpegPath, {
+      signal: this.stopAudio.signal,
+    })) {
       await this.options.dump?.write(piece);
       yield piece;
     }
@@ -289,7 +324,15 @@ export class ChunkTranscriber {
     const latencyMs = this.now() - enqueuedAt;
     const lines: TranscriptLine[] = segments
       .filter((s) => s.text.trim().length > 0)
-      .map((s) => ({ seq: this.seqAt(s.start), start: s.start, end: s.end, text: s.text.trim(), engine, latency_ms: latencyMs, ...(s.words ? { words: s.words } : {}) }));
+      .map((s) => ({
+        seq: this.seqAt(s.start),
+        start: s.start,
+        end: s.end,
+        text: s.text.trim(),
+        engine,
+        latency_ms: latencyMs,
+        ...(s.words ? { words: s.words } : {}),
+      }));
     await this.options.store.append(lines);
     let chars = 0;
     for (const line of lines) {
@@ -306,7 +349,15 @@ export class ChunkTranscriber {
     const done: TranscriptLine[] = [];
     while (this.open.length > 0 && this.open[0]!.end <= finalized + 0.001) {
       const o = this.open.shift()!;
-      done.push({ seq: o.seq, start: o.start, end: o.end, text: '', engine: this.options.engineName, latency_ms: this.now() - o.enqueuedAt, chunk: 'transcribed' });
+      done.push({
+        seq: o.seq,
+        start: o.start,
+        end: o.end,
+        text: '',
+        engine: this.options.engineName,
+        latency_ms: this.now() - o.enqueuedAt,
+        chunk: 'transcribed',
+      });
     }
     this.progress.transcribed_chunks += done.length;
     await this.options.store.append(done);

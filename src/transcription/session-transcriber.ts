@@ -14,7 +14,12 @@ import { defaultEngineDeps, resolveEngine, type EngineDeps, type EngineResolutio
 import { TranscriptStore } from './transcript/transcript-store.js';
 
 /** The transcription part of a recording session: one component, whatever the engine. */
-export function createTranscriptionComponents(config: EchologConfig, env: NodeJS.ProcessEnv, capture: CaptureFacts, deps: EngineDeps = defaultEngineDeps): SessionComponent[] {
+export function createTranscriptionComponents(
+  config: EchologConfig,
+  env: NodeJS.ProcessEnv,
+  capture: CaptureFacts,
+  deps: EngineDeps = defaultEngineDeps,
+): SessionComponent[] {
   return [new TranscriptionComponent(config, env, capture, deps)];
 }
 
@@ -75,9 +80,13 @@ export class TranscriptionComponent implements SessionComponent {
     const resolution = await resolveEngine(this.config, this.env, this.deps, { live: this.capture.realTime });
     const deferred: DeferredLogLine[] = [];
     if (resolution.kind === 'off') {
-      if (t.required) throw new TranscriptionError(`transcription.required is set, but ${resolution.reason}${resolution.hint ? `; ${resolution.hint}` : ''}`);
+      if (t.required)
+        throw new TranscriptionError(
+          `transcription.required is set, but ${resolution.reason}${resolution.hint ? `; ${resolution.hint}` : ''}`,
+        );
       this.startWarning = resolution.hint && `recording without transcription; ${resolution.hint}`;
-      if (this.startWarning) deferred.push({ level: 'info', message: 'transcription_off', fields: { reason: resolution.reason, hint: this.startWarning } });
+      if (this.startWarning)
+        deferred.push({ level: 'info', message: 'transcription_off', fields: { reason: resolution.reason, hint: this.startWarning } });
       return { startFields: { transcription_engine: 'none' }, deferred };
     }
     this.engineName = resolution.name;
@@ -85,13 +94,24 @@ export class TranscriptionComponent implements SessionComponent {
       if (t.required) throw new TranscriptionError(`transcription.required is set, but ${resolution.reason}`);
       if (resolution.refuse) throw new UsageError(`transcription engine ${resolution.name} cannot run: ${resolution.reason}`);
       this.startWarning = `recording without transcription: ${resolution.reason}`;
-      deferred.push({ level: 'warning', message: 'transcription_unavailable', fields: { engine: resolution.name, reason: resolution.reason, detail: 'recording without transcription; run `echolog transcribe` afterwards' } });
+      deferred.push({
+        level: 'warning',
+        message: 'transcription_unavailable',
+        fields: {
+          engine: resolution.name,
+          reason: resolution.reason,
+          detail: 'recording without transcription; run `echolog transcribe` afterwards',
+        },
+      });
       return { startFields: { transcription_engine: resolution.name, transcription_model: '', transcription_ready: false }, deferred };
     }
     // Loaded by start(), beside the capture: recording never waits for an engine.
     this.chosen = resolution;
     this.candidate = resolution.create();
-    return { startFields: { transcription_engine: resolution.name, transcription_model: resolution.model, ...resolution.startFields }, deferred };
+    return {
+      startFields: { transcription_engine: resolution.name, transcription_model: resolution.model, ...resolution.startFields },
+      deferred,
+    };
   }
 
   start(): Promise<void> {
@@ -114,18 +134,43 @@ export class TranscriptionComponent implements SessionComponent {
       this.engineLoad.reject(new Error(`the engine did not start: ${reason}`));
       // The live decoder did not start; the per-chunk one may: the transcript then comes per chunk.
       const perChunk = resolution.createPerChunk?.();
-      if (perChunk && (await this.loadEngine(perChunk, logger).then(() => true, () => false))) {
+      if (
+        perChunk &&
+        (await this.loadEngine(perChunk, logger).then(
+          () => true,
+          () => false,
+        ))
+      ) {
         this.queueEngine = perChunk;
-        context.notify({ type: 'warning', message: `no live transcript: the live decoder did not start (${reason}); transcribing per chunk` });
+        context.notify({
+          type: 'warning',
+          message: `no live transcript: the live decoder did not start (${reason}); transcribing per chunk`,
+        });
         return;
       }
       if (t.required) {
         // Said at its level in the log too: the session stops for it, and `sessions show` lists only WARNING/ERROR lines.
-        logger.error('transcription_unavailable', { engine: resolution.name, reason, ready_timeout: t.ready_timeout, required: true, detail: 'transcription.required is set: the session stops' });
-        throw new TranscriptionError(`transcription.required is set, but the ${resolution.name} engine failed to start within ${t.ready_timeout} s: ${reason}`);
+        logger.error('transcription_unavailable', {
+          engine: resolution.name,
+          reason,
+          ready_timeout: t.ready_timeout,
+          required: true,
+          detail: 'transcription.required is set: the session stops',
+        });
+        throw new TranscriptionError(
+          `transcription.required is set, but the ${resolution.name} engine failed to start within ${t.ready_timeout} s: ${reason}`,
+        );
       }
-      logger.warning('transcription_unavailable', { engine: resolution.name, reason, ready_timeout: t.ready_timeout, detail: 'recording without transcription; run `echolog transcribe` afterwards' });
-      context.notify({ type: 'warning', message: `recording without transcription: the ${resolution.name} engine did not start (${reason}); run \`echolog transcribe\` afterwards` });
+      logger.warning('transcription_unavailable', {
+        engine: resolution.name,
+        reason,
+        ready_timeout: t.ready_timeout,
+        detail: 'recording without transcription; run `echolog transcribe` afterwards',
+      });
+      context.notify({
+        type: 'warning',
+        message: `recording without transcription: the ${resolution.name} engine did not start (${reason}); run \`echolog transcribe\` afterwards`,
+      });
     } finally {
       this.createTranscriber(context);
     }
@@ -142,7 +187,12 @@ export class TranscriptionComponent implements SessionComponent {
       throw error;
     }
     this.engine = engine;
-    logger.info('transcription_ready', { engine: engine.name, model: engine.model, ready_ms: Date.now() - started, ...engine.startFields?.() });
+    logger.info('transcription_ready', {
+      engine: engine.name,
+      model: engine.model,
+      ready_ms: Date.now() - started,
+      ...engine.startFields?.(),
+    });
   }
 
   attach(context: SessionContext): void {
@@ -154,7 +204,14 @@ export class TranscriptionComponent implements SessionComponent {
     void context.updateManifest((manifest) => Object.assign(manifest, { engine: this.engineName, model })).catch(() => undefined);
     this.store = new TranscriptStore(context.sessionDir);
     // Made before the engine loads: the live path hands it audio from the first second.
-    if (this.chosen) this.dump = DebugAudioDump.fromEnv(this.env, { sessionDir: context.sessionDir, sessionId: context.sessionId, source: 'input', now: context.sessionStart, logger: context.log.logger('echolog.transcriber') });
+    if (this.chosen)
+      this.dump = DebugAudioDump.fromEnv(this.env, {
+        sessionDir: context.sessionDir,
+        sessionId: context.sessionId,
+        source: 'input',
+        now: context.sessionStart,
+        logger: context.log.logger('echolog.transcriber'),
+      });
     // A missing engine has nothing to load: its transcriber (which leaves every chunk) starts now.
     if (!this.chosen) this.createTranscriber(context);
   }
@@ -232,7 +289,9 @@ export class TranscriptionComponent implements SessionComponent {
     await withTimeout(this.perChunk, stepMs(), 'restarting the engine').catch(() => undefined);
     // A hand-over still starting its engine is too late: its chunks are left for `echolog transcribe`.
     this.finishing = true;
-    const unsent = [...new Set([...(await transcriber.drain(stepMs(), budgetMs === undefined ? 2000 : 0)), ...[...this.handingOver].map((c) => c.seq)])].sort((a, b) => a - b);
+    const unsent = [
+      ...new Set([...(await transcriber.drain(stepMs(), budgetMs === undefined ? 2000 : 0)), ...[...this.handingOver].map((c) => c.seq)]),
+    ].sort((a, b) => a - b);
     await this.dump?.close();
     const progress = this.progress();
     const duration = context.manifest().stats.audio_duration_seconds;
@@ -265,7 +324,8 @@ export class TranscriptionComponent implements SessionComponent {
     this.perChunk = this.perChunk.then(async () => {
       // A failed start is retried with backoff by the queue, as for any chunk; with no engine at all
       // the queue leaves them for `echolog transcribe`.
-      if (engine && !this.finishing) await withTimeout(engine.start(), this.config.transcription.ready_timeout * 1000, 'restarting the engine').catch(() => undefined);
+      if (engine && !this.finishing)
+        await withTimeout(engine.start(), this.config.transcription.ready_timeout * 1000, 'restarting the engine').catch(() => undefined);
       // The stop drained the queue and closed the engine meanwhile: a decoder started now would
       // outlive the session (and keep echolog running), so it is closed and nothing is enqueued.
       if (this.finishing) {
@@ -300,11 +360,13 @@ export class TranscriptionComponent implements SessionComponent {
 
   private saveProgress(progress: TranscriberProgress): Promise<void> {
     if (!this.context) return Promise.resolve();
-    return this.context.updateManifest((manifest) => {
-      manifest.stats.utterance_count = progress.utterance_count;
-      manifest.stats.word_count = progress.word_count;
-      manifest.transcription = { ...progress, model: this.engine?.model ?? '' };
-    }).catch(() => undefined);
+    return this.context
+      .updateManifest((manifest) => {
+        manifest.stats.utterance_count = progress.utterance_count;
+        manifest.stats.word_count = progress.word_count;
+        manifest.transcription = { ...progress, model: this.engine?.model ?? '' };
+      })
+      .catch(() => undefined);
   }
 }
 

@@ -84,9 +84,18 @@ export function runCli(args: string[], sandbox: RunPlace, extraEnv: NodeJS.Proce
  * Starts `echolog <args>` and returns the child, for tests that signal it while it records. It
  * leads its own process group (killed with everything in it when the test file ends).
  */
-export function startCli(args: string[], sandbox: RunPlace, extraEnv: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => { stdout: string; stderr: string } } {
+export function startCli(
+  args: string[],
+  sandbox: RunPlace,
+  extraEnv: NodeJS.ProcessEnv = {},
+): ChildProcess & { output: () => { stdout: string; stderr: string } } {
   const [command, ...argv] = [...(sandbox.via ?? []), BIN, ...args];
-  const child = spawn(command!, argv, { cwd: sandbox.cwd ?? sandbox.home, env: { ...sandbox.env, ...extraEnv }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command!, argv, {
+    cwd: sandbox.cwd ?? sandbox.home,
+    env: { ...sandbox.env, ...extraEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   trackGroup(child.pid);
   let stdout = '';
   let stderr = '';
@@ -106,7 +115,8 @@ export function killGroup(child: ChildProcess): void {
 }
 
 export function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode as NodeJS.Signals | null });
+  if (child.exitCode !== null || child.signalCode !== null)
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode as NodeJS.Signals | null });
   return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
 }
 
@@ -114,13 +124,21 @@ export function exitOf(child: ChildProcess): Promise<{ code: number | null; sign
  * The child's exit, or a failure after `timeoutMs` that says what it was doing (the tail of its
  * stderr and of `logFile`, if given): a hang reads as a finding, not as a bare test timeout.
  */
-export async function exitWithin(child: ChildProcess & { output?: () => { stdout: string; stderr: string } }, timeoutMs: number, logFile?: string): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+export async function exitWithin(
+  child: ChildProcess & { output?: () => { stdout: string; stderr: string } },
+  timeoutMs: number,
+  logFile?: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       const tail = (text: string) => text.split('\n').slice(-15).join('\n');
       const log = logFile && fs.existsSync(logFile) ? fs.readFileSync(logFile, 'utf8') : '';
-      reject(new Error(`pid ${child.pid} still running after ${timeoutMs} ms\nstderr:\n${tail(child.output?.().stderr ?? '')}\n${logFile ?? 'log'}:\n${tail(log)}`));
+      reject(
+        new Error(
+          `pid ${child.pid} still running after ${timeoutMs} ms\nstderr:\n${tail(child.output?.().stderr ?? '')}\n${logFile ?? 'log'}:\n${tail(log)}`,
+        ),
+      );
     }, timeoutMs);
   });
   try {
@@ -165,14 +183,30 @@ export function readSessionLog(sessionDir: string, name = 'session.log'): Parsed
 export async function makeSpeech(text: string, out: string): Promise<string> {
   const raw = `${out}.flite.wav`;
   await execFileAsync('flite', ['-voice', 'slt', '-t', text, '-o', raw]);
-  await execFileAsync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-i', raw, '-ar', '16000', '-ac', '1', '-c:a', 'pcm_s16le', out]);
+  await execFileAsync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-i',
+    raw,
+    '-ar',
+    '16000',
+    '-ac',
+    '1',
+    '-c:a',
+    'pcm_s16le',
+    out,
+  ]);
   fs.rmSync(raw);
   return out;
 }
 
 export function execFileAsync(command: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => (error ? reject(Object.assign(error, { stdout, stderr })) : resolve({ stdout, stderr })));
+    execFile(command, args, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      error ? reject(Object.assign(error, { stdout, stderr })) : resolve({ stdout, stderr }),
+    );
   });
 }
 

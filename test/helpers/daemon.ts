@@ -66,13 +66,22 @@ export function readJsonFile<T = Record<string, unknown>>(file: string): T {
 let counter = 0;
 
 /** A seed-004 client in a few lines: request `{id, audio_file, timestamp}`, poll for `{id}.json`, read it, delete it. */
-export async function seedRequest(root: string, audioFile: string, timeoutMs = 15_000, id = `${Date.now()}${String(process.hrtime.bigint() % 1_000_000n).padStart(6, '0')}${counter++}`): Promise<{ id: string; response: Record<string, unknown>; ms: number }> {
+export async function seedRequest(
+  root: string,
+  audioFile: string,
+  timeoutMs = 15_000,
+  id = `${Date.now()}${String(process.hrtime.bigint() % 1_000_000n).padStart(6, '0')}${counter++}`,
+): Promise<{ id: string; response: Record<string, unknown>; ms: number }> {
   const paths = seedPaths(root);
   const t0 = Date.now();
   fs.writeFileSync(path.join(paths.requests, `${id}.json`), JSON.stringify({ id, audio_file: audioFile, timestamp: Date.now() / 1000 }));
   const responseFile = path.join(paths.responses, `${id}.json`);
   // A half-written response would throw here: the daemon writes them atomically.
-  const response = await waitFor<Record<string, unknown>>(() => (fs.existsSync(responseFile) ? readJsonFile(responseFile) : undefined), timeoutMs, `response ${id}`);
+  const response = await waitFor<Record<string, unknown>>(
+    () => (fs.existsSync(responseFile) ? readJsonFile(responseFile) : undefined),
+    timeoutMs,
+    `response ${id}`,
+  );
   const ms = Date.now() - t0;
   fs.rmSync(responseFile);
   return { id, response, ms };
@@ -105,7 +114,11 @@ export async function runSeedBash(root: string, audio: string, prefix: string[] 
 /** Runs the seed's Python `transcribe_audio(audio)`; returns its results. `prefix` runs it in a PrivateTmp. */
 export async function runSeedPython(root: string, audio: string, prefix: string[] = []): Promise<string[]> {
   const client = seedClient('client.py', root).split('# Usage')[0]!;
-  const { stdout } = await prefixed(prefix, 'python3', ['-c', `${client}\nimport sys\nprint(json.dumps(transcribe_audio(sys.argv[1])))`, audio]);
+  const { stdout } = await prefixed(prefix, 'python3', [
+    '-c',
+    `${client}\nimport sys\nprint(json.dumps(transcribe_audio(sys.argv[1])))`,
+    audio,
+  ]);
   return JSON.parse(stdout) as string[];
 }
 
@@ -140,7 +153,9 @@ export async function privateTmp(files: string[]): Promise<PrivateTmp> {
     'echo ready',
     'exec cat',
   ].join('\n');
-  const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', staging, project, ...files], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const holder = spawn('unshare', ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', staging, project, ...files], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let said = '';
   holder.stdout.on('data', (d: Buffer) => (said += d.toString()));
   holder.stderr.on('data', (d: Buffer) => (said += d.toString()));

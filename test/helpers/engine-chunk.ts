@@ -2,7 +2,12 @@ import type { EngineChunk } from '../../src/transcription/engines/engine.js';
 import { PIECE_BYTES } from '../../src/audio/engine-audio.js';
 
 /** An EngineChunk whose audio is `pcm` (already in the engine's format), handed over in bounded pieces as the transcriber does. */
-export function engineChunkOf(seq: number, offsetSeconds: number, pcm: Buffer, rest: Partial<Pick<EngineChunk, 'path' | 'durationSeconds'>> = {}): EngineChunk {
+export function engineChunkOf(
+  seq: number,
+  offsetSeconds: number,
+  pcm: Buffer,
+  rest: Partial<Pick<EngineChunk, 'path' | 'durationSeconds'>> = {},
+): EngineChunk {
   return {
     seq,
     path: rest.path ?? '',

@@ -81,7 +81,11 @@ const execFileAsync = promisify(execFile);
 /** pocketsphinx_continuous on the upload: its hypothesis lines, joined. */
 export async function pocketsphinxText(file: string): Promise<string> {
   const { stdout } = await execFileAsync('pocketsphinx_continuous', ['-infile', file, '-logfn', '/dev/null'], { timeout: 60_000 });
-  return stdout.split('\n').map((l) => l.trim()).filter(Boolean).join(' ');
+  return stdout
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean)
+    .join(' ');
 }
 
 /** Starts the server; `port` reuses a port (the same server "back" after an outage). */
@@ -99,7 +103,13 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}, port 
 
   const sendError = (res: http.ServerResponse, status: number, message: string, headers: Record<string, string> = {}) => {
     res.writeHead(status, { 'content-type': 'application/json', ...headers });
-    res.end(JSON.stringify(options.dialect === 'whisper.cpp' ? { error: message } : { error: { message, type: 'invalid_request_error', param: null, code: null } }));
+    res.end(
+      JSON.stringify(
+        options.dialect === 'whisper.cpp'
+          ? { error: message }
+          : { error: { message, type: 'invalid_request_error', param: null, code: null } },
+      ),
+    );
   };
 
   const server = http.createServer((req, res) => {
@@ -117,7 +127,8 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}, port 
     if (req.method !== 'POST' || url.pathname !== '/v1/audio/transcriptions') {
       req.resume();
       // whisper.cpp's error handler: a plain-text 404 for any other route (server.cpp, set_error_handler).
-      if (options.dialect === 'whisper.cpp') return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`File Not Found (${url.pathname})`);
+      if (options.dialect === 'whisper.cpp')
+        return void res.writeHead(404, { 'content-type': 'text/plain' }).end(`File Not Found (${url.pathname})`);
       sendError(res, 404, `Not found: ${req.method} ${url.pathname}`);
       return;
     }
@@ -147,11 +158,21 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}, port 
 
     async function answer(): Promise<void> {
       await fileSeen;
-      const upload: ReceivedUpload = { fields, authorization: req.headers.authorization, fileName, fileBytes: 0, sampleRate: 0, channels: 0, durationSeconds: 0, receivedAt: Date.now() - started };
+      const upload: ReceivedUpload = {
+        fields,
+        authorization: req.headers.authorization,
+        fileName,
+        fileBytes: 0,
+        sampleRate: 0,
+        channels: 0,
+        durationSeconds: 0,
+        receivedAt: Date.now() - started,
+      };
       if (!fileSeen) return sendError(res, 400, "Missing required parameter: 'file'.");
       const model = fields.model?.[0];
       if (!model && options.dialect !== 'whisper.cpp') return sendError(res, 400, "Missing required parameter: 'model'.");
-      if (model && !models.includes(model) && !options.aliases?.includes(model) && options.dialect !== 'whisper.cpp') return sendError(res, 404, `The model \`${model}\` does not exist or you do not have access to it.`);
+      if (model && !models.includes(model) && !options.aliases?.includes(model) && options.dialect !== 'whisper.cpp')
+        return sendError(res, 404, `The model \`${model}\` does not exist or you do not have access to it.`);
       const format = fields.response_format?.[0] ?? 'json';
       if (!['json', 'text', 'verbose_json'].includes(format) || (format === 'verbose_json' && options.verboseJson === false)) {
         return sendError(res, 400, `response_format '${format}' is not supported`);
@@ -187,8 +208,44 @@ export async function startOpenAiServer(options: OpenAiServerOptions = {}, port 
         options.dialect === 'whisper.cpp'
           ? { task: 'transcribe', language: 'english', duration: d, text: ` ${text}\n`, segments: whisperCppSegments(words) }
           : options.dialect === 'localai'
-            ? { text, language: fields.language?.[0] ?? '', duration: d, segments: [{ id: 0, start: 0, end: d, text: ` ${text}`, tokens: [], ...(wantWords ? { words: words.map((w) => ({ start: w.start, end: w.end, text: ` ${w.word}` })) } : {}) }] }
-            : { task: 'transcribe', language: fields.language?.[0] ?? 'english', duration: d, text, segments: text ? [{ id: 0, seek: 0, start: 0, end: d, text: ` ${text}`, tokens: [], temperature: 0, avg_logprob: -0.2, compression_ratio: 1, no_speech_prob: 0.01 }] : [], ...(wantWords ? { words } : {}) },
+            ? {
+                text,
+                language: fields.language?.[0] ?? '',
+                duration: d,
+                segments: [
+                  {
+                    id: 0,
+                    start: 0,
+                    end: d,
+                    text: ` ${text}`,
+                    tokens: [],
+                    ...(wantWords ? { words: words.map((w) => ({ start: w.start, end: w.end, text: ` ${w.word}` })) } : {}),
+                  },
+                ],
+              }
+            : {
+                task: 'transcribe',
+                language: fields.language?.[0] ?? 'english',
+                duration: d,
+                text,
+                segments: text
+                  ? [
+                      {
+                        id: 0,
+                        seek: 0,
+                        start: 0,
+                        end: d,
+                        text: ` ${text}`,
+                        tokens: [],
+                        temperature: 0,
+                        avg_logprob: -0.2,
+                        compression_ratio: 1,
+                        no_speech_prob: 0.01,
+                      },
+                    ]
+                  : [],
+                ...(wantWords ? { words } : {}),
+              },
       );
       res.end(upload.answer);
     }

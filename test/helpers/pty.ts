@@ -14,8 +14,11 @@ export function runInPty(args: string[], box: Sandbox, env: NodeJS.ProcessEnv, t
   const quoted = [BIN, ...args].map((a) => `'${a}'`).join(' ');
   const command = `stty cols 80 rows 24; timeout ${timeoutSeconds} ${quoted}`;
   return new Promise((resolve, reject) => {
-    execFile(SCRIPT, ['-qfec', command, '/dev/null'], { cwd: box.home, env: { ...box.env, ...env }, timeout: (timeoutSeconds + 30) * 1000, maxBuffer: 8 * 1024 * 1024 }, (error, stdout) =>
-      error ? reject(error) : resolve(stdout),
+    execFile(
+      SCRIPT,
+      ['-qfec', command, '/dev/null'],
+      { cwd: box.home, env: { ...box.env, ...env }, timeout: (timeoutSeconds + 30) * 1000, maxBuffer: 8 * 1024 * 1024 },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
     );
   });
 }

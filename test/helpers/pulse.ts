@@ -16,9 +16,18 @@ const started: ChildProcess[] = [];
 export async function startPulse(box: Pick<Sandbox, 'env' | 'home'>): Promise<ChildProcess> {
   // A box without XDG_RUNTIME_DIR gets a server as libpulse makes one then: its socket in /tmp/pulse-…,
   // linked from ~/.config/pulse/<machine-id>-runtime.
-  const env = { PATH: process.env.PATH, HOME: box.home, [MARK]: process.env[MARK], ...(box.env.XDG_RUNTIME_DIR ? { XDG_RUNTIME_DIR: box.env.XDG_RUNTIME_DIR } : {}) };
+  const env = {
+    PATH: process.env.PATH,
+    HOME: box.home,
+    [MARK]: process.env[MARK],
+    ...(box.env.XDG_RUNTIME_DIR ? { XDG_RUNTIME_DIR: box.env.XDG_RUNTIME_DIR } : {}),
+  };
   if (env.XDG_RUNTIME_DIR) fs.mkdirSync(env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
-  const server = spawn('pulseaudio', ['-n', '--load=module-native-protocol-unix', '--load=module-null-sink', '--daemonize=no', '--exit-idle-time=-1'], { env, stdio: 'ignore' });
+  const server = spawn(
+    'pulseaudio',
+    ['-n', '--load=module-native-protocol-unix', '--load=module-null-sink', '--daemonize=no', '--exit-idle-time=-1'],
+    { env, stdio: 'ignore' },
+  );
   started.push(server);
   await waitFor(() => spawnSync('pactl', ['info'], { env }).status === 0, 15_000, 'the PulseAudio server');
   return server;
@@ -41,10 +50,24 @@ export function killAllPulse(): void {
  */
 export async function startPlayer(box: Pick<Sandbox, 'env' | 'home' | 'root'>, seconds = 120): Promise<ChildProcess> {
   const tone = `${box.root}/player-tone.wav`;
-  spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`, tone]);
+  spawnSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'lavfi',
+    '-i',
+    `sine=frequency=440:sample_rate=44100:duration=${seconds}`,
+    tone,
+  ]);
   const env = { PATH: process.env.PATH, HOME: box.home, ...(box.env.XDG_RUNTIME_DIR ? { XDG_RUNTIME_DIR: box.env.XDG_RUNTIME_DIR } : {}) };
   const player = spawn('paplay', [tone], { env, stdio: 'ignore' });
   started.push(player);
-  await waitFor(() => /^\d+\t/m.test(spawnSync('pactl', ['list', 'short', 'sink-inputs'], { env, encoding: 'utf8' }).stdout), 15_000, 'the player');
+  await waitFor(
+    () => /^\d+\t/m.test(spawnSync('pactl', ['list', 'short', 'sink-inputs'], { env, encoding: 'utf8' }).stdout),
+    15_000,
+    'the player',
+  );
   return player;
 }

@@ -38,5 +38,7 @@ export async function checkRunEnd(run: string, graceMs = 5000): Promise<void> {
     }
   }
   process.exitCode = 1;
-  console.error(`\nFAIL: ${left.length} process(es) started by this test run were still alive at its end (now killed):\n${left.map((p) => `  pid ${p.pid}: ${p.command}`).join('\n')}\n`);
+  console.error(
+    `\nFAIL: ${left.length} process(es) started by this test run were still alive at its end (now killed):\n${left.map((p) => `  pid ${p.pid}: ${p.command}`).join('\n')}\n`,
+  );
 }

@@ -12,5 +12,8 @@ process.env[MARK] = `${inject('echologTestRun') ?? `solo-${process.pid}`}/${proc
 afterAll(async () => {
   const left = await killFileProcesses();
   // Killed here, but a test that leaves processes behind is a defect: say which ones.
-  if (left.length > 0) console.warn(`${fileMark()}: killed ${left.length} process(es) the tests left running:\n${left.map((p) => `  ${p.pid} ${p.command}`).join('\n')}`);
+  if (left.length > 0)
+    console.warn(
+      `${fileMark()}: killed ${left.length} process(es) the tests left running:\n${left.map((p) => `  ${p.pid} ${p.command}`).join('\n')}`,
+    );
 }, 20_000);

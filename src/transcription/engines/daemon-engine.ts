@@ -50,7 +50,14 @@ export class DaemonEngine implements TranscriptionEngine {
 
   /** pid, device and model of the daemon, for session_start. */
   startFields(): LogFields {
-    return this.status ? { daemon_pid: this.status.pid, daemon_device: this.status.device, daemon_model: this.status.model_size, daemon_root: this.options.paths.root } : {};
+    return this.status
+      ? {
+          daemon_pid: this.status.pid,
+          daemon_device: this.status.device,
+          daemon_model: this.status.model_size,
+          daemon_root: this.options.paths.root,
+        }
+      : {};
   }
 
   /**
@@ -67,7 +74,10 @@ export class DaemonEngine implements TranscriptionEngine {
         this.status = live.status;
         return;
       }
-      const why = live === undefined || live.state === 'absent' ? `no session daemon on ${this.options.paths.root} (start one with \`echolog daemon start\`)` : live.why;
+      const why =
+        live === undefined || live.state === 'absent'
+          ? `no session daemon on ${this.options.paths.root} (start one with \`echolog daemon start\`)`
+          : live.why;
       // Another account's marker or status is never believed, and waiting does not change whose it is.
       const foreign = live?.state === 'not_ready' && live.foreign === true;
       if (foreign || performance.now() >= deadline) throw new Error(`the session daemon is not ready: ${why}`);
@@ -78,7 +88,10 @@ export class DaemonEngine implements TranscriptionEngine {
   async transcribe(chunk: EngineChunk): Promise<TranscriptSegment[]> {
     const response = await this.request(chunk.path);
     if (response.error !== undefined) throw new Error(`the session daemon answered: ${response.error}`);
-    const text = response.results.map((r) => r.trim()).filter(Boolean).join(' ');
+    const text = response.results
+      .map((r) => r.trim())
+      .filter(Boolean)
+      .join(' ');
     // The protocol carries no times: the text spans its chunk.
     return text ? [{ start: chunk.offsetSeconds, end: chunk.offsetSeconds + chunk.durationSeconds, text }] : [];
   }

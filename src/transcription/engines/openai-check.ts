@@ -33,7 +33,9 @@ export async function checkEndpoint(settings: OpenAiSettings): Promise<EndpointC
   }
   try {
     await client.transcribe({ audio: silence(), format: 'json', prompt: '' });
-    const found = listed ? `model ${model} is not among the models it lists (an alias?), but it transcribed 0.5 s of silence` : `model ${model} transcribed 0.5 s of silence (the server lists no models)`;
+    const found = listed
+      ? `model ${model} is not among the models it lists (an alias?), but it transcribed 0.5 s of silence`
+      : `model ${model} transcribed 0.5 s of silence (the server lists no models)`;
     return { ok: true, detail: `${url}: reachable, key accepted, ${found}` };
   } catch (error) {
     const failed = failure(error, url, settings);
@@ -41,10 +43,18 @@ export async function checkEndpoint(settings: OpenAiSettings): Promise<EndpointC
     const status = (error as OpenAiRequestError).status;
     if (listed && (status === 404 || status === 400)) {
       const list = listed.length > 0 ? listed.slice(0, 10).join(', ') : 'none';
-      return { ok: false, detail: `${url}: reachable, key accepted, but model ${model} is not among its models (${list})`, fix: 'set transcription.openai.model (or --model) to one the server serves' };
+      return {
+        ok: false,
+        detail: `${url}: reachable, key accepted, but model ${model} is not among its models (${list})`,
+        fix: 'set transcription.openai.model (or --model) to one the server serves',
+      };
     }
     if (status === 404 || status === 400) {
-      return { ok: false, detail: `${url}: reachable, key accepted, but a 0.5 s transcription with model ${model} was refused: ${(error as Error).message}`, fix: 'check transcription.openai.model and that the base URL ends where /audio/transcriptions is served (usually /v1)' };
+      return {
+        ok: false,
+        detail: `${url}: reachable, key accepted, but a 0.5 s transcription with model ${model} was refused: ${(error as Error).message}`,
+        fix: 'check transcription.openai.model and that the base URL ends where /audio/transcriptions is served (usually /v1)',
+      };
     }
     return unexpected(error, url);
   }
@@ -54,10 +64,20 @@ export async function checkEndpoint(settings: OpenAiSettings): Promise<EndpointC
 function failure(error: unknown, url: string, settings: OpenAiSettings): EndpointCheck | undefined {
   if (!(error instanceof OpenAiRequestError)) return undefined;
   if (error.status === undefined) {
-    return { ok: false, detail: `${url}: not reachable: ${error.message}`, fix: 'start the server, or point transcription.openai.base_url / $OPENAI_BASE_URL at it' };
+    return {
+      ok: false,
+      detail: `${url}: not reachable: ${error.message}`,
+      fix: 'start the server, or point transcription.openai.base_url / $OPENAI_BASE_URL at it',
+    };
   }
   if (error.status === 401 || error.status === 403) {
-    return { ok: false, detail: `${url}: reachable, but the key was refused (HTTP ${error.status})`, fix: settings.apiKey ? `check the key in $${settings.apiKeyEnv}` : `set $${settings.apiKeyEnv} (or name another variable in transcription.openai.api_key_env)` };
+    return {
+      ok: false,
+      detail: `${url}: reachable, but the key was refused (HTTP ${error.status})`,
+      fix: settings.apiKey
+        ? `check the key in $${settings.apiKeyEnv}`
+        : `set $${settings.apiKeyEnv} (or name another variable in transcription.openai.api_key_env)`,
+    };
   }
   return undefined;
 }

@@ -98,15 +98,23 @@ export class OpenAiClient {
 
   private whatToCheck(status: number): string {
     const keyVar = `$${this.settings.apiKeyEnv}`;
-    if (status === 401) return this.settings.apiKey ? `check the key in ${keyVar}` : `the server wants a key: set ${keyVar} (or transcription.openai.api_key_env)`;
+    if (status === 401)
+      return this.settings.apiKey
+        ? `check the key in ${keyVar}`
+        : `the server wants a key: set ${keyVar} (or transcription.openai.api_key_env)`;
     if (status === 403) return `check that the key in ${keyVar} may use model ${this.settings.model}`;
-    if (status === 404) return `check transcription.openai.base_url / $OPENAI_BASE_URL (it usually ends in /v1) and transcription.openai.model (${this.settings.model})`;
+    if (status === 404)
+      return `check transcription.openai.base_url / $OPENAI_BASE_URL (it usually ends in /v1) and transcription.openai.model (${this.settings.model})`;
     return `check transcription.openai.model (${this.settings.model}) and transcription.language`;
   }
 
   private transportError(error: Error, shown: string, timedOut: boolean): OpenAiRequestError {
     if (error instanceof OpenAiRequestError) return error;
-    if (timedOut) return new OpenAiRequestError(`no answer from ${shown} within ${Math.round(this.settings.timeoutMs / 1000)} s (transcription.openai.timeout)`, true);
+    if (timedOut)
+      return new OpenAiRequestError(
+        `no answer from ${shown} within ${Math.round(this.settings.timeoutMs / 1000)} s (transcription.openai.timeout)`,
+        true,
+      );
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const why = cause?.code ?? cause?.message ?? error.message;
     return new OpenAiRequestError(`cannot reach ${shown}: ${this.redact(why)}`, true);

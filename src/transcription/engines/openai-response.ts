@@ -41,7 +41,9 @@ export class MalformedResponseError extends Error {}
  */
 export function parseTranscription(body: string, contentType: string, span: ChunkSpan): TranscriptSegment[] {
   const whole = (text: string): TranscriptSegment[] =>
-    text.trim() ? [{ start: roundToMs(span.offsetSeconds), end: roundToMs(span.offsetSeconds + span.durationSeconds), text: text.trim() }] : [];
+    text.trim()
+      ? [{ start: roundToMs(span.offsetSeconds), end: roundToMs(span.offsetSeconds + span.durationSeconds), text: text.trim() }]
+      : [];
   if (!/json/i.test(contentType)) return whole(body);
   let parsed: unknown;
   try {
@@ -60,9 +62,16 @@ export function parseTranscription(body: string, contentType: string, span: Chun
   for (const group of continuedGroups((segments as RawSegment[]).filter((s) => typeof s.text === 'string' && s.text.trim()))) {
     const start = at(group[0]!.start);
     const end = Math.max(start, at(group.at(-1)!.end));
-    const own = joinPieces(group.flatMap((s) => piecesOf(s.words)), at);
+    const own = joinPieces(
+      group.flatMap((s) => piecesOf(s.words)),
+      at,
+    );
     const inside = own.length > 0 ? own : topWords.filter((w) => w.start >= start - 0.001 && w.start < end + 0.001);
-    const joined = group.map((s) => s.text as string).join('').replace(/\s+/g, ' ').trim();
+    const joined = group
+      .map((s) => s.text as string)
+      .join('')
+      .replace(/\s+/g, ' ')
+      .trim();
     out.push({ start, end, text: joined, ...(inside.length > 0 ? { words: inside } : {}) });
   }
   return out;

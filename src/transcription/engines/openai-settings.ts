@@ -52,7 +52,8 @@ export function displayUrl(url: string): string {
 /** Why these settings cannot work (a base URL that is not http(s), a variable name that is not one), or undefined. Pure. */
 export function openAiSettingsProblem(settings: OpenAiSettings, env: NodeJS.ProcessEnv): string | undefined {
   // Not echoed: a key pasted here by mistake must not reach the screen or a log.
-  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(settings.apiKeyEnv)) return 'transcription.openai.api_key_env must be the name of an environment variable (letters, digits, _), not the key itself';
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(settings.apiKeyEnv))
+    return 'transcription.openai.api_key_env must be the name of an environment variable (letters, digits, _), not the key itself';
   let protocol = '';
   try {
     protocol = new URL(settings.baseUrl).protocol;
@@ -60,6 +61,9 @@ export function openAiSettingsProblem(settings: OpenAiSettings, env: NodeJS.Proc
     // not a URL
   }
   if (protocol === 'http:' || protocol === 'https:') return undefined;
-  const from = env.OPENAI_BASE_URL && settings.baseUrl === env.OPENAI_BASE_URL.replace(/\/+$/, '') ? '$OPENAI_BASE_URL' : 'transcription.openai.base_url';
+  const from =
+    env.OPENAI_BASE_URL && settings.baseUrl === env.OPENAI_BASE_URL.replace(/\/+$/, '')
+      ? '$OPENAI_BASE_URL'
+      : 'transcription.openai.base_url';
   return `${from} ${JSON.stringify(displayUrl(settings.baseUrl))} is not an http(s) URL (e.g. http://gpu-server:8000/v1)`;
 }

@@ -34,7 +34,8 @@ export const POCKETSPHINX_BINARIES: ReadonlyArray<{ name: string; variant: Pocke
   { name: 'pocketsphinx', variant: 'v5' },
 ];
 
-export const POCKETSPHINX_INSTALL_HINT = 'install it with `apt-get install pocketsphinx pocketsphinx-en-us` (or `brew install cmu-pocketsphinx`)';
+export const POCKETSPHINX_INSTALL_HINT =
+  'install it with `apt-get install pocketsphinx pocketsphinx-en-us` (or `brew install cmu-pocketsphinx`)';
 
 /** The first pocketsphinx CLI on PATH (5prealpha's first: it is what Debian 12 ships). */
 export function findPocketsphinx(env: NodeJS.ProcessEnv, check?: (file: string) => boolean): PocketsphinxBinary | undefined {

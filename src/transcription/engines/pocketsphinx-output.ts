@@ -56,7 +56,14 @@ export class ContinuousOutputParser {
     if (!open || !open.hyp) return [];
     const first = open.words[0];
     const last = open.words.at(-1);
-    return [{ start: first?.start ?? 0, end: last?.end ?? first?.start ?? 0, text: open.hyp, words: open.words.length > 0 ? open.words : undefined }];
+    return [
+      {
+        start: first?.start ?? 0,
+        end: last?.end ?? first?.start ?? 0,
+        text: open.hyp,
+        words: open.words.length > 0 ? open.words : undefined,
+      },
+    ];
   }
 }
 
@@ -175,7 +182,9 @@ export class StreamTimeline {
       start: this.toSession(segment.start),
       end: this.toSession(segment.end),
       text: segment.text,
-      ...(segment.words ? { words: segment.words.map((w) => ({ word: w.word, start: this.toSession(w.start), end: this.toSession(w.end) })) } : {}),
+      ...(segment.words
+        ? { words: segment.words.map((w) => ({ word: w.word, start: this.toSession(w.start), end: this.toSession(w.end) })) }
+        : {}),
     };
   }
 

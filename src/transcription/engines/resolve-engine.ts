@@ -67,7 +67,9 @@ export const defaultEngineDeps: EngineDeps = {
     const unavailable = await streamDecoderUnavailable();
     if (unavailable) return { unavailable };
     try {
-      return streamDecoderBinary(fileURLToPath(resolveBuiltScript(import.meta.url, 'pocketsphinx-stream-decoder.js', 'the stream decoder')));
+      return streamDecoderBinary(
+        fileURLToPath(resolveBuiltScript(import.meta.url, 'pocketsphinx-stream-decoder.js', 'the stream decoder')),
+      );
     } catch (error) {
       return { unavailable: (error as Error).message };
     }
@@ -84,7 +86,12 @@ export interface ResolveOptions {
   live?: boolean;
 }
 
-export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEnv, deps: EngineDeps = defaultEngineDeps, options: ResolveOptions = {}): Promise<EngineResolution> {
+export async function resolveEngine(
+  config: EchologConfig,
+  env: NodeJS.ProcessEnv,
+  deps: EngineDeps = defaultEngineDeps,
+  options: ResolveOptions = {},
+): Promise<EngineResolution> {
   const t = config.transcription;
   const pocketsphinx = async (cli: PocketsphinxBinary): Promise<EngineResolution> => {
     // The stream decoder runs on the library 5prealpha's CLI links; beside a 5.x CLI it is not tried.
@@ -101,7 +108,8 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
     const module = await deps.loadWhisper();
     if (!module) return { kind: 'missing', name: 'whisper', reason: 'the whisper engine is not available on this platform' };
     const availability = await module.whisperAvailability(config, env);
-    if (!availability.available) return { kind: 'missing', name: 'whisper', reason: availability.reason ?? `whisper model ${t.model} is not available`, refuse: true };
+    if (!availability.available)
+      return { kind: 'missing', name: 'whisper', reason: availability.reason ?? `whisper model ${t.model} is not available`, refuse: true };
     return { kind: 'engine', name: 'whisper', model: t.model, create: () => module.createWhisperEngine(config, env) };
   };
   const paths = daemonPaths(config, env);
@@ -115,7 +123,9 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
       name: 'daemon',
       model: status?.model_size ?? '',
       create: () => new DaemonEngine({ paths, timeoutSeconds: t.daemon_timeout, readyTimeoutSeconds: t.ready_timeout }),
-      startFields: status ? { daemon_pid: status.pid, daemon_device: status.device, daemon_model: status.model_size, daemon_root: paths.root } : { daemon_root: paths.root },
+      startFields: status
+        ? { daemon_pid: status.pid, daemon_device: status.device, daemon_model: status.model_size, daemon_root: paths.root }
+        : { daemon_root: paths.root },
     };
   };
   switch (t.engine) {
@@ -129,7 +139,13 @@ export async function resolveEngine(config: EchologConfig, env: NodeJS.ProcessEn
       return whisper();
     case 'pocketsphinx': {
       const binary = deps.findPocketsphinx(env);
-      return binary ? pocketsphinx(binary) : { kind: 'missing', name: 'pocketsphinx', reason: `pocketsphinx is not installed (no pocketsphinx_continuous or pocketsphinx on PATH); ${POCKETSPHINX_INSTALL_HINT}` };
+      return binary
+        ? pocketsphinx(binary)
+        : {
+            kind: 'missing',
+            name: 'pocketsphinx',
+            reason: `pocketsphinx is not installed (no pocketsphinx_continuous or pocketsphinx on PATH); ${POCKETSPHINX_INSTALL_HINT}`,
+          };
     }
     case 'auto': {
       if (await isDaemonReady(paths)) return daemon();

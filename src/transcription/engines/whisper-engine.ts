@@ -117,13 +117,16 @@ export class WhisperEngine implements TranscriptionEngine, AsyncDisposable {
     let windowStart = 0;
     const infer = async (): Promise<void> => {
       const seconds = filled / WHISPER_SAMPLE_RATE;
-      if (filled > 0) segments.push(...(await this.infer(window.slice(0, filled), { offsetSeconds: chunk.offsetSeconds + windowStart, durationSeconds: seconds })));
+      if (filled > 0)
+        segments.push(
+          ...(await this.infer(window.slice(0, filled), { offsetSeconds: chunk.offsetSeconds + windowStart, durationSeconds: seconds })),
+        );
       windowStart += seconds;
       filled = 0;
     };
     for await (const piece of chunk.audio()) {
       const samples = s16leToFloat32(piece);
-      for (let at = 0; at < samples.length; ) {
+      for (let at = 0; at < samples.length;) {
         const take = Math.min(samples.length - at, window.length - filled);
         window.set(samples.subarray(at, at + take), filled);
         filled += take;
@@ -207,7 +210,9 @@ async function checkModelFile(modelPath: string): Promise<void> {
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     throw new TranscriptionError(
-      code === 'ENOENT' ? `whisper model file not found: ${modelPath}` : `cannot read the whisper model file ${modelPath}: ${(error as Error).message}`,
+      code === 'ENOENT'
+        ? `whisper model file not found: ${modelPath}`
+        : `cannot read the whisper model file ${modelPath}: ${(error as Error).message}`,
     );
   }
   if ('problem' in result) {
@@ -240,7 +245,11 @@ export function s16leToFloat32(pcm: Buffer): Float32Array {
  * Session-relative segments: whisper's centisecond times plus the chunk's offset, clamped to
  * the chunk. Empty texts are dropped; text with no segment (should not happen) spans the chunk.
  */
-export function placeSegments(raw: readonly RawSegment[], text: string, chunk: Pick<EngineChunk, 'offsetSeconds' | 'durationSeconds'>): TranscriptSegment[] {
+export function placeSegments(
+  raw: readonly RawSegment[],
+  text: string,
+  chunk: Pick<EngineChunk, 'offsetSeconds' | 'durationSeconds'>,
+): TranscriptSegment[] {
   const chunkEnd = chunk.offsetSeconds + chunk.durationSeconds;
   const clamp = (seconds: number): number => roundToMs(Math.min(chunkEnd, Math.max(chunk.offsetSeconds, seconds)));
   const segments = raw
@@ -251,7 +260,6 @@ export function placeSegments(raw: readonly RawSegment[], text: string, chunk: P
   }
   return segments;
 }
-
 
 export interface WhisperAvailability {
   available: boolean;

@@ -49,7 +49,11 @@ export function chunkContribution(lines: readonly TranscriptLine[], chunk: Chunk
   let words = 0;
   let chars = 0;
   for (const line of lines) {
-    const mine = line.words ? line.words.filter((w) => inChunk(w.start)).map((w) => w.word) : inChunk(line.start) ? line.text.split(/\s+/) : [];
+    const mine = line.words
+      ? line.words.filter((w) => inChunk(w.start)).map((w) => w.word)
+      : inChunk(line.start)
+        ? line.text.split(/\s+/)
+        : [];
     if (mine.length === 0) continue;
     utterances++;
     words += mine.length;

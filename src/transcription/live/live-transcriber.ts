@@ -122,7 +122,10 @@ export class LiveTranscriber {
     this.now = options.now ?? Date.now;
     this.failed = new Promise((resolve) => (this.signalFailed = resolve));
     this.cutAfterSeconds = options.cutAfterSeconds ?? CUT_AFTER_SECONDS;
-    this.feed = new LiveAudioFeed({ sampleRate: options.engine.audioFormat.sampleRate, maxBufferedSeconds: options.maxBufferedSeconds ?? 30 });
+    this.feed = new LiveAudioFeed({
+      sampleRate: options.engine.audioFormat.sampleRate,
+      maxBufferedSeconds: options.maxBufferedSeconds ?? 30,
+    });
     this.progress = startingProgress(options.engineName, 'running');
     this.started = (options.ready ?? Promise.resolve()).then(
       () => {
@@ -272,7 +275,11 @@ export class LiveTranscriber {
   private async cutUtterance(resumesAt?: number): Promise<void> {
     const at = this.position.sessionWritten;
     this.position.wroteBreak(await this.options.engine.writeBreak(at), resumesAt);
-    this.options.logger.debug('live_utterance_cut', { at_s: roundToMs(at), finalized_s: roundToMs(this.finalized), ...(resumesAt === undefined ? {} : { resumes_at_s: roundToMs(resumesAt) }) });
+    this.options.logger.debug('live_utterance_cut', {
+      at_s: roundToMs(at),
+      finalized_s: roundToMs(this.finalized),
+      ...(resumesAt === undefined ? {} : { resumes_at_s: roundToMs(resumesAt) }),
+    });
     if (resumesAt === undefined) this.cuts++;
     else this.quietSince = undefined;
     this.mark = { streamEnd: this.position.streamWritten, session: this.position.sessionWritten, readSeen: false };
@@ -352,9 +359,11 @@ export class LiveTranscriber {
     this.recentLines.push(line);
     this.progress.utterance_count++;
     this.progress.word_count += countWords(text);
-    this.writing = this.writing.then(() => this.options.store.append([line])).catch((error: Error) => {
-      this.options.logger.error('transcript_write_failed', { reason: error.message });
-    });
+    this.writing = this.writing
+      .then(() => this.options.store.append([line]))
+      .catch((error: Error) => {
+        this.options.logger.error('transcript_write_failed', { reason: error.message });
+      });
     this.options.onText?.(line);
   }
 
@@ -370,7 +379,15 @@ export class LiveTranscriber {
       const contribution = chunkContribution(this.recentLines, p);
       const capturedAt = this.feed.capturedAt(p.end);
       const latencyMs = capturedAt === undefined ? 0 : Math.max(0, this.now() - capturedAt);
-      done.push({ seq: p.seq, start: p.start, end: p.end, text: '', engine: this.options.engineName, latency_ms: latencyMs, chunk: 'transcribed' });
+      done.push({
+        seq: p.seq,
+        start: p.start,
+        end: p.end,
+        text: '',
+        engine: this.options.engineName,
+        latency_ms: latencyMs,
+        chunk: 'transcribed',
+      });
       this.options.logger.info('chunk_transcribed', {
         seq: p.seq,
         engine: this.options.engineName,
@@ -390,9 +407,11 @@ export class LiveTranscriber {
       forgetSettledPlaces(this.places, settledTo);
       this.feed.forgetBefore(settledTo);
     }
-    this.writing = this.writing.then(() => this.options.store.append(done)).catch((error: Error) => {
-      this.options.logger.error('transcript_write_failed', { reason: error.message });
-    });
+    this.writing = this.writing
+      .then(() => this.options.store.append(done))
+      .catch((error: Error) => {
+        this.options.logger.error('transcript_write_failed', { reason: error.message });
+      });
     await this.writing;
     this.report();
   }

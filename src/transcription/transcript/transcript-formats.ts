@@ -67,7 +67,10 @@ export function formatTranscriptLine(line: TranscriptLine): string {
 }
 
 /** Utterances in time order; the order of lines with equal times is kept (a stable sort). */
-export function buildTranscript(lines: readonly TranscriptLine[], meta: { sessionId: string; language: string; duration: number }): TranscriptDocument {
+export function buildTranscript(
+  lines: readonly TranscriptLine[],
+  meta: { sessionId: string; language: string; duration: number },
+): TranscriptDocument {
   const utterances = lines
     .filter((line) => line.text.trim().length > 0)
     .map((line, index) => ({ line, index }))
@@ -107,9 +110,7 @@ export function formatCueTime(seconds: number, separator: ',' | '.'): string {
 }
 
 export function formatSrt(doc: TranscriptDocument): string {
-  return doc.utterances
-    .map((u, i) => `${i + 1}\n${formatCueTime(u.start, ',')} --> ${formatCueTime(u.end, ',')}\n${u.text}\n`)
-    .join('\n');
+  return doc.utterances.map((u, i) => `${i + 1}\n${formatCueTime(u.start, ',')} --> ${formatCueTime(u.end, ',')}\n${u.text}\n`).join('\n');
 }
 
 export function formatVtt(doc: TranscriptDocument): string {
