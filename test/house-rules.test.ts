@@ -140,6 +140,16 @@ describe('the house: imports run one way, and each job has one place', () => {
     expect(offenders(/\bhomedir\b|env\.HOME\b/, (file) => file === 'files/paths.ts')).toEqual([]);
   });
 
+  it('no line of src/ runs past 160 characters (prettier breaks code at 140; strings and comments are broken by hand)', () => {
+    const long = sourceFiles(SRC).flatMap((file) =>
+      fs
+        .readFileSync(file, 'utf8')
+        .split('\n')
+        .flatMap((line, i) => (line.length > 160 ? [`${path.relative(SRC, file)}:${i + 1}`] : [])),
+    );
+    expect(long).toEqual([]);
+  });
+
   it('sees a cycle when there is one (the check itself)', () => {
     const graph = new Map([
       ['a', new Set(['b'])],

@@ -2,8 +2,8 @@ import type { RunEnd } from './run-end.js';
 
 /**
  * What the supervisor does after an ffmpeg run ends, as systemd's `Restart=on-failure` with a
- * start limit: what no retry can fix (see run-end.ts) ends the session at once; a crash is restarted with backoff up to `maxRestarts` times in a row (a run that
- * finished a chunk resets the count); a lost device is retried, however often, until it has been
+ * start limit: what no retry can fix (see run-end.ts) ends the session at once; a crash is restarted
+ * with backoff up to `maxRestarts` times in a row (a run that finished a chunk resets the count); a lost device is retried, however often, until it has been
  * gone for `reconnectTimeoutMs`. Pure.
  */
 export interface RestartPolicy {

@@ -174,7 +174,8 @@ export async function daemonStopCommand(
   const isTarget = (): boolean => isRunning(pid) && looksLikeSessionDaemon(readCmdline(pid));
   if (!isTarget())
     throw new DaemonError(
-      `the marker ${paths.marker} names pid ${pid}, which is not a session daemon (its command line is ${JSON.stringify(readCmdline(pid)?.join(' ') ?? '?')}); not signalling it`,
+      `the marker ${paths.marker} names pid ${pid}, which is not a session daemon ` +
+        `(its command line is ${JSON.stringify(readCmdline(pid)?.join(' ') ?? '?')}); not signalling it`,
     );
   // SIGINT then SIGTERM, never SIGKILL: the daemon removes its marker on either.
   await stopProcessByPid(pid, 5000, isTarget, false);

@@ -26,7 +26,8 @@ export function registerDaemonCommands(
     .option('--timeout <duration>', 'stop after this long without a request: seconds, or 90s, 10m, 1h (default 600)', parsePositiveSeconds)
     .option(
       '--engine <name>',
-      'engine to keep loaded: pocketsphinx, whisper or openai (a server of the OpenAI transcription API, in front of one GPU server) (default: the configured one, else whisper if its model is present, else pocketsphinx)',
+      'engine to keep loaded: pocketsphinx, whisper or openai (a server of the OpenAI transcription API, in front of one GPU server) ' +
+        '(default: the configured one, else whisper if its model is present, else pocketsphinx)',
     )
     .option(
       '--model <name>',

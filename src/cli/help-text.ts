@@ -236,7 +236,8 @@ export const EXIT_CODES: ReadonlyArray<readonly [code: number, meaning: string]>
   [0, 'success (duration reached, input ended)'],
   [
     1,
-    'runtime failure (ffmpeg failed or not found, the device was lost, the disk filled or too little disk, another session is recording, a daemon failed, a doctor check failed, internal error)',
+    'runtime failure (ffmpeg failed or not found, the device was lost, the disk filled or too little disk, ' +
+      'another session is recording, a daemon failed, a doctor check failed, internal error)',
   ],
   [2, 'usage or config error, an unknown session id or one that is no session folder: nothing was created or deleted'],
   [129, 'stopped by SIGHUP'],

@@ -77,8 +77,9 @@ export function mayPrintHelp(args: readonly string[]): boolean {
 
 /**
  * The commander program. Only the command being run is registered (`only`; help, completion and an
- * unknown command get them all), and the help layout only when help may be printed (`withHelp`). Each command's module, and the config loader (zod, js-yaml), is
- * loaded only when a command runs: `--version` and `--help` load neither.
+ * unknown command get them all), and the help layout only when help may be printed (`withHelp`). Each
+ * command's module, and the config loader (zod, js-yaml), is loaded only when a command runs: `--version`
+ * and `--help` load neither.
  * Actions store their exit code in `result`; errors propagate to `main`.
  */
 export async function buildProgram(

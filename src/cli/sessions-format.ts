@@ -60,7 +60,8 @@ export function formatListTable(page: SessionPage): string {
       .join('  ')
       .trimEnd();
   const shown = page.sessions.length === 0 ? 'none' : `${page.offset + 1}-${page.offset + page.sessions.length}`;
-  return `${[line(header), ...rows.map(line)].join('\n')}\n(${shown} of ${page.total}${page.offset + page.sessions.length < page.total ? `; more with --offset ${page.offset + page.sessions.length}` : ''})\n`;
+  const next = page.offset + page.sessions.length;
+  return `${[line(header), ...rows.map(line)].join('\n')}\n(${shown} of ${page.total}${next < page.total ? `; more with --offset ${next}` : ''})\n`;
 }
 
 /** Seed 003's list response: `{sessions: [...], pagination: {...}}`. */

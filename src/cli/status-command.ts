@@ -122,5 +122,6 @@ export function formatTranscriptionStatus(t: NonNullable<StatusReport['last']>['
   if (t.state === 'unavailable') return `transcription: ${t.engine} unavailable (run echolog transcribe after the session)`;
   const speed =
     t.realtime_factor === null ? '' : `, ${t.realtime_factor.toFixed(2)}× real time${t.realtime_factor > 1 ? ' (falling behind)' : ''}`;
-  return `transcription: ${t.engine}, ${plural(t.pending_chunks, 'chunk')} pending (lag ${t.lag_seconds.toFixed(1)} s)${speed}, ${plural(t.utterance_count, 'utterance')}`;
+  const pending = `${plural(t.pending_chunks, 'chunk')} pending (lag ${t.lag_seconds.toFixed(1)} s)`;
+  return `transcription: ${t.engine}, ${pending}${speed}, ${plural(t.utterance_count, 'utterance')}`;
 }

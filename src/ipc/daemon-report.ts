@@ -26,7 +26,8 @@ export function formatDaemonStatus(report: DaemonStatusReport, nowMs: number): s
   if (report.state === 'not_ready') return `daemon: not ready, ${report.why} (root ${report.root})`;
   const s = report.status!;
   const idle = Math.max(0, Math.round(nowMs / 1000 - s.last_activity));
-  return `daemon: ready, pid ${s.pid}, ${s.model_size} on ${s.device}, ${s.processing ? 'processing' : 'idle'}, last activity ${idle} s ago, stops after ${s.session_timeout} s idle (root ${report.root})`;
+  const activity = `${s.processing ? 'processing' : 'idle'}, last activity ${idle} s ago, stops after ${s.session_timeout} s idle`;
+  return `daemon: ready, pid ${s.pid}, ${s.model_size} on ${s.device}, ${activity} (root ${report.root})`;
 }
 
 export type DaemonStatusSummary = DaemonStatusReport | { root: string; state: 'unusable'; why: string };

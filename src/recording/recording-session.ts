@@ -437,7 +437,8 @@ export class RecordingSession {
         return { stopFields: { message }, failure: new DiskLowError(`recording stopped before the disk filled: ${message}`) };
       case 'device_lost': {
         const lost = outcome.kind === 'device_lost' ? outcome.lostForSeconds : 0;
-        const what = `the capture device ${this.options.plan.input.format} ${this.options.plan.input.input} went away and did not come back within ${lost} s (recording.reconnect_timeout)`;
+        const { format, input } = this.options.plan.input;
+        const what = `the capture device ${format} ${input} went away and did not come back within ${lost} s (recording.reconnect_timeout)`;
         return { stopFields: { message: what }, failure: new DeviceLostError(`recording stopped: ${what}`) };
       }
       case 'ffmpeg_exit': {
@@ -547,7 +548,8 @@ export class RecordingSession {
       .catch((writeError: Error) => {
         // The next status or record finishes it from session_stop (see recover-session.ts).
         this.options.stderr.write(
-          `echolog: cannot write the final ${manifestPath(this.options.plan.sessionDir)} (${writeError.message}); session.log ends with session_stop, and the next echolog status completes session.json from it\n`,
+          `echolog: cannot write the final ${manifestPath(this.options.plan.sessionDir)} (${writeError.message}); ` +
+            'session.log ends with session_stop, and the next echolog status completes session.json from it\n',
         );
       });
   }
@@ -574,7 +576,8 @@ async function refuseLowDisk(recordingsDir: string, minFreeMb: number): Promise<
   if (free === undefined || !(await canWriteIn(recordingsDir))) return;
   if (diskVerdict(free, minFreeMb) === 'too_low') {
     throw new DiskLowError(
-      `not enough free space to record in ${recordingsDir}: ${formatMib(free)} free, recording.min_free_mb is ${minFreeMb} MiB (free some space, or lower recording.min_free_mb; 0 turns the guard off)`,
+      `not enough free space to record in ${recordingsDir}: ${formatMib(free)} free, recording.min_free_mb is ${minFreeMb} MiB ` +
+        '(free some space, or lower recording.min_free_mb; 0 turns the guard off)',
     );
   }
 }

@@ -91,7 +91,8 @@ export function checkSameLayout(chunks: readonly Chunk[]): void {
   );
   if (first && other) {
     throw new UsageError(
-      `cannot join ${first.path} (${first.wav.sampleRate} Hz, ${first.wav.channels} ch) and ${other.path} (${other.wav.sampleRate} Hz, ${other.wav.channels} ch) into one file: export the sessions one at a time`,
+      `cannot join ${first.path} (${first.wav.sampleRate} Hz, ${first.wav.channels} ch) and ` +
+        `${other.path} (${other.wav.sampleRate} Hz, ${other.wav.channels} ch) into one file: export the sessions one at a time`,
     );
   }
 }
@@ -217,7 +218,8 @@ export async function checkExportTarget(file: string, recordingsDir: string, for
     const realRecordings = await fs.realpath(recordingsDir).catch(() => path.resolve(recordingsDir));
     if (realParent === realRecordings || realParent.startsWith(`${realRecordings}${path.sep}`)) {
       throw new UsageError(
-        `${file} is inside the recordings dir ${recordingsDir}: an export never writes into a session folder or the recordings dir (not even with --force); choose a file elsewhere`,
+        `${file} is inside the recordings dir ${recordingsDir}: ` +
+          'an export never writes into a session folder or the recordings dir (not even with --force); choose a file elsewhere',
       );
     }
     const stat = await fs.lstat(target.inFolder(path.basename(file))).catch(() => undefined);

@@ -115,7 +115,8 @@ function removedInvalidLock(file: string, why: string): string {
 export async function acquireActiveLock(recordingsDir: string, sessionId: string): Promise<{ stale?: ActiveLock; discarded?: string }> {
   const file = lockPath(recordingsDir);
   const ticks = readStartTicks(process.pid);
-  const mine = `${JSON.stringify({ session_id: sessionId, pid: process.pid, ...(ticks === undefined ? {} : { pid_start_ticks: ticks }) } satisfies ActiveLock)}\n`;
+  const lock: ActiveLock = { session_id: sessionId, pid: process.pid, ...(ticks === undefined ? {} : { pid_start_ticks: ticks }) };
+  const mine = `${JSON.stringify(lock)}\n`;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
       await createFileDurable(file, mine);
@@ -169,7 +170,10 @@ const TAKEOVER_GUARD_OLD_MS = 10_000;
 const GUARD_POLL_MS = 50;
 const MAX_GUARD_REMOVALS = 3;
 
-/** What a guard on disk says of its owner: `held` by a live echolog, `stale` (that process is gone), `unknown` (a folder left by an older echolog, garbage), or `gone`. */
+/**
+ * What a guard on disk says of its owner: `held` by a live echolog, `stale` (that process is gone), `unknown` (a folder left
+ * by an older echolog, garbage), or `gone`.
+ */
 type GuardVerdict =
   { kind: 'held'; pid: number; text: string } | { kind: 'stale' | 'unknown'; text: string | undefined } | { kind: 'gone' };
 

@@ -22,7 +22,9 @@ export async function judgeSessionFolder(recordingsDir: string, id: string): Pro
     return {
       ok: false,
       missing: false,
-      why: `${JSON.stringify(id)} is not a session id: an id is the name of a folder directly inside ${recordingsDir} (1-128 letters, digits, '.', '_' or '-', starting with a letter or digit), never a path`,
+      why:
+        `${JSON.stringify(id)} is not a session id: an id is the name of a folder directly inside ${recordingsDir} ` +
+        "(1-128 letters, digits, '.', '_' or '-', starting with a letter or digit), never a path",
     };
   }
   const dir = path.join(recordingsDir, id);

@@ -392,7 +392,9 @@ export class ChunkTranscriber {
     this.progress.realtime_factor = Math.round(ratio * 100) / 100;
     if (!this.lagWarned && this.options.realtime !== false && this.window.length >= LAG_MIN_CHUNKS && ratio > 1) {
       this.lagWarned = true;
-      const message = `transcription is slower than real time (${ratio.toFixed(2)}× over the last ${this.window.length} chunks); the transcript lags behind the recording`;
+      const message =
+        `transcription is slower than real time (${ratio.toFixed(2)}× over the last ${this.window.length} chunks); ` +
+        'the transcript lags behind the recording';
       this.options.logger.warning('transcription_behind', {
         engine: this.options.engineName,
         ratio: Math.round(ratio * 100) / 100,

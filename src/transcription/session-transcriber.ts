@@ -300,7 +300,9 @@ export class TranscriptionComponent implements SessionComponent {
     if (unsent.length > 0) {
       context.notify({
         type: 'warning',
-        message: `${unsent.length} chunk${unsent.length === 1 ? '' : 's'} not transcribed (seq ${formatSeqs(unsent)}); run \`echolog transcribe ${context.sessionId}\``,
+        message:
+          `${unsent.length} chunk${unsent.length === 1 ? '' : 's'} not transcribed (seq ${formatSeqs(unsent)}); ` +
+          `run \`echolog transcribe ${context.sessionId}\``,
       });
     }
     return {

@@ -8,8 +8,8 @@ import { formatPartialJsonLine, formatUtteranceLine, UtteranceSplitter } from '.
  * FIFO [pocketsphinx options]`): pocketsphinx_continuous's `-infile` loop on the same library,
  * with the same 2048-sample blocks and the same utterance rule, so its utterances are the CLI's
  * word for word; it also prints the partial hypothesis while an utterance is under way, and
- * between utterances how far everything is final (idle marks), which the CLI cannot. It runs in its own process so that a decoder that hangs, is stopped or crashes
- * never touches the recording.
+ * between utterances how far everything is final (idle marks), which the CLI cannot. It runs in its
+ * own process so that a decoder that hangs, is stopped or crashes never touches the recording.
  *
  * Like the CLI it loads the model first and opens the FIFO after (the writer's open succeeding
  * is echolog's readiness signal), reads blocking, and ends at EOF with what it holds.

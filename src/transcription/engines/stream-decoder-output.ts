@@ -9,9 +9,10 @@ import { roundToMs } from '../../round-seconds.js';
  * - a partial hypothesis: `{"partial":"…"}`, and `{"partial":""}` when an utterance ends (the
  *   screen drops it, whether or not the utterance had words);
  * - between utterances, `{"idle":S}` (formatIdleLine in pocketsphinx-output.ts, beside its
- *   parser): no utterance can still hold audio before stream second S, so everything before it is final. This is what lets echolog finalize chunks in a room whose
- *   pauses are room tone, not silence, without adding silence of its own (which changes what the
- *   decoder hears, and with it the words; issue 18).
+ *   parser): no utterance can still hold audio before stream second S, so everything before it is
+ *   final. This is what lets echolog finalize chunks in a room whose pauses are room tone, not
+ *   silence, without adding silence of its own (which changes what the decoder hears, and with it
+ *   the words; issue 18).
  */
 export interface DecodedWord {
   word: string;
