@@ -2,7 +2,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
-import { discardInvalidLock, isLockHeld, isSessionOrphaned, lockPath, readActiveLock } from '../store/active-lock.js';
+import { readLockDiscardingInvalid, isLockHeld, isSessionOrphaned, lockPath, readActiveLock } from '../store/active-lock.js';
 import { checkRecordingsDir } from '../store/recordings-dir.js';
 import type { SessionManifest } from '../store/session-manifest.js';
 import { listSessions } from '../store/session-list.js';
@@ -26,9 +26,8 @@ export async function sessionStatus(
   now: Date,
 ): Promise<StatusReport> {
   if (!(await checkRecordingsDir(recordingsDir))) return { recordings_dir: recordingsDir, active: null, last: null };
-  const discarded = await discardInvalidLock(recordingsDir);
+  const { lock, discarded } = await readLockDiscardingInvalid(recordingsDir);
   if (discarded) stderr.write(`echolog: ${discarded}\n`);
-  const lock = await readActiveLock(recordingsDir);
   const live = lock && isLockHeld(lock) ? lock : undefined;
   const recover = async (sessionId: string): Promise<void> => {
     // Loaded only for a dead session: recovery writes its log, which a plain status never needs.

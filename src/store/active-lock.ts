@@ -89,18 +89,20 @@ export async function liveLock(recordingsDir: string): Promise<ActiveLock | unde
 }
 
 /**
- * Removes a lock file that is not a valid lock (garbage, a session id like `../x`, a bad pid);
- * returns the line that says so, or undefined if there was nothing to remove. Nothing it names
- * is used: no path is built from its id, no pid is signalled.
+ * The lock, read once; a lock file that is not a valid lock (garbage, a session id like `../x`, a
+ * bad pid) is removed and `discarded` says so. Nothing an invalid lock names is used: no path is
+ * built from its id, no pid is signalled.
  */
-export async function discardInvalidLock(recordingsDir: string): Promise<string | undefined> {
+export async function readLockDiscardingInvalid(recordingsDir: string): Promise<{ lock?: ActiveLock; discarded?: string }> {
   const file = lockPath(recordingsDir);
-  if (typeof (await readLock(recordingsDir)) !== 'string') return undefined;
+  const first = await readLock(recordingsDir);
+  if (typeof first !== 'string') return first ? { lock: first } : {};
   return withTakeoverGuard(file, async () => {
-    const why = await readLock(recordingsDir);
-    if (typeof why !== 'string') return undefined;
+    // Read again under the guard: a record may have replaced the invalid file with its own lock meanwhile.
+    const again = await readLock(recordingsDir);
+    if (typeof again !== 'string') return again ? { lock: again } : {};
     await fs.rm(file, { force: true });
-    return removedInvalidLock(file, why);
+    return { discarded: removedInvalidLock(file, again) };
   });
 }
 
