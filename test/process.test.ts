@@ -106,6 +106,15 @@ describe('orphan watchdog script: the pid is signalled only while it is the proc
   });
 });
 
+describe('ManagedProcess.lastLines', () => {
+  it('keeps only the last lines of a stream, in order', async () => {
+    const child = await ManagedProcess.start('sh', ['-c', 'for i in 1 2 3 4 5; do echo "line $i" >&2; done']);
+    const lines = child.lastLines('stderr', 2);
+    expect(await child.exited).toEqual({ code: 0, signal: null });
+    expect(lines).toEqual(['line 4', 'line 5']);
+  });
+});
+
 describe('ManagedProcess stop ladder', () => {
   it('a child that ignores the polite input and SIGINT is ended by SIGTERM; onStep hears each rung', async () => {
     const steps: string[] = [];

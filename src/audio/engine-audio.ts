@@ -133,10 +133,7 @@ export async function* decodePieces(
 ): AsyncGenerator<Buffer> {
   const pieceBytes = evenPieceBytes(options.pieceBytes);
   const child = await ManagedProcess.start(ffmpegPath, engineDecodeArgs(options.inputPath ?? file, format));
-  const stderr: string[] = [];
-  child.onLines('stderr', (line) => {
-    if (stderr.push(line) > 3) stderr.shift();
-  });
+  const stderr = child.lastLines('stderr', 3);
   const stdout = child.child.stdout!;
   if (options.signal) addAbortSignal(options.signal, stdout);
   let finished = false;

@@ -106,6 +106,18 @@ export class ManagedProcess {
     readline.createInterface({ input: source, crlfDelay: Infinity }).on('line', onLine);
   }
 
+  /**
+   * The last `max` lines of the stream, kept as they come (an array that fills while the child runs): what a
+   * failure message quotes, and never more than that in memory.
+   */
+  lastLines(stream: 'stdout' | 'stderr', max: number): readonly string[] {
+    const lines: string[] = [];
+    this.onLines(stream, (line) => {
+      if (lines.push(line) > max) lines.shift();
+    });
+    return lines;
+  }
+
   /** Lets this process exit while the child runs on (a daemon); `exited` still resolves while we live. */
   unref(): void {
     this.child.unref();

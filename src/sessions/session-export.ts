@@ -125,10 +125,7 @@ export async function exportAudio(options: ExportAudioOptions): Promise<number> 
     const listed = options.chunks.map((c) => `/proc/${process.pid}/fd/${folders.get(path.dirname(c.path))!.fd}/${path.basename(c.path)}`);
     await fs.writeFile(listFile, formatConcatList(listed), { mode: 0o600 });
     const ffmpeg = await ManagedProcess.start(options.ffmpegPath, buildExportArgs(listFile, options.format, temporary));
-    const stderr: string[] = [];
-    ffmpeg.onLines('stderr', (line) => {
-      if (stderr.push(line) > ERROR_LINES) stderr.shift();
-    });
+    const stderr = ffmpeg.lastLines('stderr', ERROR_LINES);
     const stopped = await untilExitOrSignal(ffmpeg);
     if (stopped.signal) throw new ExportInterruptedError(stopped.signal, output);
     const exit = stopped.exit;

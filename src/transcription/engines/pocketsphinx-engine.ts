@@ -354,10 +354,7 @@ function endProcessGroup(pgid: number): void {
 async function makeFifo(file: string): Promise<void> {
   // Node has no mkfifo(3); coreutils' mkfifo is everywhere pocketsphinx is.
   const mkfifo = await ManagedProcess.start('mkfifo', ['-m', '600', file]);
-  const stderr: string[] = [];
-  mkfifo.onLines('stderr', (line) => {
-    if (stderr.push(line) > 3) stderr.shift();
-  });
+  const stderr = mkfifo.lastLines('stderr', 3);
   const exit = await mkfifo.exited;
   if (exit.code !== 0) throw new Error(`could not make the FIFO ${file}: ${describeExit('mkfifo', exit, stderr)}`);
 }
