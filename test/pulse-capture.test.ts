@@ -87,8 +87,9 @@ describe.skipIf(!hasPulse)('--duration from a PulseAudio source', () => {
       // Not even clock_drift: the ~2 s PulseAudio takes to deliver its first samples is start-up, not drift.
       expect(log.filter((l) => l.level === 'WARNING' || l.level === 'ERROR')).toEqual([]);
       expectChunksFinalAndLogged(dir, log);
-      // The samples may be fewer than -t (PulseAudio delivers late), but no fewer than ffmpeg alone gets.
-      expect(Number(stop.fields.audio_duration_s)).toBeGreaterThan(bareSeconds - 0.5);
+      // The samples may be fewer than -t (PulseAudio delivers late, the later the busier the machine: three
+      // captures start together here, the bare one ran alone), but not a second fewer than ffmpeg alone gets.
+      expect(Number(stop.fields.audio_duration_s)).toBeGreaterThan(bareSeconds - 1);
       expect(Number(stop.fields.audio_duration_s)).toBeLessThanOrEqual(SECONDS + 0.01);
       // Generous: the machine is shared; bench/README.md has the measured wall times.
       expect(Number(stop.fields.elapsed_s)).toBeLessThan(SECONDS + 8);
