@@ -5,6 +5,9 @@
 // its own, so heavy modules (zod, ora, the recorder, transcription) load only for the commands that run them.
 // tsc still writes dist/: the type check, the worker scripts (started by path, not start-up bound) and the
 // modules tests and benches import. The optional peers stay external.
+// The bundle is CommonJS (`.cjs`, required by bin/echolog): Node 20 loads a CommonJS file with one synchronous
+// read, while its ESM loader takes several thread-pool round trips per module and compiles its own loader first
+// (~7 ms of a ~60 ms `status`). The sources stay ESM; rolldown writes `import.meta.url` and `import()` as CommonJS.
 // Writes dist/bundle-modules.json (chunk → the source modules in it) for test/startup-imports.test.ts; not shipped.
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -117,7 +120,9 @@ const bundle = await rolldown({
 });
 const { output } = await bundle.write({
   dir: OUT,
-  format: 'esm',
+  format: 'cjs',
+  entryFileNames: '[name].cjs',
+  chunkFileNames: '[name]-[hash].cjs',
   codeSplitting: { groups: [{ name: chunkOf, debugName: 'echolog' }] },
 });
 await bundle.close();

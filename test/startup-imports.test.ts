@@ -26,7 +26,7 @@ async function loadedBy(args: string[], box = pool.sandbox()): Promise<{ package
   expect(result.code, result.stderr).toBe(0);
   const urls = fs.readFileSync(out, 'utf8').split('\n').filter(Boolean);
   const files = urls.flatMap((url) => {
-    const chunk = url.match(/\/dist\/bundle\/([^/]+\.js)$/)?.[1];
+    const chunk = url.match(/\/dist\/bundle\/([^/]+\.cjs)$/)?.[1];
     if (chunk === undefined) return url.includes('/node_modules/') ? [url] : [];
     expect(CHUNKS[chunk], `${chunk} is not in dist/bundle-modules.json: rebuild`).toBeDefined();
     return CHUNKS[chunk]!;
