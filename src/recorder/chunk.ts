@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { SegmentListRow } from './segment-list.js';
 import { parseWavHeader, wavDurationSeconds, wavSizeMismatch, type WavInfo } from './wav-header.js';
-import { readWavProbeOfFileSync } from './wav-file.js';
+import { readWavProbeOfFile } from './wav-file.js';
 
 /** A finished chunk: final on disk (its segment-list row is written), with its true place in time. */
 export interface Chunk {
@@ -44,9 +44,9 @@ export function describeChunk(row: SegmentListRow, dir: string, wav: WavInfo, si
 /** A listed chunk whose header disagrees with its size: ffmpeg could not finish writing it. */
 export class IncompleteChunkError extends Error {}
 
-/** Reads a finished chunk's header and size from disk (synchronously, see wav-file.ts); throws for a chunk that is not whole. */
-export function readChunk(row: SegmentListRow, dir: string, place: ChunkPlacement): Chunk {
-  const { probe, size } = readWavProbeOfFileSync(path.join(dir, row.file));
+/** Reads a finished chunk's header and size from disk; rejects a chunk that is not whole. */
+export async function readChunk(row: SegmentListRow, dir: string, place: ChunkPlacement): Promise<Chunk> {
+  const { probe, size } = await readWavProbeOfFile(path.join(dir, row.file));
   const wav = parseWavHeader(probe);
   const mismatch = wavSizeMismatch(wav, size);
   if (mismatch) throw new IncompleteChunkError(mismatch);

@@ -9,20 +9,17 @@ import { parseSegmentListRow, splitCompleteLines, type SegmentListRow } from './
  * ffmpeg writing it. The folder is watched only until the list exists, then the list itself: the
  * folder hears every write of every chunk, of session.log and of session.json (~15 events per
  * chunk at full speed, each a wake-up and a callback), the list one per row (issue 19).
- * `drain()` reads whatever is left after ffmpeg exits. Reads are synchronous: a row is ~40 bytes the
- * page cache holds, and a thread-pool round trip per row woke the main thread once more for nothing (issue 19).
+ * `drain()` reads whatever is left after ffmpeg exits.
  */
 export class SegmentListWatcher {
   private readonly file: string;
   private watcher: fs.FSWatcher | undefined;
   private offset = 0;
   private pending = '';
-  /** The list, opened once it exists and read on from `offset`. */
-  private fd: number | undefined;
+  private reading: Promise<void> = Promise.resolve();
+  private handle: fs.promises.FileHandle | undefined;
   /** drain() was called: no watcher may be started any more. */
   private draining = false;
-  /** The first read that failed: no row after it is reported, and drain() throws it. */
-  private failure: Error | undefined;
   /** Rows are ~40 bytes: one read takes hundreds; a longer backlog is read in several. */
   private readonly buffer = Buffer.alloc(16 * 1024);
 
@@ -38,47 +35,41 @@ export class SegmentListWatcher {
   start(): void {
     const name = path.basename(this.file);
     this.watcher = fs.watch(this.dir, (_event, changed) => {
-      if (changed === null || changed === name) this.read();
+      if (changed === null || changed === name) this.scheduleRead();
     });
-    this.read();
+    this.scheduleRead();
   }
 
-  /** Stops watching, reports the rows not yet reported, and closes the list; rejects with a read that failed. */
+  /** Stops watching, reports the rows not yet reported, and closes the list. */
   async drain(): Promise<void> {
     this.draining = true;
     this.watcher?.close();
     this.watcher = undefined;
-    this.read();
-    if (this.fd !== undefined) fs.closeSync(this.fd);
-    this.fd = undefined;
-    if (this.failure) throw this.failure;
+    this.scheduleRead();
+    await this.reading;
+    await this.handle?.close().catch(() => undefined);
+    this.handle = undefined;
   }
 
-  /** A read from a watch event has no caller to throw to: its failure is kept for drain(). */
-  private read(): void {
-    if (this.failure) return;
-    try {
-      this.readNew();
-    } catch (error) {
-      this.failure = error as Error;
-    }
+  private scheduleRead(): void {
+    this.reading = this.reading.then(() => this.readNew());
   }
 
   /**
    * Reads what was appended since the last read. The list is opened once and read on from where
    * the last read ended: a row costs one read, not an open, a stat and a close (issue 19).
    */
-  private readNew(): void {
-    if (this.fd === undefined) {
+  private async readNew(): Promise<void> {
+    if (!this.handle) {
       try {
-        this.fd = fs.openSync(this.file, 'r');
+        this.handle = await fs.promises.open(this.file, 'r');
       } catch {
         return; // not created yet: ffmpeg creates it as it starts
       }
       this.watchListOnly();
     }
     for (;;) {
-      const bytesRead = fs.readSync(this.fd, this.buffer, 0, this.buffer.length, this.offset);
+      const { bytesRead } = await this.handle.read(this.buffer, 0, this.buffer.length, this.offset);
       if (bytesRead === 0) return;
       this.offset += bytesRead;
       const { lines, rest } = splitCompleteLines(this.pending + this.buffer.toString('utf8', 0, bytesRead));
@@ -102,7 +93,7 @@ export class SegmentListWatcher {
     if (this.draining || !this.watcher) return;
     let listWatcher: fs.FSWatcher;
     try {
-      listWatcher = fs.watch(this.file, () => this.read());
+      listWatcher = fs.watch(this.file, () => this.scheduleRead());
     } catch {
       return; // the list went away again (the folder deleted): the folder watch stays
     }

@@ -11,19 +11,28 @@ export async function readWavProbe(handle: FileHandle, size?: number): Promise<{
 }
 
 /**
- * A file's leading bytes (for parseWavHeader) and its size, judged on one open descriptor. Synchronous: this
- * runs for every chunk, and four thread-pool round trips (open, fstat, read, close), each a wake-up of the
- * main thread, cost far more than reading 44 bytes the page cache already holds (issue 19). The session.log
- * writer in the same folder is synchronous too, so a stalled file system stalls echolog there already.
+ * A file's leading bytes (for parseWavHeader) and its size, judged on one open descriptor: open,
+ * fstat, read, close with plain callbacks under one promise. This runs for every chunk, and a
+ * FileHandle (an event emitter) with a promise per step cost more than the four calls themselves
+ * (issue 19).
  */
-export function readWavProbeOfFileSync(file: string): { probe: Buffer; size: number } {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const { size } = fs.fstatSync(fd);
-    const probe = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, size));
-    const bytesRead = fs.readSync(fd, probe, 0, probe.length, 0);
-    return { probe: probe.subarray(0, bytesRead), size };
-  } finally {
-    fs.closeSync(fd);
-  }
+export function readWavProbeOfFile(file: string): Promise<{ probe: Buffer; size: number }> {
+  return new Promise((resolve, reject) => {
+    fs.open(file, 'r', (openError, fd) => {
+      if (openError) return reject(openError);
+      const finish = (error: Error | null, result?: { probe: Buffer; size: number }): void =>
+        fs.close(fd, (closeError) => {
+          const failure = error ?? closeError;
+          if (failure) reject(failure);
+          else resolve(result!);
+        });
+      fs.fstat(fd, (statError, stat) => {
+        if (statError) return finish(statError);
+        const probe = Buffer.alloc(Math.min(WAV_HEADER_PROBE_BYTES, stat.size));
+        fs.read(fd, probe, 0, probe.length, 0, (readError, bytesRead) =>
+          finish(readError, { probe: probe.subarray(0, bytesRead), size: stat.size }),
+        );
+      });
+    });
+  });
 }

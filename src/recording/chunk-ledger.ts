@@ -100,7 +100,7 @@ export class ChunkLedger implements ChunkSink {
     };
     let chunk: Chunk;
     try {
-      chunk = readChunk(row, this.dir, place);
+      chunk = await readChunk(row, this.dir, place);
     } catch (error) {
       // The file is listed but not whole or unreadable: say so, never count it as finished audio,
       // and keep its place in the sequence.

@@ -16,7 +16,7 @@ export async function readChunks(sessionDir: string, sessionStart: Date): Promis
     if (path.basename(row.file) !== row.file || !row.file.endsWith('.wav')) continue;
     offsetSeconds = logged.get(row.file)?.offsetSeconds ?? offsetSeconds;
     try {
-      const chunk = readChunk(row, sessionDir, { seq: index + 1, offsetSeconds, sessionStart });
+      const chunk = await readChunk(row, sessionDir, { seq: index + 1, offsetSeconds, sessionStart });
       chunks.push(chunk);
       offsetSeconds += chunk.durationSeconds;
     } catch {
