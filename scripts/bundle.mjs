@@ -3,8 +3,9 @@
 // `core`, `status` (see GROUPS) and the bundler's runtime helpers (src/index.ts answers `status` before the
 // program and commander load; other commands load those two too). Every other lazy `import()` stays a chunk of
 // its own, so heavy modules (zod, ora, the recorder, transcription) load only for the commands that run them.
-// tsc still writes dist/: the type check, the worker scripts (started by path, not start-up bound) and the
-// modules tests and benches import. The optional peers stay external.
+// tsc still writes dist/: the worker scripts (started by path, not start-up bound) and the modules tests and
+// benches import (`npm run build` type-checks as it emits; `npm test` emits unchecked and type-checks src/ and test/
+// together, scripts/check.mjs). The optional peers stay external.
 // The bundle is CommonJS (`.cjs`, required by bin/echolog): Node 20 loads a CommonJS file with one synchronous
 // read, while its ESM loader takes several thread-pool round trips per module and compiles its own loader first
 // (~7 ms of a ~60 ms `status`). The sources stay ESM; rolldown writes `import.meta.url` and `import()` as CommonJS.
@@ -121,6 +122,8 @@ const bundle = await rolldown({
 const { output } = await bundle.write({
   dir: OUT,
   format: 'cjs',
+  // The sources are ESM, strict by definition; CommonJS output is sloppy unless it says otherwise.
+  strict: true,
   entryFileNames: '[name].cjs',
   chunkFileNames: '[name]-[hash].cjs',
   codeSplitting: { groups: [{ name: chunkOf, debugName: 'echolog' }] },
