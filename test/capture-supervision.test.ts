@@ -176,6 +176,8 @@ describe('stalls and silence', () => {
         const stalled = await waitFor(() => logged(dir, 'capture_stalled')[0], 20_000, 'capture_stalled');
         expect(stalled.level).toBe('WARNING');
         expect(Number(stalled.fields.seconds)).toBeGreaterThanOrEqual(7);
+        // session.json follows the log line by one write (status reads it): a loaded machine can put a status between the two.
+        await waitFor(() => readManifestSync(dir)?.capture?.stalled_since, 5_000, 'stalled_since in session.json');
         const status = await runCli(['status'], box);
         expect(status.stdout).toMatch(/capture: stalled since \S+ \(no new chunk/);
         const restart = await waitFor(() => logged(dir, 'capture_restart')[0], 30_000, 'capture_restart');

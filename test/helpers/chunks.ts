@@ -65,10 +65,16 @@ export function segmentRows(dir: string): number {
   }
 }
 
-export function readManifestSync(
-  dir: string,
-):
-  | { status: string; pid: number; ffmpeg_pid: number | null; stats: { chunks: number }; log_path: string; stop_reason: string | null }
+export function readManifestSync(dir: string):
+  | {
+      status: string;
+      pid: number;
+      ffmpeg_pid: number | null;
+      stats: { chunks: number };
+      log_path: string;
+      stop_reason: string | null;
+      capture?: { stalled_since?: string | null };
+    }
   | undefined {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8'));
