@@ -5,7 +5,7 @@ import type { Writable } from 'node:stream';
 import { readLockDiscardingInvalid, isLockHeld, isSessionOrphaned, lockPath, readActiveLock } from '../store/active-lock.js';
 import { checkRecordingsDir } from '../store/recordings-dir.js';
 import type { SessionManifest } from '../store/session-manifest.js';
-import { listSessions } from '../store/session-list.js';
+import { listSessionsSync } from '../store/session-list.js';
 
 /** What `status --json` prints: snake_case keys, as session.json has them. */
 export interface StatusReport {
@@ -51,11 +51,11 @@ export async function sessionStatus(
       return { recordings_dir: recordingsDir, active: { ...manifest, elapsed_seconds: elapsed }, last: null };
     }
   }
-  let sessions = await listSessions(recordingsDir);
+  let sessions = listSessionsSync(recordingsDir);
   // "recording" with no lock and its echolog gone: a session whose final session.json write
   // failed (its log ends in session_stop), or one whose lock was removed by hand. Never a ghost.
   const orphans = sessions.filter((manifest) => isSessionOrphaned(manifest, live));
   for (const orphan of orphans) await recover(orphan.session_id);
-  if (orphans.length > 0) sessions = await listSessions(recordingsDir);
+  if (orphans.length > 0) sessions = listSessionsSync(recordingsDir);
   return { recordings_dir: recordingsDir, active: null, last: sessions.at(-1) ?? null };
 }
