@@ -408,7 +408,8 @@ describe('on /tmp, the seed clients unmodified (a private /tmp)', () => {
 
   it('bash and Python clients as the seed prints them', async () => {
     tmp = await privateTmp([hello, weather]);
-    const inTmp = { ...box, via: tmp.enter };
+    // The sandbox's own temp folder lies under the real /tmp, which the private one hides: the daemon's is /tmp.
+    const inTmp = { ...box, env: { ...box.env, TMPDIR: '/tmp' }, via: tmp.enter };
     const started = await startDaemon(inTmp, '/tmp', ['--timeout', '60']);
     expect(started.stderr).toBe('');
     expect(started.code).toBe(0);

@@ -23,10 +23,14 @@ export function makeSandbox(): Sandbox & { cleanup: () => void } {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'echolog-test-'));
   const home = path.join(root, 'home');
   const recordings = path.join(root, 'recordings');
+  const tmp = path.join(root, 'tmp');
   fs.mkdirSync(home);
+  fs.mkdirSync(tmp);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: home,
+    // What echolog leaves in the temp folder when a test SIGKILLs it (a decoder's FIFO folder) goes with the sandbox.
+    TMPDIR: tmp,
     XDG_CONFIG_HOME: path.join(home, '.config'),
     XDG_CACHE_HOME: path.join(home, '.cache'),
     XDG_RUNTIME_DIR: path.join(root, 'run'),
