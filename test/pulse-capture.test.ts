@@ -88,9 +88,10 @@ describe.skipIf(!hasPulse)('--duration from a PulseAudio source', () => {
       // Not even clock_drift: the ~2 s PulseAudio takes to deliver its first samples is start-up, not drift.
       expect(log.filter((l) => l.level === 'WARNING' || l.level === 'ERROR')).toEqual([]);
       expectChunksFinalAndLogged(dir, log);
-      // The samples may be fewer than -t (PulseAudio delivers late, the later the busier the machine), but no
-      // fewer than ffmpeg alone gets beside them.
-      expect(Number(stop.fields.audio_duration_s)).toBeGreaterThan(bareSeconds - 0.5);
+      // The samples may be fewer than -t: PulseAudio delivers late, and how late varies per capture (quiet machine:
+      // bare 5.50 s, echolog 5.64–5.83 s; loaded, in two failed runs: bare 5.90 and 5.93 s, echolog 5.40 and 5.36 s).
+      // Each side moves by ~0.3 s, so a margin of 1 s tells that spread from a lost chunk (3 s) or window.
+      expect(Number(stop.fields.audio_duration_s)).toBeGreaterThan(bareSeconds - 1);
       expect(Number(stop.fields.audio_duration_s)).toBeLessThanOrEqual(SECONDS + 0.01);
       // Generous: the machine is shared; bench/README.md has the measured wall times.
       expect(Number(stop.fields.elapsed_s)).toBeLessThan(SECONDS + 8);
