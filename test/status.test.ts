@@ -120,6 +120,38 @@ describe('echolog status: which session is the last', () => {
     }
   });
 
+  it('a folder whose session.json is garbage, empty, not a session, unreadable or missing is no session; nor is a dot folder', async () => {
+    const box = makeSandbox();
+    try {
+      const real = await runCli(
+        ['record', ...LAVFI, '--duration', '1', '--segment-time', '1', '--no-realtime', '--session-id', 'real'],
+        box,
+      );
+      expect(real.code, real.stderr).toBe(0);
+      // Dated 2099 where a date is given: a fake listed by mistake would be the last session.
+      const folder = (name: string): string => {
+        fs.mkdirSync(path.join(box.recordings, name));
+        return path.join(box.recordings, name, 'session.json');
+      };
+      fs.writeFileSync(folder('zz-garbage'), '\0\0garbage');
+      fs.writeFileSync(folder('zz-empty'), '');
+      fs.writeFileSync(folder('zz-other'), JSON.stringify({ started_at: '2099-01-01T00:00:00Z', tool: 'another' }));
+      fs.mkdirSync(folder('zz-eisdir')); // a folder where the file should be: unreadable even for root
+      fs.symlinkSync('session.json', folder('zz-eloop')); // a link to itself
+      folder('zz-none');
+      const manifest = JSON.parse(fs.readFileSync(path.join(box.recordings, 'real', 'session.json'), 'utf8'));
+      fs.writeFileSync(folder('.zz-dot'), JSON.stringify({ ...manifest, session_id: '.zz-dot', started_at: '2099-01-01T00:00:00Z' }));
+      const text = await runCli(['status'], box);
+      expect(text.stderr).toBe('');
+      expect(text.code).toBe(0);
+      expect(text.stdout).toContain('last session: real (completed, duration_reached)\n');
+      const json = JSON.parse((await runCli(['status', '--json'], box)).stdout) as { last: { session_id: string } };
+      expect(json.last.session_id).toBe('real');
+    } finally {
+      box.cleanup();
+    }
+  });
+
   it('names where ffmpeg comes from: ECHOLOG_FFMPEG is env', async () => {
     const box = makeSandbox();
     try {

@@ -243,6 +243,8 @@ describe('live transcription with pocketsphinx', () => {
       const exit = await exitOf(child);
       expect(child.output().stderr).toBe('');
       expect(exit.code).toBe(0);
+      // The decoders' FIFO folders (in the sandbox's TMPDIR) are gone with a graceful stop.
+      expect(fs.readdirSync(box.env.TMPDIR!)).toEqual([]);
       expect(child.output().stdout).toMatch(/^\[00:00:0\d\] .*weather/m);
       const log = readSessionLog(dir);
       expect(log[0]!.fields).toMatchObject({ transcription_engine: 'pocketsphinx', transcription_model: 'en-us' });

@@ -13,7 +13,7 @@ import { analyzeContinuity, lastProblems } from '../sessions/session-continuity.
 import { folderBytes } from '../store/session-files.js';
 import { indexSessions } from '../sessions/session-index.js';
 import { locateSessionFolder } from '../store/session-locate.js';
-import { readManifestOrProblemSync, type SessionManifest } from '../store/session-manifest.js';
+import { readManifestOrProblemSyncSafe, type SessionManifest } from '../store/session-manifest.js';
 import {
   pageSessions,
   resolveChain,
@@ -100,7 +100,8 @@ export async function listSessionPage(options: ListOptions, surroundings: Surrou
   const live = await liveLock(recordingsDir);
   const read = async (id: string): Promise<SessionManifest | undefined> => {
     const dir = path.join(recordingsDir, id);
-    const found = readManifestOrProblemSafe(dir);
+    // A session deleted or unreadable since it was indexed is left out of the page.
+    const found = readManifestOrProblemSyncSafe(dir);
     return typeof found === 'object' ? found : found === undefined ? undefined : await manifestOrRebuilt(dir, surroundings);
   };
   return pageSessions(ordered, options.query, async (id) => {
@@ -113,15 +114,6 @@ export async function listSessionPage(options: ListOptions, surroundings: Surrou
     }
     return manifest && summarize(id, manifest);
   });
-}
-
-/** A session deleted or unreadable since it was indexed is left out of the page. */
-function readManifestOrProblemSafe(dir: string): ReturnType<typeof readManifestOrProblemSync> {
-  try {
-    return readManifestOrProblemSync(dir);
-  } catch {
-    return undefined;
-  }
 }
 
 export async function sessionsListCommand(options: ListOptions, surroundings: Surroundings): Promise<number> {

@@ -1,11 +1,12 @@
+import fsSync from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
 import { readLockDiscardingInvalid, isLockHeld, isSessionOrphaned, lockPath, readActiveLock } from '../store/active-lock.js';
 import { checkRecordingsDir } from '../store/recordings-dir.js';
-import type { SessionManifest } from '../store/session-manifest.js';
-import { listSessionsSync } from '../store/session-list.js';
+import { readManifestOrProblemSyncSafe, type SessionManifest } from '../store/session-manifest.js';
+import { noListing, sessionFolderNames, sessionsOf } from '../store/session-list.js';
 
 /** What `status --json` prints: snake_case keys, as session.json has them. */
 export interface StatusReport {
@@ -58,4 +59,19 @@ export async function sessionStatus(
   for (const orphan of orphans) await recover(orphan.session_id);
   if (orphans.length > 0) sessions = listSessionsSync(recordingsDir);
   return { recordings_dir: recordingsDir, active: null, last: sessions.at(-1) ?? null };
+}
+
+/**
+ * The sessions as store/session-list.ts listSessions lists them, read synchronously: status is a one-shot command
+ * whose wait was mostly thread-pool round trips, four per session.json (issue 19 §5). It lives here, above
+ * recording/, so that nothing in a recording's loop can import it: there a read on the main thread has no deadline.
+ */
+function listSessionsSync(recordingsDir: string): SessionManifest[] {
+  let names: string[];
+  try {
+    names = sessionFolderNames(fsSync.readdirSync(recordingsDir, { withFileTypes: true }));
+  } catch (error) {
+    return noListing(recordingsDir, error);
+  }
+  return sessionsOf(names.map((name) => readManifestOrProblemSyncSafe(path.join(recordingsDir, name))));
 }

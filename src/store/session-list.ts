@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { recordingsDirError } from './recordings-dir.js';
-import { readManifest, readManifestOrProblemSync, type SessionManifest } from './session-manifest.js';
+import { readManifest, type SessionManifest } from './session-manifest.js';
 
 /**
  * Every session folder's manifest, oldest first by `started_at`. Folder names are no order: a
@@ -17,42 +17,19 @@ export async function listSessions(recordingsDir: string): Promise<SessionManife
   return sessionsOf(await Promise.all(names.map((name) => readManifest(path.join(recordingsDir, name)).catch(() => undefined))));
 }
 
-/**
- * The same, read synchronously, for `status`: a one-shot command whose wait is mostly thread-pool round trips
- * (four per session.json) on a loaded machine (issue 19 §5). Never while recording: a read on the main thread
- * has no deadline.
- */
-export function listSessionsSync(recordingsDir: string): SessionManifest[] {
-  let names: string[];
-  try {
-    names = sessionFolderNames(fs.readdirSync(recordingsDir, { withFileTypes: true }));
-  } catch (error) {
-    return noListing(recordingsDir, error);
-  }
-  return sessionsOf(names.map((name) => readManifestOrUndefinedSync(path.join(recordingsDir, name))));
-}
-
-/** An unreadable session.json (permissions, a folder in its place) is no session here, as in listSessions. */
-function readManifestOrUndefinedSync(sessionDir: string): SessionManifest | string | undefined {
-  try {
-    return readManifestOrProblemSync(sessionDir);
-  } catch {
-    return undefined;
-  }
-}
-
 /** Dot folders are echolog's own (the sessions index), never sessions. */
-function sessionFolderNames(entries: fs.Dirent[]): string[] {
+export function sessionFolderNames(entries: fs.Dirent[]): string[] {
   return entries.filter((e) => e.isDirectory() && !e.name.startsWith('.')).map((e) => e.name);
 }
 
-function noListing(recordingsDir: string, error: unknown): SessionManifest[] {
+/** No recordings dir yet is no sessions; any other failure to list it names the dir. */
+export function noListing(recordingsDir: string, error: unknown): SessionManifest[] {
   if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
   throw recordingsDirError(recordingsDir, error);
 }
 
 /** A folder whose session.json is not a session's (hand-edited, another tool's, unreadable) is no session. */
-function sessionsOf(manifests: ReadonlyArray<SessionManifest | string | undefined>): SessionManifest[] {
+export function sessionsOf(manifests: ReadonlyArray<SessionManifest | string | undefined>): SessionManifest[] {
   return manifests.filter((m): m is SessionManifest => typeof m === 'object' && typeof m.session_id === 'string').sort(compareByStart);
 }
 

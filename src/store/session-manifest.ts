@@ -186,6 +186,15 @@ export function readManifestOrProblemSync(sessionDir: string): SessionManifest |
   return manifestOrProblem(text);
 }
 
+/** The same, with an unreadable file (permissions, a folder in its place, deleted meanwhile) as no file. */
+export function readManifestOrProblemSyncSafe(sessionDir: string): SessionManifest | string | undefined {
+  try {
+    return readManifestOrProblemSync(sessionDir);
+  } catch {
+    return undefined;
+  }
+}
+
 function undefinedIfMissing(error: unknown): undefined {
   if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
   throw error;

@@ -81,7 +81,7 @@ export class PocketsphinxEngine implements LiveEngine {
   private lifecycle: Promise<void> = Promise.resolve();
   private readonly readBytesRead: (pid: number) => Promise<number | undefined>;
   private readonly pollMs: number;
-  /** echolog exits with the decoder not closed: end it, and remove its FIFO's folder from /tmp. */
+  /** echolog exits with the decoder not closed: end it, and remove its FIFO's folder (in the temp folder, os.tmpdir()). */
   private readonly killOnExit = (): void => {
     if (this.process && !this.process.hasExited) endProcessGroup(this.process.pid);
     if (this.dir) fs.rmSync(this.dir, { recursive: true, force: true });
