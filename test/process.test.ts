@@ -74,8 +74,10 @@ describe('orphan watchdog script: the pid is signalled only while it is the proc
   });
 
   it('a zombie (exited, its parent not reaping it) is neither signalled nor waited on', async () => {
-    // `sleep 0` exits at once; its parent exec'd into `sleep 30`, which never reaps it: a zombie for 30 s.
-    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The child exits once its parent has exec'd into `sleep 30`, which never reaps it: a zombie for 30 s. (A child
+    // that exited at once could be reaped by the shell before its exec, under load: then there was no zombie.)
+    const child = 'while [ "$(cat /proc/$PPID/comm)" != sleep ]; do sleep 0.01; done';
+    const parent = spawn('sh', ['-c', `sh -c '${child}' & echo $!; exec sleep 30`], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       let out = '';
       parent.stdout.on('data', (data: Buffer) => (out += data.toString()));
