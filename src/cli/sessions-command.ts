@@ -13,7 +13,7 @@ import { analyzeContinuity, lastProblems } from '../sessions/session-continuity.
 import { folderBytes } from '../store/session-files.js';
 import { indexSessions } from '../sessions/session-index.js';
 import { locateSessionFolder } from '../store/session-locate.js';
-import { readManifestOrProblemSyncSafe, type SessionManifest } from '../store/session-manifest.js';
+import { readManifestOrProblemSync, type SessionManifest } from '../store/session-manifest.js';
 import {
   pageSessions,
   resolveChain,
@@ -101,7 +101,7 @@ export async function listSessionPage(options: ListOptions, surroundings: Surrou
   const read = async (id: string): Promise<SessionManifest | undefined> => {
     const dir = path.join(recordingsDir, id);
     // A session deleted or unreadable since it was indexed is left out of the page.
-    const found = readManifestOrProblemSyncSafe(dir);
+    const found = readManifestOrProblemSync(dir);
     return typeof found === 'object' ? found : found === undefined ? undefined : await manifestOrRebuilt(dir, surroundings);
   };
   return pageSessions(ordered, options.query, async (id) => {

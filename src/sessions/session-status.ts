@@ -5,7 +5,7 @@ import type { EchologConfig } from '../config/schema.js';
 import type { Writable } from 'node:stream';
 import { readLockDiscardingInvalid, isLockHeld, isSessionOrphaned, lockPath, readActiveLock } from '../store/active-lock.js';
 import { checkRecordingsDir } from '../store/recordings-dir.js';
-import { readManifestOrProblemSyncSafe, type SessionManifest } from '../store/session-manifest.js';
+import { readManifestOrProblemSync, type SessionManifest } from '../store/session-manifest.js';
 import { noListing, sessionFolderNames, sessionsOf } from '../store/session-list.js';
 
 /** What `status --json` prints: snake_case keys, as session.json has them. */
@@ -73,5 +73,5 @@ function listSessionsSync(recordingsDir: string): SessionManifest[] {
   } catch (error) {
     return noListing(recordingsDir, error);
   }
-  return sessionsOf(names.map((name) => readManifestOrProblemSyncSafe(path.join(recordingsDir, name))));
+  return sessionsOf(names.map((name) => readManifestOrProblemSync(path.join(recordingsDir, name))));
 }

@@ -175,21 +175,13 @@ export async function readManifestOrProblem(sessionDir: string): Promise<Session
   return manifestOrProblem(await fs.readFile(manifestPath(sessionDir), 'utf8').catch(undefinedIfMissing));
 }
 
-/** The same, synchronously: `sessions list` reads its page's files several times faster than through the thread pool. */
+/**
+ * The same, synchronously (`sessions list`, `status`: several times faster than through the thread pool); a file that
+ * cannot be read (permissions, a folder in its place, deleted meanwhile) is no file.
+ */
 export function readManifestOrProblemSync(sessionDir: string): SessionManifest | string | undefined {
-  let text: string | undefined;
   try {
-    text = fsSync.readFileSync(manifestPath(sessionDir), 'utf8');
-  } catch (error) {
-    text = undefinedIfMissing(error);
-  }
-  return manifestOrProblem(text);
-}
-
-/** The same, with an unreadable file (permissions, a folder in its place, deleted meanwhile) as no file. */
-export function readManifestOrProblemSyncSafe(sessionDir: string): SessionManifest | string | undefined {
-  try {
-    return readManifestOrProblemSync(sessionDir);
+    return manifestOrProblem(fsSync.readFileSync(manifestPath(sessionDir), 'utf8'));
   } catch {
     return undefined;
   }
