@@ -264,6 +264,21 @@ describe('stalls and silence', () => {
     expect(short.stderr).not.toContain('input is silent');
     expect(logged(path.join(box.recordings, 'short'), 'input_silent')).toEqual([]);
   });
+  it.concurrent('at full speed the alarm counts the audio there is: 14 s of silence is not 15, 16 s is', async () => {
+    // 10 s chunks: 5 s level windows, the last one partial, and ffmpeg reads past -t.
+    const silent = async (seconds: number) => {
+      const box = sandbox(); // one recording at a time per recordings folder
+      const anullsrc = ['--input-format', 'lavfi', '--input', 'anullsrc=r=16000:cl=mono', '--segment-time', '10', '--no-realtime'];
+      const run = await runCli(['record', ...anullsrc, '--duration', String(seconds), '--session-id', 'silent'], box);
+      expect(run.code, run.stderr).toBe(0);
+      return { stderr: run.stderr, alarms: logged(path.join(box.recordings, 'silent'), 'input_silent') };
+    };
+    const [short, long] = await Promise.all([silent(14), silent(16)]);
+    expect(short.stderr).not.toContain('input is silent');
+    expect(short.alarms).toEqual([]);
+    expect(long.alarms).toHaveLength(1);
+    expect(long.alarms[0]!.fields.silent_s).toBe('15');
+  });
 });
 
 describe.skipIf(!hasPulse)('a real PulseAudio server', () => {

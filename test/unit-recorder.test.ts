@@ -1,4 +1,4 @@
-import { parseLevelReportLine } from '../src/recorder/ffmpeg-level-report.js';
+import { LevelWindowReader, parseLevelReportLine } from '../src/recorder/ffmpeg-level-report.js';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -6,7 +6,13 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { FfmpegNotFoundError, UsageError } from '../src/errors.js';
 import { formatLogLine, parseLogLine, type LogFields } from '../src/logging/line-format.js';
 import { chunkNumberOf } from '../src/recorder/chunk-name.js';
-import { buildCaptureArgs, chunkPatternIn, defaultCaptureInput, type CaptureArgsOptions } from '../src/recorder/ffmpeg-args.js';
+import {
+  buildCaptureArgs,
+  chunkPatternIn,
+  defaultCaptureInput,
+  levelWindowSeconds,
+  type CaptureArgsOptions,
+} from '../src/recorder/ffmpeg-args.js';
 import { configuredFfmpeg, locateFfmpeg } from '../src/recorder/ffmpeg-locator.js';
 import { parseSegmentListRow, splitCompleteLines } from '../src/recorder/segment-list.js';
 import { StderrFloodGuard, type FloodGuardOutput } from '../src/recorder/stderr-flood-guard.js';
@@ -465,20 +471,50 @@ describe('locateFfmpeg', () => {
 });
 
 describe('the level report (ffmpeg measures each window)', () => {
-  it('the chunk output carries the level filter: unbuffered, on stderr, windows of 1 s live and 2 s at full speed', () => {
+  it('the chunk output carries the level filter: unbuffered, on stderr, windows of 1 s live and up to 5 s at full speed', () => {
     const filter = after(args({}), '-af')!;
     expect(filter).toContain('asetnsamples=n=16000:p=0,astats=metadata=1:reset=1');
-    expect(after(args({ realtime: false }), '-af')).toContain('asetnsamples=n=32000:p=0,astats');
+    expect(filter).toContain('measure_overall=RMS_level+Number_of_samples');
+    expect(after(args({ realtime: false }), '-af')).toContain('asetnsamples=n=80000:p=0,astats');
     expect(after(args({ realtime: false, input: { format: 'pulse', input: 'default' } }), '-af')).toContain(
       'asetnsamples=n=16000:p=0,astats',
     );
     expect(filter).toContain("file='pipe\\:2':direct=1");
   });
+  it('full-speed windows divide the chunk, none longer than 5 s', () => {
+    expect([10, 3, 7, 1800, 0.5].map((s) => levelWindowSeconds(false, s))).toEqual([5, 3, 3.5, 5, 0.5]);
+    expect(levelWindowSeconds(true, 1800)).toBe(1);
+  });
+  it('the audio is measured up to -t, not past it (ffmpeg trims an output after its filters)', () => {
+    expect(after(args({ durationSeconds: 14 }), '-af')).toMatch(/^atrim=duration=14,aresample=/);
+    expect(after(args({}), '-af')).not.toContain('atrim');
+  });
   it('parses ametadata lines, and only those', () => {
     expect(parseLevelReportLine('frame:3    pts:48000   pts_time:3')).toEqual({ kind: 'frame' });
     expect(parseLevelReportLine('lavfi.astats.Overall.RMS_level=-27.094342')).toEqual({ kind: 'level', db: -27.094342 });
     expect(parseLevelReportLine('lavfi.astats.Overall.RMS_level=-inf')).toEqual({ kind: 'level', db: -Infinity });
+    expect(parseLevelReportLine('lavfi.astats.Overall.Number_of_samples=36800.000000')).toEqual({ kind: 'samples', count: 36800 });
     expect(parseLevelReportLine('[info] frame:3 pts:1')).toBeUndefined();
     expect(parseLevelReportLine('progress=end')).toBeUndefined();
+  });
+  it('a window is its level and its true length; a torn one never pairs with the next', () => {
+    const windows: Array<[number, number]> = [];
+    const reader = new LevelWindowReader(16000, (db, seconds) => windows.push([db, seconds]));
+    const report = [
+      'frame:0    pts:0       pts_time:0',
+      'lavfi.astats.Overall.RMS_level=-21.5',
+      'lavfi.astats.Overall.Number_of_samples=80000.000000',
+      'frame:1    pts:80000   pts_time:5',
+      'lavfi.astats.Overall.RMS_level=-inf',
+      'frame:2    pts:112000  pts_time:7',
+      'lavfi.astats.Overall.Number_of_samples=16000.000000',
+      'lavfi.astats.Overall.RMS_level=-30',
+    ];
+    expect(report.map((line) => reader.line(line))).toEqual(report.map(() => true));
+    expect(reader.line('[info] size=N/A')).toBe(false);
+    expect(windows).toEqual([
+      [-21.5, 5],
+      [-30, 1],
+    ]);
   });
 });

@@ -2,8 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger, SessionLog } from '../logging/session-log.js';
 import { ManagedProcess, startOrphanWatchdog, STOP_DEADLINE_MS, type ProcessExit } from '../process/managed-process.js';
 import { formatCommandLine } from '../recorder/command-line.js';
-import { buildLiveAudioArgs, isDeviceInput, levelWindowSeconds, segmentListName } from '../recorder/ffmpeg-args.js';
-import { parseLevelReportLine } from '../recorder/ffmpeg-level-report.js';
+import { buildLiveAudioArgs, isDeviceInput, segmentListName } from '../recorder/ffmpeg-args.js';
+import { LevelWindowReader } from '../recorder/ffmpeg-level-report.js';
 import { FfmpegProgress, type ProgressReport } from '../recorder/ffmpeg-progress.js';
 import { classifyStderrLine, FFMPEG_FAILURE_LINES } from '../recorder/ffmpeg-stderr.js';
 import { failureTail } from '../process/describe-exit.js';
@@ -49,7 +49,7 @@ export interface CaptureSupervisorOptions {
   stopRequested: Promise<void>;
   /** Each stderr line of every run, after the supervisor's own use (disk-full detection). */
   onStderrLine: (line: string) => void;
-  /** The RMS level (dBFS) of each window of audio as ffmpeg measures it (LEVEL_WINDOW_SECONDS long). */
+  /** The RMS level (dBFS) of each window of audio as ffmpeg measures it, and the window's length. */
   onLevel?: (db: number, seconds: number) => void;
   /**
    * Who takes the audio as it is captured (the live transcript), asked once when capture begins
@@ -305,12 +305,9 @@ export class CaptureSupervisor {
     const { log } = this.options;
     if (this.live && ffmpeg.child.stdout) this.live.attach(ffmpeg.child.stdout, runStart);
     const stderrLog = new FfmpegStderrLog(this.logger, (level) => log.isEnabled(level));
+    const levels = new LevelWindowReader(this.options.plan.capture.sampleRate, (db, seconds) => this.options.onLevel?.(db, seconds));
     ffmpeg.onLines('stderr', (line) => {
-      const level = parseLevelReportLine(line);
-      if (level) {
-        if (level.kind === 'level') this.options.onLevel?.(level.db, levelWindowSeconds(this.options.plan.realTime));
-        return;
-      }
+      if (levels.line(line)) return;
       if (output.progress.line(line)) return;
       // The tail for the failure message keeps the real lines, whatever the flood guard lets into the log.
       if (output.stderrTail.push(line) > STDERR_TAIL_LINES) output.stderrTail.shift();

@@ -78,7 +78,11 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
     ...(options.durationSeconds !== undefined ? ['-t', String(options.durationSeconds)] : []),
     '-vn',
     '-af',
-    levelReportFilter(options.sampleRate, levelWindowSeconds(options.realtime || isDeviceInput(input))),
+    levelReportFilter({
+      sampleRate: options.sampleRate,
+      windowSeconds: levelWindowSeconds(options.realtime || isDeviceInput(input), options.segmentTime),
+      durationSeconds: options.durationSeconds,
+    }),
     '-ac',
     String(options.channels),
     '-ar',
@@ -105,31 +109,51 @@ export function buildCaptureArgs(options: CaptureArgsOptions): string[] {
 }
 
 /**
- * The RMS level is reported for windows of this many seconds of audio. A window holds the chunk
- * output's packets back until it is full, so a live capture's is short: a chunk is reported at
- * most this much later (the ledger's clock_drift check allows for it). At full speed
- * nothing waits for the wall clock, and fewer, longer windows cost echolog less (issue 19).
+ * A live capture's level window. A window holds the chunk output's packets back until it is full,
+ * so a live capture's is short: a chunk is reported at most this much later (the ledger's
+ * clock_drift check allows for it).
  */
-export function levelWindowSeconds(live: boolean): number {
-  return live ? 1 : 2;
+export const LIVE_LEVEL_WINDOW_SECONDS = 1;
+/** The longest window at full speed: the silent-input alarm's resolution there. */
+const MAX_LEVEL_WINDOW_SECONDS = 5;
+
+/**
+ * The RMS level is reported for windows of this many seconds of audio. At full speed nothing waits
+ * for the wall clock, and fewer, longer windows cost echolog less (issue 19): up to 5 s, a whole
+ * number of them per chunk, so that a chunk's level (the loudest window before it) is its own.
+ */
+export function levelWindowSeconds(live: boolean, segmentSeconds: number): number {
+  if (live) return LIVE_LEVEL_WINDOW_SECONDS;
+  return segmentSeconds / Math.ceil(segmentSeconds / MAX_LEVEL_WINDOW_SECONDS);
+}
+
+export interface LevelReportFilterOptions {
+  sampleRate: number;
+  windowSeconds: number;
+  /** The output's `-t`: the audio the level is measured on ends there too. */
+  durationSeconds: number | undefined;
 }
 
 /**
  * The chunk output's filter: ffmpeg measures the level (it does audio work better than a JS loop
- * over every sample): `astats` takes the RMS of each window and `ametadata` prints it on stderr
- * (`lavfi.astats.Overall.RMS_level=-20.5`, read by ffmpeg-level-report.ts), one line pair a window,
- * written at once (`direct=1`: unbuffered, or the lines would come when ffmpeg exits).
+ * over every sample): `astats` takes each window's RMS and counts its samples, and `ametadata`
+ * prints both on stderr (read by ffmpeg-level-report.ts), written at once (`direct=1`: unbuffered,
+ * or the lines would come when ffmpeg exits). The count is the window's true length: the last
+ * window of a run is partial. `atrim` ends the audio at `-t` before it is measured: ffmpeg applies
+ * an output's `-t` after its filters, which would otherwise measure the windows it reads past the
+ * end (a silent 14 s file counted as 16 s of silence).
  * The audio passes unchanged (`aresample` to the chunk rate is the resampler `-ar` inserts anyway);
  * the last `asetnsamples` hands the muxer 20 ms packets again, so chunks still split finely.
- * https://ffmpeg.org/ffmpeg-filters.html#astats-1, #metadata_002c-ametadata
+ * https://ffmpeg.org/ffmpeg-filters.html#astats-1, #metadata_002c-ametadata, #atrim
  */
-export function levelReportFilter(sampleRate: number, windowSeconds: number): string {
-  const window = Math.round(sampleRate * windowSeconds);
+export function levelReportFilter(options: LevelReportFilterOptions): string {
+  const { sampleRate, windowSeconds, durationSeconds } = options;
   return [
+    ...(durationSeconds !== undefined ? [`atrim=duration=${durationSeconds}`] : []),
     `aresample=${sampleRate}`,
-    `asetnsamples=n=${window}:p=0`,
-    'astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level',
-    "ametadata=mode=print:key=lavfi.astats.Overall.RMS_level:file='pipe\\:2':direct=1",
+    `asetnsamples=n=${Math.round(sampleRate * windowSeconds)}:p=0`,
+    'astats=metadata=1:reset=1:measure_perchannel=none:measure_overall=RMS_level+Number_of_samples',
+    "ametadata=mode=print:file='pipe\\:2':direct=1",
     `asetnsamples=n=${Math.round(sampleRate / 50)}:p=0`,
   ].join(',');
 }

@@ -5,7 +5,7 @@ import type { Logger } from '../logging/session-log.js';
 import type { ManifestStore, SessionManifest } from '../store/session-manifest.js';
 import type { WavInfo } from '../recorder/wav-header.js';
 import { roundToMs } from '../round-seconds.js';
-import { levelWindowSeconds } from '../recorder/ffmpeg-args.js';
+import { LIVE_LEVEL_WINDOW_SECONDS } from '../recorder/ffmpeg-args.js';
 
 /** Audio time and wall time may part by this much before the log says so (once). */
 const DRIFT_WARNING_SECONDS = 1;
@@ -133,7 +133,7 @@ export class ChunkLedger implements ChunkSink {
    */
   private noteDrift(chunk: Chunk): void {
     // The level window holds a live capture's chunk output back by up to its length (ffmpeg-args.ts): no drift.
-    const lateness = (Date.now() - chunk.endTime.getTime()) / 1000 - levelWindowSeconds(true);
+    const lateness = (Date.now() - chunk.endTime.getTime()) / 1000 - LIVE_LEVEL_WINDOW_SECONDS;
     this.startLatency ??= Math.min(Math.max(lateness, 0), START_LATENCY_SECONDS);
     const driftSeconds = lateness - this.startLatency;
     const beyond = Math.abs(driftSeconds) > DRIFT_WARNING_SECONDS;
