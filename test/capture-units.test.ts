@@ -16,6 +16,8 @@ import { parseWavHeader, wavSizeMismatch } from '../src/recorder/wav-header.js';
 import { runArgs } from '../src/capture/recording-plan.js';
 import { ManifestStore, parseManifest, type SessionManifest } from '../src/store/session-manifest.js';
 import { ChunkLedger } from '../src/recording/chunk-ledger.js';
+import { ChunkMonitor } from '../src/capture/chunk-monitor.js';
+import type { Chunk } from '../src/recorder/chunk.js';
 import { recordingLogger } from './helpers/logger.js';
 import { gatherManifestEvidence } from '../src/store/manifest-rebuild.js';
 import { formatLogLine } from '../src/logging/line-format.js';
@@ -563,5 +565,42 @@ describe('session.json capture status from disk', () => {
     const parsed = parseManifest({ ...base, capture: { restarts: -1, stalled_since: 3 } });
     expect(typeof parsed).toBe('object');
     expect((parsed as { capture?: unknown }).capture).toBeUndefined();
+  });
+});
+
+describe('ChunkMonitor', () => {
+  it("a chunk's level goes to session.json without holding the next chunk for the held-back write", async () => {
+    const dir = fs.mkdtempSync(path.join(tmp, 'monitor-'));
+    // A clock that never moves: every atomic write after the first is held back a full second.
+    const manifest = new ManifestStore(
+      dir,
+      { session_id: 's', stats: { chunks: 0, audio_duration_seconds: 0, utterance_count: 0, word_count: 0 } } as unknown as SessionManifest,
+      undefined,
+      () => 0,
+    );
+    const monitor = new ChunkMonitor({
+      sessionDir: dir,
+      logger: recordingLogger(),
+      manifest,
+      silenceAlarmSeconds: 0,
+      minFreeMb: 0,
+      warn: () => undefined,
+      onDiskLow: () => undefined,
+    });
+    await manifest.update(() => undefined, 'atomic'); // session.json is there, and the next atomic write waits
+    const levelOnDisk = () =>
+      (JSON.parse(fs.readFileSync(path.join(dir, 'session.json'), 'utf8')) as SessionManifest).capture?.last_level_db;
+    // Speech: every chunk has its own level, so every chunk changes session.json.
+    for (const [seq, db] of [-20, -30, -25].entries()) {
+      monitor.onLevel(db, 5);
+      monitor.onChunk({ seq: seq + 1, sizeBytes: 320_000 } as Chunk);
+    }
+    await monitor.settled();
+    // Settled while the second write is still held: waiting for it held each chunk a second.
+    expect(manifest.value.capture?.last_level_db).toBe('-25.0');
+    expect(levelOnDisk()).toBeUndefined();
+    manifest.flush();
+    await manifest.update(() => undefined, 'atomic');
+    expect(levelOnDisk()).toBe('-25.0');
   });
 });

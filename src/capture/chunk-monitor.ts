@@ -112,7 +112,10 @@ export class ChunkMonitor {
   private async look(level: string | undefined, chunkBytes: number): Promise<void> {
     if (level !== undefined && level !== this.writtenLevel) {
       this.writtenLevel = level;
-      await this.options.manifest
+      // Not waited for: an atomic write is held back up to a second (joined by the chunk counts of
+      // that second), and waiting here held each chunk that second, so at full speed the monitor
+      // fell behind ffmpeg by a second per chunk whose level changed (real speech: every chunk).
+      void this.options.manifest
         .update((m) => (m.capture = { ...captureStatus(m), last_level_db: level }), 'atomic')
         .catch(() => undefined);
     }
