@@ -481,8 +481,8 @@ describe('the level report (ffmpeg measures each window)', () => {
     );
     expect(filter).toContain("file='pipe\\:2':direct=1");
   });
-  it('full-speed windows divide the chunk, none longer than 5 s', () => {
-    expect([10, 3, 7, 1800, 0.5].map((s) => levelWindowSeconds(false, s))).toEqual([5, 3, 3.5, 5, 0.5]);
+  it('full-speed windows divide a chunk of a second or more, none longer than 5 s or shorter than 1 s', () => {
+    expect([10, 3, 7, 1800, 1.5, 0.5, 0.01].map((s) => levelWindowSeconds(false, s))).toEqual([5, 3, 3.5, 5, 1.5, 1, 1]);
     expect(levelWindowSeconds(true, 1800)).toBe(1);
   });
   it('the audio is measured up to -t, not past it (ffmpeg trims an output after its filters)', () => {

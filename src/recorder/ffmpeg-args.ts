@@ -119,12 +119,13 @@ const MAX_LEVEL_WINDOW_SECONDS = 5;
 
 /**
  * The RMS level is reported for windows of this many seconds of audio. At full speed nothing waits
- * for the wall clock, and fewer, longer windows cost echolog less (issue 19): up to 5 s, a whole
- * number of them per chunk, so that a chunk's level (the loudest window before it) is its own.
+ * for the wall clock, and fewer, longer windows cost echolog less (issue 19): 1 to 5 s, a whole
+ * number of them per chunk of a second or more, so that a chunk's level (the loudest window before
+ * it) is its own.
  */
 export function levelWindowSeconds(live: boolean, segmentSeconds: number): number {
   if (live) return LIVE_LEVEL_WINDOW_SECONDS;
-  return segmentSeconds / Math.ceil(segmentSeconds / MAX_LEVEL_WINDOW_SECONDS);
+  return Math.max(LIVE_LEVEL_WINDOW_SECONDS, segmentSeconds / Math.ceil(segmentSeconds / MAX_LEVEL_WINDOW_SECONDS));
 }
 
 export interface LevelReportFilterOptions {
